@@ -1,0 +1,110 @@
+"""PostgreSQL access: the asyncpg pool, JSON codecs, schema isolation and migrations.
+
+Each service owns one database; tests isolate themselves by schema (`search_path`). Read models
+are declared as SQLModel tables on a registry of the service's own, and their DDL is generated
+from those declarations, so the table shape is written once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex, CreateTable
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name,
+            encoder=lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+            decoder=json.loads,
+            schema="pg_catalog",
+        )
+
+
+def _quote_ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+async def create_pool(
+    dsn: str,
+    schema: str = "public",
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    application_name: str = "dcert",
+    connect_timeout_seconds: float = 60,
+) -> asyncpg.Pool:
+    """Open a pool on `schema` (created if missing), retrying while the server is not up yet."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(TRANSIENT_ERRORS),
+        wait=wait_exponential(multiplier=0.2, max=3),
+        stop=stop_after_delay(connect_timeout_seconds),
+        reraise=True,
+    ):
+        with attempt:
+            if schema != "public":
+                conn = await asyncpg.connect(dsn)
+                try:
+                    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(schema)}")
+                except asyncpg.UniqueViolationError:
+                    pass  # a concurrent creator won
+                finally:
+                    await conn.close()
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                init=_init_connection,
+                server_settings={"search_path": schema, "application_name": application_name},
+            )
+    return pool
+
+
+def ddl_for(metadata: MetaData) -> list[str]:
+    """CREATE TABLE / INDEX IF NOT EXISTS statements for SQLModel read-model tables."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    statements: list[str] = []
+    for table in metadata.sorted_tables:
+        statements.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
+        for index in table.indexes:
+            statements.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+    return statements
+
+
+async def migrate(pool: asyncpg.Pool, statements: Iterable[str]) -> None:
+    """Apply idempotent DDL under an advisory lock, so replicas starting together do not race."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':migrate'))")
+        for statement in statements:
+            await conn.execute(statement)
+
+
+def placeholders(count: int, start: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + count))
+
+
+def row_to_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
+    return dict(record) if record is not None else None
+
+
+def rows_to_dicts(records: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [dict(record) for record in records]

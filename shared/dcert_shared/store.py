@@ -1,0 +1,219 @@
+"""The PostgreSQL event store: append with optimistic concurrency, load a stream, tail all events.
+
+The gap problem: a `bigserial` position is taken when a row is inserted, not when its
+transaction commits, so a reader asking for `position > last` can pass over a slow
+transaction's events and never see them. Every row therefore records the id of the
+transaction that wrote it (`pg_current_xact_id()`), and readers only read rows whose
+transaction id is below `pg_snapshot_xmin(pg_current_snapshot())`: every transaction below
+that horizon has finished, so nothing can still appear there. Readers order by
+(transaction id, position) and keep that pair as their checkpoint. Writers never wait for
+each other (no table lock); a long transaction only delays readers. docs/adr/0001.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import asyncpg
+
+from .envelope import CommandContext, DomainEvent, EventEnvelope, EventRegistry
+from .problems import ConcurrencyConflict
+
+log = logging.getLogger(__name__)
+
+SCHEMA: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS events (
+        position bigserial PRIMARY KEY,
+        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        event_id uuid NOT NULL UNIQUE,
+        stream_id text NOT NULL,
+        version integer NOT NULL,
+        event_type text NOT NULL,
+        schema_version integer NOT NULL,
+        payload jsonb NOT NULL,
+        metadata jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT events_stream_version UNIQUE (stream_id, version)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS events_global_order ON events (transaction_id, position)",
+    """
+    CREATE TABLE IF NOT EXISTS outbox (
+        position bigserial PRIMARY KEY,
+        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        message_id uuid NOT NULL UNIQUE,
+        subject text NOT NULL,
+        headers jsonb NOT NULL,
+        body text NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS outbox_global_order ON outbox (transaction_id, position)",
+    """
+    CREATE TABLE IF NOT EXISTS checkpoints (
+        name text PRIMARY KEY,
+        transaction_id xid8 NOT NULL DEFAULT '0',
+        position bigint NOT NULL DEFAULT 0,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE OR REPLACE FUNCTION notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_notify(current_schema() || '_outbox', ''); RETURN NULL; END $$
+    """,
+    """
+    DO $$ BEGIN
+        CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+            FOR EACH STATEMENT EXECUTE FUNCTION notify_outbox();
+    EXCEPTION WHEN duplicate_object THEN NULL; END $$
+    """,
+]
+
+_SELECT_EVENTS = (
+    "SELECT position, transaction_id, event_id, stream_id, version, event_type, schema_version,"
+    " payload, metadata, recorded_at FROM events"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Checkpoint:
+    """A place in the global order: the last (transaction id, position) a reader has handled."""
+
+    transaction_id: int = 0
+    position: int = 0
+
+
+START = Checkpoint()
+
+
+async def read_below_horizon(
+    conn: asyncpg.Connection, table: str, columns: str, after: Checkpoint, limit: int
+) -> list[asyncpg.Record]:
+    """Rows of `table` after `after` in global order, only from transactions that have finished."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {columns} FROM {table}"
+        " WHERE (transaction_id, position) > ($1::text::xid8, $2)"
+        "   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+        " ORDER BY transaction_id, position LIMIT $3",
+        str(after.transaction_id),
+        after.position,
+        limit,
+    )
+    return rows
+
+
+def checkpoint_of(row: asyncpg.Record) -> Checkpoint:
+    return Checkpoint(int(row["transaction_id"]), int(row["position"]))
+
+
+async def load_checkpoint(conn: asyncpg.Connection, name: str) -> Checkpoint:
+    row = await conn.fetchrow("SELECT transaction_id, position FROM checkpoints WHERE name = $1", name)
+    return checkpoint_of(row) if row else START
+
+
+async def save_checkpoint(conn: asyncpg.Connection, name: str, checkpoint: Checkpoint) -> None:
+    await conn.execute(
+        "INSERT INTO checkpoints (name, transaction_id, position) VALUES ($1, $2::text::xid8, $3)"
+        " ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id,"
+        " position = EXCLUDED.position, updated_at = now()",
+        name,
+        str(checkpoint.transaction_id),
+        checkpoint.position,
+    )
+
+
+class EventStore:
+    """Appends events (and their outbox messages) and reads them back, upcast to the current shape."""
+
+    def __init__(self, registry: EventRegistry, source: str, subject_prefix: str) -> None:
+        self.registry = registry
+        self.source = source
+        self.subject_prefix = subject_prefix  # e.g. "certificate.events."
+
+    async def append(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        context: CommandContext,
+    ) -> list[EventEnvelope]:
+        """Append after `expected_version`; another writer having got there first is a conflict.
+
+        Must run inside the caller's transaction, which also holds the read-model changes.
+        """
+        envelopes = [
+            EventEnvelope.record(event, stream_id, expected_version + offset, self.source, context)
+            for offset, event in enumerate(events, start=1)
+        ]
+        stored: list[EventEnvelope] = []
+        for event, envelope in zip(events, envelopes, strict=True):
+            try:
+                position = await self._insert(conn, event, envelope)
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name == "events_stream_version":
+                    raise ConcurrencyConflict() from None
+                raise
+            stored.append(replace(envelope, position=position))
+        return stored
+
+    async def _insert(self, conn: asyncpg.Connection, event: DomainEvent, envelope: EventEnvelope) -> int:
+        insert_event = (
+            "INSERT INTO events (event_id, stream_id, version, event_type, schema_version, payload, metadata)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING position"
+        )
+        args: list[Any] = [
+            envelope.event_id,
+            envelope.stream_id,
+            envelope.stream_version,
+            envelope.event_type,
+            envelope.schema_version,
+            envelope.payload,
+            envelope.metadata(),
+        ]
+        if not event.public:
+            return int(await conn.fetchval(insert_event, *args))
+        # One round trip for the event and its outbox message.
+        position: int = await conn.fetchval(
+            f"WITH appended AS ({insert_event})"
+            " INSERT INTO outbox (message_id, subject, headers, body)"
+            " SELECT $1, $8, $9, $10 FROM appended RETURNING (SELECT position FROM appended)",
+            *args,
+            self.subject_prefix + envelope.event_type,
+            self.message_headers(envelope),
+            json.dumps(envelope.to_cloudevent(event.published_data()), ensure_ascii=False),
+        )
+        return position
+
+    @staticmethod
+    def message_headers(envelope: EventEnvelope) -> dict[str, str]:
+        headers = {"Nats-Msg-Id": str(envelope.event_id), "ce-type": envelope.event_type}
+        if envelope.traceparent:
+            headers["traceparent"] = envelope.traceparent
+        if envelope.tracestate:
+            headers["tracestate"] = envelope.tracestate
+        return headers
+
+    async def load(self, conn: asyncpg.Connection, stream_id: str) -> list[EventEnvelope]:
+        rows = await conn.fetch(f"{_SELECT_EVENTS} WHERE stream_id = $1 ORDER BY version", stream_id)
+        return [self.registry.upcast(EventEnvelope.from_row(row)) for row in rows]
+
+    async def read_all(
+        self, conn: asyncpg.Connection, after: Checkpoint = START, limit: int = 500
+    ) -> tuple[list[EventEnvelope], Checkpoint]:
+        """The next events in global order that can never be preceded by a late commit."""
+        rows = await read_below_horizon(
+            conn,
+            "events",
+            "position, transaction_id, event_id, stream_id, version, event_type, schema_version,"
+            " payload, metadata, recorded_at",
+            after,
+            limit,
+        )
+        envelopes = [self.registry.upcast(EventEnvelope.from_row(row)) for row in rows]
+        return envelopes, (checkpoint_of(rows[-1]) if rows else after)

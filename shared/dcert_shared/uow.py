@@ -1,0 +1,192 @@
+"""Unit of work and command execution: the one place where a service commits.
+
+A command loads aggregates, decides, and the unit of work appends their new events, writes the
+outbox messages and updates the read models in one transaction. A concurrency conflict rolls
+everything back and runs the command again on freshly loaded state (it decides again; it never
+replays a stale decision).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+from opentelemetry import metrics
+
+from .aggregate import Aggregate
+from .envelope import CommandContext, DomainEvent, EventEnvelope
+from .problems import ConcurrencyConflict, IdempotencyKeyReused
+from .store import START, EventStore
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+Projector = Callable[[asyncpg.Connection, EventEnvelope, DomainEvent], Awaitable[None]]
+
+SCHEMA: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        principal text NOT NULL,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        response jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (principal, key)
+    )
+    """,
+]
+
+_meter = metrics.get_meter("dcert")
+_events_appended = _meter.create_counter("dcert.events.appended", description="Events appended")
+_conflicts = _meter.create_counter("dcert.commands.conflicts", description="Commands decided again")
+
+
+class UnitOfWork:
+    """One connection, one transaction: aggregates loaded here are saved here on commit."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, store: EventStore, projectors: list[Projector], context: CommandContext
+    ) -> None:
+        self.conn = conn
+        self.store = store
+        self.context = context
+        self._projectors = projectors
+        self._tracked: list[Aggregate] = []
+        self.recorded: list[EventEnvelope] = []
+
+    async def load(self, aggregate_class: type[A], aggregate_id: str) -> A | None:
+        envelopes = await self.store.load(self.conn, aggregate_class.stream_id_for(aggregate_id))
+        if not envelopes:
+            return None
+        aggregate = aggregate_class.rehydrate(aggregate_id, (self.store.registry.decode(e) for e in envelopes))
+        self.track(aggregate)
+        return aggregate
+
+    def track(self, aggregate: Aggregate) -> Aggregate:
+        """Save this (new or loaded) aggregate's pending events when the unit of work commits."""
+        if all(tracked is not aggregate for tracked in self._tracked):
+            self._tracked.append(aggregate)
+        return aggregate
+
+    async def save(self) -> list[EventEnvelope]:
+        saved: list[EventEnvelope] = []
+        for aggregate in self._tracked:
+            pending = aggregate.pending_events
+            if not pending:
+                continue
+            envelopes = await self.store.append(
+                self.conn, aggregate.stream_id, aggregate.loaded_version, pending, self.context
+            )
+            await self.project(envelopes, pending)
+            aggregate.mark_saved()
+            saved.extend(envelopes)
+        self.recorded.extend(saved)
+        return saved
+
+    async def project(self, envelopes: Iterable[EventEnvelope], events: Iterable[DomainEvent]) -> None:
+        for envelope, event in zip(envelopes, events, strict=True):
+            _events_appended.add(1, {"event_type": envelope.event_type, "source": self.store.source})
+            for projector in self._projectors:
+                await projector(self.conn, envelope, event)
+
+
+class EventSourcing:
+    """A service's event store, projections and command execution over one asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool, store: EventStore, projectors: Iterable[Projector] = ()) -> None:
+        self.pool = pool
+        self.store = store
+        self.projectors = list(projectors)
+
+    @asynccontextmanager
+    async def unit_of_work(self, context: CommandContext) -> AsyncIterator[UnitOfWork]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            uow = UnitOfWork(conn, self.store, self.projectors, context)
+            yield uow
+            await uow.save()
+
+    async def execute(
+        self, context: CommandContext, decide: Callable[[UnitOfWork], Awaitable[T]], attempts: int = 5
+    ) -> T:
+        """Run `decide` in a unit of work and commit; on a conflict, reload and decide again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.unit_of_work(context) as uow:
+                    return await decide(uow)
+            except ConcurrencyConflict:
+                _conflicts.add(1)
+                if attempt == attempts:
+                    raise
+                log.info("concurrency conflict, deciding again (attempt %d)", attempt)
+        raise AssertionError("unreachable")
+
+    async def execute_idempotent(
+        self,
+        context: CommandContext,
+        principal: str,
+        key: str | None,
+        request: Any,
+        decide: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
+    ) -> tuple[dict[str, Any], bool]:
+        """Like `execute`, but the same `Idempotency-Key` and body answers the first result again.
+
+        Returns (response, replayed). The key is stored in the same transaction as the effects,
+        so a crash never leaves an effect without its key or a key without its effect.
+        """
+        if key is None:
+            return await self.execute(context, decide), False
+        request_hash = hashlib.sha256(
+            json.dumps(request, sort_keys=True, default=str, ensure_ascii=False).encode()
+        ).hexdigest()
+
+        async def decide_once(uow: UnitOfWork) -> tuple[dict[str, Any], bool]:
+            row = await uow.conn.fetchrow(
+                "SELECT request_hash, response FROM idempotency_keys WHERE principal = $1 AND key = $2",
+                principal,
+                key,
+            )
+            if row is not None:
+                if row["request_hash"] != request_hash:
+                    raise IdempotencyKeyReused()
+                return row["response"], True
+            response = await decide(uow)
+            try:
+                async with uow.conn.transaction():  # a savepoint: a racing twin must not poison ours
+                    await uow.conn.execute(
+                        "INSERT INTO idempotency_keys (principal, key, request_hash, response)"
+                        " VALUES ($1, $2, $3, $4)",
+                        principal,
+                        key,
+                        request_hash,
+                        response,
+                    )
+            except asyncpg.UniqueViolationError:
+                raise ConcurrencyConflict() from None
+            return response, False
+
+        return await self.execute(context, decide_once)
+
+    async def rebuild_projections(self, read_model_tables: Iterable[str], batch_size: int = 500) -> int:
+        """Empty the read models and replay every event through the projectors, in global order."""
+        count = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            tables = list(read_model_tables)
+            if tables:
+                await conn.execute(f"TRUNCATE {', '.join(tables)}")
+            checkpoint = START
+            while True:
+                envelopes, checkpoint = await self.store.read_all(conn, checkpoint, batch_size)
+                if not envelopes:
+                    return count
+                for envelope in envelopes:
+                    event = self.store.registry.decode(envelope)
+                    for projector in self.projectors:
+                        await projector(conn, envelope, event)
+                count += len(envelopes)

@@ -1,0 +1,162 @@
+"""The outbox relay on real PostgreSQL and JetStream, including a SIGKILL mid-batch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
+from dcert_shared.envelope import Actor, CommandContext
+from dcert_shared.outbox import OutboxRelay
+from dcert_shared.uow import EventSourcing, UnitOfWork
+
+from .eventsourcing_fixtures import Ticket, event_sourcing
+
+CONTEXT = CommandContext(actor=Actor(role="applicant", subject="a-1"))
+
+
+@pytest.fixture
+async def es(fresh_database: str, test_prefix: str) -> AsyncIterator[EventSourcing]:
+    instance = await event_sourcing(fresh_database, prefix=test_prefix)
+    yield instance
+    await instance.pool.close()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[NATS]:
+    connection = await connect(nats_url, "relay-test")
+    yield connection
+    await connection.close()
+
+
+async def open_tickets(es: EventSourcing, count: int, start: int = 0) -> None:
+    for number in range(start, start + count):
+
+        async def decide(uow: UnitOfWork, number: int = number) -> None:
+            uow.track(Ticket.open(f"n{number}", f"clerk-{number}"))
+
+        await es.execute(CONTEXT, decide)
+
+
+async def stream_messages(nc: NATS, stream: str) -> int:
+    info = await nc.jetstream().stream_info(stream)
+    return int(info.state.messages)
+
+
+async def wait_for_messages(nc: NATS, stream: str, count: int, timeout: float = 15) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await stream_messages(nc, stream) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"stream has fewer than {count} messages"
+        await asyncio.sleep(0.05)
+
+
+async def read_event_ids(nc: NATS, stream: str, subject: str) -> list[str]:
+    js = nc.jetstream()
+    subscription = await js.pull_subscribe(subject, stream=stream)
+    ids: list[str] = []
+    while True:
+        try:
+            messages = await subscription.fetch(100, timeout=1)
+        except TimeoutError:
+            break
+        for message in messages:
+            ids.append(json.loads(message.data)["id"])
+            await message.ack()
+    await subscription.unsubscribe()
+    return ids
+
+
+async def test_committed_events_are_published_in_order_with_their_event_id(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    naming = Naming(test_prefix)
+    stream = naming.event_stream("tickets")
+    js = nc.jetstream()
+    await ensure_stream(js, event_stream_config(naming, "tickets", StreamLimits()))
+    await open_tickets(es, 5)
+    with pytest.raises(RuntimeError):  # a rolled-back command publishes nothing
+
+        async def fail(uow: UnitOfWork) -> None:
+            uow.track(Ticket.open("rolled-back", "clerk"))
+            await uow.save()
+            raise RuntimeError("after the append, before the commit")
+
+        await es.execute(CONTEXT, fail)
+    relay = OutboxRelay(es.pool, js, stream, idle_wait_seconds=0.05)
+    assert await relay.relay_once() == 5
+    assert await relay.relay_once() == 0
+    async with es.pool.acquire() as conn:
+        expected = [str(r["event_id"]) for r in await conn.fetch("SELECT event_id FROM events ORDER BY position")]
+    assert await read_event_ids(nc, stream, naming.event_subject_prefix("tickets") + ">") == expected
+    last = await js.get_msg(stream, seq=5)
+    assert last.headers is not None and last.headers["Nats-Msg-Id"] == expected[-1]
+
+
+async def test_a_relay_killed_between_publish_and_checkpoint_loses_and_repeats_nothing(
+    es: EventSourcing, nc: NATS, fresh_database: str, nats_url: str, test_prefix: str
+) -> None:
+    naming = Naming(test_prefix)
+    stream = naming.event_stream("tickets")
+    await open_tickets(es, 20)
+    async with es.pool.acquire() as conn:
+        await conn.execute("INSERT INTO checkpoints (name) VALUES ('outbox-relay')")
+    command = [
+        sys.executable, "-m", "dcert_shared.outbox", "--database-url", fresh_database,
+        "--nats-url", nats_url, "--context", "tickets", "--prefix", test_prefix,
+    ]
+    # Hold the checkpoint row: the relay publishes the batch, then blocks on saving the checkpoint.
+    blocker = await es.pool.acquire()
+    transaction = blocker.transaction()
+    await transaction.start()
+    await blocker.execute("SELECT * FROM checkpoints WHERE name = 'outbox-relay' FOR UPDATE")
+    relay = subprocess.Popen(command, env=os.environ.copy())
+    try:
+        await wait_for_messages(nc, stream, 20)
+        relay.send_signal(signal.SIGKILL)
+        relay.wait(10)
+    finally:
+        await transaction.rollback()
+        await es.pool.release(blocker)
+    async with es.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT position FROM checkpoints WHERE name = 'outbox-relay'") == 0
+
+    await open_tickets(es, 5, start=20)
+    restarted = subprocess.Popen(command, env=os.environ.copy())
+    try:
+        await wait_for_messages(nc, stream, 25)
+        await asyncio.sleep(0.5)  # the republished batch had every chance to land twice
+        ids = await read_event_ids(nc, stream, naming.event_subject_prefix("tickets") + ">")
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        assert restarted.wait(15) == 0
+    async with es.pool.acquire() as conn:
+        expected = [str(r["event_id"]) for r in await conn.fetch("SELECT event_id FROM events ORDER BY position")]
+    assert ids == expected
+    assert await stream_messages(nc, stream) == 25
+
+
+async def test_a_stream_that_lost_messages_is_refilled_from_postgresql(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    naming = Naming(test_prefix)
+    stream = naming.event_stream("tickets")
+    js = nc.jetstream()
+    await ensure_stream(js, event_stream_config(naming, "tickets", StreamLimits(duplicate_window_seconds=1)))
+    await open_tickets(es, 4)
+    relay = OutboxRelay(es.pool, js, stream)
+    await relay.reconcile()
+    assert await relay.relay_once() == 4
+    await js.purge_stream(stream)  # what a single node losing unsynced writes looks like
+    await asyncio.sleep(1.2)  # past the duplicate window
+    relay.request_reconcile()
+    await relay.reconcile()
+    assert await relay.relay_once() == 4
+    assert await stream_messages(nc, stream) == 4
