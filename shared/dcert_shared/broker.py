@@ -58,7 +58,7 @@ class StreamLimits:
     """Explicit limits: nothing in a stream grows without bound, and duplicates are dropped."""
 
     max_age_seconds: float = 365 * DAY
-    max_bytes: int = 8 * 1024**3
+    max_bytes: int = 1024**3  # reserved on the server when the stream is created
     max_msg_size: int = 1024**2
     duplicate_window_seconds: float = 2 * 60
     replicas: int = 1

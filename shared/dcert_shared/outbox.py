@@ -125,19 +125,25 @@ class OutboxRelay:
             return
         async with self.pool.acquire() as conn:
             checkpoint = await load_checkpoint(conn, self.name)
-            if info.state.last_seq == 0:
-                held = Checkpoint()
-            else:
-                last = await self.js.get_msg(self.stream, seq=info.state.last_seq)
-                message_id = (last.headers or {}).get("Nats-Msg-Id")
-                row = await conn.fetchrow(
-                    "SELECT transaction_id, position FROM outbox WHERE message_id::text = $1", message_id
-                )
-                held = checkpoint_of(row) if row else checkpoint
+            held = await self._last_held(info.state.messages, info.state.last_seq, conn, checkpoint)
             if held < checkpoint:
                 log.warning("stream %s holds less than the checkpoint; republishing from there", self.stream)
                 await save_checkpoint(conn, self.name, held)
         self._must_reconcile = False
+
+    async def _last_held(
+        self, messages: int, last_seq: int, conn: asyncpg.Connection, checkpoint: Checkpoint
+    ) -> Checkpoint:
+        """The outbox place of the newest message the stream still holds (START if it holds none)."""
+        if messages == 0:
+            return Checkpoint()
+        try:
+            last = await self.js.get_msg(self.stream, seq=last_seq)
+        except NotFoundError:
+            return Checkpoint()
+        message_id = (last.headers or {}).get("Nats-Msg-Id")
+        row = await conn.fetchrow("SELECT transaction_id, position FROM outbox WHERE message_id::text = $1", message_id)
+        return checkpoint_of(row) if row else checkpoint
 
 
 async def _main(args: argparse.Namespace) -> None:
@@ -153,7 +159,7 @@ async def _main(args: argparse.Namespace) -> None:
 
     nc = await connect(args.nats_url, f"{args.context}-outbox-relay", on_reconnect=on_reconnect)
     js = nc.jetstream()
-    await ensure_stream(js, event_stream_config(naming, args.context, StreamLimits()))
+    await ensure_stream(js, event_stream_config(naming, args.context, StreamLimits(max_bytes=args.stream_max_bytes)))
     relay = OutboxRelay(pool, js, stream)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -173,6 +179,7 @@ def main() -> None:
     parser.add_argument("--nats-url", required=True)
     parser.add_argument("--context", required=True, help="the bounded context, e.g. certificate")
     parser.add_argument("--prefix", default="")
+    parser.add_argument("--stream-max-bytes", type=int, default=StreamLimits.max_bytes)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(_main(parser.parse_args()))
 

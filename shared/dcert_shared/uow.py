@@ -8,9 +8,11 @@ replays a stale decision).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -113,7 +115,7 @@ class EventSourcing:
             await uow.save()
 
     async def execute(
-        self, context: CommandContext, decide: Callable[[UnitOfWork], Awaitable[T]], attempts: int = 5
+        self, context: CommandContext, decide: Callable[[UnitOfWork], Awaitable[T]], attempts: int = 10
     ) -> T:
         """Run `decide` in a unit of work and commit; on a conflict, reload and decide again."""
         for attempt in range(1, attempts + 1):
@@ -124,7 +126,8 @@ class EventSourcing:
                 _conflicts.add(1)
                 if attempt == attempts:
                     raise
-                log.info("concurrency conflict, deciding again (attempt %d)", attempt)
+                # Jitter keeps contenders from colliding again in lockstep.
+                await asyncio.sleep(random.uniform(0, 0.005 * attempt))
         raise AssertionError("unreachable")
 
     async def execute_idempotent(

@@ -7,6 +7,7 @@ from typing import ClassVar
 import asyncpg
 
 from dcert_shared.aggregate import Aggregate
+from dcert_shared.broker import StreamLimits
 from dcert_shared.consumer import SCHEMA as CONSUMER_SCHEMA
 from dcert_shared.db import create_pool, migrate
 from dcert_shared.envelope import DomainEvent, EventEnvelope, EventRegistry
@@ -73,6 +74,9 @@ def registry() -> EventRegistry:
     events.register(TicketOpened, TicketStamped, TicketNoteAdded, TicketHolderRecorded)
     return events
 
+
+# Streams reserve their max_bytes on the server: tests keep theirs small.
+TEST_LIMITS = StreamLimits(max_bytes=16 * 1024**2)
 
 READ_MODEL = [
     "CREATE TABLE IF NOT EXISTS ticket_view (id text PRIMARY KEY, owner text NOT NULL, stamps int NOT NULL)"

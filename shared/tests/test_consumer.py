@@ -22,7 +22,7 @@ from dcert_shared.consumer import EventConsumer, RedeliveryPolicy, Subscription
 from dcert_shared.envelope import Actor, CommandContext, EventEnvelope
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
-from .eventsourcing_fixtures import Ticket, TicketOpened, event_sourcing
+from .eventsourcing_fixtures import TEST_LIMITS, Ticket, TicketOpened, event_sourcing
 
 FAST = RedeliveryPolicy(max_deliver=3, retry_delays_seconds=(0.05, 0.05), ack_wait_seconds=5)
 
@@ -40,8 +40,8 @@ async def es(fresh_database: str, test_prefix: str) -> AsyncIterator[EventSourci
 async def nc(nats_url: str, test_prefix: str) -> AsyncIterator[NATS]:
     connection = await connect(nats_url, "consumer-test")
     naming = Naming(test_prefix)
-    await ensure_stream(connection.jetstream(), event_stream_config(naming, "certificate", StreamLimits()))
-    await ensure_stream(connection.jetstream(), dead_letter_stream_config(naming, "benefits", StreamLimits()))
+    await ensure_stream(connection.jetstream(), event_stream_config(naming, "certificate", TEST_LIMITS))
+    await ensure_stream(connection.jetstream(), dead_letter_stream_config(naming, "benefits", TEST_LIMITS))
     yield connection
     await connection.close()
 

@@ -75,13 +75,13 @@ async def test_a_stale_writer_is_refused_and_writes_nothing(es: EventSourcing) -
 
 async def test_concurrent_commands_on_one_aggregate_all_land_by_deciding_again(es: EventSourcing) -> None:
     await open_ticket(es, "t3")
-    await asyncio.gather(*(stamp(es, "t3", value) for value in range(12)))
+    await asyncio.gather(*(stamp(es, "t3", value) for value in range(8)))
     async with es.pool.acquire() as conn:
         stored = await es.store.load(conn, "ticket-t3")
         view = await conn.fetchrow("SELECT stamps FROM ticket_view WHERE id = 't3'")
-    assert sorted(e.payload["stamp"] for e in stored[1:]) == list(range(12))
-    assert [e.stream_version for e in stored] == list(range(1, 14))
-    assert view["stamps"] == 12
+    assert sorted(e.payload["stamp"] for e in stored[1:]) == list(range(8))
+    assert [e.stream_version for e in stored] == list(range(1, 10))
+    assert view["stamps"] == 8
 
 
 async def test_a_rule_broken_after_reloading_is_refused_not_overwritten(es: EventSourcing) -> None:

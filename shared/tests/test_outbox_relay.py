@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from nats.aio.client import Client as NATS
+from nats.js.errors import NotFoundError
 
 from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
 from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.outbox import OutboxRelay
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
-from .eventsourcing_fixtures import Ticket, event_sourcing
+from .eventsourcing_fixtures import TEST_LIMITS, Ticket, event_sourcing
 
 CONTEXT = CommandContext(actor=Actor(role="applicant", subject="a-1"))
 
@@ -47,7 +48,10 @@ async def open_tickets(es: EventSourcing, count: int, start: int = 0) -> None:
 
 
 async def stream_messages(nc: NATS, stream: str) -> int:
-    info = await nc.jetstream().stream_info(stream)
+    try:
+        info = await nc.jetstream().stream_info(stream)
+    except NotFoundError:  # the relay process has not created it yet
+        return 0
     return int(info.state.messages)
 
 
@@ -80,7 +84,7 @@ async def test_committed_events_are_published_in_order_with_their_event_id(
     naming = Naming(test_prefix)
     stream = naming.event_stream("tickets")
     js = nc.jetstream()
-    await ensure_stream(js, event_stream_config(naming, "tickets", StreamLimits()))
+    await ensure_stream(js, event_stream_config(naming, "tickets", TEST_LIMITS))
     await open_tickets(es, 5)
     with pytest.raises(RuntimeError):  # a rolled-back command publishes nothing
 
@@ -111,6 +115,7 @@ async def test_a_relay_killed_between_publish_and_checkpoint_loses_and_repeats_n
     command = [
         sys.executable, "-m", "dcert_shared.outbox", "--database-url", fresh_database,
         "--nats-url", nats_url, "--context", "tickets", "--prefix", test_prefix,
+        "--stream-max-bytes", str(TEST_LIMITS.max_bytes),
     ]
     # Hold the checkpoint row: the relay publishes the batch, then blocks on saving the checkpoint.
     blocker = await es.pool.acquire()
@@ -122,6 +127,12 @@ async def test_a_relay_killed_between_publish_and_checkpoint_loses_and_repeats_n
         await wait_for_messages(nc, stream, 20)
         relay.send_signal(signal.SIGKILL)
         relay.wait(10)
+        # PostgreSQL would let the dead relay's blocked UPDATE finish once our lock goes; a real
+        # crash takes the connection with it, so end that backend as the crash would have.
+        await blocker.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'outbox-relay'"
+        )
     finally:
         await transaction.rollback()
         await es.pool.release(blocker)
@@ -149,7 +160,7 @@ async def test_a_stream_that_lost_messages_is_refilled_from_postgresql(
     naming = Naming(test_prefix)
     stream = naming.event_stream("tickets")
     js = nc.jetstream()
-    await ensure_stream(js, event_stream_config(naming, "tickets", StreamLimits(duplicate_window_seconds=1)))
+    await ensure_stream(js, event_stream_config(naming, "tickets", StreamLimits(max_bytes=TEST_LIMITS.max_bytes, duplicate_window_seconds=1)))
     await open_tickets(es, 4)
     relay = OutboxRelay(es.pool, js, stream)
     await relay.reconcile()
