@@ -1,0 +1,48 @@
+# make run    - install (once) and run the whole system: four services, embedded PostgreSQL and NATS
+# make test   - install (once) and run every test
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Service projects are added as they appear: every services/<name>/ with a pyproject.toml.
+SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml)
+SERVICE_DIRS := $(patsubst %/pyproject.toml,%,$(SERVICE_PROJECTS))
+DEV_TOOLS := pytest pytest-asyncio ruff mypy aiosmtpd
+
+SERVICES := \
+	--service certificate=dcert_certificate.main:app:8001 \
+	--service assessment=dcert_assessment.main:app:8002 \
+	--service benefits=dcert_benefits.main:app:8003 \
+	--service notification=dcert_notification.main:app:8004
+
+.PHONY: venv run test bench check clean-data
+
+venv: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml shared/pyproject.toml $(SERVICE_PROJECTS)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e shared $(addprefix -e ,$(SERVICE_DIRS)) $(DEV_TOOLS)
+	touch $(STAMP)
+
+# exec: the supervisor replaces the shell, so a SIGINT to the process group reaches it directly;
+# it stops the services, NATS and PostgreSQL in order and exits 0.
+run: venv
+	exec $(PY) -m dcert_shared.supervisor $(SERVICES)
+
+test: venv
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) bench/append.py
+
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --strict shared/dcert_shared
+
+clean-data:
+	rm -rf .data
