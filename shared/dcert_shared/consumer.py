@@ -211,7 +211,9 @@ class EventConsumer:
         if deliveries >= self.policy.max_deliver:
             await self._dead_letter(message, envelope, reason, deliveries)
             return
-        log.warning("consumer %s: %s failed (%s), try %d", self.durable, envelope.event_type, reason, deliveries)
+        log.warning(
+            "consumer %s: %s failed (%s), try %d", self.durable, envelope.event_type, reason, deliveries
+        )
         _redeliveries.add(1, {"consumer": self.durable})
         await message.nak(delay=self.policy.delay_after(deliveries))
 
@@ -238,8 +240,13 @@ class EventConsumer:
         await self.js.publish(
             self.naming.dead_letter_subject(self.service, self.durable), message.data, headers=headers
         )
-        log.error("consumer %s: dead-lettered %s after %d tries (%s)", self.durable,
-                  envelope.event_type if envelope else "?", deliveries, reason)
+        log.error(
+            "consumer %s: dead-lettered %s after %d tries (%s)",
+            self.durable,
+            envelope.event_type if envelope else "?",
+            deliveries,
+            reason,
+        )
         _dead_letters.add(1, {"consumer": self.durable})
         await message.term()
 

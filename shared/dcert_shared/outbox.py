@@ -62,6 +62,7 @@ class OutboxRelay:
     async def run(self, stopping: asyncio.Event) -> None:
         async with self.pool.acquire() as listener:
             channel = await listener.fetchval("SELECT current_schema() || '_outbox'")
+
             def wake(*_: object) -> None:
                 self._wake.set()
 
@@ -142,7 +143,9 @@ class OutboxRelay:
         except NotFoundError:
             return Checkpoint()
         message_id = (last.headers or {}).get("Nats-Msg-Id")
-        row = await conn.fetchrow("SELECT transaction_id, position FROM outbox WHERE message_id::text = $1", message_id)
+        row = await conn.fetchrow(
+            "SELECT transaction_id, position FROM outbox WHERE message_id::text = $1", message_id
+        )
         return checkpoint_of(row) if row else checkpoint
 
 
@@ -159,7 +162,9 @@ async def _main(args: argparse.Namespace) -> None:
 
     nc = await connect(args.nats_url, f"{args.context}-outbox-relay", on_reconnect=on_reconnect)
     js = nc.jetstream()
-    await ensure_stream(js, event_stream_config(naming, args.context, StreamLimits(max_bytes=args.stream_max_bytes)))
+    await ensure_stream(
+        js, event_stream_config(naming, args.context, StreamLimits(max_bytes=args.stream_max_bytes))
+    )
     relay = OutboxRelay(pool, js, stream)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -61,7 +61,7 @@ class ServiceRuntime:
         subscriptions: Iterable[Subscription] = (),
         workers: Iterable[Worker] = (),
         redelivery: RedeliveryPolicy = RedeliveryPolicy(),
-        stream_limits: StreamLimits = StreamLimits(),
+        stream_limits: StreamLimits | None = None,
     ) -> None:
         self.settings = settings
         self.context = context
@@ -71,7 +71,7 @@ class ServiceRuntime:
         self.subscriptions = list(subscriptions)
         self.workers = list(workers)
         self.redelivery = redelivery
-        self.stream_limits = stream_limits
+        self.stream_limits = stream_limits or StreamLimits(max_bytes=settings.stream_bytes)
         self.naming = Naming(settings.nats_prefix)
         self.stopping = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
@@ -106,7 +106,9 @@ class ServiceRuntime:
         await migrate(
             self._pool, [*store_module.SCHEMA, *uow_module.SCHEMA, *consumer_module.SCHEMA, *self.schema]
         )
-        store = EventStore(self.registry, f"/dcert/{self.context}", self.naming.event_subject_prefix(self.context))
+        store = EventStore(
+            self.registry, f"/dcert/{self.context}", self.naming.event_subject_prefix(self.context)
+        )
         self._es = EventSourcing(self._pool, store, self.projectors)
 
         async def on_reconnect() -> None:

@@ -54,7 +54,11 @@ class UnitOfWork:
     """One connection, one transaction: aggregates loaded here are saved here on commit."""
 
     def __init__(
-        self, conn: asyncpg.Connection, store: EventStore, projectors: list[Projector], context: CommandContext
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        projectors: list[Projector],
+        context: CommandContext,
     ) -> None:
         self.conn = conn
         self.store = store
@@ -67,7 +71,9 @@ class UnitOfWork:
         envelopes = await self.store.load(self.conn, aggregate_class.stream_id_for(aggregate_id))
         if not envelopes:
             return None
-        aggregate = aggregate_class.rehydrate(aggregate_id, (self.store.registry.decode(e) for e in envelopes))
+        aggregate = aggregate_class.rehydrate(
+            aggregate_id, (self.store.registry.decode(e) for e in envelopes)
+        )
         self.track(aggregate)
         return aggregate
 

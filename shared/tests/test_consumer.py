@@ -56,7 +56,9 @@ def an_event(event_type: str = "CertificateIssued") -> EventEnvelope:
 async def publish(nc: NATS, naming: Naming, envelope: EventEnvelope, message_id: str | None = None) -> None:
     body = json.dumps(envelope.to_cloudevent(envelope.payload)).encode()
     headers = {"Nats-Msg-Id": message_id or str(envelope.event_id)}
-    await nc.jetstream().publish(naming.event_subject("certificate", envelope.event_type), body, headers=headers)
+    await nc.jetstream().publish(
+        naming.event_subject("certificate", envelope.event_type), body, headers=headers
+    )
 
 
 async def count_effects(es: EventSourcing) -> int:
@@ -82,7 +84,9 @@ class Running:
         await asyncio.wait_for(self.task, 10)
 
 
-def start(es: EventSourcing, nc: NATS, prefix: str, handler: Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]) -> Running:
+def start(
+    es: EventSourcing, nc: NATS, prefix: str, handler: Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
+) -> Running:
     subscription = Subscription("issued", "certificate", ["CertificateIssued"], handler)
     return Running(EventConsumer(es, nc.jetstream(), Naming(prefix), "benefits", subscription, FAST))
 
@@ -91,7 +95,9 @@ async def record_effect(uow: UnitOfWork, envelope: EventEnvelope) -> None:
     await uow.conn.execute("INSERT INTO effects VALUES ($1, 'done')", envelope.event_id)
 
 
-async def test_a_redelivered_event_has_no_second_effect(es: EventSourcing, nc: NATS, test_prefix: str) -> None:
+async def test_a_redelivered_event_has_no_second_effect(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
     naming = Naming(test_prefix)
     running = start(es, nc, test_prefix, record_effect)
     event = an_event()
@@ -172,7 +178,9 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_then_replayed(
     assert await running.consumer.replay_dead_letter(letter["id"]) is False  # replayed once only
 
 
-async def test_events_recorded_by_a_reaction_carry_its_cause(es: EventSourcing, nc: NATS, test_prefix: str) -> None:
+async def test_events_recorded_by_a_reaction_carry_its_cause(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
     async def react(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         uow.track(Ticket.open(f"for-{envelope.event_id}", "benefits"))
 

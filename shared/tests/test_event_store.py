@@ -13,7 +13,13 @@ from dcert_shared.problems import ConcurrencyConflict, IdempotencyKeyReused
 from dcert_shared.store import START, Checkpoint
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
-from .eventsourcing_fixtures import Ticket, TicketHolderRecorded, TicketNoteAdded, TicketOpened, event_sourcing
+from .eventsourcing_fixtures import (
+    Ticket,
+    TicketHolderRecorded,
+    TicketNoteAdded,
+    TicketOpened,
+    event_sourcing,
+)
 
 CONTEXT = CommandContext(actor=Actor(role="reviewer", subject="r-1"))
 
@@ -112,7 +118,9 @@ async def test_an_old_schema_version_is_upcast_on_read_and_never_rewritten(es: E
         return {"owner": payload.pop("clerk")}
 
     async with es.pool.acquire() as conn:
-        ticket = Ticket.rehydrate("old", [es.store.registry.decode(e) for e in await es.store.load(conn, "ticket-old")])
+        ticket = Ticket.rehydrate(
+            "old", [es.store.registry.decode(e) for e in await es.store.load(conn, "ticket-old")]
+        )
         raw = await conn.fetchval("SELECT payload FROM events WHERE stream_id = 'ticket-old'")
     assert ticket.owner == "clerk-7"
     assert raw == {"clerk": "clerk-7"}
@@ -135,12 +143,17 @@ async def test_public_events_reach_the_outbox_without_their_private_fields(es: E
     await es.execute(CONTEXT, decide)
     async with es.pool.acquire() as conn:
         rows = await conn.fetch("SELECT subject, headers, body FROM outbox ORDER BY position")
-    assert [r["subject"] for r in rows] == ["tickets.events.TicketOpened", "tickets.events.TicketHolderRecorded"]
+    assert [r["subject"] for r in rows] == [
+        "tickets.events.TicketOpened",
+        "tickets.events.TicketHolderRecorded",
+    ]
     assert "王小明" not in rows[1]["body"] and "330502" in rows[1]["body"]
     assert all(r["headers"]["Nats-Msg-Id"] for r in rows)
 
 
-async def test_a_tailing_reader_never_skips_a_slow_transaction_nor_repeats_an_event(es: EventSourcing) -> None:
+async def test_a_tailing_reader_never_skips_a_slow_transaction_nor_repeats_an_event(
+    es: EventSourcing,
+) -> None:
     writers, appends_per_writer = 16, 25
     slow_started, slow_may_commit = asyncio.Event(), asyncio.Event()
     seen: list[EventEnvelope] = []
@@ -237,7 +250,9 @@ async def test_the_same_idempotency_key_with_another_body_is_refused(es: EventSo
     await es.execute_idempotent(CONTEXT, "applicant:a1", "key-2", {"owner": "a"}, create)
     with pytest.raises(IdempotencyKeyReused):
         await es.execute_idempotent(CONTEXT, "applicant:a1", "key-2", {"owner": "b"}, create)
-    other_principal, replayed = await es.execute_idempotent(CONTEXT, "applicant:a2", "key-2", {"owner": "b"}, create)
+    other_principal, replayed = await es.execute_idempotent(
+        CONTEXT, "applicant:a2", "key-2", {"owner": "b"}, create
+    )
     assert not replayed
     async with es.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM ticket_view") == 2

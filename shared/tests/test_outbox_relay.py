@@ -98,7 +98,9 @@ async def test_committed_events_are_published_in_order_with_their_event_id(
     assert await relay.relay_once() == 5
     assert await relay.relay_once() == 0
     async with es.pool.acquire() as conn:
-        expected = [str(r["event_id"]) for r in await conn.fetch("SELECT event_id FROM events ORDER BY position")]
+        expected = [
+            str(r["event_id"]) for r in await conn.fetch("SELECT event_id FROM events ORDER BY position")
+        ]
     assert await read_event_ids(nc, stream, naming.event_subject_prefix("tickets") + ">") == expected
     last = await js.get_msg(stream, seq=5)
     assert last.headers is not None and last.headers["Nats-Msg-Id"] == expected[-1]
@@ -113,9 +115,19 @@ async def test_a_relay_killed_between_publish_and_checkpoint_loses_and_repeats_n
     async with es.pool.acquire() as conn:
         await conn.execute("INSERT INTO checkpoints (name) VALUES ('outbox-relay')")
     command = [
-        sys.executable, "-m", "dcert_shared.outbox", "--database-url", fresh_database,
-        "--nats-url", nats_url, "--context", "tickets", "--prefix", test_prefix,
-        "--stream-max-bytes", str(TEST_LIMITS.max_bytes),
+        sys.executable,
+        "-m",
+        "dcert_shared.outbox",
+        "--database-url",
+        fresh_database,
+        "--nats-url",
+        nats_url,
+        "--context",
+        "tickets",
+        "--prefix",
+        test_prefix,
+        "--stream-max-bytes",
+        str(TEST_LIMITS.max_bytes),
     ]
     # Hold the checkpoint row: the relay publishes the batch, then blocks on saving the checkpoint.
     blocker = await es.pool.acquire()
@@ -149,7 +161,9 @@ async def test_a_relay_killed_between_publish_and_checkpoint_loses_and_repeats_n
         restarted.send_signal(signal.SIGTERM)
         assert restarted.wait(15) == 0
     async with es.pool.acquire() as conn:
-        expected = [str(r["event_id"]) for r in await conn.fetch("SELECT event_id FROM events ORDER BY position")]
+        expected = [
+            str(r["event_id"]) for r in await conn.fetch("SELECT event_id FROM events ORDER BY position")
+        ]
     assert ids == expected
     assert await stream_messages(nc, stream) == 25
 
@@ -160,7 +174,12 @@ async def test_a_stream_that_lost_messages_is_refilled_from_postgresql(
     naming = Naming(test_prefix)
     stream = naming.event_stream("tickets")
     js = nc.jetstream()
-    await ensure_stream(js, event_stream_config(naming, "tickets", StreamLimits(max_bytes=TEST_LIMITS.max_bytes, duplicate_window_seconds=1)))
+    await ensure_stream(
+        js,
+        event_stream_config(
+            naming, "tickets", StreamLimits(max_bytes=TEST_LIMITS.max_bytes, duplicate_window_seconds=1)
+        ),
+    )
     await open_tickets(es, 4)
     relay = OutboxRelay(es.pool, js, stream)
     await relay.reconcile()

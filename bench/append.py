@@ -1,0 +1,109 @@
+"""Append benchmark: single-event commands (event + outbox row) against a raw asyncpg baseline.
+
+Both run in the same process, on the same database server, with the same concurrency, so the
+ratio says what the event store costs over the cheapest possible durable write (one INSERT per
+transaction). Prints events/s for 1, 4 and 16 concurrent writers and the ratio. Target: >= 50 %.
+
+    make bench                      # embedded PostgreSQL in .data/bench, or DATABASE_URL's server
+    .venv/bin/python bench/append.py --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+
+from dcert_shared.db import create_pool, migrate
+from dcert_shared.embedded import EmbeddedPostgres, ensure_databases
+from dcert_shared.envelope import Actor, CommandContext, DomainEvent, EventRegistry
+from dcert_shared.store import SCHEMA, EventStore
+
+CONTEXT = CommandContext(actor=Actor(role="applicant", subject="bench"))
+
+
+class BenchmarkRecorded(DomainEvent):
+    """A small event the size of a typical status change."""
+
+    application_id: str
+    status: str
+    region: str
+
+
+async def run_for(seconds: float, writers: int, write_once: Callable[[], Awaitable[None]]) -> float:
+    deadline = time.perf_counter() + seconds
+    counts = [0] * writers
+
+    async def writer(index: int) -> None:
+        while time.perf_counter() < deadline:
+            await write_once()
+            counts[index] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(i) for i in range(writers)))
+    return sum(counts) / (time.perf_counter() - started)
+
+
+async def bench(dsn: str, seconds: float) -> None:
+    pool = await create_pool(dsn, max_size=20)
+    await migrate(
+        pool, [*SCHEMA, "CREATE TABLE IF NOT EXISTS raw_baseline (id uuid PRIMARY KEY, body jsonb NOT NULL)"]
+    )
+    registry = EventRegistry()
+    registry.register(BenchmarkRecorded)
+    store = EventStore(registry, "/dcert/bench", "bench.events.")
+
+    async def raw_insert() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO raw_baseline (id, body) VALUES ($1, $2)",
+                uuid.uuid4(),
+                {"application_id": "a", "status": "submitted", "region": "330502"},
+            )
+
+    async def event_append() -> None:
+        event = BenchmarkRecorded(application_id=uuid.uuid4().hex, status="submitted", region="330502")
+        async with pool.acquire() as conn, conn.transaction():
+            await store.append(conn, f"application-{event.application_id}", 0, [event], CONTEXT)
+
+    print(f"{'writers':>8} {'raw INSERT/s':>14} {'event+outbox/s':>16} {'ratio':>7}")
+    for writers in (1, 4, 16):
+        await run_for(min(1.0, seconds / 4), writers, raw_insert)  # warm-up: prepared statements, caches
+        await run_for(min(1.0, seconds / 4), writers, event_append)
+        raw = await run_for(seconds, writers, raw_insert)
+        appended = await run_for(seconds, writers, event_append)
+        print(f"{writers:>8} {raw:>14.0f} {appended:>16.0f} {appended / raw:>6.0%}")
+    await pool.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per case")
+    args = parser.parse_args()
+    server_url = os.environ.get("DATABASE_URL")
+    embedded = None
+    if server_url is None:
+        data_dir = Path(os.environ.get("DCERT_DATA_DIR", ".data")) / "bench"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        embedded = EmbeddedPostgres.start(data_dir)
+        server_url = embedded.server_url
+    database = f"dcert_bench_{uuid.uuid4().hex[:8]}"
+    dsn = (await ensure_databases(server_url, [database]))[database]
+    try:
+        await bench(dsn, args.seconds)
+    finally:
+        conn = await asyncpg.connect(server_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await conn.close()
+        if embedded is not None:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

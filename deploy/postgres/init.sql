@@ -1,0 +1,5 @@
+-- One database per service: no service reads another's tables.
+CREATE DATABASE dcert_certificate;
+CREATE DATABASE dcert_assessment;
+CREATE DATABASE dcert_benefits;
+CREATE DATABASE dcert_notification;

@@ -1,0 +1,1 @@
+"""The certificate service: the system of record of an applicant's file and certificate."""

@@ -1,0 +1,47 @@
+"""The person: the consistency boundary of "one open `new` application, one live certificate".
+
+Its stream is keyed by the keyed hash of the identity number (never the number itself), so two
+requests for the same person, from any region, contend on one stream and one of them decides
+again on fresh state.
+"""
+
+from __future__ import annotations
+
+from dcert_shared.aggregate import Aggregate
+from dcert_shared.envelope import DomainEvent
+
+from .errors import LiveCertificateExists, OpenApplicationExists
+from .events import LiveCertificateRecorded, OpenApplicationClosed, OpenApplicationRecorded
+
+
+class Person(Aggregate):
+    stream_type = "person"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.open_applications: dict[str, str] = {}  # application id -> matter
+        self.live_certificate: str | None = None
+
+    def open_new_application(self, application_id: str) -> None:
+        if self.live_certificate is not None:
+            raise LiveCertificateExists()
+        if "new" in self.open_applications.values():
+            raise OpenApplicationExists()
+        self.trigger(OpenApplicationRecorded(application_id=application_id, matter="new"))
+
+    def close_application(self, application_id: str) -> None:
+        if application_id in self.open_applications:
+            self.trigger(OpenApplicationClosed(application_id=application_id))
+
+    def certificate_issued(self, application_id: str, certificate_number: str) -> None:
+        self.close_application(application_id)
+        self.trigger(LiveCertificateRecorded(certificate_number=certificate_number))
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case OpenApplicationRecorded(application_id=application_id, matter=matter):
+                self.open_applications[application_id] = matter
+            case OpenApplicationClosed(application_id=application_id):
+                self.open_applications.pop(application_id, None)
+            case LiveCertificateRecorded(certificate_number=number):
+                self.live_certificate = number

@@ -1,0 +1,132 @@
+"""The whole system for end-to-end tests: four service processes, started once per session."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dcert_shared.embedded import ensure_databases, free_port
+from dcert_shared.supervisor import ServiceProcess
+
+from .system import SERVICES, System, WebhookReceiver, new_person
+
+REGION = "330502"
+POLICY_FIELDS = ["certificate_number", "category", "level", "expires_on"]
+
+
+@pytest.fixture(scope="session")
+def system(
+    database_server_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    """certificate, assessment, benefits and notification as real uvicorn processes."""
+    run = secrets.token_hex(3)
+    databases = asyncio.run(
+        ensure_databases(database_server_url, [f"dcert_e2e_{run}_{name}" for name in SERVICES])
+    )
+    ports = {name: free_port() for name in SERVICES}
+    common = {
+        "NATS_URL": nats_url,
+        "DCERT_ENV": "test",
+        "DCERT_DEV_AUTH": "1",
+        "DCERT_NATS_PREFIX": f"e2e{run}",
+        "DCERT_AUTH_JWKS_URL": f"http://127.0.0.1:{ports['certificate']}/v1/dev/jwks.json",
+        "DCERT_PUBLIC_NOTICE_WORKING_DAYS": "0",
+        "DCERT_NOTICE_CHECK_SECONDS": "0.2",
+        "DCERT_WEBHOOK_RETRY_SCHEDULE_SECONDS": "[0.2, 0.5, 1, 2]",
+        "DCERT_DELIVERY_POLL_SECONDS": "0.1",
+    }
+    processes = []
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    for name in SERVICES:
+        env = {
+            **os.environ,
+            **common,
+            "DCERT_SERVICE_NAME": name,
+            "DATABASE_URL": databases[f"dcert_e2e_{run}_{name}"],
+        }
+        process = ServiceProcess(
+            name, f"dcert_{name}.main:app", ports[name], env, log_path=logs / f"{name}.log"
+        )
+        process.start()
+        processes.append(process)
+    try:
+        for process in processes:
+            process.wait_healthy(timeout=60)
+        yield System(ports)
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(system: System) -> str:
+    return system.token("admin", "admin-1")
+
+
+@pytest.fixture(scope="session")
+def doctor(system: System, admin: str) -> str:
+    """An institution in the region and a doctor qualified for physical, visual and hearing."""
+    institution = system.call(
+        "assessment",
+        "POST",
+        "/v1/institutions",
+        {"name": "吴兴区人民医院", "region": REGION, "categories": ["physical", "visual", "hearing"]},
+        admin,
+    )
+    assert institution.status_code == 201, institution.text
+    registered = system.call(
+        "assessment",
+        "POST",
+        "/v1/doctors",
+        {
+            "name": "李医生",
+            "institution_id": institution.json()["id"],
+            "license_no": f"LIC-{new_person()}",
+            "categories": ["physical", "visual", "hearing"],
+        },
+        admin,
+    )
+    assert registered.status_code == 201, registered.text
+    return system.token("doctor", "doctor-1", doctor_id=registered.json()["id"])
+
+
+@pytest.fixture(scope="session")
+def reviewer(system: System) -> str:
+    return system.token("reviewer", "reviewer-1", region=REGION)
+
+
+@pytest.fixture(scope="session")
+def partner(system: System, admin: str) -> Iterator[tuple[str, dict[str, Any], WebhookReceiver]]:
+    """民政局: a partner entitled to four fields of CertificateIssued, with a webhook on loopback."""
+    receiver = WebhookReceiver()
+    registered = system.call(
+        "notification",
+        "POST",
+        "/v1/partners",
+        {
+            "name": "民政局",
+            "policy": {
+                "event_types": ["CertificateIssued"],
+                "fields": POLICY_FIELDS,
+                "facts": ["low_income_started", "death"],
+            },
+        },
+        admin,
+    )
+    assert registered.status_code == 201, registered.text
+    token = system.token("partner", "partner-1", partner_id=registered.json()["id"])
+    subscription = system.call(
+        "notification",
+        "POST",
+        "/v1/subscriptions",
+        {"url": receiver.url, "event_types": ["CertificateIssued"]},
+        token,
+    )
+    assert subscription.status_code == 201, subscription.text
+    yield token, subscription.json(), receiver
+    receiver.close()
