@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dcert_shared.ids import check_character, make_identity_number
 
@@ -166,12 +167,30 @@ def test_a_reviewer_outside_the_region_neither_sees_nor_decides(
 
 
 def test_an_expired_token_is_refused(system: System) -> None:
-    person = new_person()
-    token = system.token("applicant", "c-expired", id_number=person)
+    answer = system.call(
+        "certificate",
+        "POST",
+        "/v1/dev/tokens",
+        {
+            "role": "applicant",
+            "subject": "c-expired",
+            "claims": {"id_number": new_person()},
+            "expires_in": -120,
+        },
+    )
+    expired = answer.json()["access_token"]
+    problem = assert_problem(system.call("certificate", "GET", "/v1/applications", token=expired), 401)
+    assert problem["code"] == "token_expired"
+
+
+def test_a_token_signed_with_another_key_is_refused(system: System) -> None:
+    token = system.token("applicant", "c-forged", id_number=new_person())
     claims = jwt.decode(token, options={"verify_signature": False})
-    header = jwt.get_unverified_header(token)
     forged = jwt.encode(
-        {**claims, "exp": 1_000_000}, "not-the-key", algorithm="HS256", headers={"kid": header.get("kid")}
+        claims,
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": jwt.get_unverified_header(token)["kid"]},
     )
     assert_problem(system.call("certificate", "GET", "/v1/applications", token=forged), 401)
 

@@ -191,8 +191,8 @@ class DevIssuer:
             "role": role,
             "iss": DEV_ISSUER,
             "aud": self.audience,
-            "iat": now,
-            "nbf": now,
+            "iat": min(now, now + ttl_seconds - 60),
+            "nbf": min(now, now + ttl_seconds - 60),
             "exp": now + ttl_seconds,
         }
         try:
@@ -223,6 +223,8 @@ class DevTokenRequest(BaseModel):
     role: str = Field(pattern="^(" + "|".join(ROLES) + ")$")
     subject: str = Field(min_length=1, max_length=100)
     claims: dict[str, str] = {}
+    # A negative lifetime gives an already expired token, for testing clients' handling of it.
+    expires_in: int = Field(default=3600, ge=-3600, le=86_400)
 
 
 class DevToken(BaseModel):
@@ -237,7 +239,8 @@ def dev_auth_router(issuer: DevIssuer) -> APIRouter:
     @router.post("/tokens", response_model=DevToken)
     async def issue_token(body: DevTokenRequest) -> DevToken:
         """Development only (DCERT_DEV_AUTH=1): a token for any role, for trying the API."""
-        return DevToken(access_token=issuer.issue(body.role, body.subject, body.claims), expires_in=3600)
+        token = issuer.issue(body.role, body.subject, body.claims, ttl_seconds=body.expires_in)
+        return DevToken(access_token=token, expires_in=body.expires_in)
 
     @router.get("/jwks.json")
     async def jwks() -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Identifiers: resident identity number (GB 11643-1999), region codes, categories, grades, certificate numbers.
 
-Their `repr` never shows a full identity number, so one cannot reach a log by accident.
+All pure. Their `repr` never shows a full identity number, so one cannot reach a log by accident;
+`str()` gives the full value for the few places that need it.
 """
 
 from __future__ import annotations
@@ -9,154 +10,127 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import date
-from enum import Enum
+from datetime import UTC, date, datetime, timedelta, timezone
+from enum import Enum, IntEnum
+from typing import Final
 
-from .problems import ValidationFailed
+from .problems import CodedValidationFailed
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARACTERS = "10X98765432"
-_IDENTITY_FORMAT = re.compile(r"^\d{17}[\dX]$")
-_PROVINCES = frozenset(
-    {
-        11,
-        12,
-        13,
-        14,
-        15,
-        21,
-        22,
-        23,
-        31,
-        32,
-        33,
-        34,
-        35,
-        36,
-        37,
-        41,
-        42,
-        43,
-        44,
-        45,
-        46,
-        50,
-        51,
-        52,
-        53,
-        54,
-        61,
-        62,
-        63,
-        64,
-        65,
-        71,
-        81,
-        82,
-    }
+_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARACTERS: Final = "10X98765432"
+_IDENTITY_FORMAT: Final = re.compile(r"\d{17}[\dX]")
+_REGION_FORMAT: Final = re.compile(r"\d{6}")
+_CERTIFICATE_FORMAT: Final = re.compile(r"(\d{17}[\dX])(\d)(\d)(?:B(\d{1,6}))?")
+_EARLIEST_BIRTH: Final = date(1900, 1, 1)
+_CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8))
+
+# Province-level divisions (GB/T 2260): 11-15 north, 21-23 north-east, 31-37 east, 41-46
+# centre-south, 50-54 south-west, 61-65 north-west, 71 Taiwan, 81 Hong Kong, 82 Macao.
+PROVINCE_CODES: Final = frozenset(
+    [*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55), *range(61, 66), 71, 81, 82]
 )
+# 港澳台居民居住证 numbers have the same shape and begin with 81, 82 or 83 (Taiwan residents).
+_IDENTITY_PROVINCES: Final = PROVINCE_CODES | {83}
 
 
-class InvalidIdentityNumber(ValidationFailed):
-    code = "id_invalid"
-    title_zh = "身份证号码无效"
-    title_en = "The identity number is not valid"
+class InvalidIdentityNumber(CodedValidationFailed):
+    """An identity number that is not one; `code` says why (`id_format`, `id_check_digit`, ...)."""
 
 
-class IdentityNumberFormat(InvalidIdentityNumber):
-    code = "id_format"
-    title_zh = "身份证号码应为18位，前17位为数字，末位为数字或X"
-    title_en = "An identity number has 17 digits and a final digit or X"
+class InvalidRegionCode(CodedValidationFailed):
+    """Not a 6-digit code of a real province-level division (`region_format`, `region_province`)."""
 
 
-class IdentityNumberCheckDigit(InvalidIdentityNumber):
-    code = "id_check_digit"
-    title_zh = "身份证号码校验位不正确，请核对"
-    title_en = "The identity number's check character is wrong; please check it"
+class InvalidCategory(CodedValidationFailed):
+    """Not one of the seven categories (`category_invalid`)."""
 
 
-class IdentityNumberBirthDate(InvalidIdentityNumber):
-    code = "id_birth_date"
-    title_zh = "身份证号码中的出生日期不存在"
-    title_en = "The birth date in the identity number does not exist"
+class InvalidLevel(CodedValidationFailed):
+    """Not a grade 1-4 (`level_invalid`)."""
 
 
-class IdentityNumberFutureBirthDate(InvalidIdentityNumber):
-    code = "id_future_birth_date"
-    title_zh = "身份证号码中的出生日期晚于今天"
-    title_en = "The birth date in the identity number is in the future"
+class InvalidCertificateNumber(CodedValidationFailed):
+    """A certificate number that is not one; `code` names the part (`certificate_number_level`, ...)."""
 
 
-class InvalidRegionCode(ValidationFailed):
-    code = "region_invalid"
-    title_zh = "行政区划代码应为6位有效代码"
-    title_en = "A region is a valid 6-digit administrative division code"
-
-
-class InvalidCategory(ValidationFailed):
-    code = "category_invalid"
-    title_zh = "残疾类别无效"
-    title_en = "Unknown disability category"
-
-
-class InvalidLevel(ValidationFailed):
-    code = "level_invalid"
-    title_zh = "残疾等级应为一级至四级"
-    title_en = "A disability level is 1 to 4"
-
-
-class InvalidCertificateNumber(ValidationFailed):
-    code = "certificate_number_invalid"
-    title_zh = "残疾人证号无效"
-    title_en = "The certificate number is not valid"
+def china_today() -> date:
+    """Today's date in China (UTC+8, no daylight saving), whatever the server's time zone."""
+    return datetime.now(UTC).astimezone(_CHINA_STANDARD_TIME).date()
 
 
 def check_character(first_seventeen: str) -> str:
-    """ISO 7064 MOD 11-2 over the first 17 digits."""
-    return _CHECK_CHARACTERS[sum(int(d) * w for d, w in zip(first_seventeen, _WEIGHTS, strict=True)) % 11]
+    """ISO 7064 MOD 11-2 over the first 17 digits: the 18th character of an identity number."""
+    total = sum(int(digit) * weight for digit, weight in zip(first_seventeen, _WEIGHTS, strict=True))
+    return _CHECK_CHARACTERS[total % 11]
 
 
 def make_identity_number(region: str, birth: date, sequence: int) -> str:
-    """A valid identity number (for fixtures and tests)."""
+    """A valid identity number with the right check character (for fixtures and tests)."""
     body = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return body + check_character(body)
 
 
 def mask(value: str) -> str:
-    """First 4 and last 4 characters: 3305**********1234."""
+    """First 4 and last 4 characters, the rest as asterisks: 3305**********1234."""
     return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:]
 
 
 def keyed_hash(key: bytes, value: str) -> str:
-    """HMAC-SHA256 hex: finds a person by identity number without storing the number."""
+    """HMAC-SHA256, hex: finds a person by identity number without storing the number itself.
+
+    Hash the normalised value (`IdentityNumber.value`, upper-case X) so both spellings meet.
+    """
+    if not key:
+        raise ValueError("keyed_hash needs a key")
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def _birth_date(value: str) -> date | None:
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return None
+    return born if born >= _EARLIEST_BIRTH else None
+
+
+def _structural_fault(value: str) -> str | None:
+    """Why `value` (already upper-case) cannot be an identity number on any day, or None."""
+    if not _IDENTITY_FORMAT.fullmatch(value):
+        return "id_format"
+    if check_character(value[:17]) != value[17]:
+        return "id_check_digit"
+    if _birth_date(value) is None:
+        return "id_birth_date"
+    if int(value[:2]) not in _IDENTITY_PROVINCES:
+        return "id_region"
+    return None
 
 
 @dataclass(frozen=True, repr=False)
 class IdentityNumber:
-    """居民身份证号码 (GB 11643-1999): region, birth date, sequence, check character."""
+    """居民身份证号码 (GB 11643-1999): 6-digit region, birth date, 3-digit sequence, check character.
+
+    Build it with `parse`, which also refuses a birth date in the future.
+    """
 
     value: str
 
+    def __post_init__(self) -> None:
+        fault = _structural_fault(self.value)
+        if fault is not None:
+            raise InvalidIdentityNumber(fault)
+
     @classmethod
     def parse(cls, text: str, today: date | None = None) -> IdentityNumber:
-        value = text.strip().upper()
-        if not _IDENTITY_FORMAT.match(value):
-            raise IdentityNumberFormat()
-        if check_character(value[:17]) != value[17]:
-            raise IdentityNumberCheckDigit()
-        try:
-            born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-        except ValueError:
-            raise IdentityNumberBirthDate() from None
-        if born.year < 1900:
-            raise IdentityNumberBirthDate()
-        if born > (today or date.today()):
-            raise IdentityNumberFutureBirthDate()
-        return cls(value)
+        """The identity number in `text` (a lower-case x is accepted); raises InvalidIdentityNumber."""
+        identity = cls(text.strip().upper())
+        if identity.birth_date > (today or china_today()):
+            raise InvalidIdentityNumber("id_future_birth_date")
+        return identity
 
     @property
     def region(self) -> str:
+        """The region code of first registration (it may since have been abolished)."""
         return self.value[:6]
 
     @property
@@ -165,9 +139,11 @@ class IdentityNumber:
 
     @property
     def sex(self) -> str:
+        """'male' for an odd sequence number, 'female' for an even one."""
         return "male" if int(self.value[16]) % 2 else "female"
 
     def age_on(self, day: date) -> int:
+        """Full years on `day` (someone born on 29 February comes of age on 1 March)."""
         born = self.birth_date
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
@@ -181,21 +157,24 @@ class IdentityNumber:
         return self.value
 
     def __repr__(self) -> str:
-        return f"IdentityNumber({self.masked()})"
+        return f"IdentityNumber('{self.masked()}')"
 
 
 @dataclass(frozen=True)
 class RegionCode:
-    """行政区划代码: 6 digits, province (2), city (4), county (6)."""
+    """行政区划代码 (GB/T 2260): province (2 digits), city (4), county (6)."""
 
     value: str
 
+    def __post_init__(self) -> None:
+        if not _REGION_FORMAT.fullmatch(self.value):
+            raise InvalidRegionCode("region_format")
+        if int(self.value[:2]) not in PROVINCE_CODES:
+            raise InvalidRegionCode("region_province")
+
     @classmethod
     def parse(cls, text: str) -> RegionCode:
-        value = text.strip()
-        if not re.fullmatch(r"\d{6}", value) or int(value[:2]) not in _PROVINCES:
-            raise InvalidRegionCode()
-        return cls(value)
+        return cls(text.strip())
 
     @property
     def province(self) -> str:
@@ -209,101 +188,155 @@ class RegionCode:
     def county(self) -> str:
         return self.value
 
-    def same_province(self, other: RegionCode) -> bool:
-        return self.value[:2] == other.value[:2]
+    def same_province(self, other: RegionCode | str) -> bool:
+        return self.value[:2] == str(other)[:2]
 
     def __str__(self) -> str:
         return self.value
 
 
-class Category(Enum):
-    """残疾类别 (GB/T 26341-2010) with its digit in the certificate number."""
+_CATEGORY_LABELS: Final = {
+    1: ("视力残疾", "visual disability"),
+    2: ("听力残疾", "hearing disability"),
+    3: ("言语残疾", "speech disability"),
+    4: ("肢体残疾", "physical disability"),
+    5: ("智力残疾", "intellectual disability"),
+    6: ("精神残疾", "mental disability"),
+    7: ("多重残疾", "multiple disability"),
+}
 
-    visual = (1, "视力残疾", "visual disability")
-    hearing = (2, "听力残疾", "hearing disability")
-    speech = (3, "言语残疾", "speech disability")
-    physical = (4, "肢体残疾", "physical disability")
-    intellectual = (5, "智力残疾", "intellectual disability")
-    mental = (6, "精神残疾", "mental disability")
-    multiple = (7, "多重残疾", "multiple disability")
+
+class Category(Enum):
+    """残疾类别 (GB/T 26341-2010); the value is its digit in the certificate number."""
+
+    visual = 1
+    hearing = 2
+    speech = 3
+    physical = 4
+    intellectual = 5
+    mental = 6
+    multiple = 7
 
     @property
     def code(self) -> int:
-        return int(self.value[0])
+        return int(self.value)
 
     @property
     def label_zh(self) -> str:
-        return str(self.value[1])
+        return _CATEGORY_LABELS[self.code][0]
 
     @property
     def label_en(self) -> str:
-        return str(self.value[2])
+        return _CATEGORY_LABELS[self.code][1]
+
+    def label(self, language: str) -> str:
+        return self.label_en if language == "en" else self.label_zh
 
     @classmethod
     def from_name(cls, name: str) -> Category:
         try:
             return cls[name]
         except KeyError:
-            raise InvalidCategory() from None
+            raise InvalidCategory("category_invalid") from None
 
     @classmethod
-    def from_code(cls, code: int) -> Category:
-        for category in cls:
-            if category.code == code:
-                return category
-        raise InvalidCategory()
+    def from_code(cls, code: int | str) -> Category:
+        try:
+            return cls(int(code))
+        except ValueError:
+            raise InvalidCategory("category_invalid") from None
 
 
-LEVEL_LABELS_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+LEVEL_LABELS_ZH: Final = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+
+
+class Level(IntEnum):
+    """残疾等级: 1 (一级, the most severe) to 4 (四级); compares equal to its number."""
+
+    one = 1
+    two = 2
+    three = 3
+    four = 4
+
+    @classmethod
+    def of(cls, level: int | str) -> Level:
+        """The grade `level` (1-4, or its digit); raises InvalidLevel."""
+        try:
+            return cls(int(level))
+        except ValueError:
+            raise InvalidLevel("level_invalid") from None
+
+    @property
+    def label_zh(self) -> str:
+        return LEVEL_LABELS_ZH[self.value]
+
+    @property
+    def label_en(self) -> str:
+        return f"grade {self.value}"
+
+    def label(self, language: str) -> str:
+        return self.label_en if language == "en" else self.label_zh
 
 
 def check_level(level: int) -> int:
-    """残疾等级: 1 (most severe) to 4."""
-    if level not in LEVEL_LABELS_ZH:
-        raise InvalidLevel()
-    return level
+    """`level` if it is a grade 1-4; raises InvalidLevel."""
+    return int(Level.of(level))
 
 
 @dataclass(frozen=True, repr=False)
 class CertificateNumber:
-    """残疾人证号: identity number + category digit + grade digit, `B<n>` after the n-th replacement."""
+    """残疾人证号: identity number + category digit + grade digit, then `B<n>` after the n-th replacement (补领)."""
 
     identity_number: IdentityNumber
     category: Category
-    level: int
+    level: Level
     replacement: int = 0
+
+    def __post_init__(self) -> None:
+        if self.replacement < 0:
+            raise InvalidCertificateNumber("certificate_number_replacement")
 
     @classmethod
     def compose(
         cls, identity: IdentityNumber, category: Category, level: int, replacement: int = 0
     ) -> CertificateNumber:
-        return cls(identity, category, check_level(level), replacement)
+        return cls(identity, category, Level.of(level), replacement)
 
     @classmethod
-    def parse(cls, text: str) -> CertificateNumber:
-        match = re.fullmatch(r"(\d{17}[\dXx])([1-7])([1-4])(?:B([1-9]\d*))?", text.strip())
+    def parse(cls, text: str, today: date | None = None) -> CertificateNumber:
+        """Checks every part; raises InvalidCertificateNumber whose code names the faulty part."""
+        match = _CERTIFICATE_FORMAT.fullmatch(text.strip().upper())
         if not match:
-            raise InvalidCertificateNumber()
+            raise InvalidCertificateNumber("certificate_number_format")
+        identity_part, category_digit, level_digit, replacement = match.groups()
         try:
-            identity = IdentityNumber.parse(match.group(1))
-        except InvalidIdentityNumber:
-            raise InvalidCertificateNumber() from None
-        replacement = int(match.group(4)) if match.group(4) else 0
-        return cls(identity, Category.from_code(int(match.group(2))), int(match.group(3)), replacement)
+            identity = IdentityNumber.parse(identity_part, today)
+        except InvalidIdentityNumber as error:
+            raise InvalidCertificateNumber(error.code) from None
+        if not 1 <= int(category_digit) <= 7:
+            raise InvalidCertificateNumber("certificate_number_category")
+        if not 1 <= int(level_digit) <= 4:
+            raise InvalidCertificateNumber("certificate_number_level")
+        if replacement is not None and (replacement.startswith("0")):
+            raise InvalidCertificateNumber("certificate_number_replacement")
+        count = int(replacement) if replacement is not None else 0
+        return cls(identity, Category.from_code(category_digit), Level.of(level_digit), count)
 
     @property
     def value(self) -> str:
         suffix = f"B{self.replacement}" if self.replacement else ""
-        return f"{self.identity_number.value}{self.category.code}{self.level}{suffix}"
+        return f"{self.identity_number.value}{self.category.code}{int(self.level)}{suffix}"
 
     def next_replacement(self) -> CertificateNumber:
+        """The number of the card that replaces this one after a loss or damage."""
         return CertificateNumber(self.identity_number, self.category, self.level, self.replacement + 1)
 
     def masked(self) -> str:
-        return mask(self.value)
+        """The identity part masked, then category, grade and suffix: 3305**********123441B1."""
+        return self.identity_number.masked() + self.value[18:]
 
     def __str__(self) -> str:
         return self.value
 
     def __repr__(self) -> str:
-        return f"CertificateNumber({self.masked()})"
+        return f"CertificateNumber('{self.masked()}')"

@@ -1,201 +1,327 @@
 """RFC 9457 problem details: one error hierarchy, rendered in one place, in zh-CN and en.
 
-Domain errors are types with a stable `code`; the API maps each to a `type` URI and a title in
-the caller's language. Nothing a caller submitted is echoed back (it may be an identity
-number), and an unexpected error says nothing about internals.
+A domain error is a type with a stable `code`; the API maps it to the `type` URI
+`https://dcert.example.cn/problems/<code>` with a title in the caller's language. Nothing a caller
+submitted is echoed back (it may be an identity number), and an unexpected error says nothing
+about internals. FastAPI is imported only by `install_problem_handlers`, so domain code can
+raise these errors without depending on the web layer.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from .i18n import has_text, negotiate, text
 
-from .i18n import negotiate
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
-PROBLEM_TYPE_BASE = "https://dcert.example.cn/problems/"
-PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE: Final = "https://dcert.example.cn/problems/"
+PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+_STANDARD_MEMBERS: Final = frozenset({"type", "title", "status", "detail", "instance", "code", "errors"})
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One field's problem: a dotted path (`applicant.id_number`), a code and a message."""
+    """One field's problem: a dotted path (`applicant.id_number`), a stable code and a message."""
 
     field: str
     code: str
     message: str
 
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+def _title(code: str, language: str) -> str:
+    return text(f"problem.{code}", language)
+
 
 class DomainError(Exception):
-    """Base of every error a caller may see. Subclasses set `code`, `status` and both titles."""
+    """Base of every error a caller may see; subclasses set `code`, `status` and both titles.
 
-    code: str = "error"
+    `detail` is free text for this occurrence and must never contain personal data; `extra`
+    members are added to the problem document as they are.
+    """
+
+    code: str = "bad_request"
     status: int = 400
-    title_zh: str = "请求有误"
-    title_en: str = "Bad request"
+    title_zh: str = _title("bad_request", "zh-CN")
+    title_en: str = _title("bad_request", "en")
+    headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
-        self, detail: str | None = None, errors: list[FieldError] | None = None, **extra: Any
+        self, detail: str | None = None, errors: Sequence[FieldError] | None = None, **extra: Any
     ) -> None:
         super().__init__(self.code)
         self.detail = detail
-        self.errors = list(errors or [])
-        self.extra = extra
+        self.errors: list[FieldError] = list(errors or [])
+        self.extra: dict[str, Any] = {k: v for k, v in extra.items() if k not in _STANDARD_MEMBERS}
 
     def title(self, language: str) -> str:
         return self.title_en if language == "en" else self.title_zh
+
+    def __repr__(self) -> str:
+        # The detail may be long or (by mistake) personal: the code says what happened.
+        return f"{type(self).__name__}(code={self.code!r})"
 
 
 class ValidationFailed(DomainError):
     code = "validation_failed"
     status = 422
-    title_zh = "提交的内容有误，请按提示一次改正"
-    title_en = "The submission has errors; every one is listed"
+    title_zh = _title("validation_failed", "zh-CN")
+    title_en = _title("validation_failed", "en")
 
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
     status = 401
-    title_zh = "未登录或登录已失效"
-    title_en = "Not signed in, or the sign-in is no longer valid"
+    title_zh = _title("unauthenticated", "zh-CN")
+    title_en = _title("unauthenticated", "en")
+    headers = {"WWW-Authenticate": 'Bearer realm="dcert"'}
 
 
 class Forbidden(DomainError):
     code = "forbidden"
     status = 403
-    title_zh = "无权进行此操作"
-    title_en = "You may not do this"
+    title_zh = _title("forbidden", "zh-CN")
+    title_en = _title("forbidden", "en")
 
 
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    title_zh = "未找到"
-    title_en = "Not found"
+    title_zh = _title("not_found", "zh-CN")
+    title_en = _title("not_found", "en")
 
 
 class Conflict(DomainError):
     code = "conflict"
     status = 409
-    title_zh = "与当前状态冲突"
-    title_en = "Conflicts with the current state"
+    title_zh = _title("conflict", "zh-CN")
+    title_en = _title("conflict", "en")
 
 
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
-    title_zh = "该幂等键已用于另一份不同的请求"
-    title_en = "This Idempotency-Key was used for a different request"
+    title_zh = _title("idempotency_key_reused", "zh-CN")
+    title_en = _title("idempotency_key_reused", "en")
 
 
 class ConcurrencyConflict(Conflict):
     code = "concurrency_conflict"
-    title_zh = "数据刚被他人修改，请重试"
-    title_en = "The record changed at the same moment; please try again"
+    title_zh = _title("concurrency_conflict", "zh-CN")
+    title_en = _title("concurrency_conflict", "en")
 
 
 class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     status = 503
-    title_zh = "服务暂时不可用"
-    title_en = "The service is temporarily unavailable"
+    title_zh = _title("service_unavailable", "zh-CN")
+    title_en = _title("service_unavailable", "en")
 
 
-_HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
-    404: ("not_found", "未找到", "Not found"),
-    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
-    415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type"),
+class CodedValidationFailed(ValidationFailed):
+    """A validation failure whose code names the reason (`id_check_digit`), titled from the catalogue."""
+
+    def __init__(self, reason: str, field: str | None = None, detail: str | None = None) -> None:
+        super().__init__(detail=detail)
+        # Instance attributes shadow the class ones: one type, a distinct code per reason.
+        self.code = reason
+        self.args = (reason,)
+        self.title_zh = _title(reason, "zh-CN")
+        self.title_en = _title(reason, "en")
+        if field is not None:
+            self.errors.append(FieldError(field=field, code=reason, message=self.title_en))
+
+
+_HTTP_CODES: Final = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    503: "service_unavailable",
 }
 
 
-def problem_response(
-    request: Request,
+def problem_document(
     *,
     status: int,
     code: str,
     title: str,
+    instance: str,
     detail: str | None = None,
-    errors: list[FieldError] | None = None,
-    extra: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    body: dict[str, Any] = {
+    errors: Sequence[FieldError] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The RFC 9457 body; `detail` falls back to the title so clients always find one."""
+    return {
+        **(extra or {}),
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
         "status": status,
+        "detail": detail or title,
         "code": code,
-        "instance": request.url.path,
+        "errors": [error.as_dict() for error in errors],
+        "instance": instance,
     }
-    if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = [asdict(error) for error in errors]
-    body.update(extra or {})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _respond(body: dict[str, Any], language: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    from starlette.responses import JSONResponse
+
+    all_headers = {**(headers or {}), "Content-Language": language, "Vary": "Accept-Language"}
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=all_headers)
 
 
 def _language(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"))
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+def error_response(request: Request, error: DomainError) -> JSONResponse:
+    """The problem document of a domain error, in the request's language."""
+    language = _language(request)
+    body = problem_document(
+        status=error.status,
+        code=error.code,
+        title=error.title(language),
+        instance=request.url.path,
+        detail=error.detail,
+        errors=error.errors,
+        extra=error.extra,
+    )
+    return _respond(body, language, error.headers)
 
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return problem_response(
-        request,
-        status=error.status,
-        code=error.code,
-        title=error.title(_language(request)),
-        detail=error.detail,
-        errors=error.errors,
-        extra=error.extra,
-        headers=headers,
-    )
+    return error_response(request, error)
 
 
-async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+def _field_path(location: Sequence[Any]) -> str:
+    parts = [str(part) for part in location]
+    if len(parts) > 1 and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _field_message(item: Mapping[str, Any], language: str) -> str:
+    """Our text for pydantic's error type when we have one, else pydantic's, with the input redacted."""
+    kind = str(item.get("type", ""))
+    params = {k: v for k, v in (item.get("ctx") or {}).items() if isinstance(v, (str, int, float))}
+    for key in (f"field.{kind}", f"problem.{kind}"):
+        if has_text(key):
+            try:
+                return text(key, language, **params)
+            except (KeyError, IndexError):
+                break
+    message = str(item.get("msg", ""))
+    submitted = item.get("input")
+    if isinstance(submitted, str) and len(submitted) >= 4 and submitted in message:
+        message = message.replace(submitted, "***")
+    return message
+
+
+def validation_errors(raw_errors: Sequence[Mapping[str, Any]], language: str) -> list[FieldError]:
+    """pydantic's errors as field errors; `input` and `ctx` (what was submitted) are left out."""
+    errors = []
+    for item in raw_errors:
+        kind = str(item.get("type", "invalid"))
+        field = "body" if kind == "json_invalid" else _field_path(tuple(item.get("loc", ())))
+        errors.append(FieldError(field=field, code=kind, message=_field_message(item, language)))
+    return errors
+
+
+async def _request_validation_error(request: Request, error: Exception) -> JSONResponse:
+    from fastapi.exceptions import RequestValidationError
+
     assert isinstance(error, RequestValidationError)
-    # pydantic's `input` and `ctx` may hold what was submitted (an identity number): never echoed.
-    errors = [
-        FieldError(
-            field=_field_path(tuple(item.get("loc", ()))),
-            code=str(item.get("type", "invalid")),
-            message=str(item.get("msg", "")),
-        )
-        for item in error.errors()
-    ]
-    failed = ValidationFailed(errors=errors)
-    return problem_response(
-        request, status=422, code=failed.code, title=failed.title(_language(request)), errors=errors
-    )
+    failed = ValidationFailed(errors=validation_errors(error.errors(), _language(request)))
+    return error_response(request, failed)
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, StarletteHTTPException)
-    code, title_zh, title_en = _HTTP_ERRORS.get(error.status_code, ("http_error", "请求有误", "Bad request"))
-    title = title_en if _language(request) == "en" else title_zh
-    return problem_response(request, status=error.status_code, code=code, title=title, headers=error.headers)
+    from starlette.exceptions import HTTPException
+
+    assert isinstance(error, HTTPException)
+    language = _language(request)
+    code = _HTTP_CODES.get(error.status_code, "internal_error" if error.status_code >= 500 else "http_error")
+    # Starlette's `detail` is free text set by whoever raised: not shown, it may hold anything.
+    body = problem_document(
+        status=error.status_code, code=code, title=_title(code, language), instance=request.url.path
+    )
+    return _respond(body, language, error.headers)
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.scope.get("route", "?"))
-    title = "Internal error" if _language(request) == "en" else "系统内部错误"
-    return problem_response(request, status=500, code="internal_error", title=title)
+def _log_unexpected(error: BaseException) -> None:
+    """The type and where it happened: an exception's arguments may hold personal data."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else "?"
+    log.error("unhandled %s at %s", type(error).__qualname__, where)
+
+
+class UnexpectedErrorMiddleware:
+    """Answers any unhandled exception with a bare 500 problem and logs only its type and place.
+
+    Starlette's own 500 handler re-raises to the server, which logs the message (and so perhaps
+    an identity number from a database error); this middleware stops it there.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            _log_unexpected(error)
+            if not started:
+                await self._internal_error(scope, receive, send)
+
+    @staticmethod
+    async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
+        from starlette.requests import Request
+
+        request = Request(scope)
+        language = _language(request)
+        body = problem_document(
+            status=500, code="internal_error", title=_title("internal_error", language), instance=request.url.path
+        )
+        await _respond(body, language)(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    """Every error of `app` becomes an `application/problem+json` answer."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
     app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(UnexpectedErrorMiddleware)

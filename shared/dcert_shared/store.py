@@ -62,16 +62,6 @@ SCHEMA: list[str] = [
         updated_at timestamptz NOT NULL DEFAULT now()
     )
     """,
-    """
-    CREATE OR REPLACE FUNCTION notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM pg_notify(current_schema() || '_outbox', ''); RETURN NULL; END $$
-    """,
-    """
-    DO $$ BEGIN
-        CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
-            FOR EACH STATEMENT EXECUTE FUNCTION notify_outbox();
-    EXCEPTION WHEN duplicate_object THEN NULL; END $$
-    """,
 ]
 
 _SELECT_EVENTS = (
