@@ -146,7 +146,7 @@ class EventConsumer:
         while not stopping.is_set():
             try:
                 messages = await subscription.fetch(self.batch_size, timeout=1)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when idle
                 continue
             except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError, OSError) as e:
                 log.warning("consumer %s waiting for NATS: %s", self.durable, type(e).__name__)
