@@ -1,0 +1,1 @@
+"""The notification service: partner agencies, their data-sharing policies and signed webhooks."""

@@ -1,0 +1,1 @@
+"""Read models, the delivery queue and the webhook client."""

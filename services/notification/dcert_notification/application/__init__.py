@@ -1,0 +1,1 @@
+"""Use cases and reactions of the notification service."""

@@ -1,0 +1,102 @@
+"""Use cases of the notification service over HTTP: load, decide, save."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from dcert_shared.envelope import CommandContext
+from dcert_shared.runtime import ServiceRuntime
+from dcert_shared.uow import UnitOfWork
+
+from ..adapters.webhook_client import resolve
+from ..domain.errors import PartnerNotRegistered
+from ..domain.partner import DataSharingPolicy, Partner
+from ..domain.subscription import Subscription, new_webhook_secret
+from ..domain.webhook_target import WebhookTarget
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """Who asks, with which `Idempotency-Key` (if any), and the request it stands for."""
+
+    principal: str
+    key: str | None
+    request: Any
+
+
+@dataclass(frozen=True)
+class NewPartner:
+    name: str
+    event_types: list[str]
+    fields: list[str]
+    facts: list[str]
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    partner_id: str
+    url: str
+    event_types: list[str]
+
+
+class NotificationCommands:
+    """The notification service's commands over its event store."""
+
+    def __init__(self, runtime: ServiceRuntime, allow_private_targets: bool) -> None:
+        self.runtime = runtime
+        self.allow_private_targets = allow_private_targets
+
+    async def register_partner(
+        self, context: CommandContext, once: Idempotency, new: NewPartner
+    ) -> tuple[dict[str, Any], bool]:
+        policy = DataSharingPolicy.of(new.event_types, new.fields, new.facts)
+
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            partner = uow.track(Partner.register(str(uuid.uuid4()), new.name, policy))
+            return {"id": partner.id, "name": new.name, "policy": policy.as_dict()}
+
+        return await self.runtime.es.execute_idempotent(
+            context, once.principal, once.key, once.request, decide
+        )
+
+    async def create_subscription(
+        self, context: CommandContext, once: Idempotency, new: NewSubscription
+    ) -> tuple[dict[str, Any], bool]:
+        target = await self.checked_target(new.url)
+
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            partner = await uow.load(Partner, new.partner_id)
+            if partner is None:
+                raise PartnerNotRegistered()
+            secret = new_webhook_secret()
+            subscription = Subscription.create(str(uuid.uuid4()), partner, target, new.event_types, secret)
+            uow.track(subscription)
+            return {
+                "id": subscription.id,
+                "url": subscription.url,
+                "event_types": list(subscription.event_types),
+                "secret": secret,
+            }
+
+        return await self.runtime.es.execute_idempotent(
+            context, once.principal, once.key, once.request, decide
+        )
+
+    async def checked_target(self, url: str) -> WebhookTarget:
+        """The URL's own rules, then every address its host resolves to now (if it resolves yet:
+        each delivery checks again, so a name set up later is still guarded)."""
+        target = WebhookTarget.parse(url, allow_private=self.allow_private_targets)
+        if target.host_is_address:
+            return target
+        try:
+            addresses = await resolve(target.host, target.port)
+        except (OSError, TimeoutError, ValueError):
+            log.info("webhook host does not resolve yet; checked again at delivery")
+            return target
+        target.check_addresses(addresses, allow_private=self.allow_private_targets)
+        return target

@@ -1,0 +1,37 @@
+"""Builds the notification service from settings: the same wiring for `make run`, tests and production."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from dcert_shared.auth import DevIssuer
+from dcert_shared.runtime import ServiceRuntime, build_app
+
+from .adapters import deliveries, read_models
+from .api.routes import router
+from .application.commands import NotificationCommands
+from .application.delivering import deliver_webhooks
+from .application.reactions import subscriptions
+from .domain.events import registry
+from .settings import NotificationSettings
+
+
+def create_app(settings: NotificationSettings | None = None) -> FastAPI:
+    settings = settings or NotificationSettings()  # type: ignore[call-arg]
+    runtime = ServiceRuntime(
+        settings,
+        context="notification",
+        registry=registry(),
+        schema=[*read_models.SCHEMA, *deliveries.SCHEMA],
+        projectors=[read_models.project],
+        subscriptions=subscriptions(),
+        workers=[deliver_webhooks],
+    )
+    app = build_app(
+        runtime,
+        title="残疾人证 notification service",
+        routers=[router],
+        dev_issuer=DevIssuer() if settings.dev_auth else None,
+    )
+    app.state.commands = NotificationCommands(runtime, settings.allow_private_targets)
+    return app

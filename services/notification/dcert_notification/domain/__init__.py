@@ -1,0 +1,1 @@
+"""Partners, data-sharing policies, subscriptions and deliveries: pure rules, no I/O."""

@@ -1,0 +1,35 @@
+"""Errors of the notification context, each with a stable code and texts in zh-CN and en."""
+
+from __future__ import annotations
+
+from dcert_shared.problems import Forbidden, NotFound, ValidationFailed
+
+
+class PolicyInvalid(ValidationFailed):
+    code = "policy_invalid"
+    title_zh = "数据共享策略含未知的事件类型、字段或事实类型"
+    title_en = "The data-sharing policy names an unknown event type, field or fact type"
+
+
+class PartnerNotFound(NotFound):
+    code = "partner_not_found"
+    title_zh = "未找到该合作单位"
+    title_en = "Partner not found"
+
+
+class PartnerNotRegistered(Forbidden):
+    code = "partner_not_registered"
+    title_zh = "令牌所属的合作单位未登记"
+    title_en = "The partner named by this token is not registered"
+
+
+class EventTypesOutsidePolicy(Forbidden):
+    code = "event_types_outside_policy"
+    title_zh = "订阅的事件类型超出本单位数据共享策略的授权范围"
+    title_en = "The subscription asks for event types the partner's data-sharing policy does not grant"
+
+
+class WebhookUrlRefused(ValidationFailed):
+    code = "webhook_url_refused"
+    title_zh = "回调地址不被允许（须为 http/https，且不得指向链路本地、云元数据或内部地址）"
+    title_en = "Webhook URL refused (http/https only; no link-local, cloud metadata or internal address)"

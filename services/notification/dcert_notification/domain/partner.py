@@ -1,0 +1,100 @@
+"""Partner agencies (合作单位) and the data-sharing policy that decides what each one receives."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dcert_shared.aggregate import Aggregate
+from dcert_shared.envelope import DomainEvent
+from dcert_shared.problems import FieldError
+
+from .catalogue import FACT_TYPES, KNOWN_EVENT_TYPES
+from .errors import PolicyInvalid
+from .events import PartnerRegistered
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
+
+@dataclass(frozen=True)
+class DataSharingPolicy:
+    """数据共享策略: which event types a partner receives, which of their fields, and which facts
+    it may report. The same policy governs webhooks and any direct NATS access."""
+
+    event_types: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, event_types: Iterable[str], fields: Iterable[str], facts: Iterable[str]) -> DataSharingPolicy:
+        """A checked policy: known event types and fact types, plain field names, each once."""
+        policy = cls(_distinct(event_types), _distinct(field.strip() for field in fields), _distinct(facts))
+        errors = [
+            *(
+                FieldError(field="policy.event_types", code="unknown_event_type", message=event_type)
+                for event_type in policy.event_types
+                if event_type not in KNOWN_EVENT_TYPES
+            ),
+            *(
+                FieldError(field="policy.fields", code="invalid_field_name", message=field)
+                for field in policy.fields
+                if not _FIELD_NAME.match(field)
+            ),
+            *(
+                FieldError(field="policy.facts", code="unknown_fact_type", message=fact)
+                for fact in policy.facts
+                if fact not in FACT_TYPES
+            ),
+        ]
+        if errors:
+            raise PolicyInvalid(detail="; ".join(f"{e.field}: {e.message!r}" for e in errors), errors=errors)
+        return policy
+
+    def grants(self, event_type: str) -> bool:
+        return event_type in self.event_types
+
+    def share(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The event data reduced to the granted fields; a field the event lacks stays absent."""
+        return {field: data[field] for field in self.fields if field in data}
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"event_types": list(self.event_types), "fields": list(self.fields), "facts": list(self.facts)}
+
+
+class Partner(Aggregate):
+    """合作单位: a partner agency (civil affairs, social security, transport, ...) and its policy."""
+
+    stream_type = "partner"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.name = ""
+        self.policy = DataSharingPolicy()
+
+    @classmethod
+    def register(cls, partner_id: str, name: str, policy: DataSharingPolicy) -> Partner:
+        partner = cls(partner_id)
+        partner.trigger(
+            PartnerRegistered(
+                partner_id=partner_id,
+                name=name,
+                event_types=list(policy.event_types),
+                fields=list(policy.fields),
+                facts=list(policy.facts),
+            )
+        )
+        return partner
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case PartnerRegistered():
+                self.name = event.name
+                self.policy = DataSharingPolicy(
+                    tuple(event.event_types), tuple(event.fields), tuple(event.facts)
+                )
+
+
+def _distinct(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))

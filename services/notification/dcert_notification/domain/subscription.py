@@ -1,0 +1,75 @@
+"""A partner's webhook subscription: where to deliver, which event types, and the signing secret."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterable
+
+from dcert_shared.aggregate import Aggregate
+from dcert_shared.envelope import DomainEvent
+from dcert_shared.problems import FieldError
+
+from .errors import EventTypesOutsidePolicy
+from .events import SubscriptionCreated
+from .partner import Partner
+from .webhook_target import WebhookTarget
+
+SECRET_PREFIX = "whsec_"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and the base64 of 24 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class Subscription(Aggregate):
+    """订阅: deliveries of the listed event types, each within the partner's policy, to one URL."""
+
+    stream_type = "subscription"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.partner_id = ""
+        self.url = ""
+        self.event_types: tuple[str, ...] = ()
+        self.secret = ""
+
+    @classmethod
+    def create(
+        cls,
+        subscription_id: str,
+        partner: Partner,
+        target: WebhookTarget,
+        event_types: Iterable[str],
+        secret: str,
+    ) -> Subscription:
+        wanted = tuple(dict.fromkeys(event_types))
+        outside = [event_type for event_type in wanted if not partner.policy.grants(event_type)]
+        if outside:
+            raise EventTypesOutsidePolicy(
+                detail=f"not granted by the partner's policy: {', '.join(outside)}",
+                errors=[
+                    FieldError(field="event_types", code="outside_policy", message=event_type)
+                    for event_type in outside
+                ],
+            )
+        subscription = cls(subscription_id)
+        subscription.trigger(
+            SubscriptionCreated(
+                subscription_id=subscription_id,
+                partner_id=partner.id,
+                event_types=list(wanted),
+                url=target.url,
+                secret=secret,
+            )
+        )
+        return subscription
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case SubscriptionCreated():
+                self.partner_id = event.partner_id
+                self.url = event.url
+                self.event_types = tuple(event.event_types)
+                self.secret = event.secret
