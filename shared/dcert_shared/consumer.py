@@ -145,7 +145,7 @@ class EventConsumer:
         self.ready.set()
         while not stopping.is_set():
             try:
-                messages = await subscription.fetch(self.batch_size, timeout=1)
+                messages = await subscription.fetch(self.batch_size, timeout=0.5)  # short: stops promptly
             except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when idle
                 continue
             except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError, OSError) as e:

@@ -43,7 +43,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "身份证号码格式不正确（应为18位）",
         "en": "The identity number must be 18 characters: 17 digits and a check character",
     },
-    "problem.id_check_digit": {"zh-CN": "身份证号码校验码不正确", "en": "The identity number's check character is wrong"},
+    "problem.id_check_digit": {
+        "zh-CN": "身份证号码校验码不正确",
+        "en": "The identity number's check character is wrong",
+    },
     "problem.id_birth_date": {
         "zh-CN": "身份证号码中的出生日期不存在",
         "en": "The identity number's birth date is not a real date",

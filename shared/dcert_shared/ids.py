@@ -27,7 +27,17 @@ _CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8))
 # Province-level divisions (GB/T 2260): 11-15 north, 21-23 north-east, 31-37 east, 41-46
 # centre-south, 50-54 south-west, 61-65 north-west, 71 Taiwan, 81 Hong Kong, 82 Macao.
 PROVINCE_CODES: Final = frozenset(
-    [*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55), *range(61, 66), 71, 81, 82]
+    [
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        81,
+        82,
+    ]
 )
 # 港澳台居民居住证 numbers have the same shape and begin with 81, 82 or 83 (Taiwan residents).
 _IDENTITY_PROVINCES: Final = PROVINCE_CODES | {83}

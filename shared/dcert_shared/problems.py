@@ -130,8 +130,12 @@ class ServiceUnavailable(DomainError):
     title_en = _title("service_unavailable", "en")
 
 
-class CodedValidationFailed(ValidationFailed):
-    """A validation failure whose code names the reason (`id_check_digit`), titled from the catalogue."""
+class CodedValidationFailed(ValidationFailed, ValueError):
+    """A validation failure whose code names the reason (`id_check_digit`), titled from the catalogue.
+
+    It is also a ValueError, so a pydantic validator that calls `IdentityNumber.parse` reports it
+    as a field error (with this code and title) among the others of the same request.
+    """
 
     def __init__(self, reason: str, field: str | None = None, detail: str | None = None) -> None:
         super().__init__(detail=detail)
@@ -244,7 +248,11 @@ def validation_errors(raw_errors: Sequence[Mapping[str, Any]], language: str) ->
     for item in raw_errors:
         kind = str(item.get("type", "invalid"))
         field = "body" if kind == "json_invalid" else _field_path(tuple(item.get("loc", ())))
-        errors.append(FieldError(field=field, code=kind, message=_field_message(item, language)))
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, DomainError):  # raised by a validator: its own code and title
+            errors.append(FieldError(field=field, code=cause.code, message=cause.title(language)))
+        else:
+            errors.append(FieldError(field=field, code=kind, message=_field_message(item, language)))
     return errors
 
 
@@ -311,7 +319,10 @@ class UnexpectedErrorMiddleware:
         request = Request(scope)
         language = _language(request)
         body = problem_document(
-            status=500, code="internal_error", title=_title("internal_error", language), instance=request.url.path
+            status=500,
+            code="internal_error",
+            title=_title("internal_error", language),
+            instance=request.url.path,
         )
         await _respond(body, language)(scope, receive, send)
 

@@ -1,31 +1,38 @@
-"""Typed settings every service extends; production fails fast when a secret is missing.
+"""Typed settings every service extends; production fails fast, naming each missing secret.
 
-Environment: `DATABASE_URL`, `NATS_URL`, and `DCERT_*` for the rest (`DCERT_ENV`,
-`DCERT_DEV_AUTH`, `DCERT_IDENTITY_HASH_KEY`, ...). The embedded default is explicit:
-`DCERT_ENV=embedded` (or `test`) allows development sign-in and a development hash key.
+Environment: `DATABASE_URL` and `NATS_URL` as they are, `DCERT_*` for the rest (`DCERT_ENV`,
+`DCERT_SERVICE_NAME`, `DCERT_DEV_AUTH`, `DCERT_IDENTITY_HASH_KEY`, `DCERT_AUTH_OIDC_ISSUER`, ...).
+The embedded default is explicit: `DCERT_ENV=embedded` (or `test`) allows development sign-in
+and falls back to a development hash key that is named as such.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only for embedded and test runs: a real deployment must set DCERT_IDENTITY_HASH_KEY.
-DEVELOPMENT_IDENTITY_HASH_KEY = "dcert-development-identity-hash-key-not-for-production"
+DEVELOPMENT_IDENTITY_HASH_KEY: Final = "dcert-development-identity-hash-key-not-for-production"
+MIN_IDENTITY_HASH_KEY_BYTES: Final = 32
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DCERT_", extra="ignore", populate_by_name=True)
+    """What every service needs; a service subclasses it and sets its `service_name` default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DCERT_", extra="ignore", validate_by_name=True, validate_by_alias=True
+    )
 
     service_name: str
     environment: Literal["embedded", "test", "production"] = Field(
-        default="embedded", validation_alias=AliasChoices("environment", "DCERT_ENV")
+        default="embedded", validation_alias=AliasChoices("DCERT_ENV", "DCERT_ENVIRONMENT")
     )
-    database_url: str = Field(validation_alias=AliasChoices("database_url", "DATABASE_URL"))
+    database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "DCERT_DATABASE_URL"))
     database_schema: str = "public"
-    nats_url: str = Field(validation_alias=AliasChoices("nats_url", "NATS_URL"))
+    nats_url: str = Field(validation_alias=AliasChoices("NATS_URL", "DCERT_NATS_URL"))
+    # Prefix of subjects and stream names, so that tests sharing a NATS server stay apart.
     nats_prefix: str = ""
     stream_max_bytes: int | None = None
     dev_auth: bool = False
@@ -33,28 +40,33 @@ class ServiceSettings(BaseSettings):
     auth_oidc_issuer: str | None = None
     auth_audience: str = "dcert"
     auth_issuer: str | None = None
+    # Key of the keyed hash (HMAC-SHA256) under which identity numbers are looked up.
     identity_hash_key: SecretStr | None = None
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
 
     @model_validator(mode="after")
-    def _production_is_complete(self) -> ServiceSettings:
-        if self.environment != "production":
-            return self
-        missing = []
-        if self.dev_auth:
-            missing.append("DCERT_DEV_AUTH must be off in production")
-        if not (self.auth_jwks_url or self.auth_oidc_issuer):
-            missing.append("DCERT_AUTH_OIDC_ISSUER or DCERT_AUTH_JWKS_URL")
-        key = self.identity_hash_key.get_secret_value() if self.identity_hash_key else ""
-        if len(key.encode()) < 32:
-            missing.append("DCERT_IDENTITY_HASH_KEY (at least 32 bytes)")
-        if missing:
-            raise ValueError("production settings incomplete: " + "; ".join(missing))
+    def _secrets_are_complete(self) -> ServiceSettings:
+        problems = []
+        key = self.identity_hash_key.get_secret_value() if self.identity_hash_key is not None else None
+        if key is not None and len(key.encode()) < MIN_IDENTITY_HASH_KEY_BYTES:
+            problems.append(f"DCERT_IDENTITY_HASH_KEY is shorter than {MIN_IDENTITY_HASH_KEY_BYTES} bytes")
+        if self.environment == "production":
+            if self.dev_auth:
+                problems.append("DCERT_DEV_AUTH must be off (0) in production")
+            if not (self.auth_jwks_url or self.auth_oidc_issuer):
+                problems.append("DCERT_AUTH_OIDC_ISSUER or DCERT_AUTH_JWKS_URL must be set in production")
+            if key is None:
+                problems.append(
+                    f"DCERT_IDENTITY_HASH_KEY must be set in production (at least {MIN_IDENTITY_HASH_KEY_BYTES} bytes)"
+                )
+        if problems:
+            raise ValueError(f"settings of {self.environment} are incomplete: " + "; ".join(problems))
         return self
 
     @property
     def identity_hash_key_bytes(self) -> bytes:
+        """The keyed-hash key: the configured one, or the development key outside production."""
         if self.identity_hash_key is not None:
             return self.identity_hash_key.get_secret_value().encode()
         return DEVELOPMENT_IDENTITY_HASH_KEY.encode()

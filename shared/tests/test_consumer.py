@@ -12,7 +12,6 @@ from nats.aio.client import Client as NATS
 
 from dcert_shared.broker import (
     Naming,
-    StreamLimits,
     connect,
     dead_letter_stream_config,
     ensure_stream,

@@ -1,0 +1,1 @@
+"""The assessment service (评残): institutions, doctors, assignment and grading."""

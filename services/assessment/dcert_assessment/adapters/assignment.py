@@ -1,0 +1,44 @@
+"""Read-model queries behind doctor assignment, serialised per province.
+
+An assessment that finds no doctor waits; a doctor registered at the same moment must then
+see it. Both sides take the province's advisory lock first (in their own transaction), so one
+of them always sees the other's commit: nothing waits for a doctor who already exists.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from ..domain.assignment import Candidate, province_of
+
+
+async def lock_province(conn: asyncpg.Connection, region: str) -> None:
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':assignment:' || $1))",
+        province_of(region),
+    )
+
+
+async def candidates(conn: asyncpg.Connection, category: str, residence_region: str) -> list[Candidate]:
+    """Doctors of the province qualified for `category` (they and their institution), with their load."""
+    rows = await conn.fetch(
+        "SELECT d.id AS doctor_id, d.institution_id, i.region AS institution_region, d.registered_at,"
+        "  (SELECT count(*) FROM assessment_view a WHERE a.doctor_id = d.id AND a.status = 'scheduled')"
+        "   AS open_assessments"
+        " FROM doctor_view d JOIN institution_view i ON i.id = d.institution_id"
+        " WHERE d.categories ? $1 AND i.categories ? $1 AND starts_with(i.region, $2)",
+        category,
+        province_of(residence_region),
+    )
+    return [Candidate(**dict(row)) for row in rows]
+
+
+async def waiting_assessments(conn: asyncpg.Connection, categories: list[str], region: str) -> list[str]:
+    """Unassigned assessments of these categories in the province of `region`, oldest first."""
+    rows = await conn.fetch(
+        "SELECT id FROM assessment_view WHERE status = 'unassigned' AND declared_category = ANY($1::text[])"
+        " AND starts_with(residence_region, $2) ORDER BY requested_at, id",
+        categories,
+        province_of(region),
+    )
+    return [row["id"] for row in rows]

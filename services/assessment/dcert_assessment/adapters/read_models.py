@@ -1,0 +1,147 @@
+"""Read models of the assessment service, projected from its events in the same transaction.
+
+Findings and measurements are projected for the assigned doctor's view only; the API decides
+who sees them. Everything here can be rebuilt from the events (`TABLES`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Column
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from dcert_shared.db import ddl_for
+from dcert_shared.envelope import DomainEvent, EventEnvelope
+
+from ..domain.events import (
+    AssessmentOpened,
+    AssessmentScheduled,
+    DoctorRegistered,
+    GradeRecorded,
+    InstitutionRegistered,
+)
+
+
+class ReadModel(SQLModel, registry=registry()):
+    pass
+
+
+class InstitutionView(ReadModel, table=True):
+    __tablename__ = "institution_view"
+
+    id: str = Field(primary_key=True)
+    name: str
+    region: str = Field(index=True)
+    categories: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    registered_at: datetime
+
+
+class DoctorView(ReadModel, table=True):
+    __tablename__ = "doctor_view"
+
+    id: str = Field(primary_key=True)
+    name: str
+    institution_id: str = Field(index=True)
+    license_no: str
+    categories: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    registered_at: datetime
+
+
+class AssessmentView(ReadModel, table=True):
+    __tablename__ = "assessment_view"
+
+    id: str = Field(primary_key=True)
+    application_id: str = Field(unique=True)
+    declared_category: str
+    residence_region: str
+    age_years: int
+    home_visit: bool
+    status: str = Field(index=True)
+    doctor_id: str | None = Field(default=None, index=True)
+    institution_id: str | None = None
+    requested_at: datetime
+    assigned_at: datetime | None = None
+    assessed_at: datetime | None = None
+    category: str | None = None
+    level: int | None = None
+    # [{category, level, measurements}]: the published grades with the private measurements
+    components: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
+    override_reason_given: bool | None = None
+    override_reason: str | None = None
+    findings: str | None = None
+    measurements: dict[str, float] | None = Field(default=None, sa_column=Column(JSONB))
+
+
+SCHEMA = ddl_for(ReadModel.metadata)
+TABLES = ["institution_view", "doctor_view", "assessment_view"]
+
+
+async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:
+    at = envelope.occurred_at
+    match event:
+        case InstitutionRegistered():
+            await conn.execute(
+                "INSERT INTO institution_view (id, name, region, categories, registered_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                event.institution_id,
+                event.name,
+                event.region,
+                event.categories,
+                at,
+            )
+        case DoctorRegistered():
+            await conn.execute(
+                "INSERT INTO doctor_view (id, name, institution_id, license_no, categories, registered_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                event.doctor_id,
+                event.name,
+                event.institution_id,
+                event.license_no,
+                event.categories,
+                at,
+            )
+        case AssessmentOpened():
+            await conn.execute(
+                "INSERT INTO assessment_view (id, application_id, declared_category, residence_region, age_years,"
+                " home_visit, status, requested_at) VALUES ($1, $2, $3, $4, $5, $6, 'unassigned', $7)",
+                event.assessment_id,
+                event.application_id,
+                event.declared_category,
+                event.residence_region,
+                event.age_years,
+                event.home_visit,
+                at,
+            )
+        case AssessmentScheduled():
+            await conn.execute(
+                "UPDATE assessment_view SET status = 'scheduled', doctor_id = $2, institution_id = $3,"
+                " assigned_at = $4 WHERE id = $1",
+                event.assessment_id,
+                event.doctor_id,
+                event.institution_id,
+                at,
+            )
+        case GradeRecorded():
+            components = [
+                {"category": grade.category, "level": grade.level, "measurements": measurements}
+                for grade, measurements in zip(event.components, event.component_measurements, strict=True)
+            ]
+            await conn.execute(
+                "UPDATE assessment_view SET status = 'assessed', assessed_at = $2, category = $3, level = $4,"
+                " components = $5, override_reason_given = $6, override_reason = $7, findings = $8,"
+                " measurements = $9 WHERE id = $1",
+                event.assessment_id,
+                at,
+                event.category,
+                event.level,
+                components,
+                event.override_reason_given,
+                event.override_reason,
+                event.findings,
+                event.measurements,
+            )

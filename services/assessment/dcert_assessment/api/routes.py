@@ -1,0 +1,184 @@
+"""HTTP routes of the assessment service (API.md): institutions, doctors, assessments, results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from dcert_shared.auth import Principal, require_role
+from dcert_shared.envelope import Actor, CommandContext
+from dcert_shared.problems import Forbidden
+from dcert_shared.telemetry import command_context
+
+from ..application.commands import AssessmentCommands, Idempotency, NewDoctor, NewInstitution
+from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor
+from .schemas import (
+    AssessmentDetail,
+    AssessmentItem,
+    AssessmentList,
+    AssessmentPublic,
+    DoctorCreate,
+    DoctorList,
+    DoctorPublic,
+    GradeDetail,
+    GradePublic,
+    InstitutionCreate,
+    InstitutionList,
+    InstitutionPublic,
+    ResultCreate,
+    ResultRecorded,
+    Status,
+)
+
+router = APIRouter(prefix="/v1")
+
+
+def commands(request: Request) -> AssessmentCommands:
+    return request.app.state.commands  # type: ignore[no-any-return]
+
+
+def pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.runtime.pool
+
+
+Commands = Annotated[AssessmentCommands, Depends(commands)]
+Pool = Annotated[asyncpg.Pool, Depends(pool)]
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
+DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
+
+
+def _context(principal: Principal) -> CommandContext:
+    return command_context(Actor(role=principal.role, subject=principal.subject))
+
+
+def _once(principal: Principal, key: str | None, body: Any) -> Idempotency:
+    return Idempotency(f"{principal.role}:{principal.subject}", key, body.model_dump(mode="json"))
+
+
+def _replayed(response: Response, replayed: bool) -> None:
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+@router.post("/institutions", status_code=201, response_model=InstitutionPublic, tags=["institutions"])
+async def register_institution(
+    body: InstitutionCreate,
+    principal: Admin,
+    service: Commands,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """评定机构: an admin registers an institution accredited for some categories."""
+    created, replayed = await service.register_institution(
+        _context(principal),
+        _once(principal, idempotency_key, body),
+        NewInstitution(body.name, body.region, list(body.categories)),
+    )
+    _replayed(response, replayed)
+    return created
+
+
+@router.get("/institutions", response_model=InstitutionList, tags=["institutions"])
+async def list_institutions(_: Admin, db: Pool) -> InstitutionList:
+    rows = await db.fetch(
+        "SELECT id, name, region, categories FROM institution_view ORDER BY registered_at, id"
+    )
+    return InstitutionList(items=[InstitutionPublic(**dict(row)) for row in rows])
+
+
+@router.post("/doctors", status_code=201, response_model=DoctorPublic, tags=["doctors"])
+async def register_doctor(
+    body: DoctorCreate,
+    principal: Admin,
+    service: Commands,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """评残医生: an admin registers a doctor of an institution; waiting assessments may go to them."""
+    created, replayed = await service.register_doctor(
+        _context(principal),
+        _once(principal, idempotency_key, body),
+        NewDoctor(body.name, body.institution_id, body.license_no, list(body.categories)),
+    )
+    _replayed(response, replayed)
+    return created
+
+
+@router.get("/doctors", response_model=DoctorList, tags=["doctors"])
+async def list_doctors(_: Admin, db: Pool) -> DoctorList:
+    rows = await db.fetch(
+        "SELECT id, name, institution_id, license_no, categories FROM doctor_view ORDER BY registered_at, id"
+    )
+    return DoctorList(items=[DoctorPublic(**dict(row)) for row in rows])
+
+
+@router.get("/assessments", response_model=AssessmentList, tags=["assessments"])
+async def list_assessments(
+    principal: DoctorOrAdmin,
+    db: Pool,
+    assigned: Annotated[str | None, Query(pattern="^me$")] = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AssessmentList:
+    """A doctor's assessments (`assigned=me`); an admin sees every assessment."""
+    if principal.role == "admin" and assigned == "me":
+        raise Forbidden(detail="assigned=me is for doctors")
+    doctor_id = principal.doctor_id if principal.role == "doctor" else None
+    rows = await db.fetch(
+        "SELECT * FROM assessment_view WHERE ($1::text IS NULL OR doctor_id = $1)"
+        " AND ($2::text IS NULL OR status = $2) ORDER BY coalesce(assigned_at, requested_at), id LIMIT $3",
+        doctor_id,
+        status,
+        limit,
+    )
+    return AssessmentList(items=[AssessmentItem.model_validate(dict(row)) for row in rows])
+
+
+@router.get(
+    "/assessments/{assessment_id}", response_model=AssessmentDetail | AssessmentPublic, tags=["assessments"]
+)
+async def get_assessment(
+    assessment_id: str, principal: DoctorOrAdmin, db: Pool
+) -> AssessmentDetail | AssessmentPublic:
+    """The assigned doctor sees the findings and measurements; an admin sees the grade only."""
+    row = await db.fetchrow("SELECT * FROM assessment_view WHERE id = $1", assessment_id)
+    if row is None:
+        raise AssessmentNotFound()
+    fields = dict(row)
+    if principal.role == "admin":
+        result = GradePublic.model_validate(fields) if fields["status"] == "assessed" else None
+        return AssessmentPublic.model_validate({**fields, "result": result})
+    if fields["doctor_id"] != principal.doctor_id:
+        raise NotTheAssignedDoctor()
+    detail = GradeDetail.model_validate(fields) if fields["status"] == "assessed" else None
+    return AssessmentDetail.model_validate({**fields, "result": detail})
+
+
+@router.post(
+    "/assessments/{assessment_id}/result",
+    status_code=201,
+    response_model=ResultRecorded,
+    tags=["assessments"],
+)
+async def record_result(
+    assessment_id: str,
+    body: ResultCreate,
+    principal: DoctorPrincipal,
+    service: Commands,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """The assigned doctor records category, grade, findings and measurements, once."""
+    recorded, replayed = await service.record_result(
+        _context(principal),
+        _once(principal, idempotency_key, body),
+        assessment_id,
+        principal.doctor_id,
+        body.to_domain(),
+    )
+    _replayed(response, replayed)
+    return recorded

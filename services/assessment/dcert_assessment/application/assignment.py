@@ -1,0 +1,42 @@
+"""Assigning doctors: for a new assessment, and for those waiting when a doctor is registered.
+
+Both record `AssessmentScheduled` through the aggregate, under the province's lock.
+"""
+
+from __future__ import annotations
+
+from dcert_shared.uow import UnitOfWork
+
+from ..adapters import assignment as queries
+from ..domain.assessment import Assessment
+from ..domain.assignment import choose_doctor
+from ..domain.staff import Doctor, Institution
+
+
+async def assign(uow: UnitOfWork, assessment: Assessment) -> bool:
+    """Schedule the assessment with the best qualified doctor; False when none qualifies yet."""
+    await queries.lock_province(uow.conn, assessment.residence_region)
+    found = await queries.candidates(uow.conn, assessment.declared_category, assessment.residence_region)
+    chosen = choose_doctor(found, assessment.residence_region)
+    if chosen is None:
+        return False
+    assessment.schedule(chosen.doctor_id, chosen.institution_id)
+    return True
+
+
+async def assign_waiting(uow: UnitOfWork, doctor: Doctor, institution: Institution) -> int:
+    """A doctor was registered: assessments that waited for one like them are scheduled now.
+
+    The doctor's events are saved (and projected) first, so the usual choice sees them; each
+    assignment is saved before the next so that the loads stay true.
+    """
+    await queries.lock_province(uow.conn, institution.region)
+    await uow.save()
+    assigned = 0
+    waiting = await queries.waiting_assessments(uow.conn, sorted(doctor.categories), institution.region)
+    for assessment_id in waiting:
+        assessment = await uow.load(Assessment, assessment_id)
+        if assessment is not None and await assign(uow, assessment):
+            await uow.save()
+            assigned += 1
+    return assigned

@@ -1,0 +1,128 @@
+"""Use cases of the assessment service over HTTP: load, decide, save."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from dcert_shared.envelope import CommandContext
+from dcert_shared.runtime import ServiceRuntime
+from dcert_shared.uow import UnitOfWork
+
+from ..domain.assessment import Assessment, Result
+from ..domain.errors import (
+    AssessmentNotFound,
+    InstitutionNotFound,
+    LicenceAlreadyRegistered,
+    NotTheAssignedDoctor,
+)
+from ..domain.staff import Doctor, Institution, UniqueKey
+from .assignment import assign_waiting
+
+LICENCE = "licence"
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """Who asks, with which `Idempotency-Key` (if any), and the request it stands for."""
+
+    principal: str
+    key: str | None
+    request: Any
+
+
+@dataclass(frozen=True)
+class NewInstitution:
+    name: str
+    region: str
+    categories: list[str]
+
+
+@dataclass(frozen=True)
+class NewDoctor:
+    name: str
+    institution_id: str
+    license_no: str
+    categories: list[str]
+
+
+class AssessmentCommands:
+    """The assessment service's commands over its event store."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+
+    async def register_institution(
+        self, context: CommandContext, once: Idempotency, new: NewInstitution
+    ) -> tuple[dict[str, Any], bool]:
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            institution = Institution.register(str(uuid.uuid4()), new.name, new.region, new.categories)
+            uow.track(institution)
+            return {
+                "id": institution.id,
+                "name": new.name,
+                "region": new.region,
+                "categories": list(institution.categories),
+            }
+
+        return await self.runtime.es.execute_idempotent(
+            context, once.principal, once.key, once.request, decide
+        )
+
+    async def register_doctor(
+        self, context: CommandContext, once: Idempotency, new: NewDoctor
+    ) -> tuple[dict[str, Any], bool]:
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            institution = await uow.load(Institution, new.institution_id)
+            if institution is None:
+                raise InstitutionNotFound(detail=new.institution_id)
+            # 多点执业: a doctor may practise at several institutions, once at each.
+            licence_at_institution = f"{new.license_no}@{institution.id}"
+            if await uow.load(UniqueKey, UniqueKey.key_id(LICENCE, licence_at_institution)) is not None:
+                raise LicenceAlreadyRegistered()
+            doctor_id = str(uuid.uuid4())
+            doctor = Doctor.register(doctor_id, institution, new.name, new.license_no, new.categories)
+            uow.track(doctor)
+            uow.track(UniqueKey.claim(LICENCE, licence_at_institution, doctor_id))
+            await assign_waiting(uow, doctor, institution)
+            return {
+                "id": doctor_id,
+                "name": new.name,
+                "institution_id": institution.id,
+                "license_no": new.license_no,
+                "categories": list(doctor.categories),
+            }
+
+        return await self.runtime.es.execute_idempotent(
+            context, once.principal, once.key, once.request, decide
+        )
+
+    async def record_result(
+        self,
+        context: CommandContext,
+        once: Idempotency,
+        assessment_id: str,
+        doctor_id: str | None,
+        result: Result,
+    ) -> tuple[dict[str, Any], bool]:
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            assessment = await uow.load(Assessment, assessment_id)
+            if assessment is None:
+                raise AssessmentNotFound()
+            doctor = await uow.load(Doctor, doctor_id) if doctor_id else None
+            if doctor is None:
+                raise NotTheAssignedDoctor()
+            assessment.record_grade(doctor, result)
+            [recorded] = assessment.pending_events
+            return {
+                "id": assessment.id,
+                "status": assessment.status.value,
+                **recorded.model_dump(
+                    mode="json", include={"category", "level", "components", "override_reason_given"}
+                ),
+            }
+
+        return await self.runtime.es.execute_idempotent(
+            context, once.principal, once.key, once.request, decide
+        )

@@ -1,0 +1,38 @@
+"""Reactions to other services' events (JetStream consumers)."""
+
+from __future__ import annotations
+
+import uuid
+
+from dcert_shared.envelope import EventEnvelope
+from dcert_shared.uow import UnitOfWork
+
+from ..domain.assessment import Assessment, AssessmentRequest
+from ..domain.staff import UniqueKey
+from .assignment import assign
+
+APPLICATION = "application"
+
+
+async def on_assessment_requested(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+    """certificate.AssessmentRequested: open one assessment per application and assign a doctor.
+
+    The inbox drops a redelivered message; the application's unique key also stops a second
+    request for the same application (another event id) from opening a second assessment.
+    """
+    data = envelope.payload
+    request = AssessmentRequest(
+        application_id=str(data["application_id"]),
+        person_ref=str(data["person_ref"]),
+        age_years=int(data["age_years"]),
+        declared_category=str(data["declared_category"]),
+        residence_region=str(data["residence_region"]),
+        household_region=str(data["household_region"]),
+        home_visit=bool(data["home_visit"]),
+    )
+    if await uow.load(UniqueKey, UniqueKey.key_id(APPLICATION, request.application_id)) is not None:
+        return
+    assessment = Assessment.open(str(uuid.uuid4()), request)
+    uow.track(assessment)
+    uow.track(UniqueKey.claim(APPLICATION, request.application_id, assessment.id))
+    await assign(uow, assessment)

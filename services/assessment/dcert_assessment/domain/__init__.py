@@ -1,0 +1,1 @@
+"""The assessment model: institutions, doctors, assessments and the grading rules (pure)."""

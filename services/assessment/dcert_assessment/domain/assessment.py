@@ -1,0 +1,204 @@
+"""The assessment (残疾评定): requested for an application, scheduled with a doctor, graded once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from dcert_shared.aggregate import Aggregate
+from dcert_shared.envelope import DomainEvent
+from dcert_shared.ids import check_level
+
+from .errors import (
+    DoctorNotQualified,
+    GradeOutsideStandard,
+    InvalidComposition,
+    LevelRequired,
+    NotTheAssignedDoctor,
+    ResultAlreadyRecorded,
+)
+from .events import AssessmentOpened, AssessmentScheduled, ComponentGrade, GradeRecorded
+from .grading import Measurements, contradiction, most_severe_level
+from .staff import Doctor
+
+MULTIPLE = "multiple"
+
+
+class AssessmentStatus(StrEnum):
+    UNASSIGNED = "unassigned"  # no qualified doctor yet: waits for one to be registered
+    SCHEDULED = "scheduled"
+    ASSESSED = "assessed"
+
+
+@dataclass(frozen=True)
+class AssessmentRequest:
+    """What the certificate service asks to be assessed (its AssessmentRequested event)."""
+
+    application_id: str
+    person_ref: str
+    age_years: int
+    declared_category: str
+    residence_region: str
+    household_region: str
+    home_visit: bool
+
+
+@dataclass(frozen=True)
+class Component:
+    """One category of a multiple disability, graded on its own measurements."""
+
+    category: str
+    level: int
+    measurements: Measurements = Measurements()
+
+
+@dataclass(frozen=True)
+class Result:
+    """The doctor's result: one category and grade, or `multiple` with its components."""
+
+    category: str
+    level: int | None
+    findings: str | None = None
+    measurements: Measurements = Measurements()
+    override_reason: str | None = None
+    components: tuple[Component, ...] = field(default=())
+
+    def graded_parts(self) -> list[tuple[str, Component]]:
+        """What is checked against the standard, by field: the components, or the result itself."""
+        if self.category == MULTIPLE:
+            return [
+                (f"components.{index}.level", component) for index, component in enumerate(self.components)
+            ]
+        assert self.level is not None
+        return [("level", Component(self.category, self.level, self.measurements))]
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A grade the measurements do not give, and the grades they do give."""
+
+    field: str  # where the contradicting level was submitted: `level` or `components.<n>.level`
+    category: str
+    level: int
+    expected_levels: tuple[int, ...]
+    measured: tuple[str, ...]
+
+
+class Assessment(Aggregate):
+    """残疾评定 of one application."""
+
+    stream_type = "assessment"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.application_id = ""
+        self.age_years = 0
+        self.declared_category = ""
+        self.residence_region = ""
+        self.home_visit = False
+        self.status = AssessmentStatus.UNASSIGNED
+        self.doctor_id: str | None = None
+
+    @classmethod
+    def open(cls, assessment_id: str, request: AssessmentRequest) -> Assessment:
+        assessment = cls(assessment_id)
+        assessment.trigger(
+            AssessmentOpened(
+                assessment_id=assessment_id,
+                application_id=request.application_id,
+                person_ref=request.person_ref,
+                age_years=request.age_years,
+                declared_category=request.declared_category,
+                residence_region=request.residence_region,
+                household_region=request.household_region,
+                home_visit=request.home_visit,
+            )
+        )
+        return assessment
+
+    def schedule(self, doctor_id: str, institution_id: str) -> None:
+        """Assign a doctor; an assessment already scheduled keeps its doctor."""
+        if self.status is not AssessmentStatus.UNASSIGNED:
+            return
+        self.trigger(
+            AssessmentScheduled(
+                assessment_id=self.id,
+                application_id=self.application_id,
+                doctor_id=doctor_id,
+                institution_id=institution_id,
+                home_visit=self.home_visit,
+                declared_category=self.declared_category,
+            )
+        )
+
+    def record_grade(self, doctor: Doctor, result: Result) -> None:
+        if self.doctor_id is None or doctor.id != self.doctor_id:
+            raise NotTheAssignedDoctor()
+        if self.status is AssessmentStatus.ASSESSED:
+            raise ResultAlreadyRecorded()
+        if not doctor.qualified_for(result.category):
+            raise DoctorNotQualified(detail=f"category {result.category}")
+        level = _level_of(result)
+        contradictions = self._contradictions(result)
+        if contradictions and not result.override_reason:
+            raise GradeOutsideStandard.for_contradictions(contradictions)
+        self.trigger(
+            GradeRecorded(
+                assessment_id=self.id,
+                application_id=self.application_id,
+                category=result.category,
+                level=level,
+                components=[ComponentGrade(category=c.category, level=c.level) for c in result.components],
+                override_reason_given=bool(result.override_reason),
+                doctor_id=doctor.id,
+                findings=result.findings,
+                measurements=result.measurements.given(),
+                component_measurements=[c.measurements.given() for c in result.components],
+                override_reason=result.override_reason,
+            )
+        )
+
+    def _contradictions(self, result: Result) -> list[Contradiction]:
+        found = []
+        for field_path, part in result.graded_parts():
+            expectation = contradiction(part.category, part.level, part.measurements, self.age_years)
+            if expectation is not None:
+                found.append(
+                    Contradiction(
+                        field_path, part.category, part.level, expectation.levels, expectation.basis
+                    )
+                )
+        return found
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case AssessmentOpened():
+                self.application_id = event.application_id
+                self.age_years = event.age_years
+                self.declared_category = event.declared_category
+                self.residence_region = event.residence_region
+                self.home_visit = event.home_visit
+            case AssessmentScheduled():
+                self.status = AssessmentStatus.SCHEDULED
+                self.doctor_id = event.doctor_id
+            case GradeRecorded():
+                self.status = AssessmentStatus.ASSESSED
+
+
+def _level_of(result: Result) -> int:
+    """The grade of the result; for 多重残疾 the most severe component's, checked for composition."""
+    if result.category != MULTIPLE:
+        if result.components:
+            raise InvalidComposition(detail="components are given only for a multiple disability")
+        if result.level is None:
+            raise LevelRequired()
+        return check_level(result.level)
+    categories = [component.category for component in result.components]
+    if len(categories) < 2 or len(set(categories)) != len(categories) or MULTIPLE in categories:
+        raise InvalidComposition(detail="two or more components, each of a different single category")
+    level = most_severe_level([check_level(component.level) for component in result.components])
+    if result.level is not None and result.level != level:
+        raise InvalidComposition(
+            detail=f"the level of a multiple disability is its most severe component's: {level}"
+        )
+    return level

@@ -1,0 +1,53 @@
+"""Which doctor assesses: qualified for the category, nearest to the residence, least loaded.
+
+Nearest means an institution in the residence region (county), else in the same city (the
+first 4 digits of the region code), else in the same province (the first 2); farther
+institutions are not considered. Among equally near doctors the one with the fewest open
+assessments goes first, then the one registered first, so the choice is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+CITY_DIGITS = 4
+PROVINCE_DIGITS = 2
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A doctor qualified for the category, with their institution and current load."""
+
+    doctor_id: str
+    institution_id: str
+    institution_region: str
+    open_assessments: int
+    registered_at: datetime
+
+
+def province_of(region: str) -> str:
+    return region[:PROVINCE_DIGITS]
+
+
+def distance(residence_region: str, institution_region: str) -> int | None:
+    """0 same region, 1 same city, 2 same province, None farther."""
+    if institution_region == residence_region:
+        return 0
+    if institution_region[:CITY_DIGITS] == residence_region[:CITY_DIGITS]:
+        return 1
+    if province_of(institution_region) == province_of(residence_region):
+        return 2
+    return None
+
+
+def choose_doctor(candidates: Iterable[Candidate], residence_region: str) -> Candidate | None:
+    ranked = [
+        (near, candidate.open_assessments, candidate.registered_at, candidate.doctor_id, candidate)
+        for candidate in candidates
+        if (near := distance(residence_region, candidate.institution_region)) is not None
+    ]
+    if not ranked:
+        return None
+    return min(ranked, key=lambda entry: entry[:4])[4]

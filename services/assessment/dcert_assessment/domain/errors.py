@@ -1,0 +1,111 @@
+"""Errors of the assessment context, each with a stable code and texts in zh-CN and en."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from dcert_shared.problems import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from .assessment import Contradiction
+
+
+class InstitutionNotFound(ValidationFailed):
+    code = "institution_not_found"
+    title_zh = "评定机构不存在"
+    title_en = "No such assessment institution"
+
+
+class CategoriesOutsideInstitution(ValidationFailed):
+    code = "categories_outside_institution"
+    title_zh = "医生的评定类别须在所属评定机构的类别之内"
+    title_en = "A doctor's categories must be among their institution's categories"
+
+
+class LicenceAlreadyRegistered(Conflict):
+    code = "licence_already_registered"
+    title_zh = "该执业证号已在本机构登记"
+    title_en = "A doctor with this licence number is already registered at this institution"
+
+
+class AssessmentNotFound(NotFound):
+    code = "assessment_not_found"
+    title_zh = "未找到该评定"
+    title_en = "Assessment not found"
+
+
+class NotTheAssignedDoctor(Forbidden):
+    code = "not_the_assigned_doctor"
+    title_zh = "只有受指派的医生可以查看或录入该评定"
+    title_en = "Only the doctor assigned to this assessment may see it or record its result"
+
+
+class DoctorNotQualified(Forbidden):
+    code = "doctor_not_qualified"
+    title_zh = "医生无该残疾类别的评定资格"
+    title_en = "The doctor is not qualified to assess this category"
+
+
+class ResultAlreadyRecorded(Conflict):
+    code = "result_already_recorded"
+    title_zh = "该评定结果已录入，不能再次录入"
+    title_en = "The result of this assessment has already been recorded"
+
+
+class InvalidComposition(ValidationFailed):
+    """多重残疾: two or more different categories, each graded; other results have no components."""
+
+    code = "invalid_composition"
+    title_zh = "多重残疾须包含两个及以上不同类别的分项评定，其他类别不得填写分项"
+    title_en = (
+        "A multiple disability needs two or more graded components of different categories; others none"
+    )
+
+
+class LevelRequired(ValidationFailed):
+    code = "level_required"
+    title_zh = "须填写残疾等级（多重残疾除外，其等级由各分项得出）"
+    title_en = "A level is required (except for a multiple disability, whose level comes from its components)"
+
+
+class GradeOutsideStandard(ValidationFailed):
+    """The grade contradicts the measurements (GB/T 26341-2010) and no reason was given.
+
+    The problem names the grades the measurements give (`expected_levels`, empty when they
+    reach no grade), for the result or, for a multiple disability, its first such component;
+    `contradictions` lists every one.
+    """
+
+    code = "grade_outside_standard"
+    title_zh = "评定等级与测量结果不符（GB/T 26341-2010），请改正等级或填写理由"
+    title_en = "The grade contradicts the measurements (GB/T 26341-2010): correct it or give a reason"
+
+    @classmethod
+    def for_contradictions(cls, contradictions: Sequence[Contradiction]) -> GradeOutsideStandard:
+        return cls(
+            detail="; ".join(
+                f"{c.category} level {c.level}: {', '.join(c.measured)} give {list(c.expected_levels) or 'no level'}"
+                for c in contradictions
+            ),
+            errors=[
+                FieldError(
+                    field=c.field, code=cls.code, message=f"expected levels: {list(c.expected_levels)}"
+                )
+                for c in contradictions
+            ],
+            expected_levels=list(contradictions[0].expected_levels),
+            contradictions=[
+                {
+                    "category": c.category,
+                    "level": c.level,
+                    "expected_levels": list(c.expected_levels),
+                    "measured": list(c.measured),
+                }
+                for c in contradictions
+            ],
+        )
+
+    @property
+    def expected_levels(self) -> list[int]:
+        return list(self.extra["expected_levels"])

@@ -1,0 +1,104 @@
+"""Events of the assessment context. Published data is listed in docs/events.md.
+
+Names of institutions and doctors, licence numbers, findings and measurements are kept in the
+stored events (`private_fields`) and never published.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from dcert_shared.envelope import DomainEvent, EventRegistry
+
+
+class InstitutionRegistered(DomainEvent):
+    """评定机构: an institution accredited to assess the listed categories."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset({"name"})
+    institution_id: str
+    region: str
+    categories: list[str]
+    name: str
+
+
+class DoctorRegistered(DomainEvent):
+    """评残医生: a doctor of an institution, qualified for the listed categories."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset({"name", "license_no"})
+    doctor_id: str
+    institution_id: str
+    categories: list[str]
+    name: str
+    license_no: str
+
+
+class UniqueKeyClaimed(DomainEvent):
+    """A value that must be unique (a licence number, an application) now belongs to `owner_id`."""
+
+    public: ClassVar[bool] = False
+    owner_id: str
+
+
+class AssessmentOpened(DomainEvent):
+    """The certificate service asked for an assessment; it waits for a doctor until scheduled."""
+
+    public: ClassVar[bool] = False
+    assessment_id: str
+    application_id: str
+    person_ref: str
+    age_years: int
+    declared_category: str
+    residence_region: str
+    household_region: str
+    home_visit: bool
+
+
+class AssessmentScheduled(DomainEvent):
+    assessment_id: str
+    application_id: str
+    doctor_id: str
+    institution_id: str
+    home_visit: bool
+    declared_category: str
+
+
+class ComponentGrade(BaseModel):
+    """One graded category of a multiple disability (多重残疾), as published."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    category: str
+    level: int
+
+
+class GradeRecorded(DomainEvent):
+    """The assigned doctor's result. Findings, measurements and the override reason stay here."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset(
+        {"doctor_id", "findings", "measurements", "component_measurements", "override_reason"}
+    )
+    assessment_id: str
+    application_id: str
+    category: str
+    level: int
+    components: list[ComponentGrade]
+    override_reason_given: bool
+    doctor_id: str
+    findings: str | None
+    measurements: dict[str, float]
+    component_measurements: list[dict[str, float]]
+    override_reason: str | None
+
+
+def registry() -> EventRegistry:
+    events = EventRegistry()
+    events.register(
+        InstitutionRegistered,
+        DoctorRegistered,
+        UniqueKeyClaimed,
+        AssessmentOpened,
+        AssessmentScheduled,
+        GradeRecorded,
+    )
+    return events

@@ -1,0 +1,160 @@
+"""Grading rules of GB/T 26341-2010 (残疾人残疾分类和分级): which grades the measurements give.
+
+Pure functions over numbers. A level is 1 (一级, the most severe) to 4 (四级); a measurement
+that reaches no grade gives `None` (not disabled by that measure). The table is DOMAIN.md's.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+ADULT_AGE = 18
+SCHOOL_AGE = 7  # IQ from 7; development quotient (DQ) for ages 0-6
+MENTAL_ILLNESS_MIN_MONTHS = 12  # 精神残疾: the illness has lasted over one year
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What the doctor measured; every field optional, only those of the category are checked."""
+
+    best_corrected_acuity: float | None = None  # better eye, decimal acuity
+    visual_field_radius_deg: float | None = None
+    hearing_loss_db: float | None = None  # better ear, average dB HL
+    speech_intelligibility_pct: float | None = None  # 语音清晰度
+    iq: float | None = None
+    dq: float | None = None
+    whodas_score: float | None = None  # WHO-DAS II
+    illness_months: float | None = None
+
+    def given(self) -> dict[str, float]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The grades the measurements of one category give, and the measurements weighed.
+
+    `levels` empty means the measurements reach no grade at all.
+    """
+
+    levels: tuple[int, ...]
+    basis: tuple[str, ...]
+
+    def admits(self, level: int) -> bool:
+        return level in self.levels
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The grade limits of one measure, most severe first: a value reaching limit n is grade n."""
+
+    reaches: Callable[[float, float], bool]
+    limits: tuple[float, ...]
+
+    def level(self, value: float) -> int | None:
+        for level, limit in enumerate(self.limits, start=1):
+            if self.reaches(value, limit):
+                return level
+        return None
+
+
+# GB/T 26341-2010, as DOMAIN.md tabulates it.
+SCALES: dict[str, Scale] = {
+    # better eye: < 0.02 一级, 0.02-< 0.05 二级, 0.05-< 0.1 三级, 0.1-< 0.3 四级
+    "best_corrected_acuity": Scale(operator.lt, (0.02, 0.05, 0.1, 0.3)),
+    # < 5° 一级, < 10° 二级; a wider field gives no grade by itself
+    "visual_field_radius_deg": Scale(operator.lt, (5, 10)),
+    # better ear: > 90 dB 一级, 81-90 二级, 61-80 三级, 41-60 四级
+    "hearing_loss_db": Scale(operator.gt, (90, 80, 60, 40)),
+    # ≤ 10 % 一级, 11-25 % 二级, 26-45 % 三级, 46-65 % 四级
+    "speech_intelligibility_pct": Scale(operator.le, (10, 25, 45, 65)),
+    # development quotient, ages 0-6: ≤ 25 一级, 26-39 二级, 40-54 三级, 55-75 四级
+    "dq": Scale(operator.le, (25, 39, 54, 75)),
+    # ages 7 and over: < 20 一级, 20-34 二级, 35-49 三级, 50-69 四级
+    "iq": Scale(operator.lt, (20, 35, 50, 70)),
+    # WHO-DAS II, adults: ≥ 116 一级, 106-115 二级, 96-105 三级, 52-95 四级
+    "whodas_score": Scale(operator.ge, (116, 106, 96, 52)),
+}
+
+
+def _graded(measurements: Measurements, names: tuple[str, ...]) -> dict[str, int | None]:
+    """The grade each of the named measurements gives, for those the doctor recorded."""
+    given = measurements.given()
+    return {name: SCALES[name].level(given[name]) for name in names if name in given}
+
+
+def _weigh(
+    graded: dict[str, int | None], combine: Callable[[list[int]], tuple[int, ...]]
+) -> Expectation | None:
+    if not graded:
+        return None
+    reached = [level for level in graded.values() if level is not None]
+    return Expectation(levels=combine(reached) if reached else (), basis=tuple(graded))
+
+
+def _most_severe(levels: list[int]) -> tuple[int, ...]:
+    # Visual acuity *or* field (the standard's "或"): whichever gives the more severe grade decides.
+    return (min(levels),)
+
+
+def _span(levels: list[int]) -> tuple[int, ...]:
+    # An adult may bring both an IQ and a WHO-DAS II score; the standard weighs them together
+    # with adaptive behaviour, so every grade between the two agrees with the measurements.
+    return tuple(range(min(levels), max(levels) + 1))
+
+
+def _intellectual_measures(age_years: int) -> tuple[str, ...]:
+    if age_years < SCHOOL_AGE:
+        return ("dq",)
+    if age_years < ADULT_AGE:
+        return ("iq",)
+    return ("iq", "whodas_score")
+
+
+def _mental(m: Measurements, age_years: int) -> Expectation | None:
+    # Under 18 the grade rests on adaptive behaviour alone: the doctor's judgement.
+    if age_years < ADULT_AGE:
+        return None
+    if m.illness_months is not None and m.illness_months <= MENTAL_ILLNESS_MIN_MONTHS:
+        return Expectation(levels=(), basis=("illness_months",))
+    return _weigh(_graded(m, ("whodas_score",)), _most_severe)
+
+
+def expected_levels(category: str, measurements: Measurements, age_years: int) -> Expectation | None:
+    """The grades the measurements give for `category`; None when there is nothing to check.
+
+    Only the measures of the category (and, for intellectual and mental, of the person's age)
+    are weighed. Physical disability is graded by the doctor's functional assessment (no
+    numeric check); a multiple disability is checked component by component.
+    """
+    m = measurements
+    match category:
+        case "visual":
+            return _weigh(_graded(m, ("best_corrected_acuity", "visual_field_radius_deg")), _most_severe)
+        case "hearing":
+            return _weigh(_graded(m, ("hearing_loss_db",)), _most_severe)
+        case "speech":
+            return _weigh(_graded(m, ("speech_intelligibility_pct",)), _most_severe)
+        case "intellectual":
+            return _weigh(_graded(m, _intellectual_measures(age_years)), _span)
+        case "mental":
+            return _mental(m, age_years)
+        case _:
+            return None
+
+
+def contradiction(
+    category: str, level: int, measurements: Measurements, age_years: int
+) -> Expectation | None:
+    """The expectation that `level` contradicts, or None when the level agrees or nothing is checked."""
+    expectation = expected_levels(category, measurements, age_years)
+    if expectation is None or expectation.admits(level):
+        return None
+    return expectation
+
+
+def most_severe_level(levels: list[int]) -> int:
+    """多重残疾: the certificate carries the most severe component grade (the smallest number)."""
+    return min(levels)

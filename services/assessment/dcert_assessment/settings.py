@@ -1,0 +1,9 @@
+"""Settings of the assessment service."""
+
+from __future__ import annotations
+
+from dcert_shared.settings import ServiceSettings
+
+
+class AssessmentSettings(ServiceSettings):
+    service_name: str = "assessment"

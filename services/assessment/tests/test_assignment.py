@@ -1,0 +1,126 @@
+"""An applicant's assessment request reaches the right doctor: qualified, near, least loaded."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import TYPE_CHECKING
+
+from dcert_shared.ids import make_identity_number
+
+if TYPE_CHECKING:
+    from conftest import AssessmentService
+
+
+async def test_the_request_goes_to_a_doctor_in_the_residence_region_before_city_and_province(
+    service: AssessmentService,
+) -> None:
+    await service.qualified_doctor(service.regions.same_province)
+    await service.qualified_doctor(service.regions.same_city)
+    in_region = await service.qualified_doctor(service.regions.home)
+    application_id = await service.request_assessment("visual", service.regions.home)
+    assert await service.assigned_doctor(application_id) == in_region
+    [scheduled] = await service.published("AssessmentScheduled")
+    assert scheduled["data"]["doctor_id"] == in_region
+    assert scheduled["data"]["application_id"] == application_id
+    assert scheduled["data"]["declared_category"] == "visual"
+
+
+async def test_without_a_doctor_in_the_region_the_city_comes_before_the_province(
+    service: AssessmentService,
+) -> None:
+    await service.qualified_doctor(service.regions.same_province)
+    in_city = await service.qualified_doctor(service.regions.same_city)
+    await service.qualified_doctor(service.regions.other_province)
+    application_id = await service.request_assessment("hearing", service.regions.home)
+    assert await service.assigned_doctor(application_id) == in_city
+
+
+async def test_requests_are_spread_over_two_equally_near_doctors(service: AssessmentService) -> None:
+    institution_id = await service.institution(service.regions.home)
+    first = await service.doctor(institution_id)
+    second = await service.doctor(institution_id)
+    assigned = []
+    for _ in range(3):
+        application_id = await service.request_assessment("visual", service.regions.home)
+        assigned.append(await service.assigned_doctor(application_id))
+    assert assigned == [first, second, first]
+
+
+async def test_only_a_doctor_qualified_for_the_declared_category_is_assigned(
+    service: AssessmentService,
+) -> None:
+    institution_id = await service.institution(service.regions.home, ("visual", "hearing", "speech"))
+    await service.doctor(institution_id, ("visual", "hearing"))  # same institution, not for speech
+    speech_doctor = await service.doctor(institution_id, ("speech",))
+    for _ in range(2):
+        application_id = await service.request_assessment("speech", service.regions.home)
+        assert await service.assigned_doctor(application_id) == speech_doctor
+
+
+async def test_a_declared_multiple_disability_goes_to_a_doctor_listing_multiple(
+    service: AssessmentService,
+) -> None:
+    await service.qualified_doctor(service.regions.home, ("visual", "hearing"))
+    multiple = await service.qualified_doctor(service.regions.same_city, ("visual", "hearing", "multiple"))
+    application_id = await service.request_assessment("multiple", service.regions.home)
+    assert await service.assigned_doctor(application_id) == multiple
+
+
+async def test_an_assessment_waits_until_a_qualified_doctor_is_registered(service: AssessmentService) -> None:
+    await service.qualified_doctor(service.regions.home, ("visual",))
+    application_id = await service.request_assessment("mental", service.regions.home)
+    waiting = await service.assessment_of(application_id)
+    assert waiting["status"] == "unassigned" and waiting["assigned_at"] is None
+
+    await service.qualified_doctor(service.regions.other_province, ("mental",))  # too far away: still waiting
+    assert (await service.assessment_of(application_id))["status"] == "unassigned"
+
+    psychiatrist = await service.qualified_doctor(service.regions.same_province, ("mental",))
+    assigned = await service.call("GET", "/v1/assessments?assigned=me", service.doctor_token(psychiatrist))
+    [item] = assigned.json()["items"]
+    assert item["application_id"] == application_id and item["status"] == "scheduled"
+    [scheduled] = await service.published("AssessmentScheduled")
+    assert scheduled["data"]["doctor_id"] == psychiatrist
+
+
+async def test_a_redelivered_or_repeated_request_opens_no_second_assessment(
+    service: AssessmentService,
+) -> None:
+    doctor = await service.qualified_doctor()
+    event_id = uuid.uuid4()
+    application_id = await service.request_assessment(event_id=event_id)
+    # The same event again (a relay's re-publish past the duplicate window), then a new request
+    # for the same application.
+    await service.request_assessment(application_id=application_id, event_id=event_id, message_id="again")
+    await service.request_assessment(application_id=application_id)
+    await service.all_handled()
+    mine = await service.call("GET", "/v1/assessments?assigned=me", service.doctor_token(doctor))
+    assert [item["application_id"] for item in mine.json()["items"]] == [application_id]
+    everything = await service.call("GET", "/v1/assessments", service.admin)
+    assert len(everything.json()["items"]) == 1
+
+
+async def test_a_doctor_lists_only_their_own_assessments(service: AssessmentService) -> None:
+    institution_id = await service.institution(service.regions.home)
+    first = await service.doctor(institution_id)
+    second = await service.doctor(institution_id)
+    applications = [await service.request_assessment() for _ in range(2)]
+    for application_id in applications:
+        await service.assessment_of(application_id)
+    for doctor in (first, second):
+        answer = await service.call("GET", "/v1/assessments?assigned=me", service.doctor_token(doctor))
+        [item] = answer.json()["items"]
+        assert set(item) == {
+            "id",
+            "application_id",
+            "declared_category",
+            "status",
+            "home_visit",
+            "assigned_at",
+        }
+        assert await service.assigned_doctor(item["application_id"]) == doctor
+    applicant = service.token(
+        "applicant", "citizen-1", id_number=make_identity_number("330502", date(2016, 4, 17), 1)
+    )
+    assert (await service.call("GET", "/v1/assessments", applicant)).status_code == 403

@@ -1,0 +1,245 @@
+"""The assigned doctor records the grade; the standard and the doctor's authority are checked."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conftest import AssessmentService
+
+PROBLEM = "application/problem+json"
+
+
+async def scheduled_with(
+    service: AssessmentService,
+    category: str = "visual",
+    age_years: int = 40,
+    doctor_categories: tuple[str, ...] = ("visual", "hearing", "intellectual", "multiple"),
+) -> tuple[str, str]:
+    """(assessment id, doctor id) of an assessment scheduled with a freshly registered doctor."""
+    doctor = await service.qualified_doctor(service.regions.home, doctor_categories)
+    application_id = await service.request_assessment(category, service.regions.home, age_years)
+    return str((await service.assessment_of(application_id))["id"]), doctor
+
+
+async def record(service: AssessmentService, assessment_id: str, doctor: str, body: dict[str, Any]) -> Any:
+    return await service.call(
+        "POST", f"/v1/assessments/{assessment_id}/result", service.doctor_token(doctor), body
+    )
+
+
+async def test_the_doctor_records_a_grade_and_the_published_event_holds_no_findings(
+    service: AssessmentService,
+) -> None:
+    assessment_id, doctor = await scheduled_with(service)
+    answer = await record(
+        service,
+        assessment_id,
+        doctor,
+        {
+            "category": "visual",
+            "level": 2,
+            "findings": "双眼视神经萎缩",
+            "measurements": {"best_corrected_acuity": 0.03, "visual_field_radius_deg": 20},
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {
+        "id": assessment_id,
+        "status": "assessed",
+        "category": "visual",
+        "level": 2,
+        "components": [],
+        "override_reason_given": False,
+    }
+    [published] = await service.published("GradeRecorded")
+    assert published["data"] == {
+        "assessment_id": assessment_id,
+        "application_id": published["data"]["application_id"],
+        "category": "visual",
+        "level": 2,
+        "components": [],
+        "override_reason_given": False,
+    }
+    assert "双眼" not in str(published)
+    detail = (
+        await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
+    ).json()
+    assert detail["status"] == "assessed"
+    assert detail["result"]["findings"] == "双眼视神经萎缩"
+    assert detail["result"]["measurements"] == {"best_corrected_acuity": 0.03, "visual_field_radius_deg": 20}
+
+
+async def test_a_grade_the_measurements_contradict_is_refused_naming_the_grades_they_give(
+    service: AssessmentService,
+) -> None:
+    assessment_id, doctor = await scheduled_with(service, "hearing")
+    body = {
+        "category": "hearing",
+        "level": 1,
+        "findings": "双耳感音神经性聋",
+        "measurements": {"hearing_loss_db": 85},
+    }
+    answer = await record(service, assessment_id, doctor, body)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith(PROBLEM)
+    problem = answer.json()
+    assert problem["expected_levels"] == [2]
+    assert problem["code"] == "grade_outside_standard"
+    assert problem["errors"] == [
+        {"field": "level", "code": "grade_outside_standard", "message": "expected levels: [2]"}
+    ]
+    assert "等级与测量结果不符" in problem["title"]
+    in_english = await service.call(
+        "POST",
+        f"/v1/assessments/{assessment_id}/result",
+        service.doctor_token(doctor),
+        body,
+        {"Accept-Language": "en"},
+    )
+    assert in_english.json()["title"].startswith("The grade contradicts the measurements")
+    detail = (
+        await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
+    ).json()
+    assert detail["status"] == "scheduled" and detail["result"] is None
+
+
+async def test_an_override_reason_lets_a_contradicting_grade_through_and_is_kept(
+    service: AssessmentService,
+) -> None:
+    assessment_id, doctor = await scheduled_with(service, "hearing")
+    answer = await record(
+        service,
+        assessment_id,
+        doctor,
+        {
+            "category": "hearing",
+            "level": 1,
+            "measurements": {"hearing_loss_db": 85},
+            "override_reason": "伴前庭功能丧失，实际交流能力按一级评定",
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["override_reason_given"] is True
+    [published] = await service.published("GradeRecorded")
+    assert published["data"]["override_reason_given"] is True and "override_reason" not in published["data"]
+    detail = (
+        await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
+    ).json()
+    assert detail["result"]["override_reason"] == "伴前庭功能丧失，实际交流能力按一级评定"
+
+
+async def test_a_childs_intellectual_grade_is_checked_against_the_development_quotient(
+    service: AssessmentService,
+) -> None:
+    assessment_id, doctor = await scheduled_with(service, "intellectual", age_years=5)
+    refused = await record(
+        service,
+        assessment_id,
+        doctor,
+        {"category": "intellectual", "level": 4, "measurements": {"dq": 30, "iq": 60}},
+    )
+    assert refused.status_code == 422 and refused.json()["expected_levels"] == [2]
+    accepted = await record(
+        service, assessment_id, doctor, {"category": "intellectual", "level": 2, "measurements": {"dq": 30}}
+    )
+    assert accepted.status_code == 201, accepted.text
+
+
+async def test_a_multiple_disability_carries_its_most_severe_component(service: AssessmentService) -> None:
+    assessment_id, doctor = await scheduled_with(service, "multiple")
+    one = await record(
+        service,
+        assessment_id,
+        doctor,
+        {
+            "category": "multiple",
+            "components": [{"category": "hearing", "level": 3, "measurements": {"hearing_loss_db": 70}}],
+        },
+    )
+    assert one.status_code == 422 and one.json()["code"] == "invalid_composition"
+    contradicting = await record(
+        service,
+        assessment_id,
+        doctor,
+        {
+            "category": "multiple",
+            "components": [
+                {"category": "hearing", "level": 1, "measurements": {"hearing_loss_db": 70}},
+                {"category": "visual", "level": 2, "measurements": {"best_corrected_acuity": 0.03}},
+            ],
+        },
+    )
+    assert contradicting.status_code == 422 and contradicting.json()["expected_levels"] == [3]
+    answer = await record(
+        service,
+        assessment_id,
+        doctor,
+        {
+            "category": "multiple",
+            "findings": "听力、视力双重残疾",
+            "components": [
+                {"category": "hearing", "level": 3, "measurements": {"hearing_loss_db": 70}},
+                {"category": "visual", "level": 2, "measurements": {"best_corrected_acuity": 0.03}},
+            ],
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    [published] = await service.published("GradeRecorded")
+    assert published["data"]["category"] == "multiple" and published["data"]["level"] == 2
+    assert published["data"]["components"] == [
+        {"category": "hearing", "level": 3},
+        {"category": "visual", "level": 2},
+    ]
+
+
+async def test_another_doctor_may_neither_see_nor_record_the_assessment(service: AssessmentService) -> None:
+    assessment_id, _ = await scheduled_with(service)
+    other = await service.doctor(await service.institution("110105"), ("visual",))
+    body = {"category": "visual", "level": 4, "measurements": {"best_corrected_acuity": 0.2}}
+    refused = await record(service, assessment_id, other, body)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith(PROBLEM)
+    assert refused.json()["code"] == "not_the_assigned_doctor"
+    seen = await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(other))
+    assert seen.status_code == 403
+
+
+async def test_a_doctor_records_only_categories_they_are_qualified_for(service: AssessmentService) -> None:
+    assessment_id, doctor = await scheduled_with(service, "visual", doctor_categories=("visual", "hearing"))
+    answer = await record(service, assessment_id, doctor, {"category": "physical", "level": 2})
+    assert answer.status_code == 403 and answer.json()["code"] == "doctor_not_qualified"
+
+
+async def test_a_result_is_recorded_once(service: AssessmentService) -> None:
+    assessment_id, doctor = await scheduled_with(service)
+    body = {"category": "visual", "level": 4, "measurements": {"best_corrected_acuity": 0.2}}
+    assert (await record(service, assessment_id, doctor, body)).status_code == 201
+    again = await record(service, assessment_id, doctor, {**body, "level": 3, "override_reason": "复查"})
+    assert again.status_code == 409 and again.json()["code"] == "result_already_recorded"
+
+
+async def test_an_unknown_assessment_is_not_found(service: AssessmentService) -> None:
+    doctor = await service.qualified_doctor()
+    answer = await record(service, "no-such-assessment", doctor, {"category": "visual", "level": 4})
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith(PROBLEM)
+    seen = await service.call("GET", "/v1/assessments/no-such-assessment", service.doctor_token(doctor))
+    assert seen.status_code == 404
+
+
+async def test_an_admin_sees_the_grade_without_findings_or_measurements(service: AssessmentService) -> None:
+    assessment_id, doctor = await scheduled_with(service)
+    await record(
+        service,
+        assessment_id,
+        doctor,
+        {
+            "category": "visual",
+            "level": 3,
+            "findings": "高度近视性黄斑病变",
+            "measurements": {"best_corrected_acuity": 0.06},
+        },
+    )
+    seen = (await service.call("GET", f"/v1/assessments/{assessment_id}", service.admin)).json()
+    assert seen["result"]["level"] == 3 and seen["doctor_id"] == doctor
+    assert "findings" not in seen["result"] and "measurements" not in seen["result"]
+    assert "黄斑" not in str(seen) and "0.06" not in str(seen)
