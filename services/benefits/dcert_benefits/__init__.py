@@ -1,0 +1,1 @@
+"""The benefits service: policies per region, eligibility decisions, partner facts, monthly runs."""

@@ -1,0 +1,1 @@
+"""Adapters of the benefits service: the policy files and the read models."""

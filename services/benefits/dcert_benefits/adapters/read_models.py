@@ -1,0 +1,259 @@
+"""Read models of the benefits service, projected from its events in the same transaction.
+
+No identity number is stored: people are found by `person_ref` (the keyed hash). The periods
+table keeps every paid stretch of a benefit (from, to, amount, household region), which is what
+a monthly run reads. `partner_fact_policy` is the one table fed by another context's events
+(`PartnerRegistered`, written by its consumer), not by this service's own.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import asyncpg
+from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from dcert_shared.db import ddl_for
+from dcert_shared.envelope import DomainEvent, EventEnvelope
+
+from ..domain.events import (
+    BenefitActivated,
+    BenefitNotEligible,
+    BenefitTerminated,
+    CertificateRecorded,
+    FactRecorded,
+    MonthlyRunCompleted,
+)
+
+
+class ReadModel(SQLModel, registry=registry()):
+    pass
+
+
+class HoldingView(ReadModel, table=True):
+    """A person with a certificate: who may see their benefits, and where they are paid."""
+
+    __tablename__ = "holding_view"
+
+    person_ref: str = Field(primary_key=True)
+    certificate_number: str = Field(unique=True)
+    agent_refs: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    household_region: str = Field(index=True)
+    category: str
+    level: int
+    issued_on: date
+    deceased_on: date | None = None
+
+
+class BenefitView(ReadModel, table=True):
+    """The current state of one benefit of one person."""
+
+    __tablename__ = "benefit_view"
+
+    person_ref: str = Field(primary_key=True)
+    benefit: str = Field(primary_key=True)
+    certificate_number: str
+    status: str
+    monthly_amount_fen: int | None = None
+    active_from: date | None = None
+    active_to: date | None = None
+    reason_code: str
+    policy_version: str | None = None
+    updated_at: datetime
+
+
+class BenefitPeriod(ReadModel, table=True):
+    """A stretch of months a benefit is paid for, at one amount in one household region."""
+
+    __tablename__ = "benefit_period"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_ref: str = Field(index=True)
+    benefit: str
+    certificate_number: str
+    household_region: str = Field(index=True)
+    monthly_amount_fen: int
+    policy_version: str
+    active_from: date
+    active_to: date | None = None
+
+
+class PartnerFactPolicy(ReadModel, table=True):
+    """The fact types each partner agency may report (from `PartnerRegistered`)."""
+
+    __tablename__ = "partner_fact_policy"
+
+    partner_id: str = Field(primary_key=True)
+    facts: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    registered_at: datetime
+
+
+class RunView(ReadModel, table=True):
+    __tablename__ = "run_view"
+    __table_args__ = (UniqueConstraint("month", "region"),)
+
+    id: str = Field(primary_key=True)
+    month: str
+    region: str
+    status: str
+    line_count: int
+    total_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    completed_at: datetime
+
+
+class RunLineView(ReadModel, table=True):
+    __tablename__ = "run_line"
+
+    run_id: str = Field(primary_key=True)
+    line_no: int = Field(primary_key=True)
+    certificate_number: str
+    benefit: str
+    household_region: str
+    amount_fen: int
+    policy_version: str
+
+
+SCHEMA = ddl_for(ReadModel.metadata)
+TABLES = ["holding_view", "benefit_view", "benefit_period", "run_view", "run_line"]
+
+
+async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:
+    at = envelope.occurred_at
+    match event:
+        case CertificateRecorded():
+            await conn.execute(
+                "INSERT INTO holding_view (person_ref, certificate_number, agent_refs, household_region,"
+                " category, level, issued_on) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                " ON CONFLICT (person_ref) DO UPDATE SET certificate_number = EXCLUDED.certificate_number,"
+                " agent_refs = EXCLUDED.agent_refs, household_region = EXCLUDED.household_region,"
+                " category = EXCLUDED.category, level = EXCLUDED.level, issued_on = EXCLUDED.issued_on",
+                event.person_ref,
+                event.certificate_number,
+                event.agent_refs,
+                event.household_region,
+                event.category,
+                event.level,
+                event.issued_on,
+            )
+            # A replaced card or a new grade: benefits that carry on are paid under the new number.
+            for table, still_open in (
+                ("benefit_view", "status = 'active'"),
+                ("benefit_period", "active_to IS NULL"),
+            ):
+                await conn.execute(
+                    f"UPDATE {table} SET certificate_number = $2 WHERE person_ref = $1 AND {still_open}",
+                    event.person_ref,
+                    event.certificate_number,
+                )
+        case FactRecorded():
+            await _project_fact(conn, envelope.stream_id, event)
+        case BenefitActivated():
+            await _upsert_benefit(conn, event, "active", event.monthly_amount_fen, event.active_from, at)
+            await conn.execute(
+                "INSERT INTO benefit_period (person_ref, benefit, certificate_number, household_region,"
+                " monthly_amount_fen, policy_version, active_from) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                event.person_ref,
+                event.benefit,
+                event.certificate_number,
+                event.household_region,
+                event.monthly_amount_fen,
+                event.policy_version,
+                event.active_from,
+            )
+        case BenefitNotEligible():
+            await _upsert_benefit(conn, event, "not_eligible", None, None, at)
+        case BenefitTerminated():
+            await conn.execute(
+                "UPDATE benefit_view SET status = 'terminated', active_to = $3, reason_code = $4, updated_at = $5"
+                " WHERE person_ref = $1 AND benefit = $2",
+                event.person_ref,
+                event.benefit,
+                event.active_to,
+                event.reason_code,
+                at,
+            )
+            await conn.execute(
+                "UPDATE benefit_period SET active_to = $3"
+                " WHERE person_ref = $1 AND benefit = $2 AND active_to IS NULL",
+                event.person_ref,
+                event.benefit,
+                event.active_to,
+            )
+        case MonthlyRunCompleted():
+            await _project_run(conn, event, at)
+
+
+async def _project_fact(conn: asyncpg.Connection, stream_id: str, event: FactRecorded) -> None:
+    person_ref = stream_id.removeprefix("holding-")
+    if event.fact_type == "death":
+        await conn.execute(
+            "UPDATE holding_view SET deceased_on = COALESCE(deceased_on, $2) WHERE person_ref = $1",
+            person_ref,
+            event.effective_date,
+        )
+    elif event.fact_type == "household_moved" and isinstance(event.details.get("to_region"), str):
+        await conn.execute(
+            "UPDATE holding_view SET household_region = $2 WHERE person_ref = $1",
+            person_ref,
+            event.details["to_region"],
+        )
+
+
+async def _upsert_benefit(
+    conn: asyncpg.Connection,
+    event: BenefitActivated | BenefitNotEligible,
+    status: str,
+    amount: int | None,
+    active_from: date | None,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO benefit_view (person_ref, benefit, certificate_number, status, monthly_amount_fen,"
+        " active_from, active_to, reason_code, policy_version, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9)"
+        " ON CONFLICT (person_ref, benefit) DO UPDATE SET certificate_number = EXCLUDED.certificate_number,"
+        " status = EXCLUDED.status, monthly_amount_fen = EXCLUDED.monthly_amount_fen,"
+        " active_from = EXCLUDED.active_from, active_to = NULL, reason_code = EXCLUDED.reason_code,"
+        " policy_version = EXCLUDED.policy_version, updated_at = EXCLUDED.updated_at",
+        event.person_ref,
+        event.benefit,
+        event.certificate_number,
+        status,
+        amount,
+        active_from,
+        event.reason_code,
+        event.policy_version,
+        at,
+    )
+
+
+async def _project_run(conn: asyncpg.Connection, event: MonthlyRunCompleted, at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO run_view (id, month, region, status, line_count, total_fen, completed_at)"
+        " VALUES ($1, $2, $3, 'completed', $4, $5, $6)",
+        event.run_id,
+        event.month,
+        event.region,
+        len(event.lines),
+        event.total_fen,
+        at,
+    )
+    await conn.executemany(
+        "INSERT INTO run_line (run_id, line_no, certificate_number, benefit, household_region, amount_fen,"
+        " policy_version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [
+            (
+                event.run_id,
+                number,
+                line.certificate_number,
+                line.benefit,
+                line.household_region,
+                line.amount_fen,
+                line.policy_version,
+            )
+            for number, line in enumerate(event.lines, start=1)
+        ],
+    )

@@ -1,0 +1,220 @@
+"""HTTP routes of the benefits service (API.md): a certificate's benefits, partner facts, monthly runs.
+
+Paths hold certificate numbers, which contain identity numbers: nothing here logs a path, a
+number or an identity number.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from dcert_shared.auth import CurrentPrincipal, Principal
+from dcert_shared.envelope import Actor, CommandContext
+from dcert_shared.i18n import negotiate
+from dcert_shared.ids import IdentityNumber
+from dcert_shared.problems import DomainError, FieldError, Forbidden
+from dcert_shared.telemetry import command_context
+
+from ..adapters.access_log import record_access
+from ..application.commands import BenefitsCommands, FactReport
+from ..domain.calendar import Month, covers, is_region_code
+from ..domain.errors import CertificateNotFound, FactInvalid, RunNotFound
+from ..domain.policies import Support
+from ..domain.reasons import reason_text
+from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate, RunCreate, RunLinePublic, RunPublic
+
+router = APIRouter(prefix="/v1")
+
+
+def commands(request: Request) -> BenefitsCommands:
+    return request.app.state.commands  # type: ignore[no-any-return]
+
+
+def pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.runtime.pool
+
+
+Commands = Annotated[BenefitsCommands, Depends(commands)]
+Pool = Annotated[asyncpg.Pool, Depends(pool)]
+
+
+def _context(principal: Principal) -> CommandContext:
+    return command_context(Actor(role=principal.role, subject=principal.subject))
+
+
+# --- a certificate's benefits ------------------------------------------------------------------
+
+
+def _may_see(principal: Principal, service: BenefitsCommands, number: str, holding: asyncpg.Record) -> bool:
+    """The holder, their agent, a reviewer of the household region, or an admin."""
+    if principal.role == "admin":
+        return True
+    if principal.role == "reviewer":
+        return bool(principal.region) and covers(str(principal.region), holding["household_region"])
+    if principal.role == "applicant" and principal.id_number:
+        id_number = principal.id_number.upper()
+        if id_number == number[:18].upper():
+            return True
+        return service.person_ref(id_number) in {holding["person_ref"], *holding["agent_refs"]}
+    return False
+
+
+@router.get("/certificates/{number}/benefits", response_model=BenefitList, tags=["benefits"])
+async def certificate_benefits(
+    number: str,
+    principal: CurrentPrincipal,
+    service: Commands,
+    db: Pool,
+    response: Response,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> BenefitList:
+    """两项补贴: the state of each benefit of a certificate, with its reason in the caller's language."""
+    if principal.role not in ("applicant", "reviewer", "admin"):
+        raise Forbidden()
+    holding = await db.fetchrow(
+        "SELECT person_ref, agent_refs, household_region FROM holding_view WHERE certificate_number = $1",
+        number,
+    )
+    # Someone else's certificate is answered as absent: its existence is personal data too.
+    if holding is None or not _may_see(principal, service, number, holding):
+        raise CertificateNotFound()
+    await record_access(db, principal.role, principal.subject, holding["person_ref"], "benefits")
+    rows = await db.fetch(
+        "SELECT * FROM benefit_view WHERE person_ref = $1 ORDER BY benefit", holding["person_ref"]
+    )
+    lang = negotiate(accept_language)
+    response.headers["Content-Language"] = lang
+    catalogue = service.catalogue
+    return BenefitList(
+        items=[
+            BenefitPublic(
+                code=row["benefit"],
+                name=catalogue.policy(row["benefit"]).name(lang)
+                if row["benefit"] in catalogue
+                else row["benefit"],
+                status=row["status"],
+                monthly_amount=row["monthly_amount_fen"],
+                monthly_amount_fen=row["monthly_amount_fen"],
+                active_from=row["active_from"],
+                active_to=row["active_to"],
+                reason_code=row["reason_code"],
+                reason=reason_text(row["reason_code"], lang),
+                policy_version=row["policy_version"],
+            )
+            for row in rows
+        ]
+    )
+
+
+# --- partner facts -------------------------------------------------------------------------------
+
+
+def _partner_id(principal: Principal) -> str:
+    if principal.role != "partner" or not principal.partner_id:
+        raise Forbidden()
+    return str(principal.partner_id)
+
+
+def _identity_number(value: str) -> str:
+    try:
+        return str(IdentityNumber.parse(value).value)
+    except (DomainError, ValueError):
+        # The message names the field, never the value.
+        error = FieldError(
+            field="id_number", code="invalid_identity_number", message="not a valid identity number"
+        )
+        raise FactInvalid(errors=[error]) from None
+
+
+def _details(body: FactCreate) -> dict[str, Any]:
+    details = dict(body.details)
+    problems: list[FieldError] = []
+    if body.type == "household_moved":
+        to_region = details.get("to_region")
+        if not isinstance(to_region, str) or not is_region_code(to_region):
+            problems.append(
+                FieldError(field="details.to_region", code="invalid", message="a 6-digit region code")
+            )
+    for support in Support:
+        if support.value in details and not isinstance(details[support.value], bool):
+            problems.append(
+                FieldError(field=f"details.{support.value}", code="invalid", message="true or false")
+            )
+    if problems:
+        raise FactInvalid(errors=problems)
+    return details
+
+
+@router.post("/facts", status_code=202, response_model=FactAccepted, tags=["facts"])
+async def report_fact(
+    body: FactCreate, principal: CurrentPrincipal, service: Commands, response: Response
+) -> dict[str, Any]:
+    """A partner agency's fact (低保 started/ended, death, household moved), idempotent by fact id."""
+    partner_id = _partner_id(principal)
+    report = FactReport(
+        partner_id=partner_id,
+        fact_id=body.fact_id,
+        fact_type=body.type,
+        id_number=_identity_number(body.id_number),
+        effective_date=body.effective_date,
+        details=_details(body),
+    )
+    answer, replayed = await service.report_fact(_context(principal), report)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return answer
+
+
+# --- monthly runs --------------------------------------------------------------------------------
+
+
+def _admin(principal: Principal) -> None:
+    if principal.role != "admin":
+        raise Forbidden()
+
+
+async def _run(db: asyncpg.Pool, run_id: str) -> RunPublic:
+    run = await db.fetchrow("SELECT * FROM run_view WHERE id = $1", run_id)
+    if run is None:
+        raise RunNotFound()
+    lines = await db.fetch("SELECT * FROM run_line WHERE run_id = $1 ORDER BY line_no", run_id)
+    return RunPublic(
+        id=run["id"],
+        month=run["month"],
+        region=run["region"],
+        status=run["status"],
+        lines=[
+            RunLinePublic(
+                certificate_number=line["certificate_number"],
+                benefit=line["benefit"],
+                household_region=line["household_region"],
+                amount_fen=line["amount_fen"],
+                policy_version=line["policy_version"],
+            )
+            for line in lines
+        ],
+        line_count=run["line_count"],
+        total_fen=run["total_fen"],
+        completed_at=run["completed_at"],
+    )
+
+
+@router.post("/runs", status_code=201, response_model=RunPublic, tags=["runs"])
+async def run_month(
+    body: RunCreate, principal: CurrentPrincipal, service: Commands, db: Pool, response: Response
+) -> RunPublic:
+    """月度发放: the month's entitlements of a region, once; asked again, the first run (200)."""
+    _admin(principal)
+    run_id, made_now = await service.run_month(_context(principal), Month.parse(body.month), body.region)
+    if not made_now:
+        response.status_code = 200
+    return await _run(db, run_id)
+
+
+@router.get("/runs/{run_id}", response_model=RunPublic, tags=["runs"])
+async def get_run(run_id: str, principal: CurrentPrincipal, db: Pool) -> RunPublic:
+    _admin(principal)
+    return await _run(db, run_id)

@@ -1,0 +1,73 @@
+"""Request and response models of the benefits API (API.md). Responses list what they show."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FactType = Literal["low_income_started", "low_income_ended", "death", "household_moved"]
+BenefitStatus = Literal["active", "not_eligible", "terminated", "suspended"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BenefitPublic(BaseModel):
+    code: str
+    name: str
+    status: BenefitStatus
+    monthly_amount: int | None = Field(description="Integer fen per month (same as monthly_amount_fen)")
+    monthly_amount_fen: int | None
+    active_from: date | None
+    active_to: date | None
+    reason_code: str
+    reason: str = Field(description="The reason in the request's language (Accept-Language: zh-CN or en)")
+    policy_version: str | None
+
+
+class BenefitList(BaseModel):
+    items: list[BenefitPublic]
+
+
+class FactCreate(Strict):
+    """A fact from a partner agency about a person, identified by their identity number."""
+
+    fact_id: str = Field(min_length=1, max_length=128)
+    type: FactType
+    id_number: str = Field(min_length=1, max_length=32)
+    effective_date: date
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class FactAccepted(BaseModel):
+    fact_id: str
+    status: Literal["applied", "pending"] = Field(
+        description="applied: the person's benefits were decided again; pending: kept until their certificate is issued"
+    )
+
+
+class RunCreate(Strict):
+    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2025-05"])
+    region: str = Field(pattern=r"^[0-9]{6}$", examples=["330500"])
+
+
+class RunLinePublic(BaseModel):
+    certificate_number: str
+    benefit: str
+    household_region: str
+    amount_fen: int
+    policy_version: str
+
+
+class RunPublic(BaseModel):
+    id: str
+    month: str
+    region: str
+    status: Literal["completed"]
+    lines: list[RunLinePublic]
+    line_count: int
+    total_fen: int
+    completed_at: datetime

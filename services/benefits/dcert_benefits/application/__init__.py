@@ -1,0 +1,1 @@
+"""Use cases of the benefits service: commands from HTTP and reactions to other services' events."""

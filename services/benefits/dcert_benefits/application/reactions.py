@@ -1,0 +1,83 @@
+"""Reactions to other services' events: certificates issued, partners registered.
+
+Each handler runs in the consumer's unit of work with the inbox row, so a redelivered event has
+no second effect; a handler that fails raises, and the message is retried, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dcert_shared.consumer import Subscription
+from dcert_shared.envelope import EventEnvelope
+from dcert_shared.uow import UnitOfWork
+
+from ..domain.holding import CertificateOnFile, Holding
+from ..domain.policies import Catalogue
+
+
+class CertificateIssuedData(BaseModel):
+    """The part of `certificate.events.CertificateIssued` the benefits depend on."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    certificate_number: str = Field(min_length=20)
+    person_ref: str = Field(min_length=16)
+    agent_refs: list[str] = []
+    category: str
+    level: int = Field(ge=1, le=4)
+    issued_on: date
+    expires_on: date
+    household_region: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class PartnerRegisteredData(BaseModel):
+    """The part of `notification.events.PartnerRegistered` this service needs: its fact types."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    partner_id: str = Field(min_length=1)
+    facts: list[str] = []
+
+
+async def holding_of(uow: UnitOfWork, person_ref: str) -> Holding:
+    """The person's holding, loaded or new, tracked by the unit of work either way."""
+    holding = await uow.load(Holding, person_ref)
+    if holding is None:
+        holding = Holding(person_ref)
+        uow.track(holding)
+    return holding
+
+
+def subscriptions(catalogue: Catalogue) -> list[Subscription]:
+    async def on_certificate_issued(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        issued = CertificateIssuedData.model_validate(envelope.payload)
+        holding = await holding_of(uow, issued.person_ref)
+        certificate = CertificateOnFile(
+            number=issued.certificate_number,
+            category=issued.category,
+            level=issued.level,
+            issued_on=issued.issued_on,
+            expires_on=issued.expires_on,
+            household_region=issued.household_region,
+            agent_refs=tuple(issued.agent_refs),
+        )
+        holding.record_certificate(certificate, catalogue)
+
+    async def on_partner_registered(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        partner = PartnerRegisteredData.model_validate(envelope.payload)
+        await uow.conn.execute(
+            "INSERT INTO partner_fact_policy (partner_id, facts, registered_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (partner_id) DO UPDATE SET facts = EXCLUDED.facts,"
+            " registered_at = EXCLUDED.registered_at",
+            partner.partner_id,
+            partner.facts,
+            envelope.occurred_at,
+        )
+
+    return [
+        Subscription("certificates-issued", "certificate", ["CertificateIssued"], on_certificate_issued),
+        Subscription("partners-registered", "notification", ["PartnerRegistered"], on_partner_registered),
+    ]

@@ -1,0 +1,41 @@
+"""Builds the benefits service from settings: the same wiring for `make run`, tests and production."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from fastapi import FastAPI
+
+from dcert_shared.auth import DevIssuer
+from dcert_shared.runtime import ServiceRuntime, build_app
+
+from .adapters import access_log, read_models
+from .adapters.policy_files import load_catalogue
+from .api.routes import router
+from .application.commands import BenefitsCommands
+from .application.reactions import subscriptions
+from .domain.events import registry
+from .settings import BenefitsSettings
+
+
+def create_app(settings: BenefitsSettings | None = None, today: Callable[[], date] = date.today) -> FastAPI:
+    settings = settings or BenefitsSettings()  # type: ignore[call-arg]
+    catalogue = load_catalogue(settings.policies_dir)  # a broken policy file stops the start here
+    runtime = ServiceRuntime(
+        settings,
+        context="benefits",
+        registry=registry(),
+        schema=[*read_models.SCHEMA, *access_log.SCHEMA],
+        projectors=[read_models.project],
+        subscriptions=subscriptions(catalogue),
+    )
+    app = build_app(
+        runtime,
+        title="残疾人证 benefits service",
+        routers=[router],
+        dev_issuer=DevIssuer() if settings.dev_auth else None,
+    )
+    app.state.commands = BenefitsCommands(runtime, settings, catalogue, today)
+    app.state.catalogue = catalogue
+    return app

@@ -1,0 +1,84 @@
+"""Months and region codes, the two coordinates every benefit decision is made in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+NATIONAL = "000000"
+_REGION = re.compile(r"^[0-9]{6}$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    in_next_month = day.replace(day=28) + timedelta(days=4)
+    return in_next_month - timedelta(days=in_next_month.day)
+
+
+def next_month_start(day: date) -> date:
+    return month_end(day) + timedelta(days=1)
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month, the unit in which benefits are paid."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        match = _MONTH.match(text)
+        if match is None:
+            raise ValueError("a month is written YYYY-MM")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return month_end(self.first_day)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def is_region_code(value: str) -> bool:
+    return bool(_REGION.match(value))
+
+
+def significant_digits(region: str) -> str:
+    """The digits that name an area: 330000 -> 33 (province), 330500 -> 3305, 330502 -> 330502."""
+    if region == NATIONAL:
+        return ""
+    if region[2:] == "0000":
+        return region[:2]
+    if region[4:] == "00":
+        return region[:4]
+    return region
+
+
+def covers(area: str, region: str) -> bool:
+    """Whether `region` lies in `area` (an area covers itself)."""
+    return region.startswith(significant_digits(area))
+
+
+def ancestry(region: str) -> list[str]:
+    """The areas a region lies in, least local first: national, province, city, county."""
+    levels = [NATIONAL, region[:2] + "0000", region[:4] + "00", region]
+    chain: list[str] = []
+    for level in levels:
+        if level not in chain and covers(level, region):
+            chain.append(level)
+    return chain

@@ -1,0 +1,41 @@
+"""Errors of the benefits context, each with a stable code and texts in zh-CN and en."""
+
+from __future__ import annotations
+
+from dcert_shared.problems import Conflict, Forbidden, NotFound, ValidationFailed
+
+
+class CertificateNotFound(NotFound):
+    code = "certificate_not_found"
+    title_zh = "未找到该残疾人证的补贴信息"
+    title_en = "No benefits found for this certificate"
+
+
+class RunNotFound(NotFound):
+    code = "run_not_found"
+    title_zh = "未找到该月度发放批次"
+    title_en = "Monthly run not found"
+
+
+class FactTypeOutsidePolicy(Forbidden):
+    code = "fact_type_outside_policy"
+    title_zh = "该事实类型不在本单位数据共享策略的授权范围内"
+    title_en = "The partner's data-sharing policy does not allow reporting this fact type"
+
+
+class FactIdReused(Conflict):
+    code = "fact_id_reused"
+    title_zh = "该事实编号已用于内容不同的事实"
+    title_en = "This fact id was already used for a different fact"
+
+
+class FactInvalid(ValidationFailed):
+    code = "fact_invalid"
+    title_zh = "事实内容不完整或不正确"
+    title_en = "The fact is incomplete or invalid"
+
+
+class RunInvalid(ValidationFailed):
+    code = "run_invalid"
+    title_zh = "发放月份或地区不正确"
+    title_en = "The month or region of the run is invalid"

@@ -1,0 +1,14 @@
+"""Settings of the benefits service: where the policy catalogue is read from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dcert_shared.settings import ServiceSettings
+
+
+class BenefitsSettings(ServiceSettings):
+    service_name: str = "benefits"
+    # The folder of policy files (one JSON file per benefit and policy.schema.json); by default
+    # the catalogue shipped with the service (services/benefits/policies/).
+    policies_dir: Path | None = None

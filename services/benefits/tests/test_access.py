@@ -1,0 +1,63 @@
+"""Who may see a certificate's benefits: the holder, their agent, the region's reviewers, admins."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import BenefitsService
+
+PROBLEM = "application/problem+json"
+
+
+async def test_the_holder_their_agent_the_regions_reviewers_and_an_admin_see_the_benefits(
+    service: BenefitsService,
+) -> None:
+    parent = service.new_identity_number()
+    certificate = await service.issue_certificate(level=1, agents=(parent,))
+    callers = {
+        "holder": service.applicant(certificate.id_number),
+        "agent": service.applicant(parent),
+        "county reviewer": service.reviewer(certificate.region),
+        "city reviewer": service.reviewer(service.regions.huzhou),
+        "admin": service.admin,
+    }
+    for who, token in callers.items():
+        answer = await service.call("GET", f"/v1/certificates/{certificate.number}/benefits", token)
+        assert answer.status_code == 200, who
+        assert {item["code"] for item in answer.json()["items"]} == {"living_subsidy", "nursing_subsidy"}, who
+    logged = await service.fetch("SELECT actor_role, person_ref FROM access_log ORDER BY id")
+    assert [row["actor_role"] for row in logged] == [
+        "applicant",
+        "applicant",
+        "reviewer",
+        "reviewer",
+        "admin",
+    ]
+    assert {row["person_ref"] for row in logged} == {certificate.person_ref}
+
+
+async def test_anyone_else_is_refused_without_learning_whether_the_certificate_exists(
+    service: BenefitsService,
+) -> None:
+    certificate = await service.issue_certificate(level=1)
+    path = f"/v1/certificates/{certificate.number}/benefits"
+    refused = {
+        "another applicant": (service.applicant(service.new_identity_number()), 404),
+        "a reviewer of another county": (service.reviewer(service.regions.huzhou_other_county), 404),
+        "a reviewer of another city": (service.reviewer(service.regions.other_city), 404),
+        "a partner": (service.token("partner", "partner-1", partner_id="p-1"), 403),
+        "a doctor": (service.token("doctor", "doctor-1", doctor_id="d-1"), 403),
+    }
+    for who, (token, status) in refused.items():
+        answer = await service.call("GET", path, token)
+        assert answer.status_code == status, who
+        assert answer.headers["content-type"].startswith(PROBLEM), who
+        assert "nursing_subsidy" not in answer.text, who
+    unknown = await service.call(
+        "GET", f"/v1/certificates/{service.new_identity_number()}41/benefits", service.admin
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "certificate_not_found"
+    assert (await service.call("GET", path, None)).status_code == 401
+    assert await service.fetch("SELECT * FROM access_log") == []
