@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Service projects are added as they appear: every services/<name>/ with a pyproject.toml.
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml)
 SERVICE_DIRS := $(patsubst %/pyproject.toml,%,$(SERVICE_PROJECTS))
-DEV_TOOLS := pytest pytest-asyncio ruff mypy aiosmtpd
+DEV_TOOLS := pytest==9.2.0 pytest-asyncio==1.5.0 ruff==0.17.6 mypy==2.4.1
 
 SERVICES := \
 	--service certificate=dcert_certificate.main:app:8001 \
@@ -23,7 +23,7 @@ venv: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) pyproject.toml shared/pyproject.toml $(SERVICE_PROJECTS)
+$(STAMP): $(PY) Makefile pyproject.toml shared/pyproject.toml $(SERVICE_PROJECTS)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e shared $(addprefix -e ,$(SERVICE_DIRS)) $(DEV_TOOLS)
 	touch $(STAMP)
@@ -42,7 +42,7 @@ bench: venv
 check: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy --strict shared/dcert_shared
+	MYPYPATH=shared $(VENV)/bin/mypy --strict shared/dcert_shared
 
 clean-data:
 	rm -rf .data

@@ -187,6 +187,13 @@ def problem_document(
     }
 
 
+def _instance(request: Request) -> str:
+    """The route template (`/v1/certificates/{number}`), never the path: paths carry certificate
+    numbers, which contain identity numbers."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "")) or "about:blank"
+
+
 def _respond(body: dict[str, Any], language: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     from starlette.responses import JSONResponse
 
@@ -205,7 +212,7 @@ def error_response(request: Request, error: DomainError) -> JSONResponse:
         status=error.status,
         code=error.code,
         title=error.title(language),
-        instance=request.url.path,
+        instance=_instance(request),
         detail=error.detail,
         errors=error.errors,
         extra=error.extra,
@@ -272,7 +279,7 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(error.status_code, "internal_error" if error.status_code >= 500 else "http_error")
     # Starlette's `detail` is free text set by whoever raised: not shown, it may hold anything.
     body = problem_document(
-        status=error.status_code, code=code, title=_title(code, language), instance=request.url.path
+        status=error.status_code, code=code, title=_title(code, language), instance=_instance(request)
     )
     return _respond(body, language, error.headers)
 
@@ -322,7 +329,7 @@ class UnexpectedErrorMiddleware:
             status=500,
             code="internal_error",
             title=_title("internal_error", language),
-            instance=request.url.path,
+            instance=_instance(request),
         )
         await _respond(body, language)(scope, receive, send)
 

@@ -109,7 +109,7 @@ class ServiceRuntime:
         store = EventStore(
             self.registry, f"/dcert/{self.context}", self.naming.event_subject_prefix(self.context)
         )
-        self._es = EventSourcing(self._pool, store, self.projectors)
+        self._es = EventSourcing(self._pool, store, self.projectors, settings.identity_hash_key_bytes)
 
         async def on_reconnect() -> None:
             if self.relay is not None:

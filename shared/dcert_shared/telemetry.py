@@ -102,6 +102,6 @@ def instrument_app(app: Any) -> None:
 def instrument_asyncpg() -> None:
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    instrumentor = AsyncPGInstrumentor()
+    instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument()  # statements only: parameters are never captured

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import random
@@ -108,10 +109,19 @@ class UnitOfWork:
 class EventSourcing:
     """A service's event store, projections and command execution over one asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool, store: EventStore, projectors: Iterable[Projector] = ()) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        projectors: Iterable[Projector] = (),
+        fingerprint_key: bytes = b"dcert-idempotency",
+    ) -> None:
         self.pool = pool
         self.store = store
         self.projectors = list(projectors)
+        # Requests may carry identity numbers, which are few enough to guess: a plain hash of
+        # the body could be reversed, a keyed one cannot.
+        self._fingerprint_key = fingerprint_key
 
     @asynccontextmanager
     async def unit_of_work(self, context: CommandContext) -> AsyncIterator[UnitOfWork]:
@@ -151,9 +161,8 @@ class EventSourcing:
         """
         if key is None:
             return await self.execute(context, decide), False
-        request_hash = hashlib.sha256(
-            json.dumps(request, sort_keys=True, default=str, ensure_ascii=False).encode()
-        ).hexdigest()
+        canonical = json.dumps(request, sort_keys=True, default=str, ensure_ascii=False).encode()
+        request_hash = hmac.new(self._fingerprint_key, canonical, hashlib.sha256).hexdigest()
 
         async def decide_once(uow: UnitOfWork) -> tuple[dict[str, Any], bool]:
             row = await uow.conn.fetchrow(

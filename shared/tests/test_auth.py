@@ -127,7 +127,7 @@ async def test_a_token_signed_by_another_key_is_refused(issuer: DevIssuer, verif
 
 async def test_an_unsigned_alg_none_token_is_refused(issuer: DevIssuer, verifier: TokenVerifier) -> None:
     genuine = jwt.decode(issuer.issue("admin", "a-1"), options={"verify_signature": False})
-    unsigned = jwt.encode(genuine, None, algorithm="none", headers={"kid": issuer.key_id})
+    unsigned = jwt.encode(genuine, "", algorithm="none", headers={"kid": issuer.key_id})
     assert await refusal(verifier, unsigned) == "token_invalid"
     assert await refusal(verifier, unsigned + "c2lnbmF0dXJl") == "token_invalid"
 

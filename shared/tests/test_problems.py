@@ -110,7 +110,7 @@ async def test_a_domain_error_renders_a_problem_document_in_chinese_by_default(
     assert body["title"] == "残疾人证不在有效状态"
     assert body["code"] == "certificate_not_active"
     assert body["detail"] == "status: cancelled"
-    assert body["instance"] == "/v1/certificates/123"
+    assert body["instance"] == "/v1/certificates/{number}", "the path holds the number: only the template"
     assert body["errors"] == [{"field": "number", "code": "cancelled", "message": "x"}]
     assert body["since"] == "2026-01-01"
 
@@ -180,7 +180,7 @@ async def test_an_invalid_identity_number_raised_by_a_handler_is_a_422_with_its_
 
 async def test_an_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None:
     body = problem(await client.get("/v1/nowhere", headers={"Accept-Language": "en"}), 404)
-    assert (body["code"], body["title"], body["instance"]) == ("not_found", "Not found", "/v1/nowhere")
+    assert (body["code"], body["title"], body["instance"]) == ("not_found", "Not found", "about:blank")
 
 
 async def test_a_wrong_method_is_a_405_problem_that_says_what_is_allowed(client: httpx.AsyncClient) -> None:

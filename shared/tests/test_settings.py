@@ -16,6 +16,11 @@ class ExampleSettings(ServiceSettings):
     service_name: str = "example"
 
 
+def from_environment() -> ExampleSettings:
+    """Settings read from the environment alone, as a service starts."""
+    return ExampleSettings()  # type: ignore[call-arg]  # the environment supplies the URLs
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only what a test sets: none of the runner's DCERT_*, DATABASE_URL or NATS_URL."""
@@ -27,7 +32,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_an_embedded_run_needs_only_the_database_and_nats_urls() -> None:
-    settings = ExampleSettings()
+    settings = from_environment()
     assert (settings.database_url, settings.nats_url) == ("postgresql://db/example", "nats://nats:4222")
     assert settings.environment == "embedded"
     assert (settings.database_schema, settings.nats_prefix, settings.auth_audience) == ("public", "", "dcert")
@@ -38,13 +43,13 @@ def test_an_embedded_run_needs_only_the_database_and_nats_urls() -> None:
 def test_a_start_without_database_url_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL")
     with pytest.raises(ValidationError, match="DATABASE_URL"):
-        ExampleSettings()
+        from_environment()
 
 
 def test_production_without_its_secrets_fails_naming_each_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DCERT_ENV", "production")
     with pytest.raises(ValidationError) as refused:
-        ExampleSettings()
+        from_environment()
     message = str(refused.value)
     assert "DCERT_IDENTITY_HASH_KEY" in message
     assert "DCERT_AUTH_OIDC_ISSUER or DCERT_AUTH_JWKS_URL" in message
@@ -57,7 +62,7 @@ def test_production_refuses_development_sign_in(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DCERT_AUTH_OIDC_ISSUER", "https://sso.example.cn")
     monkeypatch.setenv("DCERT_IDENTITY_HASH_KEY", SECRET)
     with pytest.raises(ValidationError, match="DCERT_DEV_AUTH must be off"):
-        ExampleSettings()
+        from_environment()
 
 
 def test_production_with_its_secrets_starts_and_uses_the_configured_key(
@@ -66,7 +71,7 @@ def test_production_with_its_secrets_starts_and_uses_the_configured_key(
     monkeypatch.setenv("DCERT_ENV", "production")
     monkeypatch.setenv("DCERT_AUTH_OIDC_ISSUER", "https://sso.example.cn")
     monkeypatch.setenv("DCERT_IDENTITY_HASH_KEY", SECRET)
-    settings = ExampleSettings()
+    settings = from_environment()
     assert settings.identity_hash_key_bytes == SECRET.encode()
     assert SECRET not in repr(settings), "the secret never shows in a repr"
 
@@ -74,7 +79,7 @@ def test_production_with_its_secrets_starts_and_uses_the_configured_key(
 def test_a_short_identity_hash_key_is_refused_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DCERT_IDENTITY_HASH_KEY", "short")
     with pytest.raises(ValidationError, match="shorter than 32 bytes"):
-        ExampleSettings()
+        from_environment()
 
 
 def test_the_other_settings_are_read_with_the_dcert_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,7 +93,7 @@ def test_the_other_settings_are_read_with_the_dcert_prefix(monkeypatch: pytest.M
         "DCERT_LOG_LEVEL": "DEBUG",
     }.items():
         monkeypatch.setenv(name, value)
-    settings = ExampleSettings()
+    settings = from_environment()
     assert (settings.environment, settings.service_name, settings.database_schema) == (
         "test",
         "certificate",
@@ -100,7 +105,7 @@ def test_the_other_settings_are_read_with_the_dcert_prefix(monkeypatch: pytest.M
 
 def test_a_generic_environment_variable_is_not_taken_for_dcert_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
-    assert ExampleSettings().environment == "embedded"
+    assert from_environment().environment == "embedded"
 
 
 def test_tests_pass_settings_by_name_instead_of_the_environment() -> None:
