@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from dcert_shared.auth import DevIssuer
 from dcert_shared.consumer import Subscription
 from dcert_shared.runtime import ServiceRuntime, build_app
 
@@ -34,7 +33,6 @@ def create_app(settings: AssessmentSettings | None = None) -> FastAPI:
         runtime,
         title="残疾人证 assessment service",
         routers=[router],
-        dev_issuer=DevIssuer() if settings.dev_auth else None,
     )
     app.state.commands = AssessmentCommands(runtime)
     return app

@@ -7,7 +7,7 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from dcert_shared.auth import DevIssuer
+from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app
 
 from .adapters import access_log, read_models
@@ -19,7 +19,7 @@ from .domain.events import registry
 from .settings import BenefitsSettings
 
 
-def create_app(settings: BenefitsSettings | None = None, today: Callable[[], date] = date.today) -> FastAPI:
+def create_app(settings: BenefitsSettings | None = None, today: Callable[[], date] = china_today) -> FastAPI:
     settings = settings or BenefitsSettings()  # type: ignore[call-arg]
     catalogue = load_catalogue(settings.policies_dir)  # a broken policy file stops the start here
     runtime = ServiceRuntime(
@@ -34,7 +34,6 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         runtime,
         title="残疾人证 benefits service",
         routers=[router],
-        dev_issuer=DevIssuer() if settings.dev_auth else None,
     )
     app.state.commands = BenefitsCommands(runtime, settings, catalogue, today)
     app.state.catalogue = catalogue

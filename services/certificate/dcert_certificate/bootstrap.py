@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from dcert_shared.auth import DevIssuer
 from dcert_shared.consumer import Subscription
 from dcert_shared.envelope import Actor
+from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app
 from dcert_shared.telemetry import command_context
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: CertificateSettings | None = None, today: Callable[[], date] = date.today
+    settings: CertificateSettings | None = None, today: Callable[[], date] = china_today
 ) -> FastAPI:
     settings = settings or CertificateSettings()  # type: ignore[call-arg]
     runtime = ServiceRuntime(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from dcert_shared.auth import DevIssuer
 from dcert_shared.runtime import ServiceRuntime, build_app
 
 from .adapters import deliveries, read_models
@@ -31,7 +30,6 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         runtime,
         title="残疾人证 notification service",
         routers=[router],
-        dev_issuer=DevIssuer() if settings.dev_auth else None,
     )
     app.state.commands = NotificationCommands(runtime, settings.allow_private_targets)
     return app

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from dcert_shared.envelope import CommandContext
-from dcert_shared.ids import keyed_hash
+from dcert_shared.ids import china_today, keyed_hash
 from dcert_shared.problems import IdempotencyKeyReused
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import UnitOfWork
@@ -47,7 +47,7 @@ class BenefitsCommands:
         runtime: ServiceRuntime,
         settings: BenefitsSettings,
         catalogue: Catalogue,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = china_today,
     ) -> None:
         self.runtime = runtime
         self.settings = settings

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from dcert_shared.envelope import CommandContext, EventEnvelope
-from dcert_shared.ids import keyed_hash
+from dcert_shared.ids import china_today, keyed_hash
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
@@ -42,7 +42,7 @@ class CertificateCommands:
     """The certificate service's commands over its event store."""
 
     def __init__(
-        self, runtime: ServiceRuntime, settings: CertificateSettings, today: Callable[[], date] = date.today
+        self, runtime: ServiceRuntime, settings: CertificateSettings, today: Callable[[], date] = china_today
     ) -> None:
         self.runtime = runtime
         self.settings = settings
