@@ -30,10 +30,15 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def a_candidate(
-    doctor_id: str, region: str, open_assessments: int = 0, registered_minutes: int = 0
+    doctor_id: str, region: str, open_assessments: int = 0, registered_minutes: int = 0, total: int = 0
 ) -> Candidate:
     return Candidate(
-        doctor_id, f"inst-{doctor_id}", region, open_assessments, T0 + timedelta(minutes=registered_minutes)
+        doctor_id,
+        f"inst-{doctor_id}",
+        region,
+        open_assessments,
+        T0 + timedelta(minutes=registered_minutes),
+        total,
     )
 
 
@@ -63,6 +68,14 @@ def test_among_equally_near_doctors_the_least_loaded_then_the_first_registered_g
         a_candidate("c", "330502", 2, 0),
     ]
     assert choose_doctor(doctors, "330502").doctor_id == "b"  # type: ignore[union-attr]
+
+
+def test_a_newly_registered_doctor_is_not_passed_over_by_an_idle_old_hand() -> None:
+    doctors = [
+        a_candidate("veteran", "330502", 0, 0, total=40),
+        a_candidate("newcomer", "330502", 0, 60, total=0),
+    ]
+    assert choose_doctor(doctors, "330502").doctor_id == "newcomer"  # type: ignore[union-attr]
 
 
 def test_no_doctor_outside_the_province_is_chosen() -> None:

@@ -24,7 +24,8 @@ async def candidates(conn: asyncpg.Connection, category: str, residence_region: 
     rows = await conn.fetch(
         "SELECT d.id AS doctor_id, d.institution_id, i.region AS institution_region, d.registered_at,"
         "  (SELECT count(*) FROM assessment_view a WHERE a.doctor_id = d.id AND a.status = 'scheduled')"
-        "   AS open_assessments"
+        "   AS open_assessments,"
+        "  (SELECT count(*) FROM assessment_view a WHERE a.doctor_id = d.id) AS total_assessments"
         " FROM doctor_view d JOIN institution_view i ON i.id = d.institution_id"
         " WHERE d.categories ? $1 AND i.categories ? $1 AND starts_with(i.region, $2)",
         category,

@@ -3,7 +3,9 @@
 Nearest means an institution in the residence region (county), else in the same city (the
 first 4 digits of the region code), else in the same province (the first 2); farther
 institutions are not considered. Among equally near doctors the one with the fewest open
-assessments goes first, then the one registered first, so the choice is deterministic.
+assessments goes first, then the one with the fewest assessments so far (so a doctor who just
+joined is not passed over while an old hand with a free desk takes every case), then the one
+registered first, so the choice is deterministic.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Candidate:
     institution_region: str
     open_assessments: int
     registered_at: datetime
+    total_assessments: int = 0
 
 
 def province_of(region: str) -> str:
@@ -44,10 +47,17 @@ def distance(residence_region: str, institution_region: str) -> int | None:
 
 def choose_doctor(candidates: Iterable[Candidate], residence_region: str) -> Candidate | None:
     ranked = [
-        (near, candidate.open_assessments, candidate.registered_at, candidate.doctor_id, candidate)
+        (
+            near,
+            candidate.open_assessments,
+            candidate.total_assessments,
+            candidate.registered_at,
+            candidate.doctor_id,
+            candidate,
+        )
         for candidate in candidates
         if (near := distance(residence_region, candidate.institution_region)) is not None
     ]
     if not ranked:
         return None
-    return min(ranked, key=lambda entry: entry[:4])[4]
+    return min(ranked, key=lambda entry: entry[:5])[5]
