@@ -16,6 +16,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
@@ -49,6 +50,15 @@ SCHEMA: list[str] = [
 _meter = metrics.get_meter("dcert")
 _events_appended = _meter.create_counter("dcert.events.appended", description="Events appended")
 _conflicts = _meter.create_counter("dcert.commands.conflicts", description="Commands decided again")
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """Who asks, with which `Idempotency-Key` (if any), and the request it stands for."""
+
+    principal: str
+    key: str | None
+    request: Any
 
 
 class UnitOfWork:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import asyncpg
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import Principal, require_role
-from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.problems import Forbidden
-from dcert_shared.telemetry import command_context
 
-from ..application.commands import AssessmentCommands, Idempotency, NewDoctor, NewInstitution
+from ..application.commands import AssessmentCommands, NewDoctor, NewInstitution
 from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor
 from .schemas import (
     AssessmentDetail,
@@ -39,29 +37,10 @@ def commands(request: Request) -> AssessmentCommands:
     return request.app.state.commands  # type: ignore[no-any-return]
 
 
-def pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.pool
-
-
 Commands = Annotated[AssessmentCommands, Depends(commands)]
-Pool = Annotated[asyncpg.Pool, Depends(pool)]
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
 DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
-
-
-def _context(principal: Principal) -> CommandContext:
-    return command_context(Actor(role=principal.role, subject=principal.subject))
-
-
-def _once(principal: Principal, key: str | None, body: Any) -> Idempotency:
-    return Idempotency(f"{principal.role}:{principal.subject}", key, body.model_dump(mode="json"))
-
-
-def _replayed(response: Response, replayed: bool) -> None:
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
 
 
 @router.post("/institutions", status_code=201, response_model=InstitutionPublic, tags=["institutions"])
@@ -74,11 +53,11 @@ async def register_institution(
 ) -> dict[str, Any]:
     """评定机构: an admin registers an institution accredited for some categories."""
     created, replayed = await service.register_institution(
-        _context(principal),
-        _once(principal, idempotency_key, body),
+        principal_context(principal),
+        idempotency(principal, idempotency_key, body),
         NewInstitution(body.name, body.region, list(body.categories)),
     )
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return created
 
 
@@ -100,11 +79,11 @@ async def register_doctor(
 ) -> dict[str, Any]:
     """评残医生: an admin registers a doctor of an institution; waiting assessments may go to them."""
     created, replayed = await service.register_doctor(
-        _context(principal),
-        _once(principal, idempotency_key, body),
+        principal_context(principal),
+        idempotency(principal, idempotency_key, body),
         NewDoctor(body.name, body.institution_id, body.license_no, list(body.categories)),
     )
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return created
 
 
@@ -174,11 +153,11 @@ async def record_result(
 ) -> dict[str, Any]:
     """The assigned doctor records category, grade, findings and measurements, once."""
     recorded, replayed = await service.record_result(
-        _context(principal),
-        _once(principal, idempotency_key, body),
+        principal_context(principal),
+        idempotency(principal, idempotency_key, body),
         assessment_id,
         principal.doctor_id,
         body.to_domain(),
     )
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return recorded

@@ -8,7 +8,7 @@ from typing import Any
 
 from dcert_shared.envelope import CommandContext
 from dcert_shared.runtime import ServiceRuntime
-from dcert_shared.uow import UnitOfWork
+from dcert_shared.uow import Idempotency, UnitOfWork
 
 from ..domain.assessment import Assessment, Result
 from ..domain.errors import (
@@ -21,15 +21,6 @@ from ..domain.staff import Doctor, Institution, UniqueKey
 from .assignment import assign_waiting
 
 LICENCE = "licence"
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    """Who asks, with which `Idempotency-Key` (if any), and the request it stands for."""
-
-    principal: str
-    key: str | None
-    request: Any
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,11 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from dcert_shared.api import Pool, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal, Principal
-from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.i18n import negotiate
 from dcert_shared.ids import IdentityNumber
 from dcert_shared.problems import DomainError, FieldError, Forbidden
-from dcert_shared.telemetry import command_context
 
 from ..adapters.access_log import record_access
 from ..application.commands import BenefitsCommands, FactReport
@@ -33,16 +32,7 @@ def commands(request: Request) -> BenefitsCommands:
     return request.app.state.commands  # type: ignore[no-any-return]
 
 
-def pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.pool
-
-
 Commands = Annotated[BenefitsCommands, Depends(commands)]
-Pool = Annotated[asyncpg.Pool, Depends(pool)]
-
-
-def _context(principal: Principal) -> CommandContext:
-    return command_context(Actor(role=principal.role, subject=principal.subject))
 
 
 # --- a certificate's benefits ------------------------------------------------------------------
@@ -162,9 +152,8 @@ async def report_fact(
         effective_date=body.effective_date,
         details=_details(body),
     )
-    answer, replayed = await service.report_fact(_context(principal), report)
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    answer, replayed = await service.report_fact(principal_context(principal), report)
+    mark_replayed(response, replayed)
     return answer
 
 
@@ -208,7 +197,9 @@ async def run_month(
 ) -> RunPublic:
     """月度发放: the month's entitlements of a region, once; asked again, the first run (200)."""
     _admin(principal)
-    run_id, made_now = await service.run_month(_context(principal), Month.parse(body.month), body.region)
+    run_id, made_now = await service.run_month(
+        principal_context(principal), Month.parse(body.month), body.region
+    )
     if not made_now:
         response.status_code = 200
     return await _run(db, run_id)

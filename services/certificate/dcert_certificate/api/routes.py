@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal, Principal
-from dcert_shared.envelope import Actor
 from dcert_shared.ids import IdentityNumber
 from dcert_shared.problems import FieldError, Forbidden, ValidationFailed
-from dcert_shared.telemetry import command_context
 
 from ..adapters.ecert import CodeContent, ECertificateSigner, InvalidCode
 from ..application.commands import CATEGORY_CODES, CertificateCommands, NewApplication
@@ -39,16 +38,7 @@ def commands(request: Request) -> CertificateCommands:
     return request.app.state.commands  # type: ignore[no-any-return]
 
 
-def pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.pool
-
-
 Commands = Annotated[CertificateCommands, Depends(commands)]
-Pool = Annotated[asyncpg.Pool, Depends(pool)]
-
-
-def actor(principal: Principal) -> Actor:
-    return Actor(role=principal.role, subject=principal.subject)
 
 
 @router.post("/applications", status_code=201, response_model=ApplicationCreated, tags=["applications"])
@@ -57,7 +47,7 @@ async def submit_application(
     principal: CurrentPrincipal,
     service: Commands,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """申请: an applicant applies for themself, or an agent for the person they act for."""
     if principal.role != "applicant":
@@ -96,14 +86,11 @@ async def submit_application(
             agent_ref=service.person_ref(body.agent.id_number),
         )
     result, replayed = await service.submit_new(
-        command_context(actor(principal)),
-        f"{principal.role}:{principal.subject}",
-        idempotency_key,
-        body.model_dump(mode="json"),
+        principal_context(principal),
+        idempotency(principal, idempotency_key, body),
         NewApplication(applicant, agent, body.declared_category, body.home_visit),
     )
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, replayed)
     return result
 
 
@@ -202,7 +189,7 @@ async def decide(
     row = await db.fetchrow("SELECT household_region FROM application_view WHERE id = $1", application_id)
     if row is None or row["household_region"] != principal.region:
         raise ApplicationNotFound()
-    await service.decide(command_context(actor(principal)), application_id, body.decision, body.reason or "")
+    await service.decide(principal_context(principal), application_id, body.decision, body.reason or "")
     updated = await db.fetchrow("SELECT * FROM application_view WHERE id = $1", application_id)
     return _application(updated)
 

@@ -11,7 +11,7 @@ from typing import Any
 from dcert_shared.envelope import CommandContext, EventEnvelope
 from dcert_shared.ids import china_today, keyed_hash
 from dcert_shared.runtime import ServiceRuntime
-from dcert_shared.uow import EventSourcing, UnitOfWork
+from dcert_shared.uow import EventSourcing, Idempotency, UnitOfWork
 
 from ..domain.application import Agent, Applicant, Application, Grade, age_on
 from ..domain.certificate import Certificate
@@ -58,9 +58,7 @@ class CertificateCommands:
     async def submit_new(
         self,
         context: CommandContext,
-        principal_key: str,
-        idempotency_key: str | None,
-        request: dict[str, Any],
+        once: Idempotency,
         application: NewApplication,
     ) -> tuple[dict[str, Any], bool]:
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
@@ -80,7 +78,7 @@ class CertificateCommands:
             uow.track(submitted)
             return {"id": application_id, "status": submitted.status.value, "matter": "new"}
 
-        return await self.es.execute_idempotent(context, principal_key, idempotency_key, request, decide)
+        return await self.es.execute_idempotent(context, once.principal, once.key, once.request, decide)
 
     async def decide(self, context: CommandContext, application_id: str, decision: str, reason: str) -> None:
         async def run(uow: UnitOfWork) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal, Principal
-from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.problems import Forbidden
-from dcert_shared.telemetry import command_context
 
 from ..adapters import deliveries
-from ..application.commands import Idempotency, NewPartner, NewSubscription, NotificationCommands
+from ..application.commands import NewPartner, NewSubscription, NotificationCommands
 from ..domain.errors import PartnerNotFound, PartnerNotRegistered
 from .schemas import (
     DeliveryList,
@@ -36,13 +35,7 @@ def commands(request: Request) -> NotificationCommands:
     return request.app.state.commands  # type: ignore[no-any-return]
 
 
-def pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.pool
-
-
 Commands = Annotated[NotificationCommands, Depends(commands)]
-Pool = Annotated[asyncpg.Pool, Depends(pool)]
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 
 def _admin(principal: Principal) -> None:
@@ -56,19 +49,6 @@ def _partner_id(principal: Principal) -> str:
     if not principal.partner_id:
         raise PartnerNotRegistered()
     return principal.partner_id
-
-
-def _context(principal: Principal) -> CommandContext:
-    return command_context(Actor(role=principal.role, subject=principal.subject))
-
-
-def _once(principal: Principal, key: str | None, body: Any) -> Idempotency:
-    return Idempotency(f"{principal.role}:{principal.subject}", key, body.model_dump(mode="json"))
-
-
-def _replayed(response: Response, replayed: bool) -> None:
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
 
 
 def _partner(row: asyncpg.Record) -> PartnerPublic:
@@ -88,11 +68,11 @@ async def register_partner(
     _admin(principal)
     policy = body.policy
     created, replayed = await service.register_partner(
-        _context(principal),
-        _once(principal, idempotency_key, body),
+        principal_context(principal),
+        idempotency(principal, idempotency_key, body),
         NewPartner(body.name, list(policy.event_types), list(policy.fields), list(policy.facts)),
     )
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return created
 
 
@@ -133,11 +113,11 @@ async def create_subscription(
     signing secret (Standard Webhooks), shown this once."""
     partner_id = _partner_id(principal)
     created, replayed = await service.create_subscription(
-        _context(principal),
-        _once(principal, idempotency_key, body),
+        principal_context(principal),
+        idempotency(principal, idempotency_key, body),
         NewSubscription(partner_id, body.url, list(body.event_types)),
     )
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return created
 
 

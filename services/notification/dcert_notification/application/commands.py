@@ -9,7 +9,7 @@ from typing import Any
 
 from dcert_shared.envelope import CommandContext
 from dcert_shared.runtime import ServiceRuntime
-from dcert_shared.uow import UnitOfWork
+from dcert_shared.uow import Idempotency, UnitOfWork
 
 from ..adapters.webhook_client import resolve
 from ..domain.errors import PartnerNotRegistered
@@ -18,15 +18,6 @@ from ..domain.subscription import Subscription, new_webhook_secret
 from ..domain.webhook_target import WebhookTarget
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    """Who asks, with which `Idempotency-Key` (if any), and the request it stands for."""
-
-    principal: str
-    key: str | None
-    request: Any
 
 
 @dataclass(frozen=True)
