@@ -198,3 +198,52 @@ def test_the_reviewer_can_return_an_application_for_correction(
     assert approve_now.status_code == 409 and approve_now.headers["content-type"].startswith(
         "application/problem+json"
     )
+
+
+def test_a_reported_death_ends_every_benefit_and_cancels_the_certificate_at_once(
+    system: System, doctor: str, reviewer: str, partner: tuple[str, dict[str, Any], WebhookReceiver]
+) -> None:
+    partner_token, _, _ = partner
+    person = new_person(birth=date(2012, 6, 1))
+    parent = new_person()
+    token = system.token("applicant", "citizen-death", id_number=parent)
+    application_id = apply(system, token, application(person, agent=parent)).json()["id"]
+    graded(system, doctor, application_id, level=2)
+    wait_for(lambda: status_of(system, reviewer, application_id) == "assessed")
+    system.call(
+        "certificate",
+        "POST",
+        f"/v1/applications/{application_id}/decision",
+        {"decision": "approve"},
+        reviewer,
+    )
+    number = person + "42"
+    wait_for(
+        lambda: (
+            system.call("certificate", "GET", f"/v1/certificates/{number}", token=token).status_code == 200
+        )
+    )
+    code = system.call("certificate", "GET", f"/v1/certificates/{number}/e-certificate", token=token).json()[
+        "code"
+    ]
+
+    fact = {
+        "fact_id": f"gongan-{person}",
+        "type": "death",
+        "id_number": person,
+        "effective_date": "2026-11-01",
+        "details": {},
+    }
+    assert system.call("benefits", "POST", "/v1/facts", fact, partner_token).status_code == 202
+
+    def cancelled() -> bool:
+        return (
+            system.call("certificate", "GET", f"/v1/certificates/{number}", token=token).json()["status"]
+            == "cancelled"
+        )
+
+    wait_for(cancelled)
+    verified = system.call("certificate", "GET", "/v1/verify?code=" + quote(code)).json()
+    assert verified["valid"] is False and verified["status"] == "cancelled"
+    items = system.call("benefits", "GET", f"/v1/certificates/{number}/benefits", token=token).json()["items"]
+    assert all(item["status"] != "active" for item in items)

@@ -42,6 +42,7 @@ def create_app(
             "assessment-scheduled", "assessment", ["AssessmentScheduled"], commands.on_assessment_scheduled
         ),
         Subscription("grade-recorded", "assessment", ["GradeRecorded"], commands.on_grade_recorded),
+        Subscription("death-reported", "benefits", ["DeathReported"], commands.on_death_reported),
     ]
 
     async def public_notice_clock(runtime: ServiceRuntime, stopping: asyncio.Event) -> None:

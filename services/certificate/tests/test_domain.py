@@ -193,3 +193,26 @@ def test_a_code_signed_by_another_key_does_not_verify() -> None:
     other = ECertificateSigner.from_seed(bytes(range(32)))
     with pytest.raises(InvalidCode):
         ECertificateSigner.from_seed(bytes(32)).verify(other.sign(CONTENT))
+
+
+def test_a_cancelled_certificate_stays_cancelled_and_frees_the_person() -> None:
+    certificate = Certificate.issue(
+        "33050219800101001241",
+        application_id="a1",
+        person_ref="ref-1",
+        agent_refs=[],
+        category="physical",
+        level=1,
+        household_region="330502",
+        residence_region="330502",
+        age_years=46,
+        holder_name="王小明",
+        today=TODAY,
+    )
+    assert certificate.cancel("death", TODAY) is True
+    assert certificate.status.value == "cancelled"
+    assert certificate.cancel("death", TODAY) is False, "a second report of the same death changes nothing"
+    person = Person("ref-1")
+    person.certificate_issued("a1", certificate.id)
+    person.certificate_closed(certificate.id)
+    assert person.live_certificate is None

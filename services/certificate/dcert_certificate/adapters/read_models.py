@@ -26,6 +26,7 @@ from ..domain.events import (
     AssessmentAssigned,
     AssessmentResultReceived,
     CardOrdered,
+    CertificateCancelled,
     CertificateIssued,
     PublicNoticeEnded,
     PublicNoticeStarted,
@@ -156,6 +157,10 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.agent_refs,
                 event.holder_name_masked,
                 event.serial,
+            )
+        case CertificateCancelled():
+            await conn.execute(
+                "UPDATE certificate_view SET status = 'cancelled' WHERE number = $1", event.certificate_number
             )
         case CardOrdered():
             await conn.execute(

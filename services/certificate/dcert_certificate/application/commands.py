@@ -151,6 +151,18 @@ class CertificateCommands:
             ended += await self.es.execute(context, run)
         return ended
 
+    async def on_death_reported(self, uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        """A partner reported the holder's death (through the benefits service): 注销 at once."""
+        data = envelope.payload
+        person = await uow.load(Person, data["person_ref"])
+        if person is None or person.live_certificate is None:
+            return
+        certificate = await uow.load(Certificate, person.live_certificate)
+        if certificate is not None and certificate.cancel(
+            "death", date.fromisoformat(data["effective_date"])
+        ):
+            person.certificate_closed(certificate.id)
+
     async def on_assessment_scheduled(self, uow: UnitOfWork, envelope: EventEnvelope) -> None:
         data = envelope.payload
         application = await uow.load(Application, data["application_id"])

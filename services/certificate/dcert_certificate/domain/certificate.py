@@ -9,7 +9,7 @@ from enum import StrEnum
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
-from .events import CardOrdered, CertificateIssued
+from .events import CardOrdered, CertificateCancelled, CertificateIssued
 
 VALIDITY_YEARS = 10
 
@@ -49,6 +49,7 @@ class Certificate(Aggregate):
         self.expires_on = date.min
         self.serial = ""
         self.card_status = ""
+        self.person_ref = ""
 
     @classmethod
     def issue(
@@ -87,9 +88,26 @@ class Certificate(Aggregate):
         certificate.trigger(CardOrdered(certificate_number=number, card_id=uuid.uuid4().hex))
         return certificate
 
+    def cancel(self, reason: str, effective_date: date) -> bool:
+        """注销: close a live certificate; a certificate already closed stays as it is."""
+        if self.status is not CertificateStatus.ACTIVE:
+            return False
+        self.trigger(
+            CertificateCancelled(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                reason=reason,
+                effective_date=effective_date,
+            )
+        )
+        return True
+
     def apply(self, event: DomainEvent) -> None:
         match event:
+            case CertificateCancelled():
+                self.status = CertificateStatus.CANCELLED
             case CertificateIssued():
+                self.person_ref = event.person_ref
                 self.category = event.category
                 self.level = event.level
                 self.issued_on = event.issued_on

@@ -134,6 +134,20 @@ class CertificateIssued(DomainEvent):
     serial: str
 
 
+class CertificateCancelled(DomainEvent):
+    """注销: the certificate is closed; its codes stop verifying at once."""
+
+    certificate_number: str
+    person_ref: str
+    reason: str
+    effective_date: date
+
+
+class LiveCertificateClosed(DomainEvent):
+    public: ClassVar[bool] = False
+    certificate_number: str
+
+
 class CardOrdered(DomainEvent):
     certificate_number: str
     card_id: str
@@ -155,6 +169,8 @@ def registry() -> EventRegistry:
         OpenApplicationClosed,
         LiveCertificateRecorded,
         CertificateIssued,
+        CertificateCancelled,
+        LiveCertificateClosed,
         CardOrdered,
     )
     return events

@@ -11,7 +11,12 @@ from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
 from .errors import LiveCertificateExists, OpenApplicationExists
-from .events import LiveCertificateRecorded, OpenApplicationClosed, OpenApplicationRecorded
+from .events import (
+    LiveCertificateClosed,
+    LiveCertificateRecorded,
+    OpenApplicationClosed,
+    OpenApplicationRecorded,
+)
 
 
 class Person(Aggregate):
@@ -37,6 +42,10 @@ class Person(Aggregate):
         self.close_application(application_id)
         self.trigger(LiveCertificateRecorded(certificate_number=certificate_number))
 
+    def certificate_closed(self, certificate_number: str) -> None:
+        if self.live_certificate == certificate_number:
+            self.trigger(LiveCertificateClosed(certificate_number=certificate_number))
+
     def apply(self, event: DomainEvent) -> None:
         match event:
             case OpenApplicationRecorded(application_id=application_id, matter=matter):
@@ -45,3 +54,5 @@ class Person(Aggregate):
                 self.open_applications.pop(application_id, None)
             case LiveCertificateRecorded(certificate_number=number):
                 self.live_certificate = number
+            case LiveCertificateClosed():
+                self.live_certificate = None
