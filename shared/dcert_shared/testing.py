@@ -7,22 +7,51 @@
   named `test_<session>_<n>`; it is left behind (the embedded server is thrown away anyway).
 - `test_prefix` (function): a unique short lowercase token such as `t3f9a1`, for NATS subject
   and stream prefixes, so tests sharing one NATS server never see each other's messages.
+- `service_settings` (function): makes a service's settings for this test (its fresh database,
+  the NATS server, its prefix, `environment="test"`), with any overrides.
+
+And the machinery of the service test harnesses (each service's tests/conftest.py adds only its
+own builders): `eventually`, the `ServiceUnderTest` its tests talk to, `running_service` that
+starts it in-process with its lifespan, `publish_event` that plays another context's outbox
+relay, and `delete_streams`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+import json
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol, TypeVar, overload
 
+import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from nats.js.errors import NotFoundError
 
+from dcert_shared.auth import DevIssuer, TokenVerifier
+from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
 from dcert_shared.embedded import Infra, ensure_databases, start_infra
+from dcert_shared.envelope import EventEnvelope
+from dcert_shared.runtime import ServiceRuntime
+from dcert_shared.settings import ServiceSettings
+from dcert_shared.store import EventStore
+
+T = TypeVar("T")
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 SESSION_TOKEN = secrets.token_hex(3)
 _database_numbers = itertools.count(1)
@@ -80,3 +109,291 @@ def new_prefix() -> str:
 def test_prefix() -> str:
     """A unique short lowercase token (e.g. `t3f9a1`) for NATS subject / stream prefixes."""
     return new_prefix()
+
+
+class SettingsMaker(Protocol):
+    """What `service_settings` gives: `service_settings(BenefitsSettings, policies_dir=...)`."""
+
+    def __call__(self, settings_class: type[SettingsT], /, **overrides: Any) -> SettingsT: ...
+
+
+@pytest.fixture
+def service_settings(fresh_database: str, nats_url: str, test_prefix: str) -> SettingsMaker:
+    """Makes a service's settings for this test: its fresh database, its NATS prefix, `test`."""
+
+    def make(settings_class: type[SettingsT], /, **overrides: Any) -> SettingsT:
+        return settings_class(
+            **{
+                "database_url": fresh_database,
+                "nats_url": nats_url,
+                "nats_prefix": test_prefix,
+                "environment": "test",
+                **overrides,
+            }
+        )
+
+    return make
+
+
+# --- the machinery of the service test harnesses ---
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 10) -> T:
+    """The first truthy answer of `check`, polled until `timeout` seconds (then the test fails)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+def a_traceparent() -> str:
+    """A new W3C trace context, as a traced request would have recorded it."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+async def publish_event(
+    js: JetStreamContext, naming: Naming, context: str, envelope: EventEnvelope, message_id: str | None = None
+) -> PubAck:
+    """Publish `envelope` on `context`'s stream as that context's outbox relay would: CloudEvent
+    JSON with the relay's headers (`Nats-Msg-Id` = the event id unless `message_id` is given)."""
+    headers = EventStore.message_headers(envelope)
+    if message_id is not None:
+        headers["Nats-Msg-Id"] = message_id
+    body = json.dumps(envelope.to_cloudevent(envelope.payload), ensure_ascii=False).encode()
+    return await js.publish(naming.event_subject(context, envelope.event_type), body, headers=headers)
+
+
+@dataclass
+class ServiceUnderTest:
+    """A running service as its clients see it: HTTP with development tokens, and JetStream.
+
+    A service's tests/conftest.py subclasses it (a dataclass) with its own builders."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+    issuer: DevIssuer
+    js: JetStreamContext
+    naming: Naming
+    _published_event_ids: set[uuid.UUID] = field(default_factory=set, init=False, repr=False)
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        runtime = self.app.state.runtime
+        assert isinstance(runtime, ServiceRuntime)
+        return runtime
+
+    @property
+    def settings(self) -> ServiceSettings:
+        return self.runtime.settings
+
+    # --- tokens and HTTP ---
+
+    def token(self, role: str, subject: str, **claims: str) -> str:
+        return self.issuer.issue(role, subject, claims)
+
+    @property
+    def admin(self) -> str:
+        return self.token("admin", "admin-1")
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        all_headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+        return await self.http.request(method, path, json=body, headers=all_headers)
+
+    # --- the database ---
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        """The rows of a query on the service's database, as dicts."""
+        async with self.runtime.pool.acquire() as conn:
+            return [dict(row) for row in await conn.fetch(sql, *args)]
+
+    # --- other contexts' events, and this service's own ---
+
+    async def publish(
+        self,
+        context: str,
+        event_type: str,
+        data: dict[str, Any],
+        event_id: uuid.UUID | None = None,
+        *,
+        message_id: str | None = None,
+        stream_id: str | None = None,
+        stream_version: int = 1,
+    ) -> uuid.UUID:
+        """Publish another context's event as its outbox relay would, and return its event id.
+
+        An event id published before goes out under a new message id (past JetStream's
+        duplicate window), as a redelivery would, unless `message_id` is given."""
+        envelope = EventEnvelope(
+            event_id=event_id or uuid.uuid4(),
+            event_type=event_type,
+            schema_version=1,
+            stream_id=stream_id or f"{context}-{uuid.uuid4().hex[:8]}",
+            stream_version=stream_version,
+            payload=data,
+            source=f"/dcert/{context}",
+            occurred_at=datetime.now(UTC),
+            correlation_id=uuid.uuid4(),
+            traceparent=a_traceparent(),
+        )
+        if message_id is None and envelope.event_id in self._published_event_ids:
+            message_id = f"{envelope.event_id}-again-{uuid.uuid4().hex[:6]}"
+        self._published_event_ids.add(envelope.event_id)
+        await publish_event(self.js, self.naming, context, envelope, message_id)
+        return envelope.event_id
+
+    async def handled(self, context: str, sequence: int | None = None) -> None:
+        """Wait until this service's consumers of `context` have handled and acknowledged the
+        stream up to message `sequence` (by default its last); effects commit before the ack."""
+        await self._acknowledged(self.naming.event_stream(context), sequence)
+
+    async def all_handled(self) -> None:
+        """Wait until every consumer of this service has handled everything published to it."""
+        for stream in dict.fromkeys(consumer.stream for consumer in self.runtime.consumers.values()):
+            await self._acknowledged(stream, None)
+
+    async def _acknowledged(self, stream: str, sequence: int | None) -> None:
+        durables = [c.durable for c in self.runtime.consumers.values() if c.stream == stream]
+        if sequence is None:
+            sequence = (await self.js.stream_info(stream)).state.last_seq
+
+        async def acknowledged() -> bool:
+            for durable in durables:
+                info = await self.js.consumer_info(stream, durable)
+                if info.ack_floor.stream_seq < sequence:
+                    return False
+            return True
+
+        await eventually(acknowledged)
+
+    async def published(self, event_type: str, count: int = 1) -> list[dict[str, Any]]:
+        """The CloudEvents of `event_type` this service's relay put on its own stream, once there
+        are at least `count` of them (all of them, in order)."""
+        context = self.runtime.context
+        stream = self.naming.event_stream(context)
+        subject = self.naming.event_subject(context, event_type)
+
+        async def enough() -> list[dict[str, Any]] | None:
+            state = (await self.js.stream_info(stream)).state
+            if not state.messages:
+                return None
+            found = []
+            for sequence in range(state.first_seq, state.last_seq + 1):
+                message = await self.js.get_msg(stream, sequence)
+                if message.subject == subject:
+                    found.append(json.loads(message.data or b"{}"))
+            return found if len(found) >= count else None
+
+        return await eventually(enough)
+
+
+ServiceT = TypeVar("ServiceT", bound=ServiceUnderTest)
+
+
+@overload
+def running_service(
+    create_app: Callable[[SettingsT], FastAPI],
+    settings: SettingsT,
+    upstream_contexts: Sequence[str] = (),
+    *,
+    keep_streams: bool = False,
+) -> AbstractAsyncContextManager[ServiceUnderTest]: ...
+
+
+@overload
+def running_service(
+    create_app: Callable[[SettingsT], FastAPI],
+    settings: SettingsT,
+    upstream_contexts: Sequence[str] = (),
+    *,
+    service_type: type[ServiceT],
+    keep_streams: bool = False,
+    **fields: Any,
+) -> AbstractAsyncContextManager[ServiceT]: ...
+
+
+def running_service(
+    create_app: Callable[[SettingsT], FastAPI],
+    settings: SettingsT,
+    upstream_contexts: Sequence[str] = (),
+    *,
+    service_type: type[ServiceUnderTest] = ServiceUnderTest,
+    keep_streams: bool = False,
+    **fields: Any,
+) -> AbstractAsyncContextManager[ServiceUnderTest]:
+    """The service of `create_app(settings)` in-process, its lifespan run, as `service_type`
+    (made with `fields` besides the common ones).
+
+    First the streams of `upstream_contexts` are made, as those contexts' runtimes would make
+    them; the service's consumers are ready when it is given. Development tokens are accepted.
+    When it stops, the streams under the settings' NATS prefix are deleted, unless
+    `keep_streams` (to start it again on them: delete them with `delete_streams` at the end)."""
+    return _running_service(create_app, settings, upstream_contexts, service_type, keep_streams, fields)
+
+
+@asynccontextmanager
+async def _running_service(
+    create_app: Callable[[SettingsT], FastAPI],
+    settings: SettingsT,
+    upstream_contexts: Sequence[str],
+    service_type: type[ServiceT],
+    keep_streams: bool,
+    fields: dict[str, Any],
+) -> AsyncIterator[ServiceT]:
+    naming = Naming(settings.nats_prefix)
+    nc = await connect(settings.nats_url, f"{settings.service_name}-tests")
+    js = nc.jetstream()
+    try:
+        limits = StreamLimits(max_bytes=settings.stream_bytes)
+        for context in upstream_contexts:
+            await ensure_stream(js, event_stream_config(naming, context, limits))
+        app = create_app(settings)
+        issuer = DevIssuer()
+        app.state.token_verifier = TokenVerifier(jwks=issuer.jwks())
+        async with app.router.lifespan_context(app):
+            runtime: ServiceRuntime = app.state.runtime
+            async with asyncio.timeout(30):
+                for consumer in runtime.consumers.values():
+                    await consumer.ready.wait()
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                yield service_type(app=app, http=http, issuer=issuer, js=js, naming=naming, **fields)
+    finally:
+        try:
+            if not keep_streams:
+                await _delete_streams(js, settings.nats_prefix)
+        finally:
+            await nc.close()
+
+
+async def delete_streams(nats_url: str, prefix: str) -> None:
+    """Delete the streams under NATS prefix `prefix` (none without a prefix): the server is shared
+    by the whole session, and a long session must not fill its storage."""
+    nc = await connect(nats_url, "tests-cleanup")
+    try:
+        await _delete_streams(nc.jetstream(), prefix)
+    finally:
+        await nc.close()
+
+
+async def _delete_streams(js: JetStreamContext, prefix: str) -> None:
+    if not prefix:  # unprefixed streams are not a test's own: leave them
+        return
+    marker = f"{prefix.upper()}_"  # as `Naming` prefixes stream names
+    names: list[str] = []
+    while page := await js.streams_info(offset=len(names)):
+        names.extend(stream.config.name or "" for stream in page)
+    for name in names:
+        if name.startswith(marker):
+            with contextlib.suppress(NotFoundError):
+                await js.delete_stream(name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -19,6 +18,7 @@ from dcert_shared.broker import (
 )
 from dcert_shared.consumer import EventConsumer, RedeliveryPolicy, Subscription
 from dcert_shared.envelope import Actor, CommandContext, EventEnvelope
+from dcert_shared.testing import eventually, publish_event
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from .eventsourcing_fixtures import TEST_LIMITS, Ticket, TicketOpened, event_sourcing
@@ -53,23 +53,13 @@ def an_event(event_type: str = "CertificateIssued") -> EventEnvelope:
 
 
 async def publish(nc: NATS, naming: Naming, envelope: EventEnvelope, message_id: str | None = None) -> None:
-    body = json.dumps(envelope.to_cloudevent(envelope.payload)).encode()
-    headers = {"Nats-Msg-Id": message_id or str(envelope.event_id)}
-    await nc.jetstream().publish(
-        naming.event_subject("certificate", envelope.event_type), body, headers=headers
-    )
+    """As the certificate service's outbox relay would."""
+    await publish_event(nc.jetstream(), naming, "certificate", envelope, message_id)
 
 
 async def count_effects(es: EventSourcing) -> int:
     async with es.pool.acquire() as conn:
         return int(await conn.fetchval("SELECT count(*) FROM effects"))
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 class Running:

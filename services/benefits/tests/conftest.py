@@ -7,29 +7,19 @@ the certificate stream, `PartnerRegistered` on the notification stream. Helpers 
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 
 from dcert_benefits.bootstrap import create_app
 from dcert_benefits.settings import BenefitsSettings
-from dcert_shared.auth import DevIssuer, TokenVerifier
-from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
-from dcert_shared.envelope import EventEnvelope
 from dcert_shared.ids import keyed_hash, make_identity_number
-
-T = TypeVar("T")
+from dcert_shared.testing import ServiceUnderTest, SettingsMaker, running_service
 
 
 @dataclass(frozen=True)
@@ -53,17 +43,6 @@ def an_identity_number(region: str = HUZHOU_COUNTY, born: date = date(1980, 3, 1
     return make_identity_number(region, born, next(_sequence))
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 10) -> T:
-    """The first truthy answer of `check`, polled until `timeout` (then the test fails)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
 @dataclass
 class Certificate:
     number: str
@@ -74,16 +53,9 @@ class Certificate:
 
 
 @dataclass
-class BenefitsService:
-    """The running service as its clients see it: HTTP with tokens, and JetStream."""
+class BenefitsService(ServiceUnderTest):
+    """The running benefits service, with builders of certificates, partners and facts."""
 
-    app: FastAPI
-    http: httpx.AsyncClient
-    issuer: DevIssuer
-    js: JetStreamContext
-    naming: Naming
-    settings: BenefitsSettings
-    published_ids: set[uuid.UUID] = field(default_factory=set)
     regions: Regions = REGIONS
 
     @staticmethod
@@ -91,13 +63,6 @@ class BenefitsService:
         return an_identity_number(region)
 
     # --- people and tokens ---
-
-    def token(self, role: str, subject: str, **claims: str) -> str:
-        return str(self.issuer.issue(role, subject, claims))
-
-    @property
-    def admin(self) -> str:
-        return self.token("admin", "admin-1")
 
     def applicant(self, id_number: str) -> str:
         return self.token("applicant", f"citizen-{id_number[-6:]}", id_number=id_number)
@@ -109,17 +74,6 @@ class BenefitsService:
         return keyed_hash(self.settings.identity_hash_key_bytes, id_number)
 
     # --- HTTP ---
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        token: str | None,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        all_headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
-        return await self.http.request(method, path, json=body, headers=all_headers)
 
     async def benefits_of(
         self, number: str, token: str | None = None, language: str | None = None
@@ -145,34 +99,6 @@ class BenefitsService:
         return await self.call("POST", "/v1/facts", partner, body)
 
     # --- other services' events ---
-
-    async def publish(
-        self, context: str, event_type: str, data: dict[str, Any], event_id: uuid.UUID | None = None
-    ) -> uuid.UUID:
-        """Publish another context's event as its outbox relay would (a repeat gets a new message id,
-        past JetStream's duplicate window), and return once this service has handled it."""
-        envelope = EventEnvelope(
-            event_id=event_id or uuid.uuid4(),
-            event_type=event_type,
-            schema_version=1,
-            stream_id=f"{context}-{uuid.uuid4().hex[:8]}",
-            stream_version=1,
-            payload=data,
-            source=f"/dcert/{context}",
-            occurred_at=datetime.now(UTC),
-            correlation_id=uuid.uuid4(),
-        )
-        message_id = str(envelope.event_id)
-        if envelope.event_id in self.published_ids:  # JetStream's duplicate window would drop it
-            message_id = f"{message_id}-again-{uuid.uuid4().hex[:6]}"
-        self.published_ids.add(envelope.event_id)
-        ack = await self.js.publish(
-            self.naming.event_subject(context, event_type),
-            json.dumps(envelope.to_cloudevent(envelope.payload), ensure_ascii=False).encode(),
-            headers={"Nats-Msg-Id": message_id},
-        )
-        await self.handled(context, ack.seq)
-        return envelope.event_id
 
     async def issue_certificate(
         self,
@@ -211,6 +137,7 @@ class BenefitsService:
             "age_years": 45,
         }
         sent = await self.publish("certificate", "CertificateIssued", data, event_id)
+        await self.handled("certificate")
         return Certificate(number, id_number, self.person_ref(id_number), region, sent)
 
     async def register_partner(self, facts: tuple[str, ...]) -> str:
@@ -221,84 +148,15 @@ class BenefitsService:
             "PartnerRegistered",
             {"partner_id": partner_id, "event_types": [], "fields": [], "facts": list(facts)},
         )
+        await self.handled("notification")
         return self.token("partner", f"partner-{partner_id[:8]}", partner_id=partner_id)
 
-    async def handled(self, context: str, sequence: int) -> None:
-        """Wait until this service's consumer of `context` has handled and acknowledged the
-        stream's message `sequence` (its effects are committed before the acknowledgement)."""
-        stream = self.naming.event_stream(context)
-        consumers = [c for c in self.app.state.runtime.consumers.values() if c.stream == stream]
-
-        async def acknowledged() -> bool:
-            for consumer in consumers:
-                info = await self.js.consumer_info(stream, consumer.durable)
-                if info.ack_floor.stream_seq < sequence:
-                    return False
-            return True
-
-        await eventually(acknowledged)
-
-    async def published(self, event_type: str, count: int = 1) -> list[dict[str, Any]]:
-        """The CloudEvents of `event_type` the outbox relay put on the benefits stream (at least `count`)."""
-        stream = self.naming.event_stream("benefits")
-        subject = self.naming.event_subject("benefits", event_type)
-
-        async def enough() -> list[dict[str, Any]] | None:
-            state = (await self.js.stream_info(stream)).state
-            if not state.messages:
-                return None
-            found = []
-            for sequence in range(state.first_seq, state.last_seq + 1):
-                message = await self.js.get_msg(stream, sequence)
-                if message.subject == subject:
-                    found.append(json.loads(message.data or b"{}"))
-            return found if len(found) >= count else None
-
-        return await eventually(enough)
-
-    async def fetch(self, query: str, *args: Any) -> list[dict[str, Any]]:
-        async with self.app.state.runtime.pool.acquire() as conn:
-            return [dict(row) for row in await conn.fetch(query, *args)]
-
-
-Starter = Callable[..., AbstractAsyncContextManager[BenefitsService]]
-
 
 @pytest.fixture
-def start_service(fresh_database: str, nats_url: str, test_prefix: str) -> Starter:
-    @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[BenefitsService]:
-        settings = BenefitsSettings(
-            service_name="benefits",
-            database_url=fresh_database,
-            nats_url=nats_url,
-            nats_prefix=test_prefix,
-            environment="test",
-            **overrides,
-        )
-        naming = Naming(test_prefix)
-        nc: NATS = await connect(nats_url, "benefits-tests")
-        js = nc.jetstream()
-        for context in ("certificate", "notification"):  # their streams, as their runtimes make them
-            limits = StreamLimits(max_bytes=settings.stream_bytes)
-            await ensure_stream(js, event_stream_config(naming, context, limits))
-        app = create_app(settings)
-        issuer = DevIssuer()
-        app.state.token_verifier = TokenVerifier(jwks=issuer.jwks())
-        try:
-            async with app.router.lifespan_context(app):
-                for consumer in app.state.runtime.consumers.values():
-                    await consumer.ready.wait()
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-                    yield BenefitsService(app, http, issuer, js, naming, settings)
-        finally:
-            await nc.close()
-
-    return start
-
-
-@pytest.fixture
-async def service(start_service: Starter) -> AsyncIterator[BenefitsService]:
-    async with start_service() as running:
+async def service(service_settings: SettingsMaker) -> AsyncIterator[BenefitsService]:
+    # The certificate and notification streams, as their runtimes would have made them.
+    settings = service_settings(BenefitsSettings)
+    async with running_service(
+        create_app, settings, ("certificate", "notification"), service_type=BenefitsService
+    ) as running:
         yield running

@@ -3,31 +3,26 @@ webhook receivers on loopback. Helpers live here (fixtures), as the tests run in
 
 from __future__ import annotations
 
-import asyncio
 import http.server
 import json
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
-from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 
 from dcert_notification.bootstrap import create_app
 from dcert_notification.settings import NotificationSettings
-from dcert_shared.auth import DevIssuer, TokenVerifier
-from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
-from dcert_shared.envelope import EventEnvelope
-
-T = TypeVar("T")
+from dcert_shared.testing import (
+    ServiceUnderTest,
+    SettingsMaker,
+    delete_streams,
+    eventually,
+    running_service,
+)
 
 FIELDS = ["certificate_number", "category", "level", "expires_on"]
 FAST = {
@@ -35,17 +30,6 @@ FAST = {
     "webhook_timeout_seconds": 2.0,
     "delivery_poll_seconds": 0.05,
 }
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 10) -> T:
-    """The first truthy answer of `check`, polled until `timeout` (then the test fails)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -103,36 +87,13 @@ class WebhookReceiver:
 
 
 @dataclass
-class NotificationService:
-    """The running service as its clients see it: HTTP with tokens, and JetStream to publish on."""
+class NotificationService(ServiceUnderTest):
+    """The running notification service, with partners, subscriptions and webhook receivers."""
 
-    app: FastAPI
-    http: httpx.AsyncClient
-    issuer: DevIssuer
-    js: JetStreamContext
-    naming: Naming
-    receivers: list[WebhookReceiver]
-
-    def token(self, role: str, subject: str, **claims: str) -> str:
-        return str(self.issuer.issue(role, subject, claims))
-
-    @property
-    def admin(self) -> str:
-        return self.token("admin", "admin-1")
+    receivers: list[WebhookReceiver] = field(default_factory=list)
 
     def partner_token(self, partner_id: str) -> str:
         return self.token("partner", f"partner-{partner_id[:8]}", partner_id=partner_id)
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        token: str | None,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        all_headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
-        return await self.http.request(method, path, json=body, headers=all_headers)
 
     async def partner(
         self,
@@ -168,35 +129,6 @@ class NotificationService:
         assert answer.status_code == 201, answer.text
         return answer.json()  # type: ignore[no-any-return]
 
-    async def publish(
-        self,
-        event_type: str,
-        data: dict[str, Any],
-        *,
-        context: str = "certificate",
-        event_id: uuid.UUID | None = None,
-        message_id: str | None = None,
-    ) -> uuid.UUID:
-        """Publish another context's event as that service's outbox relay would."""
-        envelope = EventEnvelope(
-            event_id=event_id or uuid.uuid4(),
-            event_type=event_type,
-            schema_version=1,
-            stream_id=f"certificate-{data.get('certificate_number', 'x')}",
-            stream_version=1,
-            payload=data,
-            source=f"/dcert/{context}",
-            occurred_at=datetime.now(UTC),
-            correlation_id=uuid.uuid4(),
-            traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        )
-        await self.js.publish(
-            self.naming.event_subject(context, event_type),
-            json.dumps(envelope.to_cloudevent(envelope.payload), ensure_ascii=False).encode(),
-            headers={"Nats-Msg-Id": message_id or str(envelope.event_id)},
-        )
-        return envelope.event_id
-
     async def deliveries(self, token: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         path = "/v1/deliveries" + (f"?status={status}" if status else "")
         answer = await self.call("GET", path, token or self.admin)
@@ -219,30 +151,9 @@ class NotificationService:
 
         await eventually(enough)
 
-    async def all_handled(self) -> None:
-        """Wait until the consumers have handled and acknowledged everything published to them."""
-        runtime = self.app.state.runtime
-        for context in ("certificate", "benefits"):
-            stream = self.naming.event_stream(context)
-            durable = runtime.consumers[f"partner-deliveries-{context}"].durable
-
-            async def settled(stream: str = stream, durable: str = durable) -> bool:
-                info = await self.js.consumer_info(stream, durable)
-                last = (await self.js.stream_info(stream)).state.last_seq
-                return bool(info.ack_floor.stream_seq == last and info.num_ack_pending == 0)
-
-            await eventually(settled)
-
-
-async def delete_streams(js: JetStreamContext, prefix: str) -> None:
-    """Remove this test's streams, so a long test session does not fill the server's storage."""
-    for stream in await js.streams_info():
-        name = stream.config.name or ""
-        if name.startswith(f"{prefix.upper()}_"):
-            await js.delete_stream(name)
-
 
 Starter = Callable[..., AbstractAsyncContextManager[NotificationService]]
+UPSTREAM = ("certificate", "benefits")  # their streams, as their runtimes make them
 
 
 @pytest.fixture
@@ -256,48 +167,25 @@ def receivers() -> Iterator[list[WebhookReceiver]]:
 
 @pytest.fixture
 async def start_service(
-    fresh_database: str, nats_url: str, test_prefix: str, receivers: list[WebhookReceiver]
+    service_settings: SettingsMaker, nats_url: str, test_prefix: str, receivers: list[WebhookReceiver]
 ) -> AsyncIterator[Starter]:
     """Starts the service with the test settings (fast retries) and any overrides. Starting it
     again in the same test (a restart, or a second replica alongside) shares the database and
     the streams, which are removed when the test ends."""
 
-    @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[NotificationService]:
-        settings = NotificationSettings(
-            service_name="notification",
-            database_url=fresh_database,
-            nats_url=nats_url,
-            nats_prefix=test_prefix,
-            environment="test",
-            **{**FAST, **overrides},
+    def start(**overrides: Any) -> AbstractAsyncContextManager[NotificationService]:
+        settings = service_settings(NotificationSettings, **{**FAST, **overrides})
+        return running_service(
+            create_app,
+            settings,
+            UPSTREAM,
+            service_type=NotificationService,
+            keep_streams=True,
+            receivers=receivers,
         )
-        naming = Naming(test_prefix)
-        nc: NATS = await connect(nats_url, "notification-tests")
-        js = nc.jetstream()
-        for context in ("certificate", "benefits"):  # their streams, as their runtimes make them
-            await ensure_stream(
-                js, event_stream_config(naming, context, StreamLimits(max_bytes=settings.stream_bytes))
-            )
-        app = create_app(settings)
-        issuer = DevIssuer()
-        app.state.token_verifier = TokenVerifier(jwks=issuer.jwks())
-        try:
-            async with app.router.lifespan_context(app):
-                for consumer in app.state.runtime.consumers.values():
-                    await consumer.ready.wait()
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-                    yield NotificationService(app, http, issuer, js, naming, receivers)
-        finally:
-            await nc.close()
 
     yield start
-    nc = await connect(nats_url, "notification-tests-cleanup")
-    try:
-        await delete_streams(nc.jetstream(), test_prefix)
-    finally:
-        await nc.close()
+    await delete_streams(nats_url, test_prefix)
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ async def test_a_certificate_issued_reaches_the_partner_once_signed_and_holding_
     receiver = service.receiver()
     _, subscription = await subscribed(service, receiver)
     data = issued()
-    event_id = await service.publish("CertificateIssued", data)
+    event_id = await service.publish("certificate", "CertificateIssued", data)
 
     [got] = await receiver.got(1)
     assert Webhook(subscription["secret"]).verify(got.body, got.headers) == got.event
@@ -105,11 +105,13 @@ async def test_a_partner_gets_only_event_types_it_both_subscribed_to_and_is_gran
         service, cancelled_only, ("CertificateCancelled",), ("certificate_number", "reason"), "公安局"
     )
 
-    await service.publish("ApplicationSubmitted", {"application_id": "a-1", "matter": "new"})
+    await service.publish("certificate", "ApplicationSubmitted", {"application_id": "a-1", "matter": "new"})
     await service.publish(
-        "CertificateCancelled", {"certificate_number": "33050220160417000141", "reason": "death"}
+        "certificate",
+        "CertificateCancelled",
+        {"certificate_number": "33050220160417000141", "reason": "death"},
     )
-    await service.publish("CertificateIssued", issued())
+    await service.publish("certificate", "CertificateIssued", issued())
 
     [issued_delivery] = await issued_only.got(1)
     [cancelled_delivery] = await cancelled_only.got(1)
@@ -128,6 +130,7 @@ async def test_a_benefits_event_reaches_a_partner_granted_it(service: Notificati
         service, receiver, ("BenefitActivated",), ("certificate_number", "benefit", "active_from")
     )
     await service.publish(
+        "benefits",
         "BenefitActivated",
         {
             "certificate_number": "33050220160417000241",
@@ -137,7 +140,6 @@ async def test_a_benefits_event_reaches_a_partner_granted_it(service: Notificati
             "active_from": "2025-02-01",
             "reason_code": "level_1",
         },
-        context="benefits",
     )
     [got] = await receiver.got(1)
     assert got.event["source"] == "/dcert/benefits"
@@ -153,7 +155,7 @@ async def test_a_receiver_that_fails_twice_gets_the_same_webhook_id_each_time(
 ) -> None:
     receiver = service.receiver(plan=[500, 503])
     _, subscription = await subscribed(service, receiver)
-    await service.publish("CertificateIssued", issued())
+    await service.publish("certificate", "CertificateIssued", issued())
 
     tries = await receiver.got(3)
     assert len({got.headers["webhook-id"] for got in tries}) == 1
@@ -172,7 +174,7 @@ async def test_a_receiver_that_never_accepts_is_given_up_after_the_schedule_and_
 ) -> None:
     receiver = service.receiver(plan=[500] * 20)
     await subscribed(service, receiver)
-    await service.publish("CertificateIssued", issued())
+    await service.publish("certificate", "CertificateIssued", issued())
 
     await receiver.got(4)  # the first try and one per delay of the test schedule (3)
     dead = await service.deliveries_once("dead")
@@ -196,7 +198,7 @@ async def test_an_unreachable_receiver_is_retried_then_dead(service: Notificatio
         {"url": f"http://127.0.0.1:{closed_port}/hook", "event_types": ["CertificateIssued"]},
     )
     assert answer.status_code == 201
-    await service.publish("CertificateIssued", issued())
+    await service.publish("certificate", "CertificateIssued", issued())
 
     [delivery] = await service.deliveries_once("dead")
     assert (delivery["attempts"], delivery["last_status_code"], delivery["last_error"]) == (
@@ -210,7 +212,7 @@ async def test_a_receiver_slower_than_the_timeout_is_tried_again(start_service: 
     async with start_service(webhook_timeout_seconds=0.3) as service:
         receiver = service.receiver(plan=[(204, 1.0)])
         await subscribed(service, receiver)
-        await service.publish("CertificateIssued", issued())
+        await service.publish("certificate", "CertificateIssued", issued())
         tries = await receiver.got(2)
         assert tries[0].headers["webhook-id"] == tries[1].headers["webhook-id"]
         [delivery] = await service.deliveries_once("delivered")
@@ -222,7 +224,7 @@ async def test_a_slow_partner_does_not_delay_another_partners_delivery(start_ser
         slow, fast = service.receiver(plan=[(204, 1.5)]), service.receiver()
         await subscribed(service, slow, name="慢单位")
         await subscribed(service, fast, name="快单位")
-        await service.publish("CertificateIssued", issued())
+        await service.publish("certificate", "CertificateIssued", issued())
 
         [fast_got] = await fast.got(1, timeout=2)
         [slow_got] = await slow.got(1, timeout=5)
@@ -235,7 +237,7 @@ async def test_one_subscriptions_deliveries_go_out_in_order_even_when_the_first_
     receiver = service.receiver(plan=[500, 500])
     await subscribed(service, receiver)
     first, second, third = issued(), issued(), issued()
-    ids = [await service.publish("CertificateIssued", data) for data in (first, second, third)]
+    ids = [await service.publish("certificate", "CertificateIssued", data) for data in (first, second, third)]
 
     tries = await receiver.got(5)
     assert [got.event["id"] for got in tries] == [str(ids[0])] * 3 + [str(ids[1]), str(ids[2])]
@@ -246,8 +248,10 @@ async def test_a_redelivered_event_makes_no_second_delivery(service: Notificatio
     await subscribed(service, receiver)
     event_id = uuid.uuid4()
     data = issued()
-    await service.publish("CertificateIssued", data, event_id=event_id)
-    await service.publish("CertificateIssued", data, event_id=event_id, message_id=f"again-{event_id}")
+    await service.publish("certificate", "CertificateIssued", data, event_id=event_id)
+    await service.publish(
+        "certificate", "CertificateIssued", data, event_id=event_id, message_id=f"again-{event_id}"
+    )
     await service.all_handled()
 
     await receiver.got(1)
@@ -262,7 +266,7 @@ async def test_partners_list_their_own_deliveries_and_an_admin_lists_all(
     first_receiver, second_receiver = service.receiver(), service.receiver(plan=[500] * 20)
     first, first_subscription = await subscribed(service, first_receiver, name="民政局")
     second, _ = await subscribed(service, second_receiver, name="残联")
-    await service.publish("CertificateIssued", issued())
+    await service.publish("certificate", "CertificateIssued", issued())
     await first_receiver.got(1)
     await service.deliveries_once("dead", second)
 
@@ -290,7 +294,7 @@ async def test_a_pending_retry_goes_out_after_a_restart_with_the_same_webhook_id
     async with start_service(webhook_retry_schedule_seconds=[3.0]) as service:
         receiver = service.receiver(plan=[500])
         _, subscription = await subscribed(service, receiver)
-        await service.publish("CertificateIssued", issued())
+        await service.publish("certificate", "CertificateIssued", issued())
         [first_try] = await receiver.got(1)
     assert len(receiver.received) == 1, "retried before the restart"
     async with start_service(webhook_retry_schedule_seconds=[3.0]) as restarted:
@@ -311,7 +315,7 @@ async def test_a_webhook_named_by_host_name_goes_to_a_checked_address_of_that_na
         "POST", "/v1/subscriptions", token, {"url": url, "event_types": ["CertificateIssued"]}
     )
     assert answer.status_code == 201, answer.text
-    await service.publish("CertificateIssued", issued())
+    await service.publish("certificate", "CertificateIssued", issued())
     [got] = await receiver.got(1)
     assert got.headers["host"] == url.removeprefix("http://").split("/")[0]
     Webhook(answer.json()["secret"]).verify(got.body, got.headers)
@@ -325,7 +329,7 @@ async def test_two_replicas_share_the_queue_and_send_each_event_once_and_in_orde
         await subscribed(first, receiver)
         ids = []
         for count in range(1, 6):
-            ids.append(str(await first.publish("CertificateIssued", issued())))
+            ids.append(str(await first.publish("certificate", "CertificateIssued", issued())))
             await second.queued(count)  # one of the two replicas queued it, in publication order
 
         await receiver.got(7)
