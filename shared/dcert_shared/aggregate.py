@@ -52,11 +52,6 @@ class Aggregate(ABC):
     def pending_events(self) -> list[DomainEvent]:
         return list(self._pending)
 
-    @property
-    def loaded_version(self) -> int:
-        """The stream version this aggregate was loaded at (the expected version for saving)."""
-        return self.version
-
     def mark_saved(self) -> None:
         self.version += len(self._pending)
         self._pending.clear()

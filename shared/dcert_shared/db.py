@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 import asyncpg
 from sqlalchemy import MetaData
@@ -96,15 +95,3 @@ async def migrate(pool: asyncpg.Pool, statements: Iterable[str]) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':migrate'))")
         for statement in statements:
             await conn.execute(statement)
-
-
-def placeholders(count: int, start: int = 1) -> str:
-    return ", ".join(f"${i}" for i in range(start, start + count))
-
-
-def row_to_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
-    return dict(record) if record is not None else None
-
-
-def rows_to_dicts(records: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
-    return [dict(record) for record in records]

@@ -223,9 +223,6 @@ class EventRegistry:
             return envelope
         return replace(envelope, payload=payload, schema_version=version)
 
-    def knows(self, event_type: str) -> bool:
-        return event_type in self._classes
-
     def decode(self, envelope: EventEnvelope) -> DomainEvent:
         upcast = self.upcast(envelope)
         return self._classes[upcast.event_type].model_validate(upcast.payload)

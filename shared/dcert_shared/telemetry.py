@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span
 
@@ -35,12 +35,6 @@ def setup_telemetry(service_name: str, otlp_endpoint: str | None = None) -> None
         trace.set_tracer_provider(provider)
     if otlp_endpoint:
         _setup_metrics(service_name, otlp_endpoint)
-
-
-def add_span_processor(processor: SpanProcessor) -> None:
-    provider = trace.get_tracer_provider()
-    if isinstance(provider, TracerProvider):
-        provider.add_span_processor(processor)
 
 
 def _otlp_span_exporter(endpoint: str) -> Any:

@@ -101,7 +101,7 @@ class UnitOfWork:
             if not pending:
                 continue
             envelopes = await self.store.append(
-                self.conn, aggregate.stream_id, aggregate.loaded_version, pending, self.context
+                self.conn, aggregate.stream_id, aggregate.version, pending, self.context
             )
             await self.project(envelopes, pending)
             aggregate.mark_saved()

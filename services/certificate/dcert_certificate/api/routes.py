@@ -15,7 +15,7 @@ from dcert_shared.problems import FieldError, Forbidden, ValidationFailed
 from ..adapters.ecert import CodeContent, ECertificateSigner, InvalidCode
 from ..application.commands import CATEGORY_CODES, CertificateCommands, NewApplication
 from ..domain.application import Agent, Applicant
-from ..domain.errors import ApplicationNotFound, CertificateNotFound, NotYourApplication
+from ..domain.errors import ApplicationNotFound, CertificateNotFound, MatterNotAvailable, NotYourApplication
 from .schemas import (
     ApplicationCreate,
     ApplicationCreated,
@@ -92,12 +92,6 @@ async def submit_application(
     )
     mark_replayed(response, replayed)
     return result
-
-
-class MatterNotAvailable(ValidationFailed):
-    code = "matter_not_available"
-    title_zh = "该事项暂未开通网上办理"
-    title_en = "This matter cannot be applied for here yet"
 
 
 def _application(row: asyncpg.Record) -> ApplicationPublic:

@@ -98,8 +98,7 @@ class CertificateCommands:
     async def _approve(self, uow: UnitOfWork, application: Application) -> None:
         assert application.grade is not None
         grade = application.grade
-        id_number = await self._identity_number(uow, application.id)
-        number = f"{id_number}{CATEGORY_CODES[grade.category]}{grade.level}"
+        number = f"{application.applicant_id_number}{CATEGORY_CODES[grade.category]}{grade.level}"
         application.approve(number)
         person = await uow.load(Person, application.person_ref)
         assert person is not None
@@ -119,15 +118,6 @@ class CertificateCommands:
                 today=self.today(),
             )
         )
-
-    async def _identity_number(self, uow: UnitOfWork, application_id: str) -> str:
-        """The identity number lives only in the submission event (personal data, never projected)."""
-        [submitted] = [
-            e
-            for e in await uow.store.load(uow.conn, Application.stream_id_for(application_id))
-            if e.event_type == "ApplicationSubmitted"
-        ]
-        return str(submitted.payload["applicant_id_number"])
 
     async def _close_for_person(self, uow: UnitOfWork, application: Application) -> None:
         person = await uow.load(Person, application.person_ref)

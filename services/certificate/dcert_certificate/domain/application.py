@@ -89,6 +89,7 @@ class Application(Aggregate):
         self.agent_ref: str | None = None
         self.birth_date = date.min
         self.applicant_name = ""
+        self.applicant_id_number = ""
         self.grade: Grade | None = None
         self.notice_until: date | None = None
         self.certificate_number: str | None = None
@@ -218,6 +219,7 @@ class Application(Aggregate):
                 self.agent_ref = event.agent_ref
                 self.birth_date = event.birth_date
                 self.applicant_name = event.applicant_name
+                self.applicant_id_number = event.applicant_id_number
             case AssessmentAssigned():
                 self.status = Status.ASSESSING
             case AssessmentResultReceived(category=category, level=level):

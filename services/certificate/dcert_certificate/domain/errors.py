@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dcert_shared.problems import Conflict, Forbidden, NotFound
+from dcert_shared.problems import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 class OpenApplicationExists(Conflict):
@@ -39,3 +39,9 @@ class NotYourApplication(Forbidden):
     code = "not_your_application"
     title_zh = "只能为本人或被代办人提交申请"
     title_en = "You may apply only for yourself or for the person you act for"
+
+
+class MatterNotAvailable(ValidationFailed):
+    code = "matter_not_available"
+    title_zh = "该事项暂未开通网上办理"
+    title_en = "This matter cannot be applied for here yet"
