@@ -16,7 +16,9 @@ from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app
 from dcert_shared.telemetry import command_context
 
-from .adapters import ecert, read_models
+from .adapters import cards, ecert, read_models
+from .api import cards as cards_api
+from .api import keys as keys_api
 from .api.routes import router
 from .application.commands import CertificateCommands
 from .domain.events import registry
@@ -33,8 +35,8 @@ def create_app(
         settings,
         context="certificate",
         registry=registry(),
-        schema=[*read_models.SCHEMA, *ecert.SCHEMA],
-        projectors=[read_models.project],
+        schema=[*read_models.SCHEMA, *cards.SCHEMA, *ecert.SCHEMA],
+        projectors=[read_models.project, cards.project],
     )
     commands = CertificateCommands(runtime, settings, today)
     runtime.subscriptions = [
@@ -68,7 +70,7 @@ def create_app(
     app = build_app(
         runtime,
         title="残疾人证 certificate service",
-        routers=[router],
+        routers=[router, cards_api.router, keys_api.router],
         dev_issuer=DevIssuer() if settings.dev_auth else None,
         on_started=on_started,
     )

@@ -25,7 +25,6 @@ from ..domain.events import (
     ApplicationSubmitted,
     AssessmentAssigned,
     AssessmentResultReceived,
-    CardOrdered,
     CertificateCancelled,
     CertificateIssued,
     PublicNoticeEnded,
@@ -161,12 +160,6 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case CertificateCancelled():
             await conn.execute(
                 "UPDATE certificate_view SET status = 'cancelled' WHERE number = $1", event.certificate_number
-            )
-        case CardOrdered():
-            await conn.execute(
-                "UPDATE certificate_view SET card_id = $2, card_status = 'ordered' WHERE number = $1",
-                event.certificate_number,
-                event.card_id,
             )
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
-from .events import CardOrdered, CertificateCancelled, CertificateIssued
+from .events import CertificateCancelled, CertificateIssued
 
 VALIDITY_YEARS = 10
 
@@ -85,7 +85,6 @@ class Certificate(Aggregate):
                 serial=uuid.uuid4().hex,
             )
         )
-        certificate.trigger(CardOrdered(certificate_number=number, card_id=uuid.uuid4().hex))
         return certificate
 
     def cancel(self, reason: str, effective_date: date) -> bool:
@@ -113,5 +112,3 @@ class Certificate(Aggregate):
                 self.issued_on = event.issued_on
                 self.expires_on = event.expires_on
                 self.serial = event.serial
-            case CardOrdered():
-                self.card_status = "ordered"

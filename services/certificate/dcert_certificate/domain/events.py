@@ -7,6 +7,8 @@ from typing import ClassVar
 
 from dcert_shared.envelope import DomainEvent, EventRegistry
 
+from .card import register_events
+
 _PERSONAL = frozenset(
     {
         "applicant_id_number",
@@ -148,11 +150,6 @@ class LiveCertificateClosed(DomainEvent):
     certificate_number: str
 
 
-class CardOrdered(DomainEvent):
-    certificate_number: str
-    card_id: str
-
-
 def registry() -> EventRegistry:
     events = EventRegistry()
     events.register(
@@ -171,6 +168,6 @@ def registry() -> EventRegistry:
         CertificateIssued,
         CertificateCancelled,
         LiveCertificateClosed,
-        CardOrdered,
     )
+    register_events(events)
     return events
