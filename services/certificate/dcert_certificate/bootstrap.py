@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from dcert_shared.auth import DevIssuer
 from dcert_shared.consumer import Subscription
-from dcert_shared.envelope import Actor
+from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.ids import china_today
-from dcert_shared.runtime import ServiceRuntime, build_app
+from dcert_shared.runtime import ServiceRuntime, Worker, build_app
 from dcert_shared.telemetry import command_context
 
 from .adapters import cards, ecert, read_models
+from .api import applications, certificates
 from .api import cards as cards_api
 from .api import keys as keys_api
 from .api.routes import router
+from .api.schemas import ApplicationCreate
 from .application.commands import CertificateCommands
 from .domain.events import registry
 from .settings import CertificateSettings
@@ -47,32 +52,63 @@ def create_app(
         Subscription("death-reported", "benefits", ["DeathReported"], commands.on_death_reported),
     ]
 
-    async def public_notice_clock(runtime: ServiceRuntime, stopping: asyncio.Event) -> None:
-        """公示期满: end due public notices, so results reach the reviewer's queue on time."""
-        context = command_context(Actor(role="service", subject="public-notice-clock"))
-        while not stopping.is_set():
-            try:
-                ended = await commands.end_due_public_notices(context)
-                if ended:
-                    log.info("public notice ended for %d applications", ended)
-            except Exception:
-                log.exception("public notice clock failed; trying again")
-            try:
-                await asyncio.wait_for(stopping.wait(), settings.notice_check_seconds)
-            except TimeoutError:
-                pass
+    def every(seconds: float, name: str, job: Callable[[CommandContext], Awaitable[object]]) -> Worker:
+        """A worker that runs `job` now and then every `seconds` until the service stops."""
 
-    runtime.workers = [public_notice_clock]
+        async def run(runtime: ServiceRuntime, stopping: asyncio.Event) -> None:
+            context = command_context(Actor(role="service", subject=name))
+            while not stopping.is_set():
+                try:
+                    done = await job(context)
+                    if done:
+                        log.info("%s: %s", name, done)
+                except Exception:
+                    log.exception("%s failed; trying again", name)
+                try:
+                    await asyncio.wait_for(stopping.wait(), seconds)
+                except TimeoutError:
+                    pass
+
+        return run
+
+    # 公示期满 moves results to the reviewer's queue on time; 到期 expires and reminds.
+    runtime.workers = [
+        every(settings.notice_check_seconds, "public-notice-clock", commands.end_due_public_notices),
+        every(settings.expiry_check_seconds, "expiry-clock", commands.run_expiry),
+    ]
 
     async def on_started(started: ServiceRuntime) -> None:
-        app.state.signer = await ecert.load_or_create_signer(started.pool, settings.ecert_seed_bytes)
+        app.state.signer = await ecert.load_or_create_signer(
+            started.pool, settings.ecert_seed_bytes, settings.ecert_previous_public_keys
+        )
 
     app = build_app(
         runtime,
         title="残疾人证 certificate service",
-        routers=[router, cards_api.router, keys_api.router],
+        routers=[applications.router, certificates.router, router, cards_api.router, keys_api.router],
         dev_issuer=DevIssuer() if settings.dev_auth else None,
         on_started=on_started,
     )
     app.state.commands = commands
+    runtime.workers.append(keys_api.refresh_keys_worker(app))
+    _document_body_schemas(app, [ApplicationCreate])
     return app
+
+
+def _document_body_schemas(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Bodies a route parses itself (to answer every missing item at once) still appear in OpenAPI."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            _, definitions = models_json_schema(
+                [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+            )
+            document.setdefault("components", {}).setdefault("schemas", {}).update(
+                definitions.get("$defs", {})
+            )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -5,18 +5,44 @@ from __future__ import annotations
 import base64
 from datetime import date
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 
 from dcert_shared.settings import ServiceSettings
+
+from .offline_verify import public_key
 
 
 class CertificateSettings(ServiceSettings):
     service_name: str = "certificate"
-    public_notice_working_days: int = 5  # 公示: 5 working days (DOMAIN.md), local
-    holidays: list[date] = []
+    # Local rules (DOMAIN.md): periods in working days on the official calendar.
+    public_notice_working_days: int = 5  # 公示
+    review_working_days: int = 10  # 县级审核
+    dispute_working_days: int = 10  # 复核申请期
+    # Days the calendar package does not know yet (or corrects): holidays and worked weekends (调休).
+    calendar_holidays: list[date] = []
+    calendar_workdays: list[date] = []
     notice_check_seconds: float = 30.0
+    renewal_window_months: int = 6  # 换领: may apply this long before expiry, or after it
+    renewal_reminder_days: int = 30  # the holder is reminded this many days before the window opens
+    renewal_requires_assessment: bool = False
+    reapplication_bar_days: int = 365  # after a voluntary cancellation
+    expiry_check_seconds: float = 3600.0
+    card_overdue_days: int = 30
     # Ed25519 seed (32 bytes, base64) signing e-certificates; production must set it.
     ecert_signing_seed: SecretStr | None = None
+    # Earlier keys whose codes still verify, as JSON: {"<key id>": "<base64url raw public key>"}.
+    ecert_previous_public_keys: dict[str, str] = {}
+    ecert_key_refresh_seconds: float = 60.0  # replicas pick up a key rotated by another this often
+
+    @field_validator("ecert_previous_public_keys")
+    @classmethod
+    def _previous_keys_are_ed25519(cls, keys: dict[str, str]) -> dict[str, str]:
+        for key_id, text in keys.items():
+            try:
+                public_key(text)
+            except ValueError:
+                raise ValueError(f"{key_id}: not a 32-byte Ed25519 public key in base64url") from None
+        return keys
 
     @model_validator(mode="after")
     def _production_needs_a_signing_key(self) -> CertificateSettings:

@@ -2,76 +2,104 @@
 
 Format `DC1.<key id>.<base64url payload>.<base64url Ed25519 signature>`. The payload holds the
 serial (not the certificate number: a code is shown to gate keepers), category, level, expiry
-and the masked holder name, so a verifier can check it offline with the public key and online
-for the current status. docs/adr/0003.
+and the masked holder name, so a verifier can check it offline with the public keys and online
+for the current status. Codes are read by `offline_verify` (one file offices copy) and made here.
+
+Keys rotate: one current key signs, earlier keys only verify, until an administrator retires
+them. Embedded runs keep the keys in `signing_keys`; production takes them from configuration.
+docs/adr/0003, docs/e-certificate.md.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Mapping
 
 import asyncpg
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-PREFIX = "DC1"
+from dcert_shared.problems import Conflict, NotFound
+
+from ..offline_verify import PREFIX, CodeContent, InvalidCode, open_code, public_key
+
+__all__ = [
+    "SCHEMA",
+    "CodeContent",
+    "CurrentSigningKeyNotRetirable",
+    "ECertificateSigner",
+    "InvalidCode",
+    "SigningKeyNotFound",
+    "configured_signer",
+    "key_id_of",
+    "load_or_create_signer",
+    "retire_signing_key",
+    "rotate_signing_key",
+]
 
 SCHEMA = [
     """
     CREATE TABLE IF NOT EXISTS signing_keys (
         key_id text PRIMARY KEY,
         private_seed bytea NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
+        created_at timestamptz NOT NULL DEFAULT now(),
+        retired_at timestamptz NULL
     )
     """,
+    "ALTER TABLE signing_keys ADD COLUMN IF NOT EXISTS retired_at timestamptz NULL",
 ]
+
+# Held for the length of a transaction that creates, rotates or retires a key, so that replicas
+# acting at once agree on one current key.
+_KEYS_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':signing_keys'))"
+
+
+class SigningKeyNotFound(NotFound):
+    code = "signing_key_not_found"
+    title_zh = "未找到该签名密钥，或已停用"
+    title_en = "No such signing key, or it is already retired"
+
+
+class CurrentSigningKeyNotRetirable(Conflict):
+    code = "current_signing_key_not_retirable"
+    title_zh = "当前签名密钥不能停用，请先轮换密钥"
+    title_en = "The current signing key cannot be retired; rotate the keys first"
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-@dataclass(frozen=True)
-class CodeContent:
-    serial: str
-    category: int
-    level: int
-    expires_on: date
-    holder_masked: str
-
-
-class InvalidCode(Exception):
-    """A code that is malformed, signed by an unknown key, or altered."""
+def key_id_of(key: Ed25519PublicKey) -> str:
+    """The id a code names its key by: the first 8 hex digits of SHA-256 of the raw public key."""
+    return hashlib.sha256(_raw(key)).hexdigest()[:8]
 
 
 class ECertificateSigner:
-    """Signs and checks e-certificate codes with Ed25519 keys."""
+    """Signs codes with the current key; verifies codes of the current key and of `earlier_keys`."""
 
-    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+    def __init__(
+        self, private_key: Ed25519PrivateKey, earlier_keys: Mapping[str, Ed25519PublicKey] | None = None
+    ) -> None:
         self._private_key = private_key
-        raw_public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.key_id = hashlib.sha256(raw_public).hexdigest()[:8]
-        self._public_keys: dict[str, Ed25519PublicKey] = {self.key_id: private_key.public_key()}
+        self.key_id = key_id_of(private_key.public_key())
+        self._public_keys = {**(earlier_keys or {}), self.key_id: private_key.public_key()}
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> ECertificateSigner:
-        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+    def from_seed(
+        cls, seed: bytes, earlier_keys: Mapping[str, Ed25519PublicKey] | None = None
+    ) -> ECertificateSigner:
+        return cls(Ed25519PrivateKey.from_private_bytes(seed), earlier_keys)
 
     def public_keys(self) -> dict[str, str]:
-        return {
-            key_id: _b64(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
-            for key_id, key in self._public_keys.items()
-        }
+        """Every key that verifies, key id -> raw public key in base64url."""
+        return {key_id: _b64(_raw(key)) for key_id, key in self._public_keys.items()}
 
     def sign(self, content: CodeContent) -> str:
         payload = json.dumps(
@@ -89,42 +117,76 @@ class ECertificateSigner:
         return f"{signed}.{_b64(self._private_key.sign(signed.encode()))}"
 
     def verify(self, code: str) -> CodeContent:
-        parts = code.strip().split(".")
-        if len(parts) != 4 or parts[0] != PREFIX:
-            raise InvalidCode("format")
-        _, key_id, payload, signature = parts
-        key = self._public_keys.get(key_id)
-        if key is None:
-            raise InvalidCode("unknown key")
-        try:
-            key.verify(_unb64(signature), f"{PREFIX}.{key_id}.{payload}".encode())
-            data = json.loads(_unb64(payload))
-            return CodeContent(
-                serial=str(data["s"]),
-                category=int(data["c"]),
-                level=int(data["l"]),
-                expires_on=date(int(data["x"][:4]), int(data["x"][4:6]), int(data["x"][6:8])),
-                holder_masked=str(data["h"]),
-            )
-        except (InvalidSignature, binascii.Error, ValueError, KeyError, TypeError) as error:
-            raise InvalidCode(type(error).__name__) from None
+        """The content of a code one of our keys signed; raises InvalidCode (a retired key is unknown)."""
+        return open_code(code, self._public_keys)
 
 
-async def load_or_create_signer(pool: asyncpg.Pool, configured_seed: bytes | None) -> ECertificateSigner:
-    """Production passes the key from settings; embedded runs keep a generated one in the database,
-    so codes issued before a restart still verify after it."""
+def configured_signer(seed: bytes, previous_public_keys: Mapping[str, str]) -> ECertificateSigner:
+    """Production: the seed signs; the operator lists earlier keys, each under its own key id."""
+    earlier = {key_id: public_key(text) for key_id, text in previous_public_keys.items()}
+    for key_id, key in earlier.items():
+        if key_id_of(key) != key_id:
+            raise ValueError(f"DCERT_ECERT_PREVIOUS_PUBLIC_KEYS: {key_id} is the id of another key")
+    return ECertificateSigner.from_seed(seed, earlier)
+
+
+async def load_or_create_signer(
+    pool: asyncpg.Pool, configured_seed: bytes | None, previous_public_keys: Mapping[str, str] | None = None
+) -> ECertificateSigner:
+    """Production passes its keys from settings; embedded runs keep theirs in the database (the
+    first start makes one), so codes issued before a restart still verify after it."""
     if configured_seed is not None:
-        return ECertificateSigner.from_seed(configured_seed)
+        return configured_signer(configured_seed, previous_public_keys or {})
     async with pool.acquire() as conn:
-        seed = await conn.fetchval("SELECT private_seed FROM signing_keys ORDER BY created_at LIMIT 1")
-        if seed is None:
-            fresh = Ed25519PrivateKey.generate()
-            candidate = fresh.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-            signer = ECertificateSigner(fresh)
-            await conn.execute(
-                "INSERT INTO signing_keys (key_id, private_seed) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                signer.key_id,
-                candidate,
-            )
-            seed = await conn.fetchval("SELECT private_seed FROM signing_keys ORDER BY created_at LIMIT 1")
-    return ECertificateSigner.from_seed(bytes(seed))
+        signer = await _stored_signer(conn)
+        if signer is not None:
+            return signer
+        async with conn.transaction():
+            await conn.execute(_KEYS_LOCK)
+            return await _stored_signer(conn) or await _add_key(conn)
+
+
+async def rotate_signing_key(pool: asyncpg.Pool) -> ECertificateSigner:
+    """A new current key; the earlier ones keep verifying the codes they signed."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(_KEYS_LOCK)
+        return await _add_key(conn)
+
+
+async def retire_signing_key(pool: asyncpg.Pool, key_id: str) -> ECertificateSigner:
+    """An administrator's act: codes signed by `key_id` stop verifying (the current key cannot go)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(_KEYS_LOCK)
+        signer = await _stored_signer(conn)
+        if signer is None or key_id not in signer.public_keys():
+            raise SigningKeyNotFound()
+        if key_id == signer.key_id:
+            raise CurrentSigningKeyNotRetirable()
+        await conn.execute("UPDATE signing_keys SET retired_at = now() WHERE key_id = $1", key_id)
+        return await _stored_signer(conn) or signer
+
+
+async def _stored_signer(conn: asyncpg.Connection) -> ECertificateSigner | None:
+    """The newest key that is not retired signs; the other keys that are not retired verify."""
+    rows = await conn.fetch(
+        "SELECT private_seed FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, key_id"
+    )
+    if not rows:
+        return None
+    *earlier, current = [Ed25519PrivateKey.from_private_bytes(bytes(row["private_seed"])) for row in rows]
+    return ECertificateSigner(current, {key_id_of(key.public_key()): key.public_key() for key in earlier})
+
+
+async def _add_key(conn: asyncpg.Connection) -> ECertificateSigner:
+    """Store a fresh key as the newest (call under `_KEYS_LOCK`) and answer the signer it makes."""
+    fresh = Ed25519PrivateKey.generate()
+    # clock_timestamp(), not now(): a transaction that waited for the lock started earlier than
+    # the rotation it waited for, and must still come after it.
+    await conn.execute(
+        "INSERT INTO signing_keys (key_id, private_seed, created_at) VALUES ($1, $2, clock_timestamp())",
+        key_id_of(fresh.public_key()),
+        fresh.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
+    )
+    signer = await _stored_signer(conn)
+    assert signer is not None
+    return signer

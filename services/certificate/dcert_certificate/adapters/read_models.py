@@ -2,6 +2,12 @@
 
 They hold no identity number, name or phone in plain text: people are found by `person_ref`
 (the keyed hash), and shown masked.
+
+- application_view: one row per application, with the region whose staff act now
+  (`queue_region`) and the due date of the current step.
+- certificate_view: one row per number (a number that lives again is updated in place).
+- credential_view: one row per e-certificate serial, and why it no longer counts.
+- application_step: one row per step an application went through, for the SLA report.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import asyncpg
-from sqlalchemy import Column
+from sqlalchemy import Column, Index
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -21,14 +27,28 @@ from ..domain.certificate import mask_name
 from ..domain.events import (
     ApplicationApproved,
     ApplicationRejected,
+    ApplicationResubmitted,
     ApplicationReturned,
     ApplicationSubmitted,
+    ApplicationWithdrawn,
     AssessmentAssigned,
+    AssessmentRequested,
     AssessmentResultReceived,
     CertificateCancelled,
+    CertificateExpired,
+    CertificateGradeChanged,
     CertificateIssued,
+    CertificateRenewed,
+    CertificateReplaced,
+    CertificateReportedLost,
+    CertificateTransferred,
+    MatterClosed,
+    MatterOpened,
+    MigrationCertificateIssued,
     PublicNoticeEnded,
     PublicNoticeStarted,
+    RenewalReminderDue,
+    ReviewOpened,
 )
 
 
@@ -44,19 +64,29 @@ class ApplicationView(ReadModel, table=True):
     status: str = Field(index=True)
     household_region: str = Field(index=True)
     residence_region: str
+    accepting_region: str
+    queue_region: str = Field(index=True)
+    to_region: str | None = None
     declared_category: str
     home_visit: bool
     is_minor: bool
     person_ref: str = Field(index=True)
     agent_ref: str | None = Field(default=None, index=True)
     applicant_name_masked: str
+    reason: str | None = None
     assessment_id: str | None = None
     doctor_id: str | None = None
     category: str | None = None
     level: int | None = None
     override_reason_given: bool | None = None
     notice_until: date | None = None
+    dispute_until: date | None = None
+    review_due: date | None = None
+    due_on: date | None = None
+    returned_from: str | None = None
     decision_reason: str | None = None
+    migration_number: str | None = None
+    subject_certificate: str | None = None
     certificate_number: str | None = None
     submitted_at: datetime
     updated_at: datetime
@@ -67,45 +97,122 @@ class CertificateView(ReadModel, table=True):
 
     number: str = Field(primary_key=True)
     application_id: str
-    status: str
+    status: str = Field(index=True)
     category: str
     level: int
     issued_on: date
-    expires_on: date
+    expires_on: date = Field(index=True)
     household_region: str = Field(index=True)
     residence_region: str
     person_ref: str = Field(index=True)
     agent_refs: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     holder_name_masked: str
-    serial: str = Field(unique=True)
+    serial: str
+    previous_number: str | None = None
+    replaced_by: str | None = None
+    open_matter: str | None = None
+    reminded_for: date | None = None
+    closed_reason: str | None = None
     card_id: str | None = None
     card_status: str | None = None
 
 
+class CredentialView(ReadModel, table=True):
+    """An e-certificate serial (the code's content) and what ended it, if anything."""
+
+    __tablename__ = "credential_view"
+
+    serial: str = Field(primary_key=True)
+    certificate_number: str = Field(index=True)
+    superseded: str | None = None  # lost, replaced, transferred
+
+
+class ApplicationStep(ReadModel, table=True):
+    __tablename__ = "application_step"
+    __table_args__ = (Index("application_step_open", "application_id", "ended_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str
+    step: str
+    region: str = Field(index=True)
+    started_at: datetime
+    due_on: date | None = None
+    ended_at: datetime | None = None
+
+
 SCHEMA = ddl_for(ReadModel.metadata)
-TABLES = ["application_view", "certificate_view"]
+TABLES = ["application_view", "certificate_view", "credential_view", "application_step"]
 
 
 async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:
     at = envelope.occurred_at
     match event:
+        case (
+            ApplicationSubmitted() | AssessmentRequested() | AssessmentAssigned() | AssessmentResultReceived()
+        ):
+            await _project_intake(conn, at, event)
+        case PublicNoticeStarted():
+            await _update(
+                conn,
+                event.application_id,
+                at,
+                status="public_notice",
+                notice_until=event.notice_until,
+                due_on=event.notice_until,
+            )
+            await _open_step(conn, event.application_id, "public_notice", at, event.notice_until)
+        case PublicNoticeEnded():
+            await _update(conn, event.application_id, at, status="assessed", due_on=None)
+            await _close_steps(conn, event.application_id, at)
+        case ReviewOpened():
+            await _update(
+                conn,
+                event.application_id,
+                at,
+                queue_region=event.region,
+                review_due=event.due_on,
+                due_on=event.due_on,
+            )
+            await _open_step(conn, event.application_id, "review", at, event.due_on)
+        case _:
+            await _project_decisions(conn, at, event)
+            await _project_certificates(conn, event)
+
+
+async def _project_intake(conn: asyncpg.Connection, at: datetime, event: DomainEvent) -> None:
+    match event:
         case ApplicationSubmitted():
+            queue_region = (
+                (event.accepting_region or event.residence_region)
+                if event.needs_assessment
+                else event.household_region
+            )
             await conn.execute(
                 "INSERT INTO application_view (id, matter, status, household_region, residence_region,"
-                " declared_category, home_visit, is_minor, person_ref, agent_ref, applicant_name_masked,"
-                " submitted_at, updated_at) VALUES ($1, $2, 'submitted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                " accepting_region, queue_region, to_region, declared_category, home_visit, is_minor,"
+                " person_ref, agent_ref, applicant_name_masked, reason, subject_certificate,"
+                " certificate_number, submitted_at, updated_at)"
+                " VALUES ($1, $2, 'submitted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15,"
+                " $16, $16)",
                 event.application_id,
                 event.matter,
                 event.household_region,
                 event.residence_region,
+                event.accepting_region or event.residence_region,
+                queue_region,
+                event.to_region,
                 event.declared_category,
                 event.home_visit,
                 event.is_minor,
                 event.person_ref,
                 event.agent_ref,
                 mask_name(event.applicant_name),
+                event.reason,
+                event.certificate_number,
                 at,
             )
+        case AssessmentRequested():
+            await _open_step(conn, event.application_id, "assessment", at, None)
         case AssessmentAssigned():
             await _update(
                 conn,
@@ -124,50 +231,202 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 category=event.category,
                 level=event.level,
                 override_reason_given=event.override_reason_given,
+                dispute_until=event.dispute_until,
             )
-        case PublicNoticeStarted():
+            await _close_steps(conn, event.application_id, at)
+
+
+async def _project_decisions(conn: asyncpg.Connection, at: datetime, event: DomainEvent) -> None:
+    match event:
+        case MigrationCertificateIssued():
             await _update(
-                conn, event.application_id, at, status="public_notice", notice_until=event.notice_until
-            )
-        case PublicNoticeEnded():
-            await _update(conn, event.application_id, at, status="assessed")
-        case ApplicationApproved():
-            await _update(
-                conn, event.application_id, at, status="issued", certificate_number=event.certificate_number
-            )
-        case ApplicationRejected():
-            await _update(conn, event.application_id, at, status="rejected", decision_reason=event.reason)
-        case ApplicationReturned():
-            await _update(conn, event.application_id, at, status="returned", decision_reason=event.reason)
-        case CertificateIssued():
-            await conn.execute(
-                "INSERT INTO certificate_view (number, application_id, status, category, level, issued_on,"
-                " expires_on, household_region, residence_region, person_ref, agent_refs, holder_name_masked,"
-                " serial) VALUES ($1, $2, 'active', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                event.certificate_number,
+                conn,
                 event.application_id,
-                event.category,
-                event.level,
+                at,
+                status="migrating",
+                migration_number=event.migration_number,
+                due_on=None,
+            )
+            await _close_steps(conn, event.application_id, at)
+        case ApplicationApproved():
+            status = "issued" if event.matter == "new" else "completed"
+            await _update(
+                conn,
+                event.application_id,
+                at,
+                status=status,
+                certificate_number=event.certificate_number,
+                due_on=None,
+            )
+            await _close_steps(conn, event.application_id, at)
+        case ApplicationRejected():
+            await _update(
+                conn, event.application_id, at, status="rejected", decision_reason=event.reason, due_on=None
+            )
+            await _close_steps(conn, event.application_id, at)
+        case ApplicationReturned():
+            await _update(
+                conn,
+                event.application_id,
+                at,
+                status="returned",
+                decision_reason=event.reason,
+                returned_from=event.returned_from,
+                due_on=None,
+            )
+            await _close_steps(conn, event.application_id, at)
+            await _open_step(conn, event.application_id, "correction", at, None)
+        case ApplicationResubmitted():
+            await _update(conn, event.application_id, at, status_from_returned=True)
+            await _close_steps(conn, event.application_id, at)
+        case ApplicationWithdrawn():
+            await _update(conn, event.application_id, at, status="withdrawn", due_on=None)
+            await _close_steps(conn, event.application_id, at)
+
+
+async def _project_certificates(conn: asyncpg.Connection, event: DomainEvent) -> None:
+    match event:
+        case CertificateIssued():
+            await _certificate_issued(conn, event)
+        case CertificateRenewed():
+            await conn.execute(
+                "UPDATE certificate_view SET status = 'active', issued_on = $2, expires_on = $3, serial = $4,"
+                " closed_reason = NULL WHERE number = $1",
+                event.certificate_number,
                 event.issued_on,
                 event.expires_on,
-                event.household_region,
-                event.residence_region,
-                event.person_ref,
-                event.agent_refs,
-                event.holder_name_masked,
                 event.serial,
             )
-        case CertificateCancelled():
+            await _supersede_credentials(conn, event.certificate_number, "replaced", event.serial)
+        case CertificateReportedLost():
+            await _set_status(conn, event.certificate_number, "lost")
+            await _supersede_credentials(conn, event.certificate_number, "lost")
+        case CertificateReplaced():
+            await _set_status(conn, event.certificate_number, "replaced", replaced_by=event.replaced_by)
+            await _supersede_credentials(conn, event.certificate_number, "replaced")
+        case CertificateGradeChanged():
+            await _set_status(conn, event.certificate_number, "replaced", replaced_by=event.new_number)
+            await _supersede_credentials(conn, event.certificate_number, "replaced")
+        case CertificateTransferred():
             await conn.execute(
-                "UPDATE certificate_view SET status = 'cancelled' WHERE number = $1", event.certificate_number
+                "UPDATE certificate_view SET household_region = $2, serial = $3 WHERE number = $1",
+                event.certificate_number,
+                event.to_region,
+                event.serial,
             )
+            await _supersede_credentials(conn, event.certificate_number, "transferred", event.serial)
+        case CertificateCancelled():
+            await _set_status(conn, event.certificate_number, "cancelled", closed_reason=event.reason)
+        case CertificateExpired():
+            await _set_status(conn, event.certificate_number, "expired")
+        case RenewalReminderDue():
+            await conn.execute(
+                "UPDATE certificate_view SET reminded_for = $2 WHERE number = $1",
+                event.certificate_number,
+                event.expires_on,
+            )
+        case MatterOpened():
+            await conn.execute(
+                "UPDATE certificate_view SET open_matter = $2 WHERE number = $1",
+                event.certificate_number,
+                event.application_id,
+            )
+        case MatterClosed():
+            await conn.execute(
+                "UPDATE certificate_view SET open_matter = NULL WHERE number = $1 AND open_matter = $2",
+                event.certificate_number,
+                event.application_id,
+            )
+
+
+async def _certificate_issued(conn: asyncpg.Connection, event: CertificateIssued) -> None:
+    await conn.execute(
+        "INSERT INTO certificate_view (number, application_id, status, category, level, issued_on,"
+        " expires_on, household_region, residence_region, person_ref, agent_refs, holder_name_masked,"
+        " serial, previous_number) VALUES ($1, $2, 'active', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        " ON CONFLICT (number) DO UPDATE SET application_id = EXCLUDED.application_id, status = 'active',"
+        " category = EXCLUDED.category, level = EXCLUDED.level, issued_on = EXCLUDED.issued_on,"
+        " expires_on = EXCLUDED.expires_on, household_region = EXCLUDED.household_region,"
+        " residence_region = EXCLUDED.residence_region, person_ref = EXCLUDED.person_ref,"
+        " agent_refs = EXCLUDED.agent_refs, holder_name_masked = EXCLUDED.holder_name_masked,"
+        " serial = EXCLUDED.serial, previous_number = EXCLUDED.previous_number, replaced_by = NULL,"
+        " open_matter = NULL, reminded_for = NULL, closed_reason = NULL, card_id = NULL, card_status = NULL",
+        event.certificate_number,
+        event.application_id,
+        event.category,
+        event.level,
+        event.issued_on,
+        event.expires_on,
+        event.household_region,
+        event.residence_region,
+        event.person_ref,
+        event.agent_refs,
+        event.holder_name_masked,
+        event.serial,
+        event.previous_number,
+    )
+    await conn.execute(
+        "INSERT INTO credential_view (serial, certificate_number) VALUES ($1, $2)",
+        event.serial,
+        event.certificate_number,
+    )
+
+
+async def _set_status(conn: asyncpg.Connection, number: str, status: str, **columns: object) -> None:
+    assignments = "".join(f", {name} = ${index}" for index, name in enumerate(columns, start=3))
+    await conn.execute(
+        f"UPDATE certificate_view SET status = $2{assignments} WHERE number = $1",
+        number,
+        status,
+        *columns.values(),
+    )
+
+
+async def _supersede_credentials(
+    conn: asyncpg.Connection, number: str, why: str, new_serial: str | None = None
+) -> None:
+    """Every code of this number made so far stops counting; a new serial may take over."""
+    await conn.execute(
+        "UPDATE credential_view SET superseded = $2 WHERE certificate_number = $1 AND superseded IS NULL",
+        number,
+        why,
+    )
+    if new_serial is not None:
+        await conn.execute(
+            "INSERT INTO credential_view (serial, certificate_number) VALUES ($1, $2)", new_serial, number
+        )
 
 
 async def _update(conn: asyncpg.Connection, application_id: str, at: datetime, **columns: object) -> None:
-    assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(columns, start=3))
+    back_from_return = bool(columns.pop("status_from_returned", False))
+    assignments = "".join(f", {name} = ${index}" for index, name in enumerate(columns, start=3))
+    if back_from_return:
+        assignments += ", status = returned_from, returned_from = NULL"
     await conn.execute(
-        f"UPDATE application_view SET updated_at = $2, {assignments} WHERE id = $1",
+        f"UPDATE application_view SET updated_at = $2{assignments} WHERE id = $1",
         application_id,
         at,
         *columns.values(),
+    )
+
+
+async def _open_step(
+    conn: asyncpg.Connection, application_id: str, step: str, at: datetime, due_on: date | None
+) -> None:
+    await conn.execute(
+        "INSERT INTO application_step (application_id, step, region, started_at, due_on)"
+        " SELECT id, $2, queue_region, $3, $4 FROM application_view WHERE id = $1",
+        application_id,
+        step,
+        at,
+        due_on,
+    )
+
+
+async def _close_steps(conn: asyncpg.Connection, application_id: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE application_step SET ended_at = $2 WHERE application_id = $1 AND ended_at IS NULL"
+        " AND step <> 'card'",
+        application_id,
+        at,
     )

@@ -32,6 +32,10 @@ def _region(value: str) -> str:
         raise PydanticCustomError(error.code, error.title_en) from None
 
 
+def _optional_region(value: str | None) -> str | None:
+    return None if value is None else _region(value)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -65,14 +69,47 @@ class AgentIn(Strict):
     _id = field_validator("id_number")(_identity_number)
 
 
+DocumentType = Literal[
+    "residence_permit",  # 居住证: needed where the residence is in another province
+    "id_card",
+    "photo",
+    "household_register",
+    "guardianship_proof",
+    "medical_record",
+    "loss_statement",
+    "death_certificate",
+    "other",
+]
+
+
+class DocumentIn(Strict):
+    """A document presented with the application (a reference to it, not the file)."""
+
+    type: DocumentType
+    number: str | None = Field(default=None, min_length=1, max_length=60)
+    valid_until: date | None = None
+
+
 class ApplicationCreate(Strict):
+    """One body for every matter; each matter needs its own fields (see the matters table)."""
+
     matter: Literal["new", "renewal", "replacement", "grade_change", "transfer", "cancellation"]
     applicant: ApplicantIn | None = None
     agent: AgentIn | None = None
     declared_category: CategoryName | None = None
+    declared_level: int | None = Field(default=None, ge=1, le=4)
     home_visit: bool = False
     consent: bool
-    certificate_number: str | None = None
+    certificate_number: str | None = Field(default=None, pattern=r"^[0-9]{17}[0-9X][1-7][1-4](B[0-9]{1,3})?$")
+    reason: str | None = Field(default=None, max_length=40)
+    to_region: str | None = None
+    residence_region: str | None = Field(
+        default=None, description="where a matter is applied for, if not the household region"
+    )
+    documents: list[DocumentIn] = Field(default=[], max_length=20)
+    card_delivery: Literal["mail", "collect"] = "mail"
+
+    _regions = field_validator("to_region", "residence_region")(_optional_region)
 
     @field_validator("consent")
     @classmethod
@@ -85,6 +122,31 @@ class ApplicationCreate(Strict):
 class Decision(Strict):
     decision: Literal["approve", "reject", "return"]
     reason: str | None = Field(default=None, max_length=500)
+
+
+class CorrectionsIn(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=60)
+    phone: str | None = None
+    address: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not _PHONE.match(value):
+            raise PydanticCustomError("phone_format", "a phone number of digits")
+        return value
+
+
+class Resubmission(Strict):
+    """补正: what was corrected; at least one item."""
+
+    applicant: CorrectionsIn | None = None
+    documents: list[DocumentIn] = Field(default=[], max_length=20)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class StaffCancellation(Strict):
+    reason: Literal["death", "no_longer_eligible", "fraud", "settled_abroad"]
 
 
 class ApplicationCreated(BaseModel):
@@ -101,19 +163,47 @@ class Assessment(BaseModel):
     override_reason_given: bool | None
 
 
+class NextStep(BaseModel):
+    step: str
+    title: str
+    actor_role: str
+    region: str | None
+    due_on: date | None
+    overdue: bool
+
+
+class Deadlines(BaseModel):
+    """Due dates on working days: the notice end, the review, and the last day to ask for 复核."""
+
+    notice_until: date | None
+    review_due: date | None
+    dispute_until: date | None
+
+
 class ApplicationPublic(BaseModel):
     id: str
     matter: str
     status: str
     household_region: str
     residence_region: str
+    accepting_region: str = Field(description="where the application was made and assessed")
+    queue_region: str = Field(description="whose staff act now")
+    to_region: str | None
     declared_category: str
     home_visit: bool
     is_minor: bool
     applicant_name: str = Field(description="masked")
+    reason: str | None
     assessment: Assessment
     notice_until: date | None
+    deadlines: Deadlines
+    due_on: date | None
+    overdue: bool
+    next_step: NextStep | None
     decision_reason: str | None
+    returned_from: str | None
+    migration_number: str | None
+    subject_certificate: str | None = Field(description="the certificate a matter is about")
     certificate_number: str | None
     submitted_at: datetime
     updated_at: datetime
@@ -128,6 +218,43 @@ class Card(BaseModel):
     status: str | None
 
 
+class TimelineEntry(BaseModel):
+    step: str
+    title: str
+    at: datetime
+    actor_role: str
+    region: str | None = None
+    due_on: date | None = None
+
+
+class Timeline(BaseModel):
+    application_id: str
+    status: str
+    steps: list[TimelineEntry]
+    next_step: NextStep | None
+
+
+class StepFigures(BaseModel):
+    step: str
+    completed: int
+    open: int
+    median_hours: float | None
+    p90_hours: float | None
+    overdue: int = Field(description="open and past the due date")
+    completed_late: int
+
+
+class SlaReport(BaseModel):
+    region: str
+    as_of: date
+    steps: list[StepFigures]
+
+
+class ExpiryRun(BaseModel):
+    expired: int
+    reminded: int
+
+
 class CertificatePublic(BaseModel):
     number: str
     status: str
@@ -139,6 +266,10 @@ class CertificatePublic(BaseModel):
     residence_region: str
     holder: str = Field(description="masked name")
     card: Card
+    previous_number: str | None
+    replaced_by: str | None
+    open_matter: str | None = Field(description="the open application on this certificate")
+    renewal_window_opens_on: date
 
 
 class ECertificate(BaseModel):

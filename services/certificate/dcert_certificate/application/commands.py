@@ -1,22 +1,41 @@
-"""Use cases of the certificate service: load, decide, save. Reactions to other services too."""
+"""Use cases of the certificate service: load, decide, save. Reactions to other services too.
+
+Every matter that changes which certificate is live touches the person's stream in the same
+transaction as the certificate's, so no moment exists with two live certificates or none.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from dcert_shared.envelope import CommandContext, EventEnvelope
-from dcert_shared.ids import china_today, keyed_hash
+from dcert_shared.ids import IdentityNumber, china_today, keyed_hash
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import EventSourcing, Idempotency, UnitOfWork
 
-from ..domain.application import Agent, Applicant, Application, Grade, age_on
-from ..domain.certificate import Certificate
-from ..domain.errors import ApplicationNotFound
+from ..domain.application import Agent, Applicant, Application, Deadlines, Grade, Matter, Status, age_on
+from ..domain.card import Card
+from ..domain.certificate import (
+    Certificate,
+    CertificateStatus,
+    Holder,
+    RenewalRule,
+    base_number,
+)
+from ..domain.errors import (
+    AlreadyReportedLost,
+    ApplicationNotFound,
+    CertificateNotFound,
+    GradeUnchanged,
+    SameGrade,
+    SameRegion,
+)
 from ..domain.person import Person
+from ..domain.working_days import WorkingCalendar
 from ..settings import CertificateSettings
 
 CATEGORY_CODES = {
@@ -30,12 +49,36 @@ CATEGORY_CODES = {
 }
 
 
+def compose_number(id_number: str, grade: Grade) -> str:
+    """Identity number + category digit + grade digit (DOMAIN.md)."""
+    return f"{id_number}{CATEGORY_CODES[grade.category]}{grade.level}"
+
+
 @dataclass(frozen=True)
 class NewApplication:
     applicant: Applicant
     agent: Agent | None
     declared_category: str
     home_visit: bool
+    documents: list[dict[str, str]] = field(default_factory=list)
+    card_delivery: str = "mail"
+
+
+@dataclass(frozen=True)
+class MatterRequest:
+    """A matter on an existing certificate, asked by its holder or a recorded agent."""
+
+    kind: str
+    certificate_number: str
+    requester_ref: str
+    reason: str | None = None
+    to_region: str | None = None
+    declared_category: str | None = None
+    declared_level: int | None = None
+    residence_region: str | None = None
+    home_visit: bool = False
+    documents: list[dict[str, str]] = field(default_factory=list)
+    card_delivery: str = "mail"
 
 
 class CertificateCommands:
@@ -47,6 +90,14 @@ class CertificateCommands:
         self.runtime = runtime
         self.settings = settings
         self.today = today
+        self.calendar = WorkingCalendar(settings.calendar_holidays, settings.calendar_workdays)
+        self.deadlines = Deadlines(
+            self.calendar.add_working_days,
+            public_notice=settings.public_notice_working_days,
+            review=settings.review_working_days,
+            dispute=settings.dispute_working_days,
+        )
+        self.renewal_rule = RenewalRule(settings.renewal_window_months, settings.renewal_reminder_days)
 
     @property
     def es(self) -> EventSourcing:
@@ -55,36 +106,151 @@ class CertificateCommands:
     def person_ref(self, id_number: str) -> str:
         return keyed_hash(self.settings.identity_hash_key_bytes, id_number)
 
+    # -- submissions --------------------------------------------------------------------------
     async def submit_new(
-        self,
-        context: CommandContext,
-        once: Idempotency,
-        application: NewApplication,
+        self, context: CommandContext, once: Idempotency, application: NewApplication
     ) -> tuple[dict[str, Any], bool]:
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             application_id = str(uuid.uuid4())
-            person_ref = application.applicant.person_ref
-            person = await uow.load(Person, person_ref) or uow.track(Person(person_ref))
-            assert isinstance(person, Person)
-            person.open_new_application(application_id)
-            submitted = Application.submit_new(
+            person = await self._person(uow, application.applicant.person_ref)
+            person.open_new_application(application_id, self.today())
+            submitted = Application.submit(
                 application_id,
                 application.applicant,
                 application.agent,
-                application.declared_category,
-                application.home_visit,
+                Matter(
+                    kind="new",
+                    declared_category=application.declared_category,
+                    home_visit=application.home_visit,
+                    documents=application.documents,
+                    card_delivery=application.card_delivery,
+                ),
                 self.today(),
+                self.deadlines,
             )
             uow.track(submitted)
             return {"id": application_id, "status": submitted.status.value, "matter": "new"}
 
         return await self.es.execute_idempotent(context, once.principal, once.key, once.request, decide)
 
+    async def submit_matter(
+        self, context: CommandContext, once: Idempotency, request: MatterRequest
+    ) -> tuple[dict[str, Any], bool]:
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            application_id = str(uuid.uuid4())
+            certificate = await self._holders_certificate(
+                uow, request.certificate_number, request.requester_ref
+            )
+            today = self.today()
+            await self._check_matter(uow, certificate, request, today)
+            certificate.open_matter_for(application_id, request.kind)
+            id_number = base_number(certificate.id)[:18]
+            submitted = Application.submit(
+                application_id,
+                Applicant(
+                    id_number=id_number,
+                    name=certificate.holder_name,
+                    phone=None,
+                    address=certificate.mail_address,
+                    household_region=certificate.household_region,
+                    residence_region=request.residence_region or certificate.residence_region,
+                    birth_date=IdentityNumber.parse(id_number).birth_date,
+                    person_ref=certificate.person_ref,
+                ),
+                None,
+                Matter(
+                    kind=request.kind,
+                    declared_category=request.declared_category or certificate.category,
+                    home_visit=request.home_visit,
+                    certificate_number=certificate.id,
+                    current_grade=Grade(certificate.category, certificate.level),
+                    reason=request.reason,
+                    to_region=request.to_region,
+                    declared_level=request.declared_level,
+                    accepting_region=request.residence_region or certificate.household_region,
+                    needs_assessment=self._needs_assessment(request.kind),
+                    documents=request.documents,
+                    card_delivery=request.card_delivery,
+                    agent_ref=None
+                    if request.requester_ref == certificate.person_ref
+                    else request.requester_ref,
+                ),
+                today,
+                self.deadlines,
+            )
+            uow.track(submitted)
+            return {"id": application_id, "status": submitted.status.value, "matter": request.kind}
+
+        return await self.es.execute_idempotent(context, once.principal, once.key, once.request, decide)
+
+    def _needs_assessment(self, matter: str) -> bool:
+        return matter == "grade_change" or (matter == "renewal" and self.settings.renewal_requires_assessment)
+
+    async def _check_matter(
+        self, uow: UnitOfWork, certificate: Certificate, request: MatterRequest, today: date
+    ) -> None:
+        """Each matter's own rules on the certificate's state (DOMAIN.md "Matters")."""
+        active = CertificateStatus.ACTIVE
+        match request.kind:
+            case "renewal":
+                certificate.require_renewable(today, self.renewal_rule)
+            case "replacement" if request.reason == "lost":
+                if certificate.status is CertificateStatus.LOST and certificate.open_matter is not None:
+                    raise AlreadyReportedLost()
+                if certificate.status is not CertificateStatus.LOST:
+                    await self._report_lost(uow, certificate, today)
+            case "replacement":
+                certificate.require_status(active)
+            case "grade_change":
+                certificate.require_status(active)
+                if (
+                    request.declared_category == certificate.category
+                    and request.declared_level == certificate.level
+                ):
+                    raise SameGrade()
+            case "transfer":
+                certificate.require_status(active)
+                if request.to_region == certificate.household_region:
+                    raise SameRegion()
+            case "cancellation":
+                certificate.require_status(active, CertificateStatus.LOST)
+
+    async def report_loss(self, context: CommandContext, number: str, requester_ref: str) -> None:
+        """挂失 on its own: the card and the codes stop at once; the replacement may come later."""
+
+        async def run(uow: UnitOfWork) -> None:
+            certificate = await self._holders_certificate(uow, number, requester_ref)
+            await self._report_lost(uow, certificate, self.today())
+
+        await self.es.execute(context, run)
+
+    async def _report_lost(self, uow: UnitOfWork, certificate: Certificate, today: date) -> None:
+        certificate.report_lost(today)
+        for card in await self._cards_of(uow, certificate.id):
+            card.report_lost()
+
+    # -- the applicant's own actions ---------------------------------------------------------
+    async def withdraw(self, context: CommandContext, application_id: str) -> None:
+        async def run(uow: UnitOfWork) -> None:
+            application = await self._application(uow, application_id)
+            application.withdraw()
+            await self._close_for_person(uow, application)
+
+        await self.es.execute(context, run)
+
+    async def resubmit(
+        self, context: CommandContext, application_id: str, corrections: dict[str, object]
+    ) -> None:
+        async def run(uow: UnitOfWork) -> None:
+            application = await self._application(uow, application_id)
+            application.resubmit(corrections, self.today(), self.deadlines)
+
+        await self.es.execute(context, run)
+
+    # -- review -------------------------------------------------------------------------------
     async def decide(self, context: CommandContext, application_id: str, decision: str, reason: str) -> None:
         async def run(uow: UnitOfWork) -> None:
-            application = await uow.load(Application, application_id)
-            if application is None:
-                raise ApplicationNotFound()
+            application = await self._application(uow, application_id)
             if decision == "approve":
                 await self._approve(uow, application)
             elif decision == "reject":
@@ -96,51 +262,218 @@ class CertificateCommands:
         await self.es.execute(context, run)
 
     async def _approve(self, uow: UnitOfWork, application: Application) -> None:
+        if application.matter == "new":
+            await self._issue_new(uow, application)
+            return
+        assert application.subject_certificate is not None
+        certificate = await uow.load(Certificate, application.subject_certificate)
+        assert certificate is not None
+        match application.matter:
+            case "renewal":
+                await self._renew(uow, application, certificate)
+            case "replacement":
+                await self._replace(uow, application, certificate)
+            case "grade_change":
+                await self._change_grade(uow, application, certificate)
+            case "transfer":
+                await self._transfer(uow, application, certificate)
+            case "cancellation":
+                await self._cancel(uow, application, certificate)
+
+    async def _issue_new(self, uow: UnitOfWork, application: Application) -> None:
         assert application.grade is not None
-        grade = application.grade
-        number = f"{application.applicant_id_number}{CATEGORY_CODES[grade.category]}{grade.level}"
+        number = compose_number(application.applicant_id_number, application.grade)
         application.approve(number)
-        person = await uow.load(Person, application.person_ref)
-        assert person is not None
+        person = await self._person(uow, application.person_ref)
         person.certificate_issued(application.id, number)
-        uow.track(
-            Certificate.issue(
-                number,
-                application_id=application.id,
-                person_ref=application.person_ref,
-                agent_refs=[application.agent_ref] if application.agent_ref else [],
-                category=grade.category,
-                level=grade.level,
-                household_region=application.household_region,
-                residence_region=application.residence_region,
-                age_years=age_on(application.birth_date, self.today()),
-                holder_name=application.applicant_name,
-                today=self.today(),
-            )
+        certificate = await self._certificate_slot(uow, number)
+        certificate.issue(
+            application_id=application.id,
+            holder=self._holder(application),
+            category=application.grade.category,
+            level=application.grade.level,
+            household_region=application.household_region,
+            residence_region=application.residence_region,
+            today=self.today(),
+        )
+        await self._order_card(uow, certificate, application)
+
+    async def _renew(self, uow: UnitOfWork, application: Application, certificate: Certificate) -> None:
+        """换领: same number when the grade is unchanged; a re-assessed new grade changes it."""
+        if application.grade is not None and application.grade != Grade(
+            certificate.category, certificate.level
+        ):
+            await self._supersede(uow, application, certificate, application.grade, "grade_change")
+            return
+        if certificate.status is CertificateStatus.EXPIRED:
+            person = await self._person(uow, certificate.person_ref)
+            person.record_live(certificate.id)
+        certificate.renew(application.id, self.today())
+        await self._replace_card(uow, certificate, application, "renewed")
+        certificate.close_matter(application.id)
+        application.approve(certificate.id)
+
+    async def _replace(self, uow: UnitOfWork, application: Application, certificate: Certificate) -> None:
+        await self._supersede(
+            uow, application, certificate, Grade(certificate.category, certificate.level), "replacement"
         )
 
-    async def _close_for_person(self, uow: UnitOfWork, application: Application) -> None:
-        person = await uow.load(Person, application.person_ref)
-        if person is not None:
-            person.close_application(application.id)
+    async def _change_grade(
+        self, uow: UnitOfWork, application: Application, certificate: Certificate
+    ) -> None:
+        assert application.grade is not None
+        if application.grade == Grade(certificate.category, certificate.level):
+            raise GradeUnchanged()
+        await self._supersede(uow, application, certificate, application.grade, "grade_change")
 
+    async def _supersede(
+        self, uow: UnitOfWork, application: Application, old: Certificate, grade: Grade, how: str
+    ) -> None:
+        """The old number closes and the new one opens in the same transaction."""
+        id_number = base_number(old.id)[:18]
+        if how == "replacement":
+            new_number, count = old.next_replacement_number(), old.replacement_count + 1
+            old.replaced_by(new_number, application.reason or "damaged", application.id)
+            expires_on: date | None = old.expires_on
+        else:
+            new_number, count = compose_number(id_number, grade), 0
+            old.grade_changed(new_number, grade.category, grade.level, application.id)
+            expires_on = None
+        person = await self._person(uow, old.person_ref)
+        person.certificate_superseded(old.id, new_number)
+        for card in await self._cards_of(uow, old.id):
+            card.invalidate("replaced")
+        new = await self._certificate_slot(uow, new_number)
+        new.issue(
+            application_id=application.id,
+            holder=Holder(
+                old.person_ref, old.agent_refs, old.holder_name, old.mail_address, self._age(id_number)
+            ),
+            category=grade.category,
+            level=grade.level,
+            household_region=old.household_region,
+            residence_region=old.residence_region,
+            today=self.today(),
+            expires_on=expires_on,
+            previous_number=old.id,
+            replacement_count=count,
+        )
+        old.close_matter(application.id)
+        application.approve(new_number)
+        await self._order_card(uow, new, application)
+
+    async def _transfer(self, uow: UnitOfWork, application: Application, certificate: Certificate) -> None:
+        """迁移: the old region issues the migration certificate; the new region takes the record."""
+        if application.status is Status.SUBMITTED:
+            migration_number = f"QY{self.today():%Y%m%d}{uuid.uuid4().hex[:8].upper()}"
+            application.issue_migration_certificate(migration_number, self.today(), self.deadlines)
+            return
+        application.require_decidable()
+        assert application.to_region is not None and application.migration_number is not None
+        certificate.transfer(application.to_region, application.migration_number, application.id)
+        await self._replace_card(uow, certificate, application, "transferred")
+        certificate.close_matter(application.id)
+        application.approve(certificate.id)
+
+    async def _cancel(self, uow: UnitOfWork, application: Application, certificate: Certificate) -> None:
+        reason = application.reason or "voluntary"
+        await self._close_certificate(uow, certificate, reason, application.id)
+        certificate.close_matter(application.id)
+        application.approve(certificate.id)
+
+    async def cancel_on_fact(self, context: CommandContext, number: str, reason: str, region: str) -> None:
+        """A reviewer records a fact that ends the certificate (fraud, no longer eligible, ...)."""
+
+        async def run(uow: UnitOfWork) -> None:
+            certificate = await uow.load(Certificate, number)
+            if certificate is None or certificate.household_region != region:
+                raise CertificateNotFound()
+            certificate.require_status(CertificateStatus.ACTIVE, CertificateStatus.LOST)
+            await self._close_certificate(uow, certificate, reason, None)
+
+        await self.es.execute(context, run)
+
+    async def _close_certificate(
+        self, uow: UnitOfWork, certificate: Certificate, reason: str, application_id: str | None
+    ) -> None:
+        today = self.today()
+        if not certificate.cancel(reason, today, application_id):
+            return
+        person = await self._person(uow, certificate.person_ref)
+        person.certificate_closed(certificate.id)
+        if reason == "voluntary":
+            person.bar_reapplication(today + timedelta(days=self.settings.reapplication_bar_days))
+        for card in await self._cards_of(uow, certificate.id):
+            card.invalidate("cancelled")
+
+    async def _close_for_person(self, uow: UnitOfWork, application: Application) -> None:
+        if application.matter == "new":
+            person = await uow.load(Person, application.person_ref)
+            if person is not None:
+                person.close_application(application.id)
+        elif application.subject_certificate is not None:
+            certificate = await uow.load(Certificate, application.subject_certificate)
+            if certificate is not None:
+                certificate.close_matter(application.id)
+
+    # -- the clock ----------------------------------------------------------------------------
     async def end_due_public_notices(self, context: CommandContext) -> int:
         """公示期满: move every application whose notice period has passed to the review queue."""
-        async with self.es.pool.acquire() as conn:
-            due = await conn.fetch(
-                "SELECT id FROM application_view WHERE status = 'public_notice' AND notice_until <= $1",
-                self.today(),
-            )
+        due = await self.es.pool.fetch(
+            "SELECT id FROM application_view WHERE status = 'public_notice' AND notice_until <= $1",
+            self.today(),
+        )
         ended = 0
         for row in due:
 
             async def run(uow: UnitOfWork, application_id: str = row["id"]) -> bool:
                 application = await uow.load(Application, application_id)
-                return application is not None and application.end_public_notice(self.today())
+                return application is not None and application.end_public_notice(self.today(), self.deadlines)
 
             ended += await self.es.execute(context, run)
         return ended
 
+    async def run_expiry(self, context: CommandContext) -> dict[str, int]:
+        """到期: record `CertificateExpired` after the last valid day and remind before the renewal
+        window opens. Each certificate decides on its own state, so a second run changes nothing."""
+        today = self.today()
+        reminder_horizon = today + timedelta(
+            days=self.settings.renewal_reminder_days + 31 * self.settings.renewal_window_months
+        )
+        expiring = await self.es.pool.fetch(
+            "SELECT number FROM certificate_view WHERE status IN ('active', 'lost') AND expires_on < $1",
+            today,
+        )
+        reminding = await self.es.pool.fetch(
+            "SELECT number FROM certificate_view WHERE status = 'active' AND expires_on <= $1"
+            " AND reminded_for IS DISTINCT FROM expires_on",
+            reminder_horizon,
+        )
+        expired = 0
+        for row in expiring:
+
+            async def expire(uow: UnitOfWork, number: str = row["number"]) -> bool:
+                certificate = await uow.load(Certificate, number)
+                if certificate is None or not certificate.expire(today):
+                    return False
+                person = await self._person(uow, certificate.person_ref)
+                person.certificate_closed(certificate.id)
+                for card in await self._cards_of(uow, certificate.id):
+                    card.invalidate("expired")
+                return True
+
+            expired += await self.es.execute(context, expire)
+        reminded = 0
+        for row in reminding:
+
+            async def remind(uow: UnitOfWork, number: str = row["number"]) -> bool:
+                certificate = await uow.load(Certificate, number)
+                return certificate is not None and certificate.remind_renewal(today, self.renewal_rule)
+
+            reminded += await self.es.execute(context, remind)
+        return {"expired": expired, "reminded": reminded}
+
+    # -- reactions to other services ----------------------------------------------------------
     async def on_death_reported(self, uow: UnitOfWork, envelope: EventEnvelope) -> None:
         """A partner reported the holder's death (through the benefits service): 注销 at once."""
         data = envelope.payload
@@ -148,10 +481,11 @@ class CertificateCommands:
         if person is None or person.live_certificate is None:
             return
         certificate = await uow.load(Certificate, person.live_certificate)
-        if certificate is not None and certificate.cancel(
-            "death", date.fromisoformat(data["effective_date"])
-        ):
-            person.certificate_closed(certificate.id)
+        if certificate is None or not certificate.cancel("death", date.fromisoformat(data["effective_date"])):
+            return
+        person.certificate_closed(certificate.id)
+        for card in await self._cards_of(uow, certificate.id):
+            card.invalidate("cancelled")
 
     async def on_assessment_scheduled(self, uow: UnitOfWork, envelope: EventEnvelope) -> None:
         data = envelope.payload
@@ -170,6 +504,78 @@ class CertificateCommands:
             components=list(data.get("components") or []),
             override_reason_given=bool(data.get("override_reason_given")),
             today=self.today(),
-            notice_working_days=self.settings.public_notice_working_days,
-            holidays=frozenset(self.settings.holidays),
+            deadlines=self.deadlines,
         )
+
+    # -- loading ------------------------------------------------------------------------------
+    async def _application(self, uow: UnitOfWork, application_id: str) -> Application:
+        application = await uow.load(Application, application_id)
+        if application is None:
+            raise ApplicationNotFound()
+        return application
+
+    async def _person(self, uow: UnitOfWork, person_ref: str) -> Person:
+        person = await uow.load(Person, person_ref)
+        if person is None:
+            person = Person(person_ref)
+            uow.track(person)
+        return person
+
+    async def _certificate_slot(self, uow: UnitOfWork, number: str) -> Certificate:
+        """The stream of this number: new, or a closed one that lives again."""
+        certificate = await uow.load(Certificate, number)
+        if certificate is None:
+            certificate = Certificate(number)
+            uow.track(certificate)
+        return certificate
+
+    async def _holders_certificate(self, uow: UnitOfWork, number: str, requester_ref: str) -> Certificate:
+        """The certificate, if the requester holds it or is a recorded agent; absent otherwise."""
+        certificate = await uow.load(Certificate, number)
+        if certificate is None or requester_ref not in {certificate.person_ref, *certificate.agent_refs}:
+            raise CertificateNotFound()
+        return certificate
+
+    async def _cards_of(self, uow: UnitOfWork, number: str) -> list[Card]:
+        """The certificate's cards that still count (neither lost nor invalidated)."""
+        rows = await uow.conn.fetch(
+            "SELECT card_id FROM card_view WHERE certificate_number = $1"
+            " AND status NOT IN ('lost', 'invalidated') ORDER BY card_id",
+            number,
+        )
+        cards = [await uow.load(Card, row["card_id"]) for row in rows]
+        return [card for card in cards if card is not None]
+
+    async def _order_card(self, uow: UnitOfWork, certificate: Certificate, application: Application) -> None:
+        uow.track(
+            Card.order(
+                uuid.uuid4().hex,
+                certificate_number=certificate.id,
+                application_id=application.id,
+                region=certificate.household_region,
+                serial=certificate.serial,
+                holder_name=certificate.holder_name,
+                mail_address=application.applicant_address or certificate.mail_address,
+                delivery=application.card_delivery,
+                today=self.today(),
+            )
+        )
+
+    async def _replace_card(
+        self, uow: UnitOfWork, certificate: Certificate, application: Application, reason: str
+    ) -> None:
+        for card in await self._cards_of(uow, certificate.id):
+            card.invalidate(reason)
+        await self._order_card(uow, certificate, application)
+
+    def _holder(self, application: Application) -> Holder:
+        return Holder(
+            person_ref=application.person_ref,
+            agent_refs=[application.agent_ref] if application.agent_ref else [],
+            name=application.applicant_name,
+            mail_address=application.applicant_address,
+            age_years=age_on(application.birth_date, self.today()),
+        )
+
+    def _age(self, id_number: str) -> int:
+        return age_on(IdentityNumber.parse(id_number).birth_date, self.today())

@@ -1,29 +1,41 @@
-"""The application (申请): one matter of a person's certificate, from submission to decision."""
+"""The application (申请): one matter of a person's certificate, from submission to decision.
+
+Every matter uses this one resource. `new` and `grade_change` (and `renewal` where a region
+requires it) go through an assessment; the others reach the reviewer at once. A transfer is
+reviewed twice: the old region issues the migration certificate, the new region takes the
+record. Deadlines are computed on working days by the caller's calendar and recorded in events.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
-from .errors import ApplicationNotInReviewableState
+from .errors import ApplicationNotInReviewableState, NotReturned, NotWithdrawable
 from .events import (
     ApplicationApproved,
     ApplicationRejected,
+    ApplicationResubmitted,
     ApplicationReturned,
     ApplicationSubmitted,
+    ApplicationWithdrawn,
     AssessmentAssigned,
     AssessmentRequested,
     AssessmentResultReceived,
+    MigrationCertificateIssued,
     PublicNoticeEnded,
     PublicNoticeStarted,
+    ReviewOpened,
 )
-from .working_days import add_working_days
 
 ADULT_AGE = 18
+
+MATTERS = ("new", "renewal", "replacement", "grade_change", "transfer", "cancellation")
 
 
 class Status(StrEnum):
@@ -31,14 +43,23 @@ class Status(StrEnum):
     ASSESSING = "assessing"
     PUBLIC_NOTICE = "public_notice"
     ASSESSED = "assessed"
-    ISSUED = "issued"
-    REJECTED = "rejected"
+    MIGRATING = "migrating"
     RETURNED = "returned"
+    ISSUED = "issued"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
 
 OPEN_STATUSES = frozenset(
-    {Status.SUBMITTED, Status.ASSESSING, Status.PUBLIC_NOTICE, Status.ASSESSED, Status.RETURNED}
+    {
+        Status.SUBMITTED,
+        Status.ASSESSING,
+        Status.PUBLIC_NOTICE,
+        Status.ASSESSED,
+        Status.MIGRATING,
+        Status.RETURNED,
+    }
 )
 
 
@@ -46,8 +67,8 @@ OPEN_STATUSES = frozenset(
 class Applicant:
     id_number: str
     name: str
-    phone: str
-    address: str
+    phone: str | None
+    address: str | None
     household_region: str
     residence_region: str
     birth_date: date
@@ -70,6 +91,35 @@ class Grade:
     level: int
 
 
+@dataclass(frozen=True)
+class Matter:
+    """What is asked: the matter and its own fields (DOMAIN.md "Matters")."""
+
+    kind: str
+    declared_category: str = ""
+    home_visit: bool = False
+    certificate_number: str | None = None
+    current_grade: Grade | None = None
+    reason: str | None = None
+    to_region: str | None = None
+    declared_level: int | None = None
+    accepting_region: str | None = None
+    needs_assessment: bool = True
+    documents: list[dict[str, str]] = field(default_factory=list)
+    card_delivery: str = "mail"
+    agent_ref: str | None = None  # a recorded agent asking for the holder
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Working-day periods (local) and the calendar that counts them."""
+
+    add_working_days: Callable[[date, int], date]
+    public_notice: int = 5
+    review: int = 10
+    dispute: int = 10
+
+
 def age_on(birth_date: date, day: date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
@@ -83,42 +133,52 @@ class Application(Aggregate):
         self.matter = ""
         self.household_region = ""
         self.residence_region = ""
+        self.accepting_region = ""
+        self.to_region: str | None = None
         self.declared_category = ""
+        self.declared_level: int | None = None
+        self.reason: str | None = None
         self.is_minor = False
+        self.needs_assessment = True
         self.person_ref = ""
         self.agent_ref: str | None = None
         self.birth_date = date.min
         self.applicant_name = ""
         self.applicant_id_number = ""
+        self.applicant_address = ""
+        self.subject_certificate: str | None = None
         self.grade: Grade | None = None
         self.notice_until: date | None = None
+        self.returned_from: Status | None = None
+        self.migration_number: str | None = None
         self.certificate_number: str | None = None
+        self.card_delivery = "mail"
 
     @classmethod
-    def submit_new(
+    def submit(
         cls,
         application_id: str,
         applicant: Applicant,
         agent: Agent | None,
-        declared_category: str,
-        home_visit: bool,
+        matter: Matter,
         today: date,
+        deadlines: Deadlines,
     ) -> Application:
-        """新办: record the submission and ask the assessment service for an assessment."""
+        """Record the submission; ask for an assessment, or put it straight in the reviewer's queue."""
         application = cls(application_id)
         age = age_on(applicant.birth_date, today)
         application.trigger(
             ApplicationSubmitted(
                 application_id=application_id,
-                matter="new",
+                matter=matter.kind,
                 household_region=applicant.household_region,
                 residence_region=applicant.residence_region,
-                declared_category=declared_category,
-                home_visit=home_visit,
+                declared_category=matter.declared_category,
+                home_visit=matter.home_visit,
                 is_minor=age < ADULT_AGE,
-                has_agent=agent is not None,
+                has_agent=agent is not None or matter.agent_ref is not None,
                 person_ref=applicant.person_ref,
-                agent_ref=agent.agent_ref if agent else None,
+                agent_ref=agent.agent_ref if agent else matter.agent_ref,
                 birth_date=applicant.birth_date,
                 applicant_id_number=applicant.id_number,
                 applicant_name=applicant.name,
@@ -127,23 +187,38 @@ class Application(Aggregate):
                 agent_id_number=agent.id_number if agent else None,
                 agent_name=agent.name if agent else None,
                 agent_relationship=agent.relationship if agent else None,
+                certificate_number=matter.certificate_number,
+                accepting_region=matter.accepting_region or applicant.residence_region,
+                needs_assessment=matter.needs_assessment,
+                reason=matter.reason,
+                to_region=matter.to_region,
+                declared_level=matter.declared_level,
+                documents=matter.documents,
+                card_delivery=matter.card_delivery,
             )
         )
-        application.trigger(
-            AssessmentRequested(
-                application_id=application_id,
-                person_ref=applicant.person_ref,
-                age_years=age,
-                declared_category=declared_category,
-                residence_region=applicant.residence_region,
-                household_region=applicant.household_region,
-                home_visit=home_visit,
+        if matter.needs_assessment:
+            application.trigger(
+                AssessmentRequested(
+                    application_id=application_id,
+                    person_ref=applicant.person_ref,
+                    age_years=age,
+                    declared_category=matter.declared_category,
+                    residence_region=applicant.residence_region,
+                    household_region=applicant.household_region,
+                    home_visit=matter.home_visit,
+                    matter=matter.kind,
+                    current_category=matter.current_grade.category if matter.current_grade else None,
+                    current_level=matter.current_grade.level if matter.current_grade else None,
+                )
             )
-        )
+        else:
+            application._open_review(applicant.household_region, today, deadlines)
         return application
 
+    # -- assessment ---------------------------------------------------------------------------
     def assessment_assigned(self, assessment_id: str, doctor_id: str) -> None:
-        if self.status is Status.SUBMITTED:
+        if self.status is Status.SUBMITTED and self.needs_assessment:
             self.trigger(
                 AssessmentAssigned(application_id=self.id, assessment_id=assessment_id, doctor_id=doctor_id)
             )
@@ -155,8 +230,7 @@ class Application(Aggregate):
         components: list[dict[str, object]],
         override_reason_given: bool,
         today: date,
-        notice_working_days: int,
-        holidays: frozenset[date],
+        deadlines: Deadlines,
     ) -> None:
         """公示: an adult's result is posted for the notice period; a minor's is not posted."""
         if self.status not in (Status.SUBMITTED, Status.ASSESSING):
@@ -169,39 +243,96 @@ class Application(Aggregate):
                 level=grade.level,
                 components=components,
                 override_reason_given=override_reason_given,
+                dispute_until=deadlines.add_working_days(today, deadlines.dispute),
             )
         )
-        if not self.is_minor:
-            notice_until = add_working_days(today, notice_working_days, holidays)
+        if self.is_minor:
+            self._open_review(self.household_region, today, deadlines)
+        else:
+            notice_until = deadlines.add_working_days(today, deadlines.public_notice)
             self.trigger(PublicNoticeStarted(application_id=self.id, notice_until=notice_until))
 
-    def end_public_notice(self, today: date) -> bool:
+    def end_public_notice(self, today: date, deadlines: Deadlines) -> bool:
         if self.status is not Status.PUBLIC_NOTICE or self.notice_until is None or today < self.notice_until:
             return False
         self.trigger(PublicNoticeEnded(application_id=self.id))
+        self._open_review(self.household_region, today, deadlines)
         return True
 
+    # -- review -------------------------------------------------------------------------------
+    @property
+    def reviewing_region(self) -> str:
+        """Whose reviewers decide now: the household region; the new region for a transfer's intake."""
+        if self.status is Status.MIGRATING and self.to_region:
+            return self.to_region
+        return self.household_region
+
+    def require_decidable(self) -> None:
+        decidable = (Status.ASSESSED,) if self.needs_assessment else (Status.SUBMITTED, Status.MIGRATING)
+        if self.status not in decidable:
+            raise ApplicationNotInReviewableState(detail=f"status: {self.status.value}")
+
     def approve(self, certificate_number: str) -> None:
-        self._require(Status.ASSESSED)
+        self.require_decidable()
         self.trigger(
             ApplicationApproved(
                 application_id=self.id,
-                household_region=self.household_region,
+                household_region=self.reviewing_region,
                 certificate_number=certificate_number,
+                matter=self.matter,
             )
         )
 
+    def issue_migration_certificate(self, migration_number: str, today: date, deadlines: Deadlines) -> None:
+        """迁移证明: the old region's approval; the new region's reviewers take it from here."""
+        if self.status is not Status.SUBMITTED or self.matter != "transfer" or self.to_region is None:
+            raise ApplicationNotInReviewableState(detail=f"status: {self.status.value}")
+        assert self.subject_certificate is not None
+        self.trigger(
+            MigrationCertificateIssued(
+                application_id=self.id,
+                certificate_number=self.subject_certificate,
+                from_region=self.household_region,
+                to_region=self.to_region,
+                migration_number=migration_number,
+            )
+        )
+        self._open_review(self.to_region, today, deadlines)
+
     def reject(self, reason: str) -> None:
-        self._require(Status.ASSESSED)
+        self.require_decidable()
         self.trigger(ApplicationRejected(application_id=self.id, reason=reason))
 
     def return_for_correction(self, reason: str) -> None:
-        self._require(Status.ASSESSED, Status.SUBMITTED)
-        self.trigger(ApplicationReturned(application_id=self.id, reason=reason))
+        self.require_decidable()
+        self.trigger(
+            ApplicationReturned(application_id=self.id, reason=reason, returned_from=self.status.value)
+        )
 
-    def _require(self, *statuses: Status) -> None:
-        if self.status not in statuses:
-            raise ApplicationNotInReviewableState(detail=f"status: {self.status.value}")
+    def resubmit(self, corrections: dict[str, object], today: date, deadlines: Deadlines) -> None:
+        """补正: back to the reviewer where it left, with a fresh review period."""
+        if self.status is not Status.RETURNED or self.returned_from is None:
+            raise NotReturned(detail=f"status: {self.status.value}")
+        self.trigger(
+            ApplicationResubmitted(
+                application_id=self.id, corrected=sorted(corrections), corrections=corrections
+            )
+        )
+        self._open_review(self.reviewing_region, today, deadlines)
+
+    def withdraw(self) -> None:
+        if not self.is_open:
+            raise NotWithdrawable(detail=f"status: {self.status.value}")
+        self.trigger(ApplicationWithdrawn(application_id=self.id, matter=self.matter))
+
+    def _open_review(self, region: str, today: date, deadlines: Deadlines) -> None:
+        self.trigger(
+            ReviewOpened(
+                application_id=self.id,
+                region=region,
+                due_on=deadlines.add_working_days(today, deadlines.review),
+            )
+        )
 
     @property
     def is_open(self) -> bool:
@@ -213,13 +344,21 @@ class Application(Aggregate):
                 self.matter = event.matter
                 self.household_region = event.household_region
                 self.residence_region = event.residence_region
+                self.accepting_region = event.accepting_region or event.residence_region
+                self.to_region = event.to_region
                 self.declared_category = event.declared_category
+                self.declared_level = event.declared_level
+                self.reason = event.reason
                 self.is_minor = event.is_minor
+                self.needs_assessment = event.needs_assessment
                 self.person_ref = event.person_ref
                 self.agent_ref = event.agent_ref
                 self.birth_date = event.birth_date
                 self.applicant_name = event.applicant_name
                 self.applicant_id_number = event.applicant_id_number
+                self.applicant_address = event.applicant_address or ""
+                self.subject_certificate = event.certificate_number
+                self.card_delivery = event.card_delivery
             case AssessmentAssigned():
                 self.status = Status.ASSESSING
             case AssessmentResultReceived(category=category, level=level):
@@ -230,10 +369,24 @@ class Application(Aggregate):
                 self.notice_until = notice_until
             case PublicNoticeEnded():
                 self.status = Status.ASSESSED
+            case MigrationCertificateIssued(migration_number=migration_number):
+                self.status = Status.MIGRATING
+                self.migration_number = migration_number
             case ApplicationApproved(certificate_number=number):
-                self.status = Status.ISSUED
+                self.status = Status.ISSUED if self.matter == "new" else Status.COMPLETED
                 self.certificate_number = number
             case ApplicationRejected():
                 self.status = Status.REJECTED
-            case ApplicationReturned():
+            case ApplicationReturned(returned_from=returned_from):
+                self.returned_from = Status(returned_from)
                 self.status = Status.RETURNED
+            case ApplicationResubmitted(corrections=corrections):
+                assert self.returned_from is not None
+                self.status = self.returned_from
+                self.returned_from = None
+                if isinstance(corrections.get("address"), str):
+                    self.applicant_address = str(corrections["address"])
+            case ApplicationWithdrawn():
+                self.status = Status.WITHDRAWN
+            case ReviewOpened() | AssessmentRequested():
+                pass

@@ -1,15 +1,40 @@
-"""The certificate (残疾人证): number, validity, card order and the e-certificate serial."""
+"""The certificate (残疾人证): number, validity, status over its life, and the e-certificate serial.
+
+One stream per number. A number can live again after it was closed (a new certificate of the
+same category and grade years after a cancellation): `issue` starts a new life on the stream.
+At most one matter (renewal, replacement, change, transfer, cancellation) is open at a time.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from enum import StrEnum
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
-from .events import CertificateCancelled, CertificateIssued
+from .errors import (
+    AlreadyReportedLost,
+    CertificateNotActive,
+    LiveCertificateExists,
+    OpenMatterExists,
+    RenewalWindowNotOpen,
+)
+from .events import (
+    CertificateCancelled,
+    CertificateExpired,
+    CertificateGradeChanged,
+    CertificateIssued,
+    CertificateRenewed,
+    CertificateReplaced,
+    CertificateReportedLost,
+    CertificateTransferred,
+    MatterClosed,
+    MatterOpened,
+    RenewalReminderDue,
+)
 
 VALIDITY_YEARS = 10
 
@@ -17,8 +42,12 @@ VALIDITY_YEARS = 10
 class CertificateStatus(StrEnum):
     ACTIVE = "active"
     LOST = "lost"
+    REPLACED = "replaced"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+
+
+LIVE_STATUSES = frozenset({CertificateStatus.ACTIVE, CertificateStatus.LOST})
 
 
 def years_later(day: date, years: int) -> date:
@@ -28,6 +57,17 @@ def years_later(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    for last_day in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, last_day)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
 def mask_name(name: str) -> str:
     """王小明 -> 王*明, 王明 -> 王*: enough for a gate keeper, not enough to identify."""
     if len(name) <= 1:
@@ -35,6 +75,26 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def base_number(number: str) -> str:
+    """The 20-character number without a replacement suffix `B<n>`."""
+    return number[:20]
+
+
+@dataclass(frozen=True)
+class Holder:
+    person_ref: str
+    agent_refs: list[str]
+    name: str
+    mail_address: str
+    age_years: int
+
+
+@dataclass(frozen=True)
+class RenewalRule:
+    window_months: int
+    reminder_days_before_window: int
 
 
 class Certificate(Aggregate):
@@ -48,48 +108,154 @@ class Certificate(Aggregate):
         self.issued_on = date.min
         self.expires_on = date.min
         self.serial = ""
-        self.card_status = ""
         self.person_ref = ""
+        self.agent_refs: list[str] = []
+        self.household_region = ""
+        self.residence_region = ""
+        self.holder_name = ""
+        self.mail_address = ""
+        self.replacement_count = 0
+        self.open_matter: str | None = None
+        self.reminded_for: date | None = None
 
-    @classmethod
+    @property
+    def is_live(self) -> bool:
+        return self.version + len(self.pending_events) > 0 and self.status in LIVE_STATUSES
+
     def issue(
-        cls,
-        number: str,
+        self,
         *,
         application_id: str,
-        person_ref: str,
-        agent_refs: list[str],
+        holder: Holder,
         category: str,
         level: int,
         household_region: str,
         residence_region: str,
-        age_years: int,
-        holder_name: str,
         today: date,
-    ) -> Certificate:
-        certificate = cls(number)
-        certificate.trigger(
+        expires_on: date | None = None,
+        previous_number: str | None = None,
+        replacement_count: int = 0,
+    ) -> None:
+        if self.is_live:
+            raise LiveCertificateExists()
+        self.trigger(
             CertificateIssued(
-                certificate_number=number,
+                certificate_number=self.id,
                 application_id=application_id,
-                person_ref=person_ref,
-                agent_refs=agent_refs,
+                person_ref=holder.person_ref,
+                agent_refs=holder.agent_refs,
                 category=category,
                 level=level,
                 issued_on=today,
-                expires_on=years_later(today, VALIDITY_YEARS),
+                expires_on=expires_on or years_later(today, VALIDITY_YEARS),
                 household_region=household_region,
                 residence_region=residence_region,
-                age_years=age_years,
-                holder_name_masked=mask_name(holder_name),
+                age_years=holder.age_years,
+                holder_name_masked=mask_name(holder.name),
+                serial=uuid.uuid4().hex,
+                holder_name=holder.name,
+                mail_address=holder.mail_address,
+                previous_number=previous_number,
+                replacement_count=replacement_count,
+            )
+        )
+
+    @property
+    def holder(self) -> Holder:
+        return Holder(self.person_ref, self.agent_refs, self.holder_name, self.mail_address, 0)
+
+    # -- matters ------------------------------------------------------------------------------
+    def require_status(self, *allowed: CertificateStatus) -> None:
+        if self.status not in allowed:
+            raise CertificateNotActive(
+                detail=f"status: {self.status.value}", certificate_status=self.status.value
+            )
+
+    def open_matter_for(self, application_id: str, matter: str) -> None:
+        if self.open_matter is not None:
+            raise OpenMatterExists()
+        self.trigger(MatterOpened(certificate_number=self.id, application_id=application_id, matter=matter))
+
+    def close_matter(self, application_id: str) -> None:
+        if self.open_matter == application_id:
+            self.trigger(MatterClosed(certificate_number=self.id, application_id=application_id))
+
+    def renewal_window_opens(self, rule: RenewalRule) -> date:
+        return months_before(self.expires_on, rule.window_months)
+
+    def require_renewable(self, today: date, rule: RenewalRule) -> None:
+        """换领: in the window before expiry, or after it."""
+        self.require_status(CertificateStatus.ACTIVE, CertificateStatus.EXPIRED)
+        opens = self.renewal_window_opens(rule)
+        if self.status is CertificateStatus.ACTIVE and today < opens:
+            raise RenewalWindowNotOpen(
+                detail=f"opens on {opens.isoformat()}", window_opens_on=opens.isoformat()
+            )
+
+    def report_lost(self, today: date) -> None:
+        if self.status is CertificateStatus.LOST:
+            raise AlreadyReportedLost()
+        self.require_status(CertificateStatus.ACTIVE)
+        self.trigger(
+            CertificateReportedLost(certificate_number=self.id, person_ref=self.person_ref, reported_on=today)
+        )
+
+    def renew(self, application_id: str, today: date) -> None:
+        self.trigger(
+            CertificateRenewed(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                application_id=application_id,
+                issued_on=today,
+                expires_on=years_later(today, VALIDITY_YEARS),
                 serial=uuid.uuid4().hex,
             )
         )
-        return certificate
 
-    def cancel(self, reason: str, effective_date: date) -> bool:
+    def next_replacement_number(self) -> str:
+        return f"{base_number(self.id)}B{self.replacement_count + 1}"
+
+    def replaced_by(self, new_number: str, reason: str, application_id: str) -> None:
+        self.trigger(
+            CertificateReplaced(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                replaced_by=new_number,
+                reason=reason,
+                application_id=application_id,
+            )
+        )
+
+    def grade_changed(self, new_number: str, category: str, level: int, application_id: str) -> None:
+        self.trigger(
+            CertificateGradeChanged(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                new_number=new_number,
+                previous_category=self.category,
+                previous_level=self.level,
+                category=category,
+                level=level,
+                application_id=application_id,
+            )
+        )
+
+    def transfer(self, to_region: str, migration_number: str, application_id: str) -> None:
+        self.trigger(
+            CertificateTransferred(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                from_region=self.household_region,
+                to_region=to_region,
+                migration_number=migration_number,
+                application_id=application_id,
+                serial=uuid.uuid4().hex,
+            )
+        )
+
+    def cancel(self, reason: str, effective_date: date, application_id: str | None = None) -> bool:
         """注销: close a live certificate; a certificate already closed stays as it is."""
-        if self.status is not CertificateStatus.ACTIVE:
+        if not self.is_live:
             return False
         self.trigger(
             CertificateCancelled(
@@ -97,18 +263,77 @@ class Certificate(Aggregate):
                 person_ref=self.person_ref,
                 reason=reason,
                 effective_date=effective_date,
+                application_id=application_id,
+            )
+        )
+        return True
+
+    # -- the clock ----------------------------------------------------------------------------
+    def expire(self, today: date) -> bool:
+        """有效期届满: the day after `expires_on` the certificate is expired; once only."""
+        if self.status not in LIVE_STATUSES or today <= self.expires_on:
+            return False
+        self.trigger(
+            CertificateExpired(certificate_number=self.id, person_ref=self.person_ref, expired_on=today)
+        )
+        return True
+
+    def remind_renewal(self, today: date, rule: RenewalRule) -> bool:
+        """Tell the holder before the renewal window opens; once per validity period."""
+        opens = self.renewal_window_opens(rule)
+        if (
+            self.status is not CertificateStatus.ACTIVE
+            or self.reminded_for == self.expires_on
+            or today < opens - timedelta(days=rule.reminder_days_before_window)
+        ):
+            return False
+        self.trigger(
+            RenewalReminderDue(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                window_opens_on=opens,
+                expires_on=self.expires_on,
             )
         )
         return True
 
     def apply(self, event: DomainEvent) -> None:
         match event:
-            case CertificateCancelled():
-                self.status = CertificateStatus.CANCELLED
             case CertificateIssued():
+                self.status = CertificateStatus.ACTIVE
                 self.person_ref = event.person_ref
+                self.agent_refs = list(event.agent_refs)
                 self.category = event.category
                 self.level = event.level
                 self.issued_on = event.issued_on
                 self.expires_on = event.expires_on
                 self.serial = event.serial
+                self.household_region = event.household_region
+                self.residence_region = event.residence_region
+                self.holder_name = event.holder_name or ""
+                self.mail_address = event.mail_address or ""
+                self.replacement_count = event.replacement_count
+                self.open_matter = None
+                self.reminded_for = None
+            case CertificateRenewed():
+                self.status = CertificateStatus.ACTIVE
+                self.issued_on = event.issued_on
+                self.expires_on = event.expires_on
+                self.serial = event.serial
+            case CertificateReportedLost():
+                self.status = CertificateStatus.LOST
+            case CertificateReplaced() | CertificateGradeChanged():
+                self.status = CertificateStatus.REPLACED
+            case CertificateTransferred():
+                self.household_region = event.to_region
+                self.serial = event.serial
+            case CertificateCancelled():
+                self.status = CertificateStatus.CANCELLED
+            case CertificateExpired():
+                self.status = CertificateStatus.EXPIRED
+            case RenewalReminderDue():
+                self.reminded_for = event.expires_on
+            case MatterOpened():
+                self.open_matter = event.application_id
+            case MatterClosed():
+                self.open_matter = None

@@ -45,3 +45,71 @@ class MatterNotAvailable(ValidationFailed):
     code = "matter_not_available"
     title_zh = "该事项暂未开通网上办理"
     title_en = "This matter cannot be applied for here yet"
+
+
+class CertificateNotActive(Conflict):
+    """Raised with `certificate_status`: the matter needs a live certificate in another state."""
+
+    code = "certificate_not_active"
+    title_zh = "该残疾人证当前状态不能办理此事项"
+    title_en = "The certificate is not in a state that allows this matter"
+
+
+class AlreadyReportedLost(Conflict):
+    code = "already_reported_lost"
+    title_zh = "该残疾人证已挂失，请直接申请补领"
+    title_en = "This certificate was already reported lost; apply for a replacement"
+
+
+class OpenMatterExists(Conflict):
+    code = "open_matter_exists"
+    title_zh = "该残疾人证已有一件正在办理的事项，请办结或撤回后再申请"
+    title_en = "Another matter on this certificate is open; finish or withdraw it first"
+
+
+class RenewalWindowNotOpen(Conflict):
+    code = "renewal_window_not_open"
+    title_zh = "尚未到换领期，请在有效期届满前的换领期内申请"
+    title_en = "The renewal window has not opened yet"
+
+
+class SameRegion(ValidationFailed):
+    code = "same_region"
+    title_zh = "迁入地与当前户籍地相同，无需迁移"
+    title_en = "The destination is the certificate's current region"
+
+
+class SameGrade(ValidationFailed):
+    code = "same_grade"
+    title_zh = "申请变更的类别和等级与现证相同"
+    title_en = "The requested category and grade are those of the current certificate"
+
+
+class GradeUnchanged(Conflict):
+    code = "grade_unchanged"
+    title_zh = "评定结果与现证类别等级相同，不能按变更批准，请作不予变更处理"
+    title_en = "The assessment found the same category and grade; reject the change instead"
+
+
+class ReapplicationBarredError(Conflict):
+    code = "reapplication_barred"
+    title_zh = "自愿注销后一年内不能重新申请"
+    title_en = "A new application is not possible within one year of a voluntary cancellation"
+
+
+class NotWithdrawable(Conflict):
+    code = "not_withdrawable"
+    title_zh = "申请已作出决定，不能撤回"
+    title_en = "A decision has been made; the application can no longer be withdrawn"
+
+
+class NotReturned(Conflict):
+    code = "not_returned"
+    title_zh = "只有被退回补正的申请才能重新提交"
+    title_en = "Only an application returned for correction can be resubmitted"
+
+
+class NotYourPart(Forbidden):
+    code = "not_your_part"
+    title_zh = "该申请当前环节由其他地区办理"
+    title_en = "The current step of this application belongs to another region's staff"

@@ -21,6 +21,7 @@ _PERSONAL = frozenset(
         "agent_ref",
         "person_ref",
         "birth_date",
+        "documents",
     }
 )
 
@@ -40,15 +41,27 @@ class ApplicationSubmitted(DomainEvent):
     birth_date: date
     applicant_id_number: str
     applicant_name: str
-    applicant_phone: str
-    applicant_address: str
+    applicant_phone: str | None
+    applicant_address: str | None
     agent_id_number: str | None
     agent_name: str | None
     agent_relationship: str | None
+    # Matters on an existing certificate (all but `new`), with their own fields.
+    certificate_number: str | None = None
+    accepting_region: str | None = None
+    needs_assessment: bool = True
+    reason: str | None = None
+    to_region: str | None = None
+    declared_level: int | None = None
+    documents: list[dict[str, str]] = []
+    card_delivery: str = "mail"
 
 
 class AssessmentRequested(DomainEvent):
     application_id: str
+    matter: str = "new"
+    current_category: str | None = None
+    current_level: int | None = None
     person_ref: str
     age_years: int
     declared_category: str
@@ -74,6 +87,7 @@ class AssessmentResultReceived(DomainEvent):
     level: int
     components: list[dict[str, object]]
     override_reason_given: bool
+    dispute_until: date | None = None
 
 
 class PublicNoticeStarted(DomainEvent):
@@ -89,6 +103,7 @@ class ApplicationApproved(DomainEvent):
     application_id: str
     household_region: str
     certificate_number: str
+    matter: str = "new"
 
 
 class ApplicationRejected(DomainEvent):
@@ -97,8 +112,44 @@ class ApplicationRejected(DomainEvent):
 
 
 class ApplicationReturned(DomainEvent):
+    """退回补正: the applicant corrects and resubmits without starting over."""
+
     application_id: str
     reason: str
+    returned_from: str = "assessed"
+
+
+class ApplicationResubmitted(DomainEvent):
+    private_fields: ClassVar[frozenset[str]] = frozenset({"corrections"})
+    application_id: str
+    corrected: list[str]
+    corrections: dict[str, object]
+
+
+class ApplicationWithdrawn(DomainEvent):
+    """撤回: the applicant or agent withdrew before a decision."""
+
+    application_id: str
+    matter: str
+
+
+class ReviewOpened(DomainEvent):
+    """The application reached a reviewer's queue, due within the review period (working days)."""
+
+    public: ClassVar[bool] = False
+    application_id: str
+    region: str
+    due_on: date
+
+
+class MigrationCertificateIssued(DomainEvent):
+    """迁移证明: the old region let the record go; the new region's federation takes it up."""
+
+    application_id: str
+    certificate_number: str
+    from_region: str
+    to_region: str
+    migration_number: str
 
 
 class OpenApplicationRecorded(DomainEvent):
@@ -120,7 +171,9 @@ class LiveCertificateRecorded(DomainEvent):
 
 
 class CertificateIssued(DomainEvent):
-    private_fields: ClassVar[frozenset[str]] = frozenset({"holder_name_masked", "serial"})
+    private_fields: ClassVar[frozenset[str]] = frozenset(
+        {"holder_name_masked", "serial", "holder_name", "mail_address"}
+    )
     certificate_number: str
     application_id: str
     person_ref: str
@@ -134,6 +187,10 @@ class CertificateIssued(DomainEvent):
     age_years: int
     holder_name_masked: str
     serial: str
+    holder_name: str | None = None
+    mail_address: str | None = None
+    previous_number: str | None = None
+    replacement_count: int = 0
 
 
 class CertificateCancelled(DomainEvent):
@@ -143,6 +200,100 @@ class CertificateCancelled(DomainEvent):
     person_ref: str
     reason: str
     effective_date: date
+    application_id: str | None = None
+
+
+class CertificateRenewed(DomainEvent):
+    """换领: a new card and a new ten-year validity under the same number."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset({"serial"})
+    certificate_number: str
+    person_ref: str
+    application_id: str
+    issued_on: date
+    expires_on: date
+    serial: str
+
+
+class CertificateReportedLost(DomainEvent):
+    """挂失: the card and every code of this certificate stop verifying at once."""
+
+    certificate_number: str
+    person_ref: str
+    reported_on: date
+
+
+class CertificateReplaced(DomainEvent):
+    """补领: the old number is closed; the replacement carries B<n>."""
+
+    certificate_number: str
+    person_ref: str
+    replaced_by: str
+    reason: str
+    application_id: str
+
+
+class CertificateGradeChanged(DomainEvent):
+    """等级/类别变更: the old number is closed, the new one carries the new category and grade."""
+
+    certificate_number: str
+    person_ref: str
+    new_number: str
+    previous_category: str
+    previous_level: int
+    category: str
+    level: int
+    application_id: str
+
+
+class CertificateTransferred(DomainEvent):
+    """迁移: the record moves to the new household region; the number stays, the card is new."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset({"serial"})
+    certificate_number: str
+    person_ref: str
+    from_region: str
+    to_region: str
+    migration_number: str
+    application_id: str
+    serial: str
+
+
+class CertificateExpired(DomainEvent):
+    certificate_number: str
+    person_ref: str
+    expired_on: date
+
+
+class RenewalReminderDue(DomainEvent):
+    """The renewal window opens soon: the holder is told before the certificate expires."""
+
+    certificate_number: str
+    person_ref: str
+    window_opens_on: date
+    expires_on: date
+
+
+class MatterOpened(DomainEvent):
+    """One matter at a time on a certificate: this application holds it."""
+
+    public: ClassVar[bool] = False
+    certificate_number: str
+    application_id: str
+    matter: str
+
+
+class MatterClosed(DomainEvent):
+    public: ClassVar[bool] = False
+    certificate_number: str
+    application_id: str
+
+
+class ReapplicationBarred(DomainEvent):
+    """After a voluntary cancellation no new application for a year (DOMAIN.md)."""
+
+    public: ClassVar[bool] = False
+    until: date
 
 
 class LiveCertificateClosed(DomainEvent):
@@ -162,12 +313,26 @@ def registry() -> EventRegistry:
         ApplicationApproved,
         ApplicationRejected,
         ApplicationReturned,
+        ApplicationResubmitted,
+        ApplicationWithdrawn,
+        ReviewOpened,
+        MigrationCertificateIssued,
         OpenApplicationRecorded,
         OpenApplicationClosed,
         LiveCertificateRecorded,
         CertificateIssued,
         CertificateCancelled,
         LiveCertificateClosed,
+        CertificateRenewed,
+        CertificateReportedLost,
+        CertificateReplaced,
+        CertificateGradeChanged,
+        CertificateTransferred,
+        CertificateExpired,
+        RenewalReminderDue,
+        MatterOpened,
+        MatterClosed,
+        ReapplicationBarred,
     )
     register_events(events)
     return events

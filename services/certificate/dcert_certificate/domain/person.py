@@ -2,20 +2,24 @@
 
 Its stream is keyed by the keyed hash of the identity number (never the number itself), so two
 requests for the same person, from any region, contend on one stream and one of them decides
-again on fresh state.
+again on fresh state. Every path that makes a certificate live (issue, replacement, grade
+change, renewal after expiry) records it here, and a second live one is refused.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
-from .errors import LiveCertificateExists, OpenApplicationExists
+from .errors import LiveCertificateExists, OpenApplicationExists, ReapplicationBarredError
 from .events import (
     LiveCertificateClosed,
     LiveCertificateRecorded,
     OpenApplicationClosed,
     OpenApplicationRecorded,
+    ReapplicationBarred,
 )
 
 
@@ -26,8 +30,11 @@ class Person(Aggregate):
         super().__init__(aggregate_id)
         self.open_applications: dict[str, str] = {}  # application id -> matter
         self.live_certificate: str | None = None
+        self.barred_until: date | None = None
 
-    def open_new_application(self, application_id: str) -> None:
+    def open_new_application(self, application_id: str, today: date) -> None:
+        if self.barred_until is not None and today <= self.barred_until:
+            raise ReapplicationBarredError(detail=f"until {self.barred_until.isoformat()}")
         if self.live_certificate is not None:
             raise LiveCertificateExists()
         if "new" in self.open_applications.values():
@@ -38,13 +45,29 @@ class Person(Aggregate):
         if application_id in self.open_applications:
             self.trigger(OpenApplicationClosed(application_id=application_id))
 
+    def record_live(self, certificate_number: str) -> None:
+        """This certificate is now the person's one live certificate."""
+        if self.live_certificate == certificate_number:
+            return
+        if self.live_certificate is not None:
+            raise LiveCertificateExists()
+        self.trigger(LiveCertificateRecorded(certificate_number=certificate_number))
+
     def certificate_issued(self, application_id: str, certificate_number: str) -> None:
         self.close_application(application_id)
-        self.trigger(LiveCertificateRecorded(certificate_number=certificate_number))
+        self.record_live(certificate_number)
 
     def certificate_closed(self, certificate_number: str) -> None:
         if self.live_certificate == certificate_number:
             self.trigger(LiveCertificateClosed(certificate_number=certificate_number))
+
+    def certificate_superseded(self, old_number: str, new_number: str) -> None:
+        """Replacement or grade change: the old number closes and the new one opens at once."""
+        self.certificate_closed(old_number)
+        self.record_live(new_number)
+
+    def bar_reapplication(self, until: date) -> None:
+        self.trigger(ReapplicationBarred(until=until))
 
     def apply(self, event: DomainEvent) -> None:
         match event:
@@ -56,3 +79,5 @@ class Person(Aggregate):
                 self.live_certificate = number
             case LiveCertificateClosed():
                 self.live_certificate = None
+            case ReapplicationBarred(until=until):
+                self.barred_until = until

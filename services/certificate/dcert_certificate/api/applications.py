@@ -1,0 +1,404 @@
+"""Applications (API.md): every matter, the reviewer's queue, decisions, withdrawal, correction, timeline."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Query, Request, Response
+
+from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
+from dcert_shared.auth import CurrentPrincipal, Principal
+from dcert_shared.i18n import negotiate
+from dcert_shared.ids import IdentityNumber
+from dcert_shared.problems import FieldError, Forbidden, ValidationFailed
+
+from ..application.commands import CertificateCommands, MatterRequest, NewApplication
+from ..domain.application import Agent, Applicant
+from ..domain.errors import ApplicationNotFound, NotYourApplication, NotYourPart
+from .completeness import check_submission
+from .dependencies import Commands, is_own, may_see, requester_ref
+from .schemas import (
+    ApplicationCreate,
+    ApplicationCreated,
+    ApplicationList,
+    ApplicationPublic,
+    Assessment,
+    Deadlines,
+    Decision,
+    NextStep,
+    Resubmission,
+    Timeline,
+)
+from .timeline import STEP_TITLES, timeline_entries
+
+router = APIRouter(prefix="/v1")
+
+_BODY_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationCreate"}}},
+    }
+}
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        raw = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raw = None
+    if not isinstance(raw, dict):
+        raise ValidationFailed(
+            errors=[FieldError(field="body", code="json_invalid", message="a JSON object is required")]
+        )
+    return raw
+
+
+async def _certificate_region(db: asyncpg.Pool, raw: dict[str, Any]) -> str | None:
+    number = raw.get("certificate_number")
+    if raw.get("matter") == "new" or not isinstance(number, str):
+        return None
+    region: str | None = await db.fetchval(
+        "SELECT household_region FROM certificate_view WHERE number = $1", number
+    )
+    return region
+
+
+@router.post(
+    "/applications",
+    status_code=201,
+    response_model=ApplicationCreated,
+    tags=["applications"],
+    openapi_extra=_BODY_SCHEMA,
+)
+async def submit_application(
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    db: Pool,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """申请: the holder (or an agent) applies for any matter; everything missing is listed at once."""
+    if principal.role != "applicant" or principal.id_number is None:
+        raise Forbidden()
+    raw = await _json_object(request)
+    language = negotiate(request.headers.get("accept-language"))
+    body, errors = check_submission(raw, await _certificate_region(db, raw), service.today(), language)
+    if body is None:
+        raise ValidationFailed(errors=errors)
+    once = idempotency(principal, idempotency_key, body)
+    if body.matter == "new":
+        result, replayed = await service.submit_new(
+            principal_context(principal), once, _new(body, principal, service)
+        )
+    else:
+        result, replayed = await service.submit_matter(
+            principal_context(principal), once, _matter(body, principal, service)
+        )
+    mark_replayed(response, replayed)
+    return result
+
+
+def _new(body: ApplicationCreate, principal: Principal, service: CertificateCommands) -> NewApplication:
+    assert body.applicant is not None and body.declared_category is not None
+    acting_for_self = body.agent is None and principal.id_number == body.applicant.id_number
+    acting_as_agent = body.agent is not None and principal.id_number == body.agent.id_number
+    if not (acting_for_self or acting_as_agent):
+        raise NotYourApplication()
+    identity = IdentityNumber.parse(body.applicant.id_number)
+    applicant = Applicant(
+        id_number=identity.value,
+        name=body.applicant.name,
+        phone=body.applicant.phone,
+        address=body.applicant.address,
+        household_region=body.applicant.household_region,
+        residence_region=body.applicant.residence_region,
+        birth_date=identity.birth_date,
+        person_ref=service.person_ref(identity.value),
+    )
+    agent = None
+    if body.agent is not None:
+        agent = Agent(
+            id_number=body.agent.id_number,
+            name=body.agent.name,
+            relationship=body.agent.relationship,
+            agent_ref=service.person_ref(body.agent.id_number),
+        )
+    return NewApplication(
+        applicant,
+        agent,
+        body.declared_category,
+        body.home_visit,
+        documents=_documents(body),
+        card_delivery=body.card_delivery,
+    )
+
+
+def _matter(body: ApplicationCreate, principal: Principal, service: CertificateCommands) -> MatterRequest:
+    if body.agent is not None and body.agent.id_number != principal.id_number:
+        raise NotYourApplication()
+    assert body.certificate_number is not None
+    return MatterRequest(
+        kind=body.matter,
+        certificate_number=body.certificate_number,
+        requester_ref=requester_ref(principal, service),
+        reason=body.reason,
+        to_region=body.to_region,
+        declared_category=body.declared_category,
+        declared_level=body.declared_level,
+        residence_region=body.residence_region,
+        home_visit=body.home_visit,
+        documents=_documents(body),
+        card_delivery=body.card_delivery,
+    )
+
+
+def _documents(body: ApplicationCreate) -> list[dict[str, str]]:
+    return [document.model_dump(mode="json", exclude_none=True) for document in body.documents]
+
+
+# -- reading ----------------------------------------------------------------------------------
+def next_step(
+    row: asyncpg.Record, card: asyncpg.Record | None, today: date, language: str
+) -> NextStep | None:
+    """What comes next, who acts and by when: no step is a black hole."""
+    status = row["status"]
+    step: tuple[str, str, str | None, date | None] | None = None
+    if status == "submitted" and row["review_due"] is None or status == "assessing":
+        step = ("assessment", "doctor", row["accepting_region"], None)
+    elif status == "public_notice":
+        step = ("public_notice_end", "system", row["accepting_region"], row["notice_until"])
+    elif status in ("submitted", "assessed", "migrating"):
+        step = ("review", "reviewer", row["queue_region"], row["review_due"])
+    elif status == "returned":
+        step = ("resubmission", "applicant", None, None)
+    elif status in ("issued", "completed") and card is not None and card["status"] not in _CARD_DONE:
+        step = ("card_delivery", "card_centre", card["region"], card["due_on"])
+    if step is None:
+        return None
+    name, role, region, due_on = step
+    return NextStep(
+        step=name,
+        title=STEP_TITLES[name][0 if language != "en" else 1],
+        actor_role=role,
+        region=region,
+        due_on=due_on,
+        overdue=due_on is not None and today > due_on,
+    )
+
+
+_CARD_DONE = ("delivered", "collected", "lost", "invalidated")
+
+
+async def _current_card(
+    db: asyncpg.Pool | asyncpg.Connection, application_id: str, days: int
+) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        "SELECT status, region, ordered_on + $2::int AS due_on FROM card_view WHERE application_id = $1"
+        " ORDER BY ordered_on DESC LIMIT 1",
+        application_id,
+        days,
+    )
+
+
+def application_public(
+    row: asyncpg.Record, card: asyncpg.Record | None, today: date, language: str
+) -> ApplicationPublic:
+    return ApplicationPublic(
+        id=row["id"],
+        matter=row["matter"],
+        status=row["status"],
+        household_region=row["household_region"],
+        residence_region=row["residence_region"],
+        accepting_region=row["accepting_region"],
+        queue_region=row["queue_region"],
+        to_region=row["to_region"],
+        declared_category=row["declared_category"],
+        home_visit=row["home_visit"],
+        is_minor=row["is_minor"],
+        applicant_name=row["applicant_name_masked"],
+        reason=row["reason"],
+        assessment=Assessment(
+            assessment_id=row["assessment_id"],
+            doctor_id=row["doctor_id"],
+            category=row["category"],
+            level=row["level"],
+            override_reason_given=row["override_reason_given"],
+        ),
+        notice_until=row["notice_until"],
+        deadlines=Deadlines(
+            notice_until=row["notice_until"], review_due=row["review_due"], dispute_until=row["dispute_until"]
+        ),
+        due_on=row["due_on"],
+        overdue=row["due_on"] is not None and today > row["due_on"],
+        next_step=next_step(row, card, today, language),
+        decision_reason=row["decision_reason"],
+        returned_from=row["returned_from"],
+        migration_number=row["migration_number"],
+        subject_certificate=row["subject_certificate"],
+        certificate_number=row["certificate_number"],
+        submitted_at=row["submitted_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _regions(row: asyncpg.Record) -> set[str | None]:
+    return {row["household_region"], row["accepting_region"], row["queue_region"], row["to_region"]}
+
+
+async def _visible_application(
+    db: asyncpg.Pool, application_id: str, principal: Principal, service: CertificateCommands
+) -> asyncpg.Record:
+    row = await db.fetchrow("SELECT * FROM application_view WHERE id = $1", application_id)
+    # Someone else's application is answered as absent: its existence is personal data too.
+    if row is None or not may_see(principal, service, {row["person_ref"], row["agent_ref"]}, _regions(row)):
+        raise ApplicationNotFound()
+    return row
+
+
+async def _answer(
+    db: asyncpg.Pool, request: Request, service: CertificateCommands, application_id: str
+) -> ApplicationPublic:
+    row = await db.fetchrow("SELECT * FROM application_view WHERE id = $1", application_id)
+    card = await _current_card(db, application_id, service.settings.card_overdue_days)
+    return application_public(row, card, service.today(), negotiate(request.headers.get("accept-language")))
+
+
+@router.get("/applications/{application_id}", response_model=ApplicationPublic, tags=["applications"])
+async def get_application(
+    application_id: str, request: Request, principal: CurrentPrincipal, service: Commands, db: Pool
+) -> ApplicationPublic:
+    await _visible_application(db, application_id, principal, service)
+    return await _answer(db, request, service, application_id)
+
+
+@router.get("/applications", response_model=ApplicationList, tags=["applications"])
+async def list_applications(
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    db: Pool,
+    status: Annotated[str | None, Query(max_length=30)] = None,
+    matter: Annotated[str | None, Query(max_length=30)] = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ApplicationList:
+    """A reviewer's queue: the applications whose current step is their region's (oldest first);
+    or an applicant's own applications."""
+    if principal.role == "reviewer":
+        where, key = "queue_region = $1", principal.region
+    elif principal.role == "applicant" and principal.id_number:
+        where, key = "(person_ref = $1 OR agent_ref = $1)", service.person_ref(principal.id_number)
+    else:
+        raise Forbidden()
+    today = service.today()
+    rows = await db.fetch(
+        f"SELECT * FROM application_view WHERE {where} AND ($2::text IS NULL OR status = $2)"
+        " AND ($3::text IS NULL OR matter = $3) AND (NOT $4 OR due_on < $5)"
+        " ORDER BY due_on NULLS LAST, updated_at LIMIT $6",
+        key,
+        status,
+        matter,
+        overdue,
+        today,
+        limit,
+    )
+    language = negotiate(request.headers.get("accept-language"))
+    days = service.settings.card_overdue_days
+    return ApplicationList(
+        items=[
+            application_public(row, await _current_card(db, row["id"], days), today, language) for row in rows
+        ]
+    )
+
+
+@router.post("/applications/{application_id}/decision", response_model=ApplicationPublic, tags=["review"])
+async def decide(
+    application_id: str,
+    body: Decision,
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    db: Pool,
+) -> ApplicationPublic:
+    """审核: the reviewer whose part it is approves, rejects (with reason) or returns for correction.
+    A transfer is approved twice: by the old region (migration certificate), then the new one."""
+    if principal.role != "reviewer":
+        raise Forbidden()
+    if body.decision != "approve" and not body.reason:
+        raise ValidationFailed(
+            errors=[FieldError(field="reason", code="missing", message="a reason is required")]
+        )
+    row = await _visible_application(db, application_id, principal, service)
+    if row["queue_region"] != principal.region:
+        raise NotYourPart(detail=f"acting region: {row['queue_region']}")
+    await service.decide(principal_context(principal), application_id, body.decision, body.reason or "")
+    return await _answer(db, request, service, application_id)
+
+
+async def _own_application(
+    db: asyncpg.Pool, application_id: str, principal: Principal, service: CertificateCommands
+) -> None:
+    row = await db.fetchrow(
+        "SELECT person_ref, agent_ref FROM application_view WHERE id = $1", application_id
+    )
+    if row is None or not is_own(principal, service, {row["person_ref"], row["agent_ref"]}):
+        raise ApplicationNotFound()
+
+
+@router.post(
+    "/applications/{application_id}/withdrawal", response_model=ApplicationPublic, tags=["applications"]
+)
+async def withdraw(
+    application_id: str, request: Request, principal: CurrentPrincipal, service: Commands, db: Pool
+) -> ApplicationPublic:
+    """撤回: the applicant or agent withdraws before a decision."""
+    await _own_application(db, application_id, principal, service)
+    await service.withdraw(principal_context(principal), application_id)
+    return await _answer(db, request, service, application_id)
+
+
+@router.post(
+    "/applications/{application_id}/resubmission", response_model=ApplicationPublic, tags=["applications"]
+)
+async def resubmit(
+    application_id: str,
+    body: Resubmission,
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    db: Pool,
+) -> ApplicationPublic:
+    """补正后重新提交: back to the reviewer where it was returned, without starting over."""
+    corrections: dict[str, object] = {}
+    if body.applicant is not None:
+        corrections.update(body.applicant.model_dump(exclude_none=True))
+    if body.documents:
+        corrections["documents"] = [d.model_dump(mode="json", exclude_none=True) for d in body.documents]
+    if body.note:
+        corrections["note"] = body.note
+    if not corrections:
+        raise ValidationFailed(
+            errors=[FieldError(field="body", code="missing", message="state what was corrected")]
+        )
+    await _own_application(db, application_id, principal, service)
+    await service.resubmit(principal_context(principal), application_id, corrections)
+    return await _answer(db, request, service, application_id)
+
+
+@router.get("/applications/{application_id}/timeline", response_model=Timeline, tags=["applications"])
+async def timeline(
+    application_id: str, request: Request, principal: CurrentPrincipal, service: Commands, db: Pool
+) -> Timeline:
+    """Every step with when it happened and which role acted, and what comes next by when."""
+    await _visible_application(db, application_id, principal, service)
+    language = negotiate(request.headers.get("accept-language"))
+    answer = await _answer(db, request, service, application_id)
+    async with db.acquire() as conn:
+        steps = await timeline_entries(conn, service.es.store, application_id, language)
+    return Timeline(
+        application_id=application_id, status=answer.status, steps=steps, next_step=answer.next_step
+    )

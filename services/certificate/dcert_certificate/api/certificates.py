@@ -1,0 +1,172 @@
+"""Certificates (API.md): reading one, its e-certificate, a loss report, staff cancellation on a
+fact, the expiry job, and the SLA report of a region's steps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Query, Request
+
+from dcert_shared.api import Pool, principal_context
+from dcert_shared.auth import CurrentPrincipal, Principal
+from dcert_shared.ids import RegionCode
+from dcert_shared.problems import Forbidden
+
+from ..adapters.ecert import CodeContent, ECertificateSigner
+from ..application.commands import CATEGORY_CODES, CertificateCommands
+from ..domain.certificate import months_before
+from ..domain.errors import CertificateNotFound
+from .dependencies import Commands, is_own, may_see, requester_ref
+from .schemas import (
+    Card,
+    CertificatePublic,
+    ECertificate,
+    ExpiryRun,
+    SlaReport,
+    StaffCancellation,
+    StepFigures,
+)
+
+router = APIRouter(prefix="/v1")
+
+
+async def _certificate_row(
+    db: asyncpg.Pool, number: str, principal: Principal, service: CertificateCommands
+) -> asyncpg.Record:
+    row = await db.fetchrow("SELECT * FROM certificate_view WHERE number = $1", number)
+    if row is None or not may_see(
+        principal, service, {row["person_ref"], *row["agent_refs"]}, {row["household_region"]}
+    ):
+        raise CertificateNotFound()
+    return row
+
+
+def _certificate(row: asyncpg.Record, service: CertificateCommands) -> CertificatePublic:
+    return CertificatePublic(
+        number=row["number"],
+        status=row["status"],
+        category=row["category"],
+        level=row["level"],
+        issued_on=row["issued_on"],
+        expires_on=row["expires_on"],
+        region=row["household_region"],
+        residence_region=row["residence_region"],
+        holder=row["holder_name_masked"],
+        card=Card(id=row["card_id"], status=row["card_status"]),
+        previous_number=row["previous_number"],
+        replaced_by=row["replaced_by"],
+        open_matter=row["open_matter"],
+        renewal_window_opens_on=months_before(row["expires_on"], service.settings.renewal_window_months),
+    )
+
+
+@router.get("/certificates/{number}", response_model=CertificatePublic, tags=["certificates"])
+async def get_certificate(
+    number: str, principal: CurrentPrincipal, service: Commands, db: Pool
+) -> CertificatePublic:
+    return _certificate(await _certificate_row(db, number, principal, service), service)
+
+
+@router.get("/certificates/{number}/e-certificate", response_model=ECertificate, tags=["certificates"])
+async def get_e_certificate(
+    number: str, request: Request, principal: CurrentPrincipal, service: Commands, db: Pool
+) -> ECertificate:
+    """电子证照: the holder's or agent's signed code, for a QR code."""
+    row = await _certificate_row(db, number, principal, service)
+    if not is_own(principal, service, {row["person_ref"], *row["agent_refs"]}):
+        raise CertificateNotFound()
+    keys: ECertificateSigner = request.app.state.signer
+    code = keys.sign(
+        CodeContent(
+            serial=row["serial"],
+            category=CATEGORY_CODES[row["category"]],
+            level=row["level"],
+            expires_on=row["expires_on"],
+            holder_masked=row["holder_name_masked"],
+        )
+    )
+    return ECertificate(code=code, key_id=keys.key_id, expires_on=row["expires_on"])
+
+
+@router.post("/certificates/{number}/loss-report", response_model=CertificatePublic, tags=["certificates"])
+async def report_loss(
+    number: str, principal: CurrentPrincipal, service: Commands, db: Pool
+) -> CertificatePublic:
+    """挂失: the holder or agent reports the card lost; it and every code stop at once."""
+    if principal.role != "applicant" or principal.id_number is None:
+        raise CertificateNotFound()
+    await service.report_loss(principal_context(principal), number, requester_ref(principal, service))
+    return _certificate(await _certificate_row(db, number, principal, service), service)
+
+
+@router.post("/certificates/{number}/cancellation", response_model=CertificatePublic, tags=["certificates"])
+async def cancel_on_fact(
+    number: str, body: StaffCancellation, principal: CurrentPrincipal, service: Commands, db: Pool
+) -> CertificatePublic:
+    """注销 on a fact (death, no longer eligible, fraud, settled abroad), by a reviewer of the region."""
+    if principal.role != "reviewer" or principal.region is None:
+        raise Forbidden()
+    await service.cancel_on_fact(principal_context(principal), number, body.reason, principal.region)
+    return _certificate(await _certificate_row(db, number, principal, service), service)
+
+
+@router.post("/jobs/expiry", response_model=ExpiryRun, tags=["operations"])
+async def run_expiry(principal: CurrentPrincipal, service: Commands) -> ExpiryRun:
+    """The expiry job now (it also runs on its own): expired certificates and renewal reminders."""
+    if principal.role != "admin":
+        raise Forbidden()
+    return ExpiryRun(**await service.run_expiry(principal_context(principal)))
+
+
+_SLA = """
+SELECT step,
+       count(*) FILTER (WHERE ended_at IS NOT NULL) AS completed,
+       count(*) FILTER (WHERE ended_at IS NULL) AS open,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at))
+           FILTER (WHERE ended_at IS NOT NULL) / 3600 AS median_hours,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at))
+           FILTER (WHERE ended_at IS NOT NULL) / 3600 AS p90_hours,
+       count(*) FILTER (WHERE ended_at IS NULL AND due_on < $2) AS overdue,
+       count(*) FILTER (WHERE ended_at IS NOT NULL AND due_on < (ended_at AT TIME ZONE 'Asia/Shanghai')::date)
+           AS completed_late
+FROM application_step
+WHERE region = $1
+GROUP BY step
+ORDER BY step
+"""
+
+
+@router.get("/reports/sla", response_model=SlaReport, tags=["reports"])
+async def sla_report(
+    principal: CurrentPrincipal,
+    service: Commands,
+    db: Pool,
+    region: Annotated[str, Query(min_length=6, max_length=6)],
+) -> SlaReport:
+    """Per step of a region: how many, how long (median, 90th percentile), how many overdue."""
+    code = str(RegionCode.parse(region))
+    if not (principal.role == "admin" or (principal.role == "reviewer" and principal.region == code)):
+        raise Forbidden()
+    today = service.today()
+    rows = await db.fetch(_SLA, code, today)
+    return SlaReport(
+        region=code,
+        as_of=today,
+        steps=[
+            StepFigures(
+                step=row["step"],
+                completed=row["completed"],
+                open=row["open"],
+                median_hours=_rounded(row["median_hours"]),
+                p90_hours=_rounded(row["p90_hours"]),
+                overdue=row["overdue"],
+                completed_late=row["completed_late"],
+            )
+            for row in rows
+        ],
+    )
+
+
+def _rounded(hours: float | None) -> float | None:
+    return None if hours is None else round(float(hours), 2)
