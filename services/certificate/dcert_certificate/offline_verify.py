@@ -153,8 +153,7 @@ def verify_offline(code: str, public_keys: Mapping[str, str], today: date) -> Of
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dcert_certificate.offline_verify",
-        description="Check an e-certificate code offline (signature and expiry, not current status).",
+        description="Check an e-certificate code offline (signature and expiry, not current status)."
     )
     parser.add_argument("--keys", type=Path, required=True, help="the body of GET /v1/e-certificate/keys")
     parser.add_argument("--today", type=date.fromisoformat, default=date.today(), help="YYYY-MM-DD")

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
@@ -250,3 +251,27 @@ async def test_with_configured_keys_rotation_is_the_operators_task(service_setti
         assert answer.json()["code"] == "keys_from_configuration"
         assert "operator" in answer.json()["title"]
         assert (await published_keys(service))["current_key_id"] == OLD_KEY_ID
+
+
+async def test_a_database_from_before_rotation_keeps_its_key_and_can_rotate(
+    service_settings: SettingsMaker,
+) -> None:
+    settings = service_settings(CertificateSettings)
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(
+            "CREATE TABLE signing_keys (key_id text PRIMARY KEY, private_seed bytea NOT NULL,"
+            " created_at timestamptz NOT NULL DEFAULT now())"
+        )
+        await conn.execute("INSERT INTO signing_keys VALUES ($1, $2)", OLD_KEY_ID, bytes(range(32)))
+    finally:
+        await conn.close()
+    async with running_service(create_app, settings, UPSTREAM) as service:
+        assert await published_keys(service) == {
+            "algorithm": "Ed25519",
+            "current_key_id": OLD_KEY_ID,
+            "keys": {OLD_KEY_ID: OLD_PUBLIC_KEY},
+        }
+        rotated = await service.call("POST", "/v1/e-certificate/keys/rotation", service.admin)
+        assert rotated.status_code == 201, rotated.text
+        assert verify_offline(OLD_CODE, rotated.json()["keys"], TODAY).valid
