@@ -1,0 +1,70 @@
+"""Matters after issuance across the real services: a grade change re-assessed by a doctor of the
+assessment service, and a child's certificate handled by the parent as agent."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from .system import System, application, new_person, wait_for
+from .test_main_flow import apply, assessment_of, graded, status_of
+
+
+def issued(system: System, doctor: str, reviewer: str, token: str, body: dict[str, Any], level: int) -> str:
+    application_id = apply(system, token, body).json()["id"]
+    graded(system, doctor, application_id, level=level)
+    wait_for(lambda: status_of(system, reviewer, application_id) == "assessed")
+    approved = system.call(
+        "certificate",
+        "POST",
+        f"/v1/applications/{application_id}/decision",
+        {"decision": "approve"},
+        reviewer,
+    )
+    assert approved.status_code == 200, approved.text
+    return str(approved.json()["certificate_number"])
+
+
+def test_a_parent_changes_a_childs_grade_through_a_real_reassessment(
+    system: System, doctor: str, reviewer: str
+) -> None:
+    child, parent = new_person(birth=date(2017, 6, 1)), new_person()
+    parent_token = system.token("applicant", "parent-grade-change", id_number=parent)
+    number = issued(system, doctor, reviewer, parent_token, application(child, agent=parent), level=3)
+    code = system.call("certificate", "GET", f"/v1/certificates/{number}/e-certificate", token=parent_token)
+    assert code.status_code == 200
+
+    change = apply(
+        system,
+        parent_token,
+        {
+            "matter": "grade_change",
+            "certificate_number": number,
+            "declared_category": "physical",
+            "consent": True,
+        },
+    )
+    assert change.status_code == 201, change.text
+    reassessment = assessment_of(system, doctor, change.json()["id"])
+    assert reassessment["declared_category"] == "physical"
+    graded(system, doctor, change.json()["id"], level=1)
+    wait_for(lambda: status_of(system, reviewer, change.json()["id"]) == "assessed")
+    approved = system.call(
+        "certificate",
+        "POST",
+        f"/v1/applications/{change.json()['id']}/decision",
+        {"decision": "approve"},
+        reviewer,
+    )
+    new_number = approved.json()["certificate_number"]
+    assert new_number == number[:18] + "41"
+    old = system.call("certificate", "GET", f"/v1/certificates/{number}", token=parent_token).json()
+    assert (old["status"], old["replaced_by"]) == ("replaced", new_number)
+    verified = system.client.get(
+        system.url("certificate", "/v1/verify"), params={"code": code.json()["code"]}
+    )
+    assert verified.json()["valid"] is False and verified.json()["status"] == "replaced"
+    timeline = system.call(
+        "certificate", "GET", f"/v1/applications/{change.json()['id']}/timeline", token=parent_token
+    ).json()
+    assert [step["actor_role"] for step in timeline["steps"] if step["step"] == "assessed"] == ["doctor"]
