@@ -169,4 +169,4 @@ async def sla_report(
 
 
 def _rounded(hours: float | None) -> float | None:
-    return None if hours is None else round(float(hours), 2)
+    return None if hours is None else round(float(hours), 3)
