@@ -38,6 +38,7 @@ test: venv
 
 bench: venv
 	$(PY) bench/append.py
+	$(PY) bench/end_to_end.py
 
 check: venv
 	$(VENV)/bin/ruff check .

@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import itertools
 import math
+import signal
 import sys
 import time
 from collections import Counter
@@ -301,6 +302,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop everything as on Ctrl-C
     try:
         sys.exit(main())
     except KeyboardInterrupt:

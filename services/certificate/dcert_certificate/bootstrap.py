@@ -25,6 +25,7 @@ from .api import cards as cards_api
 from .api import keys as keys_api
 from .api.routes import router
 from .api.schemas import ApplicationCreate
+from .application.cards import CardCommands
 from .application.commands import CertificateCommands
 from .domain.events import registry
 from .settings import CertificateSettings
@@ -90,6 +91,7 @@ def create_app(
         on_started=on_started,
     )
     app.state.commands = commands
+    app.state.cards = CardCommands(runtime, settings, today)
     runtime.workers.append(keys_api.refresh_keys_worker(app))
     _document_body_schemas(app, [ApplicationCreate])
     return app

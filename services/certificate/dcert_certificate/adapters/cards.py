@@ -41,7 +41,7 @@ class CardReadModel(SQLModel, registry=registry()):
 class CardView(CardReadModel, table=True):
     __tablename__ = "card_view"
     # The card centre's queue: waiting cards, oldest first.
-    __table_args__ = (Index("card_view_queue", "status", "ordered_at"),)
+    __table_args__ = (Index("card_view_queue", "status", "ordered_on", "ordered_at"),)
 
     card_id: str = Field(primary_key=True)
     certificate_number: str = Field(index=True)
@@ -130,7 +130,7 @@ async def take_waiting_cards(conn: asyncpg.Connection, region_prefix: str, limit
     transaction holds: two card centres taking batches at once never get the same card."""
     rows = await conn.fetch(
         "SELECT card_id FROM card_view WHERE status = $1 AND starts_with(region, $2)"
-        " ORDER BY ordered_at, card_id LIMIT $3 FOR UPDATE SKIP LOCKED",
+        " ORDER BY ordered_on, ordered_at, card_id LIMIT $3 FOR UPDATE SKIP LOCKED",
         CardStatus.ORDERED.value,
         region_prefix,
         limit,
@@ -144,7 +144,7 @@ async def cards_of_batch(
     return await conn.fetch(  # type: ignore[no-any-return]
         "SELECT card_id, certificate_number, region, status, delivery, tracking_number, ordered_on,"
         " updated_at FROM card_view WHERE batch_id = $1 AND starts_with(region, $2)"
-        " ORDER BY ordered_at, card_id",
+        " ORDER BY ordered_on, ordered_at, card_id",
         batch_id,
         region_prefix,
     )
@@ -172,7 +172,7 @@ async def list_cards(
         "  FROM card_view WHERE starts_with(region, $1)"
         " ) card"
         " WHERE ($5::text IS NULL OR status = $5) AND ($6::boolean IS NULL OR overdue = $6)"
-        " ORDER BY ordered_at, card_id LIMIT $7",
+        " ORDER BY ordered_on, ordered_at, card_id LIMIT $7",
         wanted.region_prefix,
         overdue_days,
         _SETTLED,

@@ -1,5 +1,153 @@
-"""Card centre API: placeholder, being written (issue 4)."""
+"""The card centre's API (制卡中心): batches of ordered cards with their print data, state
+reports back, and the list of cards with overdue ones, which reviewers and admins see too.
 
-from fastapi import APIRouter
+A card centre's token may carry `region` (a county code): it then acts for that province only;
+without it, for every region.
+"""
 
-router = APIRouter(prefix="/v1")
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from dcert_shared.api import IdempotencyKey, idempotency, mark_replayed, principal_context
+from dcert_shared.auth import CurrentPrincipal, Principal
+from dcert_shared.problems import Forbidden
+
+from ..adapters.cards import CardFilter
+from ..application.cards import CardCommands, CardReport
+from ..domain.card import CardStatus
+from .card_schemas import (
+    Batch,
+    BatchCard,
+    BatchReports,
+    BatchRequest,
+    BatchStatus,
+    CardList,
+    CardListed,
+    CardStatusName,
+)
+
+router = APIRouter(prefix="/v1", tags=["cards"])
+
+
+def card_commands(request: Request) -> CardCommands:
+    return request.app.state.cards  # type: ignore[no-any-return]
+
+
+Cards = Annotated[CardCommands, Depends(card_commands)]
+
+
+def card_centre_scope(principal: Principal) -> str:
+    """The region prefix a card centre acts for: its province, or "" (all) without a region."""
+    if principal.role != "card_centre":
+        raise Forbidden(detail="this needs the role card_centre")
+    return principal.region[:2] if principal.region else ""
+
+
+def viewer_scope(principal: Principal) -> str:
+    """Who may list cards: a card centre (its province), a reviewer (its county), an admin (all)."""
+    if principal.role == "reviewer" and principal.region:
+        return principal.region
+    if principal.role == "admin":
+        return ""
+    if principal.role == "card_centre":
+        return card_centre_scope(principal)
+    raise Forbidden(detail="this needs the role card_centre, reviewer or admin")
+
+
+@router.post("/card-batches", status_code=201, response_model=Batch)
+async def take_batch(
+    body: BatchRequest,
+    principal: CurrentPrincipal,
+    cards: Cards,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """The card centre takes up to `limit` ordered cards of its province, oldest first, with
+    what it prints; they are in production from now. No card waiting: an empty batch."""
+    scope = card_centre_scope(principal)
+    once = idempotency(principal, idempotency_key, body)
+    batch, replayed = await cards.take_batch(principal_context(principal), once, scope, body.limit)
+    mark_replayed(response, replayed)
+    return batch
+
+
+@router.get("/card-batches/{batch_id}", response_model=BatchStatus)
+async def get_batch(batch_id: uuid.UUID, principal: CurrentPrincipal, cards: Cards) -> BatchStatus:
+    """A batch's cards and their current states (no name, no address)."""
+    rows = await cards.batch(str(batch_id), card_centre_scope(principal))
+    return _batch_status(batch_id, rows)
+
+
+@router.post("/card-batches/{batch_id}/reports", response_model=BatchStatus)
+async def report_states(
+    batch_id: uuid.UUID, body: BatchReports, principal: CurrentPrincipal, cards: Cards
+) -> BatchStatus:
+    """The card centre reports produced, dispatched (with a tracking number), delivered,
+    collected or invalidated for cards of a batch: all of them apply, or none."""
+    scope = card_centre_scope(principal)
+    reports = [
+        CardReport(
+            card_id=report.card_id, status=CardStatus(report.status), tracking_number=report.tracking_number
+        )
+        for report in body.reports
+    ]
+    rows = await cards.report(principal_context(principal), str(batch_id), scope, reports)
+    return _batch_status(batch_id, rows)
+
+
+@router.get("/cards", response_model=CardList)
+async def list_cards(
+    principal: CurrentPrincipal,
+    cards: Cards,
+    status: CardStatusName | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> CardList:
+    """Cards in the caller's scope, oldest order first; `overdue=true`: not yet in the holder's
+    hands (nor lost or invalidated) more than the configured days after the order."""
+    wanted = CardFilter(
+        region_prefix=viewer_scope(principal),
+        status=CardStatus(status) if status else None,
+        overdue=overdue,
+        limit=limit,
+    )
+    rows = await cards.list_cards(wanted)
+    return CardList(items=[_listed(row) for row in rows])
+
+
+def _batch_status(batch_id: uuid.UUID, rows: list[asyncpg.Record]) -> BatchStatus:
+    return BatchStatus(
+        id=batch_id,
+        cards=[
+            BatchCard(
+                card_id=row["card_id"],
+                certificate_number=row["certificate_number"],
+                region=row["region"],
+                status=row["status"],
+                delivery=row["delivery"],
+                tracking_number=row["tracking_number"],
+                ordered_on=row["ordered_on"],
+                updated_at=row["updated_at"],
+            )
+            for row in rows
+        ],
+    )
+
+
+def _listed(row: asyncpg.Record) -> CardListed:
+    return CardListed(
+        card_id=row["card_id"],
+        certificate_number=row["certificate_number"],
+        status=row["status"],
+        region=row["region"],
+        ordered_on=row["ordered_on"],
+        due_on=row["due_on"],
+        overdue=row["overdue"],
+        tracking_number=row["tracking_number"],
+        batch_id=row["batch_id"],
+    )
