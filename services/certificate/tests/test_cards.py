@@ -308,6 +308,17 @@ async def test_an_invalidated_card_rejects_every_report_and_its_successor_stays_
     assert await world.statuses(batch["id"]) == {old_card: "invalidated"}
 
 
+async def test_a_card_spoiled_at_the_centre_is_ordered_again_for_the_holder(world: CardWorld) -> None:
+    number, spoiled = await world.issue_with_card()
+    batch = await world.take_batch(1)
+    await world.report(batch["id"], (spoiled, "invalidated"))
+    current = await world.certificate_card(number)
+    assert current["card_id"] != spoiled and current["card_status"] == "ordered"
+    again = await world.take_batch(1)
+    assert [card["card_id"] for card in again["cards"]] == [current["card_id"]]
+    assert again["cards"][0]["holder_name"] == HOLDER_NAME
+
+
 async def test_a_card_not_in_the_holders_hands_after_the_overdue_days_shows_as_overdue(
     world: CardWorld,
 ) -> None:

@@ -418,6 +418,8 @@ async def test_deadlines_show_in_the_queue_and_the_sla_report(certificate: Certi
     report = (await certificate.call("GET", f"/v1/reports/sla?region={region}", reviewer)).json()
     review = next(step for step in report["steps"] if step["step"] == "review")
     assert (review["completed"], review["open"], review["overdue"]) == (1, 0, 0)
+    card = next(step for step in report["steps"] if step["step"] == "card")
+    assert (card["open"], card["overdue"]) == (1, 0), "the card ordered on approval is a step of its own"
     other = await certificate.call("GET", f"/v1/reports/sla?region={region}", certificate.reviewer(HOME))
     assert other.status_code == 403
 

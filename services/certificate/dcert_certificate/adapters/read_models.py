@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel
 from dcert_shared.db import ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
+from ..domain.card import CardDelivered, CardInvalidated, CardOrdered, CardReportedLost
 from ..domain.certificate import mask_name
 from ..domain.events import (
     ApplicationApproved,
@@ -174,6 +175,21 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 due_on=event.due_on,
             )
             await _open_step(conn, event.application_id, "review", at, event.due_on)
+        case CardOrdered():
+            # The card step belongs to the region that orders it; due after the card overdue days.
+            await conn.execute(
+                "INSERT INTO application_step (application_id, step, region, started_at) VALUES ($1, 'card', $2, $3)",
+                event.application_id,
+                event.region,
+                at,
+            )
+        case CardDelivered() | CardReportedLost() | CardInvalidated():
+            await conn.execute(
+                "UPDATE application_step SET ended_at = $2 WHERE step = 'card' AND ended_at IS NULL"
+                " AND application_id = (SELECT application_id FROM card_view WHERE card_id = $1)",
+                event.card_id,
+                at,
+            )
         case _:
             await _project_decisions(conn, at, event)
             await _project_certificates(conn, event)

@@ -120,6 +120,12 @@ async def run_expiry(principal: CurrentPrincipal, service: Commands) -> ExpiryRu
 
 
 _SLA = """
+WITH steps AS (
+    SELECT step, started_at, ended_at,
+           CASE WHEN step = 'card' THEN (started_at AT TIME ZONE 'Asia/Shanghai')::date + $3::int
+                ELSE due_on END AS due
+    FROM application_step WHERE region = $1
+)
 SELECT step,
        count(*) FILTER (WHERE ended_at IS NOT NULL) AS completed,
        count(*) FILTER (WHERE ended_at IS NULL) AS open,
@@ -127,11 +133,10 @@ SELECT step,
            FILTER (WHERE ended_at IS NOT NULL) / 3600 AS median_hours,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at))
            FILTER (WHERE ended_at IS NOT NULL) / 3600 AS p90_hours,
-       count(*) FILTER (WHERE ended_at IS NULL AND due_on < $2) AS overdue,
-       count(*) FILTER (WHERE ended_at IS NOT NULL AND due_on < (ended_at AT TIME ZONE 'Asia/Shanghai')::date)
+       count(*) FILTER (WHERE ended_at IS NULL AND due < $2) AS overdue,
+       count(*) FILTER (WHERE ended_at IS NOT NULL AND due < (ended_at AT TIME ZONE 'Asia/Shanghai')::date)
            AS completed_late
-FROM application_step
-WHERE region = $1
+FROM steps
 GROUP BY step
 ORDER BY step
 """
@@ -149,7 +154,7 @@ async def sla_report(
     if not (principal.role == "admin" or (principal.role == "reviewer" and principal.region == code)):
         raise Forbidden()
     today = service.today()
-    rows = await db.fetch(_SLA, code, today)
+    rows = await db.fetch(_SLA, code, today, service.settings.card_overdue_days)
     return SlaReport(
         region=code,
         as_of=today,

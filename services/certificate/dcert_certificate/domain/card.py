@@ -214,6 +214,20 @@ class Card(Aggregate):
             return
         self.trigger(CardInvalidated(**self._identity, reason=reason))
 
+    def reordered(self, card_id: str, today: date) -> Card:
+        """A new order with the same print data, for a card the centre spoiled."""
+        return Card.order(
+            card_id,
+            certificate_number=self.certificate_number,
+            application_id=self.application_id,
+            region=self.region,
+            serial=self.serial,
+            holder_name=self.holder_name,
+            mail_address=self.mail_address,
+            delivery=self.delivery,
+            today=today,
+        )
+
     # -- the card centre ----------------------------------------------------------------------
     def start_production(self, batch_id: str) -> None:
         self._require({CardStatus.ORDERED})
