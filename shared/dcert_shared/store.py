@@ -154,8 +154,8 @@ class EventStore:
 
     async def _insert(self, conn: asyncpg.Connection, event: DomainEvent, envelope: EventEnvelope) -> int:
         insert_event = (
-            "INSERT INTO events (event_id, stream_id, version, event_type, schema_version, payload, metadata)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING position"
+            "INSERT INTO events (event_id, stream_id, version, event_type, schema_version, payload, metadata,"
+            " recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING position"
         )
         args: list[Any] = [
             envelope.event_id,
@@ -165,6 +165,9 @@ class EventStore:
             envelope.schema_version,
             envelope.payload,
             envelope.metadata(),
+            # The envelope's time, not the transaction's: projections made now and rebuilt later,
+            # and the CloudEvent's `time`, all say the same.
+            envelope.occurred_at,
         ]
         if not event.public:
             return int(await conn.fetchval(insert_event, *args))
@@ -172,7 +175,7 @@ class EventStore:
         position: int = await conn.fetchval(
             f"WITH appended AS ({insert_event})"
             " INSERT INTO outbox (message_id, subject, headers, body)"
-            " SELECT $1, $8, $9, $10 FROM appended RETURNING (SELECT position FROM appended)",
+            " SELECT $1, $9, $10, $11 FROM appended RETURNING (SELECT position FROM appended)",
             *args,
             self.subject_prefix + envelope.event_type,
             self.message_headers(envelope),
