@@ -12,7 +12,7 @@ import logging
 from collections.abc import Collection
 from datetime import date, timedelta
 
-import chinese_calendar
+import chinese_calendar  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 
