@@ -213,6 +213,74 @@ async def test_a_reviewer_cancels_on_a_fact_and_the_number_can_live_again_later(
     assert (await certificate.certificate(holder, number))["status"] == "active"
 
 
+async def test_a_matter_left_open_ends_when_the_certificate_is_cancelled_or_no_longer_fits(
+    certificate: CertificateService,
+) -> None:
+    person = new_person()
+    holder = certificate.holder(person)
+    number = await certificate.certificate_for(person)
+    transfer = await certificate.submit(holder, a_matter("transfer", number, to_region=OTHER_PROVINCE))
+    fraud = await certificate.call(
+        "POST", f"/v1/certificates/{number}/cancellation", certificate.reviewer(), {"reason": "fraud"}
+    )
+    assert fraud.status_code == 200
+    ended = await certificate.application(holder, transfer["id"])
+    assert ended["status"] == "rejected" and "cancelled" in ended["decision_reason"]
+    assert ended["next_step"] is None
+
+    person = new_person()
+    holder = certificate.holder(person)
+    number = await certificate.certificate_for(person)
+    grade_change = await certificate.submit(
+        holder, a_matter("grade_change", number, declared_category="physical")
+    )
+    try:
+        certificate.clock.today = date(2036, 11, 21)
+        await certificate.call("POST", "/v1/jobs/expiry", certificate.admin)
+        await certificate.assessed(holder, grade_change["id"], "physical", 1)
+        refused = await certificate.decide(grade_change["id"], expect=409)
+        assert (refused["code"], refused["certificate_status"]) == ("certificate_not_active", "expired")
+    finally:
+        certificate.clock.today = TODAY
+
+
+async def test_a_reported_death_ends_the_certificate_its_cards_and_every_open_application(
+    certificate: CertificateService,
+) -> None:
+    person = new_person()
+    holder = certificate.holder(person)
+    number = await certificate.certificate_for(person)
+    renewal_in_window = date(2036, 6, 1)
+    certificate.clock.today = renewal_in_window
+    try:
+        renewal = await certificate.submit(holder, a_matter("renewal", number))
+    finally:
+        certificate.clock.today = TODAY
+    await certificate.publish(
+        "benefits",
+        "DeathReported",
+        {"person_ref": certificate.app.state.commands.person_ref(person), "effective_date": "2026-11-19"},
+    )
+    ended = await certificate.reaches(holder, renewal["id"], "rejected")
+    assert "cancelled" in ended["decision_reason"]
+    cancelled = await certificate.certificate(holder, number)
+    assert (cancelled["status"], cancelled["card"]["status"], cancelled["open_matter"]) == (
+        "cancelled",
+        "invalidated",
+        None,
+    )
+
+    applicant = new_person()
+    pending = await certificate.submit(certificate.holder(applicant), new_application(applicant))
+    await certificate.publish(
+        "benefits",
+        "DeathReported",
+        {"person_ref": certificate.app.state.commands.person_ref(applicant), "effective_date": "2026-11-19"},
+    )
+    ended = await certificate.reaches(certificate.holder(applicant), pending["id"], "rejected")
+    assert "died" in ended["decision_reason"]
+
+
 async def test_withdrawal_frees_the_person_and_cannot_happen_twice(certificate: CertificateService) -> None:
     person = new_person()
     holder = certificate.holder(person)

@@ -49,6 +49,19 @@ CATEGORY_CODES = {
 }
 
 
+ACTIVE, LOST, EXPIRED = CertificateStatus.ACTIVE, CertificateStatus.LOST, CertificateStatus.EXPIRED
+APPROVABLE: dict[str, tuple[CertificateStatus, ...]] = {
+    "renewal": (ACTIVE, EXPIRED),
+    "replacement": (ACTIVE, LOST),
+    "grade_change": (ACTIVE,),
+    "transfer": (ACTIVE,),
+    "cancellation": (ACTIVE, LOST),
+}
+
+MOOT_REASON = "残疾人证已注销，此事项不再办理 / The certificate was cancelled; this matter ends"
+DECEASED_REASON = "申请人已身故，申请终止 / The applicant has died; the application ends"
+
+
 def compose_number(id_number: str, grade: Grade) -> str:
     """Identity number + category digit + grade digit (DOMAIN.md)."""
     return f"{id_number}{CATEGORY_CODES[grade.category]}{grade.level}"
@@ -268,6 +281,8 @@ class CertificateCommands:
         assert application.subject_certificate is not None
         certificate = await uow.load(Certificate, application.subject_certificate)
         assert certificate is not None
+        # The certificate may have changed since the submission (a death reported, an expiry).
+        certificate.require_status(*APPROVABLE[application.matter])
         match application.matter:
             case "renewal":
                 await self._renew(uow, application, certificate)
@@ -394,10 +409,16 @@ class CertificateCommands:
         await self.es.execute(context, run)
 
     async def _close_certificate(
-        self, uow: UnitOfWork, certificate: Certificate, reason: str, application_id: str | None
+        self,
+        uow: UnitOfWork,
+        certificate: Certificate,
+        reason: str,
+        application_id: str | None,
+        effective_date: date | None = None,
     ) -> None:
+        """注销 with everything that hangs on it: the person, the cards, another open matter."""
         today = self.today()
-        if not certificate.cancel(reason, today, application_id):
+        if not certificate.cancel(reason, effective_date or today, application_id):
             return
         person = await self._person(uow, certificate.person_ref)
         person.certificate_closed(certificate.id)
@@ -405,6 +426,12 @@ class CertificateCommands:
             person.bar_reapplication(today + timedelta(days=self.settings.reapplication_bar_days))
         for card in await self._cards_of(uow, certificate.id):
             card.invalidate("cancelled")
+        other = certificate.open_matter
+        if other is not None and other != application_id:
+            pending = await uow.load(Application, other)
+            if pending is not None and pending.is_open:
+                pending.end_as_moot(MOOT_REASON)
+            certificate.close_matter(other)
 
     async def _close_for_person(self, uow: UnitOfWork, application: Application) -> None:
         if application.matter == "new":
@@ -478,14 +505,20 @@ class CertificateCommands:
         """A partner reported the holder's death (through the benefits service): 注销 at once."""
         data = envelope.payload
         person = await uow.load(Person, data["person_ref"])
-        if person is None or person.live_certificate is None:
+        if person is None:
             return
-        certificate = await uow.load(Certificate, person.live_certificate)
-        if certificate is None or not certificate.cancel("death", date.fromisoformat(data["effective_date"])):
-            return
-        person.certificate_closed(certificate.id)
-        for card in await self._cards_of(uow, certificate.id):
-            card.invalidate("cancelled")
+        for application_id in list(person.open_applications):
+            pending = await uow.load(Application, application_id)
+            if pending is not None:
+                pending.end_as_moot(DECEASED_REASON)
+            person.close_application(application_id)
+        certificate = (
+            await uow.load(Certificate, person.live_certificate) if person.live_certificate else None
+        )
+        if certificate is not None:
+            await self._close_certificate(
+                uow, certificate, "death", None, date.fromisoformat(data["effective_date"])
+            )
 
     async def on_assessment_scheduled(self, uow: UnitOfWork, envelope: EventEnvelope) -> None:
         data = envelope.payload

@@ -303,6 +303,11 @@ class Application(Aggregate):
         self.require_decidable()
         self.trigger(ApplicationRejected(application_id=self.id, reason=reason))
 
+    def end_as_moot(self, reason: str) -> None:
+        """The certificate this matter is about was closed meanwhile: the matter ends, refused."""
+        if self.is_open:
+            self.trigger(ApplicationRejected(application_id=self.id, reason=reason))
+
     def return_for_correction(self, reason: str) -> None:
         self.require_decidable()
         self.trigger(
