@@ -161,9 +161,7 @@ def _documents(body: ApplicationCreate) -> list[dict[str, str]]:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def next_step(
-    row: asyncpg.Record, card: asyncpg.Record | None, today: date, language: str
-) -> NextStep | None:
+def next_step(row: asyncpg.Record, today: date, language: str) -> NextStep | None:
     """What comes next, who acts and by when: no step is a black hole."""
     status = row["status"]
     step: tuple[str, str, str | None, date | None] | None = None
@@ -175,8 +173,8 @@ def next_step(
         step = ("review", "reviewer", row["queue_region"], row["review_due"])
     elif status == "returned":
         step = ("resubmission", "applicant", None, None)
-    elif status in ("issued", "completed") and card is not None and card["status"] not in _CARD_DONE:
-        step = ("card_delivery", "card_centre", card["region"], card["due_on"])
+    elif status in ("issued", "completed") and row["card_status"] not in (None, *_CARD_DONE):
+        step = ("card_delivery", "card_centre", row["card_region"], row["card_due_on"])
     if step is None:
         return None
     name, role, region, due_on = step
@@ -193,20 +191,19 @@ def next_step(
 _CARD_DONE = ("delivered", "collected", "lost", "invalidated")
 
 
-async def _current_card(
-    db: asyncpg.Pool | asyncpg.Connection, application_id: str, days: int
-) -> asyncpg.Record | None:
-    return await db.fetchrow(
-        "SELECT status, region, ordered_on + $2::int AS due_on FROM card_view WHERE application_id = $1"
-        " ORDER BY ordered_on DESC LIMIT 1",
-        application_id,
-        days,
-    )
+# Each application with its latest card (the next step after approval is the card's delivery).
+_SELECT_APPLICATIONS = """
+SELECT application.*, card.status AS card_status, card.region AS card_region,
+       card.ordered_on + $1::int AS card_due_on
+FROM application_view application
+LEFT JOIN LATERAL (
+    SELECT status, region, ordered_on FROM card_view
+    WHERE card_view.application_id = application.id ORDER BY ordered_at DESC LIMIT 1
+) card ON true
+"""
 
 
-def application_public(
-    row: asyncpg.Record, card: asyncpg.Record | None, today: date, language: str
-) -> ApplicationPublic:
+def application_public(row: asyncpg.Record, today: date, language: str) -> ApplicationPublic:
     return ApplicationPublic(
         id=row["id"],
         matter=row["matter"],
@@ -234,7 +231,7 @@ def application_public(
         ),
         due_on=row["due_on"],
         overdue=row["due_on"] is not None and today > row["due_on"],
-        next_step=next_step(row, card, today, language),
+        next_step=next_step(row, today, language),
         decision_reason=row["decision_reason"],
         returned_from=row["returned_from"],
         migration_number=row["migration_number"],
@@ -262,9 +259,12 @@ async def _visible_application(
 async def _answer(
     db: asyncpg.Pool, request: Request, service: CertificateCommands, application_id: str
 ) -> ApplicationPublic:
-    row = await db.fetchrow("SELECT * FROM application_view WHERE id = $1", application_id)
-    card = await _current_card(db, application_id, service.settings.card_overdue_days)
-    return application_public(row, card, service.today(), negotiate(request.headers.get("accept-language")))
+    row = await db.fetchrow(
+        f"{_SELECT_APPLICATIONS} WHERE application.id = $2",
+        service.settings.card_overdue_days,
+        application_id,
+    )
+    return application_public(row, service.today(), negotiate(request.headers.get("accept-language")))
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationPublic, tags=["applications"])
@@ -286,19 +286,23 @@ async def list_applications(
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ApplicationList:
-    """A reviewer's queue: the applications whose current step is their region's (oldest first);
-    or an applicant's own applications."""
+    """A reviewer's queue: the applications whose current step is their region's, the most
+    urgent first; or an applicant's own applications."""
     if principal.role == "reviewer":
-        where, key = "queue_region = $1", principal.region
+        where, key = "application.queue_region = $2", principal.region
     elif principal.role == "applicant" and principal.id_number:
-        where, key = "(person_ref = $1 OR agent_ref = $1)", service.person_ref(principal.id_number)
+        where, key = (
+            "$2 IN (application.person_ref, application.agent_ref)",
+            service.person_ref(principal.id_number),
+        )
     else:
         raise Forbidden()
     today = service.today()
     rows = await db.fetch(
-        f"SELECT * FROM application_view WHERE {where} AND ($2::text IS NULL OR status = $2)"
-        " AND ($3::text IS NULL OR matter = $3) AND (NOT $4 OR due_on < $5)"
-        " ORDER BY due_on NULLS LAST, updated_at LIMIT $6",
+        f"{_SELECT_APPLICATIONS} WHERE {where} AND ($3::text IS NULL OR application.status = $3)"
+        " AND ($4::text IS NULL OR application.matter = $4) AND (NOT $5 OR application.due_on < $6)"
+        " ORDER BY application.due_on NULLS LAST, application.updated_at LIMIT $7",
+        service.settings.card_overdue_days,
         key,
         status,
         matter,
@@ -307,12 +311,7 @@ async def list_applications(
         limit,
     )
     language = negotiate(request.headers.get("accept-language"))
-    days = service.settings.card_overdue_days
-    return ApplicationList(
-        items=[
-            application_public(row, await _current_card(db, row["id"], days), today, language) for row in rows
-        ]
-    )
+    return ApplicationList(items=[application_public(row, today, language) for row in rows])
 
 
 @router.post("/applications/{application_id}/decision", response_model=ApplicationPublic, tags=["review"])

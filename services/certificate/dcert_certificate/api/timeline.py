@@ -56,7 +56,7 @@ _STEPS: Mapping[str, tuple[str, str | None]] = {
     "ReviewOpened": ("review_opened", "system"),
     "MigrationCertificateIssued": ("migration_certificate_issued", "reviewer"),
     "ApplicationApproved": ("approved", "reviewer"),
-    "ApplicationRejected": ("rejected", "reviewer"),
+    "ApplicationRejected": ("rejected", None),  # a reviewer, or the system when the matter became moot
     "ApplicationReturned": ("returned", "reviewer"),
     "ApplicationResubmitted": ("resubmitted", None),
     "ApplicationWithdrawn": ("withdrawn", None),
