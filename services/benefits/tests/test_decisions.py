@@ -98,3 +98,39 @@ async def test_reasons_are_given_in_chinese_by_default_and_in_english_on_request
     assert english["name"] == "Living subsidy for disabled people in hardship"
     preferring_chinese = await service.benefits_of(certificate.number, language="zh-CN,en;q=0.8")
     assert preferring_chinese["living_subsidy"]["reason"] == chinese["reason"]
+
+
+async def test_a_cancelled_or_expired_certificate_ends_every_benefit_after_its_month(
+    service: BenefitsService,
+) -> None:
+    cancelled = await service.issue_certificate(level=1, issued_on=date(2025, 5, 20))
+    await service.publish(
+        "certificate",
+        "CertificateCancelled",
+        {
+            "certificate_number": cancelled.number,
+            "person_ref": cancelled.person_ref,
+            "reason": "voluntary",
+            "effective_date": "2026-03-10",
+            "application_id": None,
+        },
+    )
+    expired = await service.issue_certificate(level=2, issued_on=date(2016, 7, 1))
+    await service.publish(
+        "certificate",
+        "CertificateExpired",
+        {"certificate_number": expired.number, "person_ref": expired.person_ref, "expired_on": "2026-07-02"},
+    )
+    await service.handled("certificate")
+    nursing = (await service.benefits_of(cancelled.number))["nursing_subsidy"]
+    assert (nursing["status"], nursing["active_to"], nursing["reason_code"]) == (
+        "terminated",
+        "2026-03-31",
+        "certificate_voluntary",
+    )
+    nursing = (await service.benefits_of(expired.number))["nursing_subsidy"]
+    assert (nursing["status"], nursing["active_to"], nursing["reason_code"]) == (
+        "terminated",
+        "2026-07-31",
+        "certificate_expired",
+    )

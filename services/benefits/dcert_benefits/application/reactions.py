@@ -1,4 +1,4 @@
-"""Reactions to other services' events: certificates issued, partners registered.
+"""Reactions to other services' events: certificates issued and closed, partners registered.
 
 Each handler runs in the consumer's unit of work with the inbox row, so a redelivered event has
 no second effect; a handler that fails raises, and the message is retried, then dead-lettered.
@@ -6,7 +6,7 @@ no second effect; a handler that fails raises, and the message is retried, then 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,26 @@ class CertificateIssuedData(BaseModel):
     issued_on: date
     expires_on: date
     household_region: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class CertificateClosedData(BaseModel):
+    """`CertificateCancelled` (with `effective_date`) or `CertificateExpired` (with `expired_on`)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    certificate_number: str = Field(min_length=20)
+    person_ref: str = Field(min_length=16)
+    reason: str = "expired"
+    effective_date: date | None = None
+    expired_on: date | None = None
+
+    @property
+    def last_day(self) -> date:
+        """The last day the certificate counted."""
+        if self.effective_date is not None:
+            return self.effective_date
+        assert self.expired_on is not None
+        return self.expired_on - timedelta(days=1)
 
 
 class PartnerRegisteredData(BaseModel):
@@ -66,6 +86,14 @@ def subscriptions(catalogue: Catalogue) -> list[Subscription]:
         )
         holding.record_certificate(certificate, catalogue)
 
+    async def on_certificate_closed(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        closed = CertificateClosedData.model_validate(envelope.payload)
+        holding = await uow.load(Holding, closed.person_ref)
+        if holding is not None:
+            holding.certificate_closed(
+                closed.certificate_number, f"certificate_{closed.reason}", closed.last_day
+            )
+
     async def on_partner_registered(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         partner = PartnerRegisteredData.model_validate(envelope.payload)
         await uow.conn.execute(
@@ -79,5 +107,11 @@ def subscriptions(catalogue: Catalogue) -> list[Subscription]:
 
     return [
         Subscription("certificates-issued", "certificate", ["CertificateIssued"], on_certificate_issued),
+        Subscription(
+            "certificates-closed",
+            "certificate",
+            ["CertificateCancelled", "CertificateExpired"],
+            on_certificate_closed,
+        ),
         Subscription("partners-registered", "notification", ["PartnerRegistered"], on_partner_registered),
     ]

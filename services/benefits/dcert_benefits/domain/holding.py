@@ -110,6 +110,11 @@ class Holding(Aggregate):
         if self.deceased_on is not None:
             self._terminate_all("death", month_end(self.deceased_on))
 
+    def certificate_closed(self, number: str, reason_code: str, last_day: date) -> None:
+        """The certificate was cancelled or expired: every benefit ends after `last_day`'s month."""
+        if self.certificate is not None and self.certificate.number == number:
+            self._terminate_all(reason_code, month_end(last_day))
+
     def record_fact(self, fact: Fact, catalogue: Catalogue) -> str:
         """Keep a partner's fact and apply it; "pending" while the person has no certificate."""
         already_known = (fact.partner_id, fact.fact_id) in self.facts
