@@ -367,6 +367,14 @@ async def test_one_visit_lists_everything_missing_at_once(certificate: Certifica
     listed = await certificate.call("GET", "/v1/applications", holder)
     assert listed.json()["items"] == [], "a refused submission left something behind"
 
+    as_object = new_application(person, residence=OTHER_PROVINCE, residence_permit={"number": "JZZ-1"})
+    assert (await certificate.call("POST", "/v1/applications", holder, as_object)).status_code == 201
+    other = new_person()
+    as_name = new_application(other, residence=OTHER_PROVINCE, documents=["residence_permit", "photo"])
+    assert (
+        await certificate.call("POST", "/v1/applications", certificate.holder(other), as_name)
+    ).status_code == 201
+
 
 async def test_a_cross_province_application_is_split_between_the_two_regions_queues(
     certificate: CertificateService,

@@ -161,6 +161,7 @@ async def sla_report(
         steps=[
             StepFigures(
                 step=row["step"],
+                count=row["completed"] + row["open"],
                 completed=row["completed"],
                 open=row["open"],
                 median_hours=_rounded(row["median_hours"]),

@@ -60,6 +60,7 @@ def check_submission(
 
     `certificate_region` is the household region of the certificate a matter is about (None
     for `new`, or when it is not known)."""
+    raw = with_permit_in_documents(raw)
     errors: list[FieldError] = []
     body: ApplicationCreate | None = None
     try:
@@ -86,6 +87,27 @@ def check_submission(
     return (body if not errors else None), errors
 
 
+def with_permit_in_documents(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A top-level `residence_permit` (an object or its number) is the same as listing it
+    among the documents: accepted either way, kept one way."""
+    body = dict(raw)
+    permit = body.pop("residence_permit", None)
+    if permit is None:
+        return body
+    if isinstance(permit, str):
+        permit = {"number": permit}
+    if isinstance(permit, Mapping):
+        document = {"type": "residence_permit", "number": permit.get("number")}
+        valid_until = permit.get("valid_until") or permit.get("expires_on")
+        if valid_until is not None:
+            document["valid_until"] = valid_until
+        documents = body.get("documents")
+        body["documents"] = [*(documents if isinstance(documents, list) else []), document]
+    else:
+        body["residence_permit"] = permit  # neither: the schema names it as not allowed
+    return body
+
+
 def _regions(raw: Mapping[str, Any], matter: str, certificate_region: str | None) -> tuple[Any, Any]:
     if matter == "new":
         applicant = raw.get("applicant")
@@ -103,9 +125,10 @@ def _residence_permit(
         return []
     documents = raw.get("documents")
     permits = [
-        document
+        {"type": document} if isinstance(document, str) else document
         for document in (documents if isinstance(documents, list) else [])
-        if isinstance(document, Mapping) and document.get("type") == "residence_permit"
+        if document == "residence_permit"
+        or (isinstance(document, Mapping) and document.get("type") == "residence_permit")
     ]
     field = "documents.residence_permit"
     if not permits:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from dcert_shared.ids import IdentityNumber, RegionCode
@@ -83,11 +83,17 @@ DocumentType = Literal[
 
 
 class DocumentIn(Strict):
-    """A document presented with the application (a reference to it, not the file)."""
+    """A document presented with the application (a reference to it, not the file); a bare
+    type name (`"residence_permit"`) stands for one without number or validity."""
 
     type: DocumentType
     number: str | None = Field(default=None, min_length=1, max_length=60)
     valid_until: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_type(cls, data: Any) -> Any:
+        return {"type": data} if isinstance(data, str) else data
 
 
 class ApplicationCreate(Strict):
@@ -236,6 +242,7 @@ class Timeline(BaseModel):
 
 class StepFigures(BaseModel):
     step: str
+    count: int = Field(description="steps started in the region")
     completed: int
     open: int
     median_hours: float | None
