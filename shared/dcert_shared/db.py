@@ -7,9 +7,11 @@ from those declarations, so the table shape is written once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy import MetaData
@@ -95,3 +97,56 @@ async def migrate(pool: asyncpg.Pool, statements: Iterable[str]) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':migrate'))")
         for statement in statements:
             await conn.execute(statement)
+
+
+@dataclass(frozen=True)
+class ReadModels:
+    """A service's projection tables and their DDL: derived data, rebuilt from the events
+    whenever the DDL changes (a new column, a new table), so no read model needs a migration."""
+
+    schema: Sequence[str]
+    tables: Sequence[str]
+
+    @classmethod
+    def of(cls, *metadatas: MetaData) -> ReadModels:
+        """Every table declared on these SQLModel registries: each must be filled by projectors only."""
+        return cls(
+            schema=[statement for metadata in metadatas for statement in ddl_for(metadata)],
+            tables=[table.name for metadata in metadatas for table in metadata.sorted_tables],
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256("\n".join(self.schema).encode()).hexdigest()
+
+
+_READ_MODEL_VERSION = """
+CREATE TABLE IF NOT EXISTS read_model_version (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    fingerprint text NOT NULL,
+    rebuilt_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+async def ensure_read_models(
+    pool: asyncpg.Pool, read_models: ReadModels, replay: Callable[[asyncpg.Connection], Awaitable[int]]
+) -> int | None:
+    """Create the read models, or drop and rebuild them by `replay` when their DDL changed.
+    Returns the number of events replayed, or None when they were current."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':read-models'))")
+        await conn.execute(_READ_MODEL_VERSION)
+        if await conn.fetchval("SELECT fingerprint FROM read_model_version") == read_models.fingerprint:
+            return None
+        for table in read_models.tables:
+            await conn.execute(f"DROP TABLE IF EXISTS {_quote_ident(table)} CASCADE")
+        for statement in read_models.schema:
+            await conn.execute(statement)
+        replayed = await replay(conn)
+        await conn.execute(
+            "INSERT INTO read_model_version (fingerprint) VALUES ($1) ON CONFLICT (singleton)"
+            " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, rebuilt_at = now()",
+            read_models.fingerprint,
+        )
+        return replayed

@@ -33,7 +33,7 @@ from .broker import (
     event_stream_config,
 )
 from .consumer import EventConsumer, RedeliveryPolicy, Subscription
-from .db import create_pool, migrate
+from .db import ReadModels, create_pool, ensure_read_models, migrate
 from .envelope import EventRegistry
 from .outbox import OutboxRelay
 from .problems import install_problem_handlers
@@ -57,6 +57,7 @@ class ServiceRuntime:
         context: str,
         registry: EventRegistry,
         schema: Sequence[str] = (),
+        read_models: ReadModels | None = None,
         projectors: Iterable[Projector] = (),
         subscriptions: Iterable[Subscription] = (),
         workers: Iterable[Worker] = (),
@@ -67,6 +68,7 @@ class ServiceRuntime:
         self.context = context
         self.registry = registry
         self.schema = list(schema)
+        self.read_models = read_models
         self.projectors = list(projectors)
         self.subscriptions = list(subscriptions)
         self.workers = list(workers)
@@ -110,6 +112,10 @@ class ServiceRuntime:
             self.registry, f"/dcert/{self.context}", self.naming.event_subject_prefix(self.context)
         )
         self._es = EventSourcing(self._pool, store, self.projectors, settings.identity_hash_key_bytes)
+        if self.read_models is not None:
+            replayed = await ensure_read_models(self._pool, self.read_models, self._es.replay_into)
+            if replayed is not None:
+                log.info("read models (re)built from %d events", replayed)
 
         async def on_reconnect() -> None:
             if self.relay is not None:

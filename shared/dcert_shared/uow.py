@@ -203,18 +203,22 @@ class EventSourcing:
 
     async def rebuild_projections(self, read_model_tables: Iterable[str], batch_size: int = 500) -> int:
         """Empty the read models and replay every event through the projectors, in global order."""
-        count = 0
         async with self.pool.acquire() as conn, conn.transaction():
             tables = list(read_model_tables)
             if tables:
                 await conn.execute(f"TRUNCATE {', '.join(tables)}")
-            checkpoint = START
-            while True:
-                envelopes, checkpoint = await self.store.read_all(conn, checkpoint, batch_size)
-                if not envelopes:
-                    return count
-                for envelope in envelopes:
-                    event = self.store.registry.decode(envelope)
-                    for projector in self.projectors:
-                        await projector(conn, envelope, event)
-                count += len(envelopes)
+            return await self.replay_into(conn, batch_size)
+
+    async def replay_into(self, conn: asyncpg.Connection, batch_size: int = 500) -> int:
+        """Every event through the projectors, in global order, in the caller's transaction."""
+        count = 0
+        checkpoint = START
+        while True:
+            envelopes, checkpoint = await self.store.read_all(conn, checkpoint, batch_size)
+            if not envelopes:
+                return count
+            for envelope in envelopes:
+                event = self.store.registry.decode(envelope)
+                for projector in self.projectors:
+                    await projector(conn, envelope, event)
+            count += len(envelopes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from dcert_shared.consumer import Subscription
+from dcert_shared.db import ReadModels
 from dcert_shared.runtime import ServiceRuntime, build_app
 
 from .adapters import read_models
@@ -21,7 +22,7 @@ def create_app(settings: AssessmentSettings | None = None) -> FastAPI:
         settings,
         context="assessment",
         registry=registry(),
-        schema=read_models.SCHEMA,
+        read_models=ReadModels.of(read_models.ReadModel.metadata),
         projectors=[read_models.project],
         subscriptions=[
             Subscription(

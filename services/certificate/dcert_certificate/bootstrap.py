@@ -14,6 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from dcert_shared.auth import DevIssuer
 from dcert_shared.consumer import Subscription
+from dcert_shared.db import ReadModels
 from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, Worker, build_app
@@ -41,7 +42,8 @@ def create_app(
         settings,
         context="certificate",
         registry=registry(),
-        schema=[*read_models.SCHEMA, *cards.SCHEMA, *ecert.SCHEMA],
+        schema=ecert.SCHEMA,
+        read_models=ReadModels.of(read_models.ReadModel.metadata, cards.CardReadModel.metadata),
         projectors=[read_models.project, cards.project],
     )
     commands = CertificateCommands(runtime, settings, today)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from dcert_shared.db import ReadModels
 from dcert_shared.runtime import ServiceRuntime, build_app
 
 from .adapters import deliveries, read_models
@@ -21,7 +22,8 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         settings,
         context="notification",
         registry=registry(),
-        schema=[*read_models.SCHEMA, *deliveries.SCHEMA],
+        schema=deliveries.SCHEMA,
+        read_models=ReadModels.of(read_models.ReadModel.metadata),
         projectors=[read_models.project],
         subscriptions=subscriptions(),
         workers=[deliver_webhooks],
