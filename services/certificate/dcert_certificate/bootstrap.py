@@ -65,8 +65,9 @@ def create_app(
                     done = await job(context)
                     if done:
                         log.info("%s: %s", name, done)
-                except Exception:
-                    log.exception("%s failed; trying again", name)
+                except Exception as error:
+                    # The type only: a database error's message may quote personal data.
+                    log.error("%s failed (%s); trying again", name, type(error).__name__)
                 try:
                     await asyncio.wait_for(stopping.wait(), seconds)
                 except TimeoutError:

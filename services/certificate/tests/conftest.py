@@ -139,6 +139,13 @@ class CertificateService(ServiceUnderTest):
         await self.assessed(token, created["id"], category, level)
         return str((await self.decide(created["id"], region=household))["certificate_number"])
 
+    async def holder_with_certificate(
+        self, category: str = "physical", level: int = 2
+    ) -> tuple[str, str, str]:
+        """A new person, their token and the number of their live certificate."""
+        person = new_person()
+        return person, self.holder(person), await self.certificate_for(person, category, level)
+
     async def certificate(self, token: str, number: str) -> dict[str, Any]:
         answer = await self.call("GET", f"/v1/certificates/{number}", token)
         assert answer.status_code == 200, answer.text

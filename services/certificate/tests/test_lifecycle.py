@@ -27,9 +27,7 @@ def a_matter(matter: str, number: str, **fields: object) -> dict[str, object]:
 async def test_renewal_opens_in_its_window_keeps_the_number_and_gives_ten_more_years(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person)
+    person, holder, number = await certificate.holder_with_certificate()
     old_code = await certificate.code(holder, number)
     refused = await certificate.call("POST", "/v1/applications", holder, a_matter("renewal", number))
     assert refused.status_code == 409 and refused.json()["code"] == "renewal_window_not_open"
@@ -58,9 +56,7 @@ async def test_renewal_opens_in_its_window_keeps_the_number_and_gives_ten_more_y
 async def test_a_loss_stops_the_old_codes_at_once_and_the_replacement_carries_b1(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person)
+    person, holder, number = await certificate.holder_with_certificate()
     old_code = await certificate.code(holder, number)
 
     replacement = await certificate.submit(holder, a_matter("replacement", number, reason="lost"))
@@ -96,9 +92,7 @@ async def test_a_loss_stops_the_old_codes_at_once_and_the_replacement_carries_b1
 async def test_a_grade_change_is_reassessed_and_closes_the_old_number(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person, "physical", 3)
+    person, holder, number = await certificate.holder_with_certificate("physical", 3)
     same = await certificate.call(
         "POST",
         "/v1/applications",
@@ -131,9 +125,7 @@ async def test_a_grade_change_is_reassessed_and_closes_the_old_number(
 async def test_a_transfer_is_let_go_by_the_old_region_and_taken_by_the_new(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person)
+    person, holder, number = await certificate.holder_with_certificate()
     code = await certificate.code(holder, number)
     same = await certificate.call(
         "POST", "/v1/applications", holder, a_matter("transfer", number, to_region=HOME)
@@ -169,9 +161,7 @@ async def test_a_transfer_is_let_go_by_the_old_region_and_taken_by_the_new(
 async def test_a_voluntary_cancellation_closes_everything_and_bars_a_new_application_for_a_year(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person)
+    person, holder, number = await certificate.holder_with_certificate()
     code = await certificate.code(holder, number)
     bad = await certificate.call(
         "POST", "/v1/applications", holder, a_matter("cancellation", number, reason="bored")
@@ -201,9 +191,7 @@ async def test_a_voluntary_cancellation_closes_everything_and_bars_a_new_applica
 async def test_a_reviewer_cancels_on_a_fact_and_the_number_can_live_again_later(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person, "visual", 2)
+    person, holder, number = await certificate.holder_with_certificate("visual", 2)
     fraud = await certificate.call(
         "POST", f"/v1/certificates/{number}/cancellation", certificate.reviewer(), {"reason": "fraud"}
     )
@@ -216,9 +204,7 @@ async def test_a_reviewer_cancels_on_a_fact_and_the_number_can_live_again_later(
 async def test_a_matter_left_open_ends_when_the_certificate_is_cancelled_or_no_longer_fits(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person)
+    person, holder, number = await certificate.holder_with_certificate()
     transfer = await certificate.submit(holder, a_matter("transfer", number, to_region=OTHER_PROVINCE))
     fraud = await certificate.call(
         "POST", f"/v1/certificates/{number}/cancellation", certificate.reviewer(), {"reason": "fraud"}
@@ -228,9 +214,7 @@ async def test_a_matter_left_open_ends_when_the_certificate_is_cancelled_or_no_l
     assert ended["status"] == "rejected" and "cancelled" in ended["decision_reason"]
     assert ended["next_step"] is None
 
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person)
+    person, holder, number = await certificate.holder_with_certificate()
     grade_change = await certificate.submit(
         holder, a_matter("grade_change", number, declared_category="physical")
     )
@@ -247,9 +231,7 @@ async def test_a_matter_left_open_ends_when_the_certificate_is_cancelled_or_no_l
 async def test_a_reported_death_ends_the_certificate_its_cards_and_every_open_application(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person)
+    person, holder, number = await certificate.holder_with_certificate()
     renewal_in_window = date(2036, 6, 1)
     certificate.clock.today = renewal_in_window
     try:
@@ -432,9 +414,7 @@ async def test_conflicting_matters_on_one_certificate_one_wins_the_other_gets_40
 async def test_expiry_is_recorded_once_and_the_holder_is_reminded_before_the_window(
     certificate: CertificateService,
 ) -> None:
-    person = new_person()
-    holder = certificate.holder(person)
-    number = await certificate.certificate_for(person)
+    person, holder, number = await certificate.holder_with_certificate()
     expiry = certificate.admin
     try:
         certificate.clock.today = date(2036, 4, 25)  # 25 days before the window opens (2036-05-20)
