@@ -68,3 +68,30 @@ def test_a_parent_changes_a_childs_grade_through_a_real_reassessment(
         "certificate", "GET", f"/v1/applications/{change.json()['id']}/timeline", token=parent_token
     ).json()
     assert [step["actor_role"] for step in timeline["steps"] if step["step"] == "assessed"] == ["doctor"]
+
+
+def test_a_withdrawn_application_leaves_the_doctors_worklist_as_cancelled(
+    system: System, doctor: str, reviewer: str
+) -> None:
+    person = new_person()
+    token = system.token("applicant", "citizen-withdraws", id_number=person)
+    application_id = apply(system, token, application(person)).json()["id"]
+    assessment = assessment_of(system, doctor, application_id)
+    withdrawn = system.call(
+        "certificate", "POST", f"/v1/applications/{application_id}/withdrawal", token=token
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+
+    def cancelled() -> bool:
+        items = system.call("assessment", "GET", "/v1/assessments?assigned=me", token=doctor).json()["items"]
+        return any(item["id"] == assessment["id"] and item["status"] == "cancelled" for item in items)
+
+    wait_for(cancelled)
+    late = system.call(
+        "assessment",
+        "POST",
+        f"/v1/assessments/{assessment['id']}/result",
+        {"category": "physical", "level": 2, "findings": "x", "measurements": {}},
+        doctor,
+    )
+    assert late.status_code == 409 and late.json()["code"] == "assessment_cancelled"

@@ -11,7 +11,7 @@ from dcert_shared.runtime import ServiceRuntime, build_app
 from .adapters import read_models
 from .api.routes import router
 from .application.commands import AssessmentCommands
-from .application.reactions import on_assessment_requested
+from .application.reactions import on_application_ended, on_assessment_requested
 from .domain.events import registry
 from .settings import AssessmentSettings
 
@@ -27,6 +27,12 @@ def create_app(settings: AssessmentSettings | None = None) -> FastAPI:
         subscriptions=[
             Subscription(
                 "assessment-requested", "certificate", ["AssessmentRequested"], on_assessment_requested
+            ),
+            Subscription(
+                "applications-ended",
+                "certificate",
+                ["ApplicationWithdrawn", "ApplicationRejected"],
+                on_application_ended,
             ),
         ],
     )

@@ -243,3 +243,30 @@ async def test_an_admin_sees_the_grade_without_findings_or_measurements(service:
     assert seen["result"]["level"] == 3 and seen["doctor_id"] == doctor
     assert "findings" not in seen["result"] and "measurements" not in seen["result"]
     assert "黄斑" not in str(seen) and "0.06" not in str(seen)
+
+
+async def test_a_withdrawn_application_cancels_its_assessment_and_a_late_result_is_refused(
+    service: AssessmentService,
+) -> None:
+    assessment_id, doctor = await scheduled_with(service)
+    assessment = await service.call("GET", f"/v1/assessments/{assessment_id}", service.admin)
+    application_id = assessment.json()["application_id"]
+    await service.publish(
+        "certificate", "ApplicationWithdrawn", {"application_id": application_id, "matter": "new"}
+    )
+    await service.handled("certificate")
+    listed = await service.call("GET", "/v1/assessments?assigned=me", service.doctor_token(doctor))
+    assert [item["status"] for item in listed.json()["items"] if item["id"] == assessment_id] == ["cancelled"]
+    late = await record(
+        service, assessment_id, doctor, {"category": "visual", "level": 2, "findings": "", "measurements": {}}
+    )
+    assert late.status_code == 409 and late.json()["code"] == "assessment_cancelled"
+    [cancelled] = await service.published("AssessmentCancelled")
+    assert cancelled["data"] == {
+        "assessment_id": assessment_id,
+        "application_id": application_id,
+        "doctor_id": doctor,
+        "reason": "withdrawn",
+    }
+    another = await service.request_assessment("visual", service.regions.home)
+    assert await service.assigned_doctor(another) == doctor, "the cancelled one still counted as open load"

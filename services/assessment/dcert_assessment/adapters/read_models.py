@@ -19,6 +19,7 @@ from dcert_shared.db import ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.events import (
+    AssessmentCancelled,
     AssessmentOpened,
     AssessmentScheduled,
     DoctorRegistered,
@@ -144,4 +145,8 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.override_reason,
                 event.findings,
                 event.measurements,
+            )
+        case AssessmentCancelled():
+            await conn.execute(
+                "UPDATE assessment_view SET status = 'cancelled' WHERE id = $1", event.assessment_id
             )

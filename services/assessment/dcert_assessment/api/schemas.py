@@ -17,7 +17,7 @@ from ..domain.grading import Measurements
 SingleCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental"]
 CategoryName = SingleCategory | Literal["multiple"]
 Level = Annotated[int, Field(ge=1, le=4, description="1 (一级) is the most severe")]
-Status = Literal["unassigned", "scheduled", "assessed"]
+Status = Literal["unassigned", "scheduled", "assessed", "cancelled"]
 
 
 def _region(value: str) -> str:

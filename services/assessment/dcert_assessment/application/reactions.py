@@ -36,3 +36,17 @@ async def on_assessment_requested(uow: UnitOfWork, envelope: EventEnvelope) -> N
     uow.track(assessment)
     uow.track(UniqueKey.claim(APPLICATION, request.application_id, assessment.id))
     await assign(uow, assessment)
+
+
+async def on_application_ended(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+    """certificate.ApplicationWithdrawn / ApplicationRejected: an assessment not yet done is cancelled,
+    so it leaves the doctor's worklist and load; one already assessed keeps its result."""
+    application_id = str(envelope.payload["application_id"])
+    key = await uow.load(UniqueKey, UniqueKey.key_id(APPLICATION, application_id))
+    if key is None:
+        return
+    assessment = await uow.load(Assessment, key.owner_id)
+    if assessment is not None:
+        assessment.cancel(
+            "withdrawn" if envelope.event_type == "ApplicationWithdrawn" else "application_ended"
+        )

@@ -10,6 +10,7 @@ from dcert_shared.envelope import DomainEvent
 from dcert_shared.ids import check_level
 
 from .errors import (
+    AssessmentCancelledError,
     DoctorNotQualified,
     GradeOutsideStandard,
     InvalidComposition,
@@ -17,7 +18,7 @@ from .errors import (
     NotTheAssignedDoctor,
     ResultAlreadyRecorded,
 )
-from .events import AssessmentOpened, AssessmentScheduled, ComponentGrade, GradeRecorded
+from .events import AssessmentCancelled, AssessmentOpened, AssessmentScheduled, ComponentGrade, GradeRecorded
 from .grading import Measurements, contradiction, most_severe_level
 from .staff import Doctor
 
@@ -28,6 +29,7 @@ class AssessmentStatus(StrEnum):
     UNASSIGNED = "unassigned"  # no qualified doctor yet: waits for one to be registered
     SCHEDULED = "scheduled"
     ASSESSED = "assessed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class Assessment(Aggregate):
             raise NotTheAssignedDoctor()
         if self.status is AssessmentStatus.ASSESSED:
             raise ResultAlreadyRecorded()
+        if self.status is AssessmentStatus.CANCELLED:
+            raise AssessmentCancelledError()
         if not doctor.qualified_for(result.category):
             raise DoctorNotQualified(detail=f"category {result.category}")
         level = _level_of(result)
@@ -157,6 +161,18 @@ class Assessment(Aggregate):
                 override_reason=result.override_reason,
             )
         )
+
+    def cancel(self, reason: str) -> None:
+        """The application ended before a result; an assessed one keeps its result."""
+        if self.status in (AssessmentStatus.UNASSIGNED, AssessmentStatus.SCHEDULED):
+            self.trigger(
+                AssessmentCancelled(
+                    assessment_id=self.id,
+                    application_id=self.application_id,
+                    doctor_id=self.doctor_id,
+                    reason=reason,
+                )
+            )
 
     def _contradictions(self, result: Result) -> list[Contradiction]:
         found = []
@@ -183,6 +199,8 @@ class Assessment(Aggregate):
                 self.doctor_id = event.doctor_id
             case GradeRecorded():
                 self.status = AssessmentStatus.ASSESSED
+            case AssessmentCancelled():
+                self.status = AssessmentStatus.CANCELLED
 
 
 def _level_of(result: Result) -> int:

@@ -47,6 +47,12 @@ class DoctorNotQualified(Forbidden):
     title_en = "The doctor is not qualified to assess this category"
 
 
+class AssessmentCancelledError(Conflict):
+    code = "assessment_cancelled"
+    title_zh = "该评定已取消（申请已撤回或终止），不能录入结果"
+    title_en = "This assessment was cancelled (the application was withdrawn or ended)"
+
+
 class ResultAlreadyRecorded(Conflict):
     code = "result_already_recorded"
     title_zh = "该评定结果已录入，不能再次录入"

@@ -91,6 +91,15 @@ class GradeRecorded(DomainEvent):
     override_reason: str | None
 
 
+class AssessmentCancelled(DomainEvent):
+    """The application was withdrawn or ended before a result: the doctor need not assess."""
+
+    assessment_id: str
+    application_id: str
+    doctor_id: str | None
+    reason: str
+
+
 def registry() -> EventRegistry:
     events = EventRegistry()
     events.register(
@@ -100,5 +109,6 @@ def registry() -> EventRegistry:
         AssessmentOpened,
         AssessmentScheduled,
         GradeRecorded,
+        AssessmentCancelled,
     )
     return events
