@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -270,3 +271,44 @@ async def test_a_withdrawn_application_cancels_its_assessment_and_a_late_result_
     }
     another = await service.request_assessment("visual", service.regions.home)
     assert await service.assigned_doctor(another) == doctor, "the cancelled one still counted as open load"
+
+
+async def test_results_outside_the_standard_are_refused_whole(service: AssessmentService) -> None:
+    assessment_id, doctor = await scheduled_with(service)
+    wrong_kind = await record(
+        service,
+        assessment_id,
+        doctor,
+        {
+            "category": "visual",
+            "level": 2,
+            "findings": "",
+            "measurements": {"best_corrected_acuity": 0.03, "iq": 30},
+        },
+    )
+    assert wrong_kind.status_code == 422 and wrong_kind.json()["code"] == "measurement_not_for_category"
+    assert [error["field"] for error in wrong_kind.json()["errors"]] == ["measurements.iq"]
+    beyond = await record(service, assessment_id, doctor, {"category": "visual", "level": 5, "findings": ""})
+    assert beyond.status_code == 422
+    alone = await record(
+        service,
+        assessment_id,
+        doctor,
+        {"category": "multiple", "findings": "", "components": [{"category": "visual", "level": 2}]},
+    )
+    assert alone.status_code == 422 and alone.json()["code"] == "invalid_composition"
+    stored = await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
+    assert stored.json()["status"] == "scheduled", "a refused result changed the assessment"
+
+
+async def test_two_results_recorded_at_once_on_one_assessment_one_wins(service: AssessmentService) -> None:
+    for _ in range(5):
+        assessment_id, doctor = await scheduled_with(service)
+        body = {
+            "category": "visual",
+            "level": 2,
+            "findings": "",
+            "measurements": {"best_corrected_acuity": 0.03},
+        }
+        answers = await asyncio.gather(*(record(service, assessment_id, doctor, body) for _ in range(2)))
+        assert sorted(answer.status_code for answer in answers) == [201, 409]

@@ -8,6 +8,7 @@ from enum import StrEnum
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 from dcert_shared.ids import check_level
+from dcert_shared.problems import FieldError
 
 from .errors import (
     AssessmentCancelledError,
@@ -15,11 +16,12 @@ from .errors import (
     GradeOutsideStandard,
     InvalidComposition,
     LevelRequired,
+    MeasurementsNotForCategory,
     NotTheAssignedDoctor,
     ResultAlreadyRecorded,
 )
 from .events import AssessmentCancelled, AssessmentOpened, AssessmentScheduled, ComponentGrade, GradeRecorded
-from .grading import Measurements, contradiction, most_severe_level
+from .grading import Measurements, contradiction, foreign_measurements, most_severe_level
 from .staff import Doctor
 
 MULTIPLE = "multiple"
@@ -143,6 +145,7 @@ class Assessment(Aggregate):
         if not doctor.qualified_for(result.category):
             raise DoctorNotQualified(detail=f"category {result.category}")
         level = _level_of(result)
+        _require_measures_of_the_category(result)
         contradictions = self._contradictions(result)
         if contradictions and not result.override_reason:
             raise GradeOutsideStandard.for_contradictions(contradictions)
@@ -201,6 +204,20 @@ class Assessment(Aggregate):
                 self.status = AssessmentStatus.ASSESSED
             case AssessmentCancelled():
                 self.status = AssessmentStatus.CANCELLED
+
+
+def _require_measures_of_the_category(result: Result) -> None:
+    errors = [
+        FieldError(
+            field=f"{path.removesuffix('level')}measurements.{name}",
+            code=MeasurementsNotForCategory.code,
+            message=f"not a measure of {part.category}",
+        )
+        for path, part in result.graded_parts()
+        for name in foreign_measurements(part.category, part.measurements)
+    ]
+    if errors:
+        raise MeasurementsNotForCategory(errors=errors)
 
 
 def _level_of(result: Result) -> int:

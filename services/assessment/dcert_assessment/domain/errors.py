@@ -69,6 +69,12 @@ class InvalidComposition(ValidationFailed):
     )
 
 
+class MeasurementsNotForCategory(ValidationFailed):
+    code = "measurement_not_for_category"
+    title_zh = "录入的测量项目不属于该残疾类别"
+    title_en = "A measurement recorded is not a measure of this disability category"
+
+
 class LevelRequired(ValidationFailed):
     code = "level_required"
     title_zh = "须填写残疾等级（多重残疾除外，其等级由各分项得出）"

@@ -158,3 +158,21 @@ def contradiction(
 def most_severe_level(levels: list[int]) -> int:
     """多重残疾: the certificate carries the most severe component grade (the smallest number)."""
     return min(levels)
+
+
+# The measures of each category (DOMAIN.md's table); physical disability has none (the doctor's
+# functional findings), a multiple disability has those of its components.
+MEASURES: dict[str, frozenset[str]] = {
+    "visual": frozenset({"best_corrected_acuity", "visual_field_radius_deg"}),
+    "hearing": frozenset({"hearing_loss_db"}),
+    "speech": frozenset({"speech_intelligibility_pct"}),
+    "intellectual": frozenset({"iq", "dq", "whodas_score"}),
+    "mental": frozenset({"whodas_score", "illness_months"}),
+    "physical": frozenset(),
+}
+
+
+def foreign_measurements(category: str, measurements: Measurements) -> list[str]:
+    """Recorded measurements that are not measures of `category` (a hearing loss for a visual
+    disability): recorded under the wrong category, so refused rather than silently ignored."""
+    return sorted(set(measurements.given()) - MEASURES.get(category, frozenset()))
