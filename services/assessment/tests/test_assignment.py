@@ -124,3 +124,56 @@ async def test_a_doctor_lists_only_their_own_assessments(service: AssessmentServ
         "applicant", "citizen-1", id_number=make_identity_number("330502", date(2016, 4, 17), 1)
     )
     assert (await service.call("GET", "/v1/assessments", applicant)).status_code == 403
+
+
+async def test_a_suspended_doctors_open_assessments_go_to_another_doctor_by_events(
+    service: AssessmentService,
+) -> None:
+    first = await service.qualified_doctor(service.regions.home, ("visual",))
+    application_id = await service.request_assessment("visual", service.regions.home)
+    assert await service.assigned_doctor(application_id) == first
+    second = await service.qualified_doctor(service.regions.home, ("visual",))
+
+    suspended = await service.call(
+        "POST", f"/v1/doctors/{first}/suspension", service.admin, {"reason": "执业证书过期"}
+    )
+    assert suspended.status_code == 200, suspended.text
+    assert suspended.json() == {"id": first, "suspended": True, "reassigned": 1, "waiting": 0}
+    assert await service.assigned_doctor(application_id) == second
+    [released] = await service.published("AssessmentReleased")
+    assert (released["data"]["doctor_id"], released["data"]["reason"]) == (first, "doctor_suspended")
+    rescheduled = await service.published("AssessmentScheduled", 2)
+    assert rescheduled[-1]["data"]["doctor_id"] == second
+
+    another = await service.request_assessment("visual", service.regions.home)
+    assert await service.assigned_doctor(another) == second, "a suspended doctor got a new assessment"
+    assessment = await service.assessment_of(application_id)
+    late = await service.call(
+        "POST",
+        f"/v1/assessments/{assessment['id']}/result",
+        service.doctor_token(first),
+        {"category": "visual", "level": 2, "findings": ""},
+    )
+    assert late.status_code == 403
+
+    reinstated = await service.call("POST", f"/v1/doctors/{first}/reinstatement", service.admin)
+    assert reinstated.json()["suspended"] is False
+    listed = await service.call("GET", "/v1/doctors", service.admin)
+    assert {item["id"]: item["suspended"] for item in listed.json()["items"]}[first] is False
+    unknown = await service.call("POST", "/v1/doctors/nobody/suspension", service.admin, {"reason": "x"})
+    assert unknown.status_code == 404
+
+
+async def test_with_no_other_doctor_the_assessment_waits_and_goes_to_the_next_one_registered(
+    service: AssessmentService,
+) -> None:
+    only = await service.qualified_doctor(service.regions.home, ("hearing",))
+    application_id = await service.request_assessment("hearing", service.regions.home)
+    assert await service.assigned_doctor(application_id) == only
+    suspended = await service.call(
+        "POST", f"/v1/doctors/{only}/suspension", service.admin, {"reason": "休假"}
+    )
+    assert suspended.json()["waiting"] == 1
+    assert (await service.assessment_of(application_id))["status"] == "unassigned"
+    newcomer = await service.qualified_doctor(service.regions.home, ("hearing",))
+    assert await service.assigned_doctor(application_id) == newcomer

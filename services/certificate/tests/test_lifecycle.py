@@ -263,6 +263,23 @@ async def test_a_reported_death_ends_the_certificate_its_cards_and_every_open_ap
     assert "died" in ended["decision_reason"]
 
 
+async def test_an_assessment_given_to_another_doctor_shows_the_new_doctor(
+    certificate: CertificateService,
+) -> None:
+    person = new_person()
+    holder = certificate.holder(person)
+    created = await certificate.submit(holder, new_application(person))
+    for doctor in ("doctor-suspended", "doctor-next"):
+        await certificate.publish(
+            "assessment",
+            "AssessmentScheduled",
+            {"application_id": created["id"], "assessment_id": "as-1", "doctor_id": doctor},
+        )
+    await certificate.handled("assessment")
+    current = await certificate.application(holder, created["id"])
+    assert (current["status"], current["assessment"]["doctor_id"]) == ("assessing", "doctor-next")
+
+
 async def test_withdrawal_frees_the_person_and_cannot_happen_twice(certificate: CertificateService) -> None:
     person = new_person()
     holder = certificate.holder(person)

@@ -27,7 +27,7 @@ async def candidates(conn: asyncpg.Connection, category: str, residence_region: 
         "   AS open_assessments,"
         "  (SELECT count(*) FROM assessment_view a WHERE a.doctor_id = d.id) AS total_assessments"
         " FROM doctor_view d JOIN institution_view i ON i.id = d.institution_id"
-        " WHERE d.categories ? $1 AND i.categories ? $1 AND starts_with(i.region, $2)",
+        " WHERE d.categories ? $1 AND i.categories ? $1 AND starts_with(i.region, $2) AND NOT d.suspended",
         category,
         province_of(residence_region),
     )
@@ -41,5 +41,13 @@ async def waiting_assessments(conn: asyncpg.Connection, categories: list[str], r
         " AND starts_with(residence_region, $2) ORDER BY requested_at, id",
         categories,
         province_of(region),
+    )
+    return [row["id"] for row in rows]
+
+
+async def open_assessments_of(conn: asyncpg.Connection, doctor_id: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT id FROM assessment_view WHERE doctor_id = $1 AND status = 'scheduled' ORDER BY assigned_at, id",
+        doctor_id,
     )
     return [row["id"] for row in rows]

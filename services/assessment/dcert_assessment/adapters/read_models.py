@@ -21,8 +21,11 @@ from dcert_shared.envelope import DomainEvent, EventEnvelope
 from ..domain.events import (
     AssessmentCancelled,
     AssessmentOpened,
+    AssessmentReleased,
     AssessmentScheduled,
     DoctorRegistered,
+    DoctorReinstated,
+    DoctorSuspended,
     GradeRecorded,
     InstitutionRegistered,
 )
@@ -51,6 +54,7 @@ class DoctorView(ReadModel, table=True):
     license_no: str
     categories: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     registered_at: datetime
+    suspended: bool = False
 
 
 class AssessmentView(ReadModel, table=True):
@@ -97,8 +101,8 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
             )
         case DoctorRegistered():
             await conn.execute(
-                "INSERT INTO doctor_view (id, name, institution_id, license_no, categories, registered_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO doctor_view (id, name, institution_id, license_no, categories, registered_at,"
+                " suspended) VALUES ($1, $2, $3, $4, $5, $6, false)",
                 event.doctor_id,
                 event.name,
                 event.institution_id,
@@ -145,6 +149,17 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.override_reason,
                 event.findings,
                 event.measurements,
+            )
+        case DoctorSuspended() | DoctorReinstated():
+            suspended = isinstance(event, DoctorSuspended)
+            await conn.execute(
+                "UPDATE doctor_view SET suspended = $2 WHERE id = $1", event.doctor_id, suspended
+            )
+        case AssessmentReleased():
+            await conn.execute(
+                "UPDATE assessment_view SET status = 'unassigned', doctor_id = NULL, institution_id = NULL,"
+                " assigned_at = NULL WHERE id = $1",
+                event.assessment_id,
             )
         case AssessmentCancelled():
             await conn.execute(

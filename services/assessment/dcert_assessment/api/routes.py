@@ -20,6 +20,7 @@ from .schemas import (
     DoctorCreate,
     DoctorList,
     DoctorPublic,
+    DoctorStatus,
     GradeDetail,
     GradePublic,
     InstitutionCreate,
@@ -28,6 +29,7 @@ from .schemas import (
     ResultCreate,
     ResultRecorded,
     Status,
+    Suspension,
 )
 
 router = APIRouter(prefix="/v1")
@@ -90,9 +92,24 @@ async def register_doctor(
 @router.get("/doctors", response_model=DoctorList, tags=["doctors"])
 async def list_doctors(_: Admin, db: Pool) -> DoctorList:
     rows = await db.fetch(
-        "SELECT id, name, institution_id, license_no, categories FROM doctor_view ORDER BY registered_at, id"
+        "SELECT id, name, institution_id, license_no, categories, suspended FROM doctor_view"
+        " ORDER BY registered_at, id"
     )
     return DoctorList(items=[DoctorPublic(**dict(row)) for row in rows])
+
+
+@router.post("/doctors/{doctor_id}/suspension", response_model=DoctorStatus, tags=["doctors"])
+async def suspend_doctor(
+    doctor_id: str, body: Suspension, principal: Admin, service: Commands
+) -> DoctorStatus:
+    """停止执业: the doctor gets no new assessments and their open ones go to other doctors."""
+    return DoctorStatus(**await service.suspend_doctor(principal_context(principal), doctor_id, body.reason))
+
+
+@router.post("/doctors/{doctor_id}/reinstatement", response_model=DoctorStatus, tags=["doctors"])
+async def reinstate_doctor(doctor_id: str, principal: Admin, service: Commands) -> DoctorStatus:
+    """恢复执业: the doctor takes assessments again, first those waiting for one."""
+    return DoctorStatus(**await service.reinstate_doctor(principal_context(principal), doctor_id))
 
 
 @router.get("/assessments", response_model=AssessmentList, tags=["assessments"])

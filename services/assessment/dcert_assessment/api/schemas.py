@@ -71,6 +71,21 @@ class DoctorPublic(BaseModel):
     institution_id: str
     license_no: str
     categories: list[str]
+    suspended: bool = False
+
+
+class Suspension(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class DoctorStatus(BaseModel):
+    """After a suspension or reinstatement: how many open assessments moved, how many wait."""
+
+    id: str
+    suspended: bool
+    reassigned: int
+    waiting: int
 
 
 class DoctorList(BaseModel):

@@ -40,3 +40,22 @@ async def assign_waiting(uow: UnitOfWork, doctor: Doctor, institution: Instituti
             await uow.save()
             assigned += 1
     return assigned
+
+
+async def reassign_from(uow: UnitOfWork, doctor: Doctor, reason: str) -> tuple[int, int]:
+    """The doctor's open assessments go to other qualified doctors (those that find none wait):
+    (reassigned, waiting). The doctor's change is saved first, so the choice leaves them out."""
+    await uow.save()
+    reassigned = waiting = 0
+    for assessment_id in await queries.open_assessments_of(uow.conn, doctor.id):
+        assessment = await uow.load(Assessment, assessment_id)
+        if assessment is None:
+            continue
+        assessment.release(reason)
+        await uow.save()
+        if await assign(uow, assessment):
+            reassigned += 1
+        else:
+            waiting += 1
+        await uow.save()
+    return reassigned, waiting

@@ -13,12 +13,13 @@ from dcert_shared.uow import Idempotency, UnitOfWork
 from ..domain.assessment import Assessment, Result
 from ..domain.errors import (
     AssessmentNotFound,
+    DoctorNotFound,
     InstitutionNotFound,
     LicenceAlreadyRegistered,
     NotTheAssignedDoctor,
 )
 from ..domain.staff import Doctor, Institution, UniqueKey
-from .assignment import assign_waiting
+from .assignment import assign_waiting, reassign_from
 
 LICENCE = "licence"
 
@@ -117,3 +118,34 @@ class AssessmentCommands:
         return await self.runtime.es.execute_idempotent(
             context, once.principal, once.key, once.request, decide
         )
+
+    async def suspend_doctor(self, context: CommandContext, doctor_id: str, reason: str) -> dict[str, Any]:
+        """停止执业: no new assessments; the open ones are reassigned, by events."""
+
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            doctor = await self._doctor(uow, doctor_id)
+            reassigned = waiting = 0
+            if doctor.suspend(reason):
+                reassigned, waiting = await reassign_from(uow, doctor, "doctor_suspended")
+            return {"id": doctor.id, "suspended": True, "reassigned": reassigned, "waiting": waiting}
+
+        return await self.runtime.es.execute(context, decide)
+
+    async def reinstate_doctor(self, context: CommandContext, doctor_id: str) -> dict[str, Any]:
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            doctor = await self._doctor(uow, doctor_id)
+            assigned = 0
+            if doctor.reinstate():
+                institution = await uow.load(Institution, doctor.institution_id)
+                assert institution is not None
+                assigned = await assign_waiting(uow, doctor, institution)
+            return {"id": doctor.id, "suspended": False, "reassigned": assigned, "waiting": 0}
+
+        return await self.runtime.es.execute(context, decide)
+
+    @staticmethod
+    async def _doctor(uow: UnitOfWork, doctor_id: str) -> Doctor:
+        doctor = await uow.load(Doctor, doctor_id)
+        if doctor is None:
+            raise DoctorNotFound()
+        return doctor

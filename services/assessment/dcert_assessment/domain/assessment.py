@@ -13,6 +13,7 @@ from dcert_shared.problems import FieldError
 from .errors import (
     AssessmentCancelledError,
     DoctorNotQualified,
+    DoctorSuspendedError,
     GradeOutsideStandard,
     InvalidComposition,
     LevelRequired,
@@ -20,7 +21,14 @@ from .errors import (
     NotTheAssignedDoctor,
     ResultAlreadyRecorded,
 )
-from .events import AssessmentCancelled, AssessmentOpened, AssessmentScheduled, ComponentGrade, GradeRecorded
+from .events import (
+    AssessmentCancelled,
+    AssessmentOpened,
+    AssessmentReleased,
+    AssessmentScheduled,
+    ComponentGrade,
+    GradeRecorded,
+)
 from .grading import Measurements, contradiction, foreign_measurements, most_severe_level
 from .staff import Doctor
 
@@ -138,6 +146,8 @@ class Assessment(Aggregate):
     def record_grade(self, doctor: Doctor, result: Result) -> None:
         if self.doctor_id is None or doctor.id != self.doctor_id:
             raise NotTheAssignedDoctor()
+        if doctor.suspended:
+            raise DoctorSuspendedError()
         if self.status is AssessmentStatus.ASSESSED:
             raise ResultAlreadyRecorded()
         if self.status is AssessmentStatus.CANCELLED:
@@ -164,6 +174,18 @@ class Assessment(Aggregate):
                 override_reason=result.override_reason,
             )
         )
+
+    def release(self, reason: str) -> None:
+        """The doctor can no longer assess: unassigned again, to be assigned to another."""
+        if self.status is AssessmentStatus.SCHEDULED and self.doctor_id is not None:
+            self.trigger(
+                AssessmentReleased(
+                    assessment_id=self.id,
+                    application_id=self.application_id,
+                    doctor_id=self.doctor_id,
+                    reason=reason,
+                )
+            )
 
     def cancel(self, reason: str) -> None:
         """The application ended before a result; an assessed one keeps its result."""
@@ -204,6 +226,9 @@ class Assessment(Aggregate):
                 self.status = AssessmentStatus.ASSESSED
             case AssessmentCancelled():
                 self.status = AssessmentStatus.CANCELLED
+            case AssessmentReleased():
+                self.status = AssessmentStatus.UNASSIGNED
+                self.doctor_id = None
 
 
 def _require_measures_of_the_category(result: Result) -> None:

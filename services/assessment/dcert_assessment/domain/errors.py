@@ -53,6 +53,18 @@ class AssessmentCancelledError(Conflict):
     title_en = "This assessment was cancelled (the application was withdrawn or ended)"
 
 
+class DoctorSuspendedError(Forbidden):
+    code = "doctor_suspended"
+    title_zh = "该医生已停止执业，不能录入评定结果"
+    title_en = "This doctor is suspended and cannot record results"
+
+
+class DoctorNotFound(NotFound):
+    code = "doctor_not_found"
+    title_zh = "未找到该医生"
+    title_en = "Doctor not found"
+
+
 class ResultAlreadyRecorded(Conflict):
     code = "result_already_recorded"
     title_zh = "该评定结果已录入，不能再次录入"

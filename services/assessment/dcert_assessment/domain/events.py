@@ -100,6 +100,26 @@ class AssessmentCancelled(DomainEvent):
     reason: str
 
 
+class DoctorSuspended(DomainEvent):
+    """停止执业: the doctor gets no new assessments; their open ones go to another doctor."""
+
+    doctor_id: str
+    reason: str
+
+
+class DoctorReinstated(DomainEvent):
+    doctor_id: str
+
+
+class AssessmentReleased(DomainEvent):
+    """The assigned doctor can no longer assess (suspended): the assessment is assigned again."""
+
+    assessment_id: str
+    application_id: str
+    doctor_id: str
+    reason: str
+
+
 def registry() -> EventRegistry:
     events = EventRegistry()
     events.register(
@@ -110,5 +130,8 @@ def registry() -> EventRegistry:
         AssessmentScheduled,
         GradeRecorded,
         AssessmentCancelled,
+        DoctorSuspended,
+        DoctorReinstated,
+        AssessmentReleased,
     )
     return events

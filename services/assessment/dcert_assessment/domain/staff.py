@@ -9,7 +9,13 @@ from dcert_shared.envelope import DomainEvent
 from dcert_shared.problems import FieldError
 
 from .errors import CategoriesOutsideInstitution
-from .events import DoctorRegistered, InstitutionRegistered, UniqueKeyClaimed
+from .events import (
+    DoctorRegistered,
+    DoctorReinstated,
+    DoctorSuspended,
+    InstitutionRegistered,
+    UniqueKeyClaimed,
+)
 
 
 class Institution(Aggregate):
@@ -48,6 +54,7 @@ class Doctor(Aggregate):
         super().__init__(aggregate_id)
         self.institution_id = ""
         self.categories: tuple[str, ...] = ()
+        self.suspended = False
 
     @classmethod
     def register(
@@ -78,11 +85,27 @@ class Doctor(Aggregate):
     def qualified_for(self, category: str) -> bool:
         return category in self.categories
 
+    def suspend(self, reason: str) -> bool:
+        if self.suspended:
+            return False
+        self.trigger(DoctorSuspended(doctor_id=self.id, reason=reason))
+        return True
+
+    def reinstate(self) -> bool:
+        if not self.suspended:
+            return False
+        self.trigger(DoctorReinstated(doctor_id=self.id))
+        return True
+
     def apply(self, event: DomainEvent) -> None:
         match event:
             case DoctorRegistered():
                 self.institution_id = event.institution_id
                 self.categories = tuple(event.categories)
+            case DoctorSuspended():
+                self.suspended = True
+            case DoctorReinstated():
+                self.suspended = False
 
 
 class UniqueKey(Aggregate):

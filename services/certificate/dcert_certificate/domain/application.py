@@ -153,6 +153,7 @@ class Application(Aggregate):
         self.migration_number: str | None = None
         self.certificate_number: str | None = None
         self.card_delivery = "mail"
+        self.doctor_id: str | None = None
 
     @classmethod
     def submit(
@@ -218,7 +219,9 @@ class Application(Aggregate):
 
     # -- assessment ---------------------------------------------------------------------------
     def assessment_assigned(self, assessment_id: str, doctor_id: str) -> None:
-        if self.status is Status.SUBMITTED and self.needs_assessment:
+        """Scheduled, or scheduled again with another doctor (the first one was suspended)."""
+        waiting = self.status in (Status.SUBMITTED, Status.ASSESSING) and self.needs_assessment
+        if waiting and doctor_id != self.doctor_id:
             self.trigger(
                 AssessmentAssigned(application_id=self.id, assessment_id=assessment_id, doctor_id=doctor_id)
             )
@@ -364,8 +367,9 @@ class Application(Aggregate):
                 self.applicant_address = event.applicant_address or ""
                 self.subject_certificate = event.certificate_number
                 self.card_delivery = event.card_delivery
-            case AssessmentAssigned():
+            case AssessmentAssigned(doctor_id=doctor_id):
                 self.status = Status.ASSESSING
+                self.doctor_id = doctor_id
             case AssessmentResultReceived(category=category, level=level):
                 self.grade = Grade(category, level)
                 self.status = Status.ASSESSED
