@@ -34,17 +34,39 @@ from .broker import (
 )
 from .consumer import EventConsumer, RedeliveryPolicy, Subscription
 from .db import ReadModels, create_pool, ensure_read_models, migrate
-from .envelope import EventRegistry
+from .envelope import Actor, CommandContext, EventRegistry
 from .outbox import OutboxRelay
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
 from .store import EventStore
-from .telemetry import instrument_app, instrument_asyncpg, setup_telemetry
+from .telemetry import command_context, instrument_app, instrument_asyncpg, setup_telemetry
 from .uow import EventSourcing, Projector
 
 log = logging.getLogger(__name__)
 
 Worker = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
+
+
+def periodic(seconds: float, name: str, job: Callable[[CommandContext], Awaitable[object]]) -> Worker:
+    """A worker that runs `job` at start and then every `seconds` until the service stops; a
+    failure is logged by its type only (a database error's message may quote personal data)."""
+
+    async def run(runtime: ServiceRuntime, stopping: asyncio.Event) -> None:
+        context = command_context(Actor(role="service", subject=name))
+        while not stopping.is_set():
+            try:
+                done = await job(context)
+                if done:
+                    log.info("%s: %s", name, done)
+            except Exception as error:
+                log.error("%s failed (%s); trying again", name, type(error).__name__)
+            try:
+                await asyncio.wait_for(stopping.wait(), seconds)
+            except TimeoutError:
+                pass
+
+    run.__name__ = name
+    return run
 
 
 class ServiceRuntime:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 from fastapi import FastAPI
 
 from dcert_shared.consumer import Subscription
 from dcert_shared.db import ReadModels
-from dcert_shared.runtime import ServiceRuntime, build_app
+from dcert_shared.ids import china_today
+from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 
 from .adapters import read_models
 from .api.routes import router
@@ -16,7 +20,9 @@ from .domain.events import registry
 from .settings import AssessmentSettings
 
 
-def create_app(settings: AssessmentSettings | None = None) -> FastAPI:
+def create_app(
+    settings: AssessmentSettings | None = None, today: Callable[[], date] = china_today
+) -> FastAPI:
     settings = settings or AssessmentSettings()  # type: ignore[call-arg]
     runtime = ServiceRuntime(
         settings,
@@ -41,5 +47,10 @@ def create_app(settings: AssessmentSettings | None = None) -> FastAPI:
         title="残疾人证 assessment service",
         routers=[router],
     )
-    app.state.commands = AssessmentCommands(runtime)
+    commands = AssessmentCommands(runtime, today)
+    # 资质到期: lapsed institutions stop assessing and their open assessments move.
+    runtime.workers = [
+        periodic(settings.accreditation_check_seconds, "accreditation-check", commands.lapse_accreditations)
+    ]
+    app.state.commands = commands
     return app

@@ -7,3 +7,4 @@ from dcert_shared.settings import ServiceSettings
 
 class AssessmentSettings(ServiceSettings):
     service_name: str = "assessment"
+    accreditation_check_seconds: float = 3600.0

@@ -177,3 +177,59 @@ async def test_with_no_other_doctor_the_assessment_waits_and_goes_to_the_next_on
     assert (await service.assessment_of(application_id))["status"] == "unassigned"
     newcomer = await service.qualified_doctor(service.regions.home, ("hearing",))
     assert await service.assigned_doctor(application_id) == newcomer
+
+
+async def test_an_institution_past_its_accreditation_gets_nothing_new_and_its_open_assessments_move(
+    service: AssessmentService,
+) -> None:
+    lapsing = await service.call(
+        "POST",
+        "/v1/institutions",
+        service.admin,
+        {
+            "name": "即将到期的机构",
+            "region": service.regions.home,
+            "categories": ["speech"],
+            "accredited_until": "2099-12-31",
+        },
+    )
+    old_doctor = await service.doctor(lapsing.json()["id"], ("speech",))
+    application_id = await service.request_assessment("speech", service.regions.home)
+    assert await service.assigned_doctor(application_id) == old_doctor
+    other_doctor = await service.qualified_doctor(service.regions.same_city, ("speech",))
+
+    commands = service.app.state.commands
+    commands.today = lambda: date(2100, 1, 1)
+    try:
+        checked = await service.call("POST", "/v1/jobs/accreditation", service.admin)
+        assert checked.json() == {"lapsed": 1, "reassigned": 1, "waiting": 0}
+        again = await service.call("POST", "/v1/jobs/accreditation", service.admin)
+        assert again.json() == {"lapsed": 0, "reassigned": 0, "waiting": 0}
+    finally:
+        commands.today = date.today
+    assert await service.assigned_doctor(application_id) == other_doctor
+    listed = (await service.call("GET", "/v1/institutions", service.admin)).json()["items"]
+    assert {item["id"]: item["lapsed"] for item in listed}[lapsing.json()["id"]] is True
+
+    expired = await service.call(
+        "POST",
+        "/v1/institutions",
+        service.admin,
+        {
+            "name": "已过期的机构",
+            "region": service.regions.home,
+            "categories": ["mental"],
+            "accredited_until": "2020-01-01",
+        },
+    )
+    await service.doctor(expired.json()["id"], ("mental",))
+    waiting = await service.request_assessment("mental", service.regions.home)
+    assert (await service.assessment_of(waiting))["status"] == "unassigned"
+    renewed = await service.call(
+        "POST",
+        f"/v1/institutions/{expired.json()['id']}/accreditation",
+        service.admin,
+        {"accredited_until": "2099-12-31"},
+    )
+    assert renewed.status_code == 200 and renewed.json()["accredited_until"] == "2099-12-31"
+    assert (await service.assessment_of(waiting))["status"] == "scheduled"

@@ -149,7 +149,7 @@ async def test_published_registrations_name_no_one(service: AssessmentService) -
     await service.qualified_doctor()
     [institution] = await service.published("InstitutionRegistered")
     [doctor] = await service.published("DoctorRegistered")
-    assert set(institution["data"]) == {"institution_id", "region", "categories"}
+    assert set(institution["data"]) == {"institution_id", "region", "categories", "accredited_until"}
     assert set(doctor["data"]) == {"doctor_id", "institution_id", "categories"}
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -15,10 +14,8 @@ from pydantic.json_schema import models_json_schema
 from dcert_shared.auth import DevIssuer
 from dcert_shared.consumer import Subscription
 from dcert_shared.db import ReadModels
-from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.ids import china_today
-from dcert_shared.runtime import ServiceRuntime, Worker, build_app
-from dcert_shared.telemetry import command_context
+from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 
 from .adapters import cards, ecert, read_models
 from .api import applications, certificates
@@ -55,30 +52,10 @@ def create_app(
         Subscription("death-reported", "benefits", ["DeathReported"], commands.on_death_reported),
     ]
 
-    def every(seconds: float, name: str, job: Callable[[CommandContext], Awaitable[object]]) -> Worker:
-        """A worker that runs `job` now and then every `seconds` until the service stops."""
-
-        async def run(runtime: ServiceRuntime, stopping: asyncio.Event) -> None:
-            context = command_context(Actor(role="service", subject=name))
-            while not stopping.is_set():
-                try:
-                    done = await job(context)
-                    if done:
-                        log.info("%s: %s", name, done)
-                except Exception as error:
-                    # The type only: a database error's message may quote personal data.
-                    log.error("%s failed (%s); trying again", name, type(error).__name__)
-                try:
-                    await asyncio.wait_for(stopping.wait(), seconds)
-                except TimeoutError:
-                    pass
-
-        return run
-
     # 公示期满 moves results to the reviewer's queue on time; 到期 expires and reminds.
     runtime.workers = [
-        every(settings.notice_check_seconds, "public-notice-clock", commands.end_due_public_notices),
-        every(settings.expiry_check_seconds, "expiry-clock", commands.run_expiry),
+        periodic(settings.notice_check_seconds, "public-notice-clock", commands.end_due_public_notices),
+        periodic(settings.expiry_check_seconds, "expiry-clock", commands.run_expiry),
     ]
 
     async def on_started(started: ServiceRuntime) -> None:

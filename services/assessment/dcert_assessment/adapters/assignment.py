@@ -7,6 +7,8 @@ of them always sees the other's commit: nothing waits for a doctor who already e
 
 from __future__ import annotations
 
+from datetime import date
+
 import asyncpg
 
 from ..domain.assignment import Candidate, province_of
@@ -27,7 +29,9 @@ async def candidates(conn: asyncpg.Connection, category: str, residence_region: 
         "   AS open_assessments,"
         "  (SELECT count(*) FROM assessment_view a WHERE a.doctor_id = d.id) AS total_assessments"
         " FROM doctor_view d JOIN institution_view i ON i.id = d.institution_id"
-        " WHERE d.categories ? $1 AND i.categories ? $1 AND starts_with(i.region, $2) AND NOT d.suspended",
+        " WHERE d.categories ? $1 AND i.categories ? $1 AND starts_with(i.region, $2) AND NOT d.suspended"
+        "  AND NOT i.lapsed AND (i.accredited_until IS NULL"
+        "   OR i.accredited_until >= (now() AT TIME ZONE 'Asia/Shanghai')::date)",
         category,
         province_of(residence_region),
     )
@@ -49,5 +53,19 @@ async def open_assessments_of(conn: asyncpg.Connection, doctor_id: str) -> list[
     rows = await conn.fetch(
         "SELECT id FROM assessment_view WHERE doctor_id = $1 AND status = 'scheduled' ORDER BY assigned_at, id",
         doctor_id,
+    )
+    return [row["id"] for row in rows]
+
+
+async def lapsing_institutions(conn: asyncpg.Pool | asyncpg.Connection, today: date) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT id FROM institution_view WHERE NOT lapsed AND accredited_until < $1 ORDER BY id", today
+    )
+    return [row["id"] for row in rows]
+
+
+async def doctors_of(conn: asyncpg.Connection, institution_id: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT id FROM doctor_view WHERE institution_id = $1 ORDER BY id", institution_id
     )
     return [row["id"] for row in rows]

@@ -6,7 +6,7 @@ who sees them. Everything here can be rebuilt from the events (`TABLES`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -19,6 +19,8 @@ from dcert_shared.db import ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.events import (
+    AccreditationLapsed,
+    AccreditationRenewed,
     AssessmentCancelled,
     AssessmentOpened,
     AssessmentReleased,
@@ -43,6 +45,8 @@ class InstitutionView(ReadModel, table=True):
     region: str = Field(index=True)
     categories: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     registered_at: datetime
+    accredited_until: date | None = None
+    lapsed: bool = False
 
 
 class DoctorView(ReadModel, table=True):
@@ -91,13 +95,14 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
     match event:
         case InstitutionRegistered():
             await conn.execute(
-                "INSERT INTO institution_view (id, name, region, categories, registered_at)"
-                " VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO institution_view (id, name, region, categories, registered_at, accredited_until,"
+                " lapsed) VALUES ($1, $2, $3, $4, $5, $6, false)",
                 event.institution_id,
                 event.name,
                 event.region,
                 event.categories,
                 at,
+                event.accredited_until,
             )
         case DoctorRegistered():
             await conn.execute(
@@ -149,6 +154,16 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.override_reason,
                 event.findings,
                 event.measurements,
+            )
+        case AccreditationRenewed():
+            await conn.execute(
+                "UPDATE institution_view SET accredited_until = $2, lapsed = false WHERE id = $1",
+                event.institution_id,
+                event.accredited_until,
+            )
+        case AccreditationLapsed():
+            await conn.execute(
+                "UPDATE institution_view SET lapsed = true WHERE id = $1", event.institution_id
             )
         case DoctorSuspended() | DoctorReinstated():
             suspended = isinstance(event, DoctorSuspended)

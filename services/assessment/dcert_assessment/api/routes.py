@@ -13,6 +13,8 @@ from dcert_shared.problems import Forbidden
 from ..application.commands import AssessmentCommands, NewDoctor, NewInstitution
 from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor
 from .schemas import (
+    AccreditationCheck,
+    AccreditationRenewal,
     AssessmentDetail,
     AssessmentItem,
     AssessmentList,
@@ -57,7 +59,7 @@ async def register_institution(
     created, replayed = await service.register_institution(
         principal_context(principal),
         idempotency(principal, idempotency_key, body),
-        NewInstitution(body.name, body.region, list(body.categories)),
+        NewInstitution(body.name, body.region, list(body.categories), body.accredited_until),
     )
     mark_replayed(response, replayed)
     return created
@@ -66,9 +68,31 @@ async def register_institution(
 @router.get("/institutions", response_model=InstitutionList, tags=["institutions"])
 async def list_institutions(_: Admin, db: Pool) -> InstitutionList:
     rows = await db.fetch(
-        "SELECT id, name, region, categories FROM institution_view ORDER BY registered_at, id"
+        "SELECT id, name, region, categories, accredited_until, lapsed FROM institution_view"
+        " ORDER BY registered_at, id"
     )
     return InstitutionList(items=[InstitutionPublic(**dict(row)) for row in rows])
+
+
+@router.post(
+    "/institutions/{institution_id}/accreditation", response_model=InstitutionPublic, tags=["institutions"]
+)
+async def renew_accreditation(
+    institution_id: str, body: AccreditationRenewal, principal: Admin, service: Commands, db: Pool
+) -> InstitutionPublic:
+    """评定机构资质续期: a new last day; the institution's doctors take waiting assessments again."""
+    await service.renew_accreditation(principal_context(principal), institution_id, body.accredited_until)
+    row = await db.fetchrow(
+        "SELECT id, name, region, categories, accredited_until, lapsed FROM institution_view WHERE id = $1",
+        institution_id,
+    )
+    return InstitutionPublic(**dict(row))
+
+
+@router.post("/jobs/accreditation", response_model=AccreditationCheck, tags=["operations"])
+async def check_accreditations(principal: Admin, service: Commands) -> AccreditationCheck:
+    """The accreditation check now (it also runs on its own): lapsed institutions' assessments move."""
+    return AccreditationCheck(**await service.lapse_accreditations(principal_context(principal)))
 
 
 @router.post("/doctors", status_code=201, response_model=DoctorPublic, tags=["doctors"])

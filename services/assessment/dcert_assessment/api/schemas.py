@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -45,6 +45,7 @@ class InstitutionCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     region: Region
     categories: Categories
+    accredited_until: date | None = Field(default=None, description="the accreditation's last day")
 
 
 class InstitutionPublic(BaseModel):
@@ -52,6 +53,18 @@ class InstitutionPublic(BaseModel):
     name: str
     region: str
     categories: list[str]
+    accredited_until: date | None = None
+    lapsed: bool = False
+
+
+class AccreditationRenewal(Strict):
+    accredited_until: date
+
+
+class AccreditationCheck(BaseModel):
+    lapsed: int
+    reassigned: int
+    waiting: int
 
 
 class InstitutionList(BaseModel):

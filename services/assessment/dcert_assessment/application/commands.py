@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from dcert_shared.envelope import CommandContext
+from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import Idempotency, UnitOfWork
 
+from ..adapters import assignment as queries
 from ..domain.assessment import Assessment, Result
 from ..domain.errors import (
     AssessmentNotFound,
@@ -29,6 +33,7 @@ class NewInstitution:
     name: str
     region: str
     categories: list[str]
+    accredited_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -42,20 +47,24 @@ class NewDoctor:
 class AssessmentCommands:
     """The assessment service's commands over its event store."""
 
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    def __init__(self, runtime: ServiceRuntime, today: Callable[[], date] = china_today) -> None:
         self.runtime = runtime
+        self.today = today
 
     async def register_institution(
         self, context: CommandContext, once: Idempotency, new: NewInstitution
     ) -> tuple[dict[str, Any], bool]:
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
-            institution = Institution.register(str(uuid.uuid4()), new.name, new.region, new.categories)
+            institution = Institution.register(
+                str(uuid.uuid4()), new.name, new.region, new.categories, new.accredited_until
+            )
             uow.track(institution)
             return {
                 "id": institution.id,
                 "name": new.name,
                 "region": new.region,
                 "categories": list(institution.categories),
+                "accredited_until": new.accredited_until.isoformat() if new.accredited_until else None,
             }
 
         return await self.runtime.es.execute_idempotent(
@@ -149,3 +158,43 @@ class AssessmentCommands:
         if doctor is None:
             raise DoctorNotFound()
         return doctor
+
+    async def renew_accreditation(self, context: CommandContext, institution_id: str, until: date) -> int:
+        """A renewed accreditation: the institution's doctors take waiting assessments again."""
+
+        async def decide(uow: UnitOfWork) -> int:
+            institution = await uow.load(Institution, institution_id)
+            if institution is None:
+                raise InstitutionNotFound(detail=institution_id)
+            institution.renew_accreditation(until)
+            await uow.save()
+            assigned = 0
+            for doctor_id in await queries.doctors_of(uow.conn, institution.id):
+                doctor = await uow.load(Doctor, doctor_id)
+                if doctor is not None and not doctor.suspended:
+                    assigned += await assign_waiting(uow, doctor, institution)
+            return assigned
+
+        return await self.runtime.es.execute(context, decide)
+
+    async def lapse_accreditations(self, context: CommandContext) -> dict[str, int]:
+        """Institutions past their accreditation: recorded once, their open assessments reassigned."""
+        today = self.today()
+        lapsed = reassigned = waiting = 0
+        for institution_id in await queries.lapsing_institutions(self.runtime.pool, today):
+
+            async def decide(uow: UnitOfWork, institution_id: str = institution_id) -> tuple[int, int, int]:
+                institution = await uow.load(Institution, institution_id)
+                if institution is None or not institution.lapse_if_expired(today):
+                    return 0, 0, 0
+                moved = left = 0
+                for doctor_id in await queries.doctors_of(uow.conn, institution_id):
+                    doctor = await uow.load(Doctor, doctor_id)
+                    if doctor is not None:
+                        done, wait = await reassign_from(uow, doctor, "accreditation_lapsed")
+                        moved, left = moved + done, left + wait
+                return 1, moved, left
+
+            counts = await self.runtime.es.execute(context, decide)
+            lapsed, reassigned, waiting = lapsed + counts[0], reassigned + counts[1], waiting + counts[2]
+        return {"lapsed": lapsed, "reassigned": reassigned, "waiting": waiting}

@@ -6,6 +6,7 @@ stored events (`private_fields`) and never published.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -21,6 +22,19 @@ class InstitutionRegistered(DomainEvent):
     region: str
     categories: list[str]
     name: str
+    accredited_until: date | None = None
+
+
+class AccreditationRenewed(DomainEvent):
+    institution_id: str
+    accredited_until: date
+
+
+class AccreditationLapsed(DomainEvent):
+    """The accreditation ran out: no new assessments; the open ones go to other institutions."""
+
+    institution_id: str
+    accredited_until: date
 
 
 class DoctorRegistered(DomainEvent):
@@ -132,6 +146,8 @@ def registry() -> EventRegistry:
         AssessmentCancelled,
         DoctorSuspended,
         DoctorReinstated,
+        AccreditationRenewed,
+        AccreditationLapsed,
         AssessmentReleased,
     )
     return events

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
@@ -10,6 +11,8 @@ from dcert_shared.problems import FieldError
 
 from .errors import CategoriesOutsideInstitution
 from .events import (
+    AccreditationLapsed,
+    AccreditationRenewed,
     DoctorRegistered,
     DoctorReinstated,
     DoctorSuspended,
@@ -27,22 +30,51 @@ class Institution(Aggregate):
         super().__init__(aggregate_id)
         self.region = ""
         self.categories: tuple[str, ...] = ()
+        self.accredited_until: date | None = None
+        self.lapsed = False
 
     @classmethod
-    def register(cls, institution_id: str, name: str, region: str, categories: Iterable[str]) -> Institution:
+    def register(
+        cls,
+        institution_id: str,
+        name: str,
+        region: str,
+        categories: Iterable[str],
+        accredited_until: date | None = None,
+    ) -> Institution:
         institution = cls(institution_id)
         institution.trigger(
             InstitutionRegistered(
-                institution_id=institution_id, name=name, region=region, categories=_distinct(categories)
+                institution_id=institution_id,
+                name=name,
+                region=region,
+                categories=_distinct(categories),
+                accredited_until=accredited_until,
             )
         )
         return institution
+
+    def renew_accreditation(self, until: date) -> None:
+        self.trigger(AccreditationRenewed(institution_id=self.id, accredited_until=until))
+
+    def lapse_if_expired(self, today: date) -> bool:
+        """Once per lapse: the day after `accredited_until` the institution stops assessing."""
+        if self.lapsed or self.accredited_until is None or today <= self.accredited_until:
+            return False
+        self.trigger(AccreditationLapsed(institution_id=self.id, accredited_until=self.accredited_until))
+        return True
 
     def apply(self, event: DomainEvent) -> None:
         match event:
             case InstitutionRegistered():
                 self.region = event.region
                 self.categories = tuple(event.categories)
+                self.accredited_until = event.accredited_until
+            case AccreditationRenewed():
+                self.accredited_until = event.accredited_until
+                self.lapsed = False
+            case AccreditationLapsed():
+                self.lapsed = True
 
 
 class Doctor(Aggregate):
