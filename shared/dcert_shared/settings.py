@@ -8,10 +8,13 @@ and falls back to a development hash key that is named as such.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Final, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .working_days import WorkingCalendar
 
 # Only for embedded and test runs: a real deployment must set DCERT_IDENTITY_HASH_KEY.
 DEVELOPMENT_IDENTITY_HASH_KEY: Final = "dcert-development-identity-hash-key-not-for-production"
@@ -44,6 +47,13 @@ class ServiceSettings(BaseSettings):
     identity_hash_key: SecretStr | None = None
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
+    # Official days the calendar package does not know yet (or corrects): holidays and the
+    # weekend days worked in lieu (调休). Every service counts working days the same way.
+    calendar_holidays: list[date] = []
+    calendar_workdays: list[date] = []
+
+    def working_calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(self.calendar_holidays, self.calendar_workdays)
 
     @model_validator(mode="after")
     def _secrets_are_complete(self) -> ServiceSettings:

@@ -14,6 +14,7 @@ from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 
 from .adapters import read_models
 from .api.routes import router
+from .application.assignment import Deadline
 from .application.commands import AssessmentCommands
 from .application.reactions import on_application_ended, on_assessment_requested
 from .domain.events import registry
@@ -24,6 +25,7 @@ def create_app(
     settings: AssessmentSettings | None = None, today: Callable[[], date] = china_today
 ) -> FastAPI:
     settings = settings or AssessmentSettings()  # type: ignore[call-arg]
+    deadline = Deadline(settings.working_calendar(), settings.assessment_working_days, today)
     runtime = ServiceRuntime(
         settings,
         context="assessment",
@@ -32,7 +34,10 @@ def create_app(
         projectors=[read_models.project],
         subscriptions=[
             Subscription(
-                "assessment-requested", "certificate", ["AssessmentRequested"], on_assessment_requested
+                "assessment-requested",
+                "certificate",
+                ["AssessmentRequested"],
+                on_assessment_requested(deadline),
             ),
             Subscription(
                 "applications-ended",
@@ -47,7 +52,7 @@ def create_app(
         title="残疾人证 assessment service",
         routers=[router],
     )
-    commands = AssessmentCommands(runtime, today)
+    commands = AssessmentCommands(runtime, deadline)
     # 资质到期: lapsed institutions stop assessing and their open assessments move.
     runtime.workers = [
         periodic(settings.accreditation_check_seconds, "accreditation-check", commands.lapse_accreditations)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from dcert_shared.ids import make_identity_number
@@ -118,6 +118,8 @@ async def test_a_doctor_lists_only_their_own_assessments(service: AssessmentServ
             "status",
             "home_visit",
             "assigned_at",
+            "due_on",
+            "overdue",
         }
         assert await service.assigned_doctor(item["application_id"]) == doctor
     applicant = service.token(
@@ -206,7 +208,7 @@ async def test_an_institution_past_its_accreditation_gets_nothing_new_and_its_op
         again = await service.call("POST", "/v1/jobs/accreditation", service.admin)
         assert again.json() == {"lapsed": 0, "reassigned": 0, "waiting": 0}
     finally:
-        commands.today = date.today
+        del commands.today
     assert await service.assigned_doctor(application_id) == other_doctor
     listed = (await service.call("GET", "/v1/institutions", service.admin)).json()["items"]
     assert {item["id"]: item["lapsed"] for item in listed}[lapsing.json()["id"]] is True
@@ -233,3 +235,34 @@ async def test_an_institution_past_its_accreditation_gets_nothing_new_and_its_op
     )
     assert renewed.status_code == 200 and renewed.json()["accredited_until"] == "2099-12-31"
     assert (await service.assessment_of(waiting))["status"] == "scheduled"
+
+
+async def test_the_worklist_shows_due_dates_in_working_days_filters_and_flags_the_overdue(
+    service: AssessmentService,
+) -> None:
+    doctor = await service.qualified_doctor(service.regions.home, ("visual",))
+    token = service.doctor_token(doctor)
+    application_id = await service.request_assessment("visual", service.regions.home)
+    await service.assessment_of(application_id)
+    [item] = (await service.call("GET", "/v1/assessments?assigned=me", token)).json()["items"]
+    commands = service.app.state.commands
+    today = commands.today()  # China's date, which the service counts in
+    expected_due = service.settings.working_calendar().add_working_days(today, 10)
+    assert (item["due_on"], item["overdue"]) == (expected_due.isoformat(), False)
+    assert (await service.call("GET", "/v1/assessments?assigned=me&home_visit=true", token)).json()[
+        "items"
+    ] == []
+    on_the_day = f"/v1/assessments?assigned=me&assigned_from={today}&assigned_to={today}"
+    assert len((await service.call("GET", on_the_day, token)).json()["items"]) == 1
+
+    commands.today = lambda: expected_due + timedelta(days=1)
+    try:
+        [late] = (await service.call("GET", "/v1/assessments?assigned=me&overdue=true", token)).json()[
+            "items"
+        ]
+        assert late["id"] == item["id"] and late["overdue"] is True
+    finally:
+        del commands.today
+    assert (await service.call("GET", "/v1/assessments?assigned=me&overdue=true", token)).json()[
+        "items"
+    ] == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import date
 
 from pydantic import SecretStr, field_validator, model_validator
 
@@ -18,9 +17,6 @@ class CertificateSettings(ServiceSettings):
     public_notice_working_days: int = 5  # 公示
     review_working_days: int = 10  # 县级审核
     dispute_working_days: int = 10  # 复核申请期
-    # Days the calendar package does not know yet (or corrects): holidays and worked weekends (调休).
-    calendar_holidays: list[date] = []
-    calendar_workdays: list[date] = []
     notice_check_seconds: float = 30.0
     renewal_window_months: int = 6  # 换领: may apply this long before expiry, or after it
     renewal_reminder_days: int = 30  # the holder is reminded this many days before the window opens

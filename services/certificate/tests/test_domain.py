@@ -37,7 +37,7 @@ from dcert_certificate.domain.errors import (
 )
 from dcert_certificate.domain.events import AssessmentRequested, PublicNoticeStarted, ReviewOpened
 from dcert_certificate.domain.person import Person
-from dcert_certificate.domain.working_days import WorkingCalendar
+from dcert_shared.working_days import WorkingCalendar
 
 TODAY = date(2026, 11, 20)  # a Friday
 

@@ -75,6 +75,7 @@ class AssessmentView(ReadModel, table=True):
     institution_id: str | None = None
     requested_at: datetime
     assigned_at: datetime | None = None
+    due_on: date | None = None
     assessed_at: datetime | None = None
     category: str | None = None
     level: int | None = None
@@ -130,11 +131,12 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case AssessmentScheduled():
             await conn.execute(
                 "UPDATE assessment_view SET status = 'scheduled', doctor_id = $2, institution_id = $3,"
-                " assigned_at = $4 WHERE id = $1",
+                " assigned_at = $4, due_on = $5 WHERE id = $1",
                 event.assessment_id,
                 event.doctor_id,
                 event.institution_id,
                 at,
+                event.due_on,
             )
         case GradeRecorded():
             components = [
@@ -173,7 +175,7 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case AssessmentReleased():
             await conn.execute(
                 "UPDATE assessment_view SET status = 'unassigned', doctor_id = NULL, institution_id = NULL,"
-                " assigned_at = NULL WHERE id = $1",
+                " assigned_at = NULL, due_on = NULL WHERE id = $1",
                 event.assessment_id,
             )
         case AssessmentCancelled():

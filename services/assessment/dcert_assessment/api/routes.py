@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -139,20 +140,37 @@ async def reinstate_doctor(doctor_id: str, principal: Admin, service: Commands) 
 @router.get("/assessments", response_model=AssessmentList, tags=["assessments"])
 async def list_assessments(
     principal: DoctorOrAdmin,
+    service: Commands,
     db: Pool,
     assigned: Annotated[str | None, Query(pattern="^me$")] = None,
     status: Status | None = None,
+    home_visit: bool | None = None,
+    assigned_from: date | None = None,
+    assigned_to: date | None = None,
+    overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AssessmentList:
-    """A doctor's assessments (`assigned=me`); an admin sees every assessment."""
+    """A doctor's worklist (`assigned=me`), most urgent first, with due dates; filters by status,
+    home visit, the day assigned (from/to, inclusive) and `overdue`. An admin sees every assessment."""
     if principal.role == "admin" and assigned == "me":
         raise Forbidden(detail="assigned=me is for doctors")
     doctor_id = principal.doctor_id if principal.role == "doctor" else None
+    today = service.today()
     rows = await db.fetch(
-        "SELECT * FROM assessment_view WHERE ($1::text IS NULL OR doctor_id = $1)"
-        " AND ($2::text IS NULL OR status = $2) ORDER BY coalesce(assigned_at, requested_at), id LIMIT $3",
+        "SELECT *, (status = 'scheduled' AND due_on < $7) AS overdue FROM assessment_view"
+        " WHERE ($1::text IS NULL OR doctor_id = $1) AND ($2::text IS NULL OR status = $2)"
+        " AND ($3::boolean IS NULL OR home_visit = $3)"
+        " AND ($4::date IS NULL OR (assigned_at AT TIME ZONE 'Asia/Shanghai')::date >= $4)"
+        " AND ($5::date IS NULL OR (assigned_at AT TIME ZONE 'Asia/Shanghai')::date <= $5)"
+        " AND (NOT $6 OR (status = 'scheduled' AND due_on < $7))"
+        " ORDER BY due_on NULLS LAST, coalesce(assigned_at, requested_at), id LIMIT $8",
         doctor_id,
         status,
+        home_visit,
+        assigned_from,
+        assigned_to,
+        overdue,
+        today,
         limit,
     )
     return AssessmentList(items=[AssessmentItem.model_validate(dict(row)) for row in rows])

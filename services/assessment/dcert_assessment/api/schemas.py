@@ -178,6 +178,8 @@ class AssessmentItem(BaseModel):
     status: Status
     home_visit: bool
     assigned_at: datetime | None
+    due_on: date | None = Field(default=None, description="the result is due by then (working days)")
+    overdue: bool = False
 
 
 class AssessmentList(BaseModel):

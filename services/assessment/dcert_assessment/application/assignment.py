@@ -5,7 +5,12 @@ Both record `AssessmentScheduled` through the aggregate, under the province's lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
 from dcert_shared.uow import UnitOfWork
+from dcert_shared.working_days import WorkingCalendar
 
 from ..adapters import assignment as queries
 from ..domain.assessment import Assessment
@@ -13,18 +18,32 @@ from ..domain.assignment import choose_doctor
 from ..domain.staff import Doctor, Institution
 
 
-async def assign(uow: UnitOfWork, assessment: Assessment) -> bool:
+@dataclass(frozen=True)
+class Deadline:
+    """An assessment is due this many working days after it is scheduled (local)."""
+
+    calendar: WorkingCalendar
+    working_days: int
+    today: Callable[[], date]
+
+    def due_on(self) -> date:
+        return self.calendar.add_working_days(self.today(), self.working_days)
+
+
+async def assign(uow: UnitOfWork, assessment: Assessment, deadline: Deadline) -> bool:
     """Schedule the assessment with the best qualified doctor; False when none qualifies yet."""
     await queries.lock_province(uow.conn, assessment.residence_region)
     found = await queries.candidates(uow.conn, assessment.declared_category, assessment.residence_region)
     chosen = choose_doctor(found, assessment.residence_region)
     if chosen is None:
         return False
-    assessment.schedule(chosen.doctor_id, chosen.institution_id)
+    assessment.schedule(chosen.doctor_id, chosen.institution_id, deadline.due_on())
     return True
 
 
-async def assign_waiting(uow: UnitOfWork, doctor: Doctor, institution: Institution) -> int:
+async def assign_waiting(
+    uow: UnitOfWork, doctor: Doctor, institution: Institution, deadline: Deadline
+) -> int:
     """A doctor was registered: assessments that waited for one like them are scheduled now.
 
     The doctor's events are saved (and projected) first, so the usual choice sees them; each
@@ -36,13 +55,13 @@ async def assign_waiting(uow: UnitOfWork, doctor: Doctor, institution: Instituti
     waiting = await queries.waiting_assessments(uow.conn, sorted(doctor.categories), institution.region)
     for assessment_id in waiting:
         assessment = await uow.load(Assessment, assessment_id)
-        if assessment is not None and await assign(uow, assessment):
+        if assessment is not None and await assign(uow, assessment, deadline):
             await uow.save()
             assigned += 1
     return assigned
 
 
-async def reassign_from(uow: UnitOfWork, doctor: Doctor, reason: str) -> tuple[int, int]:
+async def reassign_from(uow: UnitOfWork, doctor: Doctor, reason: str, deadline: Deadline) -> tuple[int, int]:
     """The doctor's open assessments go to other qualified doctors (those that find none wait):
     (reassigned, waiting). The doctor's change is saved first, so the choice leaves them out."""
     await uow.save()
@@ -53,7 +72,7 @@ async def reassign_from(uow: UnitOfWork, doctor: Doctor, reason: str) -> tuple[i
             continue
         assessment.release(reason)
         await uow.save()
-        if await assign(uow, assessment):
+        if await assign(uow, assessment, deadline):
             reassigned += 1
         else:
             waiting += 1

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from dcert_shared.envelope import CommandContext
-from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import Idempotency, UnitOfWork
 
@@ -23,7 +21,7 @@ from ..domain.errors import (
     NotTheAssignedDoctor,
 )
 from ..domain.staff import Doctor, Institution, UniqueKey
-from .assignment import assign_waiting, reassign_from
+from .assignment import Deadline, assign_waiting, reassign_from
 
 LICENCE = "licence"
 
@@ -47,9 +45,12 @@ class NewDoctor:
 class AssessmentCommands:
     """The assessment service's commands over its event store."""
 
-    def __init__(self, runtime: ServiceRuntime, today: Callable[[], date] = china_today) -> None:
+    def __init__(self, runtime: ServiceRuntime, deadline: Deadline) -> None:
         self.runtime = runtime
-        self.today = today
+        self.deadline = deadline
+
+    def today(self) -> date:
+        return self.deadline.today()
 
     async def register_institution(
         self, context: CommandContext, once: Idempotency, new: NewInstitution
@@ -86,7 +87,7 @@ class AssessmentCommands:
             doctor = Doctor.register(doctor_id, institution, new.name, new.license_no, new.categories)
             uow.track(doctor)
             uow.track(UniqueKey.claim(LICENCE, licence_at_institution, doctor_id))
-            await assign_waiting(uow, doctor, institution)
+            await assign_waiting(uow, doctor, institution, self.deadline)
             return {
                 "id": doctor_id,
                 "name": new.name,
@@ -135,7 +136,7 @@ class AssessmentCommands:
             doctor = await self._doctor(uow, doctor_id)
             reassigned = waiting = 0
             if doctor.suspend(reason):
-                reassigned, waiting = await reassign_from(uow, doctor, "doctor_suspended")
+                reassigned, waiting = await reassign_from(uow, doctor, "doctor_suspended", self.deadline)
             return {"id": doctor.id, "suspended": True, "reassigned": reassigned, "waiting": waiting}
 
         return await self.runtime.es.execute(context, decide)
@@ -147,7 +148,7 @@ class AssessmentCommands:
             if doctor.reinstate():
                 institution = await uow.load(Institution, doctor.institution_id)
                 assert institution is not None
-                assigned = await assign_waiting(uow, doctor, institution)
+                assigned = await assign_waiting(uow, doctor, institution, self.deadline)
             return {"id": doctor.id, "suspended": False, "reassigned": assigned, "waiting": 0}
 
         return await self.runtime.es.execute(context, decide)
@@ -172,7 +173,7 @@ class AssessmentCommands:
             for doctor_id in await queries.doctors_of(uow.conn, institution.id):
                 doctor = await uow.load(Doctor, doctor_id)
                 if doctor is not None and not doctor.suspended:
-                    assigned += await assign_waiting(uow, doctor, institution)
+                    assigned += await assign_waiting(uow, doctor, institution, self.deadline)
             return assigned
 
         return await self.runtime.es.execute(context, decide)
@@ -191,7 +192,7 @@ class AssessmentCommands:
                 for doctor_id in await queries.doctors_of(uow.conn, institution_id):
                     doctor = await uow.load(Doctor, doctor_id)
                     if doctor is not None:
-                        done, wait = await reassign_from(uow, doctor, "accreditation_lapsed")
+                        done, wait = await reassign_from(uow, doctor, "accreditation_lapsed", self.deadline)
                         moved, left = moved + done, left + wait
                 return 1, moved, left
 

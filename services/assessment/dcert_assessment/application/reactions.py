@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.uow import UnitOfWork
 
 from ..domain.assessment import Assessment, AssessmentRequest
 from ..domain.staff import UniqueKey
-from .assignment import assign
+from .assignment import Deadline, assign
+
+Handler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
 
 APPLICATION = "application"
 
 
-async def on_assessment_requested(uow: UnitOfWork, envelope: EventEnvelope) -> None:
-    """certificate.AssessmentRequested: open one assessment per application and assign a doctor.
+def on_assessment_requested(deadline: Deadline) -> Handler:
+    """certificate.AssessmentRequested: open one assessment per application and assign a doctor,
+    due `deadline` working days later."""
+
+    async def handle(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        await open_assessment(uow, envelope, deadline)
+
+    return handle
+
+
+async def open_assessment(uow: UnitOfWork, envelope: EventEnvelope, deadline: Deadline) -> None:
+    """Open the application's one assessment and assign it.
 
     The inbox drops a redelivered message; the application's unique key also stops a second
     request for the same application (another event id) from opening a second assessment.
@@ -35,7 +48,7 @@ async def on_assessment_requested(uow: UnitOfWork, envelope: EventEnvelope) -> N
     assessment = Assessment.open(str(uuid.uuid4()), request)
     uow.track(assessment)
     uow.track(UniqueKey.claim(APPLICATION, request.application_id, assessment.id))
-    await assign(uow, assessment)
+    await assign(uow, assessment, deadline)
 
 
 async def on_application_ended(uow: UnitOfWork, envelope: EventEnvelope) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from dcert_shared.aggregate import Aggregate
@@ -128,7 +129,7 @@ class Assessment(Aggregate):
         )
         return assessment
 
-    def schedule(self, doctor_id: str, institution_id: str) -> None:
+    def schedule(self, doctor_id: str, institution_id: str, due_on: date | None = None) -> None:
         """Assign a doctor; an assessment already scheduled keeps its doctor."""
         if self.status is not AssessmentStatus.UNASSIGNED:
             return
@@ -140,6 +141,7 @@ class Assessment(Aggregate):
                 institution_id=institution_id,
                 home_visit=self.home_visit,
                 declared_category=self.declared_category,
+                due_on=due_on,
             )
         )
 

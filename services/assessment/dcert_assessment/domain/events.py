@@ -76,6 +76,7 @@ class AssessmentScheduled(DomainEvent):
     institution_id: str
     home_visit: bool
     declared_category: str
+    due_on: date | None = None  # the result is due by then (working days, local)
 
 
 class ComponentGrade(BaseModel):

@@ -35,7 +35,6 @@ from ..domain.errors import (
     SameRegion,
 )
 from ..domain.person import Person
-from ..domain.working_days import WorkingCalendar
 from ..settings import CertificateSettings
 
 CATEGORY_CODES = {
@@ -103,7 +102,7 @@ class CertificateCommands:
         self.runtime = runtime
         self.settings = settings
         self.today = today
-        self.calendar = WorkingCalendar(settings.calendar_holidays, settings.calendar_workdays)
+        self.calendar = settings.working_calendar()
         self.deadlines = Deadlines(
             self.calendar.add_working_days,
             public_notice=settings.public_notice_working_days,
