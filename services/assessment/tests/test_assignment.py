@@ -6,7 +6,7 @@ import uuid
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from dcert_shared.ids import make_identity_number
+from dcert_shared.ids import keyed_hash, make_identity_number
 
 if TYPE_CHECKING:
     from conftest import AssessmentService
@@ -266,3 +266,55 @@ async def test_the_worklist_shows_due_dates_in_working_days_filters_and_flags_th
     assert (await service.call("GET", "/v1/assessments?assigned=me&overdue=true", token)).json()[
         "items"
     ] == []
+
+
+async def test_home_visits_go_to_a_visiting_doctor_and_a_doctor_never_assesses_themself(
+    service: AssessmentService,
+) -> None:
+    institution_id = await service.institution(service.regions.home, ("speech",))
+    office = await service.doctor(institution_id, ("speech",))
+    doctor_identity = make_identity_number("330502", date(1975, 5, 5), 77)
+    visiting = await service.call(
+        "POST",
+        "/v1/doctors",
+        service.admin,
+        {
+            "name": "上门医生",
+            "institution_id": institution_id,
+            "license_no": f"LIC{uuid.uuid4().hex[:10]}",
+            "categories": ["speech"],
+            "home_visits": True,
+            "id_number": doctor_identity,
+        },
+    )
+    assert visiting.status_code == 201, visiting.text
+    at_home = str(uuid.uuid4())
+    await service.publish(
+        "certificate",
+        "AssessmentRequested",
+        {
+            "application_id": at_home,
+            "person_ref": "cd" * 32,
+            "age_years": 80,
+            "declared_category": "speech",
+            "residence_region": service.regions.home,
+            "household_region": service.regions.home,
+            "home_visit": True,
+        },
+    )
+    assert await service.assigned_doctor(at_home) == visiting.json()["id"]
+    own = str(uuid.uuid4())
+    await service.publish(
+        "certificate",
+        "AssessmentRequested",
+        {
+            "application_id": own,
+            "person_ref": keyed_hash(service.settings.identity_hash_key_bytes, doctor_identity),
+            "age_years": 51,
+            "declared_category": "speech",
+            "residence_region": service.regions.home,
+            "household_region": service.regions.home,
+            "home_visit": True,
+        },
+    )
+    assert await service.assigned_doctor(own) == office, "the visiting doctor got their own assessment"

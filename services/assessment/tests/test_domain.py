@@ -169,3 +169,22 @@ def test_a_multiple_disability_has_two_different_components_and_their_most_sever
         {"category": "hearing", "level": 3},
         {"category": "visual", "level": 2},
     ]
+
+
+def test_a_home_visit_goes_first_to_a_doctor_who_does_home_visits_but_never_waits_for_one() -> None:
+    from dataclasses import replace
+
+    office = a_candidate("office", "330502", 0, 0)
+    visiting = replace(a_candidate("visiting", "330503", 3, 1), home_visits=True)
+    assert choose_doctor([office, visiting], "330502", home_visit=True).doctor_id == "visiting"  # type: ignore[union-attr]
+    assert choose_doctor([office, visiting], "330502").doctor_id == "office"  # type: ignore[union-attr]
+    assert choose_doctor([office], "330502", home_visit=True).doctor_id == "office"  # type: ignore[union-attr]
+
+
+def test_a_doctor_never_gets_their_own_assessment() -> None:
+    from dataclasses import replace
+
+    themself = replace(a_candidate("self", "330502", 0, 0), person_ref="ref-doctor")
+    other = a_candidate("other", "330503", 5, 1)
+    assert choose_doctor([themself, other], "330502", person_ref="ref-doctor").doctor_id == "other"  # type: ignore[union-attr]
+    assert choose_doctor([themself], "330502", person_ref="ref-doctor") is None

@@ -150,7 +150,7 @@ async def test_published_registrations_name_no_one(service: AssessmentService) -
     [institution] = await service.published("InstitutionRegistered")
     [doctor] = await service.published("DoctorRegistered")
     assert set(institution["data"]) == {"institution_id", "region", "categories", "accredited_until"}
-    assert set(doctor["data"]) == {"doctor_id", "institution_id", "categories"}
+    assert set(doctor["data"]) == {"doctor_id", "institution_id", "categories", "home_visits"}
 
 
 async def test_only_an_admin_manages_institutions_and_doctors(service: AssessmentService) -> None:

@@ -25,6 +25,7 @@ async def candidates(conn: asyncpg.Connection, category: str, residence_region: 
     """Doctors of the province qualified for `category` (they and their institution), with their load."""
     rows = await conn.fetch(
         "SELECT d.id AS doctor_id, d.institution_id, i.region AS institution_region, d.registered_at,"
+        "  d.home_visits, d.person_ref,"
         "  (SELECT count(*) FROM assessment_view a WHERE a.doctor_id = d.id AND a.status = 'scheduled')"
         "   AS open_assessments,"
         "  (SELECT count(*) FROM assessment_view a WHERE a.doctor_id = d.id) AS total_assessments"

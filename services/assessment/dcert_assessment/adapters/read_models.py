@@ -59,6 +59,8 @@ class DoctorView(ReadModel, table=True):
     categories: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     registered_at: datetime
     suspended: bool = False
+    home_visits: bool = False
+    person_ref: str | None = None
 
 
 class AssessmentView(ReadModel, table=True):
@@ -108,13 +110,15 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case DoctorRegistered():
             await conn.execute(
                 "INSERT INTO doctor_view (id, name, institution_id, license_no, categories, registered_at,"
-                " suspended) VALUES ($1, $2, $3, $4, $5, $6, false)",
+                " suspended, home_visits, person_ref) VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8)",
                 event.doctor_id,
                 event.name,
                 event.institution_id,
                 event.license_no,
                 event.categories,
                 at,
+                event.home_visits,
+                event.person_ref,
             )
         case AssessmentOpened():
             await conn.execute(

@@ -108,7 +108,14 @@ async def register_doctor(
     created, replayed = await service.register_doctor(
         principal_context(principal),
         idempotency(principal, idempotency_key, body),
-        NewDoctor(body.name, body.institution_id, body.license_no, list(body.categories)),
+        NewDoctor(
+            body.name,
+            body.institution_id,
+            body.license_no,
+            list(body.categories),
+            body.home_visits,
+            body.id_number,
+        ),
     )
     mark_replayed(response, replayed)
     return created

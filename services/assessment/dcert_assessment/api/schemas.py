@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from dcert_shared.ids import RegionCode
+from dcert_shared.ids import IdentityNumber, RegionCode
 from dcert_shared.problems import DomainError
 
 from ..domain.assessment import Component, Result
@@ -76,6 +76,20 @@ class DoctorCreate(Strict):
     institution_id: str = Field(min_length=1, max_length=64)
     license_no: str = Field(min_length=4, max_length=40, pattern=r"^[0-9A-Za-z\-]+$")
     categories: Categories
+    home_visits: bool = Field(default=False, description="does home visits (上门评定)")
+    id_number: str | None = Field(
+        default=None, description="the doctor's own identity number: never assigned their own assessment"
+    )
+
+    @field_validator("id_number")
+    @classmethod
+    def _identity(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return IdentityNumber.parse(value).value
+        except DomainError as error:
+            raise PydanticCustomError(error.code, error.title_en) from None
 
 
 class DoctorPublic(BaseModel):

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from dcert_shared.envelope import CommandContext
+from dcert_shared.ids import keyed_hash
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import Idempotency, UnitOfWork
 
@@ -40,6 +41,8 @@ class NewDoctor:
     institution_id: str
     license_no: str
     categories: list[str]
+    home_visits: bool = False
+    id_number: str | None = None  # to make sure no doctor assesses themself
 
 
 class AssessmentCommands:
@@ -84,7 +87,14 @@ class AssessmentCommands:
             if await uow.load(UniqueKey, UniqueKey.key_id(LICENCE, licence_at_institution)) is not None:
                 raise LicenceAlreadyRegistered()
             doctor_id = str(uuid.uuid4())
-            doctor = Doctor.register(doctor_id, institution, new.name, new.license_no, new.categories)
+            person_ref = (
+                keyed_hash(self.runtime.settings.identity_hash_key_bytes, new.id_number)
+                if new.id_number
+                else None
+            )
+            doctor = Doctor.register(
+                doctor_id, institution, new.name, new.license_no, new.categories, new.home_visits, person_ref
+            )
             uow.track(doctor)
             uow.track(UniqueKey.claim(LICENCE, licence_at_institution, doctor_id))
             await assign_waiting(uow, doctor, institution, self.deadline)

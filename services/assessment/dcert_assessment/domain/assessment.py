@@ -109,6 +109,7 @@ class Assessment(Aggregate):
         self.declared_category = ""
         self.residence_region = ""
         self.home_visit = False
+        self.person_ref = ""
         self.status = AssessmentStatus.UNASSIGNED
         self.doctor_id: str | None = None
 
@@ -217,6 +218,7 @@ class Assessment(Aggregate):
         match event:
             case AssessmentOpened():
                 self.application_id = event.application_id
+                self.person_ref = event.person_ref
                 self.age_years = event.age_years
                 self.declared_category = event.declared_category
                 self.residence_region = event.residence_region

@@ -1,6 +1,7 @@
 """Which doctor assesses: qualified for the category, nearest to the residence, least loaded.
 
-Nearest means an institution in the residence region (county), else in the same city (the
+A home visit prefers doctors who do home visits; a doctor registered with their own identity
+never gets their own assessment. Nearest means an institution in the residence region (county), else in the same city (the
 first 4 digits of the region code), else in the same province (the first 2); farther
 institutions are not considered. Among equally near doctors the one with the fewest open
 assessments goes first, then the one with the fewest assessments so far (so a doctor who just
@@ -28,6 +29,8 @@ class Candidate:
     open_assessments: int
     registered_at: datetime
     total_assessments: int = 0
+    home_visits: bool = False
+    person_ref: str | None = None  # the doctor's own keyed identity, when registered with it
 
 
 def province_of(region: str) -> str:
@@ -45,9 +48,17 @@ def distance(residence_region: str, institution_region: str) -> int | None:
     return None
 
 
-def choose_doctor(candidates: Iterable[Candidate], residence_region: str) -> Candidate | None:
+def choose_doctor(
+    candidates: Iterable[Candidate],
+    residence_region: str,
+    home_visit: bool = False,
+    person_ref: str | None = None,
+) -> Candidate | None:
+    """The nearest, least loaded qualified doctor. A home visit (上门办) goes first to doctors who
+    do home visits, and to another if none does (never left waiting); nobody assesses themself."""
     ranked = [
         (
+            home_visit and not candidate.home_visits,
             near,
             candidate.open_assessments,
             candidate.total_assessments,
@@ -57,7 +68,8 @@ def choose_doctor(candidates: Iterable[Candidate], residence_region: str) -> Can
         )
         for candidate in candidates
         if (near := distance(residence_region, candidate.institution_region)) is not None
+        and (person_ref is None or candidate.person_ref != person_ref)
     ]
     if not ranked:
         return None
-    return min(ranked, key=lambda entry: entry[:5])[5]
+    return min(ranked, key=lambda entry: entry[:6])[6]

@@ -40,12 +40,14 @@ class AccreditationLapsed(DomainEvent):
 class DoctorRegistered(DomainEvent):
     """评残医生: a doctor of an institution, qualified for the listed categories."""
 
-    private_fields: ClassVar[frozenset[str]] = frozenset({"name", "license_no"})
+    private_fields: ClassVar[frozenset[str]] = frozenset({"name", "license_no", "person_ref"})
     doctor_id: str
     institution_id: str
     categories: list[str]
     name: str
     license_no: str
+    home_visits: bool = False
+    person_ref: str | None = None
 
 
 class UniqueKeyClaimed(DomainEvent):

@@ -90,7 +90,14 @@ class Doctor(Aggregate):
 
     @classmethod
     def register(
-        cls, doctor_id: str, institution: Institution, name: str, license_no: str, categories: Iterable[str]
+        cls,
+        doctor_id: str,
+        institution: Institution,
+        name: str,
+        license_no: str,
+        categories: Iterable[str],
+        home_visits: bool = False,
+        person_ref: str | None = None,
     ) -> Doctor:
         wanted = _distinct(categories)
         outside = [category for category in wanted if category not in institution.categories]
@@ -110,6 +117,8 @@ class Doctor(Aggregate):
                 categories=wanted,
                 name=name,
                 license_no=license_no,
+                home_visits=home_visits,
+                person_ref=person_ref,
             )
         )
         return doctor
