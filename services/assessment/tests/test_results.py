@@ -128,6 +128,10 @@ async def test_an_override_reason_lets_a_contradicting_grade_through_and_is_kept
         await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
     ).json()
     assert detail["result"]["override_reason"] == "伴前庭功能丧失，实际交流能力按一级评定"
+    report = (await service.call("GET", "/v1/reports/overrides", service.admin)).json()["items"]
+    assert {"doctor_id": doctor, "results": 1, "overrides": 1} in report
+    refused = await service.call("GET", "/v1/reports/overrides", service.doctor_token(doctor))
+    assert refused.status_code == 403
 
 
 async def test_a_childs_intellectual_grade_is_checked_against_the_development_quotient(

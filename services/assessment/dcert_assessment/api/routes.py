@@ -22,6 +22,7 @@ from .schemas import (
     AssessmentPublic,
     DoctorCreate,
     DoctorList,
+    DoctorOverrides,
     DoctorPublic,
     DoctorStatus,
     GradeDetail,
@@ -29,6 +30,7 @@ from .schemas import (
     InstitutionCreate,
     InstitutionList,
     InstitutionPublic,
+    OverrideReport,
     ResultCreate,
     ResultRecorded,
     Status,
@@ -227,3 +229,14 @@ async def record_result(
     )
     mark_replayed(response, replayed)
     return recorded
+
+
+@router.get("/reports/overrides", response_model=OverrideReport, tags=["reports"])
+async def override_report(_: Admin, db: Pool) -> OverrideReport:
+    """Per doctor, results recorded and those kept against the measurements with a reason."""
+    rows = await db.fetch(
+        "SELECT doctor_id, count(*) AS results, count(*) FILTER (WHERE override_reason_given) AS overrides"
+        " FROM assessment_view WHERE status = 'assessed' GROUP BY doctor_id"
+        " ORDER BY count(*) FILTER (WHERE override_reason_given) DESC, doctor_id"
+    )
+    return OverrideReport(items=[DoctorOverrides(**dict(row)) for row in rows])

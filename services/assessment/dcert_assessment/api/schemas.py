@@ -240,3 +240,15 @@ class AssessmentDetail(AssessmentBase):
     """An assessment as its assigned doctor sees it."""
 
     result: GradeDetail | None
+
+
+class DoctorOverrides(BaseModel):
+    doctor_id: str
+    results: int
+    overrides: int = Field(description="grades recorded against the measurements, with a reason")
+
+
+class OverrideReport(BaseModel):
+    """Per doctor: how often a grade was kept against what the measurements give (GB/T 26341)."""
+
+    items: list[DoctorOverrides]
