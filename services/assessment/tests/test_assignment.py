@@ -318,3 +318,54 @@ async def test_home_visits_go_to_a_visiting_doctor_and_a_doctor_never_assesses_t
         },
     )
     assert await service.assigned_doctor(own) == office, "the visiting doctor got their own assessment"
+
+
+async def test_a_reassessment_goes_to_another_institution_and_doctor_than_the_first(
+    service: AssessmentService,
+) -> None:
+    first = await service.qualified_doctor(service.regions.home, ("hearing",))
+    application_id = await service.request_assessment("hearing", service.regions.home)
+    assert await service.assigned_doctor(application_id) == first
+    assessment = await service.assessment_of(application_id)
+    recorded = await service.call(
+        "POST",
+        f"/v1/assessments/{assessment['id']}/result",
+        service.doctor_token(first),
+        {"category": "hearing", "level": 3, "findings": "", "measurements": {"hearing_loss_db": 70}},
+    )
+    assert recorded.status_code == 201, recorded.text
+    await service.publish(
+        "certificate",
+        "AssessmentRequested",
+        {
+            "application_id": application_id,
+            "person_ref": "ab" * 32,
+            "age_years": 40,
+            "declared_category": "hearing",
+            "residence_region": service.regions.home,
+            "household_region": service.regions.home,
+            "home_visit": False,
+            "matter": "new",
+            "round": 1,
+        },
+    )
+    await service.handled("certificate")
+    rounds = await service.fetch(
+        "SELECT round, status, doctor_id FROM assessment_view WHERE application_id = $1 ORDER BY round",
+        application_id,
+    )
+    assert [(row["round"], row["status"]) for row in rounds] == [(0, "assessed"), (1, "unassigned")], (
+        "the re-assessment went to the first doctor's institution"
+    )
+    [first_institution] = await service.fetch("SELECT institution_id FROM doctor_view WHERE id = $1", first)
+    await service.doctor(first_institution["institution_id"], ("hearing",))
+    waiting = await service.fetch(
+        "SELECT status FROM assessment_view WHERE application_id = $1 AND round = 1", application_id
+    )
+    assert waiting[0]["status"] == "unassigned", "a colleague at the first institution re-assessed"
+    other = await service.qualified_doctor(service.regions.same_city, ("hearing",))
+    rounds = await service.fetch(
+        "SELECT round, doctor_id FROM assessment_view WHERE application_id = $1 ORDER BY round",
+        application_id,
+    )
+    assert rounds[1]["doctor_id"] == other

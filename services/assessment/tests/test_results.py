@@ -61,6 +61,7 @@ async def test_the_doctor_records_a_grade_and_the_published_event_holds_no_findi
         "level": 2,
         "components": [],
         "override_reason_given": False,
+        "round": 0,
     }
     assert "双眼" not in str(published)
     detail = (

@@ -70,3 +70,20 @@ async def doctors_of(conn: asyncpg.Connection, institution_id: str) -> list[str]
         "SELECT id FROM doctor_view WHERE institution_id = $1 ORDER BY id", institution_id
     )
     return [row["id"] for row in rows]
+
+
+async def earlier_rounds(conn: asyncpg.Connection, application_id: str) -> tuple[list[str], list[str]]:
+    """Doctors and institutions that assessed this application before (excluded from a dispute)."""
+    rows = await conn.fetch(
+        "SELECT doctor_id, institution_id FROM assessment_view WHERE application_id = $1 AND status = 'assessed'",
+        application_id,
+    )
+    return [row["doctor_id"] for row in rows], [row["institution_id"] for row in rows]
+
+
+async def open_assessments_for(conn: asyncpg.Connection, application_id: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT id FROM assessment_view WHERE application_id = $1 AND status IN ('unassigned', 'scheduled')",
+        application_id,
+    )
+    return [row["id"] for row in rows]

@@ -67,7 +67,8 @@ class AssessmentView(ReadModel, table=True):
     __tablename__ = "assessment_view"
 
     id: str = Field(primary_key=True)
-    application_id: str = Field(unique=True)
+    application_id: str = Field(index=True)
+    round: int = 0
     declared_category: str
     residence_region: str
     age_years: int
@@ -123,7 +124,7 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case AssessmentOpened():
             await conn.execute(
                 "INSERT INTO assessment_view (id, application_id, declared_category, residence_region, age_years,"
-                " home_visit, status, requested_at) VALUES ($1, $2, $3, $4, $5, $6, 'unassigned', $7)",
+                " home_visit, status, requested_at, round) VALUES ($1, $2, $3, $4, $5, $6, 'unassigned', $7, $8)",
                 event.assessment_id,
                 event.application_id,
                 event.declared_category,
@@ -131,6 +132,7 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.age_years,
                 event.home_visit,
                 at,
+                event.round,
             )
         case AssessmentScheduled():
             await conn.execute(

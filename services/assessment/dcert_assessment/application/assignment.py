@@ -34,7 +34,13 @@ async def assign(uow: UnitOfWork, assessment: Assessment, deadline: Deadline) ->
     """Schedule the assessment with the best qualified doctor; False when none qualifies yet."""
     await queries.lock_province(uow.conn, assessment.residence_region)
     found = await queries.candidates(uow.conn, assessment.declared_category, assessment.residence_region)
-    chosen = choose_doctor(found, assessment.residence_region, assessment.home_visit, assessment.person_ref)
+    chosen = choose_doctor(
+        found,
+        assessment.residence_region,
+        assessment.home_visit,
+        assessment.person_ref,
+        assessment.excluded_doctors | assessment.excluded_institutions,
+    )
     if chosen is None:
         return False
     assessment.schedule(chosen.doctor_id, chosen.institution_id, deadline.due_on())

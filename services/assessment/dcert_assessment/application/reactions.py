@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.uow import UnitOfWork
 
+from ..adapters import assignment as queries
 from ..domain.assessment import Assessment, AssessmentRequest
 from ..domain.staff import UniqueKey
 from .assignment import Deadline, assign
@@ -28,38 +29,45 @@ def on_assessment_requested(deadline: Deadline) -> Handler:
 
 
 async def open_assessment(uow: UnitOfWork, envelope: EventEnvelope, deadline: Deadline) -> None:
-    """Open the application's one assessment and assign it.
+    """Open the application's assessment of this round and assign it.
 
-    The inbox drops a redelivered message; the application's unique key also stops a second
-    request for the same application (another event id) from opening a second assessment.
+    The inbox drops a redelivered message; the unique key of (application, round) also stops a
+    second request for the same round (another event id) from opening a second assessment. A
+    re-assessment (复核, round 1) or the final appeal (round 2) goes to another institution and
+    doctor than the earlier rounds.
     """
     data = envelope.payload
+    round_ = int(data.get("round") or 0)
+    application_id = str(data["application_id"])
+    key = application_id if round_ == 0 else f"{application_id}#{round_}"
+    if await uow.load(UniqueKey, UniqueKey.key_id(APPLICATION, key)) is not None:
+        return
+    doctors, institutions = await queries.earlier_rounds(uow.conn, application_id) if round_ else ([], [])
     request = AssessmentRequest(
-        application_id=str(data["application_id"]),
+        application_id=application_id,
         person_ref=str(data["person_ref"]),
         age_years=int(data["age_years"]),
         declared_category=str(data["declared_category"]),
         residence_region=str(data["residence_region"]),
         household_region=str(data["household_region"]),
         home_visit=bool(data["home_visit"]),
+        round=round_,
+        excluded_doctors=tuple(doctors),
+        excluded_institutions=tuple(institutions),
     )
-    if await uow.load(UniqueKey, UniqueKey.key_id(APPLICATION, request.application_id)) is not None:
-        return
     assessment = Assessment.open(str(uuid.uuid4()), request)
     uow.track(assessment)
-    uow.track(UniqueKey.claim(APPLICATION, request.application_id, assessment.id))
+    uow.track(UniqueKey.claim(APPLICATION, key, assessment.id))
     await assign(uow, assessment, deadline)
 
 
 async def on_application_ended(uow: UnitOfWork, envelope: EventEnvelope) -> None:
     """certificate.ApplicationWithdrawn / ApplicationRejected: an assessment not yet done is cancelled,
     so it leaves the doctor's worklist and load; one already assessed keeps its result."""
-    application_id = str(envelope.payload["application_id"])
-    key = await uow.load(UniqueKey, UniqueKey.key_id(APPLICATION, application_id))
-    if key is None:
-        return
-    assessment = await uow.load(Assessment, key.owner_id)
-    if assessment is not None:
-        assessment.cancel(
-            "withdrawn" if envelope.event_type == "ApplicationWithdrawn" else "application_ended"
-        )
+    reason = "withdrawn" if envelope.event_type == "ApplicationWithdrawn" else "application_ended"
+    for assessment_id in await queries.open_assessments_for(
+        uow.conn, str(envelope.payload["application_id"])
+    ):
+        assessment = await uow.load(Assessment, assessment_id)
+        if assessment is not None:
+            assessment.cancel(reason)

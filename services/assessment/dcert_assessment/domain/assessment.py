@@ -54,6 +54,9 @@ class AssessmentRequest:
     residence_region: str
     household_region: str
     home_visit: bool
+    round: int = 0  # 0 the first assessment, 1 复核 (re-assessment), 2 the final appeal
+    excluded_doctors: tuple[str, ...] = ()
+    excluded_institutions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ class Assessment(Aggregate):
         self.residence_region = ""
         self.home_visit = False
         self.person_ref = ""
+        self.round = 0
+        self.excluded_doctors: frozenset[str] = frozenset()
+        self.excluded_institutions: frozenset[str] = frozenset()
         self.status = AssessmentStatus.UNASSIGNED
         self.doctor_id: str | None = None
 
@@ -126,6 +132,9 @@ class Assessment(Aggregate):
                 residence_region=request.residence_region,
                 household_region=request.household_region,
                 home_visit=request.home_visit,
+                round=request.round,
+                excluded_doctors=list(request.excluded_doctors),
+                excluded_institutions=list(request.excluded_institutions),
             )
         )
         return assessment
@@ -143,6 +152,7 @@ class Assessment(Aggregate):
                 home_visit=self.home_visit,
                 declared_category=self.declared_category,
                 due_on=due_on,
+                round=self.round,
             )
         )
 
@@ -166,6 +176,7 @@ class Assessment(Aggregate):
             GradeRecorded(
                 assessment_id=self.id,
                 application_id=self.application_id,
+                round=self.round,
                 category=result.category,
                 level=level,
                 components=[ComponentGrade(category=c.category, level=c.level) for c in result.components],
@@ -219,6 +230,9 @@ class Assessment(Aggregate):
             case AssessmentOpened():
                 self.application_id = event.application_id
                 self.person_ref = event.person_ref
+                self.round = event.round
+                self.excluded_doctors = frozenset(event.excluded_doctors)
+                self.excluded_institutions = frozenset(event.excluded_institutions)
                 self.age_years = event.age_years
                 self.declared_category = event.declared_category
                 self.residence_region = event.residence_region

@@ -11,7 +11,7 @@ registered first, so the choice is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,9 +53,11 @@ def choose_doctor(
     residence_region: str,
     home_visit: bool = False,
     person_ref: str | None = None,
+    excluded: Collection[str] = (),
 ) -> Candidate | None:
     """The nearest, least loaded qualified doctor. A home visit (上门办) goes first to doctors who
-    do home visits, and to another if none does (never left waiting); nobody assesses themself."""
+    do home visits, and to another if none does (never left waiting); nobody assesses themself;
+    a re-assessment or appeal excludes the doctors and institutions of the earlier rounds."""
     ranked = [
         (
             home_visit and not candidate.home_visits,
@@ -69,6 +71,8 @@ def choose_doctor(
         for candidate in candidates
         if (near := distance(residence_region, candidate.institution_region)) is not None
         and (person_ref is None or candidate.person_ref != person_ref)
+        and candidate.doctor_id not in excluded
+        and candidate.institution_id not in excluded
     ]
     if not ranked:
         return None

@@ -69,6 +69,9 @@ class AssessmentOpened(DomainEvent):
     residence_region: str
     household_region: str
     home_visit: bool
+    round: int = 0
+    excluded_doctors: list[str] = []
+    excluded_institutions: list[str] = []
 
 
 class AssessmentScheduled(DomainEvent):
@@ -79,6 +82,7 @@ class AssessmentScheduled(DomainEvent):
     home_visit: bool
     declared_category: str
     due_on: date | None = None  # the result is due by then (working days, local)
+    round: int = 0  # 1: 复核 (re-assessment), 2: the provincial expert committee's final answer
 
 
 class ComponentGrade(BaseModel):
@@ -106,6 +110,7 @@ class GradeRecorded(DomainEvent):
     measurements: dict[str, float]
     component_measurements: list[dict[str, float]]
     override_reason: str | None
+    round: int = 0  # 2: the provincial expert committee's answer, final
 
 
 class AssessmentCancelled(DomainEvent):
