@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
+from dcert_shared.testing import eventually
+
 from .conftest import (
     HOME,
     OTHER_PROVINCE,
@@ -278,6 +280,58 @@ async def test_an_assessment_given_to_another_doctor_shows_the_new_doctor(
     await certificate.handled("assessment")
     current = await certificate.application(holder, created["id"])
     assert (current["status"], current["assessment"]["doctor_id"]) == ("assessing", "doctor-next")
+
+
+async def test_a_disputed_result_is_reassessed_then_appealed_once_and_the_last_answer_counts(
+    certificate: CertificateService,
+) -> None:
+    person = new_person()
+    holder = certificate.holder(person)
+    created = await certificate.submit(holder, new_application(person))
+    await certificate.assessed(holder, created["id"], "physical", 3)
+    url = f"/v1/applications/{created['id']}/dispute"
+
+    disputed = await certificate.call("POST", url, holder, {"reason": "评定等级偏轻"})
+    assert disputed.status_code == 200, disputed.text
+    assert (disputed.json()["status"], disputed.json()["dispute_round"]) == ("assessing", 1)
+    assert (await certificate.decide(created["id"], expect=409))["code"] == "application_not_reviewable"
+
+    async def both_rounds_requested() -> list[int] | None:
+        events = await certificate.published_about("AssessmentRequested", "application_id", created["id"])
+        rounds = [event["data"]["round"] for event in events]
+        return rounds if len(rounds) == 2 else None
+
+    assert await eventually(both_rounds_requested) == [0, 1]
+    await certificate.assessed(holder, created["id"], "physical", 2)
+    assert (await certificate.application(holder, created["id"]))["assessment"]["level"] == 2
+
+    appealed = await certificate.call("POST", url, holder, {"reason": "仍有异议，申请省级复核"})
+    assert appealed.json()["dispute_round"] == 2
+    await certificate.assessed(holder, created["id"], "physical", 1)
+    final = await certificate.call("POST", url, holder, {"reason": "再次申请"})
+    assert final.status_code == 409 and final.json()["code"] == "dispute_final"
+    assert (await certificate.decide(created["id"]))["certificate_number"].endswith("41"), "the final grade"
+    timeline = (await certificate.call("GET", f"/v1/applications/{created['id']}/timeline", holder)).json()
+    assert [entry["actor_role"] for entry in timeline["steps"] if entry["step"] == "disputed"] == [
+        "applicant"
+    ] * 2
+
+    late = new_person()
+    late_holder = certificate.holder(late)
+    other = await certificate.submit(late_holder, new_application(late))
+    await certificate.assessed(late_holder, other["id"])
+    certificate.clock.today = TODAY + timedelta(days=15)  # past 10 working days from the result
+    try:
+        closed = await certificate.call(
+            "POST", f"/v1/applications/{other['id']}/dispute", late_holder, {"reason": "x"}
+        )
+        assert closed.status_code == 409 and closed.json()["code"] == "dispute_window_closed"
+    finally:
+        certificate.clock.today = TODAY
+    stranger = await certificate.call(
+        "POST", f"/v1/applications/{other['id']}/dispute", holder, {"reason": "x"}
+    )
+    assert stranger.status_code == 404
 
 
 async def test_withdrawal_frees_the_person_and_cannot_happen_twice(certificate: CertificateService) -> None:

@@ -33,6 +33,7 @@ from ..domain.events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     AssessmentAssigned,
+    AssessmentDisputed,
     AssessmentRequested,
     AssessmentResultReceived,
     CertificateCancelled,
@@ -85,6 +86,7 @@ class ApplicationView(ReadModel, table=True):
     review_due: date | None = None
     due_on: date | None = None
     returned_from: str | None = None
+    dispute_round: int = 0
     decision_reason: str | None = None
     migration_number: str | None = None
     subject_certificate: str | None = None
@@ -207,9 +209,9 @@ async def _project_intake(conn: asyncpg.Connection, at: datetime, event: DomainE
                 "INSERT INTO application_view (id, matter, status, household_region, residence_region,"
                 " accepting_region, queue_region, to_region, declared_category, home_visit, is_minor,"
                 " person_ref, agent_ref, applicant_name_masked, reason, subject_certificate,"
-                " certificate_number, submitted_at, updated_at)"
+                " certificate_number, submitted_at, updated_at, dispute_round)"
                 " VALUES ($1, $2, 'submitted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15,"
-                " $16, $16)",
+                " $16, $16, 0)",
                 event.application_id,
                 event.matter,
                 event.household_region,
@@ -254,6 +256,11 @@ async def _project_intake(conn: asyncpg.Connection, at: datetime, event: DomainE
 
 async def _project_decisions(conn: asyncpg.Connection, at: datetime, event: DomainEvent) -> None:
     match event:
+        case AssessmentDisputed():
+            await _update(
+                conn, event.application_id, at, status="assessing", dispute_round=event.round, due_on=None
+            )
+            await _close_steps(conn, event.application_id, at)
         case MigrationCertificateIssued():
             await _update(
                 conn,

@@ -28,6 +28,7 @@ from .schemas import (
     Assessment,
     Deadlines,
     Decision,
+    Dispute,
     NextStep,
     Resubmission,
     Timeline,
@@ -234,6 +235,7 @@ def application_public(row: asyncpg.Record, today: date, language: str) -> Appli
         next_step=next_step(row, today, language),
         decision_reason=row["decision_reason"],
         returned_from=row["returned_from"],
+        dispute_round=row["dispute_round"],
         migration_number=row["migration_number"],
         subject_certificate=row["subject_certificate"],
         certificate_number=row["certificate_number"],
@@ -385,6 +387,25 @@ async def resubmit(
         )
     await _own_application(db, application_id, principal, service)
     await service.resubmit(principal_context(principal), application_id, corrections)
+    return await _answer(db, request, service, application_id)
+
+
+@router.post(
+    "/applications/{application_id}/dispute", response_model=ApplicationPublic, tags=["applications"]
+)
+async def dispute(
+    application_id: str,
+    body: Dispute,
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    db: Pool,
+) -> ApplicationPublic:
+    """复核: within the dispute window (working days from the result) the applicant asks for a
+    re-assessment by another institution; a second time, the provincial expert committee's final
+    answer. The application goes back to assessment; the new result replaces the old one."""
+    await _own_application(db, application_id, principal, service)
+    await service.dispute(principal_context(principal), application_id, body.reason)
     return await _answer(db, request, service, application_id)
 
 

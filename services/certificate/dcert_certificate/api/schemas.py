@@ -151,6 +151,12 @@ class Resubmission(Strict):
     note: str | None = Field(default=None, max_length=500)
 
 
+class Dispute(Strict):
+    """复核 / 申诉: why the applicant disagrees with the assessment result."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class StaffCancellation(Strict):
     reason: Literal["death", "no_longer_eligible", "fraud", "settled_abroad"]
 
@@ -208,6 +214,7 @@ class ApplicationPublic(BaseModel):
     next_step: NextStep | None
     decision_reason: str | None
     returned_from: str | None
+    dispute_round: int = Field(description="0 none; 1 re-assessment (复核); 2 the final appeal")
     migration_number: str | None
     subject_certificate: str | None = Field(description="the certificate a matter is about")
     certificate_number: str | None

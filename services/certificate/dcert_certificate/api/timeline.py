@@ -23,6 +23,7 @@ STEP_TITLES: Mapping[str, tuple[str, str]] = {
     "public_notice_started": ("评定结果公示中", "Result posted for public notice"),
     "public_notice_ended": ("公示期满", "Public notice ended"),
     "review_opened": ("进入审核", "Waiting for review"),
+    "disputed": ("已申请复核（重新评定）", "Re-assessment requested"),
     "migration_certificate_issued": ("迁出地已出具迁移证明", "Migration certificate issued"),
     "approved": ("审核通过", "Approved"),
     "rejected": ("审核不通过", "Rejected"),
@@ -54,6 +55,7 @@ _STEPS: Mapping[str, tuple[str, str | None]] = {
     "PublicNoticeStarted": ("public_notice_started", "system"),
     "PublicNoticeEnded": ("public_notice_ended", "system"),
     "ReviewOpened": ("review_opened", "system"),
+    "AssessmentDisputed": ("disputed", None),
     "MigrationCertificateIssued": ("migration_certificate_issued", "reviewer"),
     "ApplicationApproved": ("approved", "reviewer"),
     "ApplicationRejected": ("rejected", None),  # a reviewer, or the system when the matter became moot

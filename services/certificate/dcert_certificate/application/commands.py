@@ -259,6 +259,13 @@ class CertificateCommands:
 
         await self.es.execute(context, run)
 
+    async def dispute(self, context: CommandContext, application_id: str, reason: str) -> None:
+        async def run(uow: UnitOfWork) -> None:
+            application = await self._application(uow, application_id)
+            application.dispute(reason, self.today())
+
+        await self.es.execute(context, run)
+
     # -- review -------------------------------------------------------------------------------
     async def decide(self, context: CommandContext, application_id: str, decision: str, reason: str) -> None:
         async def run(uow: UnitOfWork) -> None:

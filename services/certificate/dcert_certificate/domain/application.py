@@ -16,7 +16,14 @@ from enum import StrEnum
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
-from .errors import ApplicationNotInReviewableState, NotReturned, NotWithdrawable
+from .errors import (
+    ApplicationNotInReviewableState,
+    DisputeFinal,
+    DisputeWindowClosed,
+    NotDisputable,
+    NotReturned,
+    NotWithdrawable,
+)
 from .events import (
     ApplicationApproved,
     ApplicationRejected,
@@ -25,6 +32,7 @@ from .events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     AssessmentAssigned,
+    AssessmentDisputed,
     AssessmentRequested,
     AssessmentResultReceived,
     MigrationCertificateIssued,
@@ -34,6 +42,7 @@ from .events import (
 )
 
 ADULT_AGE = 18
+FINAL_ROUND = 2  # the provincial expert committee's answer
 
 MATTERS = ("new", "renewal", "replacement", "grade_change", "transfer", "cancellation")
 
@@ -154,6 +163,9 @@ class Application(Aggregate):
         self.certificate_number: str | None = None
         self.card_delivery = "mail"
         self.doctor_id: str | None = None
+        self.home_visit = False
+        self.dispute_until: date | None = None
+        self.dispute_round = 0
 
     @classmethod
     def submit(
@@ -262,6 +274,31 @@ class Application(Aggregate):
         self._open_review(self.household_region, today, deadlines)
         return True
 
+    def dispute(self, reason: str, today: date) -> None:
+        """复核 within the dispute window of the latest result; the second time, the appeal to the
+        provincial expert committee, whose answer is final."""
+        if self.status not in (Status.PUBLIC_NOTICE, Status.ASSESSED) or self.grade is None:
+            raise NotDisputable(detail=f"status: {self.status.value}")
+        if self.dispute_round >= FINAL_ROUND:
+            raise DisputeFinal()
+        if self.dispute_until is None or today > self.dispute_until:
+            raise DisputeWindowClosed(detail=f"until {self.dispute_until}")
+        next_round = self.dispute_round + 1
+        self.trigger(AssessmentDisputed(application_id=self.id, round=next_round, reason=reason))
+        self.trigger(
+            AssessmentRequested(
+                application_id=self.id,
+                person_ref=self.person_ref,
+                age_years=age_on(self.birth_date, today),
+                declared_category=self.declared_category,
+                residence_region=self.residence_region,
+                household_region=self.household_region,
+                home_visit=self.home_visit,
+                matter=self.matter,
+                round=next_round,
+            )
+        )
+
     # -- review -------------------------------------------------------------------------------
     @property
     def reviewing_region(self) -> str:
@@ -367,12 +404,17 @@ class Application(Aggregate):
                 self.applicant_address = event.applicant_address or ""
                 self.subject_certificate = event.certificate_number
                 self.card_delivery = event.card_delivery
+                self.home_visit = event.home_visit
             case AssessmentAssigned(doctor_id=doctor_id):
                 self.status = Status.ASSESSING
                 self.doctor_id = doctor_id
             case AssessmentResultReceived(category=category, level=level):
                 self.grade = Grade(category, level)
                 self.status = Status.ASSESSED
+                self.dispute_until = event.dispute_until
+            case AssessmentDisputed(round=dispute_round):
+                self.status = Status.ASSESSING
+                self.dispute_round = dispute_round
             case PublicNoticeStarted(notice_until=notice_until):
                 self.status = Status.PUBLIC_NOTICE
                 self.notice_until = notice_until

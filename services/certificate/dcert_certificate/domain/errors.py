@@ -113,3 +113,21 @@ class NotYourPart(Forbidden):
     code = "not_your_part"
     title_zh = "该申请当前环节由其他地区办理"
     title_en = "The current step of this application belongs to another region's staff"
+
+
+class DisputeWindowClosed(Conflict):
+    code = "dispute_window_closed"
+    title_zh = "已超过申请复核的期限（知道评定结果之日起10个工作日）"
+    title_en = "The time to ask for a re-assessment has passed (10 working days from the result)"
+
+
+class DisputeFinal(Conflict):
+    code = "dispute_final"
+    title_zh = "省级专家委员会的评定结论为最终结论，不能再申请"
+    title_en = "The provincial expert committee's answer is final"
+
+
+class NotDisputable(Conflict):
+    code = "not_disputable"
+    title_zh = "只有已出评定结果、尚未作出审核决定的申请才能申请复核"
+    title_en = "Only an assessed application not yet decided can be disputed"

@@ -60,6 +60,7 @@ class ApplicationSubmitted(DomainEvent):
 class AssessmentRequested(DomainEvent):
     application_id: str
     matter: str = "new"
+    round: int = 0
     current_category: str | None = None
     current_level: int | None = None
     person_ref: str
@@ -131,6 +132,15 @@ class ApplicationWithdrawn(DomainEvent):
 
     application_id: str
     matter: str
+
+
+class AssessmentDisputed(DomainEvent):
+    """复核 / 申诉: the applicant asks for another assessment (round 1: the city federation's
+    re-assessment; round 2: the provincial expert committee, final)."""
+
+    application_id: str
+    round: int
+    reason: str
 
 
 class ReviewOpened(DomainEvent):
@@ -316,6 +326,7 @@ def registry() -> EventRegistry:
         ApplicationResubmitted,
         ApplicationWithdrawn,
         ReviewOpened,
+        AssessmentDisputed,
         MigrationCertificateIssued,
         OpenApplicationRecorded,
         OpenApplicationClosed,
