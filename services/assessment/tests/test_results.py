@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -317,3 +319,53 @@ async def test_two_results_recorded_at_once_on_one_assessment_one_wins(service: 
         }
         answers = await asyncio.gather(*(record(service, assessment_id, doctor, body) for _ in range(2)))
         assert sorted(answer.status_code for answer in answers) == [201, 409]
+
+
+async def test_findings_are_shown_to_the_doctor_the_reviewer_of_the_case_and_the_person_only(
+    service: AssessmentService,
+) -> None:
+    from dcert_shared.ids import keyed_hash, make_identity_number
+
+    doctor = await service.qualified_doctor(service.regions.home, ("visual",))
+    person = make_identity_number(service.regions.home, date(1966, 6, 6), 66)
+    application_id = str(uuid.uuid4())
+    await service.publish(
+        "certificate",
+        "AssessmentRequested",
+        {
+            "application_id": application_id,
+            "person_ref": keyed_hash(service.settings.identity_hash_key_bytes, person),
+            "age_years": 60,
+            "declared_category": "visual",
+            "residence_region": service.regions.home,
+            "household_region": service.regions.home,
+            "home_visit": False,
+        },
+    )
+    assessment_id = (await service.assessment_of(application_id))["id"]
+    body = {
+        "category": "visual",
+        "level": 2,
+        "findings": "双眼视神经萎缩",
+        "measurements": {"best_corrected_acuity": 0.03},
+    }
+    assert (await record(service, assessment_id, doctor, body)).status_code == 201
+
+    def findings_for(token: str) -> Any:
+        return service.call("GET", f"/v1/assessments/{assessment_id}", token)
+
+    for token in (
+        service.doctor_token(doctor),
+        service.token("reviewer", "reviewer-home", region=service.regions.home),
+        service.token("applicant", "the-person", id_number=person),
+    ):
+        seen = await findings_for(token)
+        assert seen.status_code == 200 and seen.json()["result"]["findings"] == "双眼视神经萎缩"
+    other_person = make_identity_number(service.regions.home, date(1966, 6, 6), 67)
+    for token in (
+        service.token("reviewer", "reviewer-far", region=service.regions.other_province),
+        service.token("applicant", "someone-else", id_number=other_person),
+    ):
+        assert (await findings_for(token)).status_code == 404
+    admin_view = (await findings_for(service.admin)).json()
+    assert "findings" not in admin_view["result"]

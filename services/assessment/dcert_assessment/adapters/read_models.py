@@ -69,6 +69,8 @@ class AssessmentView(ReadModel, table=True):
     id: str = Field(primary_key=True)
     application_id: str = Field(index=True)
     round: int = 0
+    person_ref: str = ""  # the person assessed (keyed hash): they may read their findings
+    household_region: str = ""  # whose reviewers decide the case: they may read the findings
     declared_category: str
     residence_region: str
     age_years: int
@@ -124,7 +126,8 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case AssessmentOpened():
             await conn.execute(
                 "INSERT INTO assessment_view (id, application_id, declared_category, residence_region, age_years,"
-                " home_visit, status, requested_at, round) VALUES ($1, $2, $3, $4, $5, $6, 'unassigned', $7, $8)",
+                " home_visit, status, requested_at, round, person_ref, household_region)"
+                " VALUES ($1, $2, $3, $4, $5, $6, 'unassigned', $7, $8, $9, $10)",
                 event.assessment_id,
                 event.application_id,
                 event.declared_category,
@@ -133,6 +136,8 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.home_visit,
                 at,
                 event.round,
+                event.person_ref,
+                event.household_region,
             )
         case AssessmentScheduled():
             await conn.execute(

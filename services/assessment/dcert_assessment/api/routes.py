@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
-from dcert_shared.auth import Principal, require_role
+from dcert_shared.auth import CurrentPrincipal, Principal, require_role
+from dcert_shared.ids import keyed_hash
 from dcert_shared.problems import Forbidden
 
 from ..application.commands import AssessmentCommands, NewDoctor, NewInstitution
@@ -189,9 +190,10 @@ async def list_assessments(
     "/assessments/{assessment_id}", response_model=AssessmentDetail | AssessmentPublic, tags=["assessments"]
 )
 async def get_assessment(
-    assessment_id: str, principal: DoctorOrAdmin, db: Pool
+    assessment_id: str, principal: CurrentPrincipal, db: Pool, request: Request
 ) -> AssessmentDetail | AssessmentPublic:
-    """The assigned doctor sees the findings and measurements; an admin sees the grade only."""
+    """Findings and measurements are sensitive: the assigned doctor, the reviewer of the case (its
+    household region) and the person assessed see them; an admin sees the grade only."""
     row = await db.fetchrow("SELECT * FROM assessment_view WHERE id = $1", assessment_id)
     if row is None:
         raise AssessmentNotFound()
@@ -199,10 +201,24 @@ async def get_assessment(
     if principal.role == "admin":
         result = GradePublic.model_validate(fields) if fields["status"] == "assessed" else None
         return AssessmentPublic.model_validate({**fields, "result": result})
-    if fields["doctor_id"] != principal.doctor_id:
-        raise NotTheAssignedDoctor()
+    if not _sees_findings(principal, fields, request):
+        if principal.role == "doctor":
+            raise NotTheAssignedDoctor()
+        raise AssessmentNotFound()
     detail = GradeDetail.model_validate(fields) if fields["status"] == "assessed" else None
     return AssessmentDetail.model_validate({**fields, "result": detail})
+
+
+def _sees_findings(principal: Principal, fields: dict[str, Any], request: Request) -> bool:
+    match principal.role:
+        case "doctor":
+            return bool(fields["doctor_id"]) and fields["doctor_id"] == principal.doctor_id
+        case "reviewer":
+            return bool(principal.region) and principal.region == fields["household_region"]
+        case "applicant" if principal.id_number:
+            key = request.app.state.runtime.settings.identity_hash_key_bytes
+            return keyed_hash(key, principal.id_number) == fields["person_ref"]
+    return False
 
 
 @router.post(
