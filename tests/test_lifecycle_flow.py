@@ -95,3 +95,67 @@ def test_a_withdrawn_application_leaves_the_doctors_worklist_as_cancelled(
         doctor,
     )
     assert late.status_code == 409 and late.json()["code"] == "assessment_cancelled"
+
+
+def test_a_disputed_result_is_reassessed_by_another_institution_across_the_services(
+    system: System, doctor: str, reviewer: str, admin: str
+) -> None:
+    institution = system.call(
+        "assessment",
+        "POST",
+        "/v1/institutions",
+        {"name": "南浔区人民医院", "region": "330503", "categories": ["physical"]},
+        admin,
+    )
+    system.call(
+        "assessment",
+        "POST",
+        "/v1/doctors",
+        {
+            "name": "复核医生",
+            "institution_id": institution.json()["id"],
+            "license_no": f"LIC-R-{new_person()}",
+            "categories": ["physical"],
+        },
+        admin,
+    )
+    child, parent = new_person(birth=date(2018, 2, 2)), new_person()
+    token = system.token("applicant", "parent-disputes", id_number=parent)
+    application_id = apply(system, token, application(child, agent=parent)).json()["id"]
+    graded(system, doctor, application_id, level=3)
+    wait_for(lambda: status_of(system, token, application_id) == "assessed")
+    disputed = system.call(
+        "certificate", "POST", f"/v1/applications/{application_id}/dispute", {"reason": "等级偏轻"}, token
+    )
+    assert disputed.status_code == 200 and disputed.json()["dispute_round"] == 1
+
+    def second_round() -> dict[str, Any] | None:
+        items = system.call("assessment", "GET", "/v1/assessments?status=scheduled", token=admin).json()[
+            "items"
+        ]
+        return next((item for item in items if item["application_id"] == application_id), None)
+
+    reassessment = wait_for(second_round)
+    detail = system.call("assessment", "GET", f"/v1/assessments/{reassessment['id']}", token=admin).json()
+    assessed = system.call("assessment", "GET", "/v1/assessments?status=assessed", token=admin).json()[
+        "items"
+    ]
+    first_id = next(item["id"] for item in assessed if item["application_id"] == application_id)
+    first = system.call("assessment", "GET", f"/v1/assessments/{first_id}", token=admin).json()
+    assert first["institution_id"] and detail["institution_id"] != first["institution_id"]
+    assert detail["doctor_id"] != first["doctor_id"]
+    second_doctor = system.token("doctor", "second-doctor", doctor_id=detail["doctor_id"])
+    recorded = system.call(
+        "assessment",
+        "POST",
+        f"/v1/assessments/{reassessment['id']}/result",
+        {"category": "physical", "level": 2, "findings": "复核所见", "measurements": {}},
+        second_doctor,
+    )
+    assert recorded.status_code == 201, recorded.text
+
+    def regraded() -> bool:
+        current = system.call("certificate", "GET", f"/v1/applications/{application_id}", token=token).json()
+        return current["status"] == "assessed" and current["assessment"]["level"] == 2
+
+    wait_for(regraded)
