@@ -52,7 +52,7 @@ def create_app(
         title="残疾人证 assessment service",
         routers=[router],
     )
-    commands = AssessmentCommands(runtime, deadline)
+    commands = AssessmentCommands(runtime, deadline, settings)
     # 资质到期: lapsed institutions stop assessing and their open assessments move.
     runtime.workers = [
         periodic(settings.accreditation_check_seconds, "accreditation-check", commands.lapse_accreditations)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from dcert_shared.ids import keyed_hash, make_identity_number
 
@@ -118,6 +119,7 @@ async def test_a_doctor_lists_only_their_own_assessments(service: AssessmentServ
             "status",
             "home_visit",
             "assigned_at",
+            "appointment_at",
             "due_on",
             "overdue",
         }
@@ -369,3 +371,57 @@ async def test_a_reassessment_goes_to_another_institution_and_doctor_than_the_fi
         application_id,
     )
     assert rounds[1]["doctor_id"] == other
+
+
+async def test_the_person_picks_and_changes_a_time_and_two_people_never_get_the_same_slot(
+    service: AssessmentService,
+) -> None:
+    doctor = await service.qualified_doctor(service.regions.home, ("hearing",))
+    parent = make_identity_number("330502", date(1980, 8, 8), 88)
+    parent_ref = keyed_hash(service.settings.identity_hash_key_bytes, parent)
+
+    async def requested() -> str:
+        application_id = str(uuid.uuid4())
+        await service.publish(
+            "certificate",
+            "AssessmentRequested",
+            {
+                "application_id": application_id,
+                "person_ref": uuid.uuid4().hex * 2,
+                "age_years": 9,
+                "declared_category": "hearing",
+                "residence_region": service.regions.home,
+                "household_region": service.regions.home,
+                "home_visit": False,
+                "agent_refs": [parent_ref],
+            },
+        )
+        return str((await service.assessment_of(application_id))["id"])
+
+    first, second = await requested(), await requested()
+    parent_token = service.token("applicant", "parent", id_number=parent)
+    slots = (await service.call("GET", f"/v1/assessments/{first}/slots", parent_token)).json()
+    assert slots["appointment_at"] is None and len(slots["items"]) == 60  # 6 hours x 10 working days
+    chosen, later = slots["items"][0]["starts_at"], slots["items"][1]["starts_at"]
+
+    async def book(assessment_id: str, starts_at: str) -> Any:
+        return await service.call(
+            "POST", f"/v1/assessments/{assessment_id}/appointment", parent_token, {"starts_at": starts_at}
+        )
+
+    answers = await asyncio.gather(book(first, chosen), book(second, chosen))
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    assert {answer.json().get("code") for answer in answers if answer.status_code == 409} == {"slot_taken"}
+    winner = next(a for a in answers if a.status_code == 200).json()["assessment_id"]
+    moved = await book(winner, later)
+    assert moved.status_code == 200
+    assert datetime.fromisoformat(moved.json()["appointment_at"]) == datetime.fromisoformat(later)
+    loser = second if winner == first else first
+    assert (await book(loser, chosen)).status_code == 200, "a time given up is free again"
+    assert (await book(loser, "2030-01-01T03:00:00+08:00")).json()["code"] == "slot_not_offered"
+    stranger = service.token(
+        "applicant", "stranger", id_number=make_identity_number("330502", date(1981, 1, 1), 5)
+    )
+    assert (await service.call("GET", f"/v1/assessments/{first}/slots", stranger)).status_code == 404
+    worklist = (await service.call("GET", "/v1/assessments?assigned=me", service.doctor_token(doctor))).json()
+    assert sum(1 for item in worklist["items"] if item["appointment_at"]) == 2

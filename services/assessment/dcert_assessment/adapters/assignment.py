@@ -7,7 +7,7 @@ of them always sees the other's commit: nothing waits for a doctor who already e
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 
@@ -87,3 +87,22 @@ async def open_assessments_for(conn: asyncpg.Connection, application_id: str) ->
         application_id,
     )
     return [row["id"] for row in rows]
+
+
+async def booked_times(
+    conn: asyncpg.Pool | asyncpg.Connection, doctor_id: str, except_id: str
+) -> list[datetime]:
+    """The doctor's appointments on their other open assessments."""
+    rows = await conn.fetch(
+        "SELECT appointment_at FROM assessment_view WHERE doctor_id = $1 AND status = 'scheduled'"
+        " AND appointment_at IS NOT NULL AND id <> $2",
+        doctor_id,
+        except_id,
+    )
+    return [row["appointment_at"] for row in rows]
+
+
+async def lock_doctor_calendar(conn: asyncpg.Connection, doctor_id: str) -> None:
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':slots:' || $1))", doctor_id
+    )

@@ -21,6 +21,7 @@ from dcert_shared.envelope import DomainEvent, EventEnvelope
 from ..domain.events import (
     AccreditationLapsed,
     AccreditationRenewed,
+    AppointmentBooked,
     AssessmentCancelled,
     AssessmentOpened,
     AssessmentReleased,
@@ -70,6 +71,8 @@ class AssessmentView(ReadModel, table=True):
     application_id: str = Field(index=True)
     round: int = 0
     person_ref: str = ""  # the person assessed (keyed hash): they may read their findings
+    agent_refs: list[str] = Field(default=[], sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    appointment_at: datetime | None = None
     household_region: str = ""  # whose reviewers decide the case: they may read the findings
     declared_category: str
     residence_region: str
@@ -126,8 +129,8 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case AssessmentOpened():
             await conn.execute(
                 "INSERT INTO assessment_view (id, application_id, declared_category, residence_region, age_years,"
-                " home_visit, status, requested_at, round, person_ref, household_region)"
-                " VALUES ($1, $2, $3, $4, $5, $6, 'unassigned', $7, $8, $9, $10)",
+                " home_visit, status, requested_at, round, person_ref, household_region, agent_refs)"
+                " VALUES ($1, $2, $3, $4, $5, $6, 'unassigned', $7, $8, $9, $10, $11)",
                 event.assessment_id,
                 event.application_id,
                 event.declared_category,
@@ -138,6 +141,7 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.round,
                 event.person_ref,
                 event.household_region,
+                event.agent_refs,
             )
         case AssessmentScheduled():
             await conn.execute(
@@ -186,8 +190,14 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case AssessmentReleased():
             await conn.execute(
                 "UPDATE assessment_view SET status = 'unassigned', doctor_id = NULL, institution_id = NULL,"
-                " assigned_at = NULL, due_on = NULL WHERE id = $1",
+                " assigned_at = NULL, due_on = NULL, appointment_at = NULL WHERE id = $1",
                 event.assessment_id,
+            )
+        case AppointmentBooked():
+            await conn.execute(
+                "UPDATE assessment_view SET appointment_at = $2 WHERE id = $1",
+                event.assessment_id,
+                event.starts_at,
             )
         case AssessmentCancelled():
             await conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
@@ -17,6 +18,7 @@ from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor
 from .schemas import (
     AccreditationCheck,
     AccreditationRenewal,
+    Appointment,
     AssessmentDetail,
     AssessmentItem,
     AssessmentList,
@@ -34,6 +36,8 @@ from .schemas import (
     OverrideReport,
     ResultCreate,
     ResultRecorded,
+    Slot,
+    Slots,
     Status,
     Suspension,
 )
@@ -215,10 +219,57 @@ def _sees_findings(principal: Principal, fields: dict[str, Any], request: Reques
             return bool(fields["doctor_id"]) and fields["doctor_id"] == principal.doctor_id
         case "reviewer":
             return bool(principal.region) and principal.region == fields["household_region"]
-        case "applicant" if principal.id_number:
-            key = request.app.state.runtime.settings.identity_hash_key_bytes
-            return keyed_hash(key, principal.id_number) == fields["person_ref"]
+        case "applicant":
+            return _is_the_person_or_agent(principal, fields, request)
     return False
+
+
+def _is_the_person_or_agent(principal: Principal, fields: dict[str, Any], request: Request) -> bool:
+    if principal.role != "applicant" or not principal.id_number:
+        return False
+    ref = keyed_hash(request.app.state.runtime.settings.identity_hash_key_bytes, principal.id_number)
+    return ref == fields["person_ref"] or ref in (fields["agent_refs"] or [])
+
+
+async def _bookable_by(
+    assessment_id: str, principal: Principal, db: asyncpg.Pool, request: Request
+) -> dict[str, Any]:
+    """The person, their agent, or the assigned doctor may pick the time."""
+    row = await db.fetchrow("SELECT * FROM assessment_view WHERE id = $1", assessment_id)
+    if row is None:
+        raise AssessmentNotFound()
+    fields = dict(row)
+    assigned = principal.role == "doctor" and fields["doctor_id"] == principal.doctor_id
+    if not (assigned or _is_the_person_or_agent(principal, fields, request)):
+        raise AssessmentNotFound()
+    return fields
+
+
+@router.get("/assessments/{assessment_id}/slots", response_model=Slots, tags=["appointments"])
+async def free_slots(
+    assessment_id: str, principal: CurrentPrincipal, service: Commands, db: Pool, request: Request
+) -> Slots:
+    """预约: the assigned doctor's free times on the coming working days (Asia/Shanghai)."""
+    fields = await _bookable_by(assessment_id, principal, db, request)
+    if fields["status"] != "scheduled" or fields["doctor_id"] is None:
+        return Slots(appointment_at=fields["appointment_at"], items=[])
+    free = await service.free_slots(fields["doctor_id"], assessment_id)
+    return Slots(appointment_at=fields["appointment_at"], items=[Slot(starts_at=moment) for moment in free])
+
+
+@router.post("/assessments/{assessment_id}/appointment", response_model=Appointment, tags=["appointments"])
+async def book_appointment(
+    assessment_id: str,
+    body: Slot,
+    principal: CurrentPrincipal,
+    service: Commands,
+    db: Pool,
+    request: Request,
+) -> Appointment:
+    """预约 or 改约: one of the offered slots; booking again moves the appointment."""
+    await _bookable_by(assessment_id, principal, db, request)
+    booked = await service.book(principal_context(principal), assessment_id, body.starts_at)
+    return Appointment(assessment_id=assessment_id, appointment_at=booked)
 
 
 @router.post(

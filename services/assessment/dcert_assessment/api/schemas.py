@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from dcert_shared.ids import IdentityNumber, RegionCode
@@ -192,6 +192,7 @@ class AssessmentItem(BaseModel):
     status: Status
     home_visit: bool
     assigned_at: datetime | None
+    appointment_at: datetime | None = None
     due_on: date | None = Field(default=None, description="the result is due by then (working days)")
     overdue: bool = False
 
@@ -252,3 +253,20 @@ class OverrideReport(BaseModel):
     """Per doctor: how often a grade was kept against what the measurements give (GB/T 26341)."""
 
     items: list[DoctorOverrides]
+
+
+class Slot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    starts_at: AwareDatetime
+
+
+class Slots(BaseModel):
+    """The free times of the assigned doctor, and the one booked (if any)."""
+
+    appointment_at: datetime | None
+    items: list[Slot]
+
+
+class Appointment(BaseModel):
+    assessment_id: str
+    appointment_at: datetime

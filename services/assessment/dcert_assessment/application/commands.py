@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from dcert_shared.envelope import CommandContext
@@ -13,15 +13,20 @@ from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import Idempotency, UnitOfWork
 
 from ..adapters import assignment as queries
+from ..domain.appointments import offered_slots
 from ..domain.assessment import Assessment, Result
 from ..domain.errors import (
     AssessmentNotFound,
     DoctorNotFound,
     InstitutionNotFound,
     LicenceAlreadyRegistered,
+    NotBookable,
     NotTheAssignedDoctor,
+    SlotNotOffered,
+    SlotTaken,
 )
 from ..domain.staff import Doctor, Institution, UniqueKey
+from ..settings import AssessmentSettings
 from .assignment import Deadline, assign_waiting, reassign_from
 
 LICENCE = "licence"
@@ -48,9 +53,10 @@ class NewDoctor:
 class AssessmentCommands:
     """The assessment service's commands over its event store."""
 
-    def __init__(self, runtime: ServiceRuntime, deadline: Deadline) -> None:
+    def __init__(self, runtime: ServiceRuntime, deadline: Deadline, settings: AssessmentSettings) -> None:
         self.runtime = runtime
         self.deadline = deadline
+        self.settings = settings
 
     def today(self) -> date:
         return self.deadline.today()
@@ -209,3 +215,36 @@ class AssessmentCommands:
             counts = await self.runtime.es.execute(context, decide)
             lapsed, reassigned, waiting = lapsed + counts[0], reassigned + counts[1], waiting + counts[2]
         return {"lapsed": lapsed, "reassigned": reassigned, "waiting": waiting}
+
+    async def free_slots(self, doctor_id: str, assessment_id: str) -> list[datetime]:
+        taken = await queries.booked_times(self.runtime.pool, doctor_id, assessment_id)
+        return self._offered(taken)
+
+    def _offered(self, taken: list[datetime]) -> list[datetime]:
+        return offered_slots(
+            self.deadline.calendar,
+            self.today(),
+            self.settings.appointment_working_days,
+            self.settings.appointment_hours,
+            taken,
+        )
+
+    async def book(self, context: CommandContext, assessment_id: str, starts_at: datetime) -> datetime:
+        """预约 or 改约: one of the doctor's free slots; two people never get the same one."""
+
+        async def decide(uow: UnitOfWork) -> datetime:
+            assessment = await uow.load(Assessment, assessment_id)
+            if assessment is None:
+                raise AssessmentNotFound()
+            if assessment.doctor_id is None:
+                raise NotBookable()
+            await queries.lock_doctor_calendar(uow.conn, assessment.doctor_id)
+            free = self._offered(await queries.booked_times(uow.conn, assessment.doctor_id, assessment.id))
+            if starts_at not in free:
+                if starts_at in self._offered([]):
+                    raise SlotTaken()
+                raise SlotNotOffered()
+            assessment.book(starts_at)
+            return starts_at
+
+        return await self.runtime.es.execute(context, decide)

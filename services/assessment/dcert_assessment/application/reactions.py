@@ -52,6 +52,7 @@ async def open_assessment(uow: UnitOfWork, envelope: EventEnvelope, deadline: De
         household_region=str(data["household_region"]),
         home_visit=bool(data["home_visit"]),
         round=round_,
+        agent_refs=tuple(str(ref) for ref in data.get("agent_refs") or ()),
         excluded_doctors=tuple(doctors),
         excluded_institutions=tuple(institutions),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from dcert_shared.aggregate import Aggregate
@@ -19,10 +19,12 @@ from .errors import (
     InvalidComposition,
     LevelRequired,
     MeasurementsNotForCategory,
+    NotBookable,
     NotTheAssignedDoctor,
     ResultAlreadyRecorded,
 )
 from .events import (
+    AppointmentBooked,
     AssessmentCancelled,
     AssessmentOpened,
     AssessmentReleased,
@@ -55,6 +57,7 @@ class AssessmentRequest:
     household_region: str
     home_visit: bool
     round: int = 0  # 0 the first assessment, 1 复核 (re-assessment), 2 the final appeal
+    agent_refs: tuple[str, ...] = ()
     excluded_doctors: tuple[str, ...] = ()
     excluded_institutions: tuple[str, ...] = ()
 
@@ -114,6 +117,7 @@ class Assessment(Aggregate):
         self.home_visit = False
         self.person_ref = ""
         self.round = 0
+        self.appointment_at: datetime | None = None
         self.excluded_doctors: frozenset[str] = frozenset()
         self.excluded_institutions: frozenset[str] = frozenset()
         self.status = AssessmentStatus.UNASSIGNED
@@ -133,6 +137,7 @@ class Assessment(Aggregate):
                 household_region=request.household_region,
                 home_visit=request.home_visit,
                 round=request.round,
+                agent_refs=list(request.agent_refs),
                 excluded_doctors=list(request.excluded_doctors),
                 excluded_institutions=list(request.excluded_institutions),
             )
@@ -201,6 +206,23 @@ class Assessment(Aggregate):
                 )
             )
 
+    def book(self, starts_at: datetime) -> None:
+        """预约: a time with the assigned doctor; booking again moves the appointment."""
+        if self.status is not AssessmentStatus.SCHEDULED or self.doctor_id is None:
+            raise NotBookable(detail=f"status: {self.status.value}")
+        if starts_at == self.appointment_at:
+            return
+        self.trigger(
+            AppointmentBooked(
+                assessment_id=self.id,
+                application_id=self.application_id,
+                doctor_id=self.doctor_id,
+                starts_at=starts_at,
+                home_visit=self.home_visit,
+                previous_starts_at=self.appointment_at,
+            )
+        )
+
     def cancel(self, reason: str) -> None:
         """The application ended before a result; an assessed one keeps its result."""
         if self.status in (AssessmentStatus.UNASSIGNED, AssessmentStatus.SCHEDULED):
@@ -247,6 +269,9 @@ class Assessment(Aggregate):
             case AssessmentReleased():
                 self.status = AssessmentStatus.UNASSIGNED
                 self.doctor_id = None
+                self.appointment_at = None  # the new doctor's time is booked anew
+            case AppointmentBooked(starts_at=starts_at):
+                self.appointment_at = starts_at
 
 
 def _require_measures_of_the_category(result: Result) -> None:

@@ -133,3 +133,21 @@ class GradeOutsideStandard(ValidationFailed):
     @property
     def expected_levels(self) -> list[int]:
         return list(self.extra["expected_levels"])
+
+
+class SlotNotOffered(ValidationFailed):
+    code = "slot_not_offered"
+    title_zh = "所选时间不在可预约的时段内"
+    title_en = "The time chosen is not one of the offered slots"
+
+
+class SlotTaken(Conflict):
+    code = "slot_taken"
+    title_zh = "该时段已被预约，请另选时间"
+    title_en = "This slot has just been taken; choose another"
+
+
+class NotBookable(Conflict):
+    code = "not_bookable"
+    title_zh = "该评定尚未安排医生或已完成，不能预约"
+    title_en = "This assessment has no doctor yet or is finished; it cannot be booked"

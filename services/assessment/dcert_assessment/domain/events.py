@@ -6,7 +6,7 @@ stored events (`private_fields`) and never published.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -70,6 +70,7 @@ class AssessmentOpened(DomainEvent):
     household_region: str
     home_visit: bool
     round: int = 0
+    agent_refs: list[str] = []
     excluded_doctors: list[str] = []
     excluded_institutions: list[str] = []
 
@@ -142,6 +143,17 @@ class AssessmentReleased(DomainEvent):
     reason: str
 
 
+class AppointmentBooked(DomainEvent):
+    """The applicant (or agent, or the doctor) picked a time; a second booking changes it."""
+
+    assessment_id: str
+    application_id: str
+    doctor_id: str
+    starts_at: datetime
+    home_visit: bool
+    previous_starts_at: datetime | None = None
+
+
 def registry() -> EventRegistry:
     events = EventRegistry()
     events.register(
@@ -156,6 +168,7 @@ def registry() -> EventRegistry:
         DoctorReinstated,
         AccreditationRenewed,
         AccreditationLapsed,
+        AppointmentBooked,
         AssessmentReleased,
     )
     return events

@@ -223,6 +223,7 @@ class Application(Aggregate):
                     matter=matter.kind,
                     current_category=matter.current_grade.category if matter.current_grade else None,
                     current_level=matter.current_grade.level if matter.current_grade else None,
+                    agent_refs=[ref for ref in (agent.agent_ref if agent else matter.agent_ref,) if ref],
                 )
             )
         else:
@@ -296,6 +297,7 @@ class Application(Aggregate):
                 home_visit=self.home_visit,
                 matter=self.matter,
                 round=next_round,
+                agent_refs=[self.agent_ref] if self.agent_ref else [],
             )
         )
 

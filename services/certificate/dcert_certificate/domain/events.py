@@ -61,6 +61,7 @@ class AssessmentRequested(DomainEvent):
     application_id: str
     matter: str = "new"
     round: int = 0
+    agent_refs: list[str] = []  # keyed hashes of the agents, who may book and read for the person
     current_category: str | None = None
     current_level: int | None = None
     person_ref: str
