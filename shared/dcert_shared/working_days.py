@@ -44,14 +44,6 @@ class WorkingCalendar:
                 remaining -= 1
         return current
 
-    def working_days_between(self, start: date, end: date) -> int:
-        """Working days after `start` up to and including `end` (0 when `end` <= `start`)."""
-        count, current = 0, start
-        while current < end:
-            current += timedelta(days=1)
-            count += self.is_working_day(current)
-        return count
-
     def _warn_uncovered(self, year: int) -> None:
         if year not in self._uncovered_years_warned:
             self._uncovered_years_warned.add(year)

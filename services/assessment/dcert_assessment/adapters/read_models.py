@@ -1,7 +1,7 @@
 """Read models of the assessment service, projected from its events in the same transaction.
 
 Findings and measurements are projected for the assigned doctor's view only; the API decides
-who sees them. Everything here can be rebuilt from the events (`TABLES`).
+who sees them. Everything here can be rebuilt from the events (`ReadModels.of` in bootstrap.py, ADR 0004).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from dcert_shared.db import ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.events import (
@@ -93,10 +92,6 @@ class AssessmentView(ReadModel, table=True):
     override_reason: str | None = None
     findings: str | None = None
     measurements: dict[str, float] | None = Field(default=None, sa_column=Column(JSONB))
-
-
-SCHEMA = ddl_for(ReadModel.metadata)
-TABLES = ["institution_view", "doctor_view", "assessment_view"]
 
 
 async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:

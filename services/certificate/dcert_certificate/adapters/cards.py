@@ -18,7 +18,6 @@ from sqlalchemy import Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from dcert_shared.db import ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.card import (
@@ -56,9 +55,6 @@ class CardView(CardReadModel, table=True):
     ordered_at: datetime
     updated_at: datetime
 
-
-SCHEMA = ddl_for(CardReadModel.metadata)
-TABLES = ["card_view"]
 
 _SETTLED = [status.value for status in SETTLED]
 

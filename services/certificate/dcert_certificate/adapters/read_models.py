@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from dcert_shared.db import ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.card import CardDelivered, CardInvalidated, CardOrdered, CardReportedLost
@@ -141,10 +140,6 @@ class ApplicationStep(ReadModel, table=True):
     started_at: datetime
     due_on: date | None = None
     ended_at: datetime | None = None
-
-
-SCHEMA = ddl_for(ReadModel.metadata)
-TABLES = ["application_view", "certificate_view", "credential_view", "application_step"]
 
 
 async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:

@@ -32,6 +32,12 @@ def _region(value: str) -> str:
         raise PydanticCustomError(error.code, error.title_en) from None
 
 
+def _phone_number(value: str | None) -> str | None:
+    if value is not None and not _PHONE.match(value):
+        raise PydanticCustomError("phone_format", "a phone number of digits")
+    return value
+
+
 def _optional_region(value: str | None) -> str | None:
     return None if value is None else _region(value)
 
@@ -51,12 +57,7 @@ class ApplicantIn(Strict):
     _id = field_validator("id_number")(_identity_number)
     _regions = field_validator("household_region", "residence_region")(_region)
 
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        if not _PHONE.match(value):
-            raise PydanticCustomError("phone_format", "a phone number of digits")
-        return value
+    _phone = field_validator("phone")(_phone_number)
 
 
 class AgentIn(Strict):
@@ -135,12 +136,7 @@ class CorrectionsIn(Strict):
     phone: str | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)
 
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not _PHONE.match(value):
-            raise PydanticCustomError("phone_format", "a phone number of digits")
-        return value
+    _phone = field_validator("phone")(_phone_number)
 
 
 class Resubmission(Strict):

@@ -44,8 +44,6 @@ from .events import (
 ADULT_AGE = 18
 FINAL_ROUND = 2  # the provincial expert committee's answer
 
-MATTERS = ("new", "renewal", "replacement", "grade_change", "transfer", "cancellation")
-
 
 class Status(StrEnum):
     SUBMITTED = "submitted"

@@ -160,10 +160,6 @@ class Certificate(Aggregate):
             )
         )
 
-    @property
-    def holder(self) -> Holder:
-        return Holder(self.person_ref, self.agent_refs, self.holder_name, self.mail_address, 0)
-
     # -- matters ------------------------------------------------------------------------------
     def require_status(self, *allowed: CertificateStatus) -> None:
         if self.status not in allowed:

@@ -41,12 +41,6 @@ class NotYourApplication(Forbidden):
     title_en = "You may apply only for yourself or for the person you act for"
 
 
-class MatterNotAvailable(ValidationFailed):
-    code = "matter_not_available"
-    title_zh = "该事项暂未开通网上办理"
-    title_en = "This matter cannot be applied for here yet"
-
-
 class CertificateNotActive(Conflict):
     """Raised with `certificate_status`: the matter needs a live certificate in another state."""
 

@@ -1,7 +1,7 @@
 """Read models of the notification service, projected from its events in the same transaction.
 
 Partners with their policies and subscriptions with their secrets: everything here can be
-rebuilt from the events (`TABLES`). Deliveries are not a projection (adapters/deliveries.py).
+rebuilt from the events (`ReadModels.of` in bootstrap.py, ADR 0004). Deliveries are not a projection (adapters/deliveries.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from dcert_shared.db import ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.events import PartnerRegistered, SubscriptionCreated
@@ -44,10 +43,6 @@ class SubscriptionView(ReadModel, table=True):
     event_types: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     secret: str
     created_at: datetime
-
-
-SCHEMA = ddl_for(ReadModel.metadata)
-TABLES = ["partner_view", "subscription_view"]
 
 
 async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:
