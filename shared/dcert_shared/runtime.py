@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from . import consumer as consumer_module
 from . import store as store_module
 from . import uow as uow_module
+from . import vault as vault_module
 from .auth import DevIssuer, TokenVerifier, dev_auth_router
 from .broker import (
     Naming,
@@ -41,6 +42,7 @@ from .settings import ServiceSettings
 from .store import EventStore
 from .telemetry import command_context, instrument_app, instrument_asyncpg, setup_telemetry
 from .uow import EventSourcing, Projector
+from .vault import LocalKeyManager, Vault
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ class ServiceRuntime:
         self.redelivery = redelivery
         self.stream_limits = stream_limits or StreamLimits(max_bytes=settings.stream_bytes)
         self.naming = Naming(settings.nats_prefix)
+        self.vault = Vault(LocalKeyManager(settings.master_key_bytes))
         self.stopping = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
         self._nc: NATS | None = None
@@ -128,7 +131,14 @@ class ServiceRuntime:
             settings.database_url, settings.database_schema, application_name=settings.service_name
         )
         await migrate(
-            self._pool, [*store_module.SCHEMA, *uow_module.SCHEMA, *consumer_module.SCHEMA, *self.schema]
+            self._pool,
+            [
+                *store_module.SCHEMA,
+                *uow_module.SCHEMA,
+                *consumer_module.SCHEMA,
+                *vault_module.SCHEMA,
+                *self.schema,
+            ],
         )
         store = EventStore(
             self.registry, f"/dcert/{self.context}", self.naming.event_subject_prefix(self.context)

@@ -8,6 +8,9 @@ and falls back to a development hash key that is named as such.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from datetime import date
 from typing import Final, Literal
 
@@ -19,6 +22,8 @@ from .working_days import WorkingCalendar
 # Only for embedded and test runs: a real deployment must set DCERT_IDENTITY_HASH_KEY.
 DEVELOPMENT_IDENTITY_HASH_KEY: Final = "dcert-development-identity-hash-key-not-for-production"
 MIN_IDENTITY_HASH_KEY_BYTES: Final = 32
+# Likewise DCERT_MASTER_KEY, which wraps every person's data key (dcert_shared.vault).
+DEVELOPMENT_MASTER_KEY: Final = hashlib.sha256(b"dcert-development-master-key-not-for-production").digest()
 
 
 class ServiceSettings(BaseSettings):
@@ -45,6 +50,8 @@ class ServiceSettings(BaseSettings):
     auth_issuer: str | None = None
     # Key of the keyed hash (HMAC-SHA256) under which identity numbers are looked up.
     identity_hash_key: SecretStr | None = None
+    # Master key (32 bytes, base64) wrapping each person's data key: `openssl rand -base64 32`.
+    master_key: SecretStr | None = None
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
     # Official days the calendar package does not know yet (or corrects): holidays and the
@@ -61,7 +68,11 @@ class ServiceSettings(BaseSettings):
         key = self.identity_hash_key.get_secret_value() if self.identity_hash_key is not None else None
         if key is not None and len(key.encode()) < MIN_IDENTITY_HASH_KEY_BYTES:
             problems.append(f"DCERT_IDENTITY_HASH_KEY is shorter than {MIN_IDENTITY_HASH_KEY_BYTES} bytes")
+        if self.master_key is not None and self._decoded_master_key() is None:
+            problems.append("DCERT_MASTER_KEY must be 32 bytes in base64 (openssl rand -base64 32)")
         if self.environment == "production":
+            if self.master_key is None:
+                problems.append("DCERT_MASTER_KEY must be set in production")
             if self.dev_auth:
                 problems.append("DCERT_DEV_AUTH must be off (0) in production")
             if not (self.auth_jwks_url or self.auth_oidc_issuer):
@@ -80,6 +91,23 @@ class ServiceSettings(BaseSettings):
         if self.identity_hash_key is not None:
             return self.identity_hash_key.get_secret_value().encode()
         return DEVELOPMENT_IDENTITY_HASH_KEY.encode()
+
+    def _decoded_master_key(self) -> bytes | None:
+        assert self.master_key is not None
+        try:
+            key = base64.b64decode(self.master_key.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return key if len(key) == 32 else None
+
+    @property
+    def master_key_bytes(self) -> bytes:
+        """The master key: the configured one, or the development key outside production."""
+        if self.master_key is None:
+            return DEVELOPMENT_MASTER_KEY
+        key = self._decoded_master_key()
+        assert key is not None, "checked when the settings were read"
+        return key
 
     @property
     def stream_bytes(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 
 import pytest
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 from dcert_shared.settings import DEVELOPMENT_IDENTITY_HASH_KEY, ServiceSettings
 
 SECRET = "a-production-key-of-more-than-32-bytes!"
+MASTER_KEY = bytes(range(32))
 
 
 class ExampleSettings(ServiceSettings):
@@ -52,6 +54,7 @@ def test_production_without_its_secrets_fails_naming_each_of_them(monkeypatch: p
         from_environment()
     message = str(refused.value)
     assert "DCERT_IDENTITY_HASH_KEY" in message
+    assert "DCERT_MASTER_KEY must be set" in message
     assert "DCERT_AUTH_OIDC_ISSUER or DCERT_AUTH_JWKS_URL" in message
     assert "DCERT_DEV_AUTH" not in message
 
@@ -71,14 +74,25 @@ def test_production_with_its_secrets_starts_and_uses_the_configured_key(
     monkeypatch.setenv("DCERT_ENV", "production")
     monkeypatch.setenv("DCERT_AUTH_OIDC_ISSUER", "https://sso.example.cn")
     monkeypatch.setenv("DCERT_IDENTITY_HASH_KEY", SECRET)
+    monkeypatch.setenv("DCERT_MASTER_KEY", base64.b64encode(MASTER_KEY).decode())
     settings = from_environment()
     assert settings.identity_hash_key_bytes == SECRET.encode()
+    assert settings.master_key_bytes == MASTER_KEY
     assert SECRET not in repr(settings), "the secret never shows in a repr"
 
 
 def test_a_short_identity_hash_key_is_refused_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DCERT_IDENTITY_HASH_KEY", "short")
     with pytest.raises(ValidationError, match="shorter than 32 bytes"):
+        from_environment()
+
+
+@pytest.mark.parametrize("master_key", ["not base64!", base64.b64encode(b"sixteen-byte-key").decode()])
+def test_a_master_key_that_is_not_32_bytes_of_base64_is_refused(
+    monkeypatch: pytest.MonkeyPatch, master_key: str
+) -> None:
+    monkeypatch.setenv("DCERT_MASTER_KEY", master_key)
+    with pytest.raises(ValidationError, match="DCERT_MASTER_KEY must be 32 bytes"):
         from_environment()
 
 

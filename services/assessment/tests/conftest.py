@@ -79,12 +79,13 @@ class AssessmentService(ServiceUnderTest):
         application_id: str | None = None,
         event_id: uuid.UUID | None = None,
         message_id: str | None = None,
+        person_ref: str = "ab" * 32,
     ) -> str:
         """Publish certificate.AssessmentRequested as the certificate service's relay would."""
         application_id = application_id or str(uuid.uuid4())
         payload = {
             "application_id": application_id,
-            "person_ref": "ab" * 32,
+            "person_ref": person_ref,
             "age_years": age_years,
             "declared_category": category,
             "residence_region": region,

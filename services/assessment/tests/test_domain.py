@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +27,8 @@ from dcert_assessment.domain.errors import (
 from dcert_assessment.domain.events import GradeRecorded
 from dcert_assessment.domain.grading import Measurements
 from dcert_assessment.domain.staff import Doctor, Institution
+
+SEALED = "v1.c2VhbGVk"  # what the vault made of the record: the domain never opens it
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -120,36 +124,40 @@ def test_a_scheduled_assessment_keeps_its_doctor() -> None:
 
 def test_the_assigned_doctor_records_a_grade_that_agrees_with_the_measurements() -> None:
     assessment = a_scheduled_assessment()
-    assessment.record_grade(a_doctor(), Result("visual", 2, "双眼", Measurements(best_corrected_acuity=0.03)))
+    assessment.record_grade(
+        a_doctor(), Result("visual", 2, "双眼", Measurements(best_corrected_acuity=0.03)), SEALED
+    )
     [recorded] = assessment.pending_events
     assert isinstance(recorded, GradeRecorded)
     assert (recorded.level, recorded.override_reason_given) == (2, False)
     assert assessment.status is AssessmentStatus.ASSESSED
-    assert "findings" not in recorded.published_data() and "measurements" not in recorded.published_data()
+    assert "sealed_record" not in recorded.published_data()
 
 
 def test_only_the_assigned_and_qualified_doctor_records_and_only_once() -> None:
     assessment = a_scheduled_assessment()
     with pytest.raises(NotTheAssignedDoctor):
-        assessment.record_grade(a_doctor("doc-2"), Result("visual", 4))
+        assessment.record_grade(a_doctor("doc-2"), Result("visual", 4), SEALED)
     with pytest.raises(DoctorNotQualified):
-        assessment.record_grade(a_doctor(categories=("hearing",)), Result("visual", 4))
-    assessment.record_grade(a_doctor(), Result("visual", 4))
+        assessment.record_grade(a_doctor(categories=("hearing",)), Result("visual", 4), SEALED)
+    assessment.record_grade(a_doctor(), Result("visual", 4), SEALED)
     with pytest.raises(ResultAlreadyRecorded):
-        assessment.record_grade(a_doctor(), Result("visual", 4))
+        assessment.record_grade(a_doctor(), Result("visual", 4), SEALED)
 
 
 def test_a_contradicting_grade_needs_a_reason_which_is_kept() -> None:
     assessment = a_scheduled_assessment()
     measured = Measurements(best_corrected_acuity=0.03)
     with pytest.raises(GradeOutsideStandard) as refused:
-        assessment.record_grade(a_doctor(), Result("visual", 4, None, measured))
+        assessment.record_grade(a_doctor(), Result("visual", 4, None, measured), SEALED)
     assert refused.value.expected_levels == [2]
     assert assessment.pending_events == []
-    assessment.record_grade(a_doctor(), Result("visual", 4, None, measured, override_reason="合并眼球震颤"))
+    assessment.record_grade(
+        a_doctor(), Result("visual", 4, None, measured, override_reason="合并眼球震颤"), SEALED
+    )
     [recorded] = assessment.pending_events
     assert isinstance(recorded, GradeRecorded)
-    assert recorded.override_reason == "合并眼球震颤" and recorded.override_reason_given
+    assert recorded.override_reason_given and recorded.sealed_record == SEALED
 
 
 def test_a_multiple_disability_has_two_different_components_and_their_most_severe_grade() -> None:
@@ -158,10 +166,10 @@ def test_a_multiple_disability_has_two_different_components_and_their_most_sever
     for components in ((hearing,), (hearing, hearing)):
         with pytest.raises(InvalidComposition):
             a_scheduled_assessment("multiple").record_grade(
-                a_doctor(), Result("multiple", None, components=components)
+                a_doctor(), Result("multiple", None, components=components), SEALED
             )
     assessment = a_scheduled_assessment("multiple")
-    assessment.record_grade(a_doctor(), Result("multiple", None, components=(hearing, visual)))
+    assessment.record_grade(a_doctor(), Result("multiple", None, components=(hearing, visual)), SEALED)
     [recorded] = assessment.pending_events
     assert isinstance(recorded, GradeRecorded)
     assert recorded.category == "multiple" and recorded.level == 2
@@ -172,8 +180,6 @@ def test_a_multiple_disability_has_two_different_components_and_their_most_sever
 
 
 def test_a_home_visit_goes_first_to_a_doctor_who_does_home_visits_but_never_waits_for_one() -> None:
-    from dataclasses import replace
-
     office = a_candidate("office", "330502", 0, 0)
     visiting = replace(a_candidate("visiting", "330503", 3, 1), home_visits=True)
     assert choose_doctor([office, visiting], "330502", home_visit=True).doctor_id == "visiting"  # type: ignore[union-attr]
@@ -182,9 +188,44 @@ def test_a_home_visit_goes_first_to_a_doctor_who_does_home_visits_but_never_wait
 
 
 def test_a_doctor_never_gets_their_own_assessment() -> None:
-    from dataclasses import replace
-
     themself = replace(a_candidate("self", "330502", 0, 0), person_ref="ref-doctor")
     other = a_candidate("other", "330503", 5, 1)
     assert choose_doctor([themself, other], "330502", person_ref="ref-doctor").doctor_id == "other"  # type: ignore[union-attr]
     assert choose_doctor([themself], "330502", person_ref="ref-doctor") is None
+
+
+async def test_a_grade_recorded_before_sealing_still_reads_as_its_record() -> None:
+    from dcert_assessment.adapters.medical_records import open_record
+    from dcert_assessment.domain.events import MedicalRecord, registry
+    from dcert_shared.envelope import EventEnvelope
+    from dcert_shared.vault import LocalKeyManager, Vault
+
+    version_1 = {
+        "assessment_id": "asm-1",
+        "application_id": "app-1",
+        "category": "visual",
+        "level": 2,
+        "components": [],
+        "override_reason_given": False,
+        "doctor_id": "doc-1",
+        "findings": "双眼视神经萎缩",
+        "measurements": {"best_corrected_acuity": 0.03},
+        "component_measurements": [],
+        "override_reason": None,
+    }
+    stored = EventEnvelope(
+        event_id=uuid.uuid4(),
+        event_type="GradeRecorded",
+        schema_version=1,
+        stream_id="assessment-asm-1",
+        stream_version=3,
+        payload=version_1,
+        source="/dcert/assessment",
+        occurred_at=datetime.now(UTC),
+        correlation_id=uuid.uuid4(),
+    )
+    event = registry().decode(stored)
+    assert isinstance(event, GradeRecorded) and event.level == 2
+    # The legacy token never reaches the vault: no connection is needed to read it.
+    record = await open_record(Vault(LocalKeyManager(bytes(32))), None, "ab" * 32, event.sealed_record)  # type: ignore[arg-type]
+    assert record == MedicalRecord(findings="双眼视神经萎缩", measurements={"best_corrected_acuity": 0.03})

@@ -369,3 +369,46 @@ async def test_findings_are_shown_to_the_doctor_the_reviewer_of_the_case_and_the
         assert (await findings_for(token)).status_code == 404
     admin_view = (await findings_for(service.admin)).json()
     assert "findings" not in admin_view["result"]
+
+
+async def test_findings_are_stored_sealed_and_erasing_the_person_leaves_only_the_grade(
+    service: AssessmentService,
+) -> None:
+    person_ref = uuid.uuid4().hex * 2
+    doctor = await service.qualified_doctor(service.regions.home, ("visual",))
+    application_id = await service.request_assessment("visual", person_ref=person_ref)
+    assessment_id = (await service.assessment_of(application_id))["id"]
+    body = {
+        "category": "visual",
+        "level": 2,
+        "findings": "右眼球摘除术后，左眼视神经萎缩",
+        "measurements": {"best_corrected_acuity": 0.03},
+    }
+    assert (await record(service, assessment_id, doctor, body)).status_code == 201
+
+    async def stored_text() -> str:
+        async with service.runtime.pool.acquire() as conn:
+            events = await conn.fetch("SELECT payload::text FROM events WHERE event_type = 'GradeRecorded'")
+            views = await conn.fetch(
+                "SELECT row_to_json(v)::text FROM assessment_view v WHERE id = $1", assessment_id
+            )
+        return " ".join(row[0] for row in [*events, *views])
+
+    stored = await stored_text()
+    assert "视神经萎缩" not in stored and "best_corrected_acuity" not in stored and "0.03" not in stored
+
+    def seen_by_the_doctor() -> Any:
+        return service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
+
+    assert (await seen_by_the_doctor()).json()["result"]["findings"] == body["findings"]
+
+    async with service.runtime.pool.acquire() as conn:
+        assert await service.runtime.vault.erase(conn, person_ref)
+        assert not await service.runtime.vault.erase(conn, person_ref)
+    assert service.runtime.read_models is not None
+    await service.runtime.es.rebuild_projections(service.runtime.read_models.tables)
+
+    erased = (await seen_by_the_doctor()).json()["result"]
+    assert (erased["category"], erased["level"]) == ("visual", 2)
+    assert erased["findings"] is None and erased["measurements"] == {}
+    assert "视神经萎缩" not in await stored_text()

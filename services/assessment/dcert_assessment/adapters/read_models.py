@@ -86,12 +86,11 @@ class AssessmentView(ReadModel, table=True):
     assessed_at: datetime | None = None
     category: str | None = None
     level: int | None = None
-    # [{category, level, measurements}]: the published grades with the private measurements
-    components: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
+    components: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSONB)
+    )  # [{category, level}]
     override_reason_given: bool | None = None
-    override_reason: str | None = None
-    findings: str | None = None
-    measurements: dict[str, float] | None = Field(default=None, sa_column=Column(JSONB))
+    sealed_record: str | None = None  # findings and measurements: see adapters.medical_records
 
 
 async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:
@@ -149,23 +148,16 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.due_on,
             )
         case GradeRecorded():
-            components = [
-                {"category": grade.category, "level": grade.level, "measurements": measurements}
-                for grade, measurements in zip(event.components, event.component_measurements, strict=True)
-            ]
             await conn.execute(
                 "UPDATE assessment_view SET status = 'assessed', assessed_at = $2, category = $3, level = $4,"
-                " components = $5, override_reason_given = $6, override_reason = $7, findings = $8,"
-                " measurements = $9 WHERE id = $1",
+                " components = $5, override_reason_given = $6, sealed_record = $7 WHERE id = $1",
                 event.assessment_id,
                 at,
                 event.category,
                 event.level,
-                components,
+                [grade.model_dump() for grade in event.components],
                 event.override_reason_given,
-                event.override_reason,
-                event.findings,
-                event.measurements,
+                event.sealed_record,
             )
         case AccreditationRenewed():
             await conn.execute(

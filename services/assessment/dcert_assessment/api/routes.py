@@ -13,6 +13,7 @@ from dcert_shared.auth import CurrentPrincipal, Principal, require_role
 from dcert_shared.ids import keyed_hash
 from dcert_shared.problems import Forbidden
 
+from ..adapters import medical_records
 from ..application.commands import AssessmentCommands, NewDoctor, NewInstitution
 from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor
 from .schemas import (
@@ -209,8 +210,21 @@ async def get_assessment(
         if principal.role == "doctor":
             raise NotTheAssignedDoctor()
         raise AssessmentNotFound()
-    detail = GradeDetail.model_validate(fields) if fields["status"] == "assessed" else None
+    detail = await _grade_detail(fields, db, request) if fields["status"] == "assessed" else None
     return AssessmentDetail.model_validate({**fields, "result": detail})
+
+
+async def _grade_detail(fields: dict[str, Any], db: asyncpg.Pool, request: Request) -> GradeDetail:
+    async with db.acquire() as conn:
+        record = await medical_records.open_record(
+            request.app.state.runtime.vault, conn, fields["person_ref"], fields["sealed_record"]
+        )
+    measured = record.component_measurements or [{} for _ in fields["components"]]
+    components = [
+        {**grade, "measurements": measurements}
+        for grade, measurements in zip(fields["components"], measured, strict=True)
+    ]
+    return GradeDetail.model_validate({**fields, **record.model_dump(), "components": components})
 
 
 def _sees_findings(principal: Principal, fields: dict[str, Any], request: Request) -> bool:

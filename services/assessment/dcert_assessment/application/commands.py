@@ -13,6 +13,7 @@ from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import Idempotency, UnitOfWork
 
 from ..adapters import assignment as queries
+from ..adapters import medical_records
 from ..domain.appointments import offered_slots
 from ..domain.assessment import Assessment, Result
 from ..domain.errors import (
@@ -131,7 +132,10 @@ class AssessmentCommands:
             doctor = await uow.load(Doctor, doctor_id) if doctor_id else None
             if doctor is None:
                 raise NotTheAssignedDoctor()
-            assessment.record_grade(doctor, result)
+            sealed = await medical_records.seal(
+                self.runtime.vault, uow.conn, assessment.person_ref, result.medical_record()
+            )
+            assessment.record_grade(doctor, result, sealed)
             [recorded] = assessment.pending_events
             return {
                 "id": assessment.id,

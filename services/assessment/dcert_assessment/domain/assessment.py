@@ -31,6 +31,7 @@ from .events import (
     AssessmentScheduled,
     ComponentGrade,
     GradeRecorded,
+    MedicalRecord,
 )
 from .grading import Measurements, contradiction, foreign_measurements, most_severe_level
 from .staff import Doctor
@@ -81,6 +82,14 @@ class Result:
     measurements: Measurements = Measurements()
     override_reason: str | None = None
     components: tuple[Component, ...] = field(default=())
+
+    def medical_record(self) -> MedicalRecord:
+        return MedicalRecord(
+            findings=self.findings,
+            measurements=self.measurements.given(),
+            component_measurements=[component.measurements.given() for component in self.components],
+            override_reason=self.override_reason,
+        )
 
     def graded_parts(self) -> list[tuple[str, Component]]:
         """What is checked against the standard, by field: the components, or the result itself."""
@@ -161,7 +170,8 @@ class Assessment(Aggregate):
             )
         )
 
-    def record_grade(self, doctor: Doctor, result: Result) -> None:
+    def record_grade(self, doctor: Doctor, result: Result, sealed_record: str) -> None:
+        """Check the result against the standard; `sealed_record` is its `medical_record()`, sealed."""
         if self.doctor_id is None or doctor.id != self.doctor_id:
             raise NotTheAssignedDoctor()
         if doctor.suspended:
@@ -187,10 +197,7 @@ class Assessment(Aggregate):
                 components=[ComponentGrade(category=c.category, level=c.level) for c in result.components],
                 override_reason_given=bool(result.override_reason),
                 doctor_id=doctor.id,
-                findings=result.findings,
-                measurements=result.measurements.given(),
-                component_measurements=[c.measurements.given() for c in result.components],
-                override_reason=result.override_reason,
+                sealed_record=sealed_record,
             )
         )
 

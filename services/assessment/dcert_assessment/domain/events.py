@@ -1,13 +1,14 @@
 """Events of the assessment context. Published data is listed in docs/events.md.
 
-Names of institutions and doctors, licence numbers, findings and measurements are kept in the
-stored events (`private_fields`) and never published.
+Names of institutions and doctors and licence numbers are kept in the stored events
+(`private_fields`) and never published. Findings, measurements and the reason for a grade kept
+against them are stored only sealed with the person's data key (dcert_shared.vault).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -95,11 +96,14 @@ class ComponentGrade(BaseModel):
 
 
 class GradeRecorded(DomainEvent):
-    """The assigned doctor's result. Findings, measurements and the override reason stay here."""
+    """The assigned doctor's result.
 
-    private_fields: ClassVar[frozenset[str]] = frozenset(
-        {"doctor_id", "findings", "measurements", "component_measurements", "override_reason"}
-    )
+    `sealed_record` holds the findings, measurements and override reason (`MedicalRecord`),
+    sealed with the person's data key; only the grade is published.
+    """
+
+    schema_version: ClassVar[int] = 2
+    private_fields: ClassVar[frozenset[str]] = frozenset({"doctor_id", "sealed_record"})
     assessment_id: str
     application_id: str
     category: str
@@ -107,11 +111,21 @@ class GradeRecorded(DomainEvent):
     components: list[ComponentGrade]
     override_reason_given: bool
     doctor_id: str
-    findings: str | None
-    measurements: dict[str, float]
-    component_measurements: list[dict[str, float]]
-    override_reason: str | None
+    sealed_record: str
     round: int = 0  # 2: the provincial expert committee's answer, final
+
+
+class MedicalRecord(BaseModel):
+    """What a `GradeRecorded` seals: health findings, never in the clear at rest."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    findings: str | None = None
+    measurements: dict[str, float] = {}
+    component_measurements: list[dict[str, float]] = []
+    override_reason: str | None = None
+
+
+LEGACY_UNSEALED = "unsealed."
 
 
 class AssessmentCancelled(DomainEvent):
@@ -171,4 +185,16 @@ def registry() -> EventRegistry:
         AppointmentBooked,
         AssessmentReleased,
     )
+
+    @events.upcaster("GradeRecorded", 1)
+    def sealed_record_of_v1(payload: dict[str, Any]) -> dict[str, Any]:
+        """Version 1 kept the record in the clear; it is carried as an `unsealed.` token."""
+        record = MedicalRecord(
+            findings=payload.pop("findings", None),
+            measurements=payload.pop("measurements", {}),
+            component_measurements=payload.pop("component_measurements", []),
+            override_reason=payload.pop("override_reason", None),
+        )
+        return {**payload, "sealed_record": LEGACY_UNSEALED + record.model_dump_json()}
+
     return events

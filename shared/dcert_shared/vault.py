@@ -1,0 +1,147 @@
+"""Personal data sealed per person: a data key for each person, wrapped by a master key.
+
+Sensitive values (health findings and measurements today) are stored only as tokens that the
+person's data key opens: in event payloads and in read models alike. Data keys live in
+`person_keys`, wrapped (AES-GCM) by a master key that a `KeyManager` holds; the local one takes
+it from settings (`DCERT_MASTER_KEY`), a KMS can take its place. Each token is bound to its
+person (the associated data), so a token copied onto another person's record does not open.
+
+Erasing a person destroys the wrapped key: every token of theirs stays where it is (streams
+replay, counts stay right) and opens to nothing, in a rebuilt projection as much as anywhere.
+
+Token: `v1.<base64url(nonce 12 bytes | ciphertext and tag)>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from typing import Any, Final, Protocol
+
+import asyncpg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+SCHEMA: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS person_keys (
+        person_ref text PRIMARY KEY,
+        master_key_id text NOT NULL,
+        wrapped_key bytea,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        erased_at timestamptz
+    )
+    """,
+]
+
+TOKEN_VERSION: Final = "v1."
+_NONCE_BYTES: Final = 12
+KEY_BYTES: Final = 32
+
+
+class KeyManager(Protocol):
+    """Wraps and unwraps data keys under a master key it never hands out."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def wrap(self, data_key: bytes, person_ref: str) -> bytes: ...
+
+    def unwrap(self, wrapped: bytes, person_ref: str, key_id: str) -> bytes: ...
+
+
+class UnknownMasterKey(RuntimeError):
+    """A data key was wrapped by a master key this service is not configured with."""
+
+
+class LocalKeyManager:
+    """The master key from settings; its id is a fingerprint, so a wrong key is named, not guessed."""
+
+    def __init__(self, master_key: bytes) -> None:
+        if len(master_key) != KEY_BYTES:
+            raise ValueError(f"the master key must be {KEY_BYTES} bytes")
+        self._aead = AESGCM(master_key)
+        self._key_id = "local:" + hashlib.sha256(b"dcert-master-key" + master_key).hexdigest()[:16]
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def wrap(self, data_key: bytes, person_ref: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data_key, person_ref.encode())
+
+    def unwrap(self, wrapped: bytes, person_ref: str, key_id: str) -> bytes:
+        if key_id != self._key_id:
+            raise UnknownMasterKey(key_id)
+        return self._aead.decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], person_ref.encode())
+
+
+class Vault:
+    """Seals and opens one person's values with their data key, made on first use."""
+
+    def __init__(self, keys: KeyManager) -> None:
+        self.keys = keys
+
+    async def seal(self, conn: asyncpg.Connection, person_ref: str, value: Any) -> str:
+        """A token of `value` (anything JSON can hold) that only this person's key opens."""
+        data_key = await self._data_key(conn, person_ref, create=True)
+        if data_key is None:
+            raise PersonErased()
+        nonce = os.urandom(_NONCE_BYTES)
+        plaintext = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        sealed = nonce + AESGCM(data_key).encrypt(nonce, plaintext, person_ref.encode())
+        return TOKEN_VERSION + base64.urlsafe_b64encode(sealed).decode()
+
+    async def open(self, conn: asyncpg.Connection, person_ref: str, token: str) -> Any | None:
+        """The sealed value, or None when the person has been erased."""
+        data_key = await self._data_key(conn, person_ref, create=False)
+        if data_key is None:
+            return None
+        if not token.startswith(TOKEN_VERSION):
+            raise ValueError("not a sealed value")
+        sealed = base64.urlsafe_b64decode(token[len(TOKEN_VERSION) :])
+        plaintext = AESGCM(data_key).decrypt(
+            sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], person_ref.encode()
+        )
+        return json.loads(plaintext)
+
+    async def erase(self, conn: asyncpg.Connection, person_ref: str) -> bool:
+        """Destroy the person's data key (crypto-shredding); True when there was one to destroy.
+
+        A person erased before their first sealed value stays erased: nothing is sealed for them again.
+        """
+        erased = await conn.fetchval(
+            "INSERT INTO person_keys (person_ref, master_key_id, wrapped_key, erased_at)"
+            " VALUES ($1, $2, NULL, now())"
+            " ON CONFLICT (person_ref) DO UPDATE SET wrapped_key = NULL, erased_at = now()"
+            " WHERE person_keys.erased_at IS NULL"
+            " RETURNING true",
+            person_ref,
+            self.keys.key_id,
+        )
+        return bool(erased)
+
+    async def _data_key(self, conn: asyncpg.Connection, person_ref: str, *, create: bool) -> bytes | None:
+        row = await conn.fetchrow(
+            "SELECT master_key_id, wrapped_key FROM person_keys WHERE person_ref = $1", person_ref
+        )
+        if row is None and create:
+            fresh = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+            # Two first seals at once: one key wins and both use it.
+            await conn.execute(
+                "INSERT INTO person_keys (person_ref, master_key_id, wrapped_key) VALUES ($1, $2, $3)"
+                " ON CONFLICT (person_ref) DO NOTHING",
+                person_ref,
+                self.keys.key_id,
+                self.keys.wrap(fresh, person_ref),
+            )
+            return await self._data_key(conn, person_ref, create=False)
+        if row is None or row["wrapped_key"] is None:
+            return None
+        return self.keys.unwrap(bytes(row["wrapped_key"]), person_ref, row["master_key_id"])
+
+
+class PersonErased(RuntimeError):
+    """Nothing more is sealed for a person whose data key was destroyed."""
