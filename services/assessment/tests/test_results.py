@@ -412,3 +412,39 @@ async def test_findings_are_stored_sealed_and_erasing_the_person_leaves_only_the
     assert (erased["category"], erased["level"]) == ("visual", 2)
     assert erased["findings"] is None and erased["measurements"] == {}
     assert "视神经萎缩" not in await stored_text()
+
+
+async def test_two_doctors_recording_at_once_while_the_assessment_moves_keep_one_result(
+    service: AssessmentService,
+) -> None:
+    """The assigned doctor records while being suspended; the next doctor records at once too."""
+    body = {"category": "visual", "level": 2, "findings": "", "measurements": {"best_corrected_acuity": 0.03}}
+    for _ in range(3):
+        first = await service.qualified_doctor(service.regions.home, ("visual",))
+        application_id = await service.request_assessment("visual", service.regions.home)
+        assessment_id = str((await service.assessment_of(application_id))["id"])
+        assert await service.assigned_doctor(application_id) == first
+        second = await service.qualified_doctor(service.regions.home, ("visual",))
+
+        recorded, suspended = await asyncio.gather(
+            record(service, assessment_id, first, body),
+            service.call("POST", f"/v1/doctors/{first}/suspension", service.admin, {"reason": "停止执业"}),
+        )
+        assert suspended.status_code == 200, suspended.text
+        if recorded.status_code == 201:  # the result came first: nothing left to move
+            assert suspended.json()["reassigned"] == 0
+            assert (await record(service, assessment_id, second, body)).status_code == 403
+        else:
+            assert recorded.status_code == 403 and suspended.json()["reassigned"] == 1
+            late, on_time = await asyncio.gather(
+                record(service, assessment_id, first, body), record(service, assessment_id, second, body)
+            )
+            assert (late.status_code, on_time.status_code) == (403, 201)
+        async with service.runtime.pool.acquire() as conn:
+            results = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE event_type = 'GradeRecorded' AND stream_id = $1",
+                f"assessment-{assessment_id}",
+            )
+        assert results == 1
+        # The next round starts with doctors of its own.
+        await service.call("POST", f"/v1/doctors/{second}/suspension", service.admin, {"reason": "轮换"})
