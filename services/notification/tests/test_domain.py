@@ -140,7 +140,7 @@ def test_private_targets_are_refused_by_default_only_in_production() -> None:
         environment="production",
         auth_jwks_url="https://idp.example/jwks",
         identity_hash_key=SecretStr("k" * 32),
-        master_key=SecretStr("A" * 44),
+        master_key=SecretStr("A" * 43 + "="),
     )
     assert production.allow_private_targets is False
 
