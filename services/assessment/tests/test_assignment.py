@@ -118,6 +118,7 @@ async def test_a_doctor_lists_only_their_own_assessments(service: AssessmentServ
             "declared_category",
             "status",
             "home_visit",
+            "round",
             "assigned_at",
             "appointment_at",
             "due_on",

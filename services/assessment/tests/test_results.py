@@ -216,6 +216,9 @@ async def test_a_doctor_records_only_categories_they_are_qualified_for(service: 
     assessment_id, doctor = await scheduled_with(service, "visual", doctor_categories=("visual", "hearing"))
     answer = await record(service, assessment_id, doctor, {"category": "physical", "level": 2})
     assert answer.status_code == 403 and answer.json()["code"] == "doctor_not_qualified"
+    reason = answer.json()
+    assert (reason["category"], reason["qualified_categories"]) == ("physical", ["visual", "hearing"])
+    assert reason["title"] == "医生无该残疾类别的评定资格"
 
 
 async def test_a_result_is_recorded_once(service: AssessmentService) -> None:

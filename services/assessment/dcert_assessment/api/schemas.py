@@ -191,6 +191,7 @@ class AssessmentItem(BaseModel):
     declared_category: str
     status: Status
     home_visit: bool
+    round: int = Field(default=0, description="0: first assessment; 1: re-assessment (复核); 2: final appeal")
     assigned_at: datetime | None
     appointment_at: datetime | None = None
     due_on: date | None = Field(default=None, description="the result is due by then (working days)")

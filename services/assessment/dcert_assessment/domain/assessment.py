@@ -181,7 +181,11 @@ class Assessment(Aggregate):
         if self.status is AssessmentStatus.CANCELLED:
             raise AssessmentCancelledError()
         if not doctor.qualified_for(result.category):
-            raise DoctorNotQualified(detail=f"category {result.category}")
+            raise DoctorNotQualified(
+                detail=f"qualified for {', '.join(doctor.categories)}; not for {result.category}",
+                category=result.category,
+                qualified_categories=list(doctor.categories),
+            )
         level = _level_of(result)
         _require_measures_of_the_category(result)
         contradictions = self._contradictions(result)
