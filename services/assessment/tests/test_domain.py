@@ -229,3 +229,11 @@ async def test_a_grade_recorded_before_sealing_still_reads_as_its_record() -> No
     # The legacy token never reaches the vault: no connection is needed to read it.
     record = await open_record(Vault(LocalKeyManager(bytes(32))), None, "ab" * 32, event.sealed_record)  # type: ignore[arg-type]
     assert record == MedicalRecord(findings="双眼视神经萎缩", measurements={"best_corrected_acuity": 0.03})
+
+
+def test_only_a_scheduled_assessment_of_that_doctor_is_released() -> None:
+    assessment = a_scheduled_assessment()
+    assert not assessment.release("doc-9", "doctor_suspended")
+    assessment.record_grade(a_doctor(), Result("visual", 4), SEALED)
+    assert not assessment.release("doc-1", "doctor_suspended"), "a result came before the suspension"
+    assert [type(event) for event in assessment.pending_events] == [GradeRecorded]

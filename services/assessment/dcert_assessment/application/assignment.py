@@ -74,9 +74,8 @@ async def reassign_from(uow: UnitOfWork, doctor: Doctor, reason: str, deadline: 
     reassigned = waiting = 0
     for assessment_id in await queries.open_assessments_of(uow.conn, doctor.id):
         assessment = await uow.load(Assessment, assessment_id)
-        if assessment is None:
-            continue
-        assessment.release(reason)
+        if assessment is None or not assessment.release(doctor.id, reason):
+            continue  # the list is a read model: a result may have been recorded since
         await uow.save()
         if await assign(uow, assessment, deadline):
             reassigned += 1

@@ -205,17 +205,21 @@ class Assessment(Aggregate):
             )
         )
 
-    def release(self, reason: str) -> None:
-        """The doctor can no longer assess: unassigned again, to be assigned to another."""
-        if self.status is AssessmentStatus.SCHEDULED and self.doctor_id is not None:
-            self.trigger(
-                AssessmentReleased(
-                    assessment_id=self.id,
-                    application_id=self.application_id,
-                    doctor_id=self.doctor_id,
-                    reason=reason,
-                )
+    def release(self, doctor_id: str, reason: str) -> bool:
+        """The doctor can no longer assess: unassigned again, to be assigned to another.
+
+        False when the assessment is no longer scheduled with that doctor (a result came first)."""
+        if self.status is not AssessmentStatus.SCHEDULED or self.doctor_id != doctor_id:
+            return False
+        self.trigger(
+            AssessmentReleased(
+                assessment_id=self.id,
+                application_id=self.application_id,
+                doctor_id=doctor_id,
+                reason=reason,
             )
+        )
+        return True
 
     def book(self, starts_at: datetime) -> None:
         """预约: a time with the assigned doctor; booking again moves the appointment."""
