@@ -12,6 +12,7 @@ from dcert_shared.runtime import ServiceRuntime, build_app
 
 from .adapters import access_log, read_models
 from .adapters.policy_files import load_catalogue
+from .api import handoffs
 from .api.routes import router
 from .application.commands import BenefitsCommands
 from .application.reactions import subscriptions
@@ -28,12 +29,12 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         registry=registry(),
         schema=[*read_models.SCHEMA, *access_log.SCHEMA],
         projectors=[read_models.project],
-        subscriptions=subscriptions(catalogue),
+        subscriptions=subscriptions(catalogue, settings.working_calendar()),
     )
     app = build_app(
         runtime,
         title="残疾人证 benefits service",
-        routers=[router],
+        routers=[router, handoffs.router],
     )
     app.state.commands = BenefitsCommands(runtime, settings, catalogue, today)
     app.state.catalogue = catalogue

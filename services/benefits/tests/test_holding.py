@@ -157,4 +157,9 @@ def test_a_new_certificate_out_of_eligibility_ends_the_nursing_subsidy_after_its
         date(2026, 2, 28),
         "grade_not_covered",
     )
-    assert len(holding.pending_events) == 2  # the certificate and the termination
+    # the certificate, the termination and the holder's new circumstances
+    assert [type(event).__name__ for event in holding.pending_events] == [
+        "CertificateRecorded",
+        "BenefitTerminated",
+        "CircumstancesNoted",
+    ]

@@ -21,9 +21,13 @@ from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.events import (
     BenefitActivated,
+    BenefitHandoffOpened,
+    BenefitHandoffStepCompleted,
     BenefitNotEligible,
     BenefitTerminated,
     CertificateRecorded,
+    CertificateTransferRecorded,
+    CircumstancesNoted,
     FactRecorded,
     MonthlyRunCompleted,
 )
@@ -81,6 +85,45 @@ class BenefitPeriod(ReadModel, table=True):
     active_to: date | None = None
 
 
+class CircumstancesView(ReadModel, table=True):
+    """What the rules see of each holder (`CircumstancesNoted`): reports and simulations read it."""
+
+    __tablename__ = "circumstances_view"
+
+    person_ref: str = Field(primary_key=True)
+    category: str
+    level: int
+    issued_on: date
+    household_region: str = Field(index=True)
+    residence_region: str | None = None
+    birth_date: date | None = None
+    low_income_since: date | None = None
+    low_income_ended_on: date | None = None
+    long_term_care: bool
+    supports: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    deceased_on: date | None = None
+
+
+class HandoffView(ReadModel, table=True):
+    """跨省转移 of a holder's benefits, with the deadline and completion of each step."""
+
+    __tablename__ = "handoff_view"
+
+    handoff_id: str = Field(primary_key=True)
+    person_ref: str = Field(index=True)
+    certificate_number: str
+    from_region: str = Field(index=True)
+    to_region: str = Field(index=True)
+    opened_on: date
+    pass_on_by: date
+    decide_by: date
+    notify_by: date
+    passed_on_on: date | None = None
+    decided_on: date | None = None
+    notified_on: date | None = None
+    late_steps: list[str] = Field(sa_column=Column(JSONB, nullable=False, server_default="[]"))
+
+
 class PartnerFactPolicy(ReadModel, table=True):
     """The fact types each partner agency may report (from `PartnerRegistered`)."""
 
@@ -117,7 +160,15 @@ class RunLineView(ReadModel, table=True):
 
 
 SCHEMA = ddl_for(ReadModel.metadata)
-TABLES = ["holding_view", "benefit_view", "benefit_period", "run_view", "run_line"]
+TABLES = [
+    "holding_view",
+    "benefit_view",
+    "benefit_period",
+    "circumstances_view",
+    "handoff_view",
+    "run_view",
+    "run_line",
+]
 
 
 async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:
@@ -150,6 +201,47 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 )
         case FactRecorded():
             await _project_fact(conn, envelope.stream_id, event)
+        case CircumstancesNoted():
+            fields = event.model_dump()
+            columns = list(fields)
+            await conn.execute(
+                f"INSERT INTO circumstances_view ({', '.join(columns)})"
+                f" VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})"
+                " ON CONFLICT (person_ref) DO UPDATE SET "
+                + ", ".join(f"{column} = EXCLUDED.{column}" for column in columns[1:]),
+                *fields.values(),
+            )
+        case CertificateTransferRecorded():
+            person_ref = envelope.stream_id.removeprefix("holding-")
+            await conn.execute(
+                "UPDATE holding_view SET household_region = $2 WHERE person_ref = $1",
+                person_ref,
+                event.to_region,
+            )
+        case BenefitHandoffOpened():
+            await conn.execute(
+                "INSERT INTO handoff_view (handoff_id, person_ref, certificate_number, from_region, to_region,"
+                " opened_on, pass_on_by, decide_by, notify_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                event.handoff_id,
+                event.person_ref,
+                event.certificate_number,
+                event.from_region,
+                event.to_region,
+                event.opened_on,
+                event.pass_on_by,
+                event.decide_by,
+                event.notify_by,
+            )
+        case BenefitHandoffStepCompleted():
+            await conn.execute(
+                f"UPDATE handoff_view SET {event.step}_on = $2,"
+                " late_steps = CASE WHEN $3 THEN late_steps ELSE late_steps || to_jsonb($4::text) END"
+                " WHERE handoff_id = $1",
+                event.handoff_id,
+                event.completed_on,
+                event.on_time,
+                event.step,
+            )
         case BenefitActivated():
             await _upsert_benefit(conn, event, "active", event.monthly_amount_fen, event.active_from, at)
             await conn.execute(

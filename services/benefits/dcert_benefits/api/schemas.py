@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FactType = Literal["low_income_started", "low_income_ended", "death", "household_moved"]
+FactType = Literal[
+    "low_income_started",
+    "low_income_ended",
+    "death",
+    "household_moved",
+    "long_term_care_started",  # 长期照护: the person needs care for over six months
+    "long_term_care_ended",
+]
 BenefitStatus = Literal["active", "not_eligible", "terminated", "suspended"]
 
 

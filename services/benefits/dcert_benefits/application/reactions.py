@@ -6,16 +6,23 @@ no second effect; a handler that fails raises, and the message is retried, then 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import uuid
+from datetime import date, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dcert_shared.consumer import Subscription
 from dcert_shared.envelope import EventEnvelope
+from dcert_shared.ids import IdentityNumber
 from dcert_shared.uow import UnitOfWork
+from dcert_shared.working_days import WorkingCalendar
 
-from ..domain.holding import CertificateOnFile, Holding
+from ..domain.holding import CertificateOnFile, HandoffDeadlines, Holding
 from ..domain.policies import Catalogue
+
+_CHINA = timezone(timedelta(hours=8))
+# 跨省: passed on within 3 working days, decided within 10, the person told within 3 (DOMAIN.md).
+HANDOFF_WORKING_DAYS = (3, 10, 3)
 
 
 class CertificateIssuedData(BaseModel):
@@ -31,6 +38,32 @@ class CertificateIssuedData(BaseModel):
     issued_on: date
     expires_on: date
     household_region: str = Field(pattern=r"^[0-9]{6}$")
+    residence_region: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+    @property
+    def birth_date(self) -> date | None:
+        """From the identity number the certificate number begins with."""
+        try:
+            return IdentityNumber.parse(self.certificate_number[:18]).birth_date
+        except ValueError:
+            return None
+
+
+class CertificateRenewedData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    certificate_number: str = Field(min_length=20)
+    person_ref: str = Field(min_length=16)
+    issued_on: date
+    expires_on: date
+
+
+class CertificateTransferredData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    certificate_number: str = Field(min_length=20)
+    person_ref: str = Field(min_length=16)
+    to_region: str = Field(pattern=r"^[0-9]{6}$")
 
 
 class CertificateClosedData(BaseModel):
@@ -71,7 +104,14 @@ async def holding_of(uow: UnitOfWork, person_ref: str) -> Holding:
     return holding
 
 
-def subscriptions(catalogue: Catalogue) -> list[Subscription]:
+def handoff_deadlines(calendar: WorkingCalendar, opened_on: date) -> HandoffDeadlines:
+    pass_on, decide, notify = HANDOFF_WORKING_DAYS
+    pass_on_by = calendar.add_working_days(opened_on, pass_on)
+    decide_by = calendar.add_working_days(pass_on_by, decide)
+    return HandoffDeadlines(pass_on_by, decide_by, calendar.add_working_days(decide_by, notify))
+
+
+def subscriptions(catalogue: Catalogue, calendar: WorkingCalendar) -> list[Subscription]:
     async def on_certificate_issued(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         issued = CertificateIssuedData.model_validate(envelope.payload)
         holding = await holding_of(uow, issued.person_ref)
@@ -83,8 +123,32 @@ def subscriptions(catalogue: Catalogue) -> list[Subscription]:
             expires_on=issued.expires_on,
             household_region=issued.household_region,
             agent_refs=tuple(issued.agent_refs),
+            residence_region=issued.residence_region,
+            birth_date=issued.birth_date,
         )
         holding.record_certificate(certificate, catalogue)
+
+    async def on_certificate_renewed(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        renewed = CertificateRenewedData.model_validate(envelope.payload)
+        holding = await uow.load(Holding, renewed.person_ref)
+        if holding is not None:
+            holding.renewed(renewed.certificate_number, renewed.issued_on, renewed.expires_on, catalogue)
+
+    async def on_certificate_transferred(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        moved = CertificateTransferredData.model_validate(envelope.payload)
+        holding = await uow.load(Holding, moved.person_ref)
+        if holding is None:
+            return
+        on = envelope.occurred_at.astimezone(_CHINA).date()
+        # The handoff's id follows from the event, so a redelivery names the same handoff.
+        handoff_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"handoff:{envelope.event_id}"))
+        holding.transferred(
+            moved.certificate_number,
+            moved.to_region,
+            on,
+            catalogue,
+            (handoff_id, handoff_deadlines(calendar, on)),
+        )
 
     async def on_certificate_closed(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         closed = CertificateClosedData.model_validate(envelope.payload)
@@ -107,6 +171,10 @@ def subscriptions(catalogue: Catalogue) -> list[Subscription]:
 
     return [
         Subscription("certificates-issued", "certificate", ["CertificateIssued"], on_certificate_issued),
+        Subscription("certificates-renewed", "certificate", ["CertificateRenewed"], on_certificate_renewed),
+        Subscription(
+            "certificates-transferred", "certificate", ["CertificateTransferred"], on_certificate_transferred
+        ),
         Subscription(
             "certificates-closed",
             "certificate",

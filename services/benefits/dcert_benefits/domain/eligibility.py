@@ -26,6 +26,9 @@ class Circumstances:
     low_income_ended_on: date | None = None
     supports: frozenset[Support] = frozenset()
     deceased_on: date | None = None
+    birth_date: date | None = None
+    long_term_care: bool = False
+    residence_region: str | None = None
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,9 @@ class RunInvalid(ValidationFailed):
     code = "run_invalid"
     title_zh = "发放月份或地区不正确"
     title_en = "The month or region of the run is invalid"
+
+
+class HandoffNotFound(NotFound):
+    code = "handoff_not_found"
+    title_zh = "未找到该跨省转移补贴衔接记录"
+    title_en = "Benefit handoff not found"

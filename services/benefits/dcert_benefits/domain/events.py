@@ -28,6 +28,71 @@ class CertificateRecorded(DomainEvent):
     issued_on: date
     expires_on: date
     household_region: str
+    residence_region: str | None = None
+    birth_date: date | None = None  # from the identity number in the certificate number
+
+
+class CertificateRenewalRecorded(DomainEvent):
+    """换领: the same number valid ten more years; benefits ended by its expiry start again."""
+
+    public: ClassVar[bool] = False
+    certificate_number: str
+    issued_on: date
+    expires_on: date
+
+
+class CertificateTransferRecorded(DomainEvent):
+    """迁移: the household region moved; benefits follow from the next month."""
+
+    public: ClassVar[bool] = False
+    certificate_number: str
+    from_region: str
+    to_region: str
+    transferred_on: date
+
+
+class CircumstancesNoted(DomainEvent):
+    """What the rules now see of the holder, after a certificate or a fact changed it: the
+    reports (entitled but not receiving) and the what-if simulations read this snapshot."""
+
+    public: ClassVar[bool] = False
+    person_ref: str
+    category: str
+    level: int
+    issued_on: date
+    household_region: str
+    residence_region: str | None
+    birth_date: date | None
+    low_income_since: date | None
+    low_income_ended_on: date | None
+    long_term_care: bool
+    supports: list[str]
+    deceased_on: date | None
+
+
+class BenefitHandoffOpened(DomainEvent):
+    """A move across provinces: the old region passes the benefits on within 3 working days, the
+    new one decides within 10, and the person is told within 3 (DOMAIN.md)."""
+
+    handoff_id: str
+    person_ref: str
+    certificate_number: str
+    from_region: str
+    to_region: str
+    opened_on: date
+    pass_on_by: date
+    decide_by: date
+    notify_by: date
+
+
+class BenefitHandoffStepCompleted(DomainEvent):
+    """One step of a handoff done: `passed_on`, `decided` or `notified`."""
+
+    handoff_id: str
+    person_ref: str
+    step: str
+    completed_on: date
+    on_time: bool
 
 
 class FactRecorded(DomainEvent):
@@ -109,6 +174,11 @@ def registry() -> EventRegistry:
     events = EventRegistry()
     events.register(
         CertificateRecorded,
+        CertificateRenewalRecorded,
+        CertificateTransferRecorded,
+        CircumstancesNoted,
+        BenefitHandoffOpened,
+        BenefitHandoffStepCompleted,
         FactRecorded,
         BenefitActivated,
         BenefitNotEligible,

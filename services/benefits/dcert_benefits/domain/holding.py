@@ -20,16 +20,29 @@ from .calendar import month_end, month_start, next_month_start
 from .eligibility import Circumstances, Decision, Eligible, decide
 from .events import (
     BenefitActivated,
+    BenefitHandoffOpened,
+    BenefitHandoffStepCompleted,
     BenefitNotEligible,
     BenefitTerminated,
     CertificateRecorded,
+    CertificateRenewalRecorded,
+    CertificateTransferRecorded,
+    CircumstancesNoted,
     DeathReported,
     FactRecorded,
 )
 from .policies import Catalogue, Support
 
-FACT_TYPES = ("low_income_started", "low_income_ended", "death", "household_moved")
+FACT_TYPES = (
+    "low_income_started",
+    "low_income_ended",
+    "death",
+    "household_moved",
+    "long_term_care_started",
+    "long_term_care_ended",
+)
 STATUSES = ("active", "not_eligible", "terminated", "suspended")
+HANDOFF_STEPS = ("passed_on", "decided", "notified")
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,36 @@ class CertificateOnFile:
     expires_on: date
     household_region: str
     agent_refs: tuple[str, ...] = ()
+    residence_region: str | None = None
+    birth_date: date | None = None
+
+
+@dataclass(frozen=True)
+class HandoffDeadlines:
+    """跨省转移: passed on within 3 working days, decided within 10, the person told within 3."""
+
+    pass_on_by: date
+    decide_by: date
+    notify_by: date
+
+    def of(self, step: str) -> date:
+        return {"passed_on": self.pass_on_by, "decided": self.decide_by, "notified": self.notify_by}[step]
+
+
+@dataclass(frozen=True)
+class Handoff:
+    handoff_id: str
+    deadlines: HandoffDeadlines
+    done: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LowIncomeFact:
+    """低保 started or ended on a day; the arrival order breaks ties of one day."""
+
+    effective_date: date
+    arrival: int
+    started: bool
 
 
 @dataclass(frozen=True)
@@ -76,9 +119,11 @@ class Holding(Aggregate):
         super().__init__(person_ref)
         self.certificate: CertificateOnFile | None = None
         self.facts: set[tuple[str, str]] = set()
-        self.low_income_since: date | None = None
-        self.low_income_ended_on: date | None = None
+        self.low_income_facts: list[LowIncomeFact] = []  # in order of effective date
+        self.long_term_care: bool | None = None  # None: no fact, presumed (see circumstances)
         self.supports: frozenset[Support] = frozenset()
+        self.handoffs: dict[str, Handoff] = {}
+        self.noted: Circumstances | None = None
         self.deceased_on: date | None = None
         self.benefits: dict[str, BenefitState] = {}
 
@@ -102,6 +147,8 @@ class Holding(Aggregate):
                 issued_on=certificate.issued_on,
                 expires_on=certificate.expires_on,
                 household_region=certificate.household_region,
+                residence_region=certificate.residence_region,
+                birth_date=certificate.birth_date,
             )
         )
         self._decide_all(
@@ -109,11 +156,86 @@ class Holding(Aggregate):
         )
         if self.deceased_on is not None:
             self._terminate_all("death", month_end(self.deceased_on))
+        self._note_circumstances()
 
     def certificate_closed(self, number: str, reason_code: str, last_day: date) -> None:
         """The certificate was cancelled or expired: every benefit ends after `last_day`'s month."""
         if self.certificate is not None and self.certificate.number == number:
             self._terminate_all(reason_code, month_end(last_day))
+
+    def renewed(self, number: str, issued_on: date, expires_on: date, catalogue: Catalogue) -> None:
+        """换领: ten more years; what the expiry ended is paid again from the renewal's month."""
+        if self.certificate is None or self.certificate.number != number:
+            return
+        if self.certificate.expires_on == expires_on:
+            return
+        self.trigger(
+            CertificateRenewalRecorded(certificate_number=number, issued_on=issued_on, expires_on=expires_on)
+        )
+        if self.deceased_on is None and any(
+            state.reason_code == "certificate_expired" for state in self.benefits.values()
+        ):
+            self._decide_all(catalogue, month_start(issued_on), issued_on, "certificate_renewed")
+        self._note_circumstances()
+
+    def transferred(
+        self,
+        number: str,
+        to_region: str,
+        on: date,
+        catalogue: Catalogue,
+        handoff: tuple[str, HandoffDeadlines] | None = None,
+    ) -> None:
+        """迁移: paid by the old region through this month, by the new one from the next.
+
+        Across provinces a handoff is opened with its deadlines (`handoff`); the record moving
+        with this event passes it on, and the decisions made here decide it."""
+        if self.certificate is None or self.certificate.number != number:
+            return
+        from_region = self.certificate.household_region
+        if from_region == to_region:
+            return
+        self.trigger(
+            CertificateTransferRecorded(
+                certificate_number=number, from_region=from_region, to_region=to_region, transferred_on=on
+            )
+        )
+        if self.deceased_on is None:
+            self._decide_all(catalogue, next_month_start(on), on, "transferred")
+        if handoff is not None and from_region[:2] != to_region[:2]:
+            handoff_id, deadlines = handoff
+            self.trigger(
+                BenefitHandoffOpened(
+                    handoff_id=handoff_id,
+                    person_ref=self.person_ref,
+                    certificate_number=number,
+                    from_region=from_region,
+                    to_region=to_region,
+                    opened_on=on,
+                    pass_on_by=deadlines.pass_on_by,
+                    decide_by=deadlines.decide_by,
+                    notify_by=deadlines.notify_by,
+                )
+            )
+            self.complete_handoff_step(handoff_id, "passed_on", on)
+            self.complete_handoff_step(handoff_id, "decided", on)
+        self._note_circumstances()
+
+    def complete_handoff_step(self, handoff_id: str, step: str, on: date) -> bool:
+        """Record a step of a handoff once; False when it was already done (or is unknown)."""
+        handoff = self.handoffs.get(handoff_id)
+        if handoff is None or step in handoff.done:
+            return False
+        self.trigger(
+            BenefitHandoffStepCompleted(
+                handoff_id=handoff_id,
+                person_ref=self.person_ref,
+                step=step,
+                completed_on=on,
+                on_time=on <= handoff.deadlines.of(step),
+            )
+        )
+        return True
 
     def record_fact(self, fact: Fact, catalogue: Catalogue) -> str:
         """Keep a partner's fact and apply it; "pending" while the person has no certificate."""
@@ -138,6 +260,8 @@ class Holding(Aggregate):
                 )
             if self.certificate is not None and alive_before:
                 self._apply(fact, catalogue)
+            if self.certificate is not None:
+                self._note_circumstances()
         return "applied" if self.certificate is not None else "pending"
 
     def _apply(self, fact: Fact, catalogue: Catalogue) -> None:
@@ -145,26 +269,89 @@ class Holding(Aggregate):
         match fact.fact_type:
             case "death":
                 self._terminate_all("death", month_end(day))
-            case "low_income_started":
+            case "low_income_started" | "low_income_ended":
+                self._apply_low_income(catalogue)
+            case "household_moved":
+                self._decide_all(catalogue, next_month_start(day), day, "household_moved")
+            case "long_term_care_started":
+                self._decide_all(catalogue, month_start(day), day, "long_term_care_started")
+            case "long_term_care_ended":
+                self._decide_all(catalogue, next_month_start(day), day, "long_term_care_ended")
+
+    def _apply_low_income(self, catalogue: Catalogue) -> None:
+        """Facts count in the order of their dates, whatever order they arrive in.
+
+        The newest by date moves the benefit as usual. An older start that opens a stretch a
+        later end already closed (the end arrived first) pays that stretch: from the start's
+        month through the end's. Any other older fact changes nothing: it is history."""
+        arrived = max(self.low_income_facts, key=lambda fact: fact.arrival)
+        position = self.low_income_facts.index(arrived)
+        day = arrived.effective_date
+        if position == len(self.low_income_facts) - 1:
+            if arrived.started:
                 self._decide_all(catalogue, month_start(day), day, "low_income_started", low_income_only=True)
-            case "low_income_ended":
+            else:
                 self._decide_all(
                     catalogue, next_month_start(day), day, "low_income_ended", low_income_only=True
                 )
-            case "household_moved":
-                self._decide_all(catalogue, next_month_start(day), day, "household_moved")
+            return
+        before = self.low_income_facts[position - 1] if position > 0 else None
+        after = self.low_income_facts[position + 1]
+        if not arrived.started or after.started or (before is not None and before.started):
+            return
+        stretch = replace(self.circumstances(), low_income_since=day, low_income_ended_on=None)
+        self._decide_all(
+            catalogue, month_start(day), day, "low_income_started", low_income_only=True, holder=stretch
+        )
+        end = after.effective_date
+        self._decide_all(catalogue, next_month_start(end), end, "low_income_ended", low_income_only=True)
+
+    def _low_income(self) -> tuple[date | None, date | None]:
+        """(since, ended on) as the latest fact by date says."""
+        if not self.low_income_facts:
+            return None, None
+        latest = self.low_income_facts[-1]
+        return (latest.effective_date, None) if latest.started else (None, latest.effective_date)
 
     def circumstances(self) -> Circumstances:
+        """What the rules look at. Long-term care (长期照护) is presumed until a fact says otherwise:
+        the grade the assessment gave is what the nursing subsidy rests on."""
         assert self.certificate is not None
+        since, ended_on = self._low_income()
         return Circumstances(
             category=self.certificate.category,
             level=self.certificate.level,
             issued_on=self.certificate.issued_on,
             household_region=self.certificate.household_region,
-            low_income_since=self.low_income_since,
-            low_income_ended_on=self.low_income_ended_on,
+            low_income_since=since,
+            low_income_ended_on=ended_on,
             supports=self.supports,
             deceased_on=self.deceased_on,
+            birth_date=self.certificate.birth_date,
+            residence_region=self.certificate.residence_region,
+            long_term_care=self.long_term_care is not False,
+        )
+
+    def _note_circumstances(self) -> None:
+        """Keep the snapshot the reports and simulations read, when it changed."""
+        now = self.circumstances()
+        if now == self.noted:
+            return
+        self.trigger(
+            CircumstancesNoted(
+                person_ref=self.person_ref,
+                category=now.category,
+                level=now.level,
+                issued_on=now.issued_on,
+                household_region=now.household_region,
+                residence_region=now.residence_region,
+                birth_date=now.birth_date,
+                low_income_since=now.low_income_since,
+                low_income_ended_on=now.low_income_ended_on,
+                long_term_care=now.long_term_care,
+                supports=sorted(now.supports),
+                deceased_on=now.deceased_on,
+            )
         )
 
     def _decide_all(
@@ -174,9 +361,10 @@ class Holding(Aggregate):
         ends_on: date,
         change_reason: str,
         low_income_only: bool = False,
+        holder: Circumstances | None = None,
     ) -> None:
         """Decide each benefit again; a change pays from `not_before`, an end after `ends_on`'s month."""
-        holder = self.circumstances()
+        holder = holder or self.circumstances()
         for code in catalogue.codes:
             decision = decide(catalogue, code, holder, not_before)
             if low_income_only and not decision.needs_low_income:
@@ -269,7 +457,25 @@ class Holding(Aggregate):
                     expires_on=event.expires_on,
                     household_region=event.household_region,
                     agent_refs=tuple(event.agent_refs),
+                    residence_region=event.residence_region,
+                    birth_date=event.birth_date,
                 )
+            case CertificateRenewalRecorded():
+                assert self.certificate is not None
+                self.certificate = replace(
+                    self.certificate, issued_on=event.issued_on, expires_on=event.expires_on
+                )
+            case CertificateTransferRecorded():
+                assert self.certificate is not None
+                self.certificate = replace(self.certificate, household_region=event.to_region)
+            case CircumstancesNoted():
+                self.noted = circumstances_of(event)
+            case BenefitHandoffOpened():
+                deadlines = HandoffDeadlines(event.pass_on_by, event.decide_by, event.notify_by)
+                self.handoffs[event.handoff_id] = Handoff(event.handoff_id, deadlines)
+            case BenefitHandoffStepCompleted():
+                handoff = self.handoffs[event.handoff_id]
+                self.handoffs[event.handoff_id] = replace(handoff, done=handoff.done | {event.step})
             case FactRecorded():
                 self.facts.add((event.partner_id, event.fact_id))
                 self._note_fact(event)
@@ -301,13 +507,35 @@ class Holding(Aggregate):
                 (supports.add if event.details[support.value] is True else supports.discard)(support)
         self.supports = frozenset(supports)
         match event.fact_type:
-            case "low_income_started":
-                self.low_income_since, self.low_income_ended_on = event.effective_date, None
-            case "low_income_ended":
-                self.low_income_since, self.low_income_ended_on = None, event.effective_date
+            case "low_income_started" | "low_income_ended":
+                fact = LowIncomeFact(
+                    event.effective_date, len(self.low_income_facts), event.fact_type == "low_income_started"
+                )
+                self.low_income_facts = sorted(
+                    [*self.low_income_facts, fact], key=lambda known: (known.effective_date, known.arrival)
+                )
+            case "long_term_care_started" | "long_term_care_ended":
+                self.long_term_care = event.fact_type == "long_term_care_started"
             case "death":
                 self.deceased_on = self.deceased_on or event.effective_date
             case "household_moved":
                 region = event.details.get("to_region")
                 if self.certificate is not None and isinstance(region, str):
                     self.certificate = replace(self.certificate, household_region=region)
+
+
+def circumstances_of(noted: CircumstancesNoted) -> Circumstances:
+    """The holder as the snapshot event (and its read model) keeps them."""
+    return Circumstances(
+        category=noted.category,
+        level=noted.level,
+        issued_on=noted.issued_on,
+        household_region=noted.household_region,
+        low_income_since=noted.low_income_since,
+        low_income_ended_on=noted.low_income_ended_on,
+        supports=frozenset(Support(support) for support in noted.supports),
+        deceased_on=noted.deceased_on,
+        birth_date=noted.birth_date,
+        residence_region=noted.residence_region,
+        long_term_care=noted.long_term_care,
+    )

@@ -55,4 +55,13 @@ SOURCE_CONTEXTS: tuple[str, ...] = tuple(PARTNER_EVENT_TYPES)
 KNOWN_EVENT_TYPES: frozenset[str] = frozenset().union(*PARTNER_EVENT_TYPES.values())
 
 # The facts a partner agency may report to the benefits service (API.md, `POST /v1/facts`).
-FACT_TYPES: frozenset[str] = frozenset({"low_income_started", "low_income_ended", "death", "household_moved"})
+FACT_TYPES: frozenset[str] = frozenset(
+    {
+        "low_income_started",
+        "low_income_ended",
+        "death",
+        "household_moved",
+        "long_term_care_started",
+        "long_term_care_ended",
+    }
+)

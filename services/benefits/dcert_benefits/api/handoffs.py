@@ -1,0 +1,107 @@
+"""跨省转移 of benefits: the handoffs of a region with their deadlines, and the notice step."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from dcert_shared.api import Pool, principal_context
+from dcert_shared.auth import Principal, require_role
+from dcert_shared.problems import Forbidden
+
+from ..application.commands import BenefitsCommands
+from ..application.handoffs import complete_handoff_step
+from ..domain.calendar import covers, significant_digits
+from ..domain.errors import HandoffNotFound
+
+router = APIRouter(prefix="/v1", tags=["handoffs"])
+Staff = Annotated[Principal, Depends(require_role("reviewer", "admin"))]
+
+
+class HandoffPublic(BaseModel):
+    id: str
+    certificate_number: str
+    from_region: str
+    to_region: str
+    opened_on: date
+    pass_on_by: date = Field(description="passed on by the old region: 3 working days")
+    decide_by: date = Field(description="decided by the new region: 10 working days more")
+    notify_by: date = Field(description="the person told: 3 working days more")
+    passed_on_on: date | None
+    decided_on: date | None
+    notified_on: date | None
+    late_steps: list[str] = Field(description="steps done after their deadline")
+    overdue_steps: list[str] = Field(description="steps not done and past their deadline")
+
+
+class HandoffList(BaseModel):
+    items: list[HandoffPublic]
+
+
+def _public(row: dict[str, Any], today: date) -> HandoffPublic:
+    overdue = [
+        step
+        for step, due in (("passed_on", "pass_on_by"), ("decided", "decide_by"), ("notified", "notify_by"))
+        if row[f"{step}_on"] is None and row[due] < today
+    ]
+    return HandoffPublic(id=row["handoff_id"], overdue_steps=overdue, **row)
+
+
+def _region_of(principal: Principal, requested: str | None) -> str | None:
+    """A reviewer sees their own region (either side of the move); an admin any, or all."""
+    if principal.role == "admin":
+        return requested
+    if not principal.region or (requested is not None and not covers(str(principal.region), requested)):
+        raise Forbidden()
+    return requested or str(principal.region)
+
+
+@router.get("/handoffs", response_model=HandoffList)
+async def list_handoffs(
+    principal: Staff,
+    db: Pool,
+    request: Request,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    overdue: bool = False,
+) -> HandoffList:
+    """Handoffs leaving or reaching a region, the late and overdue ones first."""
+    area = _region_of(principal, region)
+    service: BenefitsCommands = request.app.state.commands
+    today = service.today()
+    rows = await db.fetch(
+        # A national admin's area has no significant digits: every region.
+        "SELECT * FROM handoff_view WHERE $1::text IS NULL"
+        " OR from_region LIKE $1 || '%' OR to_region LIKE $1 || '%' ORDER BY opened_on DESC, handoff_id",
+        None if area is None else significant_digits(area),
+    )
+    items = [_public(dict(row), today) for row in rows]
+    if overdue:
+        items = [item for item in items if item.overdue_steps or item.late_steps]
+    items.sort(key=lambda item: not (item.overdue_steps or item.late_steps))
+    return HandoffList(items=items)
+
+
+@router.post("/handoffs/{handoff_id}/notified", response_model=HandoffPublic)
+async def handoff_notified(handoff_id: str, principal: Staff, db: Pool, request: Request) -> HandoffPublic:
+    """The new region told the person of its decisions: the handoff's last step."""
+    row = await db.fetchrow("SELECT * FROM handoff_view WHERE handoff_id = $1", handoff_id)
+    if row is None:
+        raise HandoffNotFound()
+    if principal.role != "admin" and not (
+        principal.region and covers(str(principal.region), row["to_region"])
+    ):
+        raise HandoffNotFound()
+    service: BenefitsCommands = request.app.state.commands
+    await complete_handoff_step(
+        service.runtime.es,
+        principal_context(principal),
+        row["person_ref"],
+        handoff_id,
+        "notified",
+        service.today(),
+    )
+    updated = await db.fetchrow("SELECT * FROM handoff_view WHERE handoff_id = $1", handoff_id)
+    return _public(dict(updated), service.today())
