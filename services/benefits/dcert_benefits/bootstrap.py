@@ -12,7 +12,7 @@ from dcert_shared.runtime import ServiceRuntime, build_app
 
 from .adapters import access_log, read_models
 from .adapters.policy_files import load_catalogue
-from .api import handoffs
+from .api import handoffs, reports
 from .api.routes import router
 from .application.commands import BenefitsCommands
 from .application.reactions import subscriptions
@@ -34,7 +34,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
     app = build_app(
         runtime,
         title="残疾人证 benefits service",
-        routers=[router, handoffs.router],
+        routers=[router, handoffs.router, reports.router],
     )
     app.state.commands = BenefitsCommands(runtime, settings, catalogue, today)
     app.state.catalogue = catalogue

@@ -41,6 +41,15 @@ class CertificateRenewalRecorded(DomainEvent):
     expires_on: date
 
 
+class CertificateClosedRecorded(DomainEvent):
+    """The certificate was cancelled or expired: it counts through `last_day`."""
+
+    public: ClassVar[bool] = False
+    certificate_number: str
+    reason_code: str
+    last_day: date
+
+
 class CertificateTransferRecorded(DomainEvent):
     """迁移: the household region moved; benefits follow from the next month."""
 
@@ -68,6 +77,7 @@ class CircumstancesNoted(DomainEvent):
     long_term_care: bool
     supports: list[str]
     deceased_on: date | None
+    certificate_live: bool = True
 
 
 class BenefitHandoffOpened(DomainEvent):
@@ -176,6 +186,7 @@ def registry() -> EventRegistry:
         CertificateRecorded,
         CertificateRenewalRecorded,
         CertificateTransferRecorded,
+        CertificateClosedRecorded,
         CircumstancesNoted,
         BenefitHandoffOpened,
         BenefitHandoffStepCompleted,

@@ -24,6 +24,7 @@ from .events import (
     BenefitHandoffStepCompleted,
     BenefitNotEligible,
     BenefitTerminated,
+    CertificateClosedRecorded,
     CertificateRecorded,
     CertificateRenewalRecorded,
     CertificateTransferRecorded,
@@ -123,7 +124,8 @@ class Holding(Aggregate):
         self.long_term_care: bool | None = None  # None: no fact, presumed (see circumstances)
         self.supports: frozenset[Support] = frozenset()
         self.handoffs: dict[str, Handoff] = {}
-        self.noted: Circumstances | None = None
+        self.noted: CircumstancesNoted | None = None
+        self.closed_on: date | None = None  # the last day of a cancelled or expired certificate
         self.deceased_on: date | None = None
         self.benefits: dict[str, BenefitState] = {}
 
@@ -160,8 +162,13 @@ class Holding(Aggregate):
 
     def certificate_closed(self, number: str, reason_code: str, last_day: date) -> None:
         """The certificate was cancelled or expired: every benefit ends after `last_day`'s month."""
-        if self.certificate is not None and self.certificate.number == number:
-            self._terminate_all(reason_code, month_end(last_day))
+        if self.certificate is None or self.certificate.number != number or self.closed_on is not None:
+            return
+        self.trigger(
+            CertificateClosedRecorded(certificate_number=number, reason_code=reason_code, last_day=last_day)
+        )
+        self._terminate_all(reason_code, month_end(last_day))
+        self._note_circumstances()
 
     def renewed(self, number: str, issued_on: date, expires_on: date, catalogue: Catalogue) -> None:
         """换领: ten more years; what the expiry ended is paid again from the renewal's month."""
@@ -335,24 +342,23 @@ class Holding(Aggregate):
     def _note_circumstances(self) -> None:
         """Keep the snapshot the reports and simulations read, when it changed."""
         now = self.circumstances()
-        if now == self.noted:
-            return
-        self.trigger(
-            CircumstancesNoted(
-                person_ref=self.person_ref,
-                category=now.category,
-                level=now.level,
-                issued_on=now.issued_on,
-                household_region=now.household_region,
-                residence_region=now.residence_region,
-                birth_date=now.birth_date,
-                low_income_since=now.low_income_since,
-                low_income_ended_on=now.low_income_ended_on,
-                long_term_care=now.long_term_care,
-                supports=sorted(now.supports),
-                deceased_on=now.deceased_on,
-            )
+        noted = CircumstancesNoted(
+            person_ref=self.person_ref,
+            category=now.category,
+            level=now.level,
+            issued_on=now.issued_on,
+            household_region=now.household_region,
+            residence_region=now.residence_region,
+            birth_date=now.birth_date,
+            low_income_since=now.low_income_since,
+            low_income_ended_on=now.low_income_ended_on,
+            long_term_care=now.long_term_care,
+            supports=sorted(now.supports),
+            deceased_on=now.deceased_on,
+            certificate_live=self.closed_on is None,
         )
+        if noted != self.noted:
+            self.trigger(noted)
 
     def _decide_all(
         self,
@@ -449,6 +455,7 @@ class Holding(Aggregate):
     def apply(self, event: DomainEvent) -> None:
         match event:
             case CertificateRecorded():
+                self.closed_on = None
                 self.certificate = CertificateOnFile(
                     number=event.certificate_number,
                     category=event.category,
@@ -462,6 +469,7 @@ class Holding(Aggregate):
                 )
             case CertificateRenewalRecorded():
                 assert self.certificate is not None
+                self.closed_on = None
                 self.certificate = replace(
                     self.certificate, issued_on=event.issued_on, expires_on=event.expires_on
                 )
@@ -469,7 +477,9 @@ class Holding(Aggregate):
                 assert self.certificate is not None
                 self.certificate = replace(self.certificate, household_region=event.to_region)
             case CircumstancesNoted():
-                self.noted = circumstances_of(event)
+                self.noted = event
+            case CertificateClosedRecorded():
+                self.closed_on = event.last_day
             case BenefitHandoffOpened():
                 deadlines = HandoffDeadlines(event.pass_on_by, event.decide_by, event.notify_by)
                 self.handoffs[event.handoff_id] = Handoff(event.handoff_id, deadlines)

@@ -1,0 +1,116 @@
+"""Reports of the benefits service: 应享未享 (entitled but not receiving) per region."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
+
+from dcert_shared.api import Pool
+from dcert_shared.auth import Principal, require_role
+from dcert_shared.i18n import negotiate
+from dcert_shared.problems import Forbidden
+
+from ..application.commands import BenefitsCommands
+from ..domain.calendar import Month, covers, significant_digits
+from ..domain.entitlement_review import FindingKind, Holder, review
+from ..domain.events import CircumstancesNoted
+from ..domain.holding import circumstances_of
+from ..domain.reasons import reason_text
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+Staff = Annotated[Principal, Depends(require_role("reviewer", "admin"))]
+
+
+class EntitlementFinding(BaseModel):
+    certificate_number: str
+    household_region: str
+    benefit: str
+    kind: FindingKind
+    reason_code: str
+    reason: str = Field(description="in the request's language")
+    status: str | None = Field(description="the benefit's current state; null: never decided")
+    monthly_amount_fen: int | None = Field(description="what the rules would pay (entitled_not_receiving)")
+
+
+class EntitlementReport(BaseModel):
+    region: str
+    month: str
+    counts: dict[FindingKind, int]
+    items: list[EntitlementFinding]
+
+
+def staff_region(principal: Principal, region: str) -> None:
+    """A reviewer reads their own region (or a part of it); an admin any region."""
+    if principal.role != "admin" and not (principal.region and covers(str(principal.region), region)):
+        raise Forbidden()
+
+
+@router.get("/reports/entitlements", response_model=EntitlementReport)
+async def entitlement_report(
+    principal: Staff,
+    db: Pool,
+    request: Request,
+    region: Annotated[str, Query(pattern=r"^[0-9]{6}$")],
+    kind: FindingKind | None = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> EntitlementReport:
+    """应享未享: living holders of the region whose facts make them eligible for a benefit they do
+    not receive (or lack only a fact another agency holds), and those receiving one they no
+    longer qualify for, each with the reason. Computed on current data; changes nothing."""
+    staff_region(principal, region)
+    service: BenefitsCommands = request.app.state.commands
+    month = Month.of(service.today())
+    holders = await db.fetch(
+        "SELECT c.*, h.certificate_number FROM circumstances_view c JOIN holding_view h USING (person_ref)"
+        " WHERE c.household_region LIKE $1 || '%' AND c.certificate_live AND c.deceased_on IS NULL"
+        " ORDER BY h.certificate_number",
+        significant_digits(region),
+    )
+    statuses: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in await db.fetch(
+        "SELECT b.person_ref, b.benefit, b.status FROM benefit_view b"
+        " JOIN circumstances_view c USING (person_ref) WHERE c.household_region LIKE $1 || '%'",
+        significant_digits(region),
+    ):
+        statuses[row["person_ref"]][row["benefit"]] = row["status"]
+    noted_fields = set(CircumstancesNoted.model_fields)
+    findings = review(
+        service.catalogue,
+        (
+            Holder(
+                certificate_number=row["certificate_number"],
+                circumstances=circumstances_of(
+                    CircumstancesNoted.model_validate(
+                        {k: v for k, v in dict(row).items() if k in noted_fields}
+                    )
+                ),
+                statuses=statuses[row["person_ref"]],
+            )
+            for row in holders
+        ),
+        month.first_day,
+    )
+    if kind is not None:
+        findings = [finding for finding in findings if finding.kind is kind]
+    language = negotiate(accept_language)
+    return EntitlementReport(
+        region=region,
+        month=str(month),
+        counts=dict(Counter(finding.kind for finding in findings)),
+        items=[
+            EntitlementFinding(
+                certificate_number=finding.certificate_number,
+                household_region=finding.household_region,
+                benefit=finding.benefit,
+                kind=finding.kind,
+                reason_code=finding.reason_code,
+                reason=reason_text(finding.reason_code, language),
+                status=finding.status,
+                monthly_amount_fen=finding.monthly_amount_fen,
+            )
+            for finding in findings
+        ],
+    )
