@@ -164,6 +164,13 @@ class EventConsumer:
         except (ValueError, KeyError, TypeError) as error:
             await self._dead_letter(message, None, f"unreadable message: {type(error).__name__}", deliveries)
             return
+        if message.subject != self.naming.event_subject(
+            self.subscription.source_context, envelope.event_type
+        ):
+            # The subject is what the broker's permissions hold a publisher to; a type claiming
+            # another subject is not believed.
+            await self._dead_letter(message, envelope, "type does not match the subject", deliveries)
+            return
         span_context = context_from_headers(message.headers)
         with tracer().start_as_current_span(
             f"consume {envelope.event_type}",

@@ -87,6 +87,7 @@ class ServiceRuntime:
         workers: Iterable[Worker] = (),
         redelivery: RedeliveryPolicy = RedeliveryPolicy(),
         stream_limits: StreamLimits | None = None,
+        intake_contexts: Sequence[str] = (),
     ) -> None:
         self.settings = settings
         self.context = context
@@ -96,6 +97,8 @@ class ServiceRuntime:
         self.projectors = list(projectors)
         self.subscriptions = list(subscriptions)
         self.workers = list(workers)
+        # Streams this service keeps for others to publish into (e.g. partner agencies' facts).
+        self.intake_contexts = list(intake_contexts)
         self.redelivery = redelivery
         self.stream_limits = stream_limits or StreamLimits(max_bytes=settings.stream_bytes)
         self.naming = Naming(settings.nats_prefix)
@@ -155,7 +158,8 @@ class ServiceRuntime:
 
         self._nc = await connect(settings.nats_url, settings.service_name, on_reconnect=on_reconnect)
         self._js = self._nc.jetstream()
-        await ensure_stream(self._js, event_stream_config(self.naming, self.context, self.stream_limits))
+        for context in [self.context, *self.intake_contexts]:
+            await ensure_stream(self._js, event_stream_config(self.naming, context, self.stream_limits))
         await ensure_stream(
             self._js, dead_letter_stream_config(self.naming, settings.service_name, self.stream_limits)
         )

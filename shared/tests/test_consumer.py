@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -165,6 +166,31 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_then_replayed(
     assert await running.consumer.replay_dead_letter(letter["id"]) is True
     assert await count_effects(es) == 1
     assert await running.consumer.replay_dead_letter(letter["id"]) is False  # replayed once only
+
+
+async def test_an_event_whose_type_is_not_its_subject_is_dead_lettered_unhandled(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    """Broker permissions bind publishers to subjects: a type claiming another one is not believed."""
+    naming = Naming(test_prefix)
+    running = start(es, nc, test_prefix, record_effect)
+    disguised = an_event("CertificateCancelled")
+    body = json.dumps(disguised.to_cloudevent(disguised.payload)).encode()
+    await nc.jetstream().publish(naming.event_subject("certificate", "CertificateIssued"), body)
+
+    async def dead_lettered() -> bool:
+        async with es.pool.acquire() as conn:
+            return bool(await conn.fetchval("SELECT count(*) FROM dead_letters"))
+
+    await eventually(dead_lettered)
+    await running.stop()
+    async with es.pool.acquire() as conn:
+        letter = await conn.fetchrow("SELECT error, event_type FROM dead_letters")
+    assert (letter["error"], letter["event_type"]) == (
+        "type does not match the subject",
+        "CertificateCancelled",
+    )
+    assert await count_effects(es) == 0
 
 
 async def test_events_recorded_by_a_reaction_carry_its_cause(
