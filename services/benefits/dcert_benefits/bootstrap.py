@@ -15,7 +15,7 @@ from .adapters.policy_files import load_catalogue
 from .api import handoffs, reports
 from .api.routes import router
 from .application.commands import BenefitsCommands
-from .application.reactions import subscriptions
+from .application.reactions import PARTNERS, subscriptions
 from .domain.events import registry
 from .settings import BenefitsSettings
 
@@ -29,7 +29,8 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         registry=registry(),
         schema=[*read_models.SCHEMA, *access_log.SCHEMA],
         projectors=[read_models.project],
-        subscriptions=subscriptions(catalogue, settings.working_calendar()),
+        subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),
+        intake_contexts=[PARTNERS],
     )
     app = build_app(
         runtime,

@@ -14,14 +14,13 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from dcert_shared.api import Pool, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal, Principal
 from dcert_shared.i18n import negotiate
-from dcert_shared.ids import IdentityNumber
-from dcert_shared.problems import DomainError, FieldError, Forbidden
+from dcert_shared.problems import Forbidden
 
 from ..adapters.access_log import record_access
-from ..application.commands import BenefitsCommands, FactReport
-from ..domain.calendar import Month, covers, is_region_code
-from ..domain.errors import CertificateNotFound, FactInvalid, RunNotFound
-from ..domain.policies import Support
+from ..application.commands import BenefitsCommands
+from ..application.facts import checked_report
+from ..domain.calendar import Month, covers
+from ..domain.errors import CertificateNotFound, RunNotFound
 from ..domain.reasons import reason_text
 from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate, RunCreate, RunLinePublic, RunPublic
 
@@ -108,50 +107,12 @@ def _partner_id(principal: Principal) -> str:
     return str(principal.partner_id)
 
 
-def _identity_number(value: str) -> str:
-    try:
-        return str(IdentityNumber.parse(value).value)
-    except (DomainError, ValueError):
-        # The message names the field, never the value.
-        error = FieldError(
-            field="id_number", code="invalid_identity_number", message="not a valid identity number"
-        )
-        raise FactInvalid(errors=[error]) from None
-
-
-def _details(body: FactCreate) -> dict[str, Any]:
-    details = dict(body.details)
-    problems: list[FieldError] = []
-    if body.type == "household_moved":
-        to_region = details.get("to_region")
-        if not isinstance(to_region, str) or not is_region_code(to_region):
-            problems.append(
-                FieldError(field="details.to_region", code="invalid", message="a 6-digit region code")
-            )
-    for support in Support:
-        if support.value in details and not isinstance(details[support.value], bool):
-            problems.append(
-                FieldError(field=f"details.{support.value}", code="invalid", message="true or false")
-            )
-    if problems:
-        raise FactInvalid(errors=problems)
-    return details
-
-
 @router.post("/facts", status_code=202, response_model=FactAccepted, tags=["facts"])
 async def report_fact(
     body: FactCreate, principal: CurrentPrincipal, service: Commands, response: Response
 ) -> dict[str, Any]:
     """A partner agency's fact (低保 started/ended, death, household moved), idempotent by fact id."""
-    partner_id = _partner_id(principal)
-    report = FactReport(
-        partner_id=partner_id,
-        fact_id=body.fact_id,
-        fact_type=body.type,
-        id_number=_identity_number(body.id_number),
-        effective_date=body.effective_date,
-        details=_details(body),
-    )
+    report = checked_report(_partner_id(principal), body)
     answer, replayed = await service.report_fact(principal_context(principal), report)
     mark_replayed(response, replayed)
     return answer

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FactType = Literal[
-    "low_income_started",
-    "low_income_ended",
-    "death",
-    "household_moved",
-    "long_term_care_started",  # 长期照护: the person needs care for over six months
-    "long_term_care_ended",
-]
+from ..application.facts import FactCreate as FactCreate
+
 BenefitStatus = Literal["active", "not_eligible", "terminated", "suspended"]
 
 
@@ -37,16 +31,6 @@ class BenefitPublic(BaseModel):
 
 class BenefitList(BaseModel):
     items: list[BenefitPublic]
-
-
-class FactCreate(Strict):
-    """A fact from a partner agency about a person, identified by their identity number."""
-
-    fact_id: str = Field(min_length=1, max_length=128)
-    type: FactType
-    id_number: str = Field(min_length=1, max_length=32)
-    effective_date: date
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class FactAccepted(BaseModel):

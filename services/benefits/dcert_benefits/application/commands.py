@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,25 +19,12 @@ from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import UnitOfWork
 
 from ..domain.calendar import Month, significant_digits
-from ..domain.errors import FactIdReused, FactTypeOutsidePolicy, RunInvalid
+from ..domain.errors import FactIdReused, RunInvalid
 from ..domain.events import RunLine
-from ..domain.holding import Fact
 from ..domain.monthly_run import MonthlyRun
 from ..domain.policies import Catalogue
 from ..settings import BenefitsSettings
-from .reactions import holding_of
-
-
-@dataclass(frozen=True)
-class FactReport:
-    """A fact as a partner reported it, its identity number already checked."""
-
-    partner_id: str
-    fact_id: str
-    fact_type: str
-    id_number: str
-    effective_date: date
-    details: dict[str, Any]
+from .facts import FactReport, record_fact
 
 
 class BenefitsCommands:
@@ -60,9 +46,6 @@ class BenefitsCommands:
     async def report_fact(self, context: CommandContext, report: FactReport) -> tuple[dict[str, Any], bool]:
         """Keep and apply a partner's fact once per (partner, fact id); returns (answer, replayed)."""
         person_ref = self.person_ref(report.id_number)
-        fact = Fact(
-            report.fact_id, report.partner_id, report.fact_type, report.effective_date, report.details
-        )
         # What "the same fact" means, without the identity number in plain text.
         request = {
             "type": report.fact_type,
@@ -72,10 +55,7 @@ class BenefitsCommands:
         }
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
-            await self._check_partner_policy(uow.conn, report.partner_id, report.fact_type)
-            holding = await holding_of(uow, person_ref)
-            status = holding.record_fact(fact, self.catalogue)
-            return {"fact_id": report.fact_id, "status": status}
+            return await record_fact(uow, self.catalogue, report, person_ref)
 
         try:
             return await self.runtime.es.execute_idempotent(
@@ -83,12 +63,6 @@ class BenefitsCommands:
             )
         except IdempotencyKeyReused:
             raise FactIdReused() from None
-
-    @staticmethod
-    async def _check_partner_policy(conn: asyncpg.Connection, partner_id: str, fact_type: str) -> None:
-        facts = await conn.fetchval("SELECT facts FROM partner_fact_policy WHERE partner_id = $1", partner_id)
-        if facts is None or fact_type not in facts:
-            raise FactTypeOutsidePolicy(detail=f"fact type {fact_type!r} is not in the partner's policy")
 
     async def run_month(self, context: CommandContext, month: Month, region: str) -> tuple[str, bool]:
         """The month's run of `region`, made now if it was not made before: (run id, made now)."""

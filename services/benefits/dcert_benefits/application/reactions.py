@@ -19,8 +19,10 @@ from dcert_shared.working_days import WorkingCalendar
 
 from ..domain.holding import CertificateOnFile, HandoffDeadlines, Holding
 from ..domain.policies import Catalogue
+from .facts import checked_report, holding_of, record_fact
 
 _CHINA = timezone(timedelta(hours=8))
+PARTNERS = "partners"  # the intake stream partner agencies publish their facts into
 # 跨省: passed on within 3 working days, decided within 10, the person told within 3 (DOMAIN.md).
 HANDOFF_WORKING_DAYS = (3, 10, 3)
 
@@ -95,15 +97,6 @@ class PartnerRegisteredData(BaseModel):
     facts: list[str] = []
 
 
-async def holding_of(uow: UnitOfWork, person_ref: str) -> Holding:
-    """The person's holding, loaded or new, tracked by the unit of work either way."""
-    holding = await uow.load(Holding, person_ref)
-    if holding is None:
-        holding = Holding(person_ref)
-        uow.track(holding)
-    return holding
-
-
 def handoff_deadlines(calendar: WorkingCalendar, opened_on: date) -> HandoffDeadlines:
     pass_on, decide, notify = HANDOFF_WORKING_DAYS
     pass_on_by = calendar.add_working_days(opened_on, pass_on)
@@ -111,7 +104,9 @@ def handoff_deadlines(calendar: WorkingCalendar, opened_on: date) -> HandoffDead
     return HandoffDeadlines(pass_on_by, decide_by, calendar.add_working_days(decide_by, notify))
 
 
-def subscriptions(catalogue: Catalogue, calendar: WorkingCalendar) -> list[Subscription]:
+def subscriptions(
+    catalogue: Catalogue, calendar: WorkingCalendar, identity_hash_key: bytes
+) -> list[Subscription]:
     async def on_certificate_issued(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         issued = CertificateIssuedData.model_validate(envelope.payload)
         holding = await holding_of(uow, issued.person_ref)
@@ -158,6 +153,12 @@ def subscriptions(catalogue: Catalogue, calendar: WorkingCalendar) -> list[Subsc
                 closed.certificate_number, f"certificate_{closed.reason}", closed.last_day
             )
 
+    async def on_partner_fact(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        """A fact published on NATS: its subject (`<partner id>.<fact type>`) says who and what."""
+        partner_id, _, fact_type = envelope.event_type.partition(".")
+        report = checked_report(partner_id, {**envelope.payload, "type": fact_type})
+        await record_fact(uow, catalogue, report, report.person_ref(identity_hash_key))
+
     async def on_partner_registered(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         partner = PartnerRegisteredData.model_validate(envelope.payload)
         await uow.conn.execute(
@@ -182,4 +183,5 @@ def subscriptions(catalogue: Catalogue, calendar: WorkingCalendar) -> list[Subsc
             on_certificate_closed,
         ),
         Subscription("partners-registered", "notification", ["PartnerRegistered"], on_partner_registered),
+        Subscription("partner-facts", PARTNERS, [">"], on_partner_fact),
     ]

@@ -18,6 +18,7 @@ from dcert_shared.envelope import DomainEvent
 
 from .calendar import month_end, month_start, next_month_start
 from .eligibility import Circumstances, Decision, Eligible, decide
+from .errors import FactIdReused
 from .events import (
     BenefitActivated,
     BenefitHandoffOpened,
@@ -119,7 +120,8 @@ class Holding(Aggregate):
     def __init__(self, person_ref: str) -> None:
         super().__init__(person_ref)
         self.certificate: CertificateOnFile | None = None
-        self.facts: set[tuple[str, str]] = set()
+        # (partner, fact id) -> what the fact said: a repeat is the same fact, not a new one
+        self.facts: dict[tuple[str, str], tuple[str, date, dict[str, Any]]] = {}
         self.low_income_facts: list[LowIncomeFact] = []  # in order of effective date
         self.long_term_care: bool | None = None  # None: no fact, presumed (see circumstances)
         self.supports: frozenset[Support] = frozenset()
@@ -246,8 +248,10 @@ class Holding(Aggregate):
 
     def record_fact(self, fact: Fact, catalogue: Catalogue) -> str:
         """Keep a partner's fact and apply it; "pending" while the person has no certificate."""
-        already_known = (fact.partner_id, fact.fact_id) in self.facts
-        if not already_known:
+        known = self.facts.get((fact.partner_id, fact.fact_id))
+        if known is not None and known != (fact.fact_type, fact.effective_date, dict(fact.details)):
+            raise FactIdReused(detail="the partner's fact id was used for another fact")
+        if known is None:
             first_death = fact.fact_type == "death" and self.deceased_on is None
             alive_before = self.deceased_on is None
             self.trigger(
@@ -487,7 +491,11 @@ class Holding(Aggregate):
                 handoff = self.handoffs[event.handoff_id]
                 self.handoffs[event.handoff_id] = replace(handoff, done=handoff.done | {event.step})
             case FactRecorded():
-                self.facts.add((event.partner_id, event.fact_id))
+                self.facts[(event.partner_id, event.fact_id)] = (
+                    event.fact_type,
+                    event.effective_date,
+                    dict(event.details),
+                )
                 self._note_fact(event)
             case BenefitActivated():
                 self.benefits[event.benefit] = BenefitState(
