@@ -7,13 +7,15 @@ from datetime import date
 
 from fastapi import FastAPI
 
+from dcert_shared.envelope import CommandContext
 from dcert_shared.ids import china_today
-from dcert_shared.runtime import ServiceRuntime, build_app
+from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 
 from .adapters import access_log, read_models
 from .adapters.policy_files import load_catalogue
-from .api import handoffs, reports
+from .api import handoffs, jobs, reports
 from .api.routes import router
+from .application import policy_effects
 from .application.commands import BenefitsCommands
 from .application.reactions import PARTNERS, subscriptions
 from .domain.events import registry
@@ -27,7 +29,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         settings,
         context="benefits",
         registry=registry(),
-        schema=[*read_models.SCHEMA, *access_log.SCHEMA],
+        schema=[*read_models.SCHEMA, *access_log.SCHEMA, *policy_effects.SCHEMA],
         projectors=[read_models.project],
         subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),
         intake_contexts=[PARTNERS],
@@ -35,8 +37,14 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
     app = build_app(
         runtime,
         title="残疾人证 benefits service",
-        routers=[router, handoffs.router, reports.router],
+        routers=[router, handoffs.router, reports.router, jobs.router],
     )
-    app.state.commands = BenefitsCommands(runtime, settings, catalogue, today)
+    commands = BenefitsCommands(runtime, settings, catalogue, today)
+    app.state.commands = commands
+
+    async def apply_policy_effects(context: CommandContext) -> dict[str, int]:
+        return await policy_effects.apply_policy_effects(runtime, catalogue, today(), context)
+
+    runtime.workers.append(periodic(settings.policy_effects_seconds, "policy-effects", apply_policy_effects))
     app.state.catalogue = catalogue
     return app

@@ -12,3 +12,5 @@ class BenefitsSettings(ServiceSettings):
     # The folder of policy files (one JSON file per benefit and policy.schema.json); by default
     # the catalogue shipped with the service (services/benefits/policies/).
     policies_dir: Path | None = None
+    # How often the rules that have taken effect are applied to their holders (also at start).
+    policy_effects_seconds: float = 3600.0

@@ -246,6 +246,13 @@ class Holding(Aggregate):
         )
         return True
 
+    def reconsider(self, catalogue: Catalogue, effective_from: date) -> None:
+        """A policy version took effect: decide every benefit again from its first month."""
+        if self.certificate is None or self.closed_on is not None or self.deceased_on is not None:
+            return
+        self._decide_all(catalogue, month_start(effective_from), effective_from, "policy_changed")
+        self._note_circumstances()
+
     def record_fact(self, fact: Fact, catalogue: Catalogue) -> str:
         """Keep a partner's fact and apply it; "pending" while the person has no certificate."""
         known = self.facts.get((fact.partner_id, fact.fact_id))

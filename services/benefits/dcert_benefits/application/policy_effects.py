@@ -1,0 +1,104 @@
+"""A policy rule taking effect decides again the benefits of every holder it reaches.
+
+Each rule of each recorded version is applied once, on or after its `effective_from`: the
+holders of its region are decided again from that month, in batches of their `person_ref` with
+the place reached kept in `policy_effects`, so a job stopped half-way (a crash, a restart)
+goes on from there. Decisions that come out the same record nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from dcert_shared.envelope import CommandContext
+from dcert_shared.runtime import ServiceRuntime
+from dcert_shared.uow import UnitOfWork
+
+from ..domain.calendar import significant_digits
+from ..domain.holding import Holding
+from ..domain.policies import Catalogue
+
+SCHEMA: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS policy_effects (
+        benefit text NOT NULL,
+        version integer NOT NULL,
+        rule_id text NOT NULL,
+        region text NOT NULL,
+        effective_from date NOT NULL,
+        reached text NOT NULL DEFAULT '',
+        holders integer NOT NULL DEFAULT 0,
+        applied_at timestamptz,
+        PRIMARY KEY (benefit, version, rule_id)
+    )
+    """,
+]
+
+
+async def apply_policy_effects(
+    runtime: ServiceRuntime, catalogue: Catalogue, today: date, context: CommandContext, batch_size: int = 200
+) -> dict[str, int]:
+    """Apply every rule due by `today` not applied yet: {"rules": n, "holders": n}."""
+    async with runtime.pool.acquire() as conn:
+        for code in catalogue.codes:
+            policy = catalogue.policy(code)
+            await conn.executemany(
+                "INSERT INTO policy_effects (benefit, version, rule_id, region, effective_from)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                [
+                    (code, policy.version, rule.rule_id, rule.region, rule.effective_from)
+                    for rule in policy.rules
+                ],
+            )
+        due = await conn.fetch(
+            "SELECT benefit, version, rule_id, region, effective_from, reached FROM policy_effects"
+            " WHERE applied_at IS NULL AND effective_from <= $1 ORDER BY effective_from, benefit, rule_id",
+            today,
+        )
+    holders = 0
+    for rule in due:
+        holders += await _apply_rule(runtime, catalogue, dict(rule), context, batch_size)
+    return {"rules": len(due), "holders": holders}
+
+
+async def _apply_rule(
+    runtime: ServiceRuntime,
+    catalogue: Catalogue,
+    rule: dict[str, Any],
+    context: CommandContext,
+    batch_size: int,
+) -> int:
+    reached: str = rule["reached"]
+    key = (rule["benefit"], rule["version"], rule["rule_id"])
+    count = 0
+    while True:
+
+        async def decide(uow: UnitOfWork, after: str = reached) -> tuple[str | None, int]:
+            people = await uow.conn.fetch(
+                "SELECT person_ref FROM holding_view WHERE household_region LIKE $1 || '%' AND person_ref > $2"
+                " ORDER BY person_ref LIMIT $3",
+                significant_digits(rule["region"]),
+                after,
+                batch_size,
+            )
+            for person in people:
+                holding = await uow.load(Holding, person["person_ref"])
+                if holding is not None:
+                    holding.reconsider(catalogue, rule["effective_from"])
+            last = people[-1]["person_ref"] if people else None
+            await uow.conn.execute(
+                "UPDATE policy_effects SET reached = coalesce($4, reached), holders = holders + $5,"
+                " applied_at = CASE WHEN $4::text IS NULL THEN now() END"
+                " WHERE benefit = $1 AND version = $2 AND rule_id = $3",
+                *key,
+                last,
+                len(people),
+            )
+            return last, len(people)
+
+        last, done = await runtime.es.execute(context, decide)
+        count += done
+        if last is None:
+            return count
+        reached = last
