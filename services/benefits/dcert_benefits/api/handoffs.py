@@ -5,20 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from dcert_shared.api import Pool, principal_context
-from dcert_shared.auth import Principal, require_role
-from dcert_shared.problems import Forbidden
 
 from ..application.commands import BenefitsCommands
 from ..application.handoffs import complete_handoff_step
 from ..domain.calendar import covers, significant_digits
 from ..domain.errors import HandoffNotFound
+from .staff import Staff, staff_region
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
-Staff = Annotated[Principal, Depends(require_role("reviewer", "admin"))]
 
 
 class HandoffPublic(BaseModel):
@@ -50,15 +48,6 @@ def _public(row: dict[str, Any], today: date) -> HandoffPublic:
     return HandoffPublic(id=row["handoff_id"], overdue_steps=overdue, **row)
 
 
-def _region_of(principal: Principal, requested: str | None) -> str | None:
-    """A reviewer sees their own region (either side of the move); an admin any, or all."""
-    if principal.role == "admin":
-        return requested
-    if not principal.region or (requested is not None and not covers(str(principal.region), requested)):
-        raise Forbidden()
-    return requested or str(principal.region)
-
-
 @router.get("/handoffs", response_model=HandoffList)
 async def list_handoffs(
     principal: Staff,
@@ -68,7 +57,7 @@ async def list_handoffs(
     overdue: bool = False,
 ) -> HandoffList:
     """Handoffs leaving or reaching a region, the late and overdue ones first."""
-    area = _region_of(principal, region)
+    area = staff_region(principal, region)
     service: BenefitsCommands = request.app.state.commands
     today = service.today()
     rows = await db.fetch(

@@ -5,23 +5,21 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from dcert_shared.api import Pool
-from dcert_shared.auth import Principal, require_role
 from dcert_shared.i18n import negotiate
-from dcert_shared.problems import Forbidden
 
 from ..application.commands import BenefitsCommands
-from ..domain.calendar import Month, covers, significant_digits
+from ..domain.calendar import Month, significant_digits
 from ..domain.entitlement_review import FindingKind, Holder, review
 from ..domain.events import CircumstancesNoted
 from ..domain.holding import circumstances_of
 from ..domain.reasons import reason_text
+from .staff import Staff, staff_region
 
 router = APIRouter(prefix="/v1", tags=["reports"])
-Staff = Annotated[Principal, Depends(require_role("reviewer", "admin"))]
 
 
 class EntitlementFinding(BaseModel):
@@ -40,12 +38,6 @@ class EntitlementReport(BaseModel):
     month: str
     counts: dict[FindingKind, int]
     items: list[EntitlementFinding]
-
-
-def staff_region(principal: Principal, region: str) -> None:
-    """A reviewer reads their own region (or a part of it); an admin any region."""
-    if principal.role != "admin" and not (principal.region and covers(str(principal.region), region)):
-        raise Forbidden()
 
 
 @router.get("/reports/entitlements", response_model=EntitlementReport)

@@ -9,7 +9,7 @@ whose number changes on replacement or grade change while the benefits carry on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,15 +35,6 @@ from .events import (
 )
 from .policies import Catalogue, Support
 
-FACT_TYPES = (
-    "low_income_started",
-    "low_income_ended",
-    "death",
-    "household_moved",
-    "long_term_care_started",
-    "long_term_care_ended",
-)
-STATUSES = ("active", "not_eligible", "terminated", "suspended")
 HANDOFF_STEPS = ("passed_on", "decided", "notified")
 
 
@@ -354,18 +345,8 @@ class Holding(Aggregate):
         """Keep the snapshot the reports and simulations read, when it changed."""
         now = self.circumstances()
         noted = CircumstancesNoted(
+            **{**asdict(now), "supports": sorted(now.supports)},
             person_ref=self.person_ref,
-            category=now.category,
-            level=now.level,
-            issued_on=now.issued_on,
-            household_region=now.household_region,
-            residence_region=now.residence_region,
-            birth_date=now.birth_date,
-            low_income_since=now.low_income_since,
-            low_income_ended_on=now.low_income_ended_on,
-            long_term_care=now.long_term_care,
-            supports=sorted(now.supports),
-            deceased_on=now.deceased_on,
             certificate_live=self.closed_on is None,
         )
         if noted != self.noted:
@@ -551,16 +532,5 @@ class Holding(Aggregate):
 
 def circumstances_of(noted: CircumstancesNoted) -> Circumstances:
     """The holder as the snapshot event (and its read model) keeps them."""
-    return Circumstances(
-        category=noted.category,
-        level=noted.level,
-        issued_on=noted.issued_on,
-        household_region=noted.household_region,
-        low_income_since=noted.low_income_since,
-        low_income_ended_on=noted.low_income_ended_on,
-        supports=frozenset(Support(support) for support in noted.supports),
-        deceased_on=noted.deceased_on,
-        birth_date=noted.birth_date,
-        residence_region=noted.residence_region,
-        long_term_care=noted.long_term_care,
-    )
+    fields = noted.model_dump(exclude={"person_ref", "certificate_live", "supports"})
+    return Circumstances(**fields, supports=frozenset(Support(support) for support in noted.supports))
