@@ -316,6 +316,7 @@ class CertificateCommands:
             household_region=application.household_region,
             residence_region=application.residence_region,
             today=self.today(),
+            applied_on=application.submitted_on,
         )
         await self._order_card(uow, certificate, application)
 
@@ -378,6 +379,7 @@ class CertificateCommands:
             expires_on=expires_on,
             previous_number=old.id,
             replacement_count=count,
+            applied_on=application.submitted_on,
         )
         old.close_matter(application.id)
         application.approve(new_number)

@@ -138,6 +138,7 @@ class Application(Aggregate):
         super().__init__(aggregate_id)
         self.status = Status.SUBMITTED
         self.matter = ""
+        self.submitted_on: date | None = None
         self.household_region = ""
         self.residence_region = ""
         self.accepting_region = ""
@@ -206,6 +207,7 @@ class Application(Aggregate):
                 declared_level=matter.declared_level,
                 documents=matter.documents,
                 card_delivery=matter.card_delivery,
+                submitted_on=today,
             )
         )
         if matter.needs_assessment:
@@ -386,6 +388,7 @@ class Application(Aggregate):
     def apply(self, event: DomainEvent) -> None:
         match event:
             case ApplicationSubmitted():
+                self.submitted_on = event.submitted_on
                 self.matter = event.matter
                 self.household_region = event.household_region
                 self.residence_region = event.residence_region

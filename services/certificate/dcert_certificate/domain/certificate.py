@@ -135,6 +135,7 @@ class Certificate(Aggregate):
         expires_on: date | None = None,
         previous_number: str | None = None,
         replacement_count: int = 0,
+        applied_on: date | None = None,
     ) -> None:
         if self.is_live:
             raise LiveCertificateExists()
@@ -147,6 +148,7 @@ class Certificate(Aggregate):
                 category=category,
                 level=level,
                 issued_on=today,
+                applied_on=applied_on,
                 expires_on=expires_on or years_later(today, VALIDITY_YEARS),
                 household_region=household_region,
                 residence_region=residence_region,

@@ -55,6 +55,7 @@ class ApplicationSubmitted(DomainEvent):
     declared_level: int | None = None
     documents: list[dict[str, str]] = []
     card_delivery: str = "mail"
+    submitted_on: date | None = None  # benefits start from the month of application (local rule)
 
 
 class AssessmentRequested(DomainEvent):
@@ -202,6 +203,7 @@ class CertificateIssued(DomainEvent):
     mail_address: str | None = None
     previous_number: str | None = None
     replacement_count: int = 0
+    applied_on: date | None = None  # the application's submission (ApplicationSubmitted.submitted_on)
 
 
 class CertificateCancelled(DomainEvent):
