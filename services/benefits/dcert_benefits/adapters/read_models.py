@@ -102,6 +102,7 @@ class CircumstancesView(ReadModel, table=True):
     long_term_care: bool
     supports: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     deceased_on: date | None = None
+    applied_on: date | None = None
     certificate_live: bool = True
 
 

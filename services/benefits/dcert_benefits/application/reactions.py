@@ -41,6 +41,7 @@ class CertificateIssuedData(BaseModel):
     expires_on: date
     household_region: str = Field(pattern=r"^[0-9]{6}$")
     residence_region: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    applied_on: date | None = None
 
     @property
     def birth_date(self) -> date | None:
@@ -120,6 +121,7 @@ def subscriptions(
             agent_refs=tuple(issued.agent_refs),
             residence_region=issued.residence_region,
             birth_date=issued.birth_date,
+            applied_on=issued.applied_on,
         )
         holding.record_certificate(certificate, catalogue)
 

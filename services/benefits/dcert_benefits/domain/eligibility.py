@@ -29,6 +29,7 @@ class Circumstances:
     birth_date: date | None = None
     long_term_care: bool = False
     residence_region: str | None = None
+    applied_on: date | None = None  # the certificate application's submission
 
 
 @dataclass(frozen=True)

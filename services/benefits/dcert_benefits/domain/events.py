@@ -30,6 +30,7 @@ class CertificateRecorded(DomainEvent):
     household_region: str
     residence_region: str | None = None
     birth_date: date | None = None  # from the identity number in the certificate number
+    applied_on: date | None = None
 
 
 class CertificateRenewalRecorded(DomainEvent):
@@ -77,6 +78,7 @@ class CircumstancesNoted(DomainEvent):
     long_term_care: bool
     supports: list[str]
     deceased_on: date | None
+    applied_on: date | None = None
     certificate_live: bool = True
 
 

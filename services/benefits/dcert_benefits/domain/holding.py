@@ -51,6 +51,7 @@ class CertificateOnFile:
     agent_refs: tuple[str, ...] = ()
     residence_region: str | None = None
     birth_date: date | None = None
+    applied_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class Holding(Aggregate):
                 household_region=certificate.household_region,
                 residence_region=certificate.residence_region,
                 birth_date=certificate.birth_date,
+                applied_on=certificate.applied_on,
             )
         )
         self._decide_all(
@@ -339,6 +341,7 @@ class Holding(Aggregate):
             birth_date=self.certificate.birth_date,
             residence_region=self.certificate.residence_region,
             long_term_care=self.long_term_care is not False,
+            applied_on=self.certificate.applied_on,
         )
 
     def _note_circumstances(self) -> None:
@@ -458,6 +461,7 @@ class Holding(Aggregate):
                     agent_refs=tuple(event.agent_refs),
                     residence_region=event.residence_region,
                     birth_date=event.birth_date,
+                    applied_on=event.applied_on,
                 )
             case CertificateRenewalRecorded():
                 assert self.certificate is not None
