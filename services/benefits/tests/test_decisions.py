@@ -31,7 +31,10 @@ async def test_the_decisions_are_published_with_reason_and_policy_version_and_no
     service: BenefitsService,
 ) -> None:
     certificate = await service.issue_certificate(level=1, issued_on=date(2025, 5, 20))
-    [activated] = await service.published("BenefitActivated")
+    published = await service.published("BenefitActivated", count=2)
+    by_benefit = {event["data"]["benefit"]: event for event in published}
+    assert sorted(by_benefit) == ["nursing_subsidy", "pension_contribution_severe"]  # born 1980
+    activated = by_benefit["nursing_subsidy"]
     assert activated["data"] == {
         "certificate_number": certificate.number,
         "person_ref": certificate.person_ref,
@@ -40,13 +43,16 @@ async def test_the_decisions_are_published_with_reason_and_policy_version_and_no
         "active_from": "2025-05-01",
         "reason_code": "severe_disability",
         "policy_version": "nursing_subsidy/v1/huzhou-2024",
-        "activation_rule": "month_of_issue",
+        "activation_rule": "month_of_application",  # issued in the month applied
         "household_region": certificate.region,
+        "active_to": None,
+        "ends_because": None,
     }
     assert activated["source"] == "/dcert/benefits"
     assert certificate.number not in activated["subject"]  # streams are keyed by person_ref
-    [not_eligible] = await service.published("BenefitNotEligible")
-    assert not_eligible["data"]["benefit"] == "living_subsidy"
+    not_eligible = {
+        event["data"]["benefit"]: event for event in await service.published("BenefitNotEligible", count=4)
+    }["living_subsidy"]
     assert not_eligible["data"]["reason_code"] == "no_low_income_fact"
     assert not_eligible["data"]["policy_version"] == "living_subsidy/v1/huzhou-2024"
 
@@ -61,10 +67,14 @@ async def test_a_grade_3_physical_holder_is_not_eligible_for_nursing_in_the_othe
         "grade_not_covered",
         None,
     )
-    published = await service.published("BenefitNotEligible", count=2)
+    published = await service.published("BenefitNotEligible", count=6)
     assert {event["data"]["benefit"]: event["data"]["reason_code"] for event in published} == {
         "nursing_subsidy": "grade_not_covered",
         "living_subsidy": "no_low_income_fact",
+        "pension_contribution_severe": "grade_not_covered",
+        "free_transit_blind": "category_not_covered",
+        "free_psychiatric_medication": "category_not_covered",
+        "child_rehabilitation": "age_not_covered",
     }
 
 
@@ -79,7 +89,7 @@ async def test_a_redelivered_certificate_issued_has_no_second_effect(service: Be
     before = await service.fetch("SELECT event_type FROM events ORDER BY position")
     await service.issue_certificate(level=1, id_number=certificate.id_number, event_id=certificate.event_id)
     assert await service.fetch("SELECT event_type FROM events ORDER BY position") == before
-    assert len(await service.fetch("SELECT * FROM benefit_period")) == 1
+    assert len(await service.fetch("SELECT * FROM benefit_period")) == 2  # nursing, pension
     handled = await service.fetch("SELECT count(*) AS n FROM inbox WHERE event_id = $1", certificate.event_id)
     assert handled == [{"n": 1}]
 

@@ -42,7 +42,14 @@ def a_catalogue(tmp_path: Path, *rules: dict[str, Any], code: str = "nursing_sub
 def test_the_shipped_catalogue_pays_huzhou_and_the_other_city_their_own_amounts() -> None:
     catalogue = load_catalogue()
     on = date(2025, 5, 1)
-    assert catalogue.codes == ["living_subsidy", "nursing_subsidy"]
+    assert catalogue.codes == [
+        "child_rehabilitation",
+        "free_psychiatric_medication",
+        "free_transit_blind",
+        "living_subsidy",
+        "nursing_subsidy",
+        "pension_contribution_severe",
+    ]
     huzhou_living = catalogue.resolve("living_subsidy", "330502", on)
     assert huzhou_living is not None and huzhou_living.monthly_amount_fen == 26200
     assert huzhou_living.version == "living_subsidy/v1/huzhou-2024"

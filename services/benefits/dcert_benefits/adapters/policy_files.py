@@ -39,11 +39,11 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     schema_path = directory / SCHEMA_FILE
     if not schema_path.is_file():
         raise PolicyCatalogueInvalid(f"{schema_path}: the policy schema is missing")
-    validator = Draft202012Validator(_read(schema_path), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = _validator(directory)
     files = sorted(path for path in directory.glob("*.json") if path.name != SCHEMA_FILE)
     if not files:
         raise PolicyCatalogueInvalid(f"{directory}: no policy files")
-    policies = [_policy(path, validator) for path in files]
+    policies = [_policy_file(path, validator) for path in files]
     codes = [policy.code for policy in policies]
     if len(set(codes)) != len(codes):
         raise PolicyCatalogueInvalid(f"{directory}: two files describe the same benefit")
@@ -57,19 +57,22 @@ def _read(path: Path) -> Any:
         raise PolicyCatalogueInvalid(f"{path.name}: not readable JSON ({error})") from None
 
 
-def _policy(path: Path, validator: Draft202012Validator) -> BenefitPolicy:
-    document = _read(path)
+def _validator(directory: Path | None = None) -> Draft202012Validator:
+    schema_path = (directory or default_policies_dir()) / SCHEMA_FILE
+    return Draft202012Validator(_read(schema_path), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def parse_policy(document: Any, source: str, validator: Draft202012Validator | None = None) -> BenefitPolicy:
+    """A policy document (a file's content, or a version sent to the admin API) checked against
+    the schema and for rules that contradict each other; `source` names it in the complaint."""
+    validator = validator or _validator()
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
     if errors:
         first = errors[0]
         place = "/".join(str(part) for part in first.absolute_path) or "(top)"
-        raise PolicyCatalogueInvalid(f"{path.name}: {place}: {first.message}")
-    if path.stem != document["code"]:
-        raise PolicyCatalogueInvalid(
-            f"{path.name}: the file must be named after its code {document['code']!r}"
-        )
+        raise PolicyCatalogueInvalid(f"{source}: {place}: {first.message}")
     rules = tuple(_rule(raw) for raw in document["rules"])
-    _check_rules(path.name, rules)
+    _check_rules(source, rules)
     return BenefitPolicy(
         code=document["code"],
         version=document["version"],
@@ -80,28 +83,47 @@ def _policy(path: Path, validator: Draft202012Validator) -> BenefitPolicy:
     )
 
 
+def _policy_file(path: Path, validator: Draft202012Validator) -> BenefitPolicy:
+    document = _read(path)
+    policy = parse_policy(document, path.name, validator)
+    if path.stem != policy.code:
+        raise PolicyCatalogueInvalid(f"{path.name}: the file must be named after its code {policy.code!r}")
+    return policy
+
+
 def _rule(raw: dict[str, Any]) -> PolicyRule:
     return PolicyRule(
         rule_id=raw["id"],
         region=raw["region"],
         effective_from=date.fromisoformat(raw["effective_from"]),
+        effective_to=date.fromisoformat(raw["effective_to"]) if "effective_to" in raw else None,
         fields={name: raw[name] for name in RULE_FIELDS if name in raw},
     )
 
 
-def _check_rules(file_name: str, rules: Iterable[PolicyRule]) -> None:
+def _check_rules(source: str, rules: Iterable[PolicyRule]) -> None:
+    """Rule ids unique; each region's rules one after another, never two at the same time."""
     seen_ids: set[str] = set()
-    seen_starts: set[tuple[str, date]] = set()
-    national = False
+    by_region: dict[str, list[PolicyRule]] = {}
     for rule in rules:
         if rule.rule_id in seen_ids:
-            raise PolicyCatalogueInvalid(f"{file_name}: rule id {rule.rule_id!r} is used twice")
-        if (rule.region, rule.effective_from) in seen_starts:
-            raise PolicyCatalogueInvalid(
-                f"{file_name}: two rules of region {rule.region} start on {rule.effective_from}"
-            )
+            raise PolicyCatalogueInvalid(f"{source}: rule id {rule.rule_id!r} is used twice")
         seen_ids.add(rule.rule_id)
-        seen_starts.add((rule.region, rule.effective_from))
-        national = national or rule.region == NATIONAL
-    if not national:
-        raise PolicyCatalogueInvalid(f"{file_name}: no national frame (a rule of region {NATIONAL})")
+        if rule.effective_to is not None and rule.effective_to < rule.effective_from:
+            raise PolicyCatalogueInvalid(f"{source}: rule {rule.rule_id!r} ends before it starts")
+        by_region.setdefault(rule.region, []).append(rule)
+    if NATIONAL not in by_region:
+        raise PolicyCatalogueInvalid(f"{source}: no national frame (a rule of region {NATIONAL})")
+    for region, in_region in by_region.items():
+        in_region.sort(key=lambda rule: rule.effective_from)
+        for earlier, later in zip(in_region, in_region[1:], strict=False):
+            if earlier.effective_from == later.effective_from:
+                raise PolicyCatalogueInvalid(
+                    f"{source}: two rules of region {region} start on {later.effective_from}"
+                    f" ({earlier.rule_id!r}, {later.rule_id!r})"
+                )
+            if earlier.effective_to is not None and earlier.effective_to >= later.effective_from:
+                raise PolicyCatalogueInvalid(
+                    f"{source}: rules {earlier.rule_id!r} and {later.rule_id!r} of region {region} overlap:"
+                    f" the first runs to {earlier.effective_to}, the second starts on {later.effective_from}"
+                )

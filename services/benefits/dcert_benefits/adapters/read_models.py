@@ -67,6 +67,7 @@ class BenefitView(ReadModel, table=True):
     reason_code: str
     policy_version: str | None = None
     updated_at: datetime
+    ends_because: str | None = None  # the reason of a known last day (active_to) of an active benefit
 
 
 class BenefitPeriod(ReadModel, table=True):
@@ -248,7 +249,8 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
             await _upsert_benefit(conn, event, "active", event.monthly_amount_fen, event.active_from, at)
             await conn.execute(
                 "INSERT INTO benefit_period (person_ref, benefit, certificate_number, household_region,"
-                " monthly_amount_fen, policy_version, active_from) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                " monthly_amount_fen, policy_version, active_from, active_to)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 event.person_ref,
                 event.benefit,
                 event.certificate_number,
@@ -256,6 +258,7 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.monthly_amount_fen,
                 event.policy_version,
                 event.active_from,
+                event.active_to,
             )
         case BenefitNotEligible():
             await _upsert_benefit(conn, event, "not_eligible", None, None, at)
@@ -269,9 +272,11 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.reason_code,
                 at,
             )
+            # Ends the open period, or brings a known end forward (a period wholly after the
+            # new end is left with active_to < active_from: no month in it).
             await conn.execute(
                 "UPDATE benefit_period SET active_to = $3"
-                " WHERE person_ref = $1 AND benefit = $2 AND active_to IS NULL",
+                " WHERE person_ref = $1 AND benefit = $2 AND (active_to IS NULL OR active_to > $3)",
                 event.person_ref,
                 event.benefit,
                 event.active_to,
@@ -306,12 +311,13 @@ async def _upsert_benefit(
 ) -> None:
     await conn.execute(
         "INSERT INTO benefit_view (person_ref, benefit, certificate_number, status, monthly_amount_fen,"
-        " active_from, active_to, reason_code, policy_version, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9)"
+        " active_from, active_to, reason_code, policy_version, updated_at, ends_because)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $10, $7, $8, $9, $11)"
         " ON CONFLICT (person_ref, benefit) DO UPDATE SET certificate_number = EXCLUDED.certificate_number,"
         " status = EXCLUDED.status, monthly_amount_fen = EXCLUDED.monthly_amount_fen,"
-        " active_from = EXCLUDED.active_from, active_to = NULL, reason_code = EXCLUDED.reason_code,"
-        " policy_version = EXCLUDED.policy_version, updated_at = EXCLUDED.updated_at",
+        " active_from = EXCLUDED.active_from, active_to = EXCLUDED.active_to,"
+        " reason_code = EXCLUDED.reason_code, policy_version = EXCLUDED.policy_version,"
+        " updated_at = EXCLUDED.updated_at, ends_because = EXCLUDED.ends_because",
         event.person_ref,
         event.benefit,
         event.certificate_number,
@@ -321,6 +327,8 @@ async def _upsert_benefit(
         event.reason_code,
         event.policy_version,
         at,
+        event.active_to if isinstance(event, BenefitActivated) else None,
+        event.ends_because if isinstance(event, BenefitActivated) else None,
     )
 
 

@@ -76,25 +76,28 @@ async def certificate_benefits(
     )
     lang = negotiate(accept_language)
     response.headers["Content-Language"] = lang
+    return BenefitList(items=[_public(row, service, lang) for row in rows])
+
+
+def _public(row: asyncpg.Record, service: BenefitsCommands, lang: str) -> BenefitPublic:
+    """One benefit as the person sees it today: an active one past its known last day has ended."""
+    status, reason_code = row["status"], row["reason_code"]
+    if status == "active" and row["active_to"] is not None and row["active_to"] < service.today():
+        status, reason_code = "terminated", row["ends_because"] or reason_code
+    code = row["benefit"]
     catalogue = service.catalogue
-    return BenefitList(
-        items=[
-            BenefitPublic(
-                code=row["benefit"],
-                name=catalogue.policy(row["benefit"]).name(lang)
-                if row["benefit"] in catalogue
-                else row["benefit"],
-                status=row["status"],
-                monthly_amount=row["monthly_amount_fen"],
-                monthly_amount_fen=row["monthly_amount_fen"],
-                active_from=row["active_from"],
-                active_to=row["active_to"],
-                reason_code=row["reason_code"],
-                reason=reason_text(row["reason_code"], lang),
-                policy_version=row["policy_version"],
-            )
-            for row in rows
-        ]
+    return BenefitPublic(
+        code=code,
+        name=catalogue.policy(code).name(lang) if code in catalogue else code,
+        kind=catalogue.policy(code).kind_on(service.today()) if code in catalogue else "cash",
+        status=status,
+        monthly_amount=row["monthly_amount_fen"],
+        monthly_amount_fen=row["monthly_amount_fen"],
+        active_from=row["active_from"],
+        active_to=row["active_to"],
+        reason_code=reason_code,
+        reason=reason_text(reason_code, lang),
+        policy_version=row["policy_version"],
     )
 
 

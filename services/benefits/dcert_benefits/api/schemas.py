@@ -19,6 +19,9 @@ class Strict(BaseModel):
 class BenefitPublic(BaseModel):
     code: str
     name: str
+    kind: Literal["cash", "in_kind"] = Field(
+        "cash", description="cash: paid monthly; in_kind: a service or exemption (amount 0)"
+    )
     status: BenefitStatus
     monthly_amount: int | None = Field(description="Integer fen per month (same as monthly_amount_fen)")
     monthly_amount_fen: int | None

@@ -129,6 +129,8 @@ class BenefitActivated(DomainEvent):
     policy_version: str
     activation_rule: str
     household_region: str
+    active_to: date | None = None  # a last day known now (the holder ages out), else open
+    ends_because: str | None = None  # the reason code of that last day
 
 
 class BenefitNotEligible(DomainEvent):

@@ -240,10 +240,13 @@ class Holding(Aggregate):
         return True
 
     def reconsider(self, catalogue: Catalogue, effective_from: date) -> None:
-        """A policy version took effect: decide every benefit again from its first month."""
+        """A policy rule took effect (or ended the day before): decide every benefit again from
+        its month; one it no longer grants is paid through the month before."""
         if self.certificate is None or self.closed_on is not None or self.deceased_on is not None:
             return
-        self._decide_all(catalogue, month_start(effective_from), effective_from, "policy_changed")
+        self._decide_all(
+            catalogue, month_start(effective_from), effective_from - timedelta(days=1), "policy_changed"
+        )
         self._note_circumstances()
 
     def record_fact(self, fact: Fact, catalogue: Catalogue) -> str:
@@ -364,13 +367,19 @@ class Holding(Aggregate):
         low_income_only: bool = False,
         holder: Circumstances | None = None,
     ) -> None:
-        """Decide each benefit again; a change pays from `not_before`, an end after `ends_on`'s month."""
+        """Decide each benefit again; a change pays from `not_before`, an end after `ends_on`'s month.
+
+        A decision reaching back in time is followed through every rule change since (a local
+        amount set later, a rule that ended), as each would have decided it on its day."""
         holder = holder or self.circumstances()
         for code in catalogue.codes:
             decision = decide(catalogue, code, holder, not_before)
             if low_income_only and not decision.needs_low_income:
                 continue
             self._reconcile(code, decision, ends_on, change_reason)
+            for day in catalogue.policy(code).changes_after(holder.household_region, not_before):
+                later = decide(catalogue, code, holder, day)
+                self._reconcile(code, later, day - timedelta(days=1), "policy_changed")
 
     def _reconcile(self, code: str, decision: Decision, ends_on: date, change_reason: str) -> None:
         """Record the events that take the benefit from its current state to `decision`."""
@@ -380,26 +389,31 @@ class Holding(Aggregate):
         if isinstance(decision, Eligible):
             if (
                 current is not None
+                and current.status == "terminated"
                 and current.active_to is not None
                 and decision.active_from <= current.active_to
             ):
                 # Paid again after an end: from the month after the last one paid, never twice.
                 decision = replace(decision, active_from=current.active_to + timedelta(days=1))
+            if decision.active_to is not None and decision.active_to < decision.active_from:
+                return  # nothing left to pay
             if current is not None and current.status == "active":
-                if (current.monthly_amount_fen, current.household_region) == (
+                if (current.monthly_amount_fen, current.household_region, current.active_to) == (
                     decision.monthly_amount_fen,
                     decision.household_region,
+                    decision.active_to,
                 ):
                     return
-                # Another amount or region from the next month on: no gap, no overlap.
-                self.trigger(
-                    BenefitTerminated(
-                        **who,
-                        active_to=decision.active_from - timedelta(days=1),
-                        reason_code=change_reason,
-                        policy_version=current.policy_version,
+                if current.active_to is None or current.active_to >= decision.active_from:
+                    # Another amount, region or end from the decision's month on: no gap, no overlap.
+                    self.trigger(
+                        BenefitTerminated(
+                            **who,
+                            active_to=decision.active_from - timedelta(days=1),
+                            reason_code=change_reason,
+                            policy_version=current.policy_version,
+                        )
                     )
-                )
             self.trigger(
                 BenefitActivated(
                     **who,
@@ -409,6 +423,8 @@ class Holding(Aggregate):
                     policy_version=decision.policy_version,
                     activation_rule=decision.activation_rule.value,
                     household_region=decision.household_region,
+                    active_to=decision.active_to,
+                    ends_because=decision.ends_because,
                 )
             )
             return
@@ -416,7 +432,7 @@ class Holding(Aggregate):
             self.trigger(
                 BenefitTerminated(
                     **who,
-                    active_to=month_end(ends_on),
+                    active_to=_earlier(current.active_to, month_end(ends_on)),
                     reason_code=decision.reason_code,
                     policy_version=decision.policy_version,
                 )
@@ -433,13 +449,13 @@ class Holding(Aggregate):
     def _terminate_all(self, reason_code: str, active_to: date) -> None:
         assert self.certificate is not None
         for code, state in sorted(self.benefits.items()):
-            if state.status != "terminated":
+            if state.status == "active":  # what was never paid has nothing to end
                 self.trigger(
                     BenefitTerminated(
                         certificate_number=self.certificate.number,
                         person_ref=self.person_ref,
                         benefit=code,
-                        active_to=active_to,
+                        active_to=_earlier(state.active_to, active_to),
                         reason_code=reason_code,
                         policy_version=state.policy_version,
                     )
@@ -497,6 +513,7 @@ class Holding(Aggregate):
                     monthly_amount_fen=event.monthly_amount_fen,
                     active_from=event.active_from,
                     household_region=event.household_region,
+                    active_to=event.active_to,
                 )
             case BenefitNotEligible():
                 self.benefits[event.benefit] = BenefitState(
@@ -532,6 +549,11 @@ class Holding(Aggregate):
                 region = event.details.get("to_region")
                 if self.certificate is not None and isinstance(region, str):
                     self.certificate = replace(self.certificate, household_region=region)
+
+
+def _earlier(planned: date | None, day: date) -> date:
+    """An end never later than one already known."""
+    return day if planned is None else min(planned, day)
 
 
 def circumstances_of(noted: CircumstancesNoted) -> Circumstances:
