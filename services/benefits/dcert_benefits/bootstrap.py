@@ -7,24 +7,28 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from dcert_shared.envelope import CommandContext
+from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app, periodic
+from dcert_shared.telemetry import command_context
 
 from .adapters import access_log, read_models
 from .adapters.policy_files import load_catalogue
-from .api import handoffs, jobs, reports
+from .api import handoffs, jobs, policies, reports
 from .api.routes import router
 from .application import policy_effects
 from .application.commands import BenefitsCommands
+from .application.policy_versions import PolicyVersions
 from .application.reactions import PARTNERS, subscriptions
 from .domain.events import registry
+from .domain.policies import Catalogue
 from .settings import BenefitsSettings
 
 
 def create_app(settings: BenefitsSettings | None = None, today: Callable[[], date] = china_today) -> FastAPI:
     settings = settings or BenefitsSettings()  # type: ignore[call-arg]
-    catalogue = load_catalogue(settings.policies_dir)  # a broken policy file stops the start here
+    shipped = load_catalogue(settings.policies_dir)  # a broken policy file stops the start here
+    catalogue = Catalogue(shipped.policy(code) for code in shipped.codes)  # kept at the newest versions
     runtime = ServiceRuntime(
         settings,
         context="benefits",
@@ -34,17 +38,25 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),
         intake_contexts=[PARTNERS],
     )
+    versions = PolicyVersions(runtime, catalogue)
+
+    async def record_shipped_policies(started: ServiceRuntime) -> None:
+        context = command_context(Actor(role="service", subject="policy-files"))
+        await versions.record_files(context, shipped)
+        await versions.keep_current(context, today())  # the rules of a new file apply at once
+
     app = build_app(
         runtime,
         title="残疾人证 benefits service",
-        routers=[router, handoffs.router, reports.router, jobs.router],
+        routers=[router, handoffs.router, reports.router, jobs.router, policies.router],
+        on_started=record_shipped_policies,
     )
-    commands = BenefitsCommands(runtime, settings, catalogue, today)
-    app.state.commands = commands
-
-    async def apply_policy_effects(context: CommandContext) -> dict[str, int]:
-        return await policy_effects.apply_policy_effects(runtime, catalogue, today(), context)
-
-    runtime.workers.append(periodic(settings.policy_effects_seconds, "policy-effects", apply_policy_effects))
+    app.state.commands = BenefitsCommands(runtime, settings, catalogue, today)
+    app.state.policy_versions = versions
     app.state.catalogue = catalogue
+
+    async def keep_policies_current(context: CommandContext) -> dict[str, int]:
+        return await versions.keep_current(context, today())
+
+    runtime.workers.append(periodic(settings.policy_effects_seconds, "policies", keep_policies_current))
     return app

@@ -80,6 +80,7 @@ def parse_policy(document: Any, source: str, validator: Draft202012Validator | N
         name_en=document["name"]["en"],
         basis=document["basis"],
         rules=rules,
+        document=document,
     )
 
 

@@ -8,7 +8,9 @@ a monthly run reads. `partner_fact_policy` is the one table fed by another conte
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 from sqlalchemy import BigInteger, Column, UniqueConstraint
@@ -19,6 +21,7 @@ from sqlmodel import Field, SQLModel
 from dcert_shared.db import ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
+from ..domain.eligibility import Circumstances
 from ..domain.events import (
     BenefitActivated,
     BenefitHandoffOpened,
@@ -30,7 +33,9 @@ from ..domain.events import (
     CircumstancesNoted,
     FactRecorded,
     MonthlyRunCompleted,
+    PolicyVersionRecorded,
 )
+from ..domain.holding import circumstances_of
 
 
 class ReadModel(SQLModel, registry=registry()):
@@ -127,6 +132,19 @@ class HandoffView(ReadModel, table=True):
     late_steps: list[str] = Field(sa_column=Column(JSONB, nullable=False, server_default="[]"))
 
 
+class PolicyVersionView(ReadModel, table=True):
+    """Every recorded version of every benefit policy (`PolicyVersionRecorded`), as written."""
+
+    __tablename__ = "policy_version_view"
+
+    code: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    source: str
+    document: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    changed_rules: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    recorded_at: datetime
+
+
 class PartnerFactPolicy(ReadModel, table=True):
     """The fact types each partner agency may report (from `PartnerRegistered`)."""
 
@@ -169,9 +187,19 @@ TABLES = [
     "benefit_period",
     "circumstances_view",
     "handoff_view",
+    "policy_version_view",
     "run_view",
     "run_line",
 ]
+
+
+def circumstances_in(row: Mapping[str, Any]) -> Circumstances:
+    """A holder's circumstances as a `circumstances_view` row keeps them (reports, simulations)."""
+    noted = CircumstancesNoted.model_validate({k: v for k, v in dict(row).items() if k in _NOTED_FIELDS})
+    return circumstances_of(noted)
+
+
+_NOTED_FIELDS = frozenset(CircumstancesNoted.model_fields)
 
 
 async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:
@@ -194,16 +222,28 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
             )
             # A replaced card or a new grade: benefits that carry on are paid under the new number.
             for table, still_open in (
-                ("benefit_view", "status = 'active'"),
-                ("benefit_period", "active_to IS NULL"),
+                ("benefit_view", "status = 'active' AND $3::date IS NOT NULL"),
+                ("benefit_period", "(active_to IS NULL OR active_to >= $3)"),
             ):
                 await conn.execute(
                     f"UPDATE {table} SET certificate_number = $2 WHERE person_ref = $1 AND {still_open}",
                     event.person_ref,
                     event.certificate_number,
+                    event.issued_on,
                 )
         case FactRecorded():
             await _project_fact(conn, envelope.stream_id, event)
+        case PolicyVersionRecorded():
+            await conn.execute(
+                "INSERT INTO policy_version_view (code, version, source, document, changed_rules, recorded_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                event.code,
+                event.version,
+                event.source,
+                event.document,
+                event.changed_rules,
+                at,
+            )
         case CircumstancesNoted():
             fields = event.model_dump()
             columns = list(fields)

@@ -10,7 +10,7 @@ from dcert_shared.api import principal_context
 from dcert_shared.auth import Principal, require_role
 
 from ..application.commands import BenefitsCommands
-from ..application.policy_effects import apply_policy_effects
+from ..application.policy_versions import PolicyVersions
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 Admin = Annotated[Principal, Depends(require_role("admin"))]
@@ -18,8 +18,8 @@ Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 @router.post("/jobs/policy-effects")
 async def policy_effects(principal: Admin, request: Request) -> dict[str, int]:
-    """Apply the policy rules that have taken effect: their holders' benefits decided again."""
+    """Take up policy versions other replicas recorded, and apply the rule changes that have taken
+    effect: their holders' benefits decided again."""
     service: BenefitsCommands = request.app.state.commands
-    return await apply_policy_effects(
-        service.runtime, service.catalogue, service.today(), principal_context(principal)
-    )
+    versions: PolicyVersions = request.app.state.policy_versions
+    return await versions.keep_current(principal_context(principal), service.today())

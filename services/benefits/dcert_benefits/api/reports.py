@@ -11,11 +11,10 @@ from pydantic import BaseModel, Field
 from dcert_shared.api import Pool
 from dcert_shared.i18n import negotiate
 
+from ..adapters.read_models import circumstances_in
 from ..application.commands import BenefitsCommands
 from ..domain.calendar import Month, significant_digits
 from ..domain.entitlement_review import FindingKind, Holder, review
-from ..domain.events import CircumstancesNoted
-from ..domain.holding import circumstances_of
 from ..domain.reasons import reason_text
 from .staff import Staff, staff_region
 
@@ -68,17 +67,12 @@ async def entitlement_report(
         significant_digits(region),
     ):
         statuses[row["person_ref"]][row["benefit"]] = row["status"]
-    noted_fields = set(CircumstancesNoted.model_fields)
     findings = review(
         service.catalogue,
         (
             Holder(
                 certificate_number=row["certificate_number"],
-                circumstances=circumstances_of(
-                    CircumstancesNoted.model_validate(
-                        {k: v for k, v in dict(row).items() if k in noted_fields}
-                    )
-                ),
+                circumstances=circumstances_in(row),
                 statuses=statuses[row["person_ref"]],
             )
             for row in holders

@@ -1,6 +1,7 @@
 """A policy rule taking effect decides again the benefits of every holder it reaches.
 
-Each rule of each recorded version is applied once, on or after its `effective_from`: the
+Each rule a recorded version adds, changes or removes (application/policy_versions.py) is
+applied once, on or after the day it takes effect (its start, or the day after its end): the
 holders of its region are decided again from that month, in batches of their `person_ref` with
 the place reached kept in `policy_effects`, so a job stopped half-way (a crash, a restart)
 goes on from there. Decisions that come out the same record nothing.
@@ -8,8 +9,11 @@ goes on from there. Decisions that come out the same record nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
+
+import asyncpg
 
 from dcert_shared.envelope import CommandContext
 from dcert_shared.runtime import ServiceRuntime
@@ -18,6 +22,7 @@ from dcert_shared.uow import UnitOfWork
 from ..domain.calendar import significant_digits
 from ..domain.holding import Holding
 from ..domain.policies import Catalogue
+from ..domain.policy_history import RuleEffect
 
 SCHEMA: list[str] = [
     """
@@ -36,26 +41,26 @@ SCHEMA: list[str] = [
 ]
 
 
+async def register_effects(
+    conn: asyncpg.Connection, benefit: str, version: int, effects: Iterable[RuleEffect]
+) -> None:
+    """Note the days a recorded version's changed rules decide their holders again."""
+    await conn.executemany(
+        "INSERT INTO policy_effects (benefit, version, rule_id, region, effective_from)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        [(benefit, version, effect.key, effect.region, effect.takes_effect) for effect in effects],
+    )
+
+
 async def apply_policy_effects(
     runtime: ServiceRuntime, catalogue: Catalogue, today: date, context: CommandContext, batch_size: int = 200
 ) -> dict[str, int]:
-    """Apply every rule due by `today` not applied yet: {"rules": n, "holders": n}."""
-    async with runtime.pool.acquire() as conn:
-        for code in catalogue.codes:
-            policy = catalogue.policy(code)
-            await conn.executemany(
-                "INSERT INTO policy_effects (benefit, version, rule_id, region, effective_from)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                [
-                    (code, policy.version, rule.rule_id, rule.region, rule.effective_from)
-                    for rule in policy.rules
-                ],
-            )
-        due = await conn.fetch(
-            "SELECT benefit, version, rule_id, region, effective_from, reached FROM policy_effects"
-            " WHERE applied_at IS NULL AND effective_from <= $1 ORDER BY effective_from, benefit, rule_id",
-            today,
-        )
+    """Apply every rule change due by `today` not applied yet: {"rules": n, "holders": n}."""
+    due = await runtime.pool.fetch(
+        "SELECT benefit, version, rule_id, region, effective_from, reached FROM policy_effects"
+        " WHERE applied_at IS NULL AND effective_from <= $1 ORDER BY effective_from, benefit, rule_id",
+        today,
+    )
     holders = 0
     for rule in due:
         holders += await _apply_rule(runtime, catalogue, dict(rule), context, batch_size)

@@ -45,3 +45,27 @@ class HandoffNotFound(NotFound):
     code = "handoff_not_found"
     title_zh = "未找到该跨省转移补贴衔接记录"
     title_en = "Benefit handoff not found"
+
+
+class PolicyNotFound(NotFound):
+    code = "policy_not_found"
+    title_zh = "未找到该补贴政策"
+    title_en = "Benefit policy not found"
+
+
+class PolicyInvalid(ValidationFailed):
+    code = "policy_invalid"
+    title_zh = "政策文件不符合格式要求或规则相互冲突"
+    title_en = "The policy document breaks the schema or its rules contradict each other"
+
+
+class PolicyVersionStale(Conflict):
+    code = "policy_version_stale"
+    title_zh = "政策版本号不是当前版本之后的新版本，请基于最新版本修改"
+    title_en = "The policy version is not newer than the current one: start again from the latest version"
+
+
+class SimulationInvalid(ValidationFailed):
+    code = "simulation_invalid"
+    title_zh = "模拟测算的月份或地区不正确"
+    title_en = "The month or region of the simulation is invalid"

@@ -152,6 +152,19 @@ class BenefitTerminated(DomainEvent):
     policy_version: str | None
 
 
+class PolicyVersionRecorded(DomainEvent):
+    """A new version of a benefit's policy (from the shipped files or the admin API); versions are
+    only ever added. `changed_rules` names the rules it adds, changes or removes: only those
+    decide their holders again when they take effect."""
+
+    public: ClassVar[bool] = False
+    code: str
+    version: int
+    document: dict[str, Any]
+    source: str  # "file" or "admin"
+    changed_rules: list[str]
+
+
 class DeathReported(DomainEvent):
     """A partner reported the holder's death; the certificate service cancels the certificate."""
 
@@ -199,6 +212,7 @@ def registry() -> EventRegistry:
         BenefitNotEligible,
         BenefitTerminated,
         DeathReported,
+        PolicyVersionRecorded,
         MonthlyRunCompleted,
     )
     return events

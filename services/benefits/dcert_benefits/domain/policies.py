@@ -9,7 +9,7 @@ first, so the most local rule wins field by field and a local rule only names wh
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -108,6 +108,7 @@ class BenefitPolicy:
     name_en: str
     basis: str
     rules: tuple[PolicyRule, ...]
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as written
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_zh

@@ -1,0 +1,95 @@
+"""Policy versions: the shipped files recorded at start, new versions from the admin API, and the
+one catalogue every decision of this process reads, kept at the newest version of each benefit.
+
+A version is an event (`PolicyVersionRecorded`, stream `policy-<code>`), never an edit. The rules
+it adds, changes or removes are registered in `policy_effects` in the same transaction, so they
+decide their holders again when they take effect (application/policy_effects.py). Other
+replicas pick a new version up from the read model `policy_version_view` (`refresh`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from dcert_shared.envelope import CommandContext
+from dcert_shared.runtime import ServiceRuntime
+from dcert_shared.uow import UnitOfWork
+
+from ..adapters.policy_files import PolicyCatalogueInvalid, parse_policy
+from ..domain.errors import PolicyInvalid
+from ..domain.policies import BenefitPolicy, Catalogue
+from ..domain.policy_history import PolicyHistory, rule_effects
+from .policy_effects import apply_policy_effects, register_effects
+
+
+def checked_document(document: Any, code: str | None = None) -> BenefitPolicy:
+    """A policy document sent by an admin, checked as a file would be (422 with the place)."""
+    try:
+        policy = parse_policy(document, code or "policy")
+    except PolicyCatalogueInvalid as invalid:
+        raise PolicyInvalid(detail=str(invalid)) from None
+    if code is not None and policy.code != code:
+        raise PolicyInvalid(detail=f"the document's code {policy.code!r} is not {code!r}")
+    return policy
+
+
+class PolicyVersions:
+    def __init__(self, runtime: ServiceRuntime, catalogue: Catalogue) -> None:
+        self.runtime = runtime
+        self.catalogue = catalogue
+
+    async def record(self, context: CommandContext, policy: BenefitPolicy, source: str) -> bool:
+        """Record `policy` as its benefit's next version; the catalogue uses it at once."""
+
+        async def decide(uow: UnitOfWork) -> bool:
+            history = await uow.load(PolicyHistory, policy.code)
+            if history is None:
+                history = PolicyHistory(policy.code)
+                uow.track(history)
+            previous = (
+                parse_policy(history.document, f"{policy.code} v{history.current}")
+                if history.document is not None
+                else None
+            )
+            if not history.record(policy, previous, source):
+                return False
+            await register_effects(uow.conn, policy.code, policy.version, rule_effects(previous, policy))
+            return True
+
+        recorded: bool = await self.runtime.es.execute(context, decide)
+        if recorded:
+            self.catalogue.put(policy)
+        return recorded
+
+    async def record_files(self, context: CommandContext, shipped: Catalogue) -> list[str]:
+        """At start: each shipped file newer than what the store holds becomes a version."""
+        recorded = []
+        for code in shipped.codes:
+            if await self.record(context, shipped.policy(code), "file"):
+                recorded.append(code)
+        await self.refresh()
+        return recorded
+
+    async def keep_current(self, context: CommandContext, today: date) -> dict[str, int]:
+        """Newer versions into the catalogue, then every rule change due by `today` applied."""
+        newer = await self.refresh()
+        return {
+            "newer_versions": newer,
+            **await apply_policy_effects(self.runtime, self.catalogue, today, context),
+        }
+
+    async def refresh(self) -> int:
+        """Put into the catalogue every version recorded (here or by another replica) that is
+        newer than the one it holds; returns how many."""
+        rows = await self.runtime.pool.fetch(
+            "SELECT DISTINCT ON (code) code, version, document FROM policy_version_view"
+            " ORDER BY code, version DESC"
+        )
+        newer = 0
+        for row in rows:
+            if row["code"] in self.catalogue and self.catalogue.policy(row["code"]).version >= row["version"]:
+                continue
+            self.catalogue.put(parse_policy(row["document"], f"{row['code']} v{row['version']}"))
+            newer += 1
+        return newer
