@@ -35,6 +35,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         registry=registry(),
         schema=[*read_models.SCHEMA, *access_log.SCHEMA, *policy_effects.SCHEMA],
         projectors=[read_models.project],
+        read_models=read_models.READ_MODELS,
         subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),
         intake_contexts=[PARTNERS],
     )

@@ -2,8 +2,9 @@
 
 No identity number is stored: people are found by `person_ref` (the keyed hash). The periods
 table keeps every paid stretch of a benefit (from, to, amount, household region), which is what
-a monthly run reads. `partner_fact_policy` is the one table fed by another context's events
-(`PartnerRegistered`, written by its consumer), not by this service's own.
+a monthly run reads. Every table on `ReadModel` is rebuilt from the events when its shape
+changes (`READ_MODELS`, ADR 0004). `partner_fact_policy` is the one table fed by another
+context's events (`PartnerRegistered`, written by its consumer): it is plain `SCHEMA`, never dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from dcert_shared.db import ddl_for
+from dcert_shared.db import ReadModels, ddl_for
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.eligibility import Circumstances
@@ -145,7 +146,11 @@ class PolicyVersionView(ReadModel, table=True):
     recorded_at: datetime
 
 
-class PartnerFactPolicy(ReadModel, table=True):
+class ConsumerState(SQLModel, registry=registry()):
+    """Tables a consumer handler writes (not a projection of this service's events): never dropped."""
+
+
+class PartnerFactPolicy(ConsumerState, table=True):
     """The fact types each partner agency may report (from `PartnerRegistered`)."""
 
     __tablename__ = "partner_fact_policy"
@@ -180,17 +185,8 @@ class RunLineView(ReadModel, table=True):
     policy_version: str
 
 
-SCHEMA = ddl_for(ReadModel.metadata)
-TABLES = [
-    "holding_view",
-    "benefit_view",
-    "benefit_period",
-    "circumstances_view",
-    "handoff_view",
-    "policy_version_view",
-    "run_view",
-    "run_line",
-]
+READ_MODELS = ReadModels.of(ReadModel.metadata)  # rebuilt from the events when their shape changes
+SCHEMA = ddl_for(ConsumerState.metadata)
 
 
 def circumstances_in(row: Mapping[str, Any]) -> Circumstances:
