@@ -206,6 +206,11 @@ class EventRegistry:
         for event_class in classes:
             self._classes[event_class.event_type] = event_class
 
+    @property
+    def classes(self) -> list[type[DomainEvent]]:
+        """Every registered event class, in the order registered."""
+        return list(self._classes.values())
+
     def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         """Register a function turning a payload of `from_version` into `from_version + 1`."""
 
