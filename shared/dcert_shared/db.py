@@ -81,12 +81,14 @@ async def create_pool(
 
 
 def ddl_for(metadata: MetaData) -> list[str]:
-    """CREATE TABLE / INDEX IF NOT EXISTS statements for SQLModel read-model tables."""
+    """CREATE TABLE / INDEX IF NOT EXISTS statements for SQLModel read-model tables, in the same
+    order in every process (a table's indexes are a set: sorted by name, or the fingerprint of
+    `ReadModels` would change with the hash seed and rebuild the read models at every start)."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     statements: list[str] = []
     for table in metadata.sorted_tables:
         statements.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
-        for index in table.indexes:
+        for index in sorted(table.indexes, key=lambda index: str(index.name)):
             statements.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
     return statements
 
