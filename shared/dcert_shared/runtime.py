@@ -129,6 +129,12 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         self.stopping = asyncio.Event()
+        await self.open_store()
+        await self._start_messaging()
+
+    async def open_store(self) -> None:
+        """The database part alone: pool, schema, event store, read models (an operator's CLI
+        uses it without NATS; events it records leave through the outbox once the service runs)."""
         settings = self.settings
         self._pool = await create_pool(
             settings.database_url, settings.database_schema, application_name=settings.service_name
@@ -152,6 +158,9 @@ class ServiceRuntime:
             if replayed is not None:
                 log.info("read models (re)built from %d events", replayed)
 
+    async def _start_messaging(self) -> None:
+        settings = self.settings
+
         async def on_reconnect() -> None:
             if self.relay is not None:
                 self.relay.request_reconcile()
@@ -167,7 +176,7 @@ class ServiceRuntime:
         self._spawn("outbox-relay", self.relay.run(self.stopping))
         for subscription in self.subscriptions:
             consumer = EventConsumer(
-                self._es, self._js, self.naming, settings.service_name, subscription, self.redelivery
+                self.es, self._js, self.naming, settings.service_name, subscription, self.redelivery
             )
             self.consumers[subscription.name] = consumer
             self._spawn(f"consumer {subscription.name}", consumer.run(self.stopping))

@@ -15,8 +15,9 @@ from dcert_shared.telemetry import command_context
 from .adapters import access_log, read_models
 from .adapters.policy_files import load_catalogue
 from .api import handoffs, jobs, policies, reports
+from .api import runs as runs_api
 from .api.routes import router
-from .application import policy_effects
+from .application import policy_effects, runs
 from .application.commands import BenefitsCommands
 from .application.policy_versions import PolicyVersions
 from .application.reactions import PARTNERS, subscriptions
@@ -33,7 +34,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         settings,
         context="benefits",
         registry=registry(),
-        schema=[*read_models.SCHEMA, *access_log.SCHEMA, *policy_effects.SCHEMA],
+        schema=[*read_models.SCHEMA, *access_log.SCHEMA, *policy_effects.SCHEMA, *runs.SCHEMA],
         projectors=[read_models.project],
         read_models=read_models.READ_MODELS,
         subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),
@@ -49,7 +50,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
     app = build_app(
         runtime,
         title="残疾人证 benefits service",
-        routers=[router, handoffs.router, reports.router, jobs.router, policies.router],
+        routers=[router, handoffs.router, reports.router, jobs.router, policies.router, runs_api.router],
         on_started=record_shipped_policies,
     )
     app.state.commands = BenefitsCommands(runtime, settings, catalogue, today)
@@ -59,5 +60,9 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
     async def keep_policies_current(context: CommandContext) -> dict[str, int]:
         return await versions.keep_current(context, today())
 
+    # A run first applies the rule changes due today, so no month is paid by an old rule.
+    app.state.runs = runs.MonthlyRuns(
+        lambda: runtime.es, today, keep_policies_current, settings.run_batch_size
+    )
     runtime.workers.append(periodic(settings.policy_effects_seconds, "policies", keep_policies_current))
     return app

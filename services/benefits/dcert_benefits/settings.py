@@ -14,3 +14,5 @@ class BenefitsSettings(ServiceSettings):
     policies_dir: Path | None = None
     # How often the rules that have taken effect are applied to their holders (also at start).
     policy_effects_seconds: float = 3600.0
+    # Holders per transaction of a monthly run (each batch commits with the run's cursor).
+    run_batch_size: int = 20_000

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import Column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -33,7 +33,6 @@ from ..domain.events import (
     CertificateTransferRecorded,
     CircumstancesNoted,
     FactRecorded,
-    MonthlyRunCompleted,
     PolicyVersionRecorded,
 )
 from ..domain.holding import circumstances_of
@@ -90,6 +89,7 @@ class BenefitPeriod(ReadModel, table=True):
     policy_version: str
     active_from: date
     active_to: date | None = None
+    recorded_at: datetime  # when the decision was recorded (a late one is paid as arrears)
 
 
 class CircumstancesView(ReadModel, table=True):
@@ -158,31 +158,6 @@ class PartnerFactPolicy(ConsumerState, table=True):
     partner_id: str = Field(primary_key=True)
     facts: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     registered_at: datetime
-
-
-class RunView(ReadModel, table=True):
-    __tablename__ = "run_view"
-    __table_args__ = (UniqueConstraint("month", "region"),)
-
-    id: str = Field(primary_key=True)
-    month: str
-    region: str
-    status: str
-    line_count: int
-    total_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
-    completed_at: datetime
-
-
-class RunLineView(ReadModel, table=True):
-    __tablename__ = "run_line"
-
-    run_id: str = Field(primary_key=True)
-    line_no: int = Field(primary_key=True)
-    certificate_number: str
-    benefit: str
-    household_region: str
-    amount_fen: int
-    policy_version: str
 
 
 READ_MODELS = ReadModels.of(ReadModel.metadata)  # rebuilt from the events when their shape changes
@@ -285,8 +260,8 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
             await _upsert_benefit(conn, event, "active", event.monthly_amount_fen, event.active_from, at)
             await conn.execute(
                 "INSERT INTO benefit_period (person_ref, benefit, certificate_number, household_region,"
-                " monthly_amount_fen, policy_version, active_from, active_to)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                " monthly_amount_fen, policy_version, active_from, active_to, recorded_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 event.person_ref,
                 event.benefit,
                 event.certificate_number,
@@ -295,6 +270,7 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.policy_version,
                 event.active_from,
                 event.active_to,
+                at,
             )
         case BenefitNotEligible():
             await _upsert_benefit(conn, event, "not_eligible", None, None, at)
@@ -317,8 +293,6 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.benefit,
                 event.active_to,
             )
-        case MonthlyRunCompleted():
-            await _project_run(conn, event, at)
 
 
 async def _project_fact(conn: asyncpg.Connection, stream_id: str, event: FactRecorded) -> None:
@@ -365,33 +339,4 @@ async def _upsert_benefit(
         at,
         event.active_to if isinstance(event, BenefitActivated) else None,
         event.ends_because if isinstance(event, BenefitActivated) else None,
-    )
-
-
-async def _project_run(conn: asyncpg.Connection, event: MonthlyRunCompleted, at: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO run_view (id, month, region, status, line_count, total_fen, completed_at)"
-        " VALUES ($1, $2, $3, 'completed', $4, $5, $6)",
-        event.run_id,
-        event.month,
-        event.region,
-        len(event.lines),
-        event.total_fen,
-        at,
-    )
-    await conn.executemany(
-        "INSERT INTO run_line (run_id, line_no, certificate_number, benefit, household_region, amount_fen,"
-        " policy_version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        [
-            (
-                event.run_id,
-                number,
-                line.certificate_number,
-                line.benefit,
-                line.household_region,
-                line.amount_fen,
-                line.policy_version,
-            )
-            for number, line in enumerate(event.lines, start=1)
-        ],
     )

@@ -1,4 +1,4 @@
-"""HTTP routes of the benefits service (API.md): a certificate's benefits, partner facts, monthly runs.
+"""HTTP routes of the benefits service (API.md): a certificate's benefits and partner facts.
 
 Paths hold certificate numbers, which contain identity numbers: nothing here logs a path, a
 number or an identity number.
@@ -19,10 +19,10 @@ from dcert_shared.problems import Forbidden
 from ..adapters.access_log import record_access
 from ..application.commands import BenefitsCommands
 from ..application.facts import checked_report
-from ..domain.calendar import Month, covers
-from ..domain.errors import CertificateNotFound, RunNotFound
+from ..domain.calendar import covers
+from ..domain.errors import CertificateNotFound
 from ..domain.reasons import reason_text
-from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate, RunCreate, RunLinePublic, RunPublic
+from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate
 
 router = APIRouter(prefix="/v1")
 
@@ -119,57 +119,3 @@ async def report_fact(
     answer, replayed = await service.report_fact(principal_context(principal), report)
     mark_replayed(response, replayed)
     return answer
-
-
-# --- monthly runs --------------------------------------------------------------------------------
-
-
-def _admin(principal: Principal) -> None:
-    if principal.role != "admin":
-        raise Forbidden()
-
-
-async def _run(db: asyncpg.Pool, run_id: str) -> RunPublic:
-    run = await db.fetchrow("SELECT * FROM run_view WHERE id = $1", run_id)
-    if run is None:
-        raise RunNotFound()
-    lines = await db.fetch("SELECT * FROM run_line WHERE run_id = $1 ORDER BY line_no", run_id)
-    return RunPublic(
-        id=run["id"],
-        month=run["month"],
-        region=run["region"],
-        status=run["status"],
-        lines=[
-            RunLinePublic(
-                certificate_number=line["certificate_number"],
-                benefit=line["benefit"],
-                household_region=line["household_region"],
-                amount_fen=line["amount_fen"],
-                policy_version=line["policy_version"],
-            )
-            for line in lines
-        ],
-        line_count=run["line_count"],
-        total_fen=run["total_fen"],
-        completed_at=run["completed_at"],
-    )
-
-
-@router.post("/runs", status_code=201, response_model=RunPublic, tags=["runs"])
-async def run_month(
-    body: RunCreate, principal: CurrentPrincipal, service: Commands, db: Pool, response: Response
-) -> RunPublic:
-    """月度发放: the month's entitlements of a region, once; asked again, the first run (200)."""
-    _admin(principal)
-    run_id, made_now = await service.run_month(
-        principal_context(principal), Month.parse(body.month), body.region
-    )
-    if not made_now:
-        response.status_code = 200
-    return await _run(db, run_id)
-
-
-@router.get("/runs/{run_id}", response_model=RunPublic, tags=["runs"])
-async def get_run(run_id: str, principal: CurrentPrincipal, db: Pool) -> RunPublic:
-    _admin(principal)
-    return await _run(db, run_id)

@@ -49,9 +49,12 @@ class RunCreate(Strict):
 
 
 class RunLinePublic(BaseModel):
+    id: int = Field(description="stable order of the run's lines; page with ?after=<id>")
     certificate_number: str
     benefit: str
     household_region: str
+    for_month: str = Field(description="YYYY-MM the line pays for")
+    kind: Literal["regular", "arrears"] = Field(description="arrears (补发): a month before the run's")
     amount_fen: int
     policy_version: str
 
@@ -60,8 +63,14 @@ class RunPublic(BaseModel):
     id: str
     month: str
     region: str
-    status: Literal["completed"]
-    lines: list[RunLinePublic]
+    status: Literal["running", "completed", "closed"]
+    lines: list[RunLinePublic] = Field(
+        description="the first lines (see lines_truncated); all: /lines or /lines.csv"
+    )
     line_count: int
-    total_fen: int
-    completed_at: datetime
+    arrears_count: int
+    lines_truncated: bool
+    total_fen: int = Field(description="integer fen, the sum of every line of the run")
+    started_at: datetime
+    completed_at: datetime | None
+    closed_at: datetime | None

@@ -16,8 +16,7 @@ from typing import Any
 import asyncpg
 
 from dcert_shared.envelope import CommandContext
-from dcert_shared.runtime import ServiceRuntime
-from dcert_shared.uow import UnitOfWork
+from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from ..domain.calendar import significant_digits
 from ..domain.holding import Holding
@@ -53,22 +52,22 @@ async def register_effects(
 
 
 async def apply_policy_effects(
-    runtime: ServiceRuntime, catalogue: Catalogue, today: date, context: CommandContext, batch_size: int = 200
+    es: EventSourcing, catalogue: Catalogue, today: date, context: CommandContext, batch_size: int = 200
 ) -> dict[str, int]:
     """Apply every rule change due by `today` not applied yet: {"rules": n, "holders": n}."""
-    due = await runtime.pool.fetch(
+    due = await es.pool.fetch(
         "SELECT benefit, version, rule_id, region, effective_from, reached FROM policy_effects"
         " WHERE applied_at IS NULL AND effective_from <= $1 ORDER BY effective_from, benefit, rule_id",
         today,
     )
     holders = 0
     for rule in due:
-        holders += await _apply_rule(runtime, catalogue, dict(rule), context, batch_size)
+        holders += await _apply_rule(es, catalogue, dict(rule), context, batch_size)
     return {"rules": len(due), "holders": holders}
 
 
 async def _apply_rule(
-    runtime: ServiceRuntime,
+    es: EventSourcing,
     catalogue: Catalogue,
     rule: dict[str, Any],
     context: CommandContext,
@@ -102,7 +101,7 @@ async def _apply_rule(
             )
             return last, len(people)
 
-        last, done = await runtime.es.execute(context, decide)
+        last, done = await es.execute(context, decide)
         count += done
         if last is None:
             return count

@@ -76,7 +76,7 @@ class PolicyVersions:
         newer = await self.refresh()
         return {
             "newer_versions": newer,
-            **await apply_policy_effects(self.runtime, self.catalogue, today, context),
+            **await apply_policy_effects(self.runtime.es, self.catalogue, today, context),
         }
 
     async def refresh(self) -> int:

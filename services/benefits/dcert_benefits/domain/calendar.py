@@ -42,6 +42,9 @@ class Month:
     def of(cls, day: date) -> Month:
         return cls(day.year, day.month)
 
+    def next(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
     @property
     def first_day(self) -> date:
         return date(self.year, self.month, 1)

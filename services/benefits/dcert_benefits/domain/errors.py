@@ -69,3 +69,21 @@ class SimulationInvalid(ValidationFailed):
     code = "simulation_invalid"
     title_zh = "模拟测算的月份或地区不正确"
     title_en = "The month or region of the simulation is invalid"
+
+
+class MonthNotBegun(Conflict):
+    code = "month_not_begun"
+    title_zh = "该月份尚未开始，不能生成发放批次"
+    title_en = "The month has not begun: it cannot be run yet"
+
+
+class MonthClosed(Conflict):
+    code = "month_closed"
+    title_zh = "该地区该月份的发放已关账，迟到的认定将在下月作为补发"
+    title_en = "The month is closed for this region: late decisions are paid as arrears next month"
+
+
+class RunNotCompleted(Conflict):
+    code = "run_not_completed"
+    title_zh = "发放批次尚未完成，不能关账"
+    title_en = "The run has not completed: its month cannot be closed"

@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from dcert_shared.envelope import DomainEvent, EventRegistry
 
 
@@ -173,28 +171,35 @@ class DeathReported(DomainEvent):
     fact_id: str
 
 
-class RunLine(BaseModel):
-    """One month's entitlement of one benefit of one certificate."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    certificate_number: str
-    person_ref: str
-    benefit: str
-    household_region: str
-    amount_fen: int
-    policy_version: str
-
-
-class MonthlyRunCompleted(DomainEvent):
-    """The entitlements of one month in one region, produced once and only once."""
+class MonthlyRunStarted(DomainEvent):
+    """月度发放 of one month in one region began; its lines are in `entitlement_line`."""
 
     public: ClassVar[bool] = False
     run_id: str
     month: str
     region: str
-    lines: list[RunLine]
+
+
+class MonthlyRunCompleted(DomainEvent):
+    """Every line of the run is written: counts and the total in fen (the sum of its lines)."""
+
+    public: ClassVar[bool] = False
+    schema_version: ClassVar[int] = 2
+    run_id: str
+    month: str
+    region: str
+    line_count: int
+    arrears_count: int
     total_fen: int
+
+
+class MonthlyRunClosed(DomainEvent):
+    """The month is closed for the region: no run of it any more; late decisions are arrears."""
+
+    public: ClassVar[bool] = False
+    run_id: str
+    month: str
+    region: str
 
 
 def registry() -> EventRegistry:
@@ -213,6 +218,15 @@ def registry() -> EventRegistry:
         BenefitTerminated,
         DeathReported,
         PolicyVersionRecorded,
+        MonthlyRunStarted,
         MonthlyRunCompleted,
+        MonthlyRunClosed,
     )
+
+    @events.upcaster("MonthlyRunCompleted", 1)
+    def _lines_left_the_event(payload: dict[str, Any]) -> dict[str, Any]:
+        """v1 carried its lines; v2 counts them (the lines of such a run are not migrated)."""
+        lines = payload.pop("lines", [])
+        return {**payload, "line_count": len(lines), "arrears_count": 0}
+
     return events

@@ -2,55 +2,70 @@
 
 Its stream is named by the month and the region, so two runs started at once both try to
 write the first event of the same stream: the store lets one win, and the other decides again
-and finds the run already made.
+and finds the run already begun. The lines themselves are not events: they are rows of the
+ledger `entitlement_line`, unique per (person, benefit, month), written in batches (see
+application/runs.py).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
 from .calendar import Month
-from .events import MonthlyRunCompleted, RunLine
+from .errors import RunNotCompleted
+from .events import MonthlyRunClosed, MonthlyRunCompleted, MonthlyRunStarted
+
+RUNNING, COMPLETED, CLOSED = "running", "completed", "closed"
 
 
 class MonthlyRun(Aggregate):
-    """月度发放: the lines of one month and region, each a benefit of a certificate and its amount."""
+    """月度发放 of one month and region: started, completed (its counts), closed."""
 
     stream_type = "run"
 
     def __init__(self, run_key: str) -> None:
         super().__init__(run_key)
         self.run_id: str | None = None
-        self.lines: list[RunLine] = []
-        self.total_fen = 0
+        self.status: str | None = None
 
     @staticmethod
     def key(month: Month, region: str) -> str:
         return f"{month}-{region}"
 
-    @property
-    def completed(self) -> bool:
-        return self.run_id is not None
+    def start(self, run_id: str, month: Month, region: str) -> None:
+        if self.run_id is None:
+            self.trigger(MonthlyRunStarted(run_id=run_id, month=str(month), region=region))
 
-    def complete(self, run_id: str, month: Month, region: str, lines: Sequence[RunLine]) -> None:
-        if self.completed:
-            return
+    def complete(
+        self, month: Month, region: str, line_count: int, arrears_count: int, total_fen: int
+    ) -> bool:
+        if self.status != RUNNING or self.run_id is None:
+            return False
         self.trigger(
             MonthlyRunCompleted(
-                run_id=run_id,
+                run_id=self.run_id,
                 month=str(month),
                 region=region,
-                lines=list(lines),
-                total_fen=sum(line.amount_fen for line in lines),
+                line_count=line_count,
+                arrears_count=arrears_count,
+                total_fen=total_fen,
             )
         )
+        return True
+
+    def close(self, month: Month, region: str) -> None:
+        if self.status == CLOSED:
+            return
+        if self.status != COMPLETED or self.run_id is None:
+            raise RunNotCompleted()
+        self.trigger(MonthlyRunClosed(run_id=self.run_id, month=str(month), region=region))
 
     def apply(self, event: DomainEvent) -> None:
         match event:
+            case MonthlyRunStarted():
+                self.run_id, self.status = event.run_id, RUNNING
             case MonthlyRunCompleted():
-                self.run_id = event.run_id
-                self.lines = list(event.lines)
-                self.total_fen = event.total_fen
+                self.run_id, self.status = event.run_id, COMPLETED
+            case MonthlyRunClosed():
+                self.status = CLOSED

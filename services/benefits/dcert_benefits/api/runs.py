@@ -1,0 +1,150 @@
+"""Monthly runs over HTTP (admin): run a month, read it, page or export its lines, close it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from dcert_shared.api import principal_context
+from dcert_shared.auth import Principal, require_role
+
+from ..application.runs import MonthlyRuns
+from ..domain.calendar import Month
+from .schemas import RunCreate, RunLinePublic, RunPublic
+
+router = APIRouter(prefix="/v1", tags=["runs"])
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+LINES_SHOWN = 1000
+CSV_COLUMNS = (
+    "for_month",
+    "paid_in_month",
+    "certificate_number",
+    "benefit",
+    "household_region",
+    "amount_fen",
+    "amount_yuan",
+    "policy_version",
+    "kind",
+)
+
+
+def monthly_runs(request: Request) -> MonthlyRuns:
+    return request.app.state.runs  # type: ignore[no-any-return]
+
+
+Runs = Annotated[MonthlyRuns, Depends(monthly_runs)]
+
+
+def _line(row: asyncpg.Record) -> RunLinePublic:
+    return RunLinePublic(
+        id=row["id"],
+        certificate_number=row["certificate_number"],
+        benefit=row["benefit"],
+        household_region=row["household_region"],
+        for_month=str(Month.of(row["for_month"])),
+        kind=row["kind"],
+        amount_fen=row["amount_fen"],
+        policy_version=row["policy_version"],
+    )
+
+
+async def _public(runs: MonthlyRuns, run_id: str) -> RunPublic:
+    run = await runs.summary(run_id)
+    lines = await runs.lines(run_id, limit=LINES_SHOWN)
+    return RunPublic(
+        id=run["id"],
+        month=str(Month.of(run["month"])),
+        region=run["region"],
+        status=run["status"],
+        lines=[_line(row) for row in lines],
+        line_count=run["line_count"],
+        arrears_count=run["arrears_count"],
+        lines_truncated=run["line_count"] > len(lines),
+        total_fen=run["total_fen"],
+        started_at=run["started_at"],
+        completed_at=run["completed_at"],
+        closed_at=run["closed_at"],
+    )
+
+
+@router.post("/runs", status_code=201, response_model=RunPublic)
+async def run_month(body: RunCreate, principal: Admin, runs: Runs, response: Response) -> RunPublic:
+    """月度发放: the month's entitlements of a region, once (201); asked again, the same run (200).
+    409 `month_not_begun` for a month to come, `month_closed` once the month is closed."""
+    outcome = await runs.run(principal_context(principal), Month.parse(body.month), body.region)
+    if not outcome.made_now:
+        response.status_code = 200
+    return await _public(runs, outcome.run_id)
+
+
+@router.get("/runs/{run_id}", response_model=RunPublic)
+async def get_run(run_id: str, principal: Admin, runs: Runs) -> RunPublic:
+    return await _public(runs, run_id)
+
+
+@router.get("/runs/{run_id}/lines", response_model=list[RunLinePublic])
+async def run_lines(
+    run_id: str,
+    principal: Admin,
+    runs: Runs,
+    after: Annotated[int, Query(ge=0, description="the last line id of the page before")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> list[RunLinePublic]:
+    await runs.summary(run_id)  # 404 for a run that does not exist
+    return [_line(row) for row in await runs.lines(run_id, after, limit)]
+
+
+@router.get("/runs/{run_id}/lines.csv", response_class=StreamingResponse)
+async def export_lines(run_id: str, principal: Admin, runs: Runs) -> StreamingResponse:
+    """The run's lines for the paying agency, as UTF-8 CSV (amounts in integer fen and in yuan)."""
+    run = await runs.summary(run_id)
+    filename = f"run-{Month.of(run['month'])}-{run['region']}.csv"
+    return StreamingResponse(
+        csv_rows(runs.all_lines(run_id)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post("/runs/{run_id}/close", response_model=RunPublic)
+async def close_run(run_id: str, principal: Admin, runs: Runs) -> RunPublic:
+    """关账: no run of this month and region any more; later decisions are paid as arrears."""
+    await runs.close(principal_context(principal), run_id)
+    return await _public(runs, run_id)
+
+
+def yuan(fen: int) -> str:
+    """An exact decimal of yuan from integer fen: 26200 -> "262.00"."""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+async def csv_rows(lines: AsyncIterator[Any]) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    async for line in lines:
+        writer.writerow(
+            (
+                str(Month.of(line["for_month"])),
+                str(Month.of(line["paid_in_month"])),
+                line["certificate_number"],
+                line["benefit"],
+                line["household_region"],
+                line["amount_fen"],
+                yuan(line["amount_fen"]),
+                line["policy_version"],
+                line["kind"],
+            )
+        )
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

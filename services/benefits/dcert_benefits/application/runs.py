@@ -1,0 +1,290 @@
+"""The monthly run (月度发放): each person's entitlements for a month, once and only once.
+
+- The ledger `entitlement_line` holds one row per (person, benefit, month paid for), unique:
+  every insert is `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, so no rerun, resume or
+  overlapping region can pay a month twice.
+- A run walks the holders of its region in `person_ref` order, one batch per transaction: the
+  batch's lines and the run's `cursor` are committed together, so a process killed between
+  batches (kill -9) loses nothing and repeats nothing; the next `run` (CLI or API) goes on from
+  the cursor. Batches lock the run's row, so two processes resuming at once take turns.
+- The lines come from the decisions (`benefit_period`: amount, region, from/to), with the rule
+  changes due today applied first. Cash only: an in-kind benefit (amount 0) has no line.
+- Arrears (补发): months before the run's month that were due but not paid: (a) months after
+  the region's previous run that were never run; (b) months of periods decided after the
+  previous run began (a late fact, a late decision), back to the period's start but not before
+  the region's first run (before it this platform did not pay: the go-live month).
+- The run's total is the sum of its lines, computed by the database when the run completes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+
+from dcert_shared.envelope import CommandContext
+from dcert_shared.uow import EventSourcing, UnitOfWork
+
+from ..domain.calendar import Month, significant_digits
+from ..domain.errors import MonthClosed, MonthNotBegun, RunNotFound
+from ..domain.monthly_run import COMPLETED, RUNNING, MonthlyRun
+
+SCHEMA: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS monthly_run (
+        id text PRIMARY KEY,
+        month date NOT NULL,
+        region text NOT NULL,
+        prefix text NOT NULL,
+        status text NOT NULL,
+        cursor text NOT NULL DEFAULT '',
+        first_month date NOT NULL,
+        catch_up_from date NOT NULL,
+        late_since timestamptz,
+        line_count integer NOT NULL DEFAULT 0,
+        arrears_count integer NOT NULL DEFAULT 0,
+        total_fen bigint NOT NULL DEFAULT 0,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        completed_at timestamptz,
+        closed_at timestamptz,
+        UNIQUE (month, region)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS entitlement_line (
+        id bigserial PRIMARY KEY,
+        run_id text NOT NULL,
+        person_ref text NOT NULL,
+        benefit text NOT NULL,
+        for_month date NOT NULL,
+        paid_in_month date NOT NULL,
+        certificate_number text NOT NULL,
+        household_region text NOT NULL,
+        amount_fen bigint NOT NULL CHECK (amount_fen > 0),
+        policy_version text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('regular', 'arrears')),
+        UNIQUE (person_ref, benefit, for_month)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS entitlement_line_run ON entitlement_line (run_id, id)",
+]
+
+# One batch: the lines of the holders after the cursor up to `upto`, in one statement.
+_LINES = """
+INSERT INTO entitlement_line (run_id, person_ref, benefit, for_month, paid_in_month, certificate_number,
+                              household_region, amount_fen, policy_version, kind)
+SELECT $1, p.person_ref, p.benefit, m.for_month::date, $2::date, p.certificate_number, p.household_region,
+       p.monthly_amount_fen, p.policy_version,
+       CASE WHEN m.for_month::date = $2::date THEN 'regular' ELSE 'arrears' END
+FROM benefit_period p
+CROSS JOIN LATERAL generate_series(
+    greatest(
+        date_trunc('month', p.active_from)::timestamp,
+        CASE WHEN p.recorded_at > $7 THEN $5::date ELSE $6::date END::timestamp
+    ),
+    date_trunc('month', least(coalesce(p.active_to, $2::date), $2::date))::timestamp,
+    interval '1 month'
+) AS m(for_month)
+WHERE p.household_region LIKE $3 || '%' AND p.person_ref > $4 AND p.person_ref <= $8
+  AND p.monthly_amount_fen > 0
+  AND p.active_from <= ($2::date + interval '1 month' - interval '1 day')
+  AND (p.active_to IS NULL OR p.active_to >= p.active_from)
+ON CONFLICT (person_ref, benefit, for_month) DO NOTHING
+"""
+
+_BATCH_END = """
+SELECT max(person_ref) FROM (
+    SELECT DISTINCT person_ref FROM benefit_period
+    WHERE household_region LIKE $1 || '%' AND person_ref > $2
+    ORDER BY person_ref LIMIT $3
+) AS batch
+"""
+
+
+NOTHING_LATE = datetime(9999, 12, 31, tzinfo=UTC)  # a first run: no period counts as late
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    made_now: bool
+
+
+class MonthlyRuns:
+    def __init__(
+        self,
+        event_sourcing: Callable[[], EventSourcing],
+        today: Callable[[], date],
+        before_run: Callable[[CommandContext], Awaitable[object]],
+        batch_size: int = 20_000,
+    ) -> None:
+        self._event_sourcing = event_sourcing  # the runtime's, once it has started
+        self.today = today
+        self.before_run = before_run  # brings decisions up to date (rule changes due today)
+        self.batch_size = batch_size
+
+    @property
+    def es(self) -> EventSourcing:
+        return self._event_sourcing()
+
+    async def run(self, context: CommandContext, month: Month, region: str) -> RunOutcome:
+        """The month's run of `region`: made now, resumed, or the one made before."""
+        if month > Month.of(self.today()):
+            raise MonthNotBegun(detail=f"{month} has not begun")
+        await self._refuse_closed(month, region)
+        key = MonthlyRun.key(month, region)
+
+        async def begin(uow: UnitOfWork) -> tuple[str, bool]:
+            run = await uow.load(MonthlyRun, key)
+            if run is not None and run.run_id is not None:
+                return run.run_id, False
+            run = MonthlyRun(key)
+            uow.track(run)
+            run_id = str(uuid.uuid4())
+            run.start(run_id, month, region)
+            await self._record_start(uow.conn, run_id, month, region)
+            return run_id, True
+
+        run_id, made_now = await self.es.execute(context, begin)
+        status = await self.es.pool.fetchval("SELECT status FROM monthly_run WHERE id = $1", run_id)
+        if status == RUNNING:
+            await self.before_run(context)
+            await self._write_lines(run_id)
+            await self._complete(context, run_id, month, region)
+        return RunOutcome(run_id, made_now)
+
+    async def close(self, context: CommandContext, run_id: str) -> None:
+        row = await self._row(run_id)
+        month, region = Month.of(row["month"]), row["region"]
+
+        async def decide(uow: UnitOfWork) -> None:
+            run = await uow.load(MonthlyRun, MonthlyRun.key(month, region))
+            if run is None:
+                raise RunNotFound()
+            before = run.status
+            run.close(month, region)
+            if before != run.status:
+                await uow.conn.execute(
+                    "UPDATE monthly_run SET status = 'closed', closed_at = now() WHERE id = $1", run_id
+                )
+
+        await self.es.execute(context, decide)
+
+    async def lines(self, run_id: str, after: int = 0, limit: int = 1000) -> list[asyncpg.Record]:
+        return await self.es.pool.fetch(  # type: ignore[no-any-return]
+            "SELECT * FROM entitlement_line WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            run_id,
+            after,
+            limit,
+        )
+
+    async def all_lines(self, run_id: str) -> AsyncIterator[asyncpg.Record]:
+        """Every line of the run in order, fetched a page at a time (an export of millions)."""
+        after = 0
+        while True:
+            page = await self.lines(run_id, after, 5000)
+            for line in page:
+                yield line
+            if len(page) < 5000:
+                return
+            after = page[-1]["id"]
+
+    async def _row(self, run_id: str) -> asyncpg.Record:
+        row = await self.es.pool.fetchrow("SELECT * FROM monthly_run WHERE id = $1", run_id)
+        if row is None:
+            raise RunNotFound()
+        return row
+
+    async def _refuse_closed(self, month: Month, region: str) -> None:
+        prefix = significant_digits(region)
+        closed = await self.es.pool.fetchval(
+            "SELECT region FROM monthly_run WHERE month = $1 AND status = 'closed'"
+            " AND ($2 LIKE prefix || '%' OR prefix LIKE $2 || '%') LIMIT 1",
+            month.first_day,
+            prefix,
+        )
+        if closed is not None:
+            raise MonthClosed(detail=f"{month} is closed for region {closed}")
+
+    async def _record_start(self, conn: asyncpg.Connection, run_id: str, month: Month, region: str) -> None:
+        """The run's row, with where its arrears may reach (see the module's docstring)."""
+        prefix = significant_digits(region)
+        overlapping = "($1 LIKE prefix || '%' OR prefix LIKE $1 || '%') AND status <> 'running'"
+        first = await conn.fetchval(f"SELECT min(month) FROM monthly_run WHERE {overlapping}", prefix)
+        previous = await conn.fetchrow(
+            f"SELECT month, started_at FROM monthly_run WHERE {overlapping} AND month < $2"
+            " ORDER BY month DESC, started_at DESC LIMIT 1",
+            prefix,
+            month.first_day,
+        )
+        catch_up_from = month.first_day
+        late_since: datetime | None = None
+        if previous is not None:
+            catch_up_from = Month.of(previous["month"]).next().first_day
+            late_since = previous["started_at"]
+        await conn.execute(
+            "INSERT INTO monthly_run (id, month, region, prefix, status, first_month, catch_up_from, late_since)"
+            " VALUES ($1, $2, $3, $4, 'running', $5, $6, $7)"
+            # A run started at the same moment: the stream append after this fails and retries.
+            " ON CONFLICT (month, region) DO NOTHING",
+            run_id,
+            month.first_day,
+            region,
+            prefix,
+            min(first, month.first_day) if first is not None else month.first_day,
+            catch_up_from,
+            late_since,
+        )
+
+    async def _write_lines(self, run_id: str) -> None:
+        """Batches until every holder of the region is done; each batch commits with the cursor."""
+        while True:
+            async with self.es.pool.acquire() as conn, conn.transaction():
+                run = await conn.fetchrow("SELECT * FROM monthly_run WHERE id = $1 FOR UPDATE", run_id)
+                if run is None or run["status"] != RUNNING:
+                    return
+                upto = await conn.fetchval(_BATCH_END, run["prefix"], run["cursor"], self.batch_size)
+                if upto is None:
+                    return
+                await conn.execute(
+                    _LINES,
+                    run_id,
+                    run["month"],
+                    run["prefix"],
+                    run["cursor"],
+                    run["first_month"],
+                    run["catch_up_from"],
+                    run["late_since"] or NOTHING_LATE,
+                    upto,
+                )
+                await conn.execute("UPDATE monthly_run SET cursor = $2 WHERE id = $1", run_id, upto)
+
+    async def _complete(self, context: CommandContext, run_id: str, month: Month, region: str) -> None:
+        async def decide(uow: UnitOfWork) -> None:
+            run = await uow.load(MonthlyRun, MonthlyRun.key(month, region))
+            if run is None or run.status != RUNNING:
+                return
+            totals = await uow.conn.fetchrow(
+                "SELECT count(*) AS lines, count(*) FILTER (WHERE kind = 'arrears') AS arrears,"
+                " coalesce(sum(amount_fen), 0) AS total FROM entitlement_line WHERE run_id = $1",
+                run_id,
+            )
+            run.complete(month, region, totals["lines"], totals["arrears"], totals["total"])
+            await uow.conn.execute(
+                "UPDATE monthly_run SET status = $2, line_count = $3, arrears_count = $4, total_fen = $5,"
+                " completed_at = now() WHERE id = $1",
+                run_id,
+                COMPLETED,
+                totals["lines"],
+                totals["arrears"],
+                totals["total"],
+            )
+
+        await self.es.execute(context, decide)
+
+    async def summary(self, run_id: str) -> dict[str, Any]:
+        return dict(await self._row(run_id))

@@ -1,0 +1,95 @@
+"""A monthly run killed in the middle (kill -9 of the operator's CLI) and resumed pays every
+person, benefit and month exactly once, and its total is the sum of its lines."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import BenefitsService
+
+HOLDERS = 40_000
+REGION = "330502"
+
+
+async def seed_holders(service: BenefitsService) -> None:
+    """Decided holders, as the periods read model holds them (the run reads nothing else)."""
+    await service.fetch(
+        "INSERT INTO benefit_period (person_ref, benefit, certificate_number, household_region,"
+        " monthly_amount_fen, policy_version, active_from, active_to, recorded_at)"
+        " SELECT 'seeded-' || lpad(n::text, 6, '0'), 'nursing_subsidy', 'C' || n, $1, 27500,"
+        "        'nursing_subsidy/v1/huzhou-2024', DATE '2025-01-01', NULL, now() - interval '1 day'"
+        " FROM generate_series(1, $2) AS n",
+        REGION,
+        HOLDERS,
+    )
+
+
+def cli_environment(service: BenefitsService) -> dict[str, str]:
+    settings = service.settings
+    environment = {
+        **os.environ,
+        "DCERT_DATABASE_URL": settings.database_url,
+        "DCERT_DATABASE_SCHEMA": settings.database_schema,
+        "DCERT_NATS_URL": settings.nats_url,
+        "DCERT_NATS_PREFIX": settings.nats_prefix,
+        "DCERT_ENVIRONMENT": "test",
+        "DCERT_RUN_BATCH_SIZE": "400",
+    }
+    environment.pop("DATABASE_URL", None)
+    environment.pop("NATS_URL", None)
+    if settings.identity_hash_key is not None:
+        environment["DCERT_IDENTITY_HASH_KEY"] = settings.identity_hash_key.get_secret_value()
+    return environment
+
+
+async def test_a_run_killed_mid_way_resumes_and_pays_each_line_exactly_once(service: BenefitsService) -> None:
+    await seed_holders(service)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "dcert_benefits.cli",
+        "run",
+        "--month",
+        "2025-03",
+        "--region",
+        REGION,
+        env=cli_environment(service),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        for _ in range(3000):  # until the first batches are committed
+            progress = await service.fetch("SELECT status, cursor FROM monthly_run")
+            if progress and progress[0]["cursor"]:
+                break
+            if process.returncode is not None:
+                break
+            await asyncio.sleep(0.01)
+        if process.returncode is None:
+            os.kill(process.pid, signal.SIGKILL)
+    finally:
+        output, errors = await process.communicate()
+    assert process.returncode == -signal.SIGKILL, output.decode() + errors.decode()[-3000:]
+    [half] = await service.fetch("SELECT id, status, cursor FROM monthly_run")
+    written = (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"]
+    assert half["status"] == "running" and 0 < written < HOLDERS, (half, written)
+
+    resumed = await service.call("POST", "/v1/runs", service.admin, {"month": "2025-03", "region": REGION})
+    assert resumed.status_code == 200, resumed.text
+    result = resumed.json()
+    assert (result["id"], result["status"], result["line_count"]) == (half["id"], "completed", HOLDERS)
+    [ledger] = await service.fetch(
+        "SELECT count(*) AS lines, count(DISTINCT (person_ref, benefit, for_month)) AS distinct_lines,"
+        " sum(amount_fen) AS total FROM entitlement_line"
+    )
+    assert ledger == {"lines": HOLDERS, "distinct_lines": HOLDERS, "total": HOLDERS * 27500}
+    assert result["total_fen"] == HOLDERS * 27500
+    assert result["lines_truncated"] and len(result["lines"]) == 1000
+    again = await service.call("POST", "/v1/runs", service.admin, {"month": "2025-03", "region": REGION})
+    assert again.json()["line_count"] == HOLDERS
+    assert (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"] == HOLDERS
