@@ -39,6 +39,7 @@ test: venv
 bench: venv
 	$(PY) bench/append.py
 	$(PY) bench/end_to_end.py
+	$(PY) bench/monthly_run.py
 
 check: venv
 	$(VENV)/bin/ruff check .
