@@ -45,7 +45,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
     async def record_shipped_policies(started: ServiceRuntime) -> None:
         context = command_context(Actor(role="service", subject="policy-files"))
         await versions.record_files(context, shipped)
-        await versions.keep_current(context, today())  # the rules of a new file apply at once
+        await versions.keep_current(context)  # the rules of a new file apply at once
 
     app = build_app(
         runtime,
@@ -58,7 +58,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
     app.state.catalogue = catalogue
 
     async def keep_policies_current(context: CommandContext) -> dict[str, int]:
-        return await versions.keep_current(context, today())
+        return await versions.keep_current(context)
 
     # A run first applies the rule changes due today, so no month is paid by an old rule.
     app.state.runs = runs.MonthlyRuns(

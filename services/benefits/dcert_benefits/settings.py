@@ -12,7 +12,8 @@ class BenefitsSettings(ServiceSettings):
     # The folder of policy files (one JSON file per benefit and policy.schema.json); by default
     # the catalogue shipped with the service (services/benefits/policies/).
     policies_dir: Path | None = None
-    # How often the rules that have taken effect are applied to their holders (also at start).
-    policy_effects_seconds: float = 3600.0
+    # How often versions recorded elsewhere are taken up and rule changes not applied yet are
+    # applied to their holders (also at start; POST /v1/jobs/policy-effects does it at once).
+    policy_effects_seconds: float = 60.0
     # Holders per transaction of a monthly run (each batch commits with the run's cursor).
     run_batch_size: int = 20_000

@@ -89,14 +89,34 @@ async def test_a_new_version_decides_its_holders_again_from_the_month_it_takes_e
     assert again.json()["rules"] == 0
 
 
-async def test_a_version_that_takes_effect_later_changes_nobody_today(service: BenefitsService) -> None:
+async def test_a_version_that_takes_effect_later_is_decided_now_and_paid_from_its_day(
+    service: BenefitsService,
+) -> None:
     holder = await service.issue_certificate(level=1)
     draft = with_huzhou_nursing(await current_document(service, "nursing_subsidy"), 31000, "2099-01-01")
     assert (
         await service.call("POST", "/v1/policies/nursing_subsidy/versions", service.admin, draft)
     ).status_code == 201
-    assert (await service.call("POST", "/v1/jobs/policy-effects", service.admin)).json()["rules"] == 0
-    assert (await service.benefits_of(holder.number))["nursing_subsidy"]["monthly_amount_fen"] == 27500
+    assert (await service.call("POST", "/v1/jobs/policy-effects", service.admin)).json()["rules"] == 1
+    # Holders decided before and after the version: paid today's amount, and told of the next.
+    newcomer = await service.issue_certificate(level=1)
+    for certificate in (holder, newcomer):
+        nursing = (await service.benefits_of(certificate.number))["nursing_subsidy"]
+        assert (nursing["status"], nursing["monthly_amount_fen"], nursing["active_to"]) == (
+            "active",
+            27500,
+            "2098-12-31",
+        )
+        assert nursing["upcoming"] == {
+            "monthly_amount_fen": 31000,
+            "active_from": "2099-01-01",
+            "active_to": None,
+        }
+    month = date.today().strftime("%Y-%m")
+    run = await service.call("POST", "/v1/runs", service.admin, {"month": month, "region": "330500"})
+    assert {line["amount_fen"] for line in run.json()["lines"] if line["benefit"] == "nursing_subsidy"} == {
+        27500
+    }
 
 
 async def test_stale_broken_or_unauthorised_versions_are_refused_and_change_nothing(

@@ -33,8 +33,17 @@ async def test_a_move_to_another_province_hands_the_benefits_over_with_tracked_d
     await service.handled("certificate")
     today = china_today()
     nursing = (await service.benefits_of(certificate.number))["nursing_subsidy"]
-    assert (nursing["status"], nursing["active_from"]) == ("active", next_month_start(today).isoformat())
-    assert nursing["monthly_amount_fen"] == 24300, "the new region's amount"
+    # Paid by the old region through this month, by the new one (its amount) from the next.
+    assert (nursing["status"], nursing["monthly_amount_fen"], nursing["active_to"]) == (
+        "active",
+        27500,
+        month_end(today).isoformat(),
+    )
+    assert nursing["upcoming"] == {
+        "monthly_amount_fen": 24300,
+        "active_from": next_month_start(today).isoformat(),
+        "active_to": None,
+    }
     async with service.runtime.pool.acquire() as conn:
         periods = await conn.fetch(
             "SELECT household_region, active_from, active_to FROM benefit_period"

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request
 from dcert_shared.api import principal_context
 from dcert_shared.auth import Principal, require_role
 
-from ..application.commands import BenefitsCommands
 from ..application.policy_versions import PolicyVersions
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -18,8 +17,7 @@ Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 @router.post("/jobs/policy-effects")
 async def policy_effects(principal: Admin, request: Request) -> dict[str, int]:
-    """Take up policy versions other replicas recorded, and apply the rule changes that have taken
-    effect: their holders' benefits decided again."""
-    service: BenefitsCommands = request.app.state.commands
+    """Take up policy versions other replicas recorded, and apply the rule changes not applied yet:
+    their holders' benefits decided again from the day each takes effect."""
     versions: PolicyVersions = request.app.state.policy_versions
-    return await versions.keep_current(principal_context(principal), service.today())
+    return await versions.keep_current(principal_context(principal))

@@ -22,7 +22,7 @@ from ..application.facts import checked_report
 from ..domain.calendar import covers
 from ..domain.errors import CertificateNotFound
 from ..domain.reasons import reason_text
-from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate
+from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate, UpcomingChange
 
 router = APIRouter(prefix="/v1")
 
@@ -76,28 +76,52 @@ async def certificate_benefits(
     )
     lang = negotiate(accept_language)
     response.headers["Content-Language"] = lang
-    return BenefitList(items=[_public(row, service, lang) for row in rows])
+    today = service.today()
+    paying_now = {
+        period["benefit"]: period
+        for period in await db.fetch(
+            "SELECT benefit, monthly_amount_fen, active_from, active_to, policy_version FROM benefit_period"
+            " WHERE person_ref = $1 AND active_from <= $2 AND (active_to IS NULL OR active_to >= $2)",
+            holding["person_ref"],
+            today,
+        )
+    }
+    return BenefitList(items=[_public(row, paying_now.get(row["benefit"]), service, lang) for row in rows])
 
 
-def _public(row: asyncpg.Record, service: BenefitsCommands, lang: str) -> BenefitPublic:
-    """One benefit as the person sees it today: an active one past its known last day has ended."""
+def _public(
+    row: asyncpg.Record, paying_now: asyncpg.Record | None, service: BenefitsCommands, lang: str
+) -> BenefitPublic:
+    """One benefit as the person sees it today: an active one past its known last day has ended;
+    a change decided for later (a new amount from January) is shown beside what is paid now."""
+    today = service.today()
     status, reason_code = row["status"], row["reason_code"]
-    if status == "active" and row["active_to"] is not None and row["active_to"] < service.today():
+    if status == "active" and row["active_to"] is not None and row["active_to"] < today:
         status, reason_code = "terminated", row["ends_because"] or reason_code
+    now = {key: row[key] for key in ("monthly_amount_fen", "active_from", "active_to", "policy_version")}
+    upcoming = None
+    if status == "active" and paying_now is not None and row["active_from"] > today:
+        upcoming = UpcomingChange(
+            monthly_amount_fen=row["monthly_amount_fen"],
+            active_from=row["active_from"],
+            active_to=row["active_to"],
+        )
+        now = dict(paying_now)
     code = row["benefit"]
     catalogue = service.catalogue
     return BenefitPublic(
         code=code,
         name=catalogue.policy(code).name(lang) if code in catalogue else code,
-        kind=catalogue.policy(code).kind_on(service.today()) if code in catalogue else "cash",
+        kind=catalogue.policy(code).kind_on(today) if code in catalogue else "cash",
         status=status,
-        monthly_amount=row["monthly_amount_fen"],
-        monthly_amount_fen=row["monthly_amount_fen"],
-        active_from=row["active_from"],
-        active_to=row["active_to"],
+        monthly_amount=now["monthly_amount_fen"],
+        monthly_amount_fen=now["monthly_amount_fen"],
+        active_from=now["active_from"],
+        active_to=now["active_to"],
         reason_code=reason_code,
         reason=reason_text(reason_code, lang),
-        policy_version=row["policy_version"],
+        policy_version=now["policy_version"],
+        upcoming=upcoming,
     )
 
 

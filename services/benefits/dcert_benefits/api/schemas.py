@@ -30,6 +30,15 @@ class BenefitPublic(BaseModel):
     reason_code: str
     reason: str = Field(description="The reason in the request's language (Accept-Language: zh-CN or en)")
     policy_version: str | None
+    upcoming: UpcomingChange | None = Field(
+        None, description="a change already decided that starts later (e.g. a new amount from January)"
+    )
+
+
+class UpcomingChange(BaseModel):
+    monthly_amount_fen: int
+    active_from: date
+    active_to: date | None
 
 
 class BenefitList(BaseModel):

@@ -1,8 +1,8 @@
 """A policy rule taking effect decides again the benefits of every holder it reaches.
 
 Each rule a recorded version adds, changes or removes (application/policy_versions.py) is
-applied once, on or after the day it takes effect (its start, or the day after its end): the
-holders of its region are decided again from that month, in batches of their `person_ref` with
+applied once, as soon as it is recorded, from the day it takes effect (its start, or the day
+after its end): the holders of its region are decided again from that month, in batches of their `person_ref` with
 the place reached kept in `policy_effects`, so a job stopped half-way (a crash, a restart)
 goes on from there. Decisions that come out the same record nothing.
 """
@@ -10,7 +10,6 @@ goes on from there. Decisions that come out the same record nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -52,13 +51,14 @@ async def register_effects(
 
 
 async def apply_policy_effects(
-    es: EventSourcing, catalogue: Catalogue, today: date, context: CommandContext, batch_size: int = 200
+    es: EventSourcing, catalogue: Catalogue, context: CommandContext, batch_size: int = 200
 ) -> dict[str, int]:
-    """Apply every rule change due by `today` not applied yet: {"rules": n, "holders": n}."""
+    """Apply every rule change recorded and not applied yet: {"rules": n, "holders": n}. One that
+    starts later is decided now all the same, from its day on: people see the change coming and
+    the runs of those months pay it."""
     due = await es.pool.fetch(
         "SELECT benefit, version, rule_id, region, effective_from, reached FROM policy_effects"
-        " WHERE applied_at IS NULL AND effective_from <= $1 ORDER BY effective_from, benefit, rule_id",
-        today,
+        " WHERE applied_at IS NULL ORDER BY effective_from, benefit, rule_id"
     )
     holders = 0
     for rule in due:

@@ -9,7 +9,6 @@ replicas pick a new version up from the read model `policy_version_view` (`refre
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from dcert_shared.envelope import CommandContext
@@ -71,12 +70,12 @@ class PolicyVersions:
         await self.refresh()
         return recorded
 
-    async def keep_current(self, context: CommandContext, today: date) -> dict[str, int]:
-        """Newer versions into the catalogue, then every rule change due by `today` applied."""
+    async def keep_current(self, context: CommandContext) -> dict[str, int]:
+        """Newer versions into the catalogue, then every rule change not applied yet applied."""
         newer = await self.refresh()
         return {
             "newer_versions": newer,
-            **await apply_policy_effects(self.runtime.es, self.catalogue, today, context),
+            **await apply_policy_effects(self.runtime.es, self.catalogue, context),
         }
 
     async def refresh(self) -> int:
