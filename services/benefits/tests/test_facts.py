@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -213,3 +214,38 @@ async def test_a_household_move_carries_the_benefits_to_the_new_region_from_the_
     assert (
         await service.call("GET", f"/v1/certificates/{certificate.number}/benefits", new_reviewer)
     ).status_code == 200
+
+
+async def test_a_new_version_of_a_partners_policy_decides_which_facts_it_may_report(
+    service: BenefitsService,
+) -> None:
+    certificate = await service.issue_certificate(level=1)
+    partner_id = str(uuid.uuid4())
+    await service.publish(
+        "notification",
+        "PartnerRegistered",
+        {"partner_id": partner_id, "event_types": [], "fields": [], "facts": ["low_income_started"]},
+    )
+    await service.handled("notification")
+    token = service.token("partner", "civil-affairs", partner_id=partner_id)
+    refused = await service.report(token, "death", certificate.id_number, date(2025, 6, 1))
+    assert refused.status_code == 403
+    for facts in (["low_income_started", "death"], ["death"]):
+        await service.publish(
+            "notification",
+            "PartnerPolicyChanged",
+            {
+                "partner_id": partner_id,
+                "policy_version": 2 if "low_income_started" in facts else 3,
+                "event_types": [],
+                "fields": [],
+                "facts": facts,
+                "legal_basis": "《残疾人保障法》",
+                "purpose": "死亡信息核查",
+            },
+        )
+    await service.handled("notification")
+    narrowed = await service.report(token, "low_income_started", certificate.id_number, date(2025, 6, 1))
+    assert narrowed.status_code == 403, "the newest version no longer grants it"
+    granted = await service.report(token, "death", certificate.id_number, date(2025, 6, 1))
+    assert granted.status_code == 202, granted.text

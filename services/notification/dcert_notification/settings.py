@@ -23,6 +23,8 @@ class NotificationSettings(ServiceSettings):
     webhook_allow_private_targets: bool | None = None
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
+    # After a secret rotation the old secret goes on signing (beside the new one) this long.
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
 
     @model_validator(mode="after")
     def _delays_are_not_negative(self) -> NotificationSettings:

@@ -26,7 +26,8 @@ async def test_an_admin_registers_a_partner_and_its_policy_is_published_for_the_
     answer = await service.call("POST", "/v1/partners", service.admin, CIVIL_AFFAIRS)
     assert answer.status_code == 201, answer.text
     partner = answer.json()
-    assert partner["name"] == "湖州市民政局" and partner["policy"] == CIVIL_AFFAIRS["policy"]
+    assert partner["name"] == "湖州市民政局"
+    assert partner["policy"] == {**CIVIL_AFFAIRS["policy"], "version": 1, "legal_basis": "", "purpose": ""}
 
     shown = await service.call("GET", f"/v1/partners/{partner['id']}", service.admin)
     assert shown.status_code == 200 and shown.json() == partner
@@ -38,7 +39,14 @@ async def test_an_admin_registers_a_partner_and_its_policy_is_published_for_the_
     )
     [message] = await subscription.fetch(1, timeout=10)
     event = json.loads(message.data)
-    assert event["data"] == {"partner_id": partner["id"], **CIVIL_AFFAIRS["policy"]}  # the name stays here
+    # The name (and contacts) stay here.
+    assert event["data"] == {
+        "partner_id": partner["id"],
+        **CIVIL_AFFAIRS["policy"],
+        "policy_version": 1,
+        "legal_basis": "",
+        "purpose": "",
+    }
     await subscription.unsubscribe()
 
 
@@ -47,7 +55,8 @@ async def test_a_partner_reads_its_own_policy_and_nothing_else(service: Notifica
     token = service.partner_token(registered["id"])
 
     own = await service.call("GET", "/v1/partners/me/policy", token)
-    assert own.status_code == 200 and own.json() == CIVIL_AFFAIRS["policy"]
+    assert own.status_code == 200
+    assert own.json() == {**CIVIL_AFFAIRS["policy"], "version": 1, "legal_basis": "", "purpose": ""}
     assert (await service.call("GET", f"/v1/partners/{registered['id']}", token)).status_code == 403
     assert (await service.call("POST", "/v1/partners", token, CIVIL_AFFAIRS)).status_code == 403
     unknown = await service.call("GET", "/v1/partners/me/policy", service.partner_token("no-such-partner"))

@@ -158,10 +158,14 @@ class PartnerFactPolicy(ConsumerState, table=True):
     partner_id: str = Field(primary_key=True)
     facts: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     registered_at: datetime
+    policy_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 READ_MODELS = ReadModels.of(ReadModel.metadata)  # rebuilt from the events when their shape changes
-SCHEMA = ddl_for(ConsumerState.metadata)
+SCHEMA = [
+    *ddl_for(ConsumerState.metadata),
+    "ALTER TABLE partner_fact_policy ADD COLUMN IF NOT EXISTS policy_version integer NOT NULL DEFAULT 1",
+]
 
 
 def circumstances_in(row: Mapping[str, Any]) -> Circumstances:

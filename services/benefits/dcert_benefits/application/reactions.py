@@ -96,6 +96,7 @@ class PartnerRegisteredData(BaseModel):
 
     partner_id: str = Field(min_length=1)
     facts: list[str] = []
+    policy_version: int = 1
 
 
 def handoff_deadlines(calendar: WorkingCalendar, opened_on: date) -> HandoffDeadlines:
@@ -162,14 +163,18 @@ def subscriptions(
         await record_fact(uow, catalogue, report, report.person_ref(identity_hash_key))
 
     async def on_partner_registered(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        """A partner registered, or a new version of its policy: the fact types it may report."""
         partner = PartnerRegisteredData.model_validate(envelope.payload)
         await uow.conn.execute(
-            "INSERT INTO partner_fact_policy (partner_id, facts, registered_at) VALUES ($1, $2, $3)"
+            "INSERT INTO partner_fact_policy (partner_id, facts, registered_at, policy_version)"
+            " VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (partner_id) DO UPDATE SET facts = EXCLUDED.facts,"
-            " registered_at = EXCLUDED.registered_at",
+            " registered_at = EXCLUDED.registered_at, policy_version = EXCLUDED.policy_version"
+            " WHERE partner_fact_policy.policy_version < EXCLUDED.policy_version",  # never an older one
             partner.partner_id,
             partner.facts,
             envelope.occurred_at,
+            partner.policy_version,
         )
 
     return [
@@ -184,6 +189,11 @@ def subscriptions(
             ["CertificateCancelled", "CertificateExpired"],
             on_certificate_closed,
         ),
-        Subscription("partners-registered", "notification", ["PartnerRegistered"], on_partner_registered),
+        Subscription(
+            "partners-registered",
+            "notification",
+            ["PartnerRegistered", "PartnerPolicyChanged"],
+            on_partner_registered,
+        ),
         Subscription("partner-facts", PARTNERS, [">"], on_partner_fact),
     ]

@@ -6,8 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-NATIONAL = "000000"
-_REGION = re.compile(r"^[0-9]{6}$")
+from dcert_shared.regions import NATIONAL as NATIONAL
+from dcert_shared.regions import covers as covers
+from dcert_shared.regions import is_region_code as is_region_code
+from dcert_shared.regions import significant_digits as significant_digits
+
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
@@ -55,26 +58,6 @@ class Month:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
-
-
-def is_region_code(value: str) -> bool:
-    return bool(_REGION.match(value))
-
-
-def significant_digits(region: str) -> str:
-    """The digits that name an area: 330000 -> 33 (province), 330500 -> 3305, 330502 -> 330502."""
-    if region == NATIONAL:
-        return ""
-    if region[2:] == "0000":
-        return region[:2]
-    if region[4:] == "00":
-        return region[:4]
-    return region
-
-
-def covers(area: str, region: str) -> bool:
-    """Whether `region` lies in `area` (an area covers itself)."""
-    return region.startswith(significant_digits(area))
 
 
 def ancestry(region: str) -> list[str]:

@@ -4,8 +4,12 @@ Not a projection: a row is written by the consumer in the same transaction as it
 (so a redelivered event adds nothing) and then changes with every try. Workers claim rows with
 `FOR UPDATE SKIP LOCKED` and a lease (`claimed_until`), so no connection is held while a
 partner's server is slow, and a worker that dies mid-try only delays that row until its lease
-ends. Only the oldest pending row of each subscription can be claimed: one subscription's
-deliveries go out strictly in order, while different subscriptions go out side by side.
+ends. Only the oldest pending row of each (subscription, order key) can be claimed: the order
+key names the certificate (or person) an event is about, so one certificate's events reach a
+partner strictly in order, a failing one holds up only that certificate's later events, and
+different subscriptions go out side by side. Dead rows are the dead-letter list: an operator
+replays them (or a partner replays its deliveries since a time) by making them pending again,
+with their original order and webhook-id.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint, text
@@ -33,9 +38,6 @@ class DeliveryRow(QueueTable, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id", name="deliveries_once_per_subscription"),
-        Index(
-            "deliveries_pending_heads", "subscription_id", "seq", postgresql_where=text("status = 'pending'")
-        ),
         Index("deliveries_partner", "partner_id", "seq"),
     )
 
@@ -45,6 +47,8 @@ class DeliveryRow(QueueTable, table=True):
     partner_id: str
     event_id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), nullable=False))
     event_type: str
+    order_key: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    policy_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     body: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default=DeliveryStatus.PENDING.value)
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -62,6 +66,23 @@ class DeliveryRow(QueueTable, table=True):
 
 SCHEMA: list[str] = [
     *ddl_for(QueueTable.metadata),
+    # Columns and indexes added since the first version (a queue is state: altered, never rebuilt).
+    "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS order_key text NOT NULL DEFAULT ''",
+    "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS policy_version integer NOT NULL DEFAULT 1",
+    "DROP INDEX IF EXISTS deliveries_pending_heads",
+    """
+    CREATE INDEX IF NOT EXISTS deliveries_pending_heads_by_key ON deliveries (subscription_id, order_key, seq)
+        WHERE status = 'pending'
+    """,
+    "CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (created_at) WHERE status = 'dead'",
+    # Where each certificate (and person) is registered, for subscriptions filtered by region:
+    # kept by the consumer from the events themselves (not a projection of this service's).
+    """
+    CREATE TABLE IF NOT EXISTS event_regions (
+        key text PRIMARY KEY,
+        region text NOT NULL
+    )
+    """,
     """
     CREATE OR REPLACE FUNCTION notify_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN PERFORM pg_notify(current_schema() || '_deliveries', ''); RETURN NULL; END $$
@@ -83,11 +104,14 @@ class NewDelivery:
     event_id: uuid.UUID
     event_type: str
     body: str
+    order_key: str
+    policy_version: int
 
 
 @dataclass(frozen=True)
 class ClaimedDelivery:
-    """A delivery leased to this worker, with what it takes to send it."""
+    """A delivery leased to this worker, with what it takes to send it: the URL, the secrets
+    that sign it now, and the partner's policy as it stands now."""
 
     seq: int
     id: str
@@ -97,13 +121,18 @@ class ClaimedDelivery:
     attempts: int
     url: str
     secret: str
+    previous_secret: str | None
+    policy_version: int
+    current_policy_version: int
+    event_types: list[str]
+    fields: list[str]
 
 
 async def enqueue(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
     """Queue a delivery in the caller's transaction; False if this event was already queued."""
     inserted = await conn.fetchval(
-        "INSERT INTO deliveries (id, subscription_id, partner_id, event_id, event_type, body, status)"
-        " VALUES ($1, $2, $3, $4, $5, $6, 'pending')"
+        "INSERT INTO deliveries (id, subscription_id, partner_id, event_id, event_type, body, status,"
+        " order_key, policy_version) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)"
         " ON CONFLICT (subscription_id, event_id) DO NOTHING RETURNING true",
         delivery.id,
         delivery.subscription_id,
@@ -111,14 +140,16 @@ async def enqueue(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
         delivery.event_id,
         delivery.event_type,
         delivery.body,
+        delivery.order_key,
+        delivery.policy_version,
     )
     return bool(inserted)
 
 
 _CLAIM = """
 WITH heads AS (
-    SELECT DISTINCT ON (subscription_id) seq FROM deliveries
-    WHERE status = 'pending' ORDER BY subscription_id, seq
+    SELECT DISTINCT ON (subscription_id, order_key) seq FROM deliveries
+    WHERE status = 'pending' ORDER BY subscription_id, order_key, seq
 ), due AS (
     SELECT d.seq FROM deliveries d JOIN heads USING (seq)
     WHERE d.status = 'pending' AND d.next_attempt_at <= now()
@@ -128,14 +159,17 @@ WITH heads AS (
     FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE deliveries d SET claimed_until = now() + make_interval(secs => $2)
-FROM due, subscription_view s
-WHERE d.seq = due.seq AND s.id = d.subscription_id
-RETURNING d.seq, d.id, d.subscription_id, d.event_type, d.body, d.attempts, s.url, s.secret
+FROM due, subscription_view s, partner_view p
+WHERE d.seq = due.seq AND s.id = d.subscription_id AND p.id = d.partner_id
+RETURNING d.seq, d.id, d.subscription_id, d.event_type, d.body, d.attempts, s.url, s.secret,
+    CASE WHEN s.previous_valid_until > now() THEN s.previous_secret END AS previous_secret,
+    d.policy_version, p.policy_version AS current_policy_version, p.event_types, p.fields
 """
 
 
 async def claim(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> list[ClaimedDelivery]:
-    """Lease up to `limit` due deliveries, each the oldest pending one of its subscription."""
+    """Lease up to `limit` due deliveries, each the oldest pending one of its certificate at its
+    subscription."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(_CLAIM, limit, lease_seconds)
     return [ClaimedDelivery(**dict(row)) for row in rows]
@@ -150,6 +184,26 @@ async def record_delivered(pool: asyncpg.Pool, seq: int, status_code: int) -> No
             seq,
             status_code,
         )
+
+
+async def record_narrowed(pool: asyncpg.Pool, seq: int, body: str | None, policy_version: int) -> None:
+    """The body under the partner's newer policy (from now on every try sends it); no body: the
+    policy no longer grants the event type, and the delivery is withdrawn."""
+    async with pool.acquire() as conn:
+        if body is None:
+            await conn.execute(
+                "UPDATE deliveries SET status = 'withdrawn', policy_version = $2, next_attempt_at = NULL,"
+                " claimed_until = NULL WHERE seq = $1",
+                seq,
+                policy_version,
+            )
+        else:
+            await conn.execute(
+                "UPDATE deliveries SET body = $2, policy_version = $3 WHERE seq = $1",
+                seq,
+                body,
+                policy_version,
+            )
 
 
 async def record_failed(
@@ -169,17 +223,63 @@ async def record_failed(
         )
 
 
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """Which deliveries: each given criterion must hold."""
+
+    partner_id: str | None = None
+    subscription_id: str | None = None
+    event_type: str | None = None
+    status: str | None = None
+    since: datetime | None = None  # queued at or after
+    until: datetime | None = None  # queued before
+    ids: tuple[str, ...] | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        criteria = {
+            "partner_id = $%d": self.partner_id,
+            "subscription_id = $%d": self.subscription_id,
+            "event_type = $%d": self.event_type,
+            "status = $%d": self.status,
+            "created_at >= $%d": self.since,
+            "created_at < $%d": self.until,
+            "id = ANY($%d::text[])": list(self.ids) if self.ids is not None else None,
+        }
+        clauses, args = ["true"], []
+        for clause, value in criteria.items():
+            if value is not None:
+                args.append(value)
+                clauses.append(clause % len(args))
+        return " AND ".join(clauses), args
+
+
 async def listed(
-    conn: asyncpg.Connection | asyncpg.Pool, partner_id: str | None, status: str | None, limit: int
+    conn: asyncpg.Connection | asyncpg.Pool, which: DeliveryFilter, limit: int
 ) -> list[asyncpg.Record]:
-    """Deliveries, newest first; a partner's own only when `partner_id` is given."""
+    """Deliveries, newest first."""
+    where, args = which.where()
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT id, subscription_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at,"
-        " created_at, delivered_at FROM deliveries"
-        " WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::text IS NULL OR status = $2)"
-        " ORDER BY seq DESC LIMIT $3",
-        partner_id,
-        status,
+        "SELECT id, subscription_id, partner_id, event_type, status, attempts, last_status_code, last_error,"
+        f" next_attempt_at, created_at, delivered_at FROM deliveries WHERE {where}"
+        f" ORDER BY seq DESC LIMIT ${len(args) + 1}",
+        *args,
         limit,
     )
     return rows
+
+
+async def replay(pool: asyncpg.Pool, which: DeliveryFilter) -> int:
+    """Make these deliveries pending again, due now, with their tries counted afresh: they go out
+    in their original order (their queue position is kept) with their original webhook-id."""
+    where, args = which.where()
+    async with pool.acquire() as conn:
+        replayed: int = await conn.fetchval(
+            "WITH replayed AS (UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(),"
+            " claimed_until = NULL, last_error = NULL"
+            f" WHERE {where} AND status IN ('dead', 'delivered') RETURNING 1)"
+            " SELECT count(*) FROM replayed",
+            *args,
+        )
+        if replayed:
+            await conn.execute("SELECT pg_notify(current_schema() || '_deliveries', '')")
+    return replayed

@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import floor
@@ -41,13 +42,14 @@ class Attempt:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def signed_headers(secret: str, webhook_id: str, body: str, at: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers for one try (the timestamp is the try's, the id is stable)."""
+def signed_headers(secrets: Sequence[str], webhook_id: str, body: str, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers for one try (the timestamp is the try's, the id is stable).
+    While a rotated secret overlaps, one signature per secret, space-separated, newest first."""
     at = at.astimezone(UTC)
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(floor(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(webhook_id, at, body),
+        "webhook-signature": " ".join(Webhook(secret).sign(webhook_id, at, body) for secret in secrets),
         "content-type": CONTENT_TYPE,
     }
 
@@ -78,14 +80,14 @@ class WebhookClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def post(self, url: str, secret: str, webhook_id: str, body: str) -> Attempt:
+    async def post(self, url: str, secrets: Sequence[str], webhook_id: str, body: str) -> Attempt:
         try:
             requests = await self._pinned_requests(url)
         except DomainError:
             return Attempt(None, "target_refused")
         except (OSError, TimeoutError, ValueError):
             return Attempt(None, "unresolvable")
-        signed = signed_headers(secret, webhook_id, body, datetime.now(UTC))
+        signed = signed_headers(secrets, webhook_id, body, datetime.now(UTC))
         attempt = Attempt(None, "unresolvable")
         for request in requests:  # the host's addresses in the resolver's order, until one connects
             attempt = await self._post(request, signed, body)

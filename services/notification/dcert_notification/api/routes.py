@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -12,8 +13,10 @@ from dcert_shared.auth import CurrentPrincipal, Principal
 from dcert_shared.problems import Forbidden
 
 from ..adapters import deliveries
+from ..adapters.deliveries import DeliveryFilter
 from ..application.commands import NewPartner, NewSubscription, NotificationCommands
-from ..domain.errors import PartnerNotFound, PartnerNotRegistered
+from ..domain.errors import PartnerNotFound, PartnerNotRegistered, ReplayTooBroad
+from ..domain.partner import DataSharingPolicy, Onboarding
 from .schemas import (
     DeliveryList,
     DeliveryPublic,
@@ -21,7 +24,14 @@ from .schemas import (
     PartnerCreate,
     PartnerList,
     PartnerPublic,
+    PartnerReplayRequest,
+    PolicyChange,
     PolicyPublic,
+    PolicyVersionList,
+    PolicyVersionPublic,
+    Replayed,
+    ReplayRequest,
+    SecretRotated,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionList,
@@ -51,9 +61,19 @@ def _partner_id(principal: Principal) -> str:
     return principal.partner_id
 
 
+def _policy(row: asyncpg.Record) -> PolicyPublic:
+    return PolicyPublic(
+        event_types=row["event_types"],
+        fields=row["fields"],
+        facts=row["facts"],
+        version=row["policy_version"],
+        legal_basis=row["legal_basis"],
+        purpose=row["purpose"],
+    )
+
+
 def _partner(row: asyncpg.Record) -> PartnerPublic:
-    policy = PolicyPublic(event_types=row["event_types"], fields=row["fields"], facts=row["facts"])
-    return PartnerPublic(id=row["id"], name=row["name"], policy=policy)
+    return PartnerPublic(id=row["id"], name=row["name"], policy=_policy(row))
 
 
 @router.post("/partners", status_code=201, response_model=PartnerPublic, tags=["partners"])
@@ -70,7 +90,17 @@ async def register_partner(
     created, replayed = await service.register_partner(
         principal_context(principal),
         idempotency(principal, idempotency_key, body),
-        NewPartner(body.name, list(policy.event_types), list(policy.fields), list(policy.facts)),
+        NewPartner(
+            body.name,
+            list(policy.event_types),
+            list(policy.fields),
+            list(policy.facts),
+            Onboarding(
+                body.legal_basis,
+                body.purpose,
+                tuple(contact.model_dump(exclude_none=True) for contact in body.contacts),
+            ),
+        ),
     )
     mark_replayed(response, replayed)
     return created
@@ -90,6 +120,38 @@ async def my_policy(principal: CurrentPrincipal, db: Pool) -> PolicyPublic:
     if row is None:
         raise PartnerNotFound()
     return _partner(row).policy
+
+
+@router.put("/partners/{partner_id}/policy", response_model=PartnerPublic, tags=["partners"])
+async def change_policy(
+    partner_id: str, body: PolicyChange, principal: CurrentPrincipal, service: Commands, db: Pool
+) -> PartnerPublic:
+    """A new version of a partner's data-sharing policy. It governs every delivery not made yet,
+    those already queued included: a field taken away is never sent after the change."""
+    _admin(principal)
+    policy = DataSharingPolicy.of(body.policy.event_types, body.policy.fields, body.policy.facts)
+    await service.change_policy(
+        principal_context(principal), partner_id, policy, body.legal_basis, body.purpose
+    )
+    row = await db.fetchrow("SELECT * FROM partner_view WHERE id = $1", partner_id)
+    assert row is not None
+    return _partner(row)
+
+
+@router.get("/partners/{partner_id}/policy/versions", response_model=PolicyVersionList, tags=["partners"])
+async def policy_versions(partner_id: str, principal: CurrentPrincipal, db: Pool) -> PolicyVersionList:
+    """Every version of a partner's policy: what it was granted, on which basis, from when."""
+    _admin(principal)
+    rows = await db.fetch(
+        "SELECT * FROM partner_policy_version_view WHERE partner_id = $1 ORDER BY policy_version", partner_id
+    )
+    if not rows:
+        raise PartnerNotFound()
+    return PolicyVersionList(
+        items=[
+            PolicyVersionPublic(**_policy(row).model_dump(), recorded_at=row["recorded_at"]) for row in rows
+        ]
+    )
 
 
 @router.get("/partners/{partner_id}", response_model=PartnerPublic, tags=["partners"])
@@ -115,7 +177,7 @@ async def create_subscription(
     created, replayed = await service.create_subscription(
         principal_context(principal),
         idempotency(principal, idempotency_key, body),
-        NewSubscription(partner_id, body.url, list(body.event_types)),
+        NewSubscription(partner_id, body.url, list(body.event_types), list(body.regions)),
     )
     mark_replayed(response, replayed)
     return created
@@ -125,11 +187,23 @@ async def create_subscription(
 async def list_subscriptions(principal: CurrentPrincipal, db: Pool) -> SubscriptionList:
     """A partner's own subscriptions."""
     rows = await db.fetch(
-        "SELECT id, url, event_types, created_at FROM subscription_view WHERE partner_id = $1"
+        "SELECT id, url, event_types, regions, created_at FROM subscription_view WHERE partner_id = $1"
         " ORDER BY created_at, id",
         _partner_id(principal),
     )
     return SubscriptionList(items=[SubscriptionPublic(**dict(row)) for row in rows])
+
+
+@router.post("/subscriptions/{subscription_id}/secret", response_model=SecretRotated, tags=["subscriptions"])
+async def rotate_secret(
+    subscription_id: str, principal: CurrentPrincipal, service: Commands, request: Request
+) -> dict[str, Any]:
+    """A new signing secret for one of the partner's subscriptions; until `previous_valid_until`
+    every delivery carries a signature by each secret, so the receiver can switch at leisure."""
+    overlap = timedelta(hours=request.app.state.settings.webhook_secret_overlap_hours)
+    return await service.rotate_secret(
+        principal_context(principal), _partner_id(principal), subscription_id, overlap
+    )
 
 
 @router.get("/deliveries", response_model=DeliveryList, tags=["deliveries"])
@@ -137,9 +211,73 @@ async def list_deliveries(
     principal: CurrentPrincipal,
     db: Pool,
     status: DeliveryStatusName | None = None,
+    subscription_id: str | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
     """The delivery log, newest first: an admin sees all, a partner its own (dead ones included)."""
     partner_id = None if principal.role == "admin" else _partner_id(principal)
-    rows = await deliveries.listed(db, partner_id, status, limit)
+    which = DeliveryFilter(
+        partner_id=partner_id,
+        subscription_id=subscription_id,
+        event_type=event_type,
+        status=status,
+        since=since,
+    )
+    rows = await deliveries.listed(db, which, limit)
     return DeliveryList(items=[DeliveryPublic(**dict(row)) for row in rows])
+
+
+@router.post("/deliveries/replay", response_model=Replayed, tags=["deliveries"])
+async def replay_my_deliveries(body: PartnerReplayRequest, principal: CurrentPrincipal, db: Pool) -> Replayed:
+    """A partner asks for everything queued for it since a time again (after losing data on its
+    side): delivered and dead ones are sent again, in order, with their original webhook-id."""
+    which = DeliveryFilter(
+        partner_id=_partner_id(principal), subscription_id=body.subscription_id, since=body.since
+    )
+    return Replayed(replayed=await deliveries.replay(db, which))
+
+
+@router.get("/dead-letters", response_model=DeliveryList, tags=["dead letters"])
+async def dead_letters(
+    principal: CurrentPrincipal,
+    db: Pool,
+    partner_id: str | None = None,
+    subscription_id: str | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> DeliveryList:
+    """死信: deliveries given up after the last try, newest first, for an operator to look into."""
+    _admin(principal)
+    which = DeliveryFilter(
+        partner_id=partner_id,
+        subscription_id=subscription_id,
+        event_type=event_type,
+        status="dead",
+        since=since,
+        until=until,
+    )
+    return DeliveryList(
+        items=[DeliveryPublic(**dict(row)) for row in await deliveries.listed(db, which, limit)]
+    )
+
+
+@router.post("/dead-letters/replay", response_model=Replayed, tags=["dead letters"])
+async def replay_dead_letters(body: ReplayRequest, principal: CurrentPrincipal, db: Pool) -> Replayed:
+    """Send dead deliveries again (those matching every criterion given; at least one is needed)."""
+    _admin(principal)
+    if not body.model_dump(exclude_none=True):
+        raise ReplayTooBroad()
+    which = DeliveryFilter(
+        ids=tuple(body.ids) if body.ids is not None else None,
+        partner_id=body.partner_id,
+        subscription_id=body.subscription_id,
+        event_type=body.event_type,
+        status="dead",
+        since=body.since,
+        until=body.until,
+    )
+    return Replayed(replayed=await deliveries.replay(db, which))

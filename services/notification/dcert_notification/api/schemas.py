@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 EventTypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 FactType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-DeliveryStatusName = Literal["pending", "delivered", "dead"]
+DeliveryStatusName = Literal["pending", "delivered", "dead", "withdrawn"]
 
 
 class Strict(BaseModel):
@@ -23,21 +23,51 @@ class PolicyIn(Strict):
     facts: list[FactType] = Field(default_factory=list, max_length=20)
 
 
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
+class Contact(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    role: str | None = Field(None, max_length=100, description="e.g. data protection officer")
+    email: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=30)
+
+
 class PartnerCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     policy: PolicyIn
+    legal_basis: str = Field("", max_length=2000, description="法律依据, for the impact assessment record")
+    purpose: str = Field("", max_length=2000, description="处理目的: what the partner uses the data for")
+    contacts: list[Contact] = Field(default_factory=list, max_length=10)
+
+
+class PolicyChange(Strict):
+    policy: PolicyIn
+    legal_basis: str | None = Field(None, max_length=2000, description="unchanged when absent")
+    purpose: str | None = Field(None, max_length=2000, description="unchanged when absent")
 
 
 class PolicyPublic(BaseModel):
     event_types: list[str]
     fields: list[str]
     facts: list[str]
+    version: int | None = Field(None, description="the policy's version: raised by every change")
+    legal_basis: str | None = None
+    purpose: str | None = None
 
 
 class PartnerPublic(BaseModel):
     id: str
     name: str
     policy: PolicyPublic
+
+
+class PolicyVersionPublic(PolicyPublic):
+    recorded_at: datetime
+
+
+class PolicyVersionList(BaseModel):
+    items: list[PolicyVersionPublic]
 
 
 class PartnerList(BaseModel):
@@ -47,6 +77,9 @@ class PartnerList(BaseModel):
 class SubscriptionCreate(Strict):
     url: str = Field(min_length=1, max_length=2000)
     event_types: list[EventTypeName] = Field(min_length=1, max_length=100)
+    regions: list[RegionCode] = Field(
+        default_factory=list, max_length=50, description="only events of these regions (and under them)"
+    )
 
 
 class SubscriptionPublic(BaseModel):
@@ -55,6 +88,7 @@ class SubscriptionPublic(BaseModel):
     id: str
     url: str
     event_types: list[str]
+    regions: list[str] = []
     created_at: datetime | None = None
 
 
@@ -62,7 +96,32 @@ class SubscriptionCreated(BaseModel):
     id: str
     url: str
     event_types: list[str]
+    regions: list[str] = []
     secret: str = Field(description="Standard Webhooks signing secret (whsec_...), shown only here")
+
+
+class SecretRotated(BaseModel):
+    id: str
+    secret: str = Field(description="the new signing secret (whsec_...), shown only here")
+    previous_valid_until: datetime = Field(description="until then both secrets sign every delivery")
+
+
+class ReplayRequest(Strict):
+    ids: list[str] | None = Field(None, max_length=1000, description="these deliveries (webhook-ids)")
+    partner_id: str | None = None
+    subscription_id: str | None = None
+    event_type: str | None = None
+    since: datetime | None = Field(None, description="queued at or after")
+    until: datetime | None = Field(None, description="queued before")
+
+
+class PartnerReplayRequest(Strict):
+    since: datetime = Field(description="every delivery queued at or after this time is sent again")
+    subscription_id: str | None = None
+
+
+class Replayed(BaseModel):
+    replayed: int = Field(description="deliveries made pending again (same webhook-id, original order)")
 
 
 class SubscriptionList(BaseModel):
@@ -72,6 +131,7 @@ class SubscriptionList(BaseModel):
 class DeliveryPublic(BaseModel):
     id: str = Field(description="the webhook-id the partner receives")
     subscription_id: str
+    partner_id: str
     event_type: str
     status: DeliveryStatusName
     attempts: int

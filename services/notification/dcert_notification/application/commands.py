@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dcert_shared.envelope import CommandContext
@@ -12,8 +13,8 @@ from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import Idempotency, UnitOfWork
 
 from ..adapters.webhook_client import resolve
-from ..domain.errors import PartnerNotRegistered
-from ..domain.partner import DataSharingPolicy, Partner
+from ..domain.errors import PartnerNotFound, PartnerNotRegistered, SubscriptionNotFound
+from ..domain.partner import DataSharingPolicy, Onboarding, Partner
 from ..domain.subscription import Subscription, new_webhook_secret
 from ..domain.webhook_target import WebhookTarget
 
@@ -26,6 +27,7 @@ class NewPartner:
     event_types: list[str]
     fields: list[str]
     facts: list[str]
+    onboarding: Onboarding = Onboarding()
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class NewSubscription:
     partner_id: str
     url: str
     event_types: list[str]
+    regions: list[str] = field(default_factory=list)
 
 
 class NotificationCommands:
@@ -48,8 +51,18 @@ class NotificationCommands:
         policy = DataSharingPolicy.of(new.event_types, new.fields, new.facts)
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
-            partner = uow.track(Partner.register(str(uuid.uuid4()), new.name, policy))
-            return {"id": partner.id, "name": new.name, "policy": policy.as_dict()}
+            partner = uow.track(Partner.register(str(uuid.uuid4()), new.name, policy, new.onboarding))
+            onboarding = new.onboarding
+            return {
+                "id": partner.id,
+                "name": new.name,
+                "policy": {
+                    **policy.as_dict(),
+                    "version": partner.policy_version,
+                    "legal_basis": onboarding.legal_basis,
+                    "purpose": onboarding.purpose,
+                },
+            }
 
         return await self.runtime.es.execute_idempotent(
             context, once.principal, once.key, once.request, decide
@@ -65,18 +78,58 @@ class NotificationCommands:
             if partner is None:
                 raise PartnerNotRegistered()
             secret = new_webhook_secret()
-            subscription = Subscription.create(str(uuid.uuid4()), partner, target, new.event_types, secret)
+            subscription = Subscription.create(
+                str(uuid.uuid4()), partner, target, new.event_types, secret, new.regions
+            )
             uow.track(subscription)
             return {
                 "id": subscription.id,
                 "url": subscription.url,
                 "event_types": list(subscription.event_types),
+                "regions": list(dict.fromkeys(new.regions)),
                 "secret": secret,
             }
 
         return await self.runtime.es.execute_idempotent(
             context, once.principal, once.key, once.request, decide
         )
+
+    async def change_policy(
+        self,
+        context: CommandContext,
+        partner_id: str,
+        policy: DataSharingPolicy,
+        legal_basis: str | None,
+        purpose: str | None,
+    ) -> int:
+        """A new version of the partner's policy (none when nothing changes); its version."""
+
+        async def decide(uow: UnitOfWork) -> int:
+            partner = await uow.load(Partner, partner_id)
+            if partner is None:
+                raise PartnerNotFound()
+            partner.change_policy(policy, legal_basis, purpose)
+            return partner.policy_version
+
+        version: int = await self.runtime.es.execute(context, decide)
+        return version
+
+    async def rotate_secret(
+        self, context: CommandContext, partner_id: str, subscription_id: str, overlap: timedelta
+    ) -> dict[str, Any]:
+        """A new signing secret, shown once; the old one goes on signing for `overlap`."""
+
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            subscription = await uow.load(Subscription, subscription_id)
+            if subscription is None or subscription.partner_id != partner_id:
+                raise SubscriptionNotFound()
+            secret = new_webhook_secret()
+            until = datetime.now(UTC) + overlap
+            subscription.rotate_secret(secret, until)
+            return {"id": subscription_id, "secret": secret, "previous_valid_until": until}
+
+        rotated: dict[str, Any] = await self.runtime.es.execute(context, decide)
+        return rotated
 
     async def checked_target(self, url: str) -> WebhookTarget:
         """The URL's own rules, then every address its host resolves to now (if it resolves yet:

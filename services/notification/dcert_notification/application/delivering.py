@@ -22,7 +22,8 @@ from dcert_shared.telemetry import tracer
 from ..adapters import deliveries
 from ..adapters.deliveries import ClaimedDelivery
 from ..adapters.webhook_client import Attempt, WebhookClient
-from ..domain.delivery import RetrySchedule
+from ..domain.delivery import RetrySchedule, narrowed_body
+from ..domain.partner import DataSharingPolicy
 from ..settings import NotificationSettings
 
 log = logging.getLogger(__name__)
@@ -102,10 +103,31 @@ class DeliveryWorker:
                 "dcert.attempt": delivery.attempts + 1,
             },
         ) as span:
-            attempt = await self.client.post(delivery.url, delivery.secret, delivery.id, delivery.body)
+            body = await self.under_current_policy(delivery)
+            if body is None:
+                return
+            secrets = [delivery.secret, *([delivery.previous_secret] if delivery.previous_secret else [])]
+            attempt = await self.client.post(delivery.url, secrets, delivery.id, body)
             if attempt.status_code is not None:
                 span.set_attribute("http.response.status_code", attempt.status_code)
             await self.record(delivery, attempt)
+
+    async def under_current_policy(self, delivery: ClaimedDelivery) -> str | None:
+        """The body to send now: queued under an older policy, it loses the fields the partner is
+        no longer granted (and is withdrawn, None, if the event type is no longer granted)."""
+        if delivery.policy_version == delivery.current_policy_version:
+            return delivery.body
+        policy = DataSharingPolicy(tuple(delivery.event_types), tuple(delivery.fields))
+        body = narrowed_body(delivery.body, policy)
+        await deliveries.record_narrowed(self.pool, delivery.seq, body, delivery.current_policy_version)
+        if body is None:
+            _outcomes.add(1, {"outcome": "withdrawn"})
+            log.info(
+                "webhook %s (%s) withdrawn: no longer in the partner's policy",
+                delivery.id,
+                delivery.event_type,
+            )
+        return body
 
     async def record(self, delivery: ClaimedDelivery, attempt: Attempt) -> None:
         attempts = delivery.attempts + 1

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import asyncpg
+
 from dcert_shared.consumer import Subscription as EventSubscription
 from dcert_shared.envelope import EventEnvelope
+from dcert_shared.regions import covers
 from dcert_shared.uow import UnitOfWork
 
 from ..adapters.deliveries import NewDelivery, enqueue
 from ..domain.catalogue import SOURCE_CONTEXTS
-from ..domain.delivery import partner_event, webhook_body, webhook_id
+from ..domain.delivery import order_key, partner_event, webhook_body, webhook_id
 from ..domain.partner import DataSharingPolicy
 
 
 async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
-    """Every subscription to this event type whose partner's policy grants it gets one delivery,
-    holding only the granted fields. Runs in the inbox's transaction: a redelivered event is
-    skipped by the inbox, and the unique (subscription, event) stops any second row anyway."""
+    """Every subscription to this event type whose partner's policy grants it (and whose regions,
+    if it names any, hold the event's) gets one delivery, holding only the granted fields. Runs
+    in the inbox's transaction: a redelivered event is skipped by the inbox, and the unique
+    (subscription, event) stops any second row anyway."""
     rows = await uow.conn.fetch(
-        "SELECT s.id, s.partner_id, p.event_types, p.fields, p.facts"
+        "SELECT s.id, s.partner_id, s.regions, p.event_types, p.fields, p.facts, p.policy_version"
         " FROM subscription_view s JOIN partner_view p ON p.id = s.partner_id"
         " WHERE s.event_types ? $1 AND p.event_types ? $1 ORDER BY s.id",
         envelope.event_type,
     )
+    region = await event_region(uow.conn, envelope)
     for row in rows:
+        if row["regions"] and (region is None or not any(covers(area, region) for area in row["regions"])):
+            continue
         policy = DataSharingPolicy(tuple(row["event_types"]), tuple(row["fields"]), tuple(row["facts"]))
         await enqueue(
             uow.conn,
@@ -33,8 +42,44 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
                 event_id=envelope.event_id,
                 event_type=envelope.event_type,
                 body=webhook_body(partner_event(envelope, policy)),
+                order_key=order_key(envelope),
+                policy_version=row["policy_version"],
             ),
         )
+
+
+REGION_FIELDS = ("household_region", "region", "to_region")
+
+
+async def event_region(conn: asyncpg.Connection, envelope: EventEnvelope) -> str | None:
+    """The household region an event is about: named in it, or remembered from an earlier event
+    of the same certificate or person (a cancellation names no region). None: not known, and a
+    subscription limited to regions does not get it."""
+    payload = envelope.payload
+    keys = [
+        _region_key(field, value)
+        for field in ("certificate_number", "person_ref")
+        if isinstance(value := payload.get(field), str) and value
+    ]
+    named = next((value for field in REGION_FIELDS if isinstance(value := payload.get(field), str)), None)
+    if named is not None:
+        await conn.executemany(
+            "INSERT INTO event_regions (key, region) VALUES ($1, $2)"
+            " ON CONFLICT (key) DO UPDATE SET region = EXCLUDED.region",
+            [(key, named) for key in keys],
+        )
+        return named
+    if not keys:
+        return None
+    found: str | None = await conn.fetchval(
+        "SELECT region FROM event_regions WHERE key = ANY($1::text[]) LIMIT 1", keys
+    )
+    return found
+
+
+def _region_key(field: str, value: str) -> str:
+    """Certificate numbers hold identity numbers: the table keeps only a hash of them."""
+    return hashlib.sha256(f"{field}:{value}".encode()).hexdigest()
 
 
 def subscriptions() -> list[EventSubscription]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ CONTENT_TYPE = "application/cloudevents+json"
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
-    DEAD = "dead"  # every try failed: kept and listed, never retried on its own
+    DEAD = "dead"  # every try failed: kept and listed (dead letters), sent again only on replay
+    WITHDRAWN = "withdrawn"  # the partner's policy stopped granting the event type before it went out
 
 
 def webhook_id(subscription_id: str, event_id: uuid.UUID) -> str:
@@ -44,6 +46,31 @@ def partner_event(envelope: EventEnvelope, policy: DataSharingPolicy) -> dict[st
         "dataschemaversion": envelope.schema_version,
         "data": policy.share(envelope.payload),
     }
+
+
+def narrowed_body(body: str, policy: DataSharingPolicy) -> str | None:
+    """A queued body under a newer policy: its `data` without the fields no longer granted; None
+    when the event type is no longer granted at all. (A wider policy adds nothing: the body
+    holds only what was granted when the event was queued.)"""
+    event = json.loads(body)
+    if not policy.grants(event["type"]):
+        return None
+    event["data"] = {field: value for field, value in event["data"].items() if field in policy.fields}
+    return webhook_body(event)
+
+
+def order_key(envelope: EventEnvelope) -> str:
+    """What a partner's deliveries are ordered by: the certificate (or person) the event is about,
+    so one certificate's events arrive in order while a stuck one holds up no other."""
+    payload = envelope.payload
+    key = f"stream:{envelope.stream_id}"
+    for field in ("certificate_number", "person_ref", "application_id"):
+        value = payload.get(field)
+        if isinstance(value, str) and value:
+            key = f"{field}:{value}"
+            break
+    # Hashed: a certificate number holds an identity number, and this key is stored for ordering only.
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def webhook_body(event: dict[str, Any]) -> str:

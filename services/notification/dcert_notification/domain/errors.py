@@ -33,3 +33,21 @@ class WebhookUrlRefused(ValidationFailed):
     code = "webhook_url_refused"
     title_zh = "回调地址不被允许（须为 http/https，且不得指向链路本地、云元数据或内部地址）"
     title_en = "Webhook URL refused (http/https only; no link-local, cloud metadata or internal address)"
+
+
+class SubscriptionNotFound(NotFound):
+    code = "subscription_not_found"
+    title_zh = "未找到该订阅"
+    title_en = "Subscription not found"
+
+
+class RegionInvalid(ValidationFailed):
+    code = "region_invalid"
+    title_zh = "地区代码应为六位行政区划代码"
+    title_en = "A region is a six-digit administrative division code"
+
+
+class ReplayTooBroad(ValidationFailed):
+    code = "replay_too_broad"
+    title_zh = "请至少给出一个条件（编号、合作单位、订阅、事件类型或时间）以免误重发全部死信"
+    title_en = "Give at least one criterion (ids, partner, subscription, event type or time) to replay"

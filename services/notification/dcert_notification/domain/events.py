@@ -6,7 +6,8 @@ A partner's name, a subscription's URL and its signing secret are kept in the st
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import datetime
+from typing import Any, ClassVar
 
 from dcert_shared.envelope import DomainEvent, EventRegistry
 
@@ -14,12 +15,29 @@ from dcert_shared.envelope import DomainEvent, EventRegistry
 class PartnerRegistered(DomainEvent):
     """合作单位: an agency and its data-sharing policy; the benefits service reads `facts`."""
 
-    private_fields: ClassVar[frozenset[str]] = frozenset({"name"})
+    private_fields: ClassVar[frozenset[str]] = frozenset({"name", "contacts"})
     partner_id: str
     event_types: list[str]
     fields: list[str]
     facts: list[str]
     name: str
+    policy_version: int = 1
+    legal_basis: str = ""  # for the personal information impact assessment (PIPL Art. 55-56)
+    purpose: str = ""
+    contacts: list[dict[str, Any]] = []
+
+
+class PartnerPolicyChanged(DomainEvent):
+    """A new version of a partner's data-sharing policy: it applies to every delivery not yet
+    made, including those already queued (a field taken away is never sent after the change)."""
+
+    partner_id: str
+    policy_version: int
+    event_types: list[str]
+    fields: list[str]
+    facts: list[str]
+    legal_basis: str
+    purpose: str
 
 
 class SubscriptionCreated(DomainEvent):
@@ -31,9 +49,22 @@ class SubscriptionCreated(DomainEvent):
     event_types: list[str]
     url: str
     secret: str
+    regions: list[str] = []  # only events of these regions (and those under them); empty: all
+
+
+class SubscriptionSecretRotated(DomainEvent):
+    """A new signing secret; the previous one still signs until `previous_valid_until`."""
+
+    public: ClassVar[bool] = False
+    private_fields: ClassVar[frozenset[str]] = frozenset({"secret", "previous_secret"})
+    subscription_id: str
+    partner_id: str
+    secret: str
+    previous_secret: str
+    previous_valid_until: datetime
 
 
 def registry() -> EventRegistry:
     events = EventRegistry()
-    events.register(PartnerRegistered, SubscriptionCreated)
+    events.register(PartnerRegistered, PartnerPolicyChanged, SubscriptionCreated, SubscriptionSecretRotated)
     return events

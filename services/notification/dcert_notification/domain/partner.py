@@ -13,7 +13,7 @@ from dcert_shared.problems import FieldError
 
 from .catalogue import FACT_TYPES, KNOWN_EVENT_TYPES
 from .errors import PolicyInvalid
-from .events import PartnerRegistered
+from .events import PartnerPolicyChanged, PartnerRegistered
 
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 
@@ -63,8 +63,18 @@ class DataSharingPolicy:
         return {"event_types": list(self.event_types), "fields": list(self.fields), "facts": list(self.facts)}
 
 
+@dataclass(frozen=True)
+class Onboarding:
+    """What the impact assessment records of a partner besides its policy (PIPL Art. 55-56)."""
+
+    legal_basis: str = ""
+    purpose: str = ""
+    contacts: tuple[Mapping[str, str], ...] = ()
+
+
 class Partner(Aggregate):
-    """合作单位: a partner agency (civil affairs, social security, transport, ...) and its policy."""
+    """合作单位: a partner agency (civil affairs, social security, transport, ...) and its policy,
+    versioned: each change is a new version, and the old ones stay in the stream."""
 
     stream_type = "partner"
 
@@ -72,9 +82,14 @@ class Partner(Aggregate):
         super().__init__(aggregate_id)
         self.name = ""
         self.policy = DataSharingPolicy()
+        self.policy_version = 0
+        self.legal_basis = ""
+        self.purpose = ""
 
     @classmethod
-    def register(cls, partner_id: str, name: str, policy: DataSharingPolicy) -> Partner:
+    def register(
+        cls, partner_id: str, name: str, policy: DataSharingPolicy, onboarding: Onboarding = Onboarding()
+    ) -> Partner:
         partner = cls(partner_id)
         partner.trigger(
             PartnerRegistered(
@@ -83,9 +98,32 @@ class Partner(Aggregate):
                 event_types=list(policy.event_types),
                 fields=list(policy.fields),
                 facts=list(policy.facts),
+                policy_version=1,
+                legal_basis=onboarding.legal_basis,
+                purpose=onboarding.purpose,
+                contacts=[dict(contact) for contact in onboarding.contacts],
             )
         )
         return partner
+
+    def change_policy(self, policy: DataSharingPolicy, legal_basis: str | None, purpose: str | None) -> bool:
+        """A new version of the policy; False (no event) when nothing changes."""
+        basis = self.legal_basis if legal_basis is None else legal_basis
+        why = self.purpose if purpose is None else purpose
+        if (policy, basis, why) == (self.policy, self.legal_basis, self.purpose):
+            return False
+        self.trigger(
+            PartnerPolicyChanged(
+                partner_id=self.id,
+                policy_version=self.policy_version + 1,
+                event_types=list(policy.event_types),
+                fields=list(policy.fields),
+                facts=list(policy.facts),
+                legal_basis=basis,
+                purpose=why,
+            )
+        )
+        return True
 
     def apply(self, event: DomainEvent) -> None:
         match event:
@@ -94,6 +132,14 @@ class Partner(Aggregate):
                 self.policy = DataSharingPolicy(
                     tuple(event.event_types), tuple(event.fields), tuple(event.facts)
                 )
+                self.policy_version = event.policy_version
+                self.legal_basis, self.purpose = event.legal_basis, event.purpose
+            case PartnerPolicyChanged():
+                self.policy = DataSharingPolicy(
+                    tuple(event.event_types), tuple(event.fields), tuple(event.facts)
+                )
+                self.policy_version = event.policy_version
+                self.legal_basis, self.purpose = event.legal_basis, event.purpose
 
 
 def _distinct(values: Iterable[str]) -> tuple[str, ...]:

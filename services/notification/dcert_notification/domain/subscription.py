@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 from dcert_shared.problems import FieldError
 
 from .errors import EventTypesOutsidePolicy
-from .events import SubscriptionCreated
+from .events import SubscriptionCreated, SubscriptionSecretRotated
 from .partner import Partner
 from .webhook_target import WebhookTarget
 
@@ -43,6 +44,7 @@ class Subscription(Aggregate):
         target: WebhookTarget,
         event_types: Iterable[str],
         secret: str,
+        regions: Iterable[str] = (),
     ) -> Subscription:
         wanted = tuple(dict.fromkeys(event_types))
         outside = [event_type for event_type in wanted if not partner.policy.grants(event_type)]
@@ -62,9 +64,23 @@ class Subscription(Aggregate):
                 event_types=list(wanted),
                 url=target.url,
                 secret=secret,
+                regions=list(dict.fromkeys(regions)),
             )
         )
         return subscription
+
+    def rotate_secret(self, secret: str, previous_valid_until: datetime) -> None:
+        """A new secret signs from now; the current one goes on signing beside it until
+        `previous_valid_until`, so the partner can switch without losing a delivery."""
+        self.trigger(
+            SubscriptionSecretRotated(
+                subscription_id=self.id,
+                partner_id=self.partner_id,
+                secret=secret,
+                previous_secret=self.secret,
+                previous_valid_until=previous_valid_until,
+            )
+        )
 
     def apply(self, event: DomainEvent) -> None:
         match event:
@@ -72,4 +88,6 @@ class Subscription(Aggregate):
                 self.partner_id = event.partner_id
                 self.url = event.url
                 self.event_types = tuple(event.event_types)
+                self.secret = event.secret
+            case SubscriptionSecretRotated():
                 self.secret = event.secret
