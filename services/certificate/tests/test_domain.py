@@ -89,9 +89,14 @@ def test_personal_fields_of_a_submission_are_never_published() -> None:
         "applicant_name",
         "applicant_phone",
         "applicant_address",
-        "person_ref",
+        "agent_id_number",
+        "agent_name",
+        "birth_date",
+        "documents",
     ):
         assert field not in published
+    # Only the keyed hash names the person, so the notification service can tell them each step.
+    assert published["person_ref"] == "ref-1"
 
 
 def test_an_adults_result_is_posted_for_five_working_days() -> None:

@@ -8,11 +8,15 @@ from dcert_shared.db import ReadModels
 from dcert_shared.runtime import ServiceRuntime, build_app
 
 from .adapters import deliveries, read_models
+from .adapters import people as people_state
+from .api import people
 from .api.routes import router
 from .application.commands import NotificationCommands
 from .application.delivering import deliver_webhooks
+from .application.notices import channels_of, notice_sender, notice_subscriptions
 from .application.reactions import subscriptions
 from .domain.events import registry
+from .domain.notices import NoticeRules
 from .settings import NotificationSettings
 
 
@@ -22,16 +26,20 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         settings,
         context="notification",
         registry=registry(),
-        schema=deliveries.SCHEMA,
+        schema=[*deliveries.SCHEMA, *people_state.SCHEMA],
         read_models=ReadModels.of(read_models.ReadModel.metadata),
         projectors=[read_models.project],
         subscriptions=subscriptions(),
         workers=[deliver_webhooks],
     )
+    channels = channels_of(settings)
+    rules = NoticeRules(settings.working_calendar(), settings.dispute_working_days)
+    runtime.subscriptions.extend(notice_subscriptions(rules, runtime.vault, list(channels)))
+    runtime.workers.append(notice_sender(channels))
     app = build_app(
         runtime,
         title="残疾人证 notification service",
-        routers=[router],
+        routers=[router, people.router],
     )
     app.state.commands = NotificationCommands(runtime, settings.allow_private_targets)
     return app

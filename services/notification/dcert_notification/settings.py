@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from dcert_shared.settings import ServiceSettings
 
@@ -25,6 +25,21 @@ class NotificationSettings(ServiceSettings):
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     # After a secret rotation the old secret goes on signing (beside the new one) this long.
     webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
+    # Notices to people. E-mail goes out through this SMTP server, SMS through this HTTP provider;
+    # a channel without its setting is not offered (the in-app inbox needs none).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "残疾人证服务 <noreply@dcert.example.cn>"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    sms_provider_url: str | None = None
+    sms_api_key: SecretStr | None = None
+    sms_sign_name: str = "残疾人证"
+    notice_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: [60, 300, 1800, 7200, 21600], min_length=1
+    )
+    dispute_working_days: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _delays_are_not_negative(self) -> NotificationSettings:

@@ -153,7 +153,7 @@ class NotificationService(ServiceUnderTest):
 
 
 Starter = Callable[..., AbstractAsyncContextManager[NotificationService]]
-UPSTREAM = ("certificate", "benefits")  # their streams, as their runtimes make them
+UPSTREAM = ("certificate", "assessment", "benefits")  # their streams, as their runtimes make them
 
 
 @pytest.fixture

@@ -27,7 +27,9 @@ _PERSONAL = frozenset(
 
 
 class ApplicationSubmitted(DomainEvent):
-    private_fields: ClassVar[frozenset[str]] = _PERSONAL
+    # The person's and agent's keyed hashes are published (the notification service tells them
+    # of every step); their identity numbers, names and contact details are not.
+    private_fields: ClassVar[frozenset[str]] = _PERSONAL - {"person_ref", "agent_ref"}
     application_id: str
     matter: str
     household_region: str

@@ -1,0 +1,266 @@
+"""People's side of the notification service: who an event is about, how they want to be told,
+and every notice with its delivery record (and, for the inbox, the notice itself).
+
+State, not projections: written by the consumers and the sender. Phone numbers, e-mail
+addresses and the notices' parameters are sealed with the recipient's data key (dcert_shared
+vault), so erasing a person's key leaves nothing readable; keys of applications and
+certificates are stored hashed (a certificate number holds an identity number).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+SCHEMA: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS person_links (
+        key text PRIMARY KEY,
+        person_ref text NOT NULL,
+        agent_refs jsonb NOT NULL DEFAULT '[]',
+        card_delivery text
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS contacts (
+        person_ref text PRIMARY KEY,
+        language text NOT NULL DEFAULT 'zh-CN',
+        channels jsonb NOT NULL DEFAULT '["inbox"]',
+        sealed_phone text,
+        sealed_email text,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS notices (
+        seq bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        event_id uuid NOT NULL,
+        recipient_ref text NOT NULL,
+        subject_key text NOT NULL,
+        kind text NOT NULL,
+        channel text NOT NULL CHECK (channel IN ('inbox', 'sms', 'email')),
+        sealed_params text NOT NULL,
+        status text NOT NULL CHECK (status IN ('queued', 'retried', 'sent', 'failed', 'withdrawn')),
+        attempts integer NOT NULL DEFAULT 0,
+        last_error text,
+        due_at timestamptz NOT NULL DEFAULT now(),
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        claimed_until timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz,
+        read_at timestamptz,
+        UNIQUE (event_id, recipient_ref, kind, channel)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS notices_inbox ON notices (recipient_ref, due_at) WHERE channel = 'inbox'",
+    """
+    CREATE INDEX IF NOT EXISTS notices_to_send ON notices (next_attempt_at)
+        WHERE status IN ('queued', 'retried') AND channel <> 'inbox'
+    """,
+]
+
+
+def hashed(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Recipients:
+    person_ref: str
+    agent_refs: tuple[str, ...]
+    card_delivery: str | None = None
+
+    @property
+    def everyone(self) -> list[str]:
+        return list(dict.fromkeys([self.person_ref, *self.agent_refs]))
+
+
+async def remember(
+    conn: asyncpg.Connection, keys: Iterable[str], person_ref: str, agent_refs: Iterable[str]
+) -> None:
+    """Link applications and certificates to the person (and agents) they are about."""
+    await conn.executemany(
+        "INSERT INTO person_links (key, person_ref, agent_refs) VALUES ($1, $2, $3)"
+        " ON CONFLICT (key) DO UPDATE SET person_ref = EXCLUDED.person_ref,"
+        " agent_refs = (SELECT jsonb_agg(DISTINCT value) FROM jsonb_array_elements("
+        "   person_links.agent_refs || EXCLUDED.agent_refs))",
+        [(key, person_ref, list(agent_refs)) for key in keys],
+    )
+
+
+async def remember_card_delivery(conn: asyncpg.Connection, key: str, delivery: str) -> None:
+    await conn.execute("UPDATE person_links SET card_delivery = $2 WHERE key = $1", key, delivery)
+
+
+async def recipients(conn: asyncpg.Connection, keys: Iterable[str]) -> Recipients | None:
+    row = await conn.fetchrow(
+        "SELECT person_ref, agent_refs, card_delivery FROM person_links WHERE key = ANY($1::text[]) LIMIT 1",
+        list(keys),
+    )
+    if row is None:
+        return None
+    return Recipients(row["person_ref"], tuple(row["agent_refs"]), row["card_delivery"])
+
+
+async def contact(conn: asyncpg.Connection | asyncpg.Pool, person_ref: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT * FROM contacts WHERE person_ref = $1", person_ref
+    )
+    return row
+
+
+async def save_contact(
+    conn: asyncpg.Connection,
+    person_ref: str,
+    language: str,
+    channels: list[str],
+    sealed_phone: str | None,
+    sealed_email: str | None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO contacts (person_ref, language, channels, sealed_phone, sealed_email)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_ref) DO UPDATE SET language = EXCLUDED.language,"
+        " channels = EXCLUDED.channels, sealed_phone = EXCLUDED.sealed_phone,"
+        " sealed_email = EXCLUDED.sealed_email, updated_at = now()",
+        person_ref,
+        language,
+        channels,
+        sealed_phone,
+        sealed_email,
+    )
+
+
+@dataclass(frozen=True)
+class NewNotice:
+    event_id: uuid.UUID
+    recipient_ref: str
+    subject_key: str
+    kind: str
+    channel: str
+    sealed_params: str
+    due_at: datetime | None
+
+
+async def queue(conn: asyncpg.Connection, notice: NewNotice) -> bool:
+    """Queue one notice (once per event, recipient, kind and channel)."""
+    inserted = await conn.fetchval(
+        "INSERT INTO notices (id, event_id, recipient_ref, subject_key, kind, channel, sealed_params, status,"
+        " due_at, next_attempt_at, sent_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'inbox' THEN 'sent' ELSE 'queued' END,"
+        "         coalesce($8, now()), coalesce($8, now()), CASE WHEN $6 = 'inbox' THEN coalesce($8, now()) END)"
+        " ON CONFLICT (event_id, recipient_ref, kind, channel) DO NOTHING RETURNING true",
+        f"ntc_{uuid.uuid4().hex}",
+        notice.event_id,
+        notice.recipient_ref,
+        notice.subject_key,
+        notice.kind,
+        notice.channel,
+        notice.sealed_params,
+        notice.due_at,
+    )
+    return bool(inserted)
+
+
+async def withdraw_pending(
+    conn: asyncpg.Connection, subject_key: str, kind: str, except_event: uuid.UUID
+) -> None:
+    """A reminder replaced by a newer one (an appointment moved): the older is not sent."""
+    await conn.execute(
+        "UPDATE notices SET status = 'withdrawn' WHERE subject_key = $1 AND kind = $2 AND event_id <> $3"
+        " AND due_at > now() AND status IN ('queued', 'retried', 'sent')",
+        subject_key,
+        kind,
+        except_event,
+    )
+
+
+@dataclass(frozen=True)
+class ClaimedNotice:
+    seq: int
+    id: str
+    recipient_ref: str
+    kind: str
+    channel: str
+    sealed_params: str
+    attempts: int
+
+
+_CLAIM = """
+WITH due AS (
+    SELECT seq FROM notices
+    WHERE status IN ('queued', 'retried') AND channel <> 'inbox' AND next_attempt_at <= now()
+      AND (claimed_until IS NULL OR claimed_until < now())
+    ORDER BY next_attempt_at, seq LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE notices n SET claimed_until = now() + make_interval(secs => $2) FROM due WHERE n.seq = due.seq
+RETURNING n.seq, n.id, n.recipient_ref, n.kind, n.channel, n.sealed_params, n.attempts
+"""
+
+
+async def claim(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> list[ClaimedNotice]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(_CLAIM, limit, lease_seconds)
+    return [ClaimedNotice(**dict(row)) for row in rows]
+
+
+async def record_outcome(
+    pool: asyncpg.Pool, seq: int, error: str | None, retry_in_seconds: float | None
+) -> None:
+    """Sent (no error), or failed: tried again after `retry_in_seconds`, or given up when None."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE notices SET attempts = attempts + 1, claimed_until = NULL, last_error = $2,"
+            " status = CASE WHEN $2::text IS NULL THEN 'sent' WHEN $3::float8 IS NULL THEN 'failed' ELSE 'retried' END,"
+            " sent_at = CASE WHEN $2::text IS NULL THEN now() END,"
+            " next_attempt_at = now() + make_interval(secs => coalesce($3::float8, 0))"
+            " WHERE seq = $1",
+            seq,
+            error,
+            retry_in_seconds,
+        )
+
+
+async def inbox(
+    conn: asyncpg.Connection | asyncpg.Pool, recipient_ref: str, limit: int
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT id, kind, sealed_params, due_at, read_at FROM notices"
+        " WHERE recipient_ref = $1 AND channel = 'inbox' AND status = 'sent' AND due_at <= now()"
+        " ORDER BY due_at DESC, seq DESC LIMIT $2",
+        recipient_ref,
+        limit,
+    )
+    return rows
+
+
+async def mark_read(conn: asyncpg.Connection | asyncpg.Pool, recipient_ref: str, notice_id: str) -> bool:
+    done = await conn.fetchval(
+        "UPDATE notices SET read_at = coalesce(read_at, now()) WHERE id = $1 AND recipient_ref = $2"
+        " AND channel = 'inbox' RETURNING true",
+        notice_id,
+        recipient_ref,
+    )
+    return bool(done)
+
+
+async def delivery_records(
+    conn: asyncpg.Connection | asyncpg.Pool, filters: dict[str, Any], limit: int
+) -> list[asyncpg.Record]:
+    """The delivery record of notices (no recipient, no content): kind, channel, status, tries."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT id, kind, channel, status, attempts, last_error, due_at, created_at, sent_at FROM notices"
+        " WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR channel = $2)"
+        " ORDER BY seq DESC LIMIT $3",
+        filters.get("status"),
+        filters.get("channel"),
+        limit,
+    )
+    return rows

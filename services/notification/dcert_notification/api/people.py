@@ -1,0 +1,185 @@
+"""People's routes: how to reach me (contact and language), my inbox; the notices' delivery record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from dcert_shared.api import Pool
+from dcert_shared.auth import Principal, require_role
+from dcert_shared.i18n import negotiate
+from dcert_shared.ids import keyed_hash
+from dcert_shared.problems import NotFound
+
+from ..adapters import people
+from ..domain.notices import NoticeKind, render
+
+router = APIRouter(prefix="/v1", tags=["people"])
+Applicant = Annotated[Principal, Depends(require_role("applicant"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+Language = Literal["zh-CN", "en"]
+ChannelName = Literal["inbox", "sms", "email"]
+
+
+class NoticeNotFound(NotFound):
+    code = "notice_not_found"
+    title_zh = "未找到该通知"
+    title_en = "Notice not found"
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    language: Language = "zh-CN"
+    phone: str | None = Field(None, pattern=r"^1[3-9][0-9]{9}$", description="a mainland mobile number")
+    email: str | None = Field(None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    channels: list[ChannelName] = Field(
+        default_factory=lambda: ["inbox"], description="inbox always; sms and email when given"
+    )
+
+
+class ContactPublic(BaseModel):
+    language: Language
+    channels: list[str]
+    phone: str | None = Field(description="masked")
+    email: str | None = Field(description="masked")
+
+
+class InboxItem(BaseModel):
+    id: str
+    kind: str
+    title: str
+    text: str
+    at: datetime
+    read: bool
+
+
+class Inbox(BaseModel):
+    items: list[InboxItem]
+    unread: int
+
+
+class NoticeRecord(BaseModel):
+    id: str
+    kind: str
+    channel: str
+    status: Literal["queued", "retried", "sent", "failed", "withdrawn"]
+    attempts: int
+    last_error: str | None
+    due_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _me(request: Request, principal: Principal) -> str:
+    assert principal.id_number is not None
+    return keyed_hash(request.app.state.settings.identity_hash_key_bytes, principal.id_number.upper())
+
+
+def _masked_phone(phone: str | None) -> str | None:
+    return phone[:3] + "****" + phone[-4:] if phone else None
+
+
+def _masked_email(email: str | None) -> str | None:
+    if not email:
+        return None
+    name, _, domain = email.partition("@")
+    return name[:1] + "***@" + domain
+
+
+@router.put("/me/contact", response_model=ContactPublic)
+async def set_contact(body: ContactIn, principal: Applicant, request: Request, db: Pool) -> ContactPublic:
+    """How the signed-in person (or agent) wants to be told: language, phone, e-mail, channels.
+    The phone and the e-mail are kept sealed with the person's own key."""
+    me = _me(request, principal)
+    vault = request.app.state.runtime.vault
+    channels = list(dict.fromkeys(["inbox", *body.channels]))
+    async with db.acquire() as conn, conn.transaction():
+        sealed_phone = await vault.seal(conn, me, body.phone) if body.phone else None
+        sealed_email = await vault.seal(conn, me, body.email) if body.email else None
+        await people.save_contact(conn, me, body.language, channels, sealed_phone, sealed_email)
+    return ContactPublic(
+        language=body.language,
+        channels=channels,
+        phone=_masked_phone(body.phone),
+        email=_masked_email(body.email),
+    )
+
+
+@router.get("/me/contact", response_model=ContactPublic)
+async def get_contact(principal: Applicant, request: Request, db: Pool) -> ContactPublic:
+    me = _me(request, principal)
+    vault = request.app.state.runtime.vault
+    async with db.acquire() as conn:
+        row = await people.contact(conn, me)
+        if row is None:
+            return ContactPublic(language="zh-CN", channels=["inbox"], phone=None, email=None)
+        phone = await vault.open(conn, me, row["sealed_phone"]) if row["sealed_phone"] else None
+        email = await vault.open(conn, me, row["sealed_email"]) if row["sealed_email"] else None
+    return ContactPublic(
+        language=row["language"],
+        channels=row["channels"],
+        phone=_masked_phone(phone),
+        email=_masked_email(email),
+    )
+
+
+@router.get("/inbox", response_model=Inbox)
+async def inbox(
+    principal: Applicant,
+    request: Request,
+    db: Pool,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Inbox:
+    """站内信: the notices for the signed-in person, and for everyone they are the agent of,
+    newest first, in the language asked for (or the person's own)."""
+    me = _me(request, principal)
+    vault = request.app.state.runtime.vault
+    async with db.acquire() as conn:
+        contact = await people.contact(conn, me)
+        language = (
+            negotiate(accept_language) if accept_language else (contact["language"] if contact else "zh-CN")
+        )
+        items = []
+        for row in await people.inbox(conn, me, limit):
+            params = await vault.open(conn, me, row["sealed_params"])
+            if params is None:  # erased
+                continue
+            title, text = render(NoticeKind(row["kind"]), language, params)
+            items.append(
+                InboxItem(
+                    id=row["id"],
+                    kind=row["kind"],
+                    title=title,
+                    text=text,
+                    at=row["due_at"],
+                    read=bool(row["read_at"]),
+                )
+            )
+    response.headers["Content-Language"] = language
+    return Inbox(items=items, unread=sum(not item.read for item in items))
+
+
+@router.post("/inbox/{notice_id}/read", status_code=204)
+async def mark_read(notice_id: str, principal: Applicant, request: Request, db: Pool) -> Response:
+    if not await people.mark_read(db, _me(request, principal), notice_id):
+        raise NoticeNotFound()
+    return Response(status_code=204)
+
+
+@router.get("/notices", response_model=list[NoticeRecord])
+async def notice_records(
+    principal: Admin,
+    db: Pool,
+    status: Literal["queued", "retried", "sent", "failed", "withdrawn"] | None = None,
+    channel: ChannelName | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[NoticeRecord]:
+    """The delivery record of notices (queued, sent, failed, retried): no recipient, no text."""
+    rows = await people.delivery_records(db, {"status": status, "channel": channel}, limit)
+    return [NoticeRecord(**dict(row)) for row in rows]

@@ -1,0 +1,277 @@
+"""Notices to people (办事进度通知): which event tells whom what, when, in zh-CN and en.
+
+A notice goes to the person an event is about and to each registered agent (a parent, a
+guardian), in each one's language, through the in-app inbox and, where they gave a phone or an
+e-mail, by SMS and e-mail. Templates hold only what the step needs: a masked certificate number,
+a date, a benefit's name; never a name, an identity number or a health finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from string import Template
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dcert_shared.envelope import EventEnvelope
+from dcert_shared.working_days import WorkingCalendar
+
+CHINA = ZoneInfo("Asia/Shanghai")
+LANGUAGES = ("zh-CN", "en")
+
+
+class NoticeKind(StrEnum):
+    APPLICATION_RECEIVED = "application_received"
+    DOCUMENTS_MISSING = "documents_missing"  # 退回补正: a missing or wrong document
+    APPOINTMENT_BOOKED = "appointment_booked"
+    APPOINTMENT_TOMORROW = "appointment_tomorrow"  # reminder
+    RESULT_RECORDED = "result_recorded"
+    DISPUTE_DEADLINE = "dispute_deadline"  # reminder: the last day to ask for re-assessment
+    APPLICATION_APPROVED = "application_approved"
+    APPLICATION_REJECTED = "application_rejected"
+    CERTIFICATE_ISSUED = "certificate_issued"
+    CARD_READY = "card_ready"  # reminder: ready to collect at the counter
+    CARD_DISPATCHED = "card_dispatched"
+    RENEWAL_WINDOW = "renewal_window"  # reminder: the renewal window opens
+    CERTIFICATE_CANCELLED = "certificate_cancelled"
+    BENEFIT_GRANTED = "benefit_granted"
+    BENEFIT_ENDED = "benefit_ended"
+
+
+# (zh-CN title, zh-CN text, en title, en text); $placeholders come from the event.
+TEMPLATES: Mapping[NoticeKind, tuple[str, str, str, str]] = {
+    NoticeKind.APPLICATION_RECEIVED: (
+        "残疾人证申请已受理",
+        "您的残疾人证申请（$matter_zh）已受理，我们会在每一步通知您。",
+        "Application received",
+        "Your disability certificate application ($matter_en) was received. We will tell you at every step.",
+    ),
+    NoticeKind.DOCUMENTS_MISSING: (
+        "申请需要补正材料",
+        "您的申请被退回补正，请登录查看需要补充或更正的材料后重新提交，无需重新申请。",
+        "Documents needed",
+        "Your application was returned for correction. Sign in to see what to add or correct, then resubmit;"
+        " you do not need to apply again.",
+    ),
+    NoticeKind.APPOINTMENT_BOOKED: (
+        "评定预约成功",
+        "残疾评定预约时间：$starts_at_local$home_visit_zh。",
+        "Assessment booked",
+        "Your disability assessment is booked for $starts_at_local$home_visit_en.",
+    ),
+    NoticeKind.APPOINTMENT_TOMORROW: (
+        "明天有残疾评定",
+        "提醒：您的残疾评定在明天 $starts_at_local$home_visit_zh，请携带身份证件和既往病历。",
+        "Assessment tomorrow",
+        "Reminder: your disability assessment is tomorrow, $starts_at_local$home_visit_en."
+        " Please bring your identity document and earlier medical records.",
+    ),
+    NoticeKind.RESULT_RECORDED: (
+        "残疾评定结果已出",
+        "评定结果已出。如有异议，可在 $dispute_until 前申请复核。",
+        "Assessment result",
+        "Your assessment result is ready. If you disagree, you may ask for a re-assessment until $dispute_until.",
+    ),
+    NoticeKind.DISPUTE_DEADLINE: (
+        "复核申请即将截止",
+        "提醒：对评定结果申请复核的截止日期是 $dispute_until。",
+        "Re-assessment deadline",
+        "Reminder: the last day to ask for a re-assessment of your result is $dispute_until.",
+    ),
+    NoticeKind.APPLICATION_APPROVED: (
+        "残疾人证申请已通过",
+        "您的申请已审核通过，证号 $certificate_masked。",
+        "Application approved",
+        "Your application was approved: certificate $certificate_masked.",
+    ),
+    NoticeKind.APPLICATION_REJECTED: (
+        "残疾人证申请未通过",
+        "您的申请未通过审核。请登录查看原因；如有异议，可依法申请复核。",
+        "Application not approved",
+        "Your application was not approved. Sign in to see why; you may ask for a review as the law provides.",
+    ),
+    NoticeKind.CERTIFICATE_ISSUED: (
+        "残疾人证已核发",
+        "残疾人证 $certificate_masked 已核发，有效期至 $expires_on。电子证照已可使用。",
+        "Certificate issued",
+        "Certificate $certificate_masked is issued, valid until $expires_on. The electronic certificate is ready.",
+    ),
+    NoticeKind.CARD_READY: (
+        "证卡可以领取",
+        "您的残疾人证卡（$certificate_masked）已制作完成，请携带身份证件到受理窗口领取。",
+        "Card ready to collect",
+        "Your certificate card ($certificate_masked) is ready: collect it at the counter with your identity"
+        " document.",
+    ),
+    NoticeKind.CARD_DISPATCHED: (
+        "证卡已寄出",
+        "您的残疾人证卡（$certificate_masked）已寄出。",
+        "Card posted",
+        "Your certificate card ($certificate_masked) has been posted.",
+    ),
+    NoticeKind.RENEWAL_WINDOW: (
+        "残疾人证即将到期",
+        "残疾人证 $certificate_masked 将于 $expires_on 到期，自 $window_opens_on 起可办理换领。",
+        "Certificate renewal",
+        "Certificate $certificate_masked expires on $expires_on; you can renew it from $window_opens_on.",
+    ),
+    NoticeKind.CERTIFICATE_CANCELLED: (
+        "残疾人证已注销",
+        "残疾人证 $certificate_masked 已注销。",
+        "Certificate cancelled",
+        "Certificate $certificate_masked has been cancelled.",
+    ),
+    NoticeKind.BENEFIT_GRANTED: (
+        "补贴已认定",
+        "已认定享受$benefit_zh，自 $active_from 起。",
+        "Benefit granted",
+        "You receive the $benefit_en from $active_from.",
+    ),
+    NoticeKind.BENEFIT_ENDED: (
+        "补贴停止",
+        "$benefit_zh 发放至 $active_to。",
+        "Benefit ends",
+        "The $benefit_en is paid until $active_to.",
+    ),
+}
+
+MATTERS = {
+    "new": ("新办", "new certificate"),
+    "renewal": ("换领", "renewal"),
+    "replacement": ("补领", "replacement"),
+    "grade_change": ("等级变更", "grade change"),
+    "transfer": ("迁移", "transfer"),
+    "cancellation": ("注销", "cancellation"),
+}
+BENEFITS = {
+    "living_subsidy": ("困难残疾人生活补贴", "living subsidy"),
+    "nursing_subsidy": ("重度残疾人护理补贴", "nursing subsidy"),
+    "free_transit_blind": ("盲人免费乘坐市内公共交通", "free city transit"),
+    "pension_contribution_severe": ("重度残疾人养老保险代缴", "pension contributions"),
+    "child_rehabilitation": ("残疾儿童康复救助", "child rehabilitation"),
+    "free_psychiatric_medication": ("精神残疾人免费服药", "free psychiatric medication"),
+}
+
+
+@dataclass(frozen=True)
+class PlannedNotice:
+    kind: NoticeKind
+    params: dict[str, str]
+    due_at: datetime | None = None  # a reminder: not before this time; None: now
+    replaces: NoticeKind | None = None  # a pending notice of this kind for the same subject goes
+
+
+@dataclass(frozen=True)
+class NoticeRules:
+    calendar: WorkingCalendar
+    dispute_working_days: int = 10
+    reminder_hour: int = 9  # reminders go out at 09:00 China time
+
+    def plan(self, envelope: EventEnvelope, card_delivery: str | None = None) -> list[PlannedNotice]:
+        """The notices an event gives rise to (none for most events); `card_delivery`: how the
+        card of a card event is handed over (`counter` or `mail`), as its CardOrdered said."""
+        data = envelope.payload
+        match envelope.event_type:
+            case "ApplicationSubmitted":
+                zh, en = MATTERS.get(str(data.get("matter")), (str(data.get("matter")),) * 2)
+                return [PlannedNotice(NoticeKind.APPLICATION_RECEIVED, {"matter_zh": zh, "matter_en": en})]
+            case "ApplicationReturned":
+                return [PlannedNotice(NoticeKind.DOCUMENTS_MISSING, {})]
+            case "AppointmentBooked":
+                starts_at = datetime.fromisoformat(str(data["starts_at"])).astimezone(CHINA)
+                params = {
+                    "starts_at_local": starts_at.strftime("%Y-%m-%d %H:%M"),
+                    "home_visit_zh": "（上门评定）" if data.get("home_visit") else "",
+                    "home_visit_en": " (a home visit)" if data.get("home_visit") else "",
+                }
+                remind_at = datetime.combine(
+                    starts_at.date() - timedelta(days=1), time(self.reminder_hour), CHINA
+                )
+                return [
+                    PlannedNotice(NoticeKind.APPOINTMENT_BOOKED, params),
+                    PlannedNotice(
+                        NoticeKind.APPOINTMENT_TOMORROW,
+                        params,
+                        due_at=remind_at,
+                        replaces=NoticeKind.APPOINTMENT_TOMORROW,
+                    ),
+                ]
+            case "GradeRecorded":
+                if int(data.get("round", 0)) >= 2:  # the provincial committee's answer is final
+                    return []
+                recorded_on = envelope.occurred_at.astimezone(CHINA).date()
+                until = self.calendar.add_working_days(recorded_on, self.dispute_working_days)
+                params = {"dispute_until": until.isoformat()}
+                remind_on = self.calendar.add_working_days(recorded_on, self.dispute_working_days - 2)
+                return [
+                    PlannedNotice(NoticeKind.RESULT_RECORDED, params),
+                    PlannedNotice(
+                        NoticeKind.DISPUTE_DEADLINE,
+                        params,
+                        due_at=datetime.combine(remind_on, time(self.reminder_hour), CHINA),
+                        replaces=NoticeKind.DISPUTE_DEADLINE,
+                    ),
+                ]
+            case "ApplicationApproved":
+                return [PlannedNotice(NoticeKind.APPLICATION_APPROVED, _certificate(data))]
+            case "ApplicationRejected":
+                return [PlannedNotice(NoticeKind.APPLICATION_REJECTED, {})]
+            case "CertificateIssued":
+                return [
+                    PlannedNotice(
+                        NoticeKind.CERTIFICATE_ISSUED,
+                        {**_certificate(data), "expires_on": str(data["expires_on"])},
+                    )
+                ]
+            case "CardProduced" if card_delivery == "counter":
+                return [PlannedNotice(NoticeKind.CARD_READY, _certificate(data))]
+            case "CardDispatched":
+                return [PlannedNotice(NoticeKind.CARD_DISPATCHED, _certificate(data))]
+            case "RenewalReminderDue":
+                params = {
+                    **_certificate(data),
+                    "expires_on": str(data["expires_on"]),
+                    "window_opens_on": str(data["window_opens_on"]),
+                }
+                return [PlannedNotice(NoticeKind.RENEWAL_WINDOW, params)]
+            case "CertificateCancelled":
+                return [PlannedNotice(NoticeKind.CERTIFICATE_CANCELLED, _certificate(data))]
+            case "BenefitActivated":
+                return [
+                    PlannedNotice(
+                        NoticeKind.BENEFIT_GRANTED,
+                        {**_benefit(data), "active_from": str(data["active_from"])},
+                    )
+                ]
+            case "BenefitTerminated":
+                return [
+                    PlannedNotice(
+                        NoticeKind.BENEFIT_ENDED, {**_benefit(data), "active_to": str(data["active_to"])}
+                    )
+                ]
+        return []
+
+
+def render(kind: NoticeKind, language: str, params: Mapping[str, str]) -> tuple[str, str]:
+    """(title, text) in `language` (zh-CN unless en)."""
+    zh_title, zh_text, en_title, en_text = TEMPLATES[kind]
+    if language == "en":
+        return en_title, Template(en_text).safe_substitute(params)
+    return zh_title, Template(zh_text).safe_substitute(params)
+
+
+def mask_certificate(number: str) -> str:
+    """3305**********1234-style: the region and the last four characters of the identity part."""
+    return number[:4] + "*" * 10 + number[14:18] if len(number) >= 18 else "*" * len(number)
+
+
+def _certificate(data: Mapping[str, Any]) -> dict[str, str]:
+    return {"certificate_masked": mask_certificate(str(data.get("certificate_number", "")))}
+
+
+def _benefit(data: Mapping[str, Any]) -> dict[str, str]:
+    zh, en = BENEFITS.get(str(data["benefit"]), (str(data["benefit"]),) * 2)
+    return {"benefit_zh": zh, "benefit_en": en}
