@@ -4,10 +4,12 @@ region, rotate a secret, look into dead letters and replay them, ask for deliver
 from __future__ import annotations
 
 import asyncio
+import http.server
 import itertools
 import json
 import os
 import sys
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -331,3 +333,40 @@ async def test_an_operator_lists_and_replays_dead_letters_from_the_command_line(
         ]
         [third] = (await receiver.got(3))[2:]
         assert third.headers["webhook-id"] == dead["id"]
+
+
+async def test_a_redirecting_endpoint_is_retried_and_the_redirect_never_followed(
+    start_service: Starter,
+) -> None:
+    async with start_service(webhook_retry_schedule_seconds=[0.05, 0.05]) as service:
+        elsewhere = service.receiver()
+        hits: list[str] = []
+
+        class Redirecting(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                hits.append(self.headers["webhook-id"])
+                self.send_response(307)
+                self.send_header("location", elsewhere.url)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        try:
+            token = await service.partner(event_types=("CertificateIssued",), fields=FIELDS)
+            url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+            answer = await service.call(
+                "POST", "/v1/subscriptions", token, {"url": url, "event_types": ["CertificateIssued"]}
+            )
+            assert answer.status_code == 201
+            await service.publish("certificate", "CertificateIssued", issued())
+            [dead] = await service.deliveries_once("dead")
+            assert (dead["attempts"], dead["last_status_code"]) == (3, 307)
+            assert len(hits) == 3 and elsewhere.received == []
+        finally:
+            server.shutdown()
+            server.server_close()
