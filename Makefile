@@ -40,6 +40,7 @@ bench: venv
 	$(PY) bench/append.py
 	$(PY) bench/end_to_end.py
 	$(PY) bench/monthly_run.py
+	$(PY) bench/webhooks.py
 
 check: venv
 	$(VENV)/bin/ruff check .

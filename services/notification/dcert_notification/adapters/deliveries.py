@@ -128,22 +128,28 @@ class ClaimedDelivery:
     fields: list[str]
 
 
-async def enqueue(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
-    """Queue a delivery in the caller's transaction; False if this event was already queued."""
-    inserted = await conn.fetchval(
+async def enqueue(conn: asyncpg.Connection, queued: list[NewDelivery]) -> None:
+    """Queue an event's deliveries in the caller's transaction, in one statement; one already
+    queued (the same subscription and event) is left as it is."""
+    if not queued:
+        return
+    await conn.execute(
         "INSERT INTO deliveries (id, subscription_id, partner_id, event_id, event_type, body, status,"
-        " order_key, policy_version) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)"
-        " ON CONFLICT (subscription_id, event_id) DO NOTHING RETURNING true",
-        delivery.id,
-        delivery.subscription_id,
-        delivery.partner_id,
-        delivery.event_id,
-        delivery.event_type,
-        delivery.body,
-        delivery.order_key,
-        delivery.policy_version,
+        " order_key, policy_version)"
+        " SELECT id, subscription_id, partner_id, event_id, event_type, body, 'pending', order_key, policy_version"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],"
+        "             $8::int[]) AS q(id, subscription_id, partner_id, event_id, event_type, body, order_key,"
+        "             policy_version)"
+        " ON CONFLICT (subscription_id, event_id) DO NOTHING",
+        [d.id for d in queued],
+        [d.subscription_id for d in queued],
+        [d.partner_id for d in queued],
+        [d.event_id for d in queued],
+        [d.event_type for d in queued],
+        [d.body for d in queued],
+        [d.order_key for d in queued],
+        [d.policy_version for d in queued],
     )
-    return bool(inserted)
 
 
 _CLAIM = """
@@ -170,7 +176,10 @@ RETURNING d.seq, d.id, d.subscription_id, d.event_type, d.body, d.attempts, s.ur
 async def claim(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> list[ClaimedDelivery]:
     """Lease up to `limit` due deliveries, each the oldest pending one of its certificate at its
     subscription."""
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        # A plan made for this backlog, not a generic one cached while the queue was empty (which
+        # grows with the square of a burst's backlog).
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await conn.fetch(_CLAIM, limit, lease_seconds)
     return [ClaimedDelivery(**dict(row)) for row in rows]
 

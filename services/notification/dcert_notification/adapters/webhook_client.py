@@ -63,6 +63,9 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
 
 
+ANSWER_READ_LIMIT = 8192  # bytes of a partner's answer read (and dropped) to keep the connection
+
+
 class WebhookClient:
     """One pooled HTTP client for every delivery of this process."""
 
@@ -96,7 +99,8 @@ class WebhookClient:
         return attempt
 
     async def _post(self, request: _PinnedRequest, signed: dict[str, str], body: str) -> Attempt:
-        """One POST, bounded as a whole by the timeout; the answer's body is never read."""
+        """One POST, bounded as a whole by the timeout. Up to a few KiB of the answer are read and
+        dropped, so the connection can be kept for the next delivery; a longer answer closes it."""
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 async with self._http.stream(
@@ -107,6 +111,11 @@ class WebhookClient:
                     extensions=request.extensions,
                 ) as response:
                     status = response.status_code
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read > ANSWER_READ_LIMIT:
+                            break
         except (httpx.TimeoutException, TimeoutError):
             return Attempt(None, "timeout")
         except httpx.HTTPError as error:

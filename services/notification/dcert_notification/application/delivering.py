@@ -42,8 +42,10 @@ class DeliveryWorker:
         self.poll_seconds = settings.delivery_poll_seconds
         # Long enough for the request to time out and the outcome to be recorded.
         self.lease_seconds = 2 * settings.webhook_timeout_seconds + 30
+        # In flight at once: `concurrency`; kept alive: one or more per partner host, many more
+        # hosts than tries in flight (a pool as small as the concurrency reconnects every time).
         self.client = WebhookClient(
-            settings.webhook_timeout_seconds, settings.allow_private_targets, max_connections=self.concurrency
+            settings.webhook_timeout_seconds, settings.allow_private_targets, max_connections=256
         )
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()

@@ -29,12 +29,13 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         envelope.event_type,
     )
     region = await event_region(uow.conn, envelope)
+    key = order_key(envelope)
+    queued = []
     for row in rows:
         if row["regions"] and (region is None or not any(covers(area, region) for area in row["regions"])):
             continue
         policy = DataSharingPolicy(tuple(row["event_types"]), tuple(row["fields"]), tuple(row["facts"]))
-        await enqueue(
-            uow.conn,
+        queued.append(
             NewDelivery(
                 id=webhook_id(row["id"], envelope.event_id),
                 subscription_id=row["id"],
@@ -42,10 +43,11 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
                 event_id=envelope.event_id,
                 event_type=envelope.event_type,
                 body=webhook_body(partner_event(envelope, policy)),
-                order_key=order_key(envelope),
+                order_key=key,
                 policy_version=row["policy_version"],
-            ),
+            )
         )
+    await enqueue(uow.conn, queued)
 
 
 REGION_FIELDS = ("household_region", "region", "to_region")
