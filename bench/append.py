@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-import asyncpg
+from system import bench_database
 
 from dcert_shared.db import create_pool, migrate
-from dcert_shared.embedded import EmbeddedPostgres, ensure_databases
 from dcert_shared.envelope import Actor, CommandContext, DomainEvent, EventRegistry
 from dcert_shared.store import SCHEMA, EventStore
 
@@ -86,23 +83,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per case")
     args = parser.parse_args()
-    server_url = os.environ.get("DATABASE_URL")
-    embedded = None
-    if server_url is None:
-        data_dir = Path(os.environ.get("DCERT_DATA_DIR", ".data")) / "bench"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        embedded = EmbeddedPostgres.start(data_dir)
-        server_url = embedded.server_url
-    database = f"dcert_bench_{uuid.uuid4().hex[:8]}"
-    dsn = (await ensure_databases(server_url, [database]))[database]
-    try:
+    async with bench_database() as dsn:
         await bench(dsn, args.seconds)
-    finally:
-        conn = await asyncpg.connect(server_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await conn.close()
-        if embedded is not None:
-            embedded.stop()
 
 
 if __name__ == "__main__":

@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
-import uuid
 from datetime import date
-from pathlib import Path
 
-import asyncpg
+from system import bench_database
 
 from dcert_benefits.adapters import read_models
 from dcert_benefits.application import runs
 from dcert_benefits.domain.calendar import Month
 from dcert_benefits.domain.events import registry
 from dcert_shared.db import create_pool, migrate
-from dcert_shared.embedded import EmbeddedPostgres, ensure_databases
 from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.store import SCHEMA as STORE_SCHEMA
 from dcert_shared.store import EventStore
@@ -127,23 +123,8 @@ async def main() -> None:
     parser.add_argument("--holders", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=20_000)
     args = parser.parse_args()
-    server_url = os.environ.get("DATABASE_URL")
-    embedded = None
-    if server_url is None:
-        data_dir = Path(os.environ.get("DCERT_DATA_DIR", ".data")) / "bench"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        embedded = EmbeddedPostgres.start(data_dir)
-        server_url = embedded.server_url
-    database = f"dcert_bench_{uuid.uuid4().hex[:8]}"
-    dsn = (await ensure_databases(server_url, [database]))[database]
-    try:
+    async with bench_database() as dsn:
         await bench(dsn, args.holders, args.batch_size)
-    finally:
-        conn = await asyncpg.connect(server_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await conn.close()
-        if embedded is not None:
-            embedded.stop()
 
 
 if __name__ == "__main__":

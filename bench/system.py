@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 
-from dcert_shared.embedded import ensure_databases, free_port, start_infra
+from dcert_shared.embedded import EmbeddedPostgres, ensure_databases, free_port, start_infra
 from dcert_shared.supervisor import ServiceProcess
 from dcert_shared.testing import delete_streams
 
@@ -130,3 +130,25 @@ async def wait_for(
             raise TimeoutError(f"{what}: not within {timeout:.0f} s")
         await asyncio.sleep(interval)
     return value
+
+
+@contextlib.asynccontextmanager
+async def bench_database() -> AsyncIterator[str]:
+    """A database of its own for one benchmark (its DSN): on DATABASE_URL's server, or on an
+    embedded PostgreSQL in .data/bench; dropped (and the embedded server stopped) afterwards."""
+    server_url = os.environ.get("DATABASE_URL")
+    embedded = None
+    if server_url is None:
+        data_dir = Path(os.environ.get("DCERT_DATA_DIR", ".data")) / "bench"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        embedded = EmbeddedPostgres.start(data_dir)
+        server_url = embedded.server_url
+    database = f"dcert_bench_{secrets.token_hex(4)}"
+    try:
+        yield (await ensure_databases(server_url, [database]))[database]
+    finally:
+        conn = await asyncpg.connect(server_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await conn.close()
+        if embedded is not None:
+            embedded.stop()
