@@ -36,6 +36,7 @@ from .broker import (
 from .consumer import EventConsumer, RedeliveryPolicy, Subscription
 from .db import ReadModels, create_pool, ensure_read_models, migrate
 from .envelope import Actor, CommandContext, EventRegistry
+from .hardening import harden
 from .outbox import OutboxRelay
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
@@ -249,6 +250,13 @@ def build_app(
     app.state.settings = settings
     app.state.token_verifier = token_verifier(settings, dev_issuer)
     install_problem_handlers(app)
+    harden(
+        app,
+        max_request_bytes=settings.max_request_bytes,
+        rate_limits=settings.rate_limits,
+        cors_origins=settings.cors_origins,
+        production=settings.environment == "production",
+    )
 
     @app.get("/health", tags=["operations"])
     async def health() -> Any:

@@ -54,6 +54,11 @@ class ServiceSettings(BaseSettings):
     master_key: SecretStr | None = None
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
+    # Hardening (dcert_shared.hardening): the largest request body, requests a minute per client
+    # address on the open endpoints, and the origins a browser may call from (none: CORS closed).
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    rate_limits: dict[str, int] = Field(default_factory=lambda: {"/v1/verify": 600, "/v1/dev/tokens": 600})
+    cors_origins: list[str] = []
     # Official days the calendar package does not know yet (or corrects): holidays and the
     # weekend days worked in lieu (调休). Every service counts working days the same way.
     calendar_holidays: list[date] = []

@@ -1,0 +1,187 @@
+"""What every service answers with, whatever the route: bounded requests, rate limits on the open
+endpoints, security headers, and CORS closed unless origins are named.
+
+- A request body over `max_request_bytes` is refused with 413 before any route reads it (by its
+  Content-Length, or while it streams in without one).
+- Paths with a rate limit (`/v1/verify`, anyone may call it; `/v1/dev/tokens`) get a token bucket
+  per client address: `per_minute` requests a minute with bursts of the same size; beyond it,
+  429 with `Retry-After`. Buckets live in the process (each replica counts its own).
+- Every answer carries `nosniff`, no framing, no referrer, a CSP that loads nothing, and
+  `Cache-Control: no-store` (answers hold personal data); HSTS in production.
+- CORS: no cross-origin browser access at all unless `cors_origins` lists origins.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .i18n import negotiate
+from .problems import PROBLEM_MEDIA_TYPE, DomainError, _title, problem_document
+
+SECURITY_HEADERS: Mapping[str, str] = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "cache-control": "no-store",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
+# The OpenAPI page loads its scripts from a CDN: it keeps its own CSP.
+_DOCS = ("/docs", "/redoc")
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    title_zh = _title("payload_too_large", "zh-CN")
+    title_en = _title("payload_too_large", "en")
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    status = 429
+    title_zh = _title("too_many_requests", "zh-CN")
+    title_en = _title("too_many_requests", "en")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class RateLimit:
+    """A token bucket per client address for one path."""
+
+    per_minute: int
+    buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def wait(self, client: str, now: float) -> float:
+        """0 when the request may go ahead (and counts), else the seconds until it may."""
+        if len(self.buckets) > 100_000:  # forget the idle ones rather than grow without end
+            self.buckets = {key: b for key, b in self.buckets.items() if now - b.at < 60}
+        bucket = self.buckets.setdefault(client, _Bucket(float(self.per_minute), now))
+        bucket.tokens = min(float(self.per_minute), bucket.tokens + (now - bucket.at) * self.per_minute / 60)
+        bucket.at = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) * 60 / self.per_minute
+
+
+class Hardening:
+    """The ASGI middleware of the module's docstring (outermost, before routing)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_request_bytes: int,
+        rate_limits: Mapping[str, int],
+        production: bool,
+    ) -> None:
+        self.app = app
+        self.max_request_bytes = max_request_bytes
+        self.limits = {
+            path: RateLimit(per_minute) for path, per_minute in rate_limits.items() if per_minute > 0
+        }
+        self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        if production:
+            self.headers.append((HSTS[0].encode(), HSTS[1].encode()))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        language = negotiate(headers.get("accept-language"))
+        limit = self.limits.get(scope["path"])
+        if limit is not None:
+            client = (scope.get("client") or ("unknown", 0))[0]
+            wait = limit.wait(client, time.monotonic())
+            if wait > 0:
+                retry_after = str(max(1, math.ceil(wait)))
+                await self._refuse(send, TooManyRequests(), language, {"retry-after": retry_after})
+                return
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_request_bytes:
+            await self._refuse(
+                send, PayloadTooLarge(detail=f"at most {self.max_request_bytes} bytes"), language
+            )
+            return
+
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_request_bytes:
+                    # Raised in the route that reads the body: its problem handlers answer 413.
+                    raise PayloadTooLarge(detail=f"at most {self.max_request_bytes} bytes")
+            return message
+
+        async def secured_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if not scope["path"].startswith(_DOCS):
+                    existing = {name.lower() for name, _ in message.get("headers", [])}
+                    extra = [(k, v) for k, v in self.headers if k not in existing]
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, bounded_receive, secured_send)
+
+    async def _refuse(
+        self, send: Send, error: DomainError, language: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        body = json.dumps(
+            problem_document(
+                status=error.status,
+                code=error.code,
+                title=error.title(language),
+                instance="about:blank",
+                detail=error.detail,
+            ),
+            ensure_ascii=False,
+        ).encode()
+        raw_headers = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"content-language", language.encode()),
+            *[(k.encode(), v.encode()) for k, v in (headers or {}).items()],
+            *self.headers,
+        ]
+        await send({"type": "http.response.start", "status": error.status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def harden(
+    app: Any,
+    *,
+    max_request_bytes: int,
+    rate_limits: Mapping[str, int],
+    cors_origins: Sequence[str],
+    production: bool,
+) -> None:
+    """Install the module's protections on a FastAPI app (CORS only for the named origins)."""
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["authorization", "content-type", "accept-language", "idempotency-key"],
+            max_age=600,
+        )
+    app.add_middleware(
+        Hardening, max_request_bytes=max_request_bytes, rate_limits=rate_limits, production=production
+    )
