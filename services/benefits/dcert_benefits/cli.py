@@ -6,7 +6,9 @@
 
 `run` makes the month's run, or resumes one a crash left half done, or answers the one made
 before: the same code as `POST /v1/runs`. It needs no running service: the events it records go
-out through the outbox when the service next runs its relay. Each command prints one JSON line.
+out through the outbox when the service next runs its relay. Each command prints one JSON line
+(`export` without `--out` prints the CSV); a refusal (`month_closed`, `run_not_found`...) is
+a JSON line with its `code`, and the exit status 1.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from dcert_shared.envelope import Actor
+from dcert_shared.problems import DomainError
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.telemetry import command_context
 
@@ -58,31 +61,40 @@ async def main(argv: list[str]) -> int:
     close.add_argument("--run-id", required=True)
     args = parser.parse_args(argv)
 
-    context = command_context(Actor(role="operator", subject="benefits-cli"))
+    if args.command == "run":
+        if not is_region_code(args.region):
+            parser.error("a region is six digits")
+        try:
+            Month.parse(args.month)
+        except ValueError as error:
+            parser.error(str(error))
     settings = BenefitsSettings()  # type: ignore[call-arg]
     async with opened(settings) as monthly_runs:
-        if args.command == "run":
-            if not is_region_code(args.region):
-                parser.error("a region is six digits")
-            try:
-                month = Month.parse(args.month)
-            except ValueError as error:
-                parser.error(str(error))
-            outcome = await monthly_runs.run(context, month, args.region)
-            summary = await monthly_runs.summary(outcome.run_id)
-            print(json.dumps(_public(summary) | {"made_now": outcome.made_now}))
-        elif args.command == "export":
-            await monthly_runs.summary(args.run_id)
-            out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
-            async for chunk in csv_rows(monthly_runs.all_lines(args.run_id)):
-                out.write(chunk)
-            if args.out:
-                out.close()
-                print(json.dumps({"run_id": args.run_id, "file": str(args.out)}))
-        else:
-            await monthly_runs.close(context, args.run_id)
-            print(json.dumps(_public(await monthly_runs.summary(args.run_id))))
+        try:
+            await _command(args, monthly_runs)
+        except DomainError as refused:
+            print(json.dumps({"code": refused.code, "title": refused.title_en, "detail": refused.detail}))
+            return 1
     return 0
+
+
+async def _command(args: argparse.Namespace, monthly_runs: MonthlyRuns) -> None:
+    context = command_context(Actor(role="operator", subject="benefits-cli"))
+    if args.command == "run":
+        outcome = await monthly_runs.run(context, Month.parse(args.month), args.region)
+        summary = await monthly_runs.summary(outcome.run_id)
+        print(json.dumps(_public(summary) | {"made_now": outcome.made_now}))
+    elif args.command == "export":
+        summary = await monthly_runs.summary(args.run_id)
+        out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+        async for chunk in csv_rows(monthly_runs.all_lines(args.run_id)):
+            out.write(chunk)
+        if args.out:
+            out.close()
+            print(json.dumps(_public(summary) | {"file": str(args.out)}))
+    else:
+        await monthly_runs.close(context, args.run_id)
+        print(json.dumps(_public(await monthly_runs.summary(args.run_id))))
 
 
 def _public(summary: dict[str, object]) -> dict[str, object]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from dcert_shared.settings import ServiceSettings
 
 
@@ -16,4 +18,4 @@ class BenefitsSettings(ServiceSettings):
     # applied to their holders (also at start; POST /v1/jobs/policy-effects does it at once).
     policy_effects_seconds: float = 60.0
     # Holders per transaction of a monthly run (each batch commits with the run's cursor).
-    run_batch_size: int = 20_000
+    run_batch_size: int = Field(default=20_000, gt=0)

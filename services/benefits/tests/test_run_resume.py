@@ -4,10 +4,13 @@ person, benefit and month exactly once, and its total is the sum of its lines.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from conftest import BenefitsService
@@ -93,3 +96,44 @@ async def test_a_run_killed_mid_way_resumes_and_pays_each_line_exactly_once(serv
     again = await service.call("POST", "/v1/runs", service.admin, {"month": "2025-03", "region": REGION})
     assert again.json()["line_count"] == HOLDERS
     assert (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"] == HOLDERS
+
+
+async def cli(service: BenefitsService, *args: str) -> tuple[int, list[Any]]:
+    """The operator's command, run to its end: (exit status, the JSON lines it printed)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "dcert_benefits.cli",
+        *args,
+        env=cli_environment(service),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, errors = await process.communicate()
+    assert process.returncode is not None
+    assert process.returncode in (0, 1), errors.decode()[-3000:]
+    return process.returncode, [json.loads(line) for line in output.decode().splitlines()]
+
+
+async def test_the_operator_runs_exports_and_closes_a_month_from_the_command_line(
+    service: BenefitsService, tmp_path: Path
+) -> None:
+    holder = await service.issue_certificate(level=1, issued_on=date(2025, 1, 10))
+    status, [made] = await cli(service, "run", "--month", "2025-03", "--region", REGION)
+    assert status == 0 and made["made_now"] and made["status"] == "completed"
+    assert (made["month"], made["line_count"], made["total_fen"]) == ("2025-03", 2, 27500 + 2500)
+
+    exported = tmp_path / "run.csv"
+    status, [written] = await cli(service, "export", "--run-id", made["id"], "--out", str(exported))
+    assert status == 0 and written["file"] == str(exported)
+    over_http = await service.call("GET", f"/v1/runs/{made['id']}/lines.csv", service.admin)
+    assert exported.read_text(encoding="utf-8") == over_http.text
+    assert holder.number in over_http.text and "275.00" in over_http.text
+
+    status, [closed] = await cli(service, "close", "--run-id", made["id"])
+    assert status == 0 and closed["status"] == "closed"
+    status, [refused] = await cli(service, "run", "--month", "2025-03", "--region", REGION)
+    assert status == 1 and refused["code"] == "month_closed"
+    status, [missing] = await cli(service, "export", "--run-id", "no-such-run")
+    assert status == 1 and missing["code"] == "run_not_found"
+    assert (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"] == 2

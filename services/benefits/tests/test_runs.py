@@ -5,8 +5,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from dcert_benefits.application import runs
+from dcert_benefits.domain.calendar import Month
+from dcert_benefits.domain.monthly_run import LATE_MARGIN, Reach, RunDone, reaches
+from dcert_shared.db import migrate
 
 if TYPE_CHECKING:
     from conftest import BenefitsService, Certificate
@@ -199,3 +205,158 @@ async def test_the_lines_export_as_csv_for_the_paying_agency_and_page_in_order(
     assert [line["id"] for line in first.json() + rest.json()] == [line["id"] for line in result["lines"]]
     reviewer = service.reviewer("330502")
     assert (await service.call("GET", f"/v1/runs/{result['id']}/lines.csv", reviewer)).status_code == 403
+
+
+async def test_the_csv_for_the_paying_agency_holds_exactly_the_run_s_lines(service: BenefitsService) -> None:
+    early = await service.issue_certificate(level=1, issued_on=date(2025, 1, 10))
+    await run(service, "2025-03", "330502")
+    civil_affairs = await service.register_partner(("low_income_started",))
+    await service.report(civil_affairs, "low_income_started", early.id_number, date(2025, 3, 1))
+    april = await run(service, "2025-04", "330502")  # regular lines and an arrears line
+    exported = await service.call("GET", f"/v1/runs/{april['id']}/lines.csv", service.admin)
+    header, *rows = list(csv.reader(io.StringIO(exported.text)))
+    assert header == [
+        "for_month",
+        "paid_in_month",
+        "certificate_number",
+        "benefit",
+        "household_region",
+        "amount_fen",
+        "amount_yuan",
+        "policy_version",
+        "kind",
+    ]
+    paged = (await service.call("GET", f"/v1/runs/{april['id']}/lines?limit=5000", service.admin)).json()
+    assert rows == [
+        [
+            line["for_month"],
+            "2025-04",
+            line["certificate_number"],
+            line["benefit"],
+            line["household_region"],
+            str(line["amount_fen"]),
+            f"{line['amount_fen'] // 100}.{line['amount_fen'] % 100:02d}",
+            line["policy_version"],
+            line["kind"],
+        ]
+        for line in paged
+    ]
+    [arrears] = [row for row in rows if row[8] == "arrears"]
+    assert arrears[:7] == ["2025-03", "2025-04", early.number, "living_subsidy", "330502", "26200", "262.00"]
+    assert sum(int(row[5]) for row in rows) == april["total_fen"] == 26200 + 27500 + 2500 + 26200
+
+
+async def test_an_unknown_run_is_404_run_not_found_everywhere(service: BenefitsService) -> None:
+    unknown = "/v1/runs/00000000-0000-0000-0000-000000000000"
+    for method, path in (
+        ("GET", unknown),
+        ("GET", f"{unknown}/lines"),
+        ("GET", f"{unknown}/lines.csv"),
+        ("POST", f"{unknown}/close"),
+    ):
+        answer = await service.call(method, path, service.admin)
+        assert (answer.status_code, answer.json()["code"]) == (404, "run_not_found"), (method, path)
+
+
+async def test_a_county_run_alone_does_not_count_as_its_city_s_month(service: BenefitsService) -> None:
+    """The city runs March, one county runs April alone, the city runs May: the other county's
+    April is paid in May as arrears, and the first county's April is not paid again."""
+    here = await service.issue_certificate(level=1, issued_on=date(2025, 1, 10))
+    there = await service.issue_certificate(
+        level=1, region=service.regions.huzhou_other_county, issued_on=date(2025, 1, 10)
+    )
+    assert (await run(service, "2025-03", "330500"))["line_count"] == 4
+    assert (await run(service, "2025-04", "330502"))["line_count"] == 2
+    may = await run(service, "2025-05", "330500")
+    assert [line for line in paid(may) if line[4] == "arrears"] == sorted(
+        [
+            (there.number, "nursing_subsidy", "2025-04", 27500, "arrears"),
+            (there.number, "pension_contribution_severe", "2025-04", 2500, "arrears"),
+        ]
+    )
+    assert {line[0] for line in paid(may) if line[4] == "regular"} == {here.number, there.number}
+    ledger = await service.fetch("SELECT person_ref, benefit, for_month FROM entitlement_line")
+    assert len(ledger) == len({tuple(line.values()) for line in ledger}) == 2 * 2 * 3
+
+
+async def test_runs_of_the_first_version_are_in_the_ledger_and_never_paid_again(
+    service: BenefitsService,
+) -> None:
+    """A run stored before the ledger existed (its lines inside `MonthlyRunCompleted` v1) is
+    carried into the ledger at the first start of this version: it answers as before, and a
+    later run of the same month over a wider region does not pay its people twice."""
+    holder = await service.issue_certificate(level=1, issued_on=date(2025, 1, 10))
+    old_run_id = str(uuid.uuid4())
+    line = {
+        "certificate_number": holder.number,
+        "person_ref": holder.person_ref,
+        "household_region": "330502",
+        "policy_version": "v1",
+    }
+    await service.fetch(
+        "INSERT INTO events (event_id, stream_id, version, event_type, schema_version, payload, metadata)"
+        " VALUES ($1, 'run-2025-03-330502', 1, 'MonthlyRunCompleted', 1, $2, $3)",
+        uuid.uuid4(),
+        {
+            "run_id": old_run_id,
+            "month": "2025-03",
+            "region": "330502",
+            "lines": [
+                {**line, "benefit": "nursing_subsidy", "amount_fen": 27500},
+                {**line, "benefit": "pension_contribution_severe", "amount_fen": 2500},
+                {**line, "benefit": "free_transit_blind", "amount_fen": 0},  # in kind: not money
+            ],
+            "total_fen": 30000,
+        },
+        {"source": "/dcert/benefits", "correlation_id": str(uuid.uuid4())},
+    )
+    await service.fetch("DELETE FROM ledger_carry_over")  # as before the upgrade
+    for _ in range(2):  # the first start of this version carries the run; the next ones do nothing
+        await migrate(service.runtime.pool, runs.SCHEMA)
+
+    again = await service.call("POST", "/v1/runs", service.admin, {"month": "2025-03", "region": "330502"})
+    assert again.status_code == 200, again.text
+    carried = again.json()
+    assert (carried["id"], carried["status"], carried["line_count"], carried["total_fen"]) == (
+        old_run_id,
+        "completed",
+        2,
+        30000,
+    )
+    city = await run(service, "2025-03", "330500")
+    assert city["line_count"] == 0 and city["total_fen"] == 0
+    april = await run(service, "2025-04", "330502")
+    assert paid(april) == [
+        (holder.number, "nursing_subsidy", "2025-04", 27500, "regular"),
+        (holder.number, "pension_contribution_severe", "2025-04", 2500, "regular"),
+    ]
+    closed = await service.call("POST", f"/v1/runs/{old_run_id}/close", service.admin)
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+
+# --- how far back a run pays (domain) ----------------------------------------------------------
+
+STARTED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def test_a_region_s_first_run_pays_only_its_own_month() -> None:
+    assert reaches(Month(2025, 3), "3305", []) == [Reach("3305", Month(2025, 3), Month(2025, 3), None)]
+
+
+def test_months_never_run_and_late_decisions_reach_back_to_the_previous_run_and_the_go_live() -> None:
+    done = [
+        RunDone("3305", Month(2025, 1), STARTED - timedelta(days=60)),
+        RunDone("33", Month(2025, 3), STARTED),  # the province over the city
+        RunDone("330502", Month(2025, 3), STARTED + timedelta(hours=2)),  # a county, later that day
+    ]
+    city, county = reaches(Month(2025, 6), "3305", done)
+    # April and May were never run; a period recorded after March's first start is late.
+    assert city == Reach("3305", Month(2025, 1), Month(2025, 4), STARTED - LATE_MARGIN)
+    assert county == Reach("330502", Month(2025, 1), Month(2025, 4), STARTED - LATE_MARGIN)
+
+
+def test_a_province_going_live_after_one_county_keeps_that_county_s_history() -> None:
+    county_started = STARTED - timedelta(days=30)
+    province, county = reaches(Month(2025, 3), "33", [RunDone("330502", Month(2025, 2), county_started)])
+    assert province == Reach("33", Month(2025, 3), Month(2025, 3), None)  # the rest goes live now
+    assert county == Reach("330502", Month(2025, 2), Month(2025, 3), county_started - LATE_MARGIN)

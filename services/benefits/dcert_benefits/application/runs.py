@@ -12,7 +12,10 @@
 - Arrears (补发): months before the run's month that were due but not paid: (a) months after
   the region's previous run that were never run; (b) months of periods decided after the
   previous run began (a late fact, a late decision), back to the period's start but not before
-  the region's first run (before it this platform did not pay: the go-live month).
+  the region's first run (before it this platform did not pay: the go-live month). Each holder
+  gets the reach of the most specific area with runs of its own (domain/monthly_run.py).
+- Runs stored by the first version (`MonthlyRunCompleted` v1, lines inside the event) are carried
+  into the ledger once, at the first start of this one, so no later run pays those months again.
 - The run's total is the sum of its lines, computed by the database when the run completes.
 """
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -31,7 +34,7 @@ from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from ..domain.calendar import Month, significant_digits
 from ..domain.errors import MonthClosed, MonthNotBegun, RunNotFound
-from ..domain.monthly_run import COMPLETED, RUNNING, MonthlyRun
+from ..domain.monthly_run import COMPLETED, RUNNING, MonthlyRun, Reach, RunDone, reaches
 
 SCHEMA: list[str] = [
     """
@@ -45,6 +48,7 @@ SCHEMA: list[str] = [
         first_month date NOT NULL,
         catch_up_from date NOT NULL,
         late_since timestamptz,
+        reach_within jsonb NOT NULL DEFAULT '[]',
         line_count integer NOT NULL DEFAULT 0,
         arrears_count integer NOT NULL DEFAULT 0,
         total_fen bigint NOT NULL DEFAULT 0,
@@ -71,20 +75,76 @@ SCHEMA: list[str] = [
     )
     """,
     "CREATE INDEX IF NOT EXISTS entitlement_line_run ON entitlement_line (run_id, id)",
+    # The reach of areas within the region that had runs of their own (a table made before it).
+    "ALTER TABLE monthly_run ADD COLUMN IF NOT EXISTS reach_within jsonb NOT NULL DEFAULT '[]'",
+    """
+    CREATE TABLE IF NOT EXISTS ledger_carry_over (
+        name text PRIMARY KEY,
+        done_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    # Once: the runs of the first version, whose lines are inside their MonthlyRunCompleted (v1).
+    # A month already paid twice by overlapping v1 runs keeps its first line; in-kind lines
+    # (amount 0) were never money. The prefix is significant_digits() of the region.
+    """
+    DO $carry$
+    BEGIN
+        IF EXISTS (SELECT FROM ledger_carry_over WHERE name = 'MonthlyRunCompleted v1') THEN
+            RETURN;
+        END IF;
+        CREATE TEMPORARY TABLE v1_run ON COMMIT DROP AS
+            SELECT position, payload->>'run_id' AS id, to_date(payload->>'month', 'YYYY-MM') AS month,
+                   payload->>'region' AS region, payload->'lines' AS lines, recorded_at
+            FROM events WHERE event_type = 'MonthlyRunCompleted' AND schema_version = 1;
+        INSERT INTO monthly_run (id, month, region, prefix, status, first_month, catch_up_from,
+                                 started_at, completed_at)
+        SELECT id, month, region, regexp_replace(region, '(00){1,3}$', ''), 'completed', month, month,
+               recorded_at, recorded_at
+        FROM v1_run ORDER BY position
+        ON CONFLICT DO NOTHING;
+        INSERT INTO entitlement_line (run_id, person_ref, benefit, for_month, paid_in_month,
+                                      certificate_number, household_region, amount_fen, policy_version, kind)
+        SELECT r.id, line->>'person_ref', line->>'benefit', r.month, r.month, line->>'certificate_number',
+               line->>'household_region', (line->>'amount_fen')::bigint, line->>'policy_version', 'regular'
+        FROM v1_run r CROSS JOIN LATERAL jsonb_array_elements(r.lines) AS line
+        WHERE (line->>'amount_fen')::bigint > 0
+        ORDER BY r.position
+        ON CONFLICT DO NOTHING;
+        UPDATE monthly_run SET line_count = carried.lines, total_fen = carried.total
+        FROM (
+            SELECT run_id, count(*) AS lines, sum(amount_fen) AS total FROM entitlement_line
+            WHERE run_id IN (SELECT id FROM v1_run) GROUP BY run_id
+        ) AS carried
+        WHERE monthly_run.id = carried.run_id;
+        INSERT INTO ledger_carry_over (name) VALUES ('MonthlyRunCompleted v1');
+    END
+    $carry$
+    """,
 ]
 
-# One batch: the lines of the holders after the cursor up to `upto`, in one statement.
+# One batch: the lines of the holders after the cursor up to `upto`, in one statement. Each
+# period takes the reach of the most specific area it lies in: the region's, or one within it.
 _LINES = """
+WITH reach AS MATERIALIZED (
+    SELECT $3::text AS prefix, $5::date AS first_month, $6::date AS catch_up_from, $7::timestamptz AS late_since
+    UNION ALL
+    SELECT * FROM jsonb_to_recordset($9::jsonb)
+        AS within(prefix text, first_month date, catch_up_from date, late_since timestamptz)
+)
 INSERT INTO entitlement_line (run_id, person_ref, benefit, for_month, paid_in_month, certificate_number,
                               household_region, amount_fen, policy_version, kind)
 SELECT $1, p.person_ref, p.benefit, m.for_month::date, $2::date, p.certificate_number, p.household_region,
        p.monthly_amount_fen, p.policy_version,
        CASE WHEN m.for_month::date = $2::date THEN 'regular' ELSE 'arrears' END
 FROM benefit_period p
+CROSS JOIN LATERAL (
+    SELECT reach.* FROM reach WHERE p.household_region LIKE reach.prefix || '%'
+    ORDER BY length(reach.prefix) DESC LIMIT 1
+) AS r
 CROSS JOIN LATERAL generate_series(
     greatest(
         date_trunc('month', p.active_from)::timestamp,
-        CASE WHEN p.recorded_at > $7 THEN $5::date ELSE $6::date END::timestamp
+        CASE WHEN p.recorded_at > r.late_since THEN r.first_month ELSE r.catch_up_from END::timestamp
     ),
     date_trunc('month', least(coalesce(p.active_to, $2::date), $2::date))::timestamp,
     interval '1 month'
@@ -103,9 +163,6 @@ SELECT max(person_ref) FROM (
     ORDER BY person_ref LIMIT $3
 ) AS batch
 """
-
-
-NOTHING_LATE = datetime(9999, 12, 31, tzinfo=UTC)  # a first run: no period counts as late
 
 
 @dataclass(frozen=True)
@@ -213,31 +270,27 @@ class MonthlyRuns:
     async def _record_start(self, conn: asyncpg.Connection, run_id: str, month: Month, region: str) -> None:
         """The run's row, with where its arrears may reach (see the module's docstring)."""
         prefix = significant_digits(region)
-        overlapping = "($1 LIKE prefix || '%' OR prefix LIKE $1 || '%') AND status <> 'running'"
-        first = await conn.fetchval(f"SELECT min(month) FROM monthly_run WHERE {overlapping}", prefix)
-        previous = await conn.fetchrow(
-            f"SELECT month, started_at FROM monthly_run WHERE {overlapping} AND month < $2"
-            " ORDER BY month DESC, started_at DESC LIMIT 1",
+        done = await conn.fetch(
+            "SELECT prefix, month, started_at FROM monthly_run WHERE status <> 'running'"
+            " AND ($1 LIKE prefix || '%' OR prefix LIKE $1 || '%')",
             prefix,
-            month.first_day,
         )
-        catch_up_from = month.first_day
-        late_since: datetime | None = None
-        if previous is not None:
-            catch_up_from = Month.of(previous["month"]).next().first_day
-            late_since = previous["started_at"]
+        own, *within = reaches(
+            month, prefix, (RunDone(row["prefix"], Month.of(row["month"]), row["started_at"]) for row in done)
+        )
         await conn.execute(
-            "INSERT INTO monthly_run (id, month, region, prefix, status, first_month, catch_up_from, late_since)"
-            " VALUES ($1, $2, $3, $4, 'running', $5, $6, $7)"
+            "INSERT INTO monthly_run (id, month, region, prefix, status, first_month, catch_up_from, late_since,"
+            " reach_within) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8)"
             # A run started at the same moment: the stream append after this fails and retries.
             " ON CONFLICT (month, region) DO NOTHING",
             run_id,
             month.first_day,
             region,
             prefix,
-            min(first, month.first_day) if first is not None else month.first_day,
-            catch_up_from,
-            late_since,
+            own.first_month.first_day,
+            own.catch_up_from.first_day,
+            own.late_since,
+            [_stored(reach) for reach in within],
         )
 
     async def _write_lines(self, run_id: str) -> None:
@@ -258,8 +311,9 @@ class MonthlyRuns:
                     run["cursor"],
                     run["first_month"],
                     run["catch_up_from"],
-                    run["late_since"] or NOTHING_LATE,
+                    run["late_since"],  # none: the region's first run, where nothing is late
                     upto,
+                    run["reach_within"],
                 )
                 await conn.execute("UPDATE monthly_run SET cursor = $2 WHERE id = $1", run_id, upto)
 
@@ -288,3 +342,12 @@ class MonthlyRuns:
 
     async def summary(self, run_id: str) -> dict[str, Any]:
         return dict(await self._row(run_id))
+
+
+def _stored(reach: Reach) -> dict[str, str | None]:
+    return {
+        "prefix": reach.prefix,
+        "first_month": reach.first_month.first_day.isoformat(),
+        "catch_up_from": reach.catch_up_from.first_day.isoformat(),
+        "late_since": None if reach.late_since is None else reach.late_since.isoformat(),
+    }

@@ -225,7 +225,7 @@ def registry() -> EventRegistry:
 
     @events.upcaster("MonthlyRunCompleted", 1)
     def _lines_left_the_event(payload: dict[str, Any]) -> dict[str, Any]:
-        """v1 carried its lines; v2 counts them (the lines of such a run are not migrated)."""
+        """v1 carried its lines; v2 counts them (the lines went to the ledger: application/runs.py)."""
         lines = payload.pop("lines", [])
         return {**payload, "line_count": len(lines), "arrears_count": 0}
 
