@@ -56,6 +56,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 import httpx
+from system import expect
 
 from dcert_notification.application.reactions import subscriptions as webhook_subscriptions
 from dcert_notification.bootstrap import create_app
@@ -290,14 +291,6 @@ def issued_envelope() -> EventEnvelope:
     )
 
 
-def expect(answer: httpx.Response, status: int) -> dict[str, Any]:
-    if answer.status_code != status:
-        raise RuntimeError(
-            f"{answer.request.method} {answer.request.url}: {answer.status_code} {answer.text}"
-        )
-    return dict(answer.json())
-
-
 # --- the service ------------------------------------------------------------------------------
 
 
@@ -330,10 +323,10 @@ async def run_service(
             answer = await service.call(
                 "POST", "/v1/partners", service.admin, {"name": f"合作单位{index:02d}", "policy": policy}
             )
-            partner_id = expect(answer, 201)["id"]
+            partner_id = expect(answer, 201).json()["id"]
             token = service.token("partner", f"partner-{index:02d}", partner_id=partner_id)
             body = {"url": endpoints.url(index), "event_types": ["CertificateIssued"]}
-            subscription = expect(await service.call("POST", "/v1/subscriptions", token, body), 201)
+            subscription = expect(await service.call("POST", "/v1/subscriptions", token, body), 201).json()
             if index == FAILING:
                 failing_subscription = subscription["id"]
 
@@ -344,7 +337,7 @@ async def run_service(
             if since is not None:
                 query["since"] = since.isoformat()
             answer = await service.call("GET", f"/v1/deliveries?{urlencode(query)}", service.admin)
-            return Counter(item["status"] for item in expect(answer, 200)["items"])
+            return Counter(item["status"] for item in expect(answer, 200).json()["items"])
 
         healthy = len(endpoints.healthy)
         for _ in range(WARM_UP):

@@ -24,7 +24,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .i18n import negotiate
-from .problems import PROBLEM_MEDIA_TYPE, DomainError, _title, problem_document
+from .problems import PROBLEM_MEDIA_TYPE, DomainError, PayloadTooLarge, TooManyRequests, problem_document
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "x-content-type-options": "nosniff",
@@ -37,20 +37,6 @@ SECURITY_HEADERS: Mapping[str, str] = {
 HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
 # The OpenAPI page loads its scripts from a CDN: it keeps its own CSP.
 _DOCS = ("/docs", "/redoc")
-
-
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-    status = 413
-    title_zh = _title("payload_too_large", "zh-CN")
-    title_en = _title("payload_too_large", "en")
-
-
-class TooManyRequests(DomainError):
-    code = "too_many_requests"
-    status = 429
-    title_zh = _title("too_many_requests", "zh-CN")
-    title_en = _title("too_many_requests", "en")
 
 
 @dataclass

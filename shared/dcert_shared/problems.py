@@ -111,6 +111,20 @@ class Conflict(DomainError):
     title_en = _title("conflict", "en")
 
 
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    title_zh = _title("payload_too_large", "zh-CN")
+    title_en = _title("payload_too_large", "en")
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    status = 429
+    title_zh = _title("too_many_requests", "zh-CN")
+    title_en = _title("too_many_requests", "en")
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title_zh = _title("idempotency_key_reused", "zh-CN")

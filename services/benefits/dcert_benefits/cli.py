@@ -26,8 +26,7 @@ from dcert_shared.problems import DomainError
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.telemetry import command_context
 
-from .api.runs import csv_rows
-from .application.runs import MonthlyRuns
+from .application.runs import MonthlyRuns, csv_rows
 from .bootstrap import create_app
 from .domain.calendar import Month, is_region_code
 from .settings import BenefitsSettings

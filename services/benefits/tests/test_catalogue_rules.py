@@ -17,6 +17,7 @@ from dcert_benefits.adapters.policy_files import PolicyCatalogueInvalid, default
 from dcert_benefits.domain.eligibility import Circumstances, Eligible, NotEligible, decide
 from dcert_benefits.domain.events import BenefitActivated, BenefitNotEligible, BenefitTerminated
 from dcert_benefits.domain.holding import CertificateOnFile, Fact, Holding
+from dcert_benefits.domain.policies import Catalogue
 from dcert_benefits.domain.reasons import reason_text
 
 CATALOGUE = load_catalogue()
@@ -34,6 +35,26 @@ def holder(**overrides: Any) -> Circumstances:
         long_term_care=True,
     )
     return replace(base, **overrides)
+
+
+def a_grade_1_holding(
+    catalogue: Catalogue, issued_on: date = date(2025, 5, 20), birth_date: date | None = None
+) -> Holding:
+    """A grade 1 physical holder in Huzhou, their certificate just recorded (ten years valid)."""
+    holding = Holding("person-ref-1")
+    holding.record_certificate(
+        CertificateOnFile(
+            number="33050219800301123X41",
+            category="physical",
+            level=1,
+            issued_on=issued_on,
+            expires_on=issued_on.replace(year=issued_on.year + 10),
+            household_region=HUZHOU_COUNTY,
+            birth_date=birth_date,
+        ),
+        catalogue,
+    )
+    return holding
 
 
 def decided(code: str, who: Circumstances, on: date = date(2025, 5, 20)) -> Eligible | NotEligible:
@@ -96,19 +117,7 @@ def test_the_nursing_subsidy_needs_long_term_care_and_starts_in_the_month_of_app
 def test_an_aged_out_benefit_ends_in_the_holders_benefits_and_death_before_it_brings_the_end_forward() -> (
     None
 ):
-    holding = Holding("person-ref-1")
-    holding.record_certificate(
-        CertificateOnFile(
-            number="33050219660815123X41",
-            category="physical",
-            level=1,
-            issued_on=date(2025, 5, 20),
-            expires_on=date(2035, 5, 20),
-            household_region=HUZHOU_COUNTY,
-            birth_date=date(1966, 8, 15),
-        ),
-        CATALOGUE,
-    )
+    holding = a_grade_1_holding(CATALOGUE, birth_date=date(1966, 8, 15))
     [pension] = [
         event
         for event in holding.pending_events
@@ -170,18 +179,7 @@ def test_a_local_rule_that_ends_stops_payment_after_its_last_month(tmp_path: Pat
             ],
         )
     )
-    holding = Holding("person-ref-1")
-    holding.record_certificate(
-        CertificateOnFile(
-            number="33050219800301123X41",
-            category="physical",
-            level=1,
-            issued_on=date(2025, 5, 20),
-            expires_on=date(2035, 5, 20),
-            household_region=HUZHOU_COUNTY,
-        ),
-        catalogue,
-    )
+    holding = a_grade_1_holding(catalogue)
     assert [
         (type(event).__name__, getattr(event, "active_from", None) or getattr(event, "active_to", None))
         for event in holding.pending_events
@@ -191,18 +189,7 @@ def test_a_local_rule_that_ends_stops_payment_after_its_last_month(tmp_path: Pat
 
 
 def test_a_certificate_from_before_a_local_amount_is_paid_from_the_month_the_amount_took_effect() -> None:
-    holding = Holding("person-ref-1")
-    holding.record_certificate(
-        CertificateOnFile(
-            number="33050219800301123X41",
-            category="physical",
-            level=1,
-            issued_on=date(2016, 7, 1),
-            expires_on=date(2026, 7, 1),
-            household_region=HUZHOU_COUNTY,
-        ),
-        CATALOGUE,
-    )
+    holding = a_grade_1_holding(CATALOGUE, issued_on=date(2016, 7, 1))
     nursing = [
         event
         for event in holding.pending_events

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -14,24 +11,13 @@ from fastapi.responses import StreamingResponse
 from dcert_shared.api import principal_context
 from dcert_shared.auth import Principal, require_role
 
-from ..application.runs import MonthlyRuns
+from ..application.runs import MonthlyRuns, csv_rows
 from ..domain.calendar import Month
 from .schemas import RunCreate, RunLinePublic, RunPublic
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 LINES_SHOWN = 1000
-CSV_COLUMNS = (
-    "for_month",
-    "paid_in_month",
-    "certificate_number",
-    "benefit",
-    "household_region",
-    "amount_fen",
-    "amount_yuan",
-    "policy_version",
-    "kind",
-)
 
 
 def monthly_runs(request: Request) -> MonthlyRuns:
@@ -117,34 +103,3 @@ async def close_run(run_id: str, principal: Admin, runs: Runs) -> RunPublic:
     """关账: no run of this month and region any more; later decisions are paid as arrears."""
     await runs.close(principal_context(principal), run_id)
     return await _public(runs, run_id)
-
-
-def yuan(fen: int) -> str:
-    """An exact decimal of yuan from integer fen: 26200 -> "262.00"."""
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
-async def csv_rows(lines: AsyncIterator[Any]) -> AsyncIterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    async for line in lines:
-        writer.writerow(
-            (
-                str(Month.of(line["for_month"])),
-                str(Month.of(line["paid_in_month"])),
-                line["certificate_number"],
-                line["benefit"],
-                line["household_region"],
-                line["amount_fen"],
-                yuan(line["amount_fen"]),
-                line["policy_version"],
-                line["kind"],
-            )
-        )
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()

@@ -21,6 +21,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -351,3 +353,48 @@ def _stored(reach: Reach) -> dict[str, str | None]:
         "catch_up_from": reach.catch_up_from.first_day.isoformat(),
         "late_since": None if reach.late_since is None else reach.late_since.isoformat(),
     }
+
+
+# The export for the paying agency (HTTP `lines.csv` and the CLI's `export`).
+CSV_COLUMNS = (
+    "for_month",
+    "paid_in_month",
+    "certificate_number",
+    "benefit",
+    "household_region",
+    "amount_fen",
+    "amount_yuan",
+    "policy_version",
+    "kind",
+)
+
+
+def yuan(fen: int) -> str:
+    """An exact decimal of yuan from integer fen: 26200 -> "262.00"."""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+async def csv_rows(lines: AsyncIterator[Any]) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    async for line in lines:
+        writer.writerow(
+            (
+                str(Month.of(line["for_month"])),
+                str(Month.of(line["paid_in_month"])),
+                line["certificate_number"],
+                line["benefit"],
+                line["household_region"],
+                line["amount_fen"],
+                yuan(line["amount_fen"]),
+                line["policy_version"],
+                line["kind"],
+            )
+        )
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -22,7 +22,7 @@ from opentelemetry import metrics
 
 from dcert_shared.consumer import Subscription as EventSubscription
 from dcert_shared.envelope import EventEnvelope
-from dcert_shared.runtime import ServiceRuntime
+from dcert_shared.runtime import ServiceRuntime, Worker
 from dcert_shared.telemetry import tracer
 from dcert_shared.uow import UnitOfWork
 from dcert_shared.vault import Vault
@@ -207,7 +207,7 @@ class NoticeSender:
         return None
 
 
-def notice_sender(channels: dict[str, Channel]) -> Any:
+def notice_sender(channels: dict[str, Channel]) -> Worker:
     async def send_notices(runtime: ServiceRuntime, stopping: asyncio.Event) -> None:
         settings = runtime.settings
         assert isinstance(settings, NotificationSettings)

@@ -20,7 +20,6 @@ from dcert_shared.envelope import EventEnvelope
 from dcert_shared.working_days import WorkingCalendar
 
 CHINA = ZoneInfo("Asia/Shanghai")
-LANGUAGES = ("zh-CN", "en")
 
 
 class NoticeKind(StrEnum):
