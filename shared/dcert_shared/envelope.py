@@ -29,6 +29,10 @@ class DomainEvent(BaseModel):
     public: ClassVar[bool] = True
     # Fields left out of the published message (personal data other services do not need).
     private_fields: ClassVar[frozenset[str]] = frozenset()
+    # Personal data stored only sealed (dcert_shared.vault): the field naming a person (their
+    # keyed hash) -> the fields sealed with that person's data key. The event store seals them
+    # when it appends and opens them when it reads; once the person is erased they read as None.
+    sealed_fields: ClassVar[Mapping[str, frozenset[str]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -36,7 +40,8 @@ class DomainEvent(BaseModel):
             cls.event_type = cls.__name__
 
     def published_data(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude=set(self.private_fields))
+        sealed = {name for fields in self.sealed_fields.values() for name in fields}
+        return self.model_dump(mode="json", exclude=set(self.private_fields) | sealed)
 
 
 @dataclass(frozen=True)
@@ -210,6 +215,9 @@ class EventRegistry:
     def classes(self) -> list[type[DomainEvent]]:
         """Every registered event class, in the order registered."""
         return list(self._classes.values())
+
+    def event_class(self, event_type: str) -> type[DomainEvent]:
+        return self._classes[event_type]
 
     def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         """Register a function turning a payload of `from_version` into `from_version + 1`."""

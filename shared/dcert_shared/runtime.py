@@ -36,6 +36,13 @@ from .broker import (
 from .consumer import EventConsumer, RedeliveryPolicy, Subscription
 from .db import ReadModels, create_pool, ensure_read_models, migrate
 from .envelope import Actor, CommandContext, EventRegistry
+from .erasure import (
+    ERASING_CONTEXT,
+    PERSON_ERASED,
+    erasure_stream_config,
+    erasure_subscription,
+    reapply_erasures,
+)
 from .hardening import harden
 from .outbox import OutboxRelay
 from .problems import install_problem_handlers
@@ -104,6 +111,8 @@ class ServiceRuntime:
         self.stream_limits = stream_limits or StreamLimits(max_bytes=settings.stream_bytes)
         self.naming = Naming(settings.nats_prefix)
         self.vault = Vault(LocalKeyManager(settings.master_key_bytes))
+        # The erasing service records an erasure again when a restored database needed it.
+        self.on_erasure_reapplied: Callable[[str], Awaitable[None]] | None = None
         self.stopping = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
         self._nc: NATS | None = None
@@ -151,7 +160,10 @@ class ServiceRuntime:
             ],
         )
         store = EventStore(
-            self.registry, f"/dcert/{self.context}", self.naming.event_subject_prefix(self.context)
+            self.registry,
+            f"/dcert/{self.context}",
+            self.naming.event_subject_prefix(self.context),
+            self.vault,
         )
         self._es = EventSourcing(self._pool, store, self.projectors, settings.identity_hash_key_bytes)
         if self.read_models is not None:
@@ -173,6 +185,13 @@ class ServiceRuntime:
         await ensure_stream(
             self._js, dead_letter_stream_config(self.naming, settings.service_name, self.stream_limits)
         )
+        await ensure_stream(self._js, erasure_stream_config(self.naming, self.stream_limits))
+        # Before any request or event is handled: a restored database forgets no erasure.
+        await reapply_erasures(self._pool, self._js, self.naming, self.vault, self.on_erasure_reapplied)
+        if self.context != ERASING_CONTEXT and not any(
+            s.event_types == [PERSON_ERASED] for s in self.subscriptions
+        ):
+            self.subscriptions.append(erasure_subscription(self.vault))
         self.relay = OutboxRelay(self._pool, self._js, self.naming.event_stream(self.context))
         self._spawn("outbox-relay", self.relay.run(self.stopping))
         for subscription in self.subscriptions:

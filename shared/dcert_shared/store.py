@@ -22,6 +22,7 @@ import asyncpg
 
 from .envelope import CommandContext, DomainEvent, EventEnvelope, EventRegistry
 from .problems import ConcurrencyConflict
+from .vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,10 @@ _SELECT_EVENTS = (
     "SELECT position, transaction_id, event_id, stream_id, version, event_type, schema_version,"
     " payload, metadata, recorded_at FROM events"
 )
+
+
+# A stored payload keeps its sealed fields here: the owner field -> the token of those fields.
+SEALED_KEY = "_sealed"
 
 
 @dataclass(frozen=True, order=True)
@@ -118,12 +123,20 @@ async def save_checkpoint(conn: asyncpg.Connection, name: str, checkpoint: Check
 
 
 class EventStore:
-    """Appends events (and their outbox messages) and reads them back, upcast to the current shape."""
+    """Appends events (and their outbox messages) and reads them back, upcast to the current shape.
 
-    def __init__(self, registry: EventRegistry, source: str, subject_prefix: str) -> None:
+    With a `vault`, an event's `sealed_fields` are stored only as a token of its person's data
+    key and opened on reading; an erased person's fields read as None (ADR 0005). The envelopes
+    `append` returns still carry the plain values, for the projections of the same transaction.
+    """
+
+    def __init__(
+        self, registry: EventRegistry, source: str, subject_prefix: str, vault: Vault | None = None
+    ) -> None:
         self.registry = registry
         self.source = source
         self.subject_prefix = subject_prefix  # e.g. "certificate.events."
+        self.vault = vault
 
     async def append(
         self,
@@ -163,7 +176,7 @@ class EventStore:
             envelope.stream_version,
             envelope.event_type,
             envelope.schema_version,
-            envelope.payload,
+            await self._sealed(conn, event, envelope.payload),
             envelope.metadata(),
             # The envelope's time, not the transaction's: projections made now and rebuilt later,
             # and the CloudEvent's `time`, all say the same.
@@ -183,6 +196,45 @@ class EventStore:
         )
         return position
 
+    async def _sealed(
+        self, conn: asyncpg.Connection, event: DomainEvent, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not event.sealed_fields:
+            return payload
+        if self.vault is None:
+            raise RuntimeError(f"{event.event_type} holds personal data: the event store needs a vault")
+        stored = dict(payload)
+        tokens: dict[str, str] = {}
+        for owner, fields in event.sealed_fields.items():
+            values = {name: stored.pop(name) for name in sorted(fields) if name in stored}
+            person_ref = payload.get(owner)
+            if person_ref is None:  # no such person (an application without an agent)
+                if any(value is not None for value in values.values()):
+                    raise ValueError(f"{event.event_type}: personal data of no {owner}")
+                continue
+            tokens[owner] = await self.vault.seal(conn, str(person_ref), values)
+        stored[SEALED_KEY] = tokens
+        return stored
+
+    async def _opened(
+        self, conn: asyncpg.Connection, envelope: EventEnvelope, keys: dict[str, bytes | None]
+    ) -> EventEnvelope:
+        tokens = envelope.payload.get(SEALED_KEY)
+        if tokens is None:
+            return self.registry.upcast(envelope)
+        assert self.vault is not None, "sealed events need the vault to be read"
+        payload = {name: value for name, value in envelope.payload.items() if name != SEALED_KEY}
+        event_class = self.registry.event_class(envelope.event_type)
+        for owner, fields in event_class.sealed_fields.items():
+            token = tokens.get(owner)
+            values = (
+                await self.vault.open(conn, str(payload[owner]), token, keys) if token is not None else None
+            )
+            for name in fields:
+                # Erased (or never given): every sealed field reads as None.
+                payload[name] = values.get(name) if isinstance(values, dict) else None
+        return self.registry.upcast(replace(envelope, payload=payload))
+
     @staticmethod
     def message_headers(envelope: EventEnvelope) -> dict[str, str]:
         headers = {"Nats-Msg-Id": str(envelope.event_id), "ce-type": envelope.event_type}
@@ -194,7 +246,8 @@ class EventStore:
 
     async def load(self, conn: asyncpg.Connection, stream_id: str) -> list[EventEnvelope]:
         rows = await conn.fetch(f"{_SELECT_EVENTS} WHERE stream_id = $1 ORDER BY version", stream_id)
-        return [self.registry.upcast(EventEnvelope.from_row(row)) for row in rows]
+        keys: dict[str, bytes | None] = {}
+        return [await self._opened(conn, EventEnvelope.from_row(row), keys) for row in rows]
 
     async def read_all(
         self, conn: asyncpg.Connection, after: Checkpoint = START, limit: int = 500
@@ -208,5 +261,6 @@ class EventStore:
             after,
             limit,
         )
-        envelopes = [self.registry.upcast(EventEnvelope.from_row(row)) for row in rows]
+        keys: dict[str, bytes | None] = {}
+        envelopes = [await self._opened(conn, EventEnvelope.from_row(row), keys) for row in rows]
         return envelopes, (checkpoint_of(rows[-1]) if rows else after)

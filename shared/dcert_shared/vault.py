@@ -94,9 +94,23 @@ class Vault:
         sealed = nonce + AESGCM(data_key).encrypt(nonce, plaintext, person_ref.encode())
         return TOKEN_VERSION + base64.urlsafe_b64encode(sealed).decode()
 
-    async def open(self, conn: asyncpg.Connection, person_ref: str, token: str) -> Any | None:
-        """The sealed value, or None when the person has been erased."""
-        data_key = await self._data_key(conn, person_ref, create=False)
+    async def open(
+        self,
+        conn: asyncpg.Connection,
+        person_ref: str,
+        token: str,
+        keys: dict[str, bytes | None] | None = None,
+    ) -> Any | None:
+        """The sealed value, or None when the person has been erased.
+
+        `keys`, when given, caches the data keys looked up (one lookup per person in a batch).
+        """
+        if keys is not None and person_ref in keys:
+            data_key = keys[person_ref]
+        else:
+            data_key = await self._data_key(conn, person_ref, create=False)
+            if keys is not None:
+                keys[person_ref] = data_key
         if data_key is None:
             return None
         if not token.startswith(TOKEN_VERSION):
@@ -106,6 +120,10 @@ class Vault:
             sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], person_ref.encode()
         )
         return json.loads(plaintext)
+
+    async def is_erased(self, conn: asyncpg.Connection, person_ref: str) -> bool:
+        erased_at = await conn.fetchval("SELECT erased_at FROM person_keys WHERE person_ref = $1", person_ref)
+        return erased_at is not None
 
     async def erase(self, conn: asyncpg.Connection, person_ref: str) -> bool:
         """Destroy the person's data key (crypto-shredding); True when there was one to destroy.

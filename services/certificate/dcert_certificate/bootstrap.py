@@ -18,7 +18,7 @@ from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 
 from .adapters import cards, ecert, read_models
-from .api import applications, certificates
+from .api import applications, certificates, people
 from .api import cards as cards_api
 from .api import keys as keys_api
 from .api.routes import router
@@ -44,6 +44,7 @@ def create_app(
         projectors=[read_models.project, cards.project],
     )
     commands = CertificateCommands(runtime, settings, today)
+    runtime.on_erasure_reapplied = commands.reapply_erasure
     runtime.subscriptions = [
         Subscription(
             "assessment-scheduled", "assessment", ["AssessmentScheduled"], commands.on_assessment_scheduled
@@ -66,7 +67,14 @@ def create_app(
     app = build_app(
         runtime,
         title="残疾人证 certificate service",
-        routers=[applications.router, certificates.router, router, cards_api.router, keys_api.router],
+        routers=[
+            applications.router,
+            certificates.router,
+            router,
+            cards_api.router,
+            keys_api.router,
+            people.router,
+        ],
         dev_issuer=DevIssuer() if settings.dev_auth else None,
         on_started=on_started,
     )

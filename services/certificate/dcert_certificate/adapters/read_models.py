@@ -46,6 +46,7 @@ from ..domain.events import (
     MatterClosed,
     MatterOpened,
     MigrationCertificateIssued,
+    PersonErased,
     PublicNoticeEnded,
     PublicNoticeStarted,
     RenewalReminderDue,
@@ -180,6 +181,14 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.region,
                 at,
             )
+        case PersonErased(person_ref=person_ref):
+            # The masked names go too; the rows stay, so every count stays right.
+            await conn.execute(
+                "UPDATE application_view SET applicant_name_masked = '' WHERE person_ref = $1", person_ref
+            )
+            await conn.execute(
+                "UPDATE certificate_view SET holder_name_masked = '' WHERE person_ref = $1", person_ref
+            )
         case CardDelivered() | CardReportedLost() | CardInvalidated():
             await conn.execute(
                 "UPDATE application_step SET ended_at = $2 WHERE step = 'card' AND ended_at IS NULL"
@@ -219,7 +228,7 @@ async def _project_intake(conn: asyncpg.Connection, at: datetime, event: DomainE
                 event.is_minor,
                 event.person_ref,
                 event.agent_ref,
-                mask_name(event.applicant_name),
+                mask_name(event.applicant_name) if event.applicant_name is not None else "",
                 event.reason,
                 event.certificate_number,
                 at,
@@ -379,7 +388,7 @@ async def _certificate_issued(conn: asyncpg.Connection, event: CertificateIssued
         event.residence_region,
         event.person_ref,
         event.agent_refs,
-        event.holder_name_masked,
+        event.holder_name_masked or "",
         event.serial,
         event.previous_number,
     )

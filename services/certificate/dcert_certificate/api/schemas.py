@@ -296,3 +296,29 @@ class Verification(BaseModel):
     expires_on: date | None = None
     holder: str | None = None
     reason_code: str | None = None
+
+
+LegalBasis = Literal[
+    "purpose_fulfilled", "consent_withdrawn", "retention_ended", "unlawful_processing", "court_order"
+]
+
+
+class ErasureRequest(BaseModel):
+    """删除个人信息 (PIPL art. 47): the identity number goes in the body, never in a URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: str = Field(max_length=18)
+    legal_basis: LegalBasis
+
+    @field_validator("id_number")
+    @classmethod
+    def _valid_identity_number(cls, value: str) -> str:
+        return _identity_number(value)
+
+
+class ErasureAnswer(BaseModel):
+    person: str = Field(description="the identity number, masked")
+    erased: bool = Field(description="always true: the person's data key is destroyed")
+    erased_now: bool = Field(description="false when the person had been erased before")
+    legal_basis: LegalBasis

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from dcert_shared.envelope import CommandContext, EventEnvelope
+from dcert_shared.envelope import SYSTEM, CommandContext, EventEnvelope
 from dcert_shared.ids import IdentityNumber, china_today, keyed_hash
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import EventSourcing, Idempotency, UnitOfWork
@@ -240,6 +240,30 @@ class CertificateCommands:
         certificate.report_lost(today)
         for card in await self._cards_of(uow, certificate.id):
             card.report_lost()
+
+    # -- erasure (crypto-shredding, ADR 0005) -------------------------------------------------
+    async def erase_person(self, context: CommandContext, person_ref: str, legal_basis: str) -> bool:
+        """Record the erasure and destroy the person's data key, in one transaction; False when
+        the person was erased before (nothing changes)."""
+
+        async def run(uow: UnitOfWork) -> bool:
+            person = await self._person(uow, person_ref)
+            if not person.erase(legal_basis, self.today()):
+                return False
+            await self.runtime.vault.erase(uow.conn, person_ref)
+            return True
+
+        return await self.es.execute(context, run)
+
+    async def reapply_erasure(self, person_ref: str) -> None:
+        """After a restore from an older backup: the erasure the broker remembers is recorded
+        again, so that the read models forget the person too."""
+
+        async def run(uow: UnitOfWork) -> None:
+            person = await self._person(uow, person_ref)
+            person.erase("restored_backup", self.today(), reapplied=True)
+
+        await self.es.execute(CommandContext(actor=SYSTEM), run)
 
     # -- the applicant's own actions ---------------------------------------------------------
     async def withdraw(self, context: CommandContext, application_id: str) -> None:
@@ -595,6 +619,7 @@ class CertificateCommands:
                 application_id=application.id,
                 region=certificate.household_region,
                 serial=certificate.serial,
+                person_ref=certificate.person_ref,
                 holder_name=certificate.holder_name,
                 mail_address=application.applicant_address or certificate.mail_address,
                 delivery=application.card_delivery,

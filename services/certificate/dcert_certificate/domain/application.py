@@ -362,7 +362,10 @@ class Application(Aggregate):
             raise NotReturned(detail=f"status: {self.status.value}")
         self.trigger(
             ApplicationResubmitted(
-                application_id=self.id, corrected=sorted(corrections), corrections=corrections
+                application_id=self.id,
+                corrected=sorted(corrections),
+                corrections=corrections,
+                person_ref=self.person_ref,
             )
         )
         self._open_review(self.reviewing_region, today, deadlines)
@@ -402,8 +405,8 @@ class Application(Aggregate):
                 self.person_ref = event.person_ref
                 self.agent_ref = event.agent_ref
                 self.birth_date = event.birth_date
-                self.applicant_name = event.applicant_name
-                self.applicant_id_number = event.applicant_id_number
+                self.applicant_name = event.applicant_name or ""
+                self.applicant_id_number = event.applicant_id_number or ""
                 self.applicant_address = event.applicant_address or ""
                 self.subject_certificate = event.certificate_number
                 self.card_delivery = event.card_delivery
@@ -438,7 +441,7 @@ class Application(Aggregate):
                 assert self.returned_from is not None
                 self.status = self.returned_from
                 self.returned_from = None
-                if isinstance(corrections.get("address"), str):
+                if corrections is not None and isinstance(corrections.get("address"), str):
                     self.applicant_address = str(corrections["address"])
             case ApplicationWithdrawn():
                 self.status = Status.WITHDRAWN

@@ -95,13 +95,19 @@ class CardEvent(DomainEvent):
 class CardOrdered(CardEvent):
     """下单制卡: the card centre of the region's province will print and post (or hand over) it."""
 
-    private_fields: ClassVar[frozenset[str]] = frozenset({"holder_name", "mail_address", "serial"})
+    private_fields: ClassVar[frozenset[str]] = frozenset(
+        {"holder_name", "mail_address", "serial", "person_ref"}
+    )
+    sealed_fields: ClassVar[Mapping[str, frozenset[str]]] = {
+        "person_ref": frozenset({"holder_name", "mail_address"})
+    }
     application_id: str
     serial: str
     ordered_on: date
     delivery: str
-    holder_name: str
-    mail_address: str
+    holder_name: str | None
+    mail_address: str | None
+    person_ref: str | None = None  # whose key seals name and address (None: stored before sealing)
 
 
 class CardProductionStarted(CardEvent):
@@ -159,6 +165,7 @@ class Card(Aggregate):
         self.delivery = "mail"
         self.holder_name = ""
         self.mail_address = ""
+        self.person_ref = ""
         self.ordered_on = date.min
         self.batch_id: str | None = None
         self.tracking_number: str | None = None
@@ -172,6 +179,7 @@ class Card(Aggregate):
         application_id: str,
         region: str,
         serial: str,
+        person_ref: str,
         holder_name: str,
         mail_address: str,
         delivery: str,
@@ -191,6 +199,7 @@ class Card(Aggregate):
                 delivery=delivery,
                 holder_name=holder_name,
                 mail_address=mail_address,
+                person_ref=person_ref,
             )
         )
         return card
@@ -222,6 +231,7 @@ class Card(Aggregate):
             application_id=self.application_id,
             region=self.region,
             serial=self.serial,
+            person_ref=self.person_ref,
             holder_name=self.holder_name,
             mail_address=self.mail_address,
             delivery=self.delivery,
@@ -269,8 +279,9 @@ class Card(Aggregate):
                 self.application_id = event.application_id
                 self.serial = event.serial
                 self.delivery = event.delivery
-                self.holder_name = event.holder_name
-                self.mail_address = event.mail_address
+                self.holder_name = event.holder_name or ""
+                self.mail_address = event.mail_address or ""
+                self.person_ref = event.person_ref or ""
                 self.ordered_on = event.ordered_on
             case CardProductionStarted():
                 self.status = CardStatus.IN_PRODUCTION

@@ -17,6 +17,21 @@ class LiveCertificateExists(Conflict):
     title_en = "This person already holds a live certificate; apply for renewal, replacement or a change"
 
 
+class PersonHasLiveRecords(Conflict):
+    code = "person_has_live_records"
+    title_zh = "此人仍有正在办理的申请或有效的残疾人证，须先办结或注销后才能删除其个人信息"
+    title_en = (
+        "This person still has an open application or a live certificate; "
+        "close or cancel it before erasing their personal data"
+    )
+
+
+class PersonErasedError(Conflict):
+    code = "person_erased"
+    title_zh = "此人的个人信息已依法删除，不能再受理其申请，请与残联联系"
+    title_en = "This person's personal data has been erased by law; no application can be taken for them"
+
+
 class ApplicationNotInReviewableState(Conflict):
     code = "application_not_reviewable"
     title_zh = "申请当前状态不能作出该审核决定"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import ClassVar
 
@@ -28,8 +29,15 @@ _PERSONAL = frozenset(
 
 class ApplicationSubmitted(DomainEvent):
     # The person's and agent's keyed hashes are published (the notification service tells them
-    # of every step); their identity numbers, names and contact details are not.
+    # of every step); their identity numbers, names and contact details are not, and are stored
+    # only sealed with their own data keys (None once erased).
     private_fields: ClassVar[frozenset[str]] = _PERSONAL - {"person_ref", "agent_ref"}
+    sealed_fields: ClassVar[Mapping[str, frozenset[str]]] = {
+        "person_ref": frozenset(
+            {"applicant_id_number", "applicant_name", "applicant_phone", "applicant_address"}
+        ),
+        "agent_ref": frozenset({"agent_id_number", "agent_name"}),
+    }
     application_id: str
     matter: str
     household_region: str
@@ -41,8 +49,8 @@ class ApplicationSubmitted(DomainEvent):
     person_ref: str
     agent_ref: str | None
     birth_date: date
-    applicant_id_number: str
-    applicant_name: str
+    applicant_id_number: str | None
+    applicant_name: str | None
     applicant_phone: str | None
     applicant_address: str | None
     agent_id_number: str | None
@@ -125,10 +133,12 @@ class ApplicationReturned(DomainEvent):
 
 
 class ApplicationResubmitted(DomainEvent):
-    private_fields: ClassVar[frozenset[str]] = frozenset({"corrections"})
+    private_fields: ClassVar[frozenset[str]] = frozenset({"corrections", "person_ref"})
+    sealed_fields: ClassVar[Mapping[str, frozenset[str]]] = {"person_ref": frozenset({"corrections"})}
     application_id: str
     corrected: list[str]
-    corrections: dict[str, object]
+    corrections: dict[str, object] | None
+    person_ref: str | None = None  # whose key seals the corrections (None: stored before sealing)
 
 
 class ApplicationWithdrawn(DomainEvent):
@@ -188,6 +198,9 @@ class CertificateIssued(DomainEvent):
     private_fields: ClassVar[frozenset[str]] = frozenset(
         {"holder_name_masked", "serial", "holder_name", "mail_address"}
     )
+    sealed_fields: ClassVar[Mapping[str, frozenset[str]]] = {
+        "person_ref": frozenset({"holder_name_masked", "holder_name", "mail_address"})
+    }
     certificate_number: str
     application_id: str
     person_ref: str
@@ -199,7 +212,7 @@ class CertificateIssued(DomainEvent):
     household_region: str
     residence_region: str
     age_years: int
-    holder_name_masked: str
+    holder_name_masked: str | None
     serial: str
     holder_name: str | None = None
     mail_address: str | None = None
@@ -316,9 +329,23 @@ class LiveCertificateClosed(DomainEvent):
     certificate_number: str
 
 
+class PersonErased(DomainEvent):
+    """删除个人信息: on a legal request an admin erased the person's data (PIPL art. 47).
+
+    Their data key is destroyed in the same transaction: every sealed value of theirs, in any
+    stream and any service, reads as None from now on. `reapplied`: recorded again after a
+    restore from a backup older than the erasure."""
+
+    person_ref: str
+    legal_basis: str
+    erased_on: date
+    reapplied: bool = False
+
+
 def registry() -> EventRegistry:
     events = EventRegistry()
     events.register(
+        PersonErased,
         ApplicationSubmitted,
         AssessmentRequested,
         AssessmentAssigned,

@@ -13,12 +13,19 @@ from datetime import date
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 
-from .errors import LiveCertificateExists, OpenApplicationExists, ReapplicationBarredError
+from .errors import (
+    LiveCertificateExists,
+    OpenApplicationExists,
+    PersonErasedError,
+    PersonHasLiveRecords,
+    ReapplicationBarredError,
+)
 from .events import (
     LiveCertificateClosed,
     LiveCertificateRecorded,
     OpenApplicationClosed,
     OpenApplicationRecorded,
+    PersonErased,
     ReapplicationBarred,
 )
 
@@ -31,8 +38,11 @@ class Person(Aggregate):
         self.open_applications: dict[str, str] = {}  # application id -> matter
         self.live_certificate: str | None = None
         self.barred_until: date | None = None
+        self.erased_on: date | None = None
 
     def open_new_application(self, application_id: str, today: date) -> None:
+        if self.erased_on is not None:
+            raise PersonErasedError()
         if self.barred_until is not None and today <= self.barred_until:
             raise ReapplicationBarredError(detail=f"until {self.barred_until.isoformat()}")
         if self.live_certificate is not None:
@@ -66,6 +76,19 @@ class Person(Aggregate):
         self.certificate_closed(old_number)
         self.record_live(new_number)
 
+    def erase(self, legal_basis: str, today: date, *, reapplied: bool = False) -> bool:
+        """Erase the person's data; only once nothing of theirs is open or live. False when
+        already erased (a repeated request changes nothing). `reapplied`: the key is gone already
+        (a restore from a backup older than the erasure), so the erasure is only recorded again."""
+        if self.erased_on is not None:
+            return False
+        if not reapplied and (self.open_applications or self.live_certificate is not None):
+            raise PersonHasLiveRecords()
+        self.trigger(
+            PersonErased(person_ref=self.id, legal_basis=legal_basis, erased_on=today, reapplied=reapplied)
+        )
+        return True
+
     def bar_reapplication(self, until: date) -> None:
         self.trigger(ReapplicationBarred(until=until))
 
@@ -81,3 +104,5 @@ class Person(Aggregate):
                 self.live_certificate = None
             case ReapplicationBarred(until=until):
                 self.barred_until = until
+            case PersonErased(erased_on=erased_on):
+                self.erased_on = erased_on
