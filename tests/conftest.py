@@ -13,7 +13,7 @@ import pytest
 from dcert_shared.embedded import ensure_databases, free_port
 from dcert_shared.supervisor import ServiceProcess
 
-from .system import SERVICES, System, WebhookReceiver, new_person
+from .system import SERVICES, System, TelemetryReceiver, WebhookReceiver, new_person
 
 REGION = "330502"
 POLICY_FIELDS = ["certificate_number", "category", "level", "expires_on"]
@@ -40,6 +40,14 @@ def system(
         "DCERT_WEBHOOK_RETRY_SCHEDULE_SECONDS": "[0.2, 0.5, 1, 2]",
         "DCERT_DELIVERY_POLL_SECONDS": "0.1",
     }
+    # Spans and metrics go to a collector of the test's own, exported within a second, so that
+    # tests can search everything the services tell an operator (tests/test_no_personal_data.py).
+    telemetry = TelemetryReceiver()
+    common |= {
+        "DCERT_OTEL_EXPORTER_OTLP_ENDPOINT": telemetry.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+    }
     processes = []
     logs = tmp_path_factory.mktemp("e2e-logs")
     for name in SERVICES:
@@ -57,10 +65,11 @@ def system(
     try:
         for process in processes:
             process.wait_healthy(timeout=60)
-        yield System(ports)
+        yield System(ports, telemetry=telemetry, log_paths=[logs / f"{name}.log" for name in SERVICES])
     finally:
         for process in processes:
             process.stop()
+        telemetry.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -28,6 +29,8 @@ class System:
 
     ports: dict[str, int]
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15))
+    telemetry: TelemetryReceiver | None = None
+    log_paths: list[Path] = field(default_factory=list)
 
     def url(self, service: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"
@@ -132,3 +135,34 @@ class WebhookReceiver:
 
 def json_of(response: httpx.Response) -> Any:
     return json.loads(response.text)
+
+
+class TelemetryReceiver:
+    """An OTLP/HTTP collector on loopback: keeps every export (traces, metrics) as sent, so a test
+    can search the raw protobuf bytes, where strings travel as UTF-8."""
+
+    def __init__(self) -> None:
+        self.exports: list[tuple[str, bytes]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.exports.append((self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def received(self, path: str) -> bytes:
+        return b"\n".join(body for where, body in list(self.exports) if where == path)
+
+    def close(self) -> None:
+        self.server.shutdown()

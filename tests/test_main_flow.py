@@ -33,14 +33,19 @@ def status_of(system: System, token: str, application_id: str) -> str:
 
 
 def graded(
-    system: System, doctor: str, application_id: str, level: int = 1, category: str = "physical"
+    system: System,
+    doctor: str,
+    application_id: str,
+    level: int = 1,
+    category: str = "physical",
+    findings: str = "双下肢功能丧失",
 ) -> None:
     assessment = assessment_of(system, doctor, application_id)
     recorded = system.call(
         "assessment",
         "POST",
         f"/v1/assessments/{assessment['id']}/result",
-        {"category": category, "level": level, "findings": "双下肢功能丧失", "measurements": {}},
+        {"category": category, "level": level, "findings": findings, "measurements": {}},
         doctor,
     )
     assert recorded.status_code in (200, 201), recorded.text

@@ -44,6 +44,7 @@ from .erasure import (
     reapply_erasures,
 )
 from .hardening import harden
+from .logs import RequestLog, configure_logging
 from .outbox import OutboxRelay
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
@@ -251,6 +252,7 @@ def build_app(
 ) -> FastAPI:
     """The FastAPI app of a service: problem details, auth, telemetry, health, lifespan."""
     settings = runtime.settings
+    configure_logging(settings.service_name, settings.log_level)
     setup_telemetry(settings.service_name, settings.otel_exporter_otlp_endpoint)
     instrument_asyncpg()
 
@@ -287,6 +289,7 @@ def build_app(
         app.include_router(dev_auth_router(dev_issuer))
     for router in routers:
         app.include_router(router)
+    app.add_middleware(RequestLog)
     instrument_app(app)
     return app
 
