@@ -30,6 +30,12 @@ async def test_a_partner_subscribes_and_gets_a_standard_webhooks_secret_once(
     [item] = listed.json()["items"]
     assert item["id"] == created["id"] and "secret" not in item
 
+    # At rest the secret is sealed: not in the stored events, not in the read model.
+    stored = await service.fetch("SELECT payload::text AS text FROM events")
+    view = await service.fetch("SELECT secret FROM subscription_view WHERE id = $1", created["id"])
+    assert all(created["secret"] not in row["text"] for row in stored)
+    assert view[0]["secret"].startswith("v1.") and created["secret"] not in view[0]["secret"]
+
 
 async def test_a_partner_sees_only_its_own_subscriptions(service: NotificationService) -> None:
     civil_affairs, transport = await service.partner(), await service.partner(name="交通运输局")

@@ -26,8 +26,10 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from dcert_shared.db import ddl_for
+from dcert_shared.vault import Vault
 
 from ..domain.delivery import DeliveryStatus
+from ..domain.subscription import SECRET_PREFIX
 
 
 class QueueTable(SQLModel, registry=registry()):
@@ -173,15 +175,45 @@ RETURNING d.seq, d.id, d.subscription_id, d.event_type, d.body, d.attempts, s.ur
 """
 
 
-async def claim(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> list[ClaimedDelivery]:
+async def claim(pool: asyncpg.Pool, vault: Vault, limit: int, lease_seconds: float) -> list[ClaimedDelivery]:
     """Lease up to `limit` due deliveries, each the oldest pending one of its certificate at its
-    subscription."""
+    subscription, with the subscription's signing secrets opened."""
     async with pool.acquire() as conn, conn.transaction():
         # A plan made for this backlog, not a generic one cached while the queue was empty (which
         # grows with the square of a burst's backlog).
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await conn.fetch(_CLAIM, limit, lease_seconds)
-    return [ClaimedDelivery(**dict(row)) for row in rows]
+        keys: dict[str, bytes | None] = {}
+        claimed = []
+        for row in rows:
+            fields = dict(row)
+            owner = secret_owner(fields["subscription_id"])
+            for name in ("secret", "previous_secret"):
+                if fields[name] is not None:
+                    fields[name] = await open_secret(vault, conn, owner, fields[name], keys)
+            claimed.append(ClaimedDelivery(**fields))
+    return claimed
+
+
+def secret_owner(subscription_id: str) -> str:
+    """Whose data key seals a subscription's signing secrets (dcert_shared.vault)."""
+    return f"subscription:{subscription_id}"
+
+
+async def open_secret(
+    vault: Vault,
+    conn: asyncpg.Connection,
+    owner: str,
+    stored: str,
+    keys: dict[str, bytes | None] | None = None,
+) -> str:
+    """A signing secret as stored: sealed, or (recorded before secrets were sealed) plain."""
+    if stored.startswith(SECRET_PREFIX):
+        return stored
+    opened = await vault.open(conn, owner, stored, keys)
+    if not isinstance(opened, str):
+        raise LookupError("the subscription's signing key is gone")
+    return opened
 
 
 async def record_delivered(pool: asyncpg.Pool, seq: int, status_code: int) -> None:

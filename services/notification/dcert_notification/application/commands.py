@@ -12,6 +12,7 @@ from dcert_shared.envelope import CommandContext
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import Idempotency, UnitOfWork
 
+from ..adapters.deliveries import secret_owner
 from ..adapters.webhook_client import resolve
 from ..domain.errors import PartnerNotFound, PartnerNotRegistered, SubscriptionNotFound
 from ..domain.partner import DataSharingPolicy, Onboarding, Partner
@@ -77,9 +78,11 @@ class NotificationCommands:
             partner = await uow.load(Partner, new.partner_id)
             if partner is None:
                 raise PartnerNotRegistered()
-            secret = new_webhook_secret()
+            secret, subscription_id = new_webhook_secret(), str(uuid.uuid4())
+            # Stored only sealed (events and read model); shown in the clear this once.
+            sealed = await self.runtime.vault.seal(uow.conn, secret_owner(subscription_id), secret)
             subscription = Subscription.create(
-                str(uuid.uuid4()), partner, target, new.event_types, secret, new.regions
+                subscription_id, partner, target, new.event_types, sealed, new.regions
             )
             uow.track(subscription)
             return {
@@ -125,7 +128,8 @@ class NotificationCommands:
                 raise SubscriptionNotFound()
             secret = new_webhook_secret()
             until = datetime.now(UTC) + overlap
-            subscription.rotate_secret(secret, until)
+            sealed = await self.runtime.vault.seal(uow.conn, secret_owner(subscription_id), secret)
+            subscription.rotate_secret(sealed, until)
             return {"id": subscription_id, "secret": secret, "previous_valid_until": until}
 
         rotated: dict[str, Any] = await self.runtime.es.execute(context, decide)

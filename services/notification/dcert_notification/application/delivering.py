@@ -37,6 +37,7 @@ class DeliveryWorker:
 
     def __init__(self, runtime: ServiceRuntime, settings: NotificationSettings) -> None:
         self.pool = runtime.pool
+        self.vault = runtime.vault
         self.schedule = RetrySchedule(tuple(settings.webhook_retry_schedule_seconds))
         self.concurrency = settings.delivery_concurrency
         self.poll_seconds = settings.delivery_poll_seconds
@@ -79,7 +80,7 @@ class DeliveryWorker:
         if free <= 0:
             return
         try:
-            claimed = await deliveries.claim(self.pool, free, self.lease_seconds)
+            claimed = await deliveries.claim(self.pool, self.vault, free, self.lease_seconds)
         except (OSError, TimeoutError, asyncpg.PostgresError) as error:
             log.warning("delivery queue unavailable: %s", type(error).__name__)
             return

@@ -1,7 +1,9 @@
 """Events of the notification context. Published data is listed in docs/events.md.
 
 A partner's name, a subscription's URL and its signing secret are kept in the stored events
-(`private_fields`) so the read models can be rebuilt, and are never published.
+(`private_fields`) so the read models can be rebuilt, and are never published. The signing
+secret is kept only sealed (dcert_shared.vault, a data key per subscription), in the events and
+the read model alike; the delivery worker opens it to sign.
 """
 
 from __future__ import annotations
