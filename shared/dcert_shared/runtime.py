@@ -296,10 +296,13 @@ def build_app(
 
 def token_verifier(settings: ServiceSettings, dev_issuer: DevIssuer | None) -> TokenVerifier:
     if dev_issuer is not None and settings.dev_auth and not settings.auth_jwks_url:
-        return TokenVerifier(jwks=dev_issuer.jwks(), audience=settings.auth_audience)
+        return TokenVerifier(
+            jwks=dev_issuer.jwks(), audience=settings.auth_audience, leeway_seconds=settings.auth_leeway_seconds
+        )
     return TokenVerifier(
         jwks_url=settings.auth_jwks_url,
         oidc_issuer=settings.auth_oidc_issuer,
         audience=settings.auth_audience,
         issuer=settings.auth_issuer,
+        leeway_seconds=settings.auth_leeway_seconds,
     )

@@ -48,6 +48,8 @@ class ServiceSettings(BaseSettings):
     auth_oidc_issuer: str | None = None
     auth_audience: str = "dcert"
     auth_issuer: str | None = None
+    # Clock skew allowed on a token's exp/nbf/iat: bounded, a stolen token must not live on.
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
     # Key of the keyed hash (HMAC-SHA256) under which identity numbers are looked up.
     identity_hash_key: SecretStr | None = None
     # Master key (32 bytes, base64) wrapping each person's data key: `openssl rand -base64 32`.

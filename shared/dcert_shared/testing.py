@@ -26,17 +26,23 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, overload
 
 import httpx
+import jwt
 import pytest
 import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, generate_private_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
@@ -400,3 +406,101 @@ async def _delete_streams(js: JetStreamContext, prefix: str) -> None:
         if name.startswith(marker):
             with contextlib.suppress(NotFoundError):
                 await js.delete_stream(name)
+
+
+# --- a real OIDC provider for sign-in tests ---
+
+
+class LocalOidcProvider:
+    """A small OpenID provider over real HTTP for tests: a discovery document and a JWKS, RS256
+    keys that rotate (`rotate` publishes a new current key beside the old, `retire` withdraws
+    one), and tokens minted as a production issuer would, or broken on purpose."""
+
+    def __init__(self, audience: str = "dcert") -> None:
+        self.audience = audience
+        self.keys: dict[str, RSAPrivateKey] = {}
+        self.current_kid = ""
+        self.fetches: list[str] = []
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                provider.fetches.append(self.path)
+                if self.path == "/.well-known/openid-configuration":
+                    body: dict[str, Any] = {
+                        "issuer": provider.url,
+                        "jwks_uri": provider.url + "/jwks.json",
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                    }
+                elif self.path == "/jwks.json":
+                    body = provider.jwks()
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.rotate()
+
+    def rotate(self) -> str:
+        """A new signing key becomes current; the previous ones stay published until retired."""
+        kid = secrets.token_hex(6)
+        self.keys[kid] = generate_private_key(public_exponent=65537, key_size=2048)
+        self.current_kid = kid
+        return kid
+
+    def retire(self, kid: str) -> None:
+        del self.keys[kid]
+
+    def jwks(self) -> dict[str, Any]:
+        published = []
+        for kid, key in self.keys.items():
+            public = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+            published.append({**public, "kid": kid, "use": "sig", "alg": "RS256"})
+        return {"keys": published}
+
+    def public_pem(self, kid: str | None = None) -> bytes:
+        key = self.keys[kid or self.current_kid].public_key()
+        return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+    def token(
+        self,
+        role: str,
+        subject: str,
+        *,
+        ttl_seconds: int = 600,
+        not_before_in: int = 0,
+        issuer: str | None = None,
+        audience: str | None = None,
+        kid: str | None = None,
+        key: RSAPrivateKey | None = None,
+        **claims: str,
+    ) -> str:
+        now = int(time.time())
+        payload = {
+            **claims,
+            "sub": subject,
+            "role": role,
+            "iss": issuer or self.url,
+            "aud": audience or self.audience,
+            "iat": now,
+            "nbf": now + not_before_in,
+            "exp": now + ttl_seconds,
+        }
+        signing_kid = kid or self.current_kid
+        signing_key = key or self.keys[self.current_kid if kid not in self.keys else signing_kid]
+        return jwt.encode(payload, signing_key, algorithm="RS256", headers={"kid": signing_kid})
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
