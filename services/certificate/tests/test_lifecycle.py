@@ -608,3 +608,15 @@ async def test_every_read_model_rebuilt_from_the_events_equals_the_live_one(
     for table in tables:
         differing = [(a, b) for a, b in zip(live[table], rebuilt[table], strict=True) if a != b]
         assert not differing, f"{table}: {differing[0]}"
+
+
+async def test_a_code_verified_in_a_post_body_answers_as_in_the_query(certificate: CertificateService) -> None:
+    _, holder, number = await certificate.holder_with_certificate()
+    code = await certificate.code(holder, number)
+    in_body = await certificate.http.post("/v1/verify", json={"code": code})
+    assert in_body.status_code == 200 and in_body.json() == await certificate.verify(code)
+    assert in_body.json()["valid"] is True
+    forged = await certificate.http.post("/v1/verify", json={"code": code[:-4] + "AAAA"})
+    assert forged.status_code == 200 and forged.json()["valid"] is False
+    empty = await certificate.http.post("/v1/verify", json={"code": ""})
+    assert empty.status_code == 422

@@ -1,4 +1,7 @@
-"""Verification of e-certificate codes (API.md): online status for anyone, without a token."""
+"""Verification of e-certificate codes (API.md): online status for anyone, without a token.
+
+`GET /v1/verify?code=` is the contract; `POST /v1/verify` with `{"code"}` answers the same for
+scanners behind proxies that log URLs (a code is a credential and names the holder's number)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from dcert_shared.api import Pool
 
 from ..adapters.ecert import ECertificateSigner, InvalidCode
-from ..application.commands import CATEGORY_CODES
+from ..application.commands import CATEGORY_CODES, CertificateCommands
 from .dependencies import Commands
-from .schemas import Verification
+from .schemas import CodeToVerify, Verification
 
 router = APIRouter(prefix="/v1")
 
@@ -35,6 +38,18 @@ async def verify(
 
     A code stops at once when its card is lost, replaced, renewed or transferred, or when the
     certificate is cancelled or past its expiry date, whether or not the expiry job has run."""
+    return await _verification(code, db, keys, service)
+
+
+@router.post("/verify", response_model=Verification, tags=["verification"])
+async def verify_in_body(body: CodeToVerify, db: Pool, keys: Signer, service: Commands) -> Verification:
+    """The same as `GET /v1/verify`, with the code in the body, out of any URL that gets logged."""
+    return await _verification(body.code, db, keys, service)
+
+
+async def _verification(
+    code: str, db: asyncpg.Pool, keys: ECertificateSigner, service: CertificateCommands
+) -> Verification:
     try:
         content = keys.verify(code)
     except InvalidCode:

@@ -303,6 +303,12 @@ LegalBasis = Literal[
 ]
 
 
+class CodeToVerify(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=2000)
+
+
 class ErasureRequest(BaseModel):
     """删除个人信息 (PIPL art. 47): the identity number goes in the body, never in a URL."""
 
