@@ -67,6 +67,14 @@ def test_logs_spans_and_metrics_of_the_whole_flow_hold_no_personal_data(
             .get("certificate_number")
         )
     )
+    wait_for(
+        lambda: (
+            system.call(
+                "benefits", "GET", f"/v1/certificates/{number}/benefits", token=parent_token
+            ).status_code
+            == 200
+        )
+    )
     for service, path in [
         ("certificate", f"/v1/certificates/{number}"),
         ("certificate", f"/v1/certificates/{number}/e-certificate"),
