@@ -1,4 +1,5 @@
-"""Writes docs/asyncapi.yaml from the four services' event classes (`python tools/asyncapi.py`).
+"""Writes docs/asyncapi.yaml from the four services' event classes and the access-log message
+(`python tools/asyncapi.py`).
 
 tests/test_asyncapi.py fails when the file and the code disagree: run this after changing an
 event and commit both.
@@ -15,6 +16,8 @@ from dcert_assessment.domain.events import registry as assessment_events
 from dcert_benefits.domain.events import registry as benefits_events
 from dcert_certificate.domain.events import registry as certificate_events
 from dcert_notification.domain.events import registry as notification_events
+from dcert_shared.access_relay import ACCESS_CONTEXT
+from dcert_shared.access_relay import registry as access_log_events
 from dcert_shared.asyncapi import asyncapi_document
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml"
@@ -28,6 +31,7 @@ def current_document() -> dict[str, Any]:
             "assessment": assessment_events(),
             "benefits": benefits_events(),
             "notification": notification_events(),
+            ACCESS_CONTEXT: access_log_events(),
         }
     )
 

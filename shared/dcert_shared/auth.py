@@ -1,9 +1,9 @@
 """Bearer tokens: verification against a JWKS (an OIDC issuer in production), and the development issuer.
 
 Roles and their claims follow API.md: `applicant` (`id_number`), `reviewer` (`region`), `doctor`
-(`doctor_id`), `partner` (`partner_id`), `admin`, `card_centre`. Only asymmetric signatures
-(EdDSA, RS256, ES256) are accepted. The development issuer is mounted only where
-`DCERT_DEV_AUTH=1`, which production settings refuse.
+(`doctor_id`), `partner` (`partner_id`), `admin`, `card_centre` (`region`: it acts for that
+province). Only asymmetric signatures (EdDSA, RS256, ES256) are accepted. The development issuer
+is mounted only where `DCERT_DEV_AUTH=1`, which production settings refuse.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ REQUIRED_CLAIM: Final[Mapping[str, str]] = {
     "reviewer": "region",
     "doctor": "doctor_id",
     "partner": "partner_id",
+    # A card centre acts for the province of its region only: without it, it would see every card.
+    "card_centre": "region",
 }
 MAX_DEV_TTL_SECONDS: Final = 86_400
 _MAX_TOKEN_LENGTH: Final = 8192

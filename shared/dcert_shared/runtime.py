@@ -12,18 +12,21 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from pydantic import BaseModel
 
+from . import access_log as access_log_module
 from . import consumer as consumer_module
 from . import store as store_module
 from . import uow as uow_module
 from . import vault as vault_module
+from .access_relay import ACCESS_CONTEXT, AccessLogRelay
 from .auth import DevIssuer, TokenVerifier, dev_auth_router
 from .broker import (
     Naming,
@@ -120,6 +123,7 @@ class ServiceRuntime:
         self._es: EventSourcing | None = None
         self._js: JetStreamContext | None = None
         self.relay: OutboxRelay | None = None
+        self.access_relay: AccessLogRelay | None = None
         self.consumers: dict[str, EventConsumer] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -157,6 +161,7 @@ class ServiceRuntime:
                 *uow_module.SCHEMA,
                 *consumer_module.SCHEMA,
                 *vault_module.SCHEMA,
+                *access_log_module.SCHEMA,
                 *self.schema,
             ],
         )
@@ -176,12 +181,13 @@ class ServiceRuntime:
         settings = self.settings
 
         async def on_reconnect() -> None:
-            if self.relay is not None:
-                self.relay.request_reconcile()
+            for relay in (self.relay, self.access_relay):
+                if relay is not None:
+                    relay.request_reconcile()
 
         self._nc = await connect(settings.nats_url, settings.service_name, on_reconnect=on_reconnect)
         self._js = self._nc.jetstream()
-        for context in [self.context, *self.intake_contexts]:
+        for context in [self.context, *self.intake_contexts, ACCESS_CONTEXT]:
             await ensure_stream(self._js, event_stream_config(self.naming, context, self.stream_limits))
         await ensure_stream(
             self._js, dead_letter_stream_config(self.naming, settings.service_name, self.stream_limits)
@@ -195,6 +201,14 @@ class ServiceRuntime:
             self.subscriptions.append(erasure_subscription(self.vault))
         self.relay = OutboxRelay(self._pool, self._js, self.naming.event_stream(self.context))
         self._spawn("outbox-relay", self.relay.run(self.stopping))
+        # Every read of a person's record leaves for the certificate service (dcert_shared.access_relay).
+        self.access_relay = AccessLogRelay(self._pool, self._js, self.naming, self.context)
+        self._spawn("access-log-relay", self.access_relay.run(self.stopping))
+        if (days := settings.access_log_retention_days) is not None:
+            prune = periodic(
+                86_400, "access-log-retention", lambda _: access_log_module.prune(self.pool, days)
+            )
+            self._spawn("access-log-retention", prune(self, self.stopping))
         for subscription in self.subscriptions:
             consumer = EventConsumer(
                 self.es, self._js, self.naming, settings.service_name, subscription, self.redelivery
@@ -242,6 +256,12 @@ class ServiceRuntime:
         return {"database": database, "nats": "ok" if nats_ok else "unavailable"}
 
 
+class HealthReport(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unavailable"]
+    nats: Literal["ok", "unavailable"]
+
+
 def build_app(
     runtime: ServiceRuntime,
     *,
@@ -279,7 +299,12 @@ def build_app(
         production=settings.environment == "production",
     )
 
-    @app.get("/health", tags=["operations"])
+    @app.get(
+        "/health",
+        tags=["operations"],
+        response_model=HealthReport,
+        responses={503: {"model": HealthReport, "description": "The database or NATS cannot be reached"}},
+    )
     async def health() -> Any:
         checks = await runtime.health()
         healthy = all(value == "ok" for value in checks.values())
@@ -297,7 +322,9 @@ def build_app(
 def token_verifier(settings: ServiceSettings, dev_issuer: DevIssuer | None) -> TokenVerifier:
     if dev_issuer is not None and settings.dev_auth and not settings.auth_jwks_url:
         return TokenVerifier(
-            jwks=dev_issuer.jwks(), audience=settings.auth_audience, leeway_seconds=settings.auth_leeway_seconds
+            jwks=dev_issuer.jwks(),
+            audience=settings.auth_audience,
+            leeway_seconds=settings.auth_leeway_seconds,
         )
     return TokenVerifier(
         jwks_url=settings.auth_jwks_url,

@@ -17,6 +17,7 @@ from typing import Final, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .access_log import RETENTION_FLOOR_DAYS
 from .working_days import WorkingCalendar
 
 # Only for embedded and test runs: a real deployment must set DCERT_IDENTITY_HASH_KEY.
@@ -61,6 +62,9 @@ class ServiceSettings(BaseSettings):
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     rate_limits: dict[str, int] = Field(default_factory=lambda: {"/v1/verify": 600, "/v1/dev/tokens": 600})
     cors_origins: list[str] = []
+    # Access-log rows read longer ago than this are removed daily; unset: kept for good. Never
+    # under three years (PIPL; the database refuses it too: dcert_shared.access_log).
+    access_log_retention_days: int | None = Field(default=None, ge=RETENTION_FLOOR_DAYS)
     # Official days the calendar package does not know yet (or corrects): holidays and the
     # weekend days worked in lieu (调休). Every service counts working days the same way.
     calendar_holidays: list[date] = []

@@ -203,6 +203,7 @@ def test_the_dev_issuer_refuses_unknown_roles_missing_claims_and_foreign_claims(
     for role, claims, expected in [
         ("root", {}, ("role", "unknown_role")),
         ("reviewer", {}, ("claims.region", "claim_required")),
+        ("card_centre", {}, ("claims.region", "claim_required")),
         ("admin", {"exp": "9999999999"}, ("claims.exp", "unknown_claim")),
     ]:
         with pytest.raises(ValidationFailed) as refused:

@@ -423,6 +423,6 @@ async def test_the_person_picks_and_changes_a_time_and_two_people_never_get_the_
     stranger = service.token(
         "applicant", "stranger", id_number=make_identity_number("330502", date(1981, 1, 1), 5)
     )
-    assert (await service.call("GET", f"/v1/assessments/{first}/slots", stranger)).status_code == 404
+    assert (await service.call("GET", f"/v1/assessments/{first}/slots", stranger)).status_code == 403
     worklist = (await service.call("GET", "/v1/assessments?assigned=me", service.doctor_token(doctor))).json()
     assert sum(1 for item in worklist["items"] if item["appointment_at"]) == 2

@@ -369,7 +369,8 @@ async def test_findings_are_shown_to_the_doctor_the_reviewer_of_the_case_and_the
         service.token("reviewer", "reviewer-far", region=service.regions.other_province),
         service.token("applicant", "someone-else", id_number=other_person),
     ):
-        assert (await findings_for(token)).status_code == 404
+        refused = await findings_for(token)
+        assert refused.status_code == 403 and refused.json()["code"] == "not_your_assessment"
     admin_view = (await findings_for(service.admin)).json()
     assert "findings" not in admin_view["result"]
 

@@ -12,7 +12,7 @@ from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 from dcert_shared.telemetry import command_context
 
-from .adapters import access_log, read_models
+from .adapters import read_models
 from .adapters.policy_files import load_catalogue
 from .api import handoffs, jobs, policies, reports
 from .api import runs as runs_api
@@ -34,7 +34,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         settings,
         context="benefits",
         registry=registry(),
-        schema=[*read_models.SCHEMA, *access_log.SCHEMA, *policy_effects.SCHEMA, *runs.SCHEMA],
+        schema=[*read_models.SCHEMA, *policy_effects.SCHEMA, *runs.SCHEMA],
         projectors=[read_models.project],
         read_models=read_models.READ_MODELS,
         subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),

@@ -26,15 +26,20 @@ async def test_the_holder_their_agent_the_regions_reviewers_and_an_admin_see_the
         answer = await service.call("GET", f"/v1/certificates/{certificate.number}/benefits", token)
         assert answer.status_code == 200, who
         assert {item["code"] for item in answer.json()["items"]} >= {"living_subsidy", "nursing_subsidy"}, who
-    logged = await service.fetch("SELECT actor_role, person_ref FROM access_log ORDER BY id")
-    assert [row["actor_role"] for row in logged] == [
-        "applicant",
-        "applicant",
-        "reviewer",
-        "reviewer",
-        "admin",
+    # Every read but the holder's own is in the person's access log, the number masked.
+    logged = await service.fetch(
+        "SELECT reader_role, purpose, person_ref, record_ref FROM access_log ORDER BY id"
+    )
+    assert [(row["reader_role"], row["purpose"]) for row in logged] == [
+        ("applicant", "acting_as_agent"),
+        ("reviewer", "review"),
+        ("reviewer", "review"),
+        ("admin", "supervision"),
     ]
     assert {row["person_ref"] for row in logged} == {certificate.person_ref}
+    assert {row["record_ref"] for row in logged} == {
+        certificate.number[:4] + "*" * 10 + certificate.number[14:]
+    }
 
 
 async def test_anyone_else_is_refused_without_learning_whether_the_certificate_exists(

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from dcert_shared import access_relay
 from dcert_shared.auth import DevIssuer
 from dcert_shared.consumer import Subscription
 from dcert_shared.db import ReadModels
@@ -18,7 +19,7 @@ from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 
 from .adapters import cards, ecert, read_models
-from .api import applications, certificates, people
+from .api import access_log, applications, certificates, people
 from .api import cards as cards_api
 from .api import keys as keys_api
 from .api.routes import router
@@ -39,7 +40,7 @@ def create_app(
         settings,
         context="certificate",
         registry=registry(),
-        schema=ecert.SCHEMA,
+        schema=[*ecert.SCHEMA, *access_relay.PERSON_VIEW_SCHEMA],
         read_models=ReadModels.of(read_models.ReadModel.metadata, cards.CardReadModel.metadata),
         projectors=[read_models.project, cards.project],
     )
@@ -51,6 +52,8 @@ def create_app(
         ),
         Subscription("grade-recorded", "assessment", ["GradeRecorded"], commands.on_grade_recorded),
         Subscription("death-reported", "benefits", ["DeathReported"], commands.on_death_reported),
+        # Every service's reads of a person's record, for GET /v1/me/access-log.
+        access_relay.collector(),
     ]
 
     # 公示期满 moves results to the reviewer's queue on time; 到期 expires and reminds.
@@ -74,6 +77,7 @@ def create_app(
             cards_api.router,
             keys_api.router,
             people.router,
+            access_log.router,
         ],
         dev_issuer=DevIssuer() if settings.dev_auth else None,
         on_started=on_started,

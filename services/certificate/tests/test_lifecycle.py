@@ -610,7 +610,9 @@ async def test_every_read_model_rebuilt_from_the_events_equals_the_live_one(
         assert not differing, f"{table}: {differing[0]}"
 
 
-async def test_a_code_verified_in_a_post_body_answers_as_in_the_query(certificate: CertificateService) -> None:
+async def test_a_code_verified_in_a_post_body_answers_as_in_the_query(
+    certificate: CertificateService,
+) -> None:
     _, holder, number = await certificate.holder_with_certificate()
     code = await certificate.code(holder, number)
     in_body = await certificate.http.post("/v1/verify", json={"code": code})

@@ -8,14 +8,13 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from dcert_shared.access_log import Reads
 from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
-from dcert_shared.auth import CurrentPrincipal, Principal, require_role
-from dcert_shared.ids import keyed_hash
-from dcert_shared.problems import Forbidden
+from dcert_shared.auth import CurrentPrincipal
 
 from ..adapters import medical_records
 from ..application.commands import AssessmentCommands, NewDoctor, NewInstitution
-from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor
+from .policy import Admin, DoctorOrAdmin, DoctorPrincipal, Policy
 from .schemas import (
     AccreditationCheck,
     AccreditationRenewal,
@@ -51,9 +50,6 @@ def commands(request: Request) -> AssessmentCommands:
 
 
 Commands = Annotated[AssessmentCommands, Depends(commands)]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
-DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
 
 
 @router.post("/institutions", status_code=201, response_model=InstitutionPublic, tags=["institutions"])
@@ -156,7 +152,9 @@ async def reinstate_doctor(doctor_id: str, principal: Admin, service: Commands) 
 async def list_assessments(
     principal: DoctorOrAdmin,
     service: Commands,
+    policy: Policy,
     db: Pool,
+    reads: Reads,
     assigned: Annotated[str | None, Query(pattern="^me$")] = None,
     status: Status | None = None,
     home_visit: bool | None = None,
@@ -167,9 +165,7 @@ async def list_assessments(
 ) -> AssessmentList:
     """A doctor's worklist (`assigned=me`), most urgent first, with due dates; filters by status,
     home visit, the day assigned (from/to, inclusive) and `overdue`. An admin sees every assessment."""
-    if principal.role == "admin" and assigned == "me":
-        raise Forbidden(detail="assigned=me is for doctors")
-    doctor_id = principal.doctor_id if principal.role == "doctor" else None
+    doctor_id = policy.worklist_doctor(principal, assigned)
     today = service.today()
     rows = await db.fetch(
         "SELECT *, (status = 'scheduled' AND due_on < $7) AS overdue FROM assessment_view"
@@ -188,6 +184,7 @@ async def list_assessments(
         today,
         limit,
     )
+    await reads.record(db, "assessment", [(row["person_ref"], row["id"]) for row in rows])
     return AssessmentList(items=[AssessmentItem.model_validate(dict(row)) for row in rows])
 
 
@@ -195,21 +192,15 @@ async def list_assessments(
     "/assessments/{assessment_id}", response_model=AssessmentDetail | AssessmentPublic, tags=["assessments"]
 )
 async def get_assessment(
-    assessment_id: str, principal: CurrentPrincipal, db: Pool, request: Request
+    assessment_id: str, principal: CurrentPrincipal, policy: Policy, db: Pool, request: Request, reads: Reads
 ) -> AssessmentDetail | AssessmentPublic:
     """Findings and measurements are sensitive: the assigned doctor, the reviewer of the case (its
     household region) and the person assessed see them; an admin sees the grade only."""
-    row = await db.fetchrow("SELECT * FROM assessment_view WHERE id = $1", assessment_id)
-    if row is None:
-        raise AssessmentNotFound()
-    fields = dict(row)
-    if principal.role == "admin":
+    fields, view = policy.readable(principal, await _assessment(db, assessment_id))
+    await reads.record(db, "assessment", [(fields["person_ref"], assessment_id)])
+    if view == "grade":
         result = GradePublic.model_validate(fields) if fields["status"] == "assessed" else None
         return AssessmentPublic.model_validate({**fields, "result": result})
-    if not _sees_findings(principal, fields, request):
-        if principal.role == "doctor":
-            raise NotTheAssignedDoctor()
-        raise AssessmentNotFound()
     detail = await _grade_detail(fields, db, request) if fields["status"] == "assessed" else None
     return AssessmentDetail.model_validate({**fields, "result": detail})
 
@@ -227,44 +218,17 @@ async def _grade_detail(fields: dict[str, Any], db: asyncpg.Pool, request: Reque
     return GradeDetail.model_validate({**fields, **record.model_dump(), "components": components})
 
 
-def _sees_findings(principal: Principal, fields: dict[str, Any], request: Request) -> bool:
-    match principal.role:
-        case "doctor":
-            return bool(fields["doctor_id"]) and fields["doctor_id"] == principal.doctor_id
-        case "reviewer":
-            return bool(principal.region) and principal.region == fields["household_region"]
-        case "applicant":
-            return _is_the_person_or_agent(principal, fields, request)
-    return False
-
-
-def _is_the_person_or_agent(principal: Principal, fields: dict[str, Any], request: Request) -> bool:
-    if principal.role != "applicant" or not principal.id_number:
-        return False
-    ref = keyed_hash(request.app.state.runtime.settings.identity_hash_key_bytes, principal.id_number)
-    return ref == fields["person_ref"] or ref in (fields["agent_refs"] or [])
-
-
-async def _bookable_by(
-    assessment_id: str, principal: Principal, db: asyncpg.Pool, request: Request
-) -> dict[str, Any]:
-    """The person, their agent, or the assigned doctor may pick the time."""
+async def _assessment(db: asyncpg.Pool, assessment_id: str) -> dict[str, Any] | None:
     row = await db.fetchrow("SELECT * FROM assessment_view WHERE id = $1", assessment_id)
-    if row is None:
-        raise AssessmentNotFound()
-    fields = dict(row)
-    assigned = principal.role == "doctor" and fields["doctor_id"] == principal.doctor_id
-    if not (assigned or _is_the_person_or_agent(principal, fields, request)):
-        raise AssessmentNotFound()
-    return fields
+    return None if row is None else dict(row)
 
 
 @router.get("/assessments/{assessment_id}/slots", response_model=Slots, tags=["appointments"])
 async def free_slots(
-    assessment_id: str, principal: CurrentPrincipal, service: Commands, db: Pool, request: Request
+    assessment_id: str, principal: CurrentPrincipal, service: Commands, policy: Policy, db: Pool
 ) -> Slots:
     """预约: the assigned doctor's free times on the coming working days (Asia/Shanghai)."""
-    fields = await _bookable_by(assessment_id, principal, db, request)
+    fields = policy.require_booker(principal, await _assessment(db, assessment_id))
     if fields["status"] != "scheduled" or fields["doctor_id"] is None:
         return Slots(appointment_at=fields["appointment_at"], items=[])
     free = await service.free_slots(fields["doctor_id"], assessment_id)
@@ -277,11 +241,11 @@ async def book_appointment(
     body: Slot,
     principal: CurrentPrincipal,
     service: Commands,
+    policy: Policy,
     db: Pool,
-    request: Request,
 ) -> Appointment:
     """预约 or 改约: one of the offered slots; booking again moves the appointment."""
-    await _bookable_by(assessment_id, principal, db, request)
+    policy.require_booker(principal, await _assessment(db, assessment_id))
     booked = await service.book(principal_context(principal), assessment_id, body.starts_at)
     return Appointment(assessment_id=assessment_id, appointment_at=booked)
 
@@ -297,10 +261,13 @@ async def record_result(
     body: ResultCreate,
     principal: DoctorPrincipal,
     service: Commands,
+    policy: Policy,
+    db: Pool,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """The assigned doctor records category, grade, findings and measurements, once."""
+    policy.require_assigned_doctor(principal, await _assessment(db, assessment_id))
     recorded, replayed = await service.record_result(
         principal_context(principal),
         idempotency(principal, idempotency_key, body),

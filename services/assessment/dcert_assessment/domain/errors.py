@@ -41,6 +41,12 @@ class NotTheAssignedDoctor(Forbidden):
     title_en = "Only the doctor assigned to this assessment may see it or record its result"
 
 
+class NotYourAssessment(Forbidden):
+    code = "not_your_assessment"
+    title_zh = "只有被评定人本人、其代办人和案件所属地区的审核人员可以查看该评定"
+    title_en = "Only the person assessed, their agent and the reviewers of the case may see this assessment"
+
+
 class DoctorNotQualified(Forbidden):
     code = "doctor_not_qualified"
     title_zh = "医生无该残疾类别的评定资格"

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, principal_context
 
 from ..application.commands import BenefitsCommands
 from ..application.handoffs import complete_handoff_step
-from ..domain.calendar import covers, significant_digits
-from ..domain.errors import HandoffNotFound
-from .staff import Staff, staff_region
+from ..domain.calendar import significant_digits
+from .access import record_shown
+from .policy import Staff, require_handoff_notifier, staff_region
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
 
@@ -52,6 +53,7 @@ def _public(row: dict[str, Any], today: date) -> HandoffPublic:
 async def list_handoffs(
     principal: Staff,
     db: Pool,
+    reads: Reads,
     request: Request,
     region: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
     overdue: bool = False,
@@ -70,19 +72,18 @@ async def list_handoffs(
     if overdue:
         items = [item for item in items if item.overdue_steps or item.late_steps]
     items.sort(key=lambda item: not (item.overdue_steps or item.late_steps))
+    await record_shown(
+        reads, db, "benefit_transfer", rows, "handoff_id", (item.id for item in items), "transfer"
+    )
     return HandoffList(items=items)
 
 
 @router.post("/handoffs/{handoff_id}/notified", response_model=HandoffPublic)
 async def handoff_notified(handoff_id: str, principal: Staff, db: Pool, request: Request) -> HandoffPublic:
     """The new region told the person of its decisions: the handoff's last step."""
-    row = await db.fetchrow("SELECT * FROM handoff_view WHERE handoff_id = $1", handoff_id)
-    if row is None:
-        raise HandoffNotFound()
-    if principal.role != "admin" and not (
-        principal.region and covers(str(principal.region), row["to_region"])
-    ):
-        raise HandoffNotFound()
+    row = require_handoff_notifier(
+        principal, await db.fetchrow("SELECT * FROM handoff_view WHERE handoff_id = $1", handoff_id)
+    )
     service: BenefitsCommands = request.app.state.commands
     await complete_handoff_step(
         service.runtime.es,

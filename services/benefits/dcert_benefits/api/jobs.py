@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from dcert_shared.api import principal_context
-from dcert_shared.auth import Principal, require_role
 
 from ..application.policy_versions import PolicyVersions
+from .policy import Admin
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
-Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 
 @router.post("/jobs/policy-effects")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from dcert_shared.api import Pool, principal_context
-from dcert_shared.auth import CurrentPrincipal, Principal, require_role
+from dcert_shared.auth import CurrentPrincipal
 
 from ..adapters.read_models import circumstances_in
 from ..application.commands import BenefitsCommands
@@ -18,9 +18,9 @@ from ..application.policy_versions import PolicyVersions, checked_document
 from ..domain.calendar import Month, is_region_code, significant_digits
 from ..domain.errors import PolicyNotFound, SimulationInvalid
 from ..domain.simulation import simulate
+from .policy import Admin
 
 router = APIRouter(prefix="/v1", tags=["policies"])
-Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 
 def versions(request: Request) -> PolicyVersions:

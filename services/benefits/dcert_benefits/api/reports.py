@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
+from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool
 from dcert_shared.i18n import negotiate
 
@@ -16,7 +17,8 @@ from ..application.commands import BenefitsCommands
 from ..domain.calendar import Month, significant_digits
 from ..domain.entitlement_review import FindingKind, Holder, review
 from ..domain.reasons import reason_text
-from .staff import Staff, staff_region
+from .access import record_shown
+from .policy import Staff, staff_region
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -43,6 +45,7 @@ class EntitlementReport(BaseModel):
 async def entitlement_report(
     principal: Staff,
     db: Pool,
+    reads: Reads,
     request: Request,
     region: Annotated[str, Query(pattern=r"^[0-9]{6}$")],
     kind: FindingKind | None = None,
@@ -81,6 +84,14 @@ async def entitlement_report(
     )
     if kind is not None:
         findings = [finding for finding in findings if finding.kind is kind]
+    await record_shown(
+        reads,
+        db,
+        "entitlement_review",
+        holders,
+        "certificate_number",
+        (f.certificate_number for f in findings),
+    )
     language = negotiate(accept_language)
     return EntitlementReport(
         region=region,

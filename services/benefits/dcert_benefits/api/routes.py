@@ -11,17 +11,15 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, mark_replayed, principal_context
-from dcert_shared.auth import CurrentPrincipal, Principal
+from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.i18n import negotiate
-from dcert_shared.problems import Forbidden
 
-from ..adapters.access_log import record_access
 from ..application.commands import BenefitsCommands
 from ..application.facts import checked_report
-from ..domain.calendar import covers
-from ..domain.errors import CertificateNotFound
 from ..domain.reasons import reason_text
+from .policy import Policy, require_partner
 from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate, UpcomingChange
 
 router = APIRouter(prefix="/v1")
@@ -37,40 +35,27 @@ Commands = Annotated[BenefitsCommands, Depends(commands)]
 # --- a certificate's benefits ------------------------------------------------------------------
 
 
-def _may_see(principal: Principal, service: BenefitsCommands, number: str, holding: asyncpg.Record) -> bool:
-    """The holder, their agent, a reviewer of the household region, or an admin."""
-    if principal.role == "admin":
-        return True
-    if principal.role == "reviewer":
-        return bool(principal.region) and covers(str(principal.region), holding["household_region"])
-    if principal.role == "applicant" and principal.id_number:
-        id_number = principal.id_number.upper()
-        if id_number == number[:18].upper():
-            return True
-        return service.person_ref(id_number) in {holding["person_ref"], *holding["agent_refs"]}
-    return False
-
-
 @router.get("/certificates/{number}/benefits", response_model=BenefitList, tags=["benefits"])
 async def certificate_benefits(
     number: str,
     principal: CurrentPrincipal,
     service: Commands,
+    policy: Policy,
     db: Pool,
+    reads: Reads,
     response: Response,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> BenefitList:
     """两项补贴: the state of each benefit of a certificate, with its reason in the caller's language."""
-    if principal.role not in ("applicant", "reviewer", "admin"):
-        raise Forbidden()
-    holding = await db.fetchrow(
-        "SELECT person_ref, agent_refs, household_region FROM holding_view WHERE certificate_number = $1",
+    holding = policy.require_benefits_reader(
+        principal,
         number,
+        await db.fetchrow(
+            "SELECT person_ref, agent_refs, household_region FROM holding_view WHERE certificate_number = $1",
+            number,
+        ),
     )
-    # Someone else's certificate is answered as absent: its existence is personal data too.
-    if holding is None or not _may_see(principal, service, number, holding):
-        raise CertificateNotFound()
-    await record_access(db, principal.role, principal.subject, holding["person_ref"], "benefits")
+    await reads.record(db, "benefits", [(holding["person_ref"], number)])
     rows = await db.fetch(
         "SELECT * FROM benefit_view WHERE person_ref = $1 ORDER BY benefit", holding["person_ref"]
     )
@@ -128,18 +113,12 @@ def _public(
 # --- partner facts -------------------------------------------------------------------------------
 
 
-def _partner_id(principal: Principal) -> str:
-    if principal.role != "partner" or not principal.partner_id:
-        raise Forbidden()
-    return str(principal.partner_id)
-
-
 @router.post("/facts", status_code=202, response_model=FactAccepted, tags=["facts"])
 async def report_fact(
     body: FactCreate, principal: CurrentPrincipal, service: Commands, response: Response
 ) -> dict[str, Any]:
     """A partner agency's fact (低保 started/ended, death, household moved), idempotent by fact id."""
-    report = checked_report(_partner_id(principal), body)
+    report = checked_report(require_partner(principal), body)
     answer, replayed = await service.report_fact(principal_context(principal), report)
     mark_replayed(response, replayed)
     return answer

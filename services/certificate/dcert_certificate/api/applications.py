@@ -9,17 +9,18 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Query, Request, Response
 
+from dcert_shared.access_log import Reads
 from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal, Principal
 from dcert_shared.i18n import negotiate
 from dcert_shared.ids import IdentityNumber
-from dcert_shared.problems import FieldError, Forbidden, ValidationFailed
+from dcert_shared.problems import FieldError, ValidationFailed
 
 from ..application.commands import CertificateCommands, MatterRequest, NewApplication
 from ..domain.application import Agent, Applicant
-from ..domain.errors import ApplicationNotFound, NotYourApplication, NotYourPart
 from .completeness import check_submission
-from .dependencies import Commands, is_own, may_see, requester_ref
+from .dependencies import Commands
+from .policy import CertificatePolicy, Policy
 from .schemas import (
     ApplicationCreate,
     ApplicationCreated,
@@ -78,13 +79,13 @@ async def submit_application(
     request: Request,
     principal: CurrentPrincipal,
     service: Commands,
+    policy: Policy,
     db: Pool,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """申请: the holder (or an agent) applies for any matter; everything missing is listed at once."""
-    if principal.role != "applicant" or principal.id_number is None:
-        raise Forbidden()
+    policy.require_applicant(principal)
     raw = await _json_object(request)
     language = negotiate(request.headers.get("accept-language"))
     body, errors = check_submission(raw, await _certificate_region(db, raw), service.today(), language)
@@ -93,22 +94,23 @@ async def submit_application(
     once = idempotency(principal, idempotency_key, body)
     if body.matter == "new":
         result, replayed = await service.submit_new(
-            principal_context(principal), once, _new(body, principal, service)
+            principal_context(principal), once, _new(body, principal, policy, service)
         )
     else:
-        result, replayed = await service.submit_matter(
-            principal_context(principal), once, _matter(body, principal, service)
-        )
+        matter = _matter(body, principal, policy)
+        policy.require_holders_certificate(principal, await _certificate_holders(db, matter))
+        result, replayed = await service.submit_matter(principal_context(principal), once, matter)
     mark_replayed(response, replayed)
     return result
 
 
-def _new(body: ApplicationCreate, principal: Principal, service: CertificateCommands) -> NewApplication:
+def _new(
+    body: ApplicationCreate, principal: Principal, policy: CertificatePolicy, service: CertificateCommands
+) -> NewApplication:
     assert body.applicant is not None and body.declared_category is not None
-    acting_for_self = body.agent is None and principal.id_number == body.applicant.id_number
-    acting_as_agent = body.agent is not None and principal.id_number == body.agent.id_number
-    if not (acting_for_self or acting_as_agent):
-        raise NotYourApplication()
+    policy.require_applying_for(
+        principal, body.applicant.id_number, body.agent.id_number if body.agent else None
+    )
     identity = IdentityNumber.parse(body.applicant.id_number)
     applicant = Applicant(
         id_number=identity.value,
@@ -138,14 +140,13 @@ def _new(body: ApplicationCreate, principal: Principal, service: CertificateComm
     )
 
 
-def _matter(body: ApplicationCreate, principal: Principal, service: CertificateCommands) -> MatterRequest:
-    if body.agent is not None and body.agent.id_number != principal.id_number:
-        raise NotYourApplication()
+def _matter(body: ApplicationCreate, principal: Principal, policy: CertificatePolicy) -> MatterRequest:
+    policy.require_agent_is_caller(principal, body.agent.id_number if body.agent else None)
     assert body.certificate_number is not None
     return MatterRequest(
         kind=body.matter,
         certificate_number=body.certificate_number,
-        requester_ref=requester_ref(principal, service),
+        requester_ref=policy.require_applicant(principal),
         reason=body.reason,
         to_region=body.to_region,
         declared_category=body.declared_category,
@@ -154,6 +155,12 @@ def _matter(body: ApplicationCreate, principal: Principal, service: CertificateC
         home_visit=body.home_visit,
         documents=_documents(body),
         card_delivery=body.card_delivery,
+    )
+
+
+async def _certificate_holders(db: asyncpg.Pool, matter: MatterRequest) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        "SELECT person_ref, agent_refs FROM certificate_view WHERE number = $1", matter.certificate_number
     )
 
 
@@ -244,18 +251,8 @@ def application_public(row: asyncpg.Record, today: date, language: str) -> Appli
     )
 
 
-def _regions(row: asyncpg.Record) -> set[str | None]:
-    return {row["household_region"], row["accepting_region"], row["queue_region"], row["to_region"]}
-
-
-async def _visible_application(
-    db: asyncpg.Pool, application_id: str, principal: Principal, service: CertificateCommands
-) -> asyncpg.Record:
-    row = await db.fetchrow("SELECT * FROM application_view WHERE id = $1", application_id)
-    # Someone else's application is answered as absent: its existence is personal data too.
-    if row is None or not may_see(principal, service, {row["person_ref"], row["agent_ref"]}, _regions(row)):
-        raise ApplicationNotFound()
-    return row
+async def _application_row(db: asyncpg.Pool, application_id: str) -> asyncpg.Record | None:
+    return await db.fetchrow("SELECT * FROM application_view WHERE id = $1", application_id)
 
 
 async def _answer(
@@ -271,9 +268,16 @@ async def _answer(
 
 @router.get("/applications/{application_id}", response_model=ApplicationPublic, tags=["applications"])
 async def get_application(
-    application_id: str, request: Request, principal: CurrentPrincipal, service: Commands, db: Pool
+    application_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    policy: Policy,
+    db: Pool,
+    reads: Reads,
 ) -> ApplicationPublic:
-    await _visible_application(db, application_id, principal, service)
+    row = policy.require_readable_application(principal, await _application_row(db, application_id))
+    await reads.record(db, "application", [(row["person_ref"], application_id)])
     return await _answer(db, request, service, application_id)
 
 
@@ -282,23 +286,17 @@ async def list_applications(
     request: Request,
     principal: CurrentPrincipal,
     service: Commands,
+    policy: Policy,
     db: Pool,
+    reads: Reads,
     status: Annotated[str | None, Query(max_length=30)] = None,
     matter: Annotated[str | None, Query(max_length=30)] = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ApplicationList:
-    """A reviewer's queue: the applications whose current step is their region's, the most
+    """A reviewer's queue: the applications whose current step is their area's, the most
     urgent first; or an applicant's own applications."""
-    if principal.role == "reviewer":
-        where, key = "application.queue_region = $2", principal.region
-    elif principal.role == "applicant" and principal.id_number:
-        where, key = (
-            "$2 IN (application.person_ref, application.agent_ref)",
-            service.person_ref(principal.id_number),
-        )
-    else:
-        raise Forbidden()
+    where, key = policy.application_list_filter(principal)
     today = service.today()
     rows = await db.fetch(
         f"{_SELECT_APPLICATIONS} WHERE {where} AND ($3::text IS NULL OR application.status = $3)"
@@ -312,6 +310,7 @@ async def list_applications(
         today,
         limit,
     )
+    await reads.record(db, "application", [(row["person_ref"], row["id"]) for row in rows])
     language = negotiate(request.headers.get("accept-language"))
     return ApplicationList(items=[application_public(row, today, language) for row in rows])
 
@@ -323,41 +322,33 @@ async def decide(
     request: Request,
     principal: CurrentPrincipal,
     service: Commands,
+    policy: Policy,
     db: Pool,
 ) -> ApplicationPublic:
     """审核: the reviewer whose part it is approves, rejects (with reason) or returns for correction.
     A transfer is approved twice: by the old region (migration certificate), then the new one."""
-    if principal.role != "reviewer":
-        raise Forbidden()
+    policy.require_decider(principal, await _application_row(db, application_id))
     if body.decision != "approve" and not body.reason:
         raise ValidationFailed(
             errors=[FieldError(field="reason", code="missing", message="a reason is required")]
         )
-    row = await _visible_application(db, application_id, principal, service)
-    if row["queue_region"] != principal.region:
-        raise NotYourPart(detail=f"acting region: {row['queue_region']}")
     await service.decide(principal_context(principal), application_id, body.decision, body.reason or "")
     return await _answer(db, request, service, application_id)
-
-
-async def _own_application(
-    db: asyncpg.Pool, application_id: str, principal: Principal, service: CertificateCommands
-) -> None:
-    row = await db.fetchrow(
-        "SELECT person_ref, agent_ref FROM application_view WHERE id = $1", application_id
-    )
-    if row is None or not is_own(principal, service, {row["person_ref"], row["agent_ref"]}):
-        raise ApplicationNotFound()
 
 
 @router.post(
     "/applications/{application_id}/withdrawal", response_model=ApplicationPublic, tags=["applications"]
 )
 async def withdraw(
-    application_id: str, request: Request, principal: CurrentPrincipal, service: Commands, db: Pool
+    application_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    policy: Policy,
+    db: Pool,
 ) -> ApplicationPublic:
     """撤回: the applicant or agent withdraws before a decision."""
-    await _own_application(db, application_id, principal, service)
+    policy.require_own_application(principal, await _application_row(db, application_id))
     await service.withdraw(principal_context(principal), application_id)
     return await _answer(db, request, service, application_id)
 
@@ -371,6 +362,7 @@ async def resubmit(
     request: Request,
     principal: CurrentPrincipal,
     service: Commands,
+    policy: Policy,
     db: Pool,
 ) -> ApplicationPublic:
     """补正后重新提交: back to the reviewer where it was returned, without starting over."""
@@ -385,7 +377,7 @@ async def resubmit(
         raise ValidationFailed(
             errors=[FieldError(field="body", code="missing", message="state what was corrected")]
         )
-    await _own_application(db, application_id, principal, service)
+    policy.require_own_application(principal, await _application_row(db, application_id))
     await service.resubmit(principal_context(principal), application_id, corrections)
     return await _answer(db, request, service, application_id)
 
@@ -399,22 +391,30 @@ async def dispute(
     request: Request,
     principal: CurrentPrincipal,
     service: Commands,
+    policy: Policy,
     db: Pool,
 ) -> ApplicationPublic:
     """复核: within the dispute window (working days from the result) the applicant asks for a
     re-assessment by another institution; a second time, the provincial expert committee's final
     answer. The application goes back to assessment; the new result replaces the old one."""
-    await _own_application(db, application_id, principal, service)
+    policy.require_own_application(principal, await _application_row(db, application_id))
     await service.dispute(principal_context(principal), application_id, body.reason)
     return await _answer(db, request, service, application_id)
 
 
 @router.get("/applications/{application_id}/timeline", response_model=Timeline, tags=["applications"])
 async def timeline(
-    application_id: str, request: Request, principal: CurrentPrincipal, service: Commands, db: Pool
+    application_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    policy: Policy,
+    db: Pool,
+    reads: Reads,
 ) -> Timeline:
     """Every step with when it happened and which role acted, and what comes next by when."""
-    await _visible_application(db, application_id, principal, service)
+    row = policy.require_readable_application(principal, await _application_row(db, application_id))
+    await reads.record(db, "application_timeline", [(row["person_ref"], application_id)])
     language = negotiate(request.headers.get("accept-language"))
     answer = await _answer(db, request, service, application_id)
     async with db.acquire() as conn:

@@ -1,8 +1,8 @@
 """The card centre's API (制卡中心): batches of ordered cards with their print data, state
 reports back, and the list of cards with overdue ones, which reviewers and admins see too.
 
-A card centre's token may carry `region` (a county code): it then acts for that province only;
-without it, for every region.
+A card centre's token carries `region` (required): it acts for that region's province only
+(api/policy.py).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from dcert_shared.access_log import Reads
 from dcert_shared.api import IdempotencyKey, idempotency, mark_replayed, principal_context
-from dcert_shared.auth import CurrentPrincipal, Principal
-from dcert_shared.problems import Forbidden
+from dcert_shared.auth import CurrentPrincipal
 
 from ..adapters.cards import CardFilter
 from ..application.cards import CardCommands, CardReport
 from ..domain.card import CardStatus
+from .access_log import record_card_reads
 from .card_schemas import (
     Batch,
     BatchCard,
@@ -30,6 +31,7 @@ from .card_schemas import (
     CardListed,
     CardStatusName,
 )
+from .policy import Policy
 
 router = APIRouter(prefix="/v1", tags=["cards"])
 
@@ -41,55 +43,46 @@ def card_commands(request: Request) -> CardCommands:
 Cards = Annotated[CardCommands, Depends(card_commands)]
 
 
-def card_centre_scope(principal: Principal) -> str:
-    """The region prefix a card centre acts for: its province, or "" (all) without a region."""
-    if principal.role != "card_centre":
-        raise Forbidden(detail="this needs the role card_centre")
-    return principal.region[:2] if principal.region else ""
-
-
-def viewer_scope(principal: Principal) -> str:
-    """Who may list cards: a card centre (its province), a reviewer (its county), an admin (all)."""
-    if principal.role == "reviewer" and principal.region:
-        return principal.region
-    if principal.role == "admin":
-        return ""
-    if principal.role == "card_centre":
-        return card_centre_scope(principal)
-    raise Forbidden(detail="this needs the role card_centre, reviewer or admin")
-
-
 @router.post("/card-batches", status_code=201, response_model=Batch)
 async def take_batch(
     body: BatchRequest,
     principal: CurrentPrincipal,
     cards: Cards,
+    policy: Policy,
+    reads: Reads,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """The card centre takes up to `limit` ordered cards of its province, oldest first, with
     what it prints; they are in production from now. No card waiting: an empty batch."""
-    scope = card_centre_scope(principal)
+    scope = policy.card_centre_province(principal)
     once = idempotency(principal, idempotency_key, body)
     batch, replayed = await cards.take_batch(principal_context(principal), once, scope, body.limit)
+    await record_card_reads(
+        reads, cards.runtime.pool, [card["certificate_number"] for card in batch["cards"]]
+    )
     mark_replayed(response, replayed)
     return batch
 
 
 @router.get("/card-batches/{batch_id}", response_model=BatchStatus)
-async def get_batch(batch_id: uuid.UUID, principal: CurrentPrincipal, cards: Cards) -> BatchStatus:
-    """A batch's cards and their current states (no name, no address)."""
-    rows = await cards.batch(str(batch_id), card_centre_scope(principal))
+async def get_batch(
+    batch_id: uuid.UUID, principal: CurrentPrincipal, cards: Cards, policy: Policy, reads: Reads
+) -> BatchStatus:
+    """A batch's cards and their current states (no name, no address); another province's
+    batch is answered as absent."""
+    rows = await cards.batch(str(batch_id), policy.card_centre_province(principal))
+    await record_card_reads(reads, cards.runtime.pool, [row["certificate_number"] for row in rows])
     return _batch_status(batch_id, rows)
 
 
 @router.post("/card-batches/{batch_id}/reports", response_model=BatchStatus)
 async def report_states(
-    batch_id: uuid.UUID, body: BatchReports, principal: CurrentPrincipal, cards: Cards
+    batch_id: uuid.UUID, body: BatchReports, principal: CurrentPrincipal, cards: Cards, policy: Policy
 ) -> BatchStatus:
     """The card centre reports produced, dispatched (with a tracking number), delivered,
     collected or invalidated for cards of a batch: all of them apply, or none."""
-    scope = card_centre_scope(principal)
+    scope = policy.card_centre_province(principal)
     reports = [
         CardReport(
             card_id=report.card_id, status=CardStatus(report.status), tracking_number=report.tracking_number
@@ -104,6 +97,8 @@ async def report_states(
 async def list_cards(
     principal: CurrentPrincipal,
     cards: Cards,
+    policy: Policy,
+    reads: Reads,
     status: CardStatusName | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -111,12 +106,13 @@ async def list_cards(
     """Cards in the caller's scope, oldest order first; `overdue=true`: not yet in the holder's
     hands (nor lost or invalidated) more than the configured days after the order."""
     wanted = CardFilter(
-        region_prefix=viewer_scope(principal),
+        region_prefix=policy.card_list_scope(principal),
         status=CardStatus(status) if status else None,
         overdue=overdue,
         limit=limit,
     )
     rows = await cards.list_cards(wanted)
+    await record_card_reads(reads, cards.runtime.pool, [row["certificate_number"] for row in rows])
     return CardList(items=[_listed(row) for row in rows])
 
 

@@ -8,16 +8,16 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Query, Request
 
+from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, principal_context
-from dcert_shared.auth import CurrentPrincipal, Principal
+from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import RegionCode
-from dcert_shared.problems import Forbidden
 
 from ..adapters.ecert import CodeContent, ECertificateSigner
 from ..application.commands import CATEGORY_CODES, CertificateCommands
 from ..domain.certificate import months_before
-from ..domain.errors import CertificateNotFound
-from .dependencies import Commands, is_own, may_see, requester_ref
+from .dependencies import Commands
+from .policy import Policy
 from .schemas import (
     Card,
     CertificatePublic,
@@ -31,15 +31,8 @@ from .schemas import (
 router = APIRouter(prefix="/v1")
 
 
-async def _certificate_row(
-    db: asyncpg.Pool, number: str, principal: Principal, service: CertificateCommands
-) -> asyncpg.Record:
-    row = await db.fetchrow("SELECT * FROM certificate_view WHERE number = $1", number)
-    if row is None or not may_see(
-        principal, service, {row["person_ref"], *row["agent_refs"]}, {row["household_region"]}
-    ):
-        raise CertificateNotFound()
-    return row
+async def _certificate_row(db: asyncpg.Pool, number: str) -> asyncpg.Record | None:
+    return await db.fetchrow("SELECT * FROM certificate_view WHERE number = $1", number)
 
 
 def _certificate(row: asyncpg.Record, service: CertificateCommands) -> CertificatePublic:
@@ -63,19 +56,20 @@ def _certificate(row: asyncpg.Record, service: CertificateCommands) -> Certifica
 
 @router.get("/certificates/{number}", response_model=CertificatePublic, tags=["certificates"])
 async def get_certificate(
-    number: str, principal: CurrentPrincipal, service: Commands, db: Pool
+    number: str, principal: CurrentPrincipal, service: Commands, policy: Policy, db: Pool, reads: Reads
 ) -> CertificatePublic:
-    return _certificate(await _certificate_row(db, number, principal, service), service)
+    row = policy.require_readable_certificate(principal, await _certificate_row(db, number))
+    await reads.record(db, "certificate", [(row["person_ref"], number)])
+    return _certificate(row, service)
 
 
 @router.get("/certificates/{number}/e-certificate", response_model=ECertificate, tags=["certificates"])
 async def get_e_certificate(
-    number: str, request: Request, principal: CurrentPrincipal, service: Commands, db: Pool
+    number: str, request: Request, principal: CurrentPrincipal, policy: Policy, db: Pool, reads: Reads
 ) -> ECertificate:
     """电子证照: the holder's or agent's signed code, for a QR code."""
-    row = await _certificate_row(db, number, principal, service)
-    if not is_own(principal, service, {row["person_ref"], *row["agent_refs"]}):
-        raise CertificateNotFound()
+    row = policy.require_holders_certificate(principal, await _certificate_row(db, number))
+    await reads.record(db, "e_certificate", [(row["person_ref"], number)])
     keys: ECertificateSigner = request.app.state.signer
     code = keys.sign(
         CodeContent(
@@ -91,31 +85,34 @@ async def get_e_certificate(
 
 @router.post("/certificates/{number}/loss-report", response_model=CertificatePublic, tags=["certificates"])
 async def report_loss(
-    number: str, principal: CurrentPrincipal, service: Commands, db: Pool
+    number: str, principal: CurrentPrincipal, service: Commands, policy: Policy, db: Pool
 ) -> CertificatePublic:
     """挂失: the holder or agent reports the card lost; it and every code stop at once."""
-    if principal.role != "applicant" or principal.id_number is None:
-        raise CertificateNotFound()
-    await service.report_loss(principal_context(principal), number, requester_ref(principal, service))
-    return _certificate(await _certificate_row(db, number, principal, service), service)
+    policy.require_holders_certificate(principal, await _certificate_row(db, number))
+    await service.report_loss(principal_context(principal), number, policy.require_applicant(principal))
+    return _certificate(await _certificate_row(db, number), service)
 
 
 @router.post("/certificates/{number}/cancellation", response_model=CertificatePublic, tags=["certificates"])
 async def cancel_on_fact(
-    number: str, body: StaffCancellation, principal: CurrentPrincipal, service: Commands, db: Pool
+    number: str,
+    body: StaffCancellation,
+    principal: CurrentPrincipal,
+    service: Commands,
+    policy: Policy,
+    db: Pool,
 ) -> CertificatePublic:
     """注销 on a fact (death, no longer eligible, fraud, settled abroad), by a reviewer of the region."""
-    if principal.role != "reviewer" or principal.region is None:
-        raise Forbidden()
-    await service.cancel_on_fact(principal_context(principal), number, body.reason, principal.region)
-    return _certificate(await _certificate_row(db, number, principal, service), service)
+    row = policy.require_canceller(principal, await _certificate_row(db, number))
+    # The command checks the region again on the certificate itself (a transfer may have moved it).
+    await service.cancel_on_fact(principal_context(principal), number, body.reason, row["household_region"])
+    return _certificate(await _certificate_row(db, number), service)
 
 
 @router.post("/jobs/expiry", response_model=ExpiryRun, tags=["operations"])
-async def run_expiry(principal: CurrentPrincipal, service: Commands) -> ExpiryRun:
+async def run_expiry(principal: CurrentPrincipal, service: Commands, policy: Policy) -> ExpiryRun:
     """The expiry job now (it also runs on its own): expired certificates and renewal reminders."""
-    if principal.role != "admin":
-        raise Forbidden()
+    policy.require_admin(principal)
     return ExpiryRun(**await service.run_expiry(principal_context(principal)))
 
 
@@ -146,13 +143,13 @@ ORDER BY step
 async def sla_report(
     principal: CurrentPrincipal,
     service: Commands,
+    policy: Policy,
     db: Pool,
     region: Annotated[str, Query(min_length=6, max_length=6)],
 ) -> SlaReport:
     """Per step of a region: how many, how long (median, 90th percentile), how many overdue."""
     code = str(RegionCode.parse(region))
-    if not (principal.role == "admin" or (principal.role == "reviewer" and principal.region == code)):
-        raise Forbidden()
+    policy.require_report_reader(principal, code)
     today = service.today()
     rows = await db.fetch(_SLA, code, today, service.settings.card_overdue_days)
     return SlaReport(

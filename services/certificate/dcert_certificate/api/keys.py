@@ -10,23 +10,21 @@ import asyncio
 import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from pydantic import BaseModel
 
 from dcert_shared.api import Pool
-from dcert_shared.auth import Principal, require_role
 from dcert_shared.problems import Conflict
 from dcert_shared.runtime import ServiceRuntime, Worker
 
 from ..adapters import ecert
 from ..settings import CertificateSettings
+from .policy import Admin
 from .routes import Signer
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/e-certificate/keys", tags=["verification"])
-
-Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 
 class KeysFromConfiguration(Conflict):

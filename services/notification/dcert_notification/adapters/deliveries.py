@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from dcert_shared.access_log import Reader, record_reads
 from dcert_shared.db import ddl_for
 from dcert_shared.vault import Vault
 
@@ -50,6 +51,8 @@ class DeliveryRow(QueueTable, table=True):
     event_id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), nullable=False))
     event_type: str
     order_key: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # Whose data the event carries (keyed hash): its delivery is recorded in the person's access log.
+    person_ref: str | None = None
     policy_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     body: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default=DeliveryStatus.PENDING.value)
@@ -71,6 +74,7 @@ SCHEMA: list[str] = [
     # Columns and indexes added since the first version (a queue is state: altered, never rebuilt).
     "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS order_key text NOT NULL DEFAULT ''",
     "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS policy_version integer NOT NULL DEFAULT 1",
+    "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS person_ref text",
     "DROP INDEX IF EXISTS deliveries_pending_heads",
     """
     CREATE INDEX IF NOT EXISTS deliveries_pending_heads_by_key ON deliveries (subscription_id, order_key, seq)
@@ -108,6 +112,7 @@ class NewDelivery:
     body: str
     order_key: str
     policy_version: int
+    person_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,11 +142,12 @@ async def enqueue(conn: asyncpg.Connection, queued: list[NewDelivery]) -> None:
         return
     await conn.execute(
         "INSERT INTO deliveries (id, subscription_id, partner_id, event_id, event_type, body, status,"
-        " order_key, policy_version)"
-        " SELECT id, subscription_id, partner_id, event_id, event_type, body, 'pending', order_key, policy_version"
+        " order_key, policy_version, person_ref)"
+        " SELECT id, subscription_id, partner_id, event_id, event_type, body, 'pending', order_key, policy_version,"
+        " person_ref"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],"
-        "             $8::int[]) AS q(id, subscription_id, partner_id, event_id, event_type, body, order_key,"
-        "             policy_version)"
+        "             $8::int[], $9::text[]) AS q(id, subscription_id, partner_id, event_id, event_type, body,"
+        "             order_key, policy_version, person_ref)"
         " ON CONFLICT (subscription_id, event_id) DO NOTHING",
         [d.id for d in queued],
         [d.subscription_id for d in queued],
@@ -151,6 +157,7 @@ async def enqueue(conn: asyncpg.Connection, queued: list[NewDelivery]) -> None:
         [d.body for d in queued],
         [d.order_key for d in queued],
         [d.policy_version for d in queued],
+        [d.person_ref for d in queued],
     )
 
 
@@ -217,14 +224,29 @@ async def open_secret(
 
 
 async def record_delivered(pool: asyncpg.Pool, seq: int, status_code: int) -> None:
-    async with pool.acquire() as conn:
-        await conn.execute(
+    """A 2xx: delivered, and (in the same transaction) the partner's receipt of the person's data
+    recorded in their access log."""
+    async with pool.acquire() as conn, conn.transaction():
+        delivered = await conn.fetchrow(
             "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_status_code = $2,"
             " last_error = NULL, delivered_at = now(), next_attempt_at = NULL, claimed_until = NULL"
-            " WHERE seq = $1",
+            " WHERE seq = $1 RETURNING id, partner_id, event_type, person_ref",
             seq,
             status_code,
         )
+        if delivered is not None:
+            partner = Reader(
+                role="partner", subject=delivered["partner_id"], organisation=delivered["partner_id"]
+            )
+            await record_reads(
+                conn,
+                partner,
+                [(delivered["person_ref"], delivered["id"])],
+                kind="partner_delivery",
+                service="notification",
+                route=f"webhook {delivered['event_type']}",
+                purpose="partner_sharing",
+            )
 
 
 async def record_narrowed(pool: asyncpg.Pool, seq: int, body: str | None, policy_version: int) -> None:

@@ -5,21 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dcert_shared.api import Pool
-from dcert_shared.auth import Principal, require_role
 from dcert_shared.i18n import negotiate
-from dcert_shared.ids import keyed_hash
 from dcert_shared.problems import NotFound
 
 from ..adapters import people
 from ..domain.notices import NoticeKind, render
+from .policy import Admin, Applicant, person_ref
 
 router = APIRouter(prefix="/v1", tags=["people"])
-Applicant = Annotated[Principal, Depends(require_role("applicant"))]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
 Language = Literal["zh-CN", "en"]
 ChannelName = Literal["inbox", "sms", "email"]
 
@@ -74,11 +71,6 @@ class NoticeRecord(BaseModel):
     sent_at: datetime | None
 
 
-def _me(request: Request, principal: Principal) -> str:
-    assert principal.id_number is not None
-    return keyed_hash(request.app.state.settings.identity_hash_key_bytes, principal.id_number.upper())
-
-
 def _masked_phone(phone: str | None) -> str | None:
     return phone[:3] + "****" + phone[-4:] if phone else None
 
@@ -94,7 +86,7 @@ def _masked_email(email: str | None) -> str | None:
 async def set_contact(body: ContactIn, principal: Applicant, request: Request, db: Pool) -> ContactPublic:
     """How the signed-in person (or agent) wants to be told: language, phone, e-mail, channels.
     The phone and the e-mail are kept sealed with the person's own key."""
-    me = _me(request, principal)
+    me = person_ref(request, principal)
     vault = request.app.state.runtime.vault
     channels = list(dict.fromkeys(["inbox", *body.channels]))
     async with db.acquire() as conn, conn.transaction():
@@ -111,7 +103,7 @@ async def set_contact(body: ContactIn, principal: Applicant, request: Request, d
 
 @router.get("/me/contact", response_model=ContactPublic)
 async def get_contact(principal: Applicant, request: Request, db: Pool) -> ContactPublic:
-    me = _me(request, principal)
+    me = person_ref(request, principal)
     vault = request.app.state.runtime.vault
     async with db.acquire() as conn:
         row = await people.contact(conn, me)
@@ -138,7 +130,7 @@ async def inbox(
 ) -> Inbox:
     """站内信: the notices for the signed-in person, and for everyone they are the agent of,
     newest first, in the language asked for (or the person's own)."""
-    me = _me(request, principal)
+    me = person_ref(request, principal)
     vault = request.app.state.runtime.vault
     async with db.acquire() as conn:
         contact = await people.contact(conn, me)
@@ -167,7 +159,7 @@ async def inbox(
 
 @router.post("/inbox/{notice_id}/read", status_code=204)
 async def mark_read(notice_id: str, principal: Applicant, request: Request, db: Pool) -> Response:
-    if not await people.mark_read(db, _me(request, principal), notice_id):
+    if not await people.mark_read(db, person_ref(request, principal), notice_id):
         raise NoticeNotFound()
     return Response(status_code=204)
 

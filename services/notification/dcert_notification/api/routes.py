@@ -9,14 +9,14 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
-from dcert_shared.auth import CurrentPrincipal, Principal
-from dcert_shared.problems import Forbidden
+from dcert_shared.auth import CurrentPrincipal
 
 from ..adapters import deliveries
 from ..adapters.deliveries import DeliveryFilter
 from ..application.commands import NewPartner, NewSubscription, NotificationCommands
-from ..domain.errors import PartnerNotFound, PartnerNotRegistered, ReplayTooBroad
+from ..domain.errors import PartnerNotFound, ReplayTooBroad
 from ..domain.partner import DataSharingPolicy, Onboarding
+from .policy import delivery_reader, require_admin, require_own_subscription, require_partner
 from .schemas import (
     DeliveryList,
     DeliveryPublic,
@@ -48,19 +48,6 @@ def commands(request: Request) -> NotificationCommands:
 Commands = Annotated[NotificationCommands, Depends(commands)]
 
 
-def _admin(principal: Principal) -> None:
-    if principal.role != "admin":
-        raise Forbidden()
-
-
-def _partner_id(principal: Principal) -> str:
-    if principal.role != "partner":
-        raise Forbidden()
-    if not principal.partner_id:
-        raise PartnerNotRegistered()
-    return principal.partner_id
-
-
 def _policy(row: asyncpg.Record) -> PolicyPublic:
     return PolicyPublic(
         event_types=row["event_types"],
@@ -85,7 +72,7 @@ async def register_partner(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """合作单位: an admin registers a partner agency and its data-sharing policy."""
-    _admin(principal)
+    require_admin(principal)
     policy = body.policy
     created, replayed = await service.register_partner(
         principal_context(principal),
@@ -108,7 +95,7 @@ async def register_partner(
 
 @router.get("/partners", response_model=PartnerList, tags=["partners"])
 async def list_partners(principal: CurrentPrincipal, db: Pool) -> PartnerList:
-    _admin(principal)
+    require_admin(principal)
     rows = await db.fetch("SELECT * FROM partner_view ORDER BY registered_at, id")
     return PartnerList(items=[_partner(row) for row in rows])
 
@@ -116,7 +103,7 @@ async def list_partners(principal: CurrentPrincipal, db: Pool) -> PartnerList:
 @router.get("/partners/me/policy", response_model=PolicyPublic, tags=["partners"])
 async def my_policy(principal: CurrentPrincipal, db: Pool) -> PolicyPublic:
     """A partner's own data-sharing policy: what it receives and which facts it may report."""
-    row = await db.fetchrow("SELECT * FROM partner_view WHERE id = $1", _partner_id(principal))
+    row = await db.fetchrow("SELECT * FROM partner_view WHERE id = $1", require_partner(principal))
     if row is None:
         raise PartnerNotFound()
     return _partner(row).policy
@@ -128,7 +115,7 @@ async def change_policy(
 ) -> PartnerPublic:
     """A new version of a partner's data-sharing policy. It governs every delivery not made yet,
     those already queued included: a field taken away is never sent after the change."""
-    _admin(principal)
+    require_admin(principal)
     policy = DataSharingPolicy.of(body.policy.event_types, body.policy.fields, body.policy.facts)
     await service.change_policy(
         principal_context(principal), partner_id, policy, body.legal_basis, body.purpose
@@ -141,7 +128,7 @@ async def change_policy(
 @router.get("/partners/{partner_id}/policy/versions", response_model=PolicyVersionList, tags=["partners"])
 async def policy_versions(partner_id: str, principal: CurrentPrincipal, db: Pool) -> PolicyVersionList:
     """Every version of a partner's policy: what it was granted, on which basis, from when."""
-    _admin(principal)
+    require_admin(principal)
     rows = await db.fetch(
         "SELECT * FROM partner_policy_version_view WHERE partner_id = $1 ORDER BY policy_version", partner_id
     )
@@ -156,7 +143,7 @@ async def policy_versions(partner_id: str, principal: CurrentPrincipal, db: Pool
 
 @router.get("/partners/{partner_id}", response_model=PartnerPublic, tags=["partners"])
 async def get_partner(partner_id: str, principal: CurrentPrincipal, db: Pool) -> PartnerPublic:
-    _admin(principal)
+    require_admin(principal)
     row = await db.fetchrow("SELECT * FROM partner_view WHERE id = $1", partner_id)
     if row is None:
         raise PartnerNotFound()
@@ -173,7 +160,7 @@ async def create_subscription(
 ) -> dict[str, Any]:
     """A partner subscribes a webhook to event types its policy grants; the answer holds the
     signing secret (Standard Webhooks), shown this once."""
-    partner_id = _partner_id(principal)
+    partner_id = require_partner(principal)
     created, replayed = await service.create_subscription(
         principal_context(principal),
         idempotency(principal, idempotency_key, body),
@@ -189,21 +176,29 @@ async def list_subscriptions(principal: CurrentPrincipal, db: Pool) -> Subscript
     rows = await db.fetch(
         "SELECT id, url, event_types, regions, created_at FROM subscription_view WHERE partner_id = $1"
         " ORDER BY created_at, id",
-        _partner_id(principal),
+        require_partner(principal),
     )
     return SubscriptionList(items=[SubscriptionPublic(**dict(row)) for row in rows])
 
 
 @router.post("/subscriptions/{subscription_id}/secret", response_model=SecretRotated, tags=["subscriptions"])
 async def rotate_secret(
-    subscription_id: str, principal: CurrentPrincipal, service: Commands, request: Request
+    subscription_id: str, principal: CurrentPrincipal, service: Commands, request: Request, db: Pool
 ) -> dict[str, Any]:
     """A new signing secret for one of the partner's subscriptions; until `previous_valid_until`
     every delivery carries a signature by each secret, so the receiver can switch at leisure."""
+    partner_id = require_partner(principal)
+    require_own_subscription(partner_id, await _subscription_owner(db, subscription_id))
     overlap = timedelta(hours=request.app.state.settings.webhook_secret_overlap_hours)
-    return await service.rotate_secret(
-        principal_context(principal), _partner_id(principal), subscription_id, overlap
+    return await service.rotate_secret(principal_context(principal), partner_id, subscription_id, overlap)
+
+
+async def _subscription_owner(db: asyncpg.Pool, subscription_id: str) -> str | None:
+    """The partner a subscription is of; None when there is no such subscription."""
+    owner: str | None = await db.fetchval(
+        "SELECT partner_id FROM subscription_view WHERE id = $1", subscription_id
     )
+    return owner
 
 
 @router.get("/deliveries", response_model=DeliveryList, tags=["deliveries"])
@@ -217,7 +212,9 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
     """The delivery log, newest first: an admin sees all, a partner its own (dead ones included)."""
-    partner_id = None if principal.role == "admin" else _partner_id(principal)
+    partner_id = delivery_reader(principal)
+    if partner_id is not None and subscription_id is not None:
+        require_own_subscription(partner_id, await _subscription_owner(db, subscription_id))
     which = DeliveryFilter(
         partner_id=partner_id,
         subscription_id=subscription_id,
@@ -233,9 +230,10 @@ async def list_deliveries(
 async def replay_my_deliveries(body: PartnerReplayRequest, principal: CurrentPrincipal, db: Pool) -> Replayed:
     """A partner asks for everything queued for it since a time again (after losing data on its
     side): delivered and dead ones are sent again, in order, with their original webhook-id."""
-    which = DeliveryFilter(
-        partner_id=_partner_id(principal), subscription_id=body.subscription_id, since=body.since
-    )
+    partner_id = require_partner(principal)
+    if body.subscription_id is not None:
+        require_own_subscription(partner_id, await _subscription_owner(db, body.subscription_id))
+    which = DeliveryFilter(partner_id=partner_id, subscription_id=body.subscription_id, since=body.since)
     return Replayed(replayed=await deliveries.replay(db, which))
 
 
@@ -251,7 +249,7 @@ async def dead_letters(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
     """死信: deliveries given up after the last try, newest first, for an operator to look into."""
-    _admin(principal)
+    require_admin(principal)
     which = DeliveryFilter(
         partner_id=partner_id,
         subscription_id=subscription_id,
@@ -268,7 +266,7 @@ async def dead_letters(
 @router.post("/dead-letters/replay", response_model=Replayed, tags=["dead letters"])
 async def replay_dead_letters(body: ReplayRequest, principal: CurrentPrincipal, db: Pool) -> Replayed:
     """Send dead deliveries again (those matching every criterion given; at least one is needed)."""
-    _admin(principal)
+    require_admin(principal)
     if not body.model_dump(exclude_none=True):
         raise ReplayTooBroad()
     which = DeliveryFilter(

@@ -30,6 +30,7 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
     )
     region = await event_region(uow.conn, envelope)
     key = order_key(envelope)
+    person = envelope.payload.get("person_ref")  # whose access log records the delivery
     queued = []
     for row in rows:
         if row["regions"] and (region is None or not any(covers(area, region) for area in row["regions"])):
@@ -45,6 +46,7 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
                 body=webhook_body(partner_event(envelope, policy)),
                 order_key=key,
                 policy_version=row["policy_version"],
+                person_ref=person if isinstance(person, str) else None,
             )
         )
     await enqueue(uow.conn, queued)

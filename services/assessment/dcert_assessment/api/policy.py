@@ -1,0 +1,130 @@
+"""Who may do what on which record of the assessment service: every rule of the service is here.
+
+- An admin registers institutions and doctors, suspends and reinstates doctors, runs the
+  accreditation check and reads the override report; it lists every assessment and reads its
+  grade, never its findings or measurements (medical findings are for those below only).
+- A doctor works only on the assessments assigned to them: the worklist, the findings, the
+  appointment and the result.
+- The person assessed and their registered agent (the keyed hash of the token's identity number
+  against `person_ref` / `agent_refs`) read the assessment with its findings and book its time.
+- A reviewer whose area (a county, city or province code: `dcert_shared.regions.covers`) holds
+  the case's household region reads the findings it reviews.
+
+Answers: 403 both for a role that may never do something and for an assessment that exists but
+is not the caller's (`not_the_assigned_doctor` to a doctor, `not_your_assessment` to anyone
+else): an assessment's id is opaque and says nothing about the person, and a doctor whose case
+went to another doctor learns why. An id that names no assessment is 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+
+from dcert_shared.auth import Principal, Role, require_role
+from dcert_shared.ids import keyed_hash
+from dcert_shared.problems import Forbidden
+from dcert_shared.regions import covers
+
+from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor, NotYourAssessment
+
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
+DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
+
+Fields = dict[str, Any]  # a row of assessment_view
+View = Literal["grade", "findings"]
+
+
+def _require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise Forbidden(detail="this needs the role " + " or ".join(sorted(roles)))
+
+
+def _foreign(principal: Principal) -> Forbidden:
+    return NotTheAssignedDoctor() if principal.role == "doctor" else NotYourAssessment()
+
+
+class AssessmentPolicy:
+    """The rules, given how an identity number becomes the keyed hash records are filed under."""
+
+    def __init__(self, person_ref: Callable[[str], str]) -> None:
+        self._person_ref = person_ref
+
+    def is_the_person_or_agent(self, principal: Principal, fields: Fields) -> bool:
+        if principal.role != "applicant" or not principal.id_number:
+            return False
+        ref = self._person_ref(principal.id_number)
+        return ref == fields["person_ref"] or ref in (fields["agent_refs"] or [])
+
+    @staticmethod
+    def is_the_assigned_doctor(principal: Principal, fields: Fields) -> bool:
+        return (
+            principal.role == "doctor"
+            and bool(fields["doctor_id"])
+            and fields["doctor_id"] == principal.doctor_id
+        )
+
+    @staticmethod
+    def reviews_the_case(principal: Principal, fields: Fields) -> bool:
+        return (
+            principal.role == "reviewer"
+            and principal.region is not None
+            and bool(fields["household_region"])
+            and covers(principal.region, fields["household_region"])
+        )
+
+    @staticmethod
+    def worklist_doctor(principal: Principal, assigned: str | None) -> str | None:
+        """Whose assessments a list shows: a doctor's own; an admin's every one (None)."""
+        if principal.role == "admin":
+            if assigned == "me":
+                raise Forbidden(detail="assigned=me is for doctors")
+            return None
+        _require_role(principal, "doctor")
+        return principal.doctor_id
+
+    def readable(self, principal: Principal, fields: Fields | None) -> tuple[Fields, View]:
+        """The assessment and what of it the caller reads: the grade (admin) or the findings too."""
+        _require_role(principal, "applicant", "doctor", "reviewer", "admin")
+        if fields is None:
+            raise AssessmentNotFound()
+        if principal.role == "admin":
+            return fields, "grade"
+        if (
+            self.is_the_assigned_doctor(principal, fields)
+            or self.reviews_the_case(principal, fields)
+            or self.is_the_person_or_agent(principal, fields)
+        ):
+            return fields, "findings"
+        raise _foreign(principal)
+
+    def require_booker(self, principal: Principal, fields: Fields | None) -> Fields:
+        """预约: the person, their agent, or the assigned doctor picks the time."""
+        _require_role(principal, "applicant", "doctor")
+        if fields is None:
+            raise AssessmentNotFound()
+        if not (
+            self.is_the_assigned_doctor(principal, fields) or self.is_the_person_or_agent(principal, fields)
+        ):
+            raise _foreign(principal)
+        return fields
+
+    def require_assigned_doctor(self, principal: Principal, fields: Fields | None) -> Fields:
+        """The result: the doctor assigned now (the command checks again on the assessment itself)."""
+        _require_role(principal, "doctor")
+        if fields is None:
+            raise AssessmentNotFound()
+        if not self.is_the_assigned_doctor(principal, fields):
+            raise NotTheAssignedDoctor()
+        return fields
+
+
+def assessment_policy(request: Request) -> AssessmentPolicy:
+    key: bytes = request.app.state.runtime.settings.identity_hash_key_bytes
+    return AssessmentPolicy(lambda id_number: keyed_hash(key, id_number))
+
+
+Policy = Annotated[AssessmentPolicy, Depends(assessment_policy)]

@@ -1,0 +1,113 @@
+"""Who may do what on which record of the benefits service: every rule of the service is here.
+
+- A certificate's benefits: the holder, their registered agent (the keyed hash of the token's
+  identity number against the holding's `person_ref` / `agent_refs`), a reviewer whose area (a
+  county, city or province code: `covers`) holds the household region, or an admin.
+- Facts: a partner, of the types its policy grants (checked with the fact against the partner's
+  policy: application/facts.py, 403 `fact_type_outside_policy`).
+- Handoffs and the entitlement report: a reviewer reads its own area or a part of it, an admin
+  any region; a handoff's last step (the person told) is the destination area's to record.
+- Policies are read by anyone signed in; a new version, simulations, monthly runs and jobs are
+  an admin's.
+
+Answers: 403 for a role that may never do something, and for a region asked for that the caller
+does not cover; 404 for a certificate or a handoff that exists but is not the caller's, as if it
+did not exist (its existence is personal data too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from dcert_shared.auth import Principal, Role, require_role
+from dcert_shared.problems import Forbidden
+
+from ..domain.calendar import covers
+from ..domain.errors import CertificateNotFound, HandoffNotFound
+
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+Staff = Annotated[Principal, Depends(require_role("reviewer", "admin"))]
+Record = Any  # a read-model row (asyncpg.Record) or a mapping with the same keys
+
+
+def _require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise Forbidden(detail="this needs the role " + " or ".join(sorted(roles)))
+
+
+def _reviewer_covers(principal: Principal, region: str | None) -> bool:
+    return (
+        principal.role == "reviewer"
+        and principal.region is not None
+        and region is not None
+        and covers(principal.region, region)
+    )
+
+
+def staff_region(principal: Principal, requested: str | None) -> str | None:
+    """The region a staff request reads: a reviewer its own area (or a part of it), an admin any
+    (None: every region)."""
+    _require_role(principal, "reviewer", "admin")
+    if principal.role == "admin":
+        return requested
+    own = str(principal.region or "")
+    if not own or (requested is not None and not covers(own, requested)):
+        raise Forbidden(detail="this region is not yours")
+    return requested or own
+
+
+def require_partner(principal: Principal) -> str:
+    """A partner agency's id; the types of fact it may report are its policy's."""
+    _require_role(principal, "partner")
+    if not principal.partner_id:
+        raise Forbidden()
+    return principal.partner_id
+
+
+def require_handoff_notifier(principal: Principal, handoff: Record | None) -> Record:
+    """The handoff's last step: an admin, or a reviewer of the destination area."""
+    _require_role(principal, "reviewer", "admin")
+    if handoff is None or not (
+        principal.role == "admin" or _reviewer_covers(principal, handoff["to_region"])
+    ):
+        raise HandoffNotFound()
+    return handoff
+
+
+class BenefitsPolicy:
+    """The rules that need a person's keyed hash, given how an identity number becomes one."""
+
+    def __init__(self, person_ref: Callable[[str], str]) -> None:
+        self._person_ref = person_ref
+
+    def require_benefits_reader(self, principal: Principal, number: str, holding: Record | None) -> Record:
+        """两项补贴 of a certificate: the holder, their agent, a reviewer of the area, an admin."""
+        _require_role(principal, "applicant", "reviewer", "admin")
+        if holding is None or not (
+            principal.role == "admin"
+            or _reviewer_covers(principal, holding["household_region"])
+            or self._is_holder_or_agent(principal, number, holding)
+        ):
+            raise CertificateNotFound()
+        return holding
+
+    def _is_holder_or_agent(self, principal: Principal, number: str, holding: Record) -> bool:
+        if principal.role != "applicant" or not principal.id_number:
+            return False
+        # The number starts with the holder's identity number (DOMAIN.md).
+        if principal.id_number.upper() == number[:18].upper():
+            return True
+        return self._person_ref(principal.id_number.upper()) in {
+            holding["person_ref"],
+            *holding["agent_refs"],
+        }
+
+
+def benefits_policy(request: Request) -> BenefitsPolicy:
+    return BenefitsPolicy(request.app.state.commands.person_ref)
+
+
+Policy = Annotated[BenefitsPolicy, Depends(benefits_policy)]

@@ -1,0 +1,189 @@
+"""Who may do what on which record of the certificate service: every rule of the service is here.
+
+- A person acts on their own records only: the holder, or an agent recorded on the application
+  (`agent_ref`) or the certificate (`agent_refs`), matched by the keyed hash of the token's
+  identity number. Applying, they act for themself or name themself as the agent.
+- A reviewer reads the records of the area its `region` claim covers (a county, a city or a
+  province: `dcert_shared.regions.covers`): an application of its household, accepting
+  (residence), acting or destination region, a certificate of its household or residence region
+  (跨省通办: the residence region accepts, the household region reviews). It decides only the
+  step that is its area's (`queue_region`) and cancels only certificates of its household area.
+- A card centre acts for the province of its `region` claim (required in its token).
+- An admin reads applications and certificates (no medical findings live here), lists every
+  card, runs the jobs and rotates the e-certificate keys.
+
+Answers: a role that may never do something gets 403 (`forbidden`); a record that exists but is
+someone else's (another person's, another area's) is answered 404 as if it did not exist, since
+its existence is personal data too; a region named in a query that the caller does not cover is
+403 (no record is involved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from dcert_shared.auth import Principal, Role, require_role
+from dcert_shared.problems import Forbidden
+from dcert_shared.regions import covers, significant_digits
+
+from ..domain.errors import (
+    ApplicationNotFound,
+    CertificateNotFound,
+    NotYourApplication,
+    NotYourPart,
+)
+
+Record = Any  # a read-model row (asyncpg.Record) or a mapping with the same keys
+Admin = Annotated[Principal, Depends(require_role("admin"))]  # rotating the e-certificate keys
+
+
+def _require_role(principal: Principal, *roles: Role) -> None:
+    """403 for a role that may never do this."""
+    if principal.role not in roles:
+        raise Forbidden(detail="this needs the role " + " or ".join(sorted(roles)))
+
+
+def reviewer_covers(principal: Principal, regions: Iterable[str | None]) -> bool:
+    """A reviewer whose area holds one of these regions."""
+    return (
+        principal.role == "reviewer"
+        and principal.region is not None
+        and any(region is not None and covers(principal.region, region) for region in regions)
+    )
+
+
+class CertificatePolicy:
+    """The rules, given how an identity number becomes the keyed hash records are filed under."""
+
+    def __init__(self, person_ref: Callable[[str], str]) -> None:
+        self._person_ref = person_ref
+
+    def caller_ref(self, principal: Principal) -> str | None:
+        """The keyed hash of a person's identity number; None for staff."""
+        if principal.role != "applicant" or principal.id_number is None:
+            return None
+        return self._person_ref(principal.id_number)
+
+    def is_own(self, principal: Principal, people: Iterable[str | None]) -> bool:
+        """The person themself or a recorded agent."""
+        ref = self.caller_ref(principal)
+        return ref is not None and ref in set(people)
+
+    # -- applying ---------------------------------------------------------------------------------
+    def require_applicant(self, principal: Principal) -> str:
+        """Only people apply; the answer is the caller's own keyed hash."""
+        _require_role(principal, "applicant")
+        ref = self.caller_ref(principal)
+        assert ref is not None  # an applicant's token always carries its identity number
+        return ref
+
+    def require_applying_for(self, principal: Principal, applicant_id: str, agent_id: str | None) -> None:
+        """A new application is for the caller themself, or names the caller as the agent."""
+        for_self = agent_id is None and principal.id_number == applicant_id
+        as_agent = agent_id is not None and principal.id_number == agent_id
+        if not (for_self or as_agent):
+            raise NotYourApplication()
+
+    def require_agent_is_caller(self, principal: Principal, agent_id: str | None) -> None:
+        """A matter on a certificate names no agent but the caller."""
+        if agent_id is not None and agent_id != principal.id_number:
+            raise NotYourApplication()
+
+    # -- applications -----------------------------------------------------------------------------
+    def may_read_application(self, principal: Principal, row: Record) -> bool:
+        regions = (row["household_region"], row["accepting_region"], row["queue_region"], row["to_region"])
+        return (
+            principal.role == "admin"
+            or reviewer_covers(principal, regions)
+            or self.is_own(principal, (row["person_ref"], row["agent_ref"]))
+        )
+
+    def require_readable_application(self, principal: Principal, row: Record | None) -> Record:
+        _require_role(principal, "applicant", "reviewer", "admin")
+        if row is None or not self.may_read_application(principal, row):
+            raise ApplicationNotFound()
+        return row
+
+    def require_own_application(self, principal: Principal, row: Record | None) -> Record:
+        """Withdrawal, correction, dispute: the person or their agent only."""
+        _require_role(principal, "applicant")
+        if row is None or not self.is_own(principal, (row["person_ref"], row["agent_ref"])):
+            raise ApplicationNotFound()
+        return row
+
+    def require_decider(self, principal: Principal, row: Record | None) -> Record:
+        """审核: a reviewer of the area whose step it is now."""
+        _require_role(principal, "reviewer")
+        row = self.require_readable_application(principal, row)
+        if not reviewer_covers(principal, (row["queue_region"],)):
+            raise NotYourPart(detail=f"acting region: {row['queue_region']}")
+        return row
+
+    def application_list_filter(self, principal: Principal) -> tuple[str, str]:
+        """Which applications a list shows: a reviewer's area queue, or a person's own ones."""
+        if principal.role == "reviewer" and principal.region is not None:
+            return "starts_with(application.queue_region, $2)", significant_digits(principal.region)
+        if principal.role == "applicant":
+            return "$2 IN (application.person_ref, application.agent_ref)", self.require_applicant(principal)
+        raise Forbidden(detail="this needs the role applicant or reviewer")
+
+    # -- certificates -----------------------------------------------------------------------------
+    def require_readable_certificate(self, principal: Principal, row: Record | None) -> Record:
+        _require_role(principal, "applicant", "reviewer", "admin")
+        if row is None or not (
+            principal.role == "admin"
+            or reviewer_covers(principal, (row["household_region"], row["residence_region"]))
+            or self.is_own(principal, (row["person_ref"], *row["agent_refs"]))
+        ):
+            raise CertificateNotFound()
+        return row
+
+    def require_holders_certificate(self, principal: Principal, row: Record | None) -> Record:
+        """The e-certificate, a loss report, a matter: the holder or their agent only."""
+        _require_role(principal, "applicant")
+        if row is None or not self.is_own(principal, (row["person_ref"], *row["agent_refs"])):
+            raise CertificateNotFound()
+        return row
+
+    def require_canceller(self, principal: Principal, row: Record | None) -> Record:
+        """注销 on a fact: a reviewer of the certificate's household area."""
+        _require_role(principal, "reviewer")
+        if row is None or not reviewer_covers(principal, (row["household_region"],)):
+            raise CertificateNotFound()
+        return row
+
+    def require_report_reader(self, principal: Principal, region: str) -> None:
+        """A region's figures: an admin, or a reviewer whose area holds the region."""
+        _require_role(principal, "reviewer", "admin")
+        if principal.role == "reviewer" and not reviewer_covers(principal, (region,)):
+            raise Forbidden(detail="this region is not yours")
+
+    def require_admin(self, principal: Principal) -> None:
+        _require_role(principal, "admin")
+
+    # -- cards ------------------------------------------------------------------------------------
+    def card_centre_province(self, principal: Principal) -> str:
+        """The region prefix a card centre acts for: the province of its region."""
+        _require_role(principal, "card_centre")
+        assert principal.region is not None  # required in a card centre's token (auth.REQUIRED_CLAIM)
+        return principal.region[:2]
+
+    def card_list_scope(self, principal: Principal) -> str:
+        """Who lists cards: a card centre (its province), a reviewer (its area), an admin (all: "")."""
+        _require_role(principal, "card_centre", "reviewer", "admin")
+        if principal.role == "card_centre":
+            return self.card_centre_province(principal)
+        if principal.role == "reviewer":
+            assert principal.region is not None
+            return significant_digits(principal.region)
+        return ""
+
+
+def certificate_policy(request: Request) -> CertificatePolicy:
+    return CertificatePolicy(request.app.state.commands.person_ref)
+
+
+Policy = Annotated[CertificatePolicy, Depends(certificate_policy)]

@@ -1,0 +1,67 @@
+"""Who may do what on which record of the notification service: every rule of the service is here.
+
+- An admin registers partners and changes their policies (and reads their versions), reads
+  every delivery, the dead letters and the notices' delivery record, and replays dead letters.
+- A partner (its `partner_id` claim) reads its own policy, and keeps its own subscriptions,
+  deliveries and replays; it names no subscription of another partner. What its webhooks carry
+  is only its policy's fields (application/delivering.py). Dead letters are the operator's: a
+  partner sees its own dead ones in its delivery log (`status=dead`).
+- A person (and their agent) keeps their own contact and inbox, found by the keyed hash of the
+  token's identity number.
+
+Answers: 403 for a role that may never do something; 404 for a subscription or a notice that
+exists but is someone else's, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from dcert_shared.auth import Principal, Role, require_role
+from dcert_shared.ids import keyed_hash
+from dcert_shared.problems import Forbidden
+
+from ..domain.errors import PartnerNotRegistered, SubscriptionNotFound
+
+Applicant = Annotated[Principal, Depends(require_role("applicant"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+def _require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise Forbidden(detail="this needs the role " + " or ".join(sorted(roles)))
+
+
+def require_admin(principal: Principal) -> None:
+    _require_role(principal, "admin")
+
+
+def require_partner(principal: Principal) -> str:
+    """The caller's partner id: what it reads and changes is this partner's only."""
+    _require_role(principal, "partner")
+    if not principal.partner_id:
+        raise PartnerNotRegistered()
+    return principal.partner_id
+
+
+def delivery_reader(principal: Principal) -> str | None:
+    """Whose deliveries a list shows: a partner's own; an admin's every one (None)."""
+    if principal.role == "admin":
+        return None
+    return require_partner(principal)
+
+
+def require_own_subscription(partner_id: str, owner: str | None) -> None:
+    """A subscription a partner names is its own (`owner`: the subscription's partner, None when
+    there is no such subscription)."""
+    if owner != partner_id:
+        raise SubscriptionNotFound()
+
+
+def person_ref(request: Request, principal: Principal) -> str:
+    """The keyed hash a person's contact and notices are filed under."""
+    _require_role(principal, "applicant")
+    assert principal.id_number is not None  # an applicant's token always carries it
+    return keyed_hash(request.app.state.settings.identity_hash_key_bytes, principal.id_number.upper())
