@@ -16,7 +16,6 @@ rows. docs/access-log.md.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Final
@@ -26,7 +25,7 @@ import asyncpg
 from fastapi import Depends, Header, Request
 
 from .auth import CurrentPrincipal, Principal
-from .ids import keyed_hash, mask
+from .ids import keyed_hash, mask_numbers
 
 # Three years and a leap day: no row younger than this can be deleted, by any setting or hand.
 RETENTION_FLOOR_DAYS: Final = 1096
@@ -128,13 +127,11 @@ SCHEMA: list[str] = [
     *append_only("access_log"),
 ]
 
-_IDENTITY_NUMBER = re.compile(r"[0-9]{17}[0-9Xx]")
-
 
 def opaque_ref(reference: str) -> str:
     """A record reference fit to keep and show: identity-number-shaped parts masked
     (a certificate number 330502196001010012 41 becomes 3305**********001241)."""
-    return _IDENTITY_NUMBER.sub(lambda found: mask(found.group()), reference)
+    return mask_numbers(reference)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,15 @@ def mask(value: str) -> str:
     return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:]
 
 
+_IDENTITY_NUMBER_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")
+
+
+def mask_numbers(text: str) -> str:
+    """Every identity-number-shaped part of `text` masked: a certificate number
+    33050219600101001241 becomes 3305**********001241 (DOMAIN.md, data protection)."""
+    return _IDENTITY_NUMBER_SHAPE.sub(lambda found: mask(found.group()), text)
+
+
 def keyed_hash(key: bytes, value: str) -> str:
     """HMAC-SHA256, hex: finds a person by identity number without storing the number itself.
 

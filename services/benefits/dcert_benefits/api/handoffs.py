@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, principal_context
+from dcert_shared.ids import mask_numbers
 
 from ..application.commands import BenefitsCommands
 from ..application.handoffs import complete_handoff_step
 from ..domain.calendar import significant_digits
 from .access import record_shown
-from .policy import Staff, require_handoff_notifier, staff_region
+from .policy import Staff, require_handoff_notifier, shows_numbers, staff_region
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
 
@@ -40,7 +41,9 @@ class HandoffList(BaseModel):
     items: list[HandoffPublic]
 
 
-def _public(row: dict[str, Any], today: date) -> HandoffPublic:
+def _public(row: dict[str, Any], today: date, numbers_shown: bool = True) -> HandoffPublic:
+    if not numbers_shown:
+        row = {**row, "certificate_number": mask_numbers(row["certificate_number"])}
     overdue = [
         step
         for step, due in (("passed_on", "pass_on_by"), ("decided", "decide_by"), ("notified", "notify_by"))
@@ -68,7 +71,7 @@ async def list_handoffs(
         " OR from_region LIKE $1 || '%' OR to_region LIKE $1 || '%' ORDER BY opened_on DESC, handoff_id",
         None if area is None else significant_digits(area),
     )
-    items = [_public(dict(row), today) for row in rows]
+    items = [_public(dict(row), today, shows_numbers(principal)) for row in rows]
     if overdue:
         items = [item for item in items if item.overdue_steps or item.late_steps]
     items.sort(key=lambda item: not (item.overdue_steps or item.late_steps))

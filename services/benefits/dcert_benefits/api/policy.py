@@ -59,6 +59,12 @@ def staff_region(principal: Principal, requested: str | None) -> str | None:
     return requested or own
 
 
+def shows_numbers(principal: Principal) -> bool:
+    """Certificate numbers in full in lists of people: to reviewers, who act on them; an admin
+    supervising reads them masked (the monthly run's lines, which pay people, stay in full)."""
+    return principal.role != "admin"
+
+
 def require_partner(principal: Principal) -> str:
     """A partner agency's id; the types of fact it may report are its policy's."""
     _require_role(principal, "partner")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool
 from dcert_shared.i18n import negotiate
+from dcert_shared.ids import mask_numbers
 
 from ..adapters.read_models import circumstances_in
 from ..application.commands import BenefitsCommands
@@ -18,7 +19,7 @@ from ..domain.calendar import Month, significant_digits
 from ..domain.entitlement_review import FindingKind, Holder, review
 from ..domain.reasons import reason_text
 from .access import record_shown
-from .policy import Staff, staff_region
+from .policy import Staff, shows_numbers, staff_region
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -99,7 +100,9 @@ async def entitlement_report(
         counts=dict(Counter(finding.kind for finding in findings)),
         items=[
             EntitlementFinding(
-                certificate_number=finding.certificate_number,
+                certificate_number=finding.certificate_number
+                if shows_numbers(principal)
+                else mask_numbers(finding.certificate_number),
                 household_region=finding.household_region,
                 benefit=finding.benefit,
                 kind=finding.kind,

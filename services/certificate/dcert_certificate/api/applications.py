@@ -13,7 +13,7 @@ from dcert_shared.access_log import Reads
 from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal, Principal
 from dcert_shared.i18n import negotiate
-from dcert_shared.ids import IdentityNumber
+from dcert_shared.ids import IdentityNumber, mask_numbers
 from dcert_shared.problems import FieldError, ValidationFailed
 
 from ..application.commands import CertificateCommands, MatterRequest, NewApplication
@@ -211,7 +211,10 @@ LEFT JOIN LATERAL (
 """
 
 
-def application_public(row: asyncpg.Record, today: date, language: str) -> ApplicationPublic:
+def application_public(
+    row: asyncpg.Record, today: date, language: str, numbers_shown: bool = True
+) -> ApplicationPublic:
+    shown = _as_is if numbers_shown else _masked
     return ApplicationPublic(
         id=row["id"],
         matter=row["matter"],
@@ -243,12 +246,20 @@ def application_public(row: asyncpg.Record, today: date, language: str) -> Appli
         decision_reason=row["decision_reason"],
         returned_from=row["returned_from"],
         dispute_round=row["dispute_round"],
-        migration_number=row["migration_number"],
-        subject_certificate=row["subject_certificate"],
-        certificate_number=row["certificate_number"],
+        migration_number=shown(row["migration_number"]),
+        subject_certificate=shown(row["subject_certificate"]),
+        certificate_number=shown(row["certificate_number"]),
         submitted_at=row["submitted_at"],
         updated_at=row["updated_at"],
     )
+
+
+def _as_is(number: str | None) -> str | None:
+    return number
+
+
+def _masked(number: str | None) -> str | None:
+    return mask_numbers(number) if number is not None else None
 
 
 async def _application_row(db: asyncpg.Pool, application_id: str) -> asyncpg.Record | None:
@@ -256,14 +267,19 @@ async def _application_row(db: asyncpg.Pool, application_id: str) -> asyncpg.Rec
 
 
 async def _answer(
-    db: asyncpg.Pool, request: Request, service: CertificateCommands, application_id: str
+    db: asyncpg.Pool,
+    request: Request,
+    service: CertificateCommands,
+    application_id: str,
+    numbers_shown: bool = True,
 ) -> ApplicationPublic:
     row = await db.fetchrow(
         f"{_SELECT_APPLICATIONS} WHERE application.id = $2",
         service.settings.card_overdue_days,
         application_id,
     )
-    return application_public(row, service.today(), negotiate(request.headers.get("accept-language")))
+    language = negotiate(request.headers.get("accept-language"))
+    return application_public(row, service.today(), language, numbers_shown)
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationPublic, tags=["applications"])
@@ -278,7 +294,7 @@ async def get_application(
 ) -> ApplicationPublic:
     row = policy.require_readable_application(principal, await _application_row(db, application_id))
     await reads.record(db, "application", [(row["person_ref"], application_id)])
-    return await _answer(db, request, service, application_id)
+    return await _answer(db, request, service, application_id, policy.shows_numbers(principal))
 
 
 @router.get("/applications", response_model=ApplicationList, tags=["applications"])

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from dcert_shared.access_log import Reads
 from dcert_shared.api import IdempotencyKey, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal
+from dcert_shared.ids import mask_numbers
 
 from ..adapters.cards import CardFilter
 from ..application.cards import CardCommands, CardReport
@@ -113,7 +114,8 @@ async def list_cards(
     )
     rows = await cards.list_cards(wanted)
     await record_card_reads(reads, cards.runtime.pool, [row["certificate_number"] for row in rows])
-    return CardList(items=[_listed(row) for row in rows])
+    shown = policy.shows_numbers(principal)
+    return CardList(items=[_listed(row, shown) for row in rows])
 
 
 def _batch_status(batch_id: uuid.UUID, rows: list[asyncpg.Record]) -> BatchStatus:
@@ -135,10 +137,11 @@ def _batch_status(batch_id: uuid.UUID, rows: list[asyncpg.Record]) -> BatchStatu
     )
 
 
-def _listed(row: asyncpg.Record) -> CardListed:
+def _listed(row: asyncpg.Record, numbers_shown: bool) -> CardListed:
+    number = row["certificate_number"]
     return CardListed(
         card_id=row["card_id"],
-        certificate_number=row["certificate_number"],
+        certificate_number=number if numbers_shown else mask_numbers(number),
         status=row["status"],
         region=row["region"],
         ordered_on=row["ordered_on"],

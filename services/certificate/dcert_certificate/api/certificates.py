@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
-from dcert_shared.ids import RegionCode
+from dcert_shared.ids import RegionCode, mask_numbers
 
 from ..adapters.ecert import CodeContent, ECertificateSigner
 from ..application.commands import CATEGORY_CODES, CertificateCommands
@@ -35,9 +35,14 @@ async def _certificate_row(db: asyncpg.Pool, number: str) -> asyncpg.Record | No
     return await db.fetchrow("SELECT * FROM certificate_view WHERE number = $1", number)
 
 
-def _certificate(row: asyncpg.Record, service: CertificateCommands) -> CertificatePublic:
+def _certificate(
+    row: asyncpg.Record, service: CertificateCommands, numbers_shown: bool = True
+) -> CertificatePublic:
+    def shown(number: str | None) -> str | None:
+        return number if numbers_shown or number is None else mask_numbers(number)
+
     return CertificatePublic(
-        number=row["number"],
+        number=shown(row["number"]),
         status=row["status"],
         category=row["category"],
         level=row["level"],
@@ -47,8 +52,8 @@ def _certificate(row: asyncpg.Record, service: CertificateCommands) -> Certifica
         residence_region=row["residence_region"],
         holder=row["holder_name_masked"],
         card=Card(id=row["card_id"], status=row["card_status"]),
-        previous_number=row["previous_number"],
-        replaced_by=row["replaced_by"],
+        previous_number=shown(row["previous_number"]),
+        replaced_by=shown(row["replaced_by"]),
         open_matter=row["open_matter"],
         renewal_window_opens_on=months_before(row["expires_on"], service.settings.renewal_window_months),
     )
@@ -60,7 +65,7 @@ async def get_certificate(
 ) -> CertificatePublic:
     row = policy.require_readable_certificate(principal, await _certificate_row(db, number))
     await reads.record(db, "certificate", [(row["person_ref"], number)])
-    return _certificate(row, service)
+    return _certificate(row, service, policy.shows_numbers(principal))
 
 
 @router.get("/certificates/{number}/e-certificate", response_model=ECertificate, tags=["certificates"])

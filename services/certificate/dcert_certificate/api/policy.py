@@ -164,6 +164,13 @@ class CertificatePolicy:
     def require_admin(self, principal: Principal) -> None:
         _require_role(principal, "admin")
 
+    # -- what an answer shows ---------------------------------------------------------------------
+    def shows_numbers(self, principal: Principal) -> bool:
+        """Certificate (and so identity) numbers in full: to the holder and their agent, to the
+        reviewers who review and cancel by them and the card centres who print them; an admin
+        supervises without them (3305**********123441). Names are masked for everyone."""
+        return principal.role != "admin"
+
     # -- cards ------------------------------------------------------------------------------------
     def card_centre_province(self, principal: Principal) -> str:
         """The region prefix a card centre acts for: the province of its region."""
