@@ -9,22 +9,35 @@ endpoints, security headers, and CORS closed unless origins are named.
 - Every answer carries `nosniff`, no framing, no referrer, a CSP that loads nothing, and
   `Cache-Control: no-store` (answers hold personal data); HSTS in production.
 - CORS: no cross-origin browser access at all unless `cors_origins` lists origins.
+- Text PostgreSQL cannot store (a NUL character, or an unpaired surrogate that a JSON escape can
+  write) is refused with 422 naming the field, before any route runs: it would otherwise fail in
+  the database as a 500.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .i18n import negotiate
-from .problems import PROBLEM_MEDIA_TYPE, DomainError, PayloadTooLarge, TooManyRequests, problem_document
+from .i18n import negotiate, text
+from .problems import (
+    PROBLEM_MEDIA_TYPE,
+    DomainError,
+    FieldError,
+    PayloadTooLarge,
+    TooManyRequests,
+    ValidationFailed,
+    problem_document,
+)
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "x-content-type-options": "nosniff",
@@ -88,7 +101,7 @@ class Hardening:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = _request_headers(scope)
         language = negotiate(headers.get("accept-language"))
         limit = self.limits.get(scope["path"])
         if limit is not None:
@@ -130,25 +143,136 @@ class Hardening:
     async def _refuse(
         self, send: Send, error: DomainError, language: str, headers: Mapping[str, str] | None = None
     ) -> None:
-        body = json.dumps(
-            problem_document(
-                status=error.status,
-                code=error.code,
-                title=error.title(language),
-                instance="about:blank",
-                detail=error.detail,
-            ),
-            ensure_ascii=False,
-        ).encode()
-        raw_headers = [
-            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"content-language", language.encode()),
-            *[(k.encode(), v.encode()) for k, v in (headers or {}).items()],
-            *self.headers,
-        ]
-        await send({"type": "http.response.start", "status": error.status, "headers": raw_headers})
-        await send({"type": "http.response.body", "body": body})
+        extra = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+        await send_problem(send, error, language, [*extra, *self.headers])
+
+
+def _request_headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+async def send_problem(
+    send: Send, error: DomainError, language: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer with `error`'s problem document, from a middleware (outside the problem handlers)."""
+    body = json.dumps(
+        problem_document(
+            status=error.status,
+            code=error.code,
+            title=error.title(language),
+            instance="about:blank",
+            detail=error.detail,
+            errors=error.errors,
+        ),
+        ensure_ascii=False,
+    ).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"content-language", language.encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_JSON_MEDIA_TYPE = re.compile(r"^\s*application/([\w.+-]+\+)?json\s*(;|$)", re.IGNORECASE)
+
+
+class StorableText:
+    """The last item of the module's docstring: inside `Hardening`, which bounds the body it reads."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _request_headers(scope)
+        language = negotiate(headers.get("accept-language"))
+        fields = _unstorable_in_url(scope)
+        # FastAPI reads a body without a content type as JSON too.
+        if not fields and _JSON_MEDIA_TYPE.match(headers.get("content-type", "application/json")):
+            try:
+                body = await _read_body(receive)
+            except DomainError as error:  # too large: Hardening counts the bytes as they come
+                await send_problem(send, error, language)
+                return
+            fields = _unstorable_in_json(body)
+            receive = _replaying(body, receive)
+        if fields:
+            message = text("field.character_not_allowed", language)
+            errors = [
+                FieldError(field=name, code="character_not_allowed", message=message) for name in fields
+            ]
+            await send_problem(send, ValidationFailed(errors=errors), language)
+            return
+        await self.app(scope, receive, send)
+
+
+def _unstorable_in_url(scope: Scope) -> list[str]:
+    fields = ["path"] if "\x00" in scope["path"] else []
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in value or "\x00" in name:
+            fields.append(name if "\x00" not in name else "query")
+    return fields
+
+
+def _unstorable_in_json(body: bytes) -> list[str]:
+    if b"\\u" not in body:  # NUL and surrogates get into valid JSON only as escapes
+        return []
+    try:
+        document = json.loads(body)
+    except ValueError:  # the route answers 422 json_invalid
+        return []
+    return list(dict.fromkeys(_unstorable_paths(document, ())))
+
+
+def _unstorable_paths(value: Any, path: tuple[str, ...]) -> Iterator[str]:
+    """The dotted paths of the strings (or of the objects whose keys) hold unstorable text; a bad
+    key is not part of the path, so that nothing unstorable is echoed back."""
+    here = ".".join(path) or "body"
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            yield here
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _UNSTORABLE.search(key):
+                yield here
+            else:
+                yield from _unstorable_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_paths(item, (*path, str(index)))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body read already, then whatever comes next (a disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def harden(
@@ -168,6 +292,7 @@ def harden(
             allow_headers=["authorization", "content-type", "accept-language", "idempotency-key"],
             max_age=600,
         )
+    app.add_middleware(StorableText)  # added first, so it runs inside Hardening
     app.add_middleware(
         Hardening, max_request_bytes=max_request_bytes, rate_limits=rate_limits, production=production
     )

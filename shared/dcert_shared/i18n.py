@@ -124,6 +124,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "Should be a date (YYYY-MM-DD)",
     },
     "field.json_invalid": {"zh-CN": "请求体不是有效的JSON", "en": "The body is not valid JSON"},
+    "field.character_not_allowed": {
+        "zh-CN": "含有不允许的字符（空字符或不成对的代理项）",
+        "en": "Contains a character that is not allowed (NUL or an unpaired surrogate)",
+    },
     "field.unknown_role": {"zh-CN": "未知角色：{roles}之一", "en": "Unknown role; one of {roles}"},
     "field.unknown_claim": {"zh-CN": "不支持的声明", "en": "Unsupported claim"},
     "field.claim_required": {"zh-CN": "该角色必须提供此声明", "en": "Required for this role"},

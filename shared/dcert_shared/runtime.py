@@ -49,7 +49,7 @@ from .erasure import (
 from .hardening import harden
 from .logs import RequestLog, configure_logging
 from .outbox import OutboxRelay
-from .problems import install_problem_handlers
+from .problems import document_problem_answers, install_problem_handlers
 from .settings import ServiceSettings
 from .store import EventStore
 from .telemetry import command_context, instrument_app, instrument_asyncpg, setup_telemetry
@@ -291,6 +291,9 @@ def build_app(
     app.state.settings = settings
     app.state.token_verifier = token_verifier(settings, dev_issuer)
     install_problem_handlers(app)
+    document_problem_answers(
+        app, [path for path, per_minute in settings.rate_limits.items() if per_minute > 0]
+    )
     harden(
         app,
         max_request_bytes=settings.max_request_bytes,

@@ -1,9 +1,10 @@
 """Every service: bounded requests (413), rate limits on the open endpoints (429), security
-headers, and CORS closed unless origins are named."""
+headers, CORS closed unless origins are named, and no text a database cannot store (422)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -23,6 +24,11 @@ def an_app(**overrides: object) -> FastAPI:
     @app.get("/v1/verify")
     async def verify() -> dict[str, bool]:
         return {"valid": True}
+
+    @app.post("/v1/partners")
+    async def partners(body: dict[str, Any], name: str = "") -> dict[str, Any]:
+        app.state.reached = True
+        return {"query": name, **body}
 
     settings: dict[str, object] = {
         "max_request_bytes": 2048,
@@ -68,6 +74,28 @@ async def test_the_open_endpoints_are_rate_limited_per_client_with_retry_after()
         assert (await first.post("/v1/things", content=b"{}")).status_code == 200, (
             "other paths are not limited"
         )
+
+
+async def test_text_no_database_can_store_is_refused_with_422_before_the_route_runs() -> None:
+    """A NUL (as a JSON escape or %00) or an unpaired surrogate would fail in PostgreSQL as a 500."""
+    app = an_app()
+    app.state.reached = False
+    english = {"accept-language": "en", "content-type": "application/json"}
+    async with client(app) as http:
+        body = b'{"name": "\\u6c11\\u0000", "policy": {"fields": ["ok", "x\\ud800"], "k\\u0000": 1}}'
+        refused = await http.post("/v1/partners", content=body, headers=english)
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        problem = refused.json()
+        assert [error["field"] for error in problem["errors"]] == ["name", "policy.fields.1", "policy"]
+        assert {error["code"] for error in problem["errors"]} == {"character_not_allowed"}
+        assert problem["errors"][0]["message"].startswith("Contains a character that is not allowed")
+        in_query = await http.post("/v1/partners?name=a%00b", json={})
+        assert in_query.status_code == 422 and in_query.json()["errors"][0]["field"] == "name"
+        assert in_query.json()["title"] == "提交的内容不符合要求"
+        assert not app.state.reached
+        fine = await http.post("/v1/partners?name=x", content=b'{"name": "\\u6c11\\u653f"}', headers=english)
+        assert fine.status_code == 200 and fine.json() == {"query": "x", "name": "民政"}
 
 
 def test_a_bucket_refills_with_time() -> None:

@@ -18,6 +18,7 @@ from dcert_shared.problems import (
     Conflict,
     FieldError,
     Unauthenticated,
+    document_problem_answers,
     install_problem_handlers,
 )
 
@@ -212,3 +213,21 @@ async def test_an_unexpected_error_is_a_bare_500_and_logs_only_its_type(
     assert "RuntimeError" in caplog.text
     assert PERSON not in caplog.text
     assert all(record.exc_info is None for record in caplog.records)
+
+
+def test_the_openapi_document_declares_the_problem_answers_as_problem_json() -> None:
+    app = make_app()
+    document_problem_answers(app, rate_limited_paths=["/v1/identity"])
+    paths = app.openapi()["paths"]
+    apply = paths["/v1/applications"]["post"]["responses"]
+    assert {"400", "404", "409", "413", "422", "500"} <= set(apply)
+    identity = paths["/v1/identity"]["get"]["responses"]
+    assert "429" in identity and "409" not in identity, "a GET conflicts with nothing"
+    for responses in (apply, identity):
+        for status, response in responses.items():
+            if int(status) >= 400:
+                assert list(response["content"]) == ["application/problem+json"], status
+                assert response["content"]["application/problem+json"]["schema"] == {
+                    "$ref": "#/components/schemas/Problem"
+                }
+    assert "HTTPValidationError" not in app.openapi()["components"]["schemas"], "FastAPI's 422 is not ours"

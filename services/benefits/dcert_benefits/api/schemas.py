@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..application.facts import FactCreate as FactCreate
+from ..domain.calendar import MONTH_PATTERN
 
 BenefitStatus = Literal["active", "not_eligible", "terminated", "suspended"]
 
@@ -53,7 +54,7 @@ class FactAccepted(BaseModel):
 
 
 class RunCreate(Strict):
-    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2025-05"])
+    month: str = Field(pattern=MONTH_PATTERN, examples=["2025-05"])
     region: str = Field(pattern=r"^[0-9]{6}$", examples=["330500"])
 
 

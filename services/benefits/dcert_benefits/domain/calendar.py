@@ -11,7 +11,9 @@ from dcert_shared.regions import covers as covers
 from dcert_shared.regions import is_region_code as is_region_code
 from dcert_shared.regions import significant_digits as significant_digits
 
-_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+# Years from 1000: a year 0000 has no first day (datetime.date starts at year 1).
+MONTH_PATTERN = r"^([1-9][0-9]{3})-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def month_start(day: date) -> date:
