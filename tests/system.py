@@ -57,7 +57,7 @@ class System:
         return str(answer.json()["access_token"])
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 30, interval: float = 0.1) -> T:
+def wait_for(check: Callable[[], T | None], timeout: float = 90, interval: float = 0.1) -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = check()

@@ -33,6 +33,9 @@ FactType = Literal[
 ]
 
 
+FIRST_FACT_DATE, LAST_FACT_DATE = date(1950, 1, 1), date(2199, 12, 31)
+
+
 class FactCreate(BaseModel):
     """A fact from a partner agency about a person, identified by their identity number."""
 
@@ -76,6 +79,15 @@ def checked_report(partner_id: str, body: FactCreate | Any) -> FactReport:
             raise FactInvalid(errors=fields) from None
     problems: list[FieldError] = []
     id_number = _identity_number(body.id_number, problems)
+    # A date outside these is a typing mistake (and 9999-12-31 has no next month to pay from).
+    if not FIRST_FACT_DATE <= body.effective_date <= LAST_FACT_DATE:
+        problems.append(
+            FieldError(
+                field="effective_date",
+                code="date_out_of_range",
+                message=f"from {FIRST_FACT_DATE.isoformat()} to {LAST_FACT_DATE.isoformat()}",
+            )
+        )
     details = dict(body.details)
     if body.type == "household_moved":
         to_region = details.get("to_region")
