@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated, Any
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from fastapi import Depends, FastAPI
 
 from dcert_shared.auth import (
@@ -31,6 +29,7 @@ from dcert_shared.problems import (
     ValidationFailed,
     install_problem_handlers,
 )
+from dcert_shared.testing import LocalOidcProvider
 
 PERSON = make_identity_number("330502", date(1980, 5, 17), 123)
 CHILD_WITH_X = "11010519491231002X"
@@ -217,99 +216,60 @@ def test_a_principal_repr_hides_the_identity_number() -> None:
     assert PERSON[:4] in repr(principal) and "c-1" in repr(principal)
 
 
-class KeyServer:
-    """A small OIDC provider over real HTTP: discovery document and a JWKS that can be rotated."""
-
-    def __init__(self) -> None:
-        self.jwks: dict[str, Any] = {"keys": []}
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests.append(self.path)
-                if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": server.url, "jwks_uri": server.url + "/jwks.json"}
-                elif self.path == "/jwks.json":
-                    body = server.jwks
-                else:
-                    self.send_error(404)
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def fetches(self, path: str) -> int:
-        return self.requests.count(path)
-
-
 @pytest.fixture
-def key_server() -> Iterator[KeyServer]:
-    server = KeyServer()
-    server.thread.start()
-    try:
-        yield server
-    finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
+def provider() -> Iterator[LocalOidcProvider]:
+    """A real OIDC provider over HTTP (discovery and a JWKS), whose keys rotate."""
+    running = LocalOidcProvider()
+    yield running
+    running.close()
 
 
 async def test_keys_are_fetched_over_http_cached_and_a_rotated_key_is_picked_up(
-    key_server: KeyServer,
+    provider: LocalOidcProvider,
 ) -> None:
-    old, new = DevIssuer(), DevIssuer()
-    key_server.jwks = old.jwks()
-    verifier = TokenVerifier(jwks_url=key_server.url + "/jwks.json", refresh_cooldown_seconds=0)
-    assert (await verifier.verify(old.issue("admin", "a-1"))).subject == "a-1"
-    assert (await verifier.verify(old.issue("admin", "a-2"))).subject == "a-2"
-    assert key_server.fetches("/jwks.json") == 1, "the key set is cached"
+    verifier = TokenVerifier(
+        jwks_url=provider.url + "/jwks.json", issuer=provider.url, refresh_cooldown_seconds=0
+    )
+    old_kid, signed_by_old = provider.current_kid, provider.token("admin", "a-0")
+    assert (await verifier.verify(provider.token("admin", "a-1"))).subject == "a-1"
+    assert (await verifier.verify(provider.token("admin", "a-2"))).subject == "a-2"
+    assert provider.fetches.count("/jwks.json") == 1, "the key set is cached"
 
-    key_server.jwks = new.jwks()  # the provider rotates: a new key with a new kid
-    assert (await verifier.verify(new.issue("admin", "a-3"))).subject == "a-3"
-    assert key_server.fetches("/jwks.json") == 2
-    assert await refusal(verifier, old.issue("admin", "a-4")) == "token_invalid"
-
-
-async def test_an_unknown_kid_refetches_at_most_once_per_cooldown(key_server: KeyServer) -> None:
-    known = DevIssuer()
-    key_server.jwks = known.jwks()
-    verifier = TokenVerifier(jwks_url=key_server.url + "/jwks.json", refresh_cooldown_seconds=60)
-    await verifier.verify(known.issue("admin", "a-1"))
-    for _ in range(5):
-        assert await refusal(verifier, DevIssuer().issue("admin", "x")) == "token_invalid"
-    assert key_server.fetches("/jwks.json") == 1
+    provider.rotate()  # a new key with a new kid
+    provider.retire(old_kid)
+    assert (await verifier.verify(provider.token("admin", "a-3"))).subject == "a-3"
+    assert provider.fetches.count("/jwks.json") == 2
+    assert await refusal(verifier, signed_by_old) == "token_invalid", "a retired key still signs in"
 
 
-async def test_the_oidc_issuer_is_discovered_and_its_iss_is_required(key_server: KeyServer) -> None:
-    key = Ed25519PrivateKey.generate()
-    provider = DevIssuer(issuer=key_server.url, private_key=key)
-    key_server.jwks = provider.jwks()
-    verifier = TokenVerifier(oidc_issuer=key_server.url)
-    principal = await verifier.verify(provider.issue("reviewer", "r-1", {"region": "330502"}))
+async def test_an_unknown_kid_refetches_at_most_once_per_cooldown(provider: LocalOidcProvider) -> None:
+    verifier = TokenVerifier(
+        jwks_url=provider.url + "/jwks.json", issuer=provider.url, refresh_cooldown_seconds=60
+    )
+    await verifier.verify(provider.token("admin", "a-1"))
+    for number in range(5):
+        stranger = provider.token("admin", "x", kid=f"kid-{number}", key=generate_private_key(65537, 2048))
+        assert await refusal(verifier, stranger) == "token_invalid"
+    assert provider.fetches.count("/jwks.json") == 1
+
+
+async def test_the_oidc_issuer_is_discovered_and_its_iss_is_required(provider: LocalOidcProvider) -> None:
+    verifier = TokenVerifier(oidc_issuer=provider.url)
+    principal = await verifier.verify(provider.token("reviewer", "r-1", region="330502"))
     assert principal.region == "330502"
-    assert key_server.fetches("/.well-known/openid-configuration") == 1
-    foreign = DevIssuer(issuer=key_server.url, key_id=provider.key_id)
-    assert await refusal(verifier, foreign.issue("admin", "a-1")) == "token_invalid"
-    same_key_other_iss = DevIssuer(issuer="dcert-dev", key_id=provider.key_id, private_key=key)
-    assert await refusal(verifier, same_key_other_iss.issue("admin", "a-1")) == "token_invalid"
+    assert provider.fetches.count("/.well-known/openid-configuration") == 1
+    other_issuer = provider.token("admin", "a-1", issuer="https://id.elsewhere.cn")
+    assert await refusal(verifier, other_issuer) == "token_invalid"
+    dev_issuer = provider.token("admin", "a-1", issuer="dcert-dev")
+    assert await refusal(verifier, dev_issuer) == "token_invalid"
 
 
-async def test_an_unreachable_key_server_is_a_503_not_a_sign_in_failure(key_server: KeyServer) -> None:
-    url = key_server.url + "/jwks.json"
-    key_server.httpd.shutdown()
-    key_server.httpd.server_close()
+async def test_an_unreachable_key_server_is_a_503_not_a_sign_in_failure(provider: LocalOidcProvider) -> None:
+    url = provider.url + "/jwks.json"
+    token = provider.token("admin", "a-1")
+    provider.close()
     with pytest.raises(ServiceUnavailable):
-        await TokenVerifier(jwks_url=url, timeout_seconds=1).verify(DevIssuer().issue("admin", "a-1"))
+        await TokenVerifier(jwks_url=url, timeout_seconds=1).verify(token)
 
 
 def make_app(issuer: DevIssuer) -> FastAPI:
