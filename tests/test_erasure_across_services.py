@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from .system import System, application, new_person, wait_for
-from .test_main_flow import apply, assessment_of, graded, status_of
+from .test_main_flow import apply, assessment_of, decide, graded
 
 
 def test_an_erasure_reaches_the_findings_the_contact_and_the_application_in_every_service(
@@ -20,15 +20,7 @@ def test_an_erasure_reaches_the_findings_the_contact_and_the_application_in_ever
     assert contact.status_code == 200, contact.text
     application_id = apply(system, token, application(person)).json()["id"]
     graded(system, doctor, application_id, level=4, findings="左上肢缺失")
-    wait_for(lambda: status_of(system, reviewer, application_id) == "assessed")
-    rejected = system.call(
-        "certificate",
-        "POST",
-        f"/v1/applications/{application_id}/decision",
-        {"decision": "reject", "reason": "材料与评定结果不符"},
-        reviewer,
-    )
-    assert rejected.status_code == 200, rejected.text
+    assert decide(system, reviewer, application_id, "reject", "材料与评定结果不符")["status"] == "rejected"
     assessment_id = assessment_of(system, doctor, application_id)["id"]
 
     def findings() -> str | None:

@@ -51,6 +51,25 @@ def graded(
     assert recorded.status_code in (200, 201), recorded.text
 
 
+def decide(
+    system: System, reviewer: str, application_id: str, decision: str = "approve", reason: str | None = None
+) -> dict[str, Any]:
+    """The reviewer's decision on an assessed application, once it is in their queue."""
+    wait_for(lambda: status_of(system, reviewer, application_id) == "assessed")
+    body = {"decision": decision, **({"reason": reason} if reason else {})}
+    answer = system.call("certificate", "POST", f"/v1/applications/{application_id}/decision", body, reviewer)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def approved(
+    system: System, doctor: str, reviewer: str, application_id: str, findings: str = "双下肢功能丧失"
+) -> str:
+    """An application through assessment and approval: the new certificate's number."""
+    graded(system, doctor, application_id, findings=findings)
+    return str(decide(system, reviewer, application_id)["certificate_number"])
+
+
 def test_a_parent_applies_for_a_child_and_the_whole_chain_follows(
     system: System, doctor: str, reviewer: str, partner: tuple[str, dict[str, Any], WebhookReceiver]
 ) -> None:
