@@ -341,3 +341,53 @@ async def test_contact_details_are_checked_and_only_the_person_sees_their_own(pe
         "SELECT sealed_phone, sealed_email FROM contacts WHERE person_ref = $1", people.ref(PERSON_ID)
     )
     assert PHONE not in row["sealed_phone"] and EMAIL not in row["sealed_email"]
+
+
+async def test_an_erased_person_is_told_nothing_more_while_their_agent_still_is(people: People) -> None:
+    service = people.service
+    await with_contacts(people)
+    await service.publish(
+        "certificate",
+        "PersonErased",
+        {
+            "person_ref": people.ref(PERSON_ID),
+            "legal_basis": "consent_withdrawn",
+            "erased_on": "2026-12-01",
+            "reapplied": False,
+        },
+    )
+    await service.handled("certificate")
+    await people.submitted(str(uuid.uuid4()))
+
+    [parents] = await people.inbox(PARENT_ID, 1)
+    assert parents["kind"] == "application_received"
+    await service.all_handled()
+    assert (await service.call("GET", "/v1/inbox", people.token(PERSON_ID))).json()["items"] == []
+    # Alone (no agent): nothing to tell anyone, and the event is handled, not retried.
+    await service.publish(
+        "certificate",
+        "ApplicationSubmitted",
+        {"application_id": str(uuid.uuid4()), "matter": "new", "person_ref": people.ref(PERSON_ID)},
+    )
+    await service.all_handled()  # (a failing event stays unacknowledged: this would time out)
+    queued = await service.fetch("SELECT 1 FROM notices WHERE recipient_ref = $1", people.ref(PERSON_ID))
+    assert queued == [], "a notice was queued for an erased person"
+
+
+async def test_a_person_without_an_agent_is_told_of_every_step(people: People) -> None:
+    """Each event about the application links it to the person again: with no agent on either
+    side the link must stay (an empty list of agents, not a missing one)."""
+    service = people.service
+    application_id = str(uuid.uuid4())
+    about = {"application_id": application_id, "person_ref": people.ref(PERSON_ID)}
+    await service.publish(
+        "certificate", "ApplicationSubmitted", {**about, "matter": "new", "agent_ref": None}
+    )
+    await service.publish(
+        "certificate",
+        "AssessmentRequested",
+        {**about, "agent_refs": [], "declared_category": "physical", "household_region": "330502"},
+    )
+    await service.all_handled()  # (a failing event stays unacknowledged: this would time out)
+    [received] = await people.inbox(PERSON_ID, 1)
+    assert received["kind"] == "application_received"

@@ -89,8 +89,9 @@ async def remember(
     await conn.executemany(
         "INSERT INTO person_links (key, person_ref, agent_refs) VALUES ($1, $2, $3)"
         " ON CONFLICT (key) DO UPDATE SET person_ref = EXCLUDED.person_ref,"
-        " agent_refs = (SELECT jsonb_agg(DISTINCT value) FROM jsonb_array_elements("
-        "   person_links.agent_refs || EXCLUDED.agent_refs))",
+        # No agent on either side: jsonb_agg of nothing is NULL, so the empty list is kept.
+        " agent_refs = COALESCE((SELECT jsonb_agg(DISTINCT value) FROM jsonb_array_elements("
+        "   person_links.agent_refs || EXCLUDED.agent_refs)), '[]'::jsonb)",
         [(key, person_ref, list(agent_refs)) for key in keys],
     )
 

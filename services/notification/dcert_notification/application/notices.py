@@ -114,6 +114,8 @@ def notice_subscriptions(rules: NoticeRules, vault: Vault, outbound: list[str]) 
             if planned.replaces is not None:
                 await people.withdraw_pending(uow.conn, subject, planned.replaces, envelope.event_id)
             for recipient in who.everyone:
+                if await vault.is_erased(uow.conn, recipient):
+                    continue  # erased on a legal request: told nothing more (their agents still are)
                 contact = await people.contact(uow.conn, recipient)
                 wanted = ["inbox"]
                 if contact is not None:
