@@ -1,4 +1,4 @@
-# make run    - install (once) and run the whole system: four services, embedded PostgreSQL and NATS
+# make run    - install (once) and run the whole system: four services, the portal, embedded PostgreSQL and NATS
 # make test   - install (once) and run every test
 
 PYTHON ?= python3
@@ -8,15 +8,19 @@ STAMP := $(VENV)/.installed
 # Service projects are added as they appear: every services/<name>/ with a pyproject.toml.
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml)
 SERVICE_DIRS := $(patsubst %/pyproject.toml,%,$(SERVICE_PROJECTS))
-DEV_TOOLS := pytest==9.2.0 pytest-asyncio==1.5.0 ruff==0.17.6 mypy==2.4.1 hypothesis==6.170.15 pyyaml==6.0.3 aiosmtpd==1.4.6 schemathesis==4.32.5
+DEV_TOOLS := pytest==9.2.0 pytest-asyncio==1.5.0 ruff==0.17.6 mypy==2.4.1 hypothesis==6.170.15 pyyaml==6.0.3 aiosmtpd==1.4.6 schemathesis==4.32.5 \
+	playwright==1.65.2 axe-playwright-python==0.1.8
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+CHROMIUM ?= /usr/bin/chromium
 
 SERVICES := \
 	--service certificate=dcert_certificate.main:app:8001 \
 	--service assessment=dcert_assessment.main:app:8002 \
 	--service benefits=dcert_benefits.main:app:8003 \
-	--service notification=dcert_notification.main:app:8004
+	--service notification=dcert_notification.main:app:8004 \
+	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv run test bench check clean-data
+.PHONY: venv browser run test bench check clean-data
 
 venv: $(STAMP)
 
@@ -33,7 +37,12 @@ $(STAMP): $(PY) Makefile pyproject.toml shared/pyproject.toml $(SERVICE_PROJECTS
 run: venv
 	exec $(PY) -m dcert_shared.supervisor $(SERVICES)
 
-test: venv
+# Chromium, and a Chinese font for the pages' screenshots (docs/screenshots/), from Debian.
+browser:
+	@test -x $(CHROMIUM) && fc-list :lang=zh | grep -q . || \
+		(apt-get update -q && apt-get install -y -q chromium fonts-wqy-zenhei)
+
+test: venv browser
 	$(PY) -m pytest -q
 
 bench: venv

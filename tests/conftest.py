@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
+from dcert_portal.bootstrap import create_app as create_portal
+from dcert_portal.settings import PortalSettings
 from dcert_shared.embedded import ensure_databases, free_port
 from dcert_shared.supervisor import ServiceProcess
 
@@ -139,3 +142,45 @@ def partner(system: System, admin: str) -> Iterator[tuple[str, dict[str, Any], W
     assert subscription.status_code == 201, subscription.text
     yield token, subscription.json(), receiver
     receiver.close()
+
+
+@pytest.fixture(scope="session")
+def portal_settings(system: System) -> PortalSettings:
+    """The portal in front of the session's four services."""
+    return PortalSettings(
+        environment="test",
+        certificate_url=system.url("certificate", ""),
+        assessment_url=system.url("assessment", ""),
+        benefits_url=system.url("benefits", ""),
+        notification_url=system.url("notification", ""),
+    )
+
+
+@pytest.fixture
+async def visitor(portal_settings: PortalSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A visitor of the portal (in-process): its own cookies, redirects not followed."""
+    app = create_portal(portal_settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://portal.test", timeout=30
+    ) as client:
+        yield client
+    await app.state.services.aclose()
+
+
+@pytest.fixture(scope="session")
+def portal(system: System, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The portal as a real process, for the browser: its URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DCERT_ENV": "test",
+        **{f"DCERT_PORTAL_{name.upper()}_URL": system.url(name, "") for name in SERVICES},
+    }
+    logs = tmp_path_factory.mktemp("portal-logs")
+    process = ServiceProcess("portal", "dcert_portal.main:app", port, env, log_path=logs / "portal.log")
+    process.start()
+    try:
+        process.wait_healthy(timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()

@@ -1,0 +1,116 @@
+"""Rendering a page: the language, the signed-in person, the form tokens and the template."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from .i18n import LANGUAGES, Translator, choose_language
+
+LANGUAGE_COOKIE = "dcert_lang"
+LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English"}
+
+
+@dataclass(frozen=True)
+class Person:
+    """The signed-in person, as kept in the signed session cookie."""
+
+    role: str
+    token: str
+    id_number: str | None
+
+    @property
+    def masked_id_number(self) -> str:
+        number = self.id_number or ""
+        return number[:6] + "*" * max(len(number) - 10, 0) + number[-4:] if number else ""
+
+
+def language_of(request: Request) -> str:
+    return choose_language(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
+
+
+def translator(request: Request) -> Translator:
+    translators: dict[str, Translator] = request.app.state.translators
+    return translators[language_of(request)]
+
+
+def signed_in(request: Request) -> Person | None:
+    session = request.session
+    if not session.get("token") or float(session.get("expires_at", 0)) <= time.time():
+        return None
+    return Person(role=session["role"], token=session["token"], id_number=session.get("id_number"))
+
+
+def csrf_token(request: Request) -> str:
+    """One per session, in every form that changes something (SameSite=Lax is the first guard)."""
+    if "csrf" not in request.session:
+        request.session["csrf"] = secrets.token_urlsafe(24)
+    return str(request.session["csrf"])
+
+
+def csrf_ok(request: Request, submitted: object) -> bool:
+    expected = request.session.get("csrf")
+    return isinstance(submitted, str) and bool(expected) and secrets.compare_digest(submitted, str(expected))
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    """Back to the sign-in page, which comes back here afterwards."""
+    return RedirectResponse("/sign-in?" + urlencode({"next": request.url.path}), status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this site: never another host (`//host`, `https://...`)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    t = translator(request)
+    if "errors" in context and "error_of" not in context:
+        context["error_of"] = {error.name: error.message for error in context["errors"]}
+    templates: Jinja2Templates = request.app.state.templates
+    here = request.url.path
+    switch = [
+        {
+            "code": code,
+            "name": LANGUAGE_NAMES[code],
+            "href": here + "?" + urlencode({"lang": code}),
+            "current": code == t.language,
+        }
+        for code in LANGUAGES
+    ]
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "t": t,
+            "_": t.gettext,
+            "lang": t.language,
+            "person": signed_in(request),
+            "csrf": csrf_token(request),
+            "languages": switch,
+            "here": here,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            t.language,
+            max_age=365 * 86_400,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+        )
+    # Personal pages: no shared cache may keep them.
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,279 @@
+"""The pages of an applicant or agent: sign-in, home, a new application, an application with
+its timeline, the inbox, the access log, sign-out. Routes are fixed (the browser tests use them)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dcert_shared.ids import IdentityNumber
+from dcert_shared.problems import DomainError
+
+from .application_form import (
+    CATEGORIES,
+    FIELD_ORDER,
+    RELATIONSHIPS,
+    FieldError,
+    NewApplicationForm,
+    field_errors,
+)
+from .i18n import N_
+from .pages import csrf_ok, render, safe_next, signed_in, to_sign_in, translator
+from .services import Services, SignedOut
+
+router = APIRouter()
+
+ROLES = {
+    "applicant": N_("Applicant or agent"),
+    "reviewer": N_("County reviewer"),
+    "doctor": N_("Doctor"),
+    "admin": N_("Administrator"),
+}
+STATUSES = {
+    "submitted": N_("Submitted"),
+    "assessing": N_("Being assessed"),
+    "assessed": N_("Assessed, waiting for review"),
+    "public_notice": N_("On public notice"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "returned": N_("Returned to you for changes"),
+    "issued": N_("Certificate issued"),
+    "completed": N_("Completed"),
+    "withdrawn": N_("Withdrawn"),
+}
+MATTERS = {
+    "new": N_("New certificate"),
+    "renewal": N_("Renewal"),
+    "replacement": N_("Replacement"),
+    "grade_change": N_("Change of grade"),
+    "transfer": N_("Transfer"),
+    "cancellation": N_("Cancellation"),
+}
+LABELS = {"statuses": STATUSES, "matters": MATTERS, "categories": CATEGORIES}
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def signed_out(request: Request) -> Response:
+    """The token was refused (it expired): the session ends, the person signs in again."""
+    request.session.clear()
+    return to_sign_in(request)
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+# --- signing in and out ---
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, next: str | None = None) -> Response:
+    return render(
+        request, "sign_in.html", roles=ROLES, values={"role": "applicant"}, errors=[], next=safe_next(next)
+    )
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request,
+    role: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    t = translator(request)
+    values = {"role": role, "id_number": id_number.strip()}
+    errors: list[FieldError] = []
+    claims: dict[str, str] = {}
+    if role not in ROLES:
+        errors.append(FieldError("role", t.gettext("Choose who you are.")))
+    elif role != "applicant":
+        errors.append(FieldError("role", t.gettext("Pages for this role are not built yet.")))
+    if role == "applicant":
+        try:
+            claims["id_number"] = IdentityNumber.parse(values["id_number"]).value
+        except DomainError:
+            message = (
+                N_("Fill this in.")
+                if not values["id_number"]
+                else N_("Enter a valid 18-character identity number.")
+            )
+            errors.append(FieldError("id_number", t.gettext(message)))
+    if errors:
+        return render(
+            request, "sign_in.html", 422, roles=ROLES, values=values, errors=errors, next=safe_next(next)
+        )
+    # The subject is a pseudonym: the identity number itself travels only as a claim.
+    subject = "applicant-" + hashlib.sha256(claims["id_number"].encode()).hexdigest()[:16]
+    token = await services(request).dev_token(role, subject, claims)
+    if token is None:
+        errors.append(FieldError("role", t.gettext("Development sign-in is off on this system.")))
+        return render(
+            request, "sign_in.html", 503, roles=ROLES, values=values, errors=errors, next=safe_next(next)
+        )
+    request.session.clear()
+    request.session.update(
+        {
+            "token": token,
+            "role": role,
+            "id_number": claims.get("id_number"),
+            "expires_at": time.time() + request.app.state.settings.session_max_age_seconds,
+            "csrf": secrets.token_urlsafe(24),
+        }
+    )
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    if csrf_ok(request, csrf):
+        request.session.clear()
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+# --- the applicant's pages ---
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    person = signed_in(request)
+    if person is None:
+        return to_sign_in(request)
+    s = services(request)
+    try:
+        answer = await s.call(
+            s.certificate, "GET", "/v1/applications", person.token, translator(request).language
+        )
+    except SignedOut:
+        return signed_out(request)
+    items = answer.json().get("items", []) if answer.status_code == 200 else []
+    return render(request, "home.html", applications=items, labels=LABELS)
+
+
+def _new_form_page(
+    request: Request,
+    form: NewApplicationForm,
+    errors: list[FieldError],
+    unplaced: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "new_application.html",
+        status_code,
+        form=form,
+        errors=errors,
+        error_of={error.name: error.message for error in errors},
+        unplaced=unplaced,
+        # A fresh one-time token each time the form is shown: the API's Idempotency-Key.
+        form_token=secrets.token_urlsafe(24),
+        categories=CATEGORIES,
+        relationships=RELATIONSHIPS,
+        field_order=FIELD_ORDER,
+    )
+
+
+@router.get("/applications/new")
+async def new_application_page(request: Request) -> Response:
+    person = signed_in(request)
+    if person is None:
+        return to_sign_in(request)
+    form = NewApplicationForm(values={"applicant_id_number": person.id_number or ""})
+    return _new_form_page(request, form, [])
+
+
+@router.post("/applications/new")
+async def submit_application(request: Request) -> Response:
+    person = signed_in(request)
+    if person is None:
+        return to_sign_in(request)
+    data = await request.form()
+    form = NewApplicationForm.from_form(data)
+    t = translator(request)
+    if not csrf_ok(request, data.get("csrf")):
+        return _new_form_page(
+            request, form, [], t.gettext("The form was out of date. Check it and send it again."), 400
+        )
+    form_token = str(data.get("form_token", ""))
+    own = [FieldError(error.name, t.gettext(error.message)) for error in form.checks_of_its_own()]
+    s = services(request)
+    try:
+        answer = await s.call(
+            s.certificate,
+            "POST",
+            "/v1/applications",
+            person.token,
+            t.language,
+            json=form.body(),
+            # The form's one-time token: a double click sends the same key, and the API answers
+            # the second request with the first application instead of creating another.
+            headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+        )
+    except SignedOut:
+        return signed_out(request)
+    # Every check of the form's own is one the API makes too: a created application is the truth.
+    if answer.status_code in (200, 201):
+        return RedirectResponse(f"/applications/{answer.json()['id']}", status_code=303)
+    problem: dict[str, Any] = answer.json() if answer.status_code >= 400 else {}
+    errors, unplaced = field_errors(problem, own)
+    return _new_form_page(request, form, errors, unplaced, 422)
+
+
+@router.get("/applications/{application_id}")
+async def application_page(request: Request, application_id: str) -> Response:
+    person = signed_in(request)
+    if person is None:
+        return to_sign_in(request)
+    s = services(request)
+    language = translator(request).language
+    try:
+        answer = await s.call(
+            s.certificate, "GET", f"/v1/applications/{application_id}", person.token, language
+        )
+        if answer.status_code != 200:
+            return render(request, "not_found.html", 404)
+        timeline = await s.call(
+            s.certificate, "GET", f"/v1/applications/{application_id}/timeline", person.token, language
+        )
+    except SignedOut:
+        return signed_out(request)
+    steps = timeline.json().get("steps", []) if timeline.status_code == 200 else []
+    return render(request, "application.html", application=answer.json(), steps=steps, labels=LABELS)
+
+
+@router.get("/inbox")
+async def inbox(request: Request) -> Response:
+    person = signed_in(request)
+    if person is None:
+        return to_sign_in(request)
+    s = services(request)
+    try:
+        answer = await s.call(s.notification, "GET", "/v1/inbox", person.token, translator(request).language)
+    except SignedOut:
+        return signed_out(request)
+    items = answer.json().get("items", []) if answer.status_code == 200 else []
+    return render(request, "inbox.html", items=items)
+
+
+@router.get("/access-log")
+async def access_log(request: Request) -> Response:
+    person = signed_in(request)
+    if person is None:
+        return to_sign_in(request)
+    s = services(request)
+    try:
+        answer = await s.call(
+            s.certificate, "GET", "/v1/me/access-log", person.token, translator(request).language
+        )
+    except SignedOut:
+        return signed_out(request)
+    items = answer.json().get("items", []) if answer.status_code == 200 else []
+    return render(request, "access_log.html", items=items)

@@ -1,0 +1,23 @@
+"""The portal's settings fail fast in production without a session secret of their own."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from dcert_portal.settings import PortalSettings
+
+
+def test_production_needs_a_session_secret() -> None:
+    with pytest.raises(ValidationError, match="DCERT_PORTAL_SESSION_SECRET"):
+        PortalSettings(environment="production")
+    settings = PortalSettings(environment="production", session_secret="x" * 48)
+    assert settings.secure_cookies and settings.secret == "x" * 48
+
+
+def test_the_services_default_to_the_embedded_ports() -> None:
+    settings = PortalSettings()
+    assert [settings.certificate_url, settings.notification_url] == [
+        "http://127.0.0.1:8001",
+        "http://127.0.0.1:8004",
+    ]

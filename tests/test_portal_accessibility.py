@@ -1,0 +1,191 @@
+"""The portal in a real browser (Debian's Chromium through Playwright): every page passes axe-core
+with no WCAG 2.0/2.1/2.2 A or AA violation, in Chinese and in English, on a phone and at 200 %;
+an application is made by keyboard alone; errors are announced and lead to their fields.
+Screenshots of the pages go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from .system import System, new_person
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+PHONE = {"width": 360, "height": 780}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def signed_in(
+    browser: Browser, portal: str, id_number: str, language: str = "zh-CN", **context: object
+) -> Page:
+    page = browser.new_page(locale=language, **context)  # type: ignore[arg-type]
+    page.goto(f"{portal}/sign-in?lang={'en' if language == 'en' else 'zh-CN'}")
+    page.get_by_label(re.compile("身份证|[Ii]dentity")).first.fill(id_number)
+    page.locator("select[name=role]").select_option("applicant")
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_load_state()
+    return page
+
+
+def violations(page: Page) -> list[str]:
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in result.response["violations"]]
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    return bool(
+        page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+    )
+
+
+@pytest.fixture(scope="module")
+def an_application(system: System, portal: str, browser: Browser) -> tuple[str, str]:
+    """An adult's application made through the portal, for the pages that show one."""
+    person = new_person()
+    page = signed_in(browser, portal, person)
+    page.goto(f"{portal}/applications/new")
+    submit_complete_form(page, person)
+    page.wait_for_url(re.compile(r"/applications/[0-9a-f-]{36}$"))
+    application_id = page.url.rsplit("/", 1)[1]
+    page.close()
+    return person, application_id
+
+
+def submit_complete_form(page: Page, person: str) -> None:
+    form = page.locator("form").filter(has=page.locator("[name=consent]"))
+    values = {
+        "applicant_id_number": person,
+        "applicant_name": "王小明",
+        "applicant_phone": "13800000000",
+        "applicant_address": "湖州市吴兴区人民路1号",
+        "applicant_household_region": "330502",
+        "applicant_residence_region": "330502",
+    }
+    for name, value in values.items():
+        field = form.locator(f"[name={name}]")
+        if field.count():
+            field.fill(value)
+    form.locator("[name=declared_category][value=physical]").check()
+    form.locator("[name=consent]").check()
+    form.locator("button[type=submit]").click()
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_every_page_passes_axe_in_both_languages(
+    portal: str, browser: Browser, an_application: tuple[str, str], language: str
+) -> None:
+    person, application_id = an_application
+    page = signed_in(browser, portal, person, language)
+    found = {}
+    for path in ("/", "/applications/new", f"/applications/{application_id}", "/inbox", "/access-log"):
+        page.goto(portal + path)
+        assert page.locator("h1").count() == 1, path
+        found[path] = violations(page)
+        if language == "zh-CN" or path == "/":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            name = (path.strip("/").replace("/", "-") or "home").replace(application_id, "case")
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.{language}.png"), full_page=True)
+    page.goto(f"{portal}/sign-in")
+    found["/sign-in"] = violations(page)
+    assert {path: v for path, v in found.items() if v} == {}
+    assert page.evaluate("document.documentElement.lang").startswith("zh" if language == "zh-CN" else "en")
+
+
+def test_a_form_with_errors_announces_them_all_and_leads_to_each_field(
+    portal: str, browser: Browser, system: System
+) -> None:
+    person = new_person()
+    page = signed_in(browser, portal, person)
+    page.goto(f"{portal}/applications/new")
+    page.locator("[name=applicant_name]").fill("王小明")
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state()
+    summary = page.get_by_role("alert")
+    assert summary.count() >= 1
+    links = summary.first.locator("a[href^='#']")
+    assert links.count() >= 2, "every error is listed at the top"
+    for index in range(links.count()):
+        target = links.nth(index).get_attribute("href")
+        field = page.locator(str(target))
+        assert field.count() == 1, target
+        described = field.get_attribute("aria-describedby")
+        assert described and page.locator(f"#{described.split()[0]}").is_visible(), target
+        if field.evaluate("element => element.tagName") != "FIELDSET":  # a group names its error
+            assert field.get_attribute("aria-invalid") == "true", target
+    assert page.locator("[name=applicant_name]").input_value() == "王小明", "what was typed is kept"
+    assert violations(page) == []
+    mine = system.call(
+        "certificate", "GET", "/v1/applications", token=system.token("applicant", "p", id_number=person)
+    )
+    assert mine.json()["items"] == [], "a refused form created an application"
+
+
+def test_an_application_is_made_by_keyboard_alone(portal: str, browser: Browser) -> None:
+    person = new_person(birth=date(1975, 5, 5))
+    page = signed_in(browser, portal, person)
+    page.goto(f"{portal}/applications/new")
+    page.locator("body").focus()
+    typed = {
+        "applicant_id_number": person,
+        "applicant_name": "王小明",
+        "applicant_phone": "13800000000",
+        "applicant_address": "湖州市吴兴区人民路1号",
+        "applicant_household_region": "330502",
+        "applicant_residence_region": "330502",
+    }
+    seen: set[str] = set()
+    for _ in range(80):  # Tab through the form once, answering each control from the keyboard
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; return e ? [e.tagName, e.name || '', e.type || '',"
+            " e.value || '', getComputedStyle(e).outlineStyle, getComputedStyle(e).boxShadow] : null }"
+        )
+        tag, name, kind, value, outline, shadow = focused
+        if tag in ("INPUT", "SELECT", "TEXTAREA", "BUTTON"):
+            assert outline != "none" or shadow != "none", f"no visible focus on {name or tag}"
+        if name in typed and name not in seen:
+            page.keyboard.type(typed[name])
+        elif name == "declared_category" and name not in seen:
+            page.keyboard.press("Space")
+        elif name == "consent" and name not in seen:
+            page.keyboard.press("Space")
+        elif tag == "BUTTON" and kind == "submit" and {"consent", "applicant_name"} <= seen:
+            page.keyboard.press("Enter")
+            break
+        seen.add(name)
+    page.wait_for_url(re.compile(r"/applications/[0-9a-f-]{36}$"), timeout=15_000)
+    assert page.locator("h1").count() == 1
+
+
+@pytest.mark.parametrize("how", ["phone", "zoom"])
+def test_pages_fit_a_phone_and_200_percent_zoom(
+    portal: str, browser: Browser, an_application: tuple[str, str], how: str
+) -> None:
+    person, application_id = an_application
+    context = {"viewport": PHONE} if how == "phone" else {"viewport": {"width": 1280, "height": 800}}
+    page = signed_in(browser, portal, person, **context)
+    for path in ("/", "/applications/new", f"/applications/{application_id}"):
+        page.goto(portal + path)
+        if how == "zoom":
+            page.evaluate("document.documentElement.style.zoom = '200%'")
+        assert no_sideways_scroll(page), f"{path} scrolls sideways ({how})"
+    if how == "phone":
+        page.goto(portal + "/applications/new")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "applications-new.phone.zh-CN.png"), full_page=True)
