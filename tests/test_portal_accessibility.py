@@ -15,7 +15,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from .conftest import REGION
 from .system import System, new_person
+from .test_portal_review import assessed_application
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -93,7 +95,14 @@ def test_every_page_passes_axe_in_both_languages(
     person, application_id = an_application
     page = signed_in(browser, portal, person, language)
     found = {}
-    for path in ("/", "/applications/new", f"/applications/{application_id}", "/inbox", "/access-log"):
+    for path in (
+        "/",
+        "/applications/new",
+        f"/applications/{application_id}",
+        "/inbox",
+        "/access-log",
+        "/certificate",
+    ):
         page.goto(portal + path)
         assert page.locator("h1").count() == 1, path
         found[path] = violations(page)
@@ -189,3 +198,28 @@ def test_pages_fit_a_phone_and_200_percent_zoom(
         page.goto(portal + "/applications/new")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "applications-new.phone.zh-CN.png"), full_page=True)
+
+
+def test_the_reviewers_pages_pass_axe(portal: str, browser: Browser, system: System, doctor: str) -> None:
+    reviewer = system.token("reviewer", "reviewer-axe", region=REGION)
+    application_id = assessed_application(system, doctor, reviewer)
+    page = browser.new_page(locale="zh-CN")
+    page.goto(f"{portal}/sign-in?lang=zh-CN")
+    page.locator("select[name=role]").select_option("reviewer")
+    page.get_by_label(re.compile("地区代码|[Rr]egion code")).fill(REGION)
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"/review$"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for path, name in (("/review", "review"), (f"/review/{application_id}", "review-case")):
+        page.goto(portal + path)
+        assert page.locator("h1").count() == 1, path
+        found[path] = violations(page)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.zh-CN.png"), full_page=True)
+    page.locator("#decision-reject").check()
+    page.locator("form button.primary").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").count() >= 1
+    found["errors"] = violations(page)
+    assert {path: v for path, v in found.items() if v} == {}
+    page.close()

@@ -11,8 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from .certificate_pages import router as certificate_router
 from .i18n import load_translators
 from .pages import render
+from .review_pages import router as review_router
 from .routes import router
 from .services import Services, ServiceUnavailable
 from .settings import PortalSettings
@@ -68,5 +70,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         return render(request, "unavailable.html", 503)
 
     app.include_router(router)
+    app.include_router(review_router)
+    app.include_router(certificate_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

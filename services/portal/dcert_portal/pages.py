@@ -25,6 +25,7 @@ class Person:
     role: str
     token: str
     id_number: str | None
+    region: str | None = None
 
     @property
     def masked_id_number(self) -> str:
@@ -45,7 +46,12 @@ def signed_in(request: Request) -> Person | None:
     session = request.session
     if not session.get("token") or float(session.get("expires_at", 0)) <= time.time():
         return None
-    return Person(role=session["role"], token=session["token"], id_number=session.get("id_number"))
+    return Person(
+        role=session["role"],
+        token=session["token"],
+        id_number=session.get("id_number"),
+        region=session.get("region"),
+    )
 
 
 def csrf_token(request: Request) -> str:
@@ -63,6 +69,11 @@ def csrf_ok(request: Request, submitted: object) -> bool:
 def to_sign_in(request: Request) -> RedirectResponse:
     """Back to the sign-in page, which comes back here afterwards."""
     return RedirectResponse("/sign-in?" + urlencode({"next": request.url.path}), status_code=303)
+
+
+def forbidden(request: Request) -> HTMLResponse:
+    """A page that the signed-in person's role may not use: said plainly, not a crash."""
+    return render(request, "forbidden.html", 403)
 
 
 def safe_next(target: str | None) -> str:

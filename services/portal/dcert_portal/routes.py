@@ -4,6 +4,7 @@ its timeline, the inbox, the access log, sign-out. Routes are fixed (the browser
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from typing import Annotated, Any
@@ -23,10 +24,11 @@ from .application_form import (
     field_errors,
 )
 from .i18n import N_
-from .pages import csrf_ok, render, safe_next, signed_in, to_sign_in, translator
+from .pages import csrf_ok, forbidden, render, safe_next, signed_in, to_sign_in, translator
 from .services import Services, SignedOut
 
 router = APIRouter()
+REGION_CODE = re.compile(r"[0-9]{6}")
 
 ROLES = {
     "applicant": N_("Applicant or agent"),
@@ -87,15 +89,16 @@ async def sign_in(
     request: Request,
     role: Annotated[str, Form()] = "",
     id_number: Annotated[str, Form()] = "",
+    region: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     t = translator(request)
-    values = {"role": role, "id_number": id_number.strip()}
+    values = {"role": role, "id_number": id_number.strip(), "region": region.strip()}
     errors: list[FieldError] = []
     claims: dict[str, str] = {}
     if role not in ROLES:
         errors.append(FieldError("role", t.gettext("Choose who you are.")))
-    elif role != "applicant":
+    elif role not in ("applicant", "reviewer"):
         errors.append(FieldError("role", t.gettext("Pages for this role are not built yet.")))
     if role == "applicant":
         try:
@@ -107,12 +110,19 @@ async def sign_in(
                 else N_("Enter a valid 18-character identity number.")
             )
             errors.append(FieldError("id_number", t.gettext(message)))
+    if role == "reviewer":
+        if REGION_CODE.fullmatch(values["region"]):
+            claims["region"] = values["region"]
+        else:
+            message = N_("Fill this in.") if not values["region"] else N_("Enter a region code of 6 digits.")
+            errors.append(FieldError("region", t.gettext(message)))
     if errors:
         return render(
             request, "sign_in.html", 422, roles=ROLES, values=values, errors=errors, next=safe_next(next)
         )
     # The subject is a pseudonym: the identity number itself travels only as a claim.
-    subject = "applicant-" + hashlib.sha256(claims["id_number"].encode()).hexdigest()[:16]
+    pseudonym = claims.get("id_number") or "region-" + claims.get("region", "")
+    subject = role + "-" + hashlib.sha256(pseudonym.encode()).hexdigest()[:16]
     token = await services(request).dev_token(role, subject, claims)
     if token is None:
         errors.append(FieldError("role", t.gettext("Development sign-in is off on this system.")))
@@ -125,11 +135,15 @@ async def sign_in(
             "token": token,
             "role": role,
             "id_number": claims.get("id_number"),
+            "region": claims.get("region"),
             "expires_at": time.time() + request.app.state.settings.session_max_age_seconds,
             "csrf": secrets.token_urlsafe(24),
         }
     )
-    return RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if role == "reviewer" and target == "/":
+        target = "/review"  # the reviewer's home is their queue
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/sign-out")
@@ -147,6 +161,10 @@ async def home(request: Request) -> Response:
     person = signed_in(request)
     if person is None:
         return to_sign_in(request)
+    if person.role == "reviewer":
+        return RedirectResponse("/review", status_code=303)
+    if person.role != "applicant":
+        return forbidden(request)
     s = services(request)
     try:
         answer = await s.call(
@@ -186,6 +204,8 @@ async def new_application_page(request: Request) -> Response:
     person = signed_in(request)
     if person is None:
         return to_sign_in(request)
+    if person.role != "applicant":
+        return forbidden(request)
     form = NewApplicationForm(values={"applicant_id_number": person.id_number or ""})
     return _new_form_page(request, form, [])
 
@@ -195,6 +215,8 @@ async def submit_application(request: Request) -> Response:
     person = signed_in(request)
     if person is None:
         return to_sign_in(request)
+    if person.role != "applicant":
+        return forbidden(request)
     data = await request.form()
     form = NewApplicationForm.from_form(data)
     t = translator(request)
@@ -232,6 +254,8 @@ async def application_page(request: Request, application_id: str) -> Response:
     person = signed_in(request)
     if person is None:
         return to_sign_in(request)
+    if person.role != "applicant":
+        return forbidden(request)
     s = services(request)
     language = translator(request).language
     try:
@@ -254,6 +278,8 @@ async def inbox(request: Request) -> Response:
     person = signed_in(request)
     if person is None:
         return to_sign_in(request)
+    if person.role != "applicant":
+        return forbidden(request)
     s = services(request)
     try:
         answer = await s.call(s.notification, "GET", "/v1/inbox", person.token, translator(request).language)
@@ -268,6 +294,8 @@ async def access_log(request: Request) -> Response:
     person = signed_in(request)
     if person is None:
         return to_sign_in(request)
+    if person.role != "applicant":
+        return forbidden(request)
     s = services(request)
     try:
         answer = await s.call(

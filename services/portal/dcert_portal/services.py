@@ -23,6 +23,8 @@ class ServiceUnavailable(Exception):
 class Services:
     certificate: httpx.AsyncClient
     notification: httpx.AsyncClient
+    assessment: httpx.AsyncClient
+    benefits: httpx.AsyncClient
 
     @classmethod
     def of(cls, settings: PortalSettings) -> Services:
@@ -30,12 +32,17 @@ class Services:
             return httpx.AsyncClient(base_url=base_url, timeout=settings.request_timeout_seconds)
 
         return cls(
-            certificate=client(settings.certificate_url), notification=client(settings.notification_url)
+            certificate=client(settings.certificate_url),
+            notification=client(settings.notification_url),
+            assessment=client(settings.assessment_url),
+            benefits=client(settings.benefits_url),
         )
 
     async def aclose(self) -> None:
         await self.certificate.aclose()
         await self.notification.aclose()
+        await self.assessment.aclose()
+        await self.benefits.aclose()
 
     async def dev_token(self, role: str, subject: str, claims: dict[str, str]) -> str | None:
         """A development token (`POST /v1/dev/tokens`); None where development sign-in is off."""
