@@ -16,7 +16,10 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from .conftest import REGION
-from .system import System, new_person
+from .system import System, application, new_person
+from .test_main_flow import apply, approved
+from .test_portal_doctor import assigned_case, register_hearing_doctor
+from .test_portal_matters import being_assessed
 from .test_portal_review import assessed_application
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -222,4 +225,74 @@ def test_the_reviewers_pages_pass_axe(portal: str, browser: Browser, system: Sys
     assert page.get_by_role("alert").count() >= 1
     found["errors"] = violations(page)
     assert {path: v for path, v in found.items() if v} == {}
+    page.close()
+
+
+def test_the_matters_form_and_the_appointment_pass_axe(
+    portal: str, browser: Browser, system: System, doctor: str, reviewer: str
+) -> None:
+    child, parent = new_person(birth=date(2016, 2, 9)), new_person()
+    parent_token = system.token("applicant", f"axe-matters-{parent}", id_number=parent)
+    made = apply(system, parent_token, application(child, agent=parent), key=f"axe-matters-{child}")
+    assert made.status_code == 201, made.text
+    approved(system, doctor, reviewer, made.json()["id"])
+    assessing = apply(system, parent_token, application(new_person(birth=date(2018, 3, 1)), agent=parent))
+    assert assessing.status_code == 201, assessing.text
+    being_assessed(system, parent_token, assessing.json()["id"])
+
+    page = signed_in(browser, portal, parent)
+    found = {}
+    page.goto(f"{portal}/certificate/{made.json()['id']}")
+    page.get_by_role("link", name="迁移").click()
+    page.wait_for_url(re.compile(r"/matters/new\?matter=transfer$"))
+    assert page.locator("h1").count() == 1
+    found["empty"] = violations(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "matters-new.zh-CN.png"), full_page=True)
+    page.locator("form button.primary").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").count() == 1
+    page.get_by_role("alert").get_by_role("link").first.click()
+    found["errors"] = violations(page)
+    page.goto(f"{portal}/applications/{assessing.json()['id']}")
+    assert page.locator("input[name=starts_at]").count() >= 1
+    found["slots"] = violations(page)
+    page.locator("form button.primary").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").count() == 1
+    found["slot errors"] = violations(page)
+    assert {name: v for name, v in found.items() if v} == {}
+    page.close()
+
+
+def test_the_doctors_pages_pass_axe(portal: str, browser: Browser, system: System, admin: str) -> None:
+    hearing_doctor = register_hearing_doctor(system, admin)
+    _, _, assessment_id, doctor_id = assigned_case(system, admin, hearing_doctor)
+    page = browser.new_page(locale="zh-CN")
+    page.goto(f"{portal}/sign-in?lang=zh-CN")
+    page.locator("select[name=role]").select_option("doctor")
+    page.get_by_label(re.compile("医生编号|[Dd]octor ID")).fill(doctor_id)
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"/worklist$"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    found = {}
+    page.goto(f"{portal}/worklist")
+    assert page.locator("h1").count() == 1
+    found["worklist"] = violations(page)
+    page.screenshot(path=str(SCREENSHOTS / "worklist.zh-CN.png"), full_page=True)
+    page.goto(f"{portal}/worklist/{assessment_id}")
+    found["case"] = violations(page)
+    page.locator("#hearing_loss_db").fill("85")
+    page.locator("#level-1").check()
+    page.locator("button[name=action][value=check]").click()
+    page.wait_for_load_state()
+    assert page.locator("#level-check li").count() >= 2
+    found["checked"] = violations(page)
+    page.screenshot(path=str(SCREENSHOTS / "worklist-case.zh-CN.png"), full_page=True)
+    page.locator("button[name=action][value=record]").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").count() == 1
+    page.get_by_role("alert").get_by_role("link").first.click()
+    found["errors"] = violations(page)
+    assert {name: v for name, v in found.items() if v} == {}
     page.close()

@@ -12,7 +12,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from .certificate_pages import router as certificate_router
+from .doctor_pages import router as doctor_router
 from .i18n import load_translators
+from .matter_pages import router as matter_router
 from .pages import render
 from .review_pages import router as review_router
 from .routes import router
@@ -72,5 +74,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(review_router)
     app.include_router(certificate_router)
+    app.include_router(doctor_router)
+    app.include_router(matter_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -116,7 +116,12 @@ async def _certificate(request: Request, application_id: str | None) -> Response
         if application_id is None:
             chosen = choices[0] if choices else None
         else:
-            chosen = next((c for c in choices if c["application_id"] == application_id), None)
+            # Any of the person's applications about the certificate names it (a matter made
+            # since, on the same number, does not turn the link of the first one into a 404).
+            number = next(
+                (a.get("certificate_number") for a in applications if a.get("id") == application_id), None
+            )
+            chosen = next((c for c in choices if number is not None and c["number"] == number), None)
             if chosen is None:
                 return render(request, "not_found.html", 404)
         if chosen is None:

@@ -26,6 +26,7 @@ class Person:
     token: str
     id_number: str | None
     region: str | None = None
+    doctor_id: str | None = None
 
     @property
     def masked_id_number(self) -> str:
@@ -51,6 +52,7 @@ def signed_in(request: Request) -> Person | None:
         token=session["token"],
         id_number=session.get("id_number"),
         region=session.get("region"),
+        doctor_id=session.get("doctor_id"),
     )
 
 

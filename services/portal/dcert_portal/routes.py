@@ -29,6 +29,7 @@ from .services import Services, SignedOut
 
 router = APIRouter()
 REGION_CODE = re.compile(r"[0-9]{6}")
+DOCTOR_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,63}")
 
 ROLES = {
     "applicant": N_("Applicant or agent"),
@@ -91,14 +92,20 @@ async def sign_in(
     id_number: Annotated[str, Form()] = "",
     region: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
+    doctor_id: Annotated[str, Form()] = "",
 ) -> Response:
     t = translator(request)
-    values = {"role": role, "id_number": id_number.strip(), "region": region.strip()}
+    values = {
+        "role": role,
+        "id_number": id_number.strip(),
+        "region": region.strip(),
+        "doctor_id": doctor_id.strip(),
+    }
     errors: list[FieldError] = []
     claims: dict[str, str] = {}
     if role not in ROLES:
         errors.append(FieldError("role", t.gettext("Choose who you are.")))
-    elif role not in ("applicant", "reviewer"):
+    elif role not in ("applicant", "reviewer", "doctor"):
         errors.append(FieldError("role", t.gettext("Pages for this role are not built yet.")))
     if role == "applicant":
         try:
@@ -116,12 +123,22 @@ async def sign_in(
         else:
             message = N_("Fill this in.") if not values["region"] else N_("Enter a region code of 6 digits.")
             errors.append(FieldError("region", t.gettext(message)))
+    if role == "doctor":
+        if DOCTOR_ID.fullmatch(values["doctor_id"]):
+            claims["doctor_id"] = values["doctor_id"]
+        else:
+            message = N_("Fill this in.") if not values["doctor_id"] else N_("Enter your doctor ID as given.")
+            errors.append(FieldError("doctor_id", t.gettext(message)))
     if errors:
         return render(
             request, "sign_in.html", 422, roles=ROLES, values=values, errors=errors, next=safe_next(next)
         )
     # The subject is a pseudonym: the identity number itself travels only as a claim.
-    pseudonym = claims.get("id_number") or "region-" + claims.get("region", "")
+    pseudonym = (
+        claims.get("id_number")
+        or ("doctor-" + claims["doctor_id"] if "doctor_id" in claims else None)
+        or "region-" + claims.get("region", "")
+    )
     subject = role + "-" + hashlib.sha256(pseudonym.encode()).hexdigest()[:16]
     token = await services(request).dev_token(role, subject, claims)
     if token is None:
@@ -136,6 +153,7 @@ async def sign_in(
             "role": role,
             "id_number": claims.get("id_number"),
             "region": claims.get("region"),
+            "doctor_id": claims.get("doctor_id"),
             "expires_at": time.time() + request.app.state.settings.session_max_age_seconds,
             "csrf": secrets.token_urlsafe(24),
         }
@@ -143,6 +161,8 @@ async def sign_in(
     target = safe_next(next)
     if role == "reviewer" and target == "/":
         target = "/review"  # the reviewer's home is their queue
+    if role == "doctor" and target == "/":
+        target = "/worklist"  # the doctor's home is their worklist
     return RedirectResponse(target, status_code=303)
 
 
@@ -163,6 +183,8 @@ async def home(request: Request) -> Response:
         return to_sign_in(request)
     if person.role == "reviewer":
         return RedirectResponse("/review", status_code=303)
+    if person.role == "doctor":
+        return RedirectResponse("/worklist", status_code=303)
     if person.role != "applicant":
         return forbidden(request)
     s = services(request)
@@ -256,21 +278,10 @@ async def application_page(request: Request, application_id: str) -> Response:
         return to_sign_in(request)
     if person.role != "applicant":
         return forbidden(request)
-    s = services(request)
-    language = translator(request).language
-    try:
-        answer = await s.call(
-            s.certificate, "GET", f"/v1/applications/{application_id}", person.token, language
-        )
-        if answer.status_code != 200:
-            return render(request, "not_found.html", 404)
-        timeline = await s.call(
-            s.certificate, "GET", f"/v1/applications/{application_id}/timeline", person.token, language
-        )
-    except SignedOut:
-        return signed_out(request)
-    steps = timeline.json().get("steps", []) if timeline.status_code == 200 else []
-    return render(request, "application.html", application=answer.json(), steps=steps, labels=LABELS)
+    # The page with the appointment for its assessment (matter_pages imports this module).
+    from .matter_pages import application_view
+
+    return await application_view(request, person, application_id)
 
 
 @router.get("/inbox")

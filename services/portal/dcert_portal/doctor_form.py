@@ -1,0 +1,243 @@
+"""The doctor's result form (API.md, `POST /v1/assessments/{id}/result`): its fields, the API body
+it makes, and the consistency check explained in words before submitting.
+
+The check mirrors the grading table of GB/T 26341-2010 as DOMAIN.md tabulates it (the assessment
+service's `domain/grading.py`); the portal talks to the service only through its API, so the table
+is repeated here and a test compares the two. The service stays the judge: it refuses a level
+that contradicts the measurements without an override reason, whatever this page said."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .application_form import FieldError
+from .i18n import N_
+
+# The single categories a result form grades (a multiple disability needs components: not here).
+RESULT_CATEGORIES: Final = ["visual", "hearing", "speech", "physical", "intellectual", "mental"]
+LEVELS: Final = {
+    1: N_("Level 1 (一级), the most severe"),
+    2: N_("Level 2 (二级)"),
+    3: N_("Level 3 (三级)"),
+    4: N_("Level 4 (四级), the least severe"),
+}
+# Measurement name -> (label, hint): the hint says the category it belongs to and its unit.
+MEASUREMENTS: Final = {
+    "best_corrected_acuity": (
+        N_("Best corrected visual acuity"),
+        N_("Visual disability: the better eye, decimal, for example 0.04."),
+    ),
+    "visual_field_radius_deg": (
+        N_("Visual field radius (degrees)"),
+        N_("Visual disability: the radius of the visual field in degrees, for example 8."),
+    ),
+    "hearing_loss_db": (
+        N_("Hearing loss (dB HL)"),
+        N_("Hearing disability: the better ear, average loss in dB HL, for example 85."),
+    ),
+    "speech_intelligibility_pct": (
+        N_("Speech intelligibility (%)"),
+        N_("Speech disability: from 0 to 100, for example 30."),
+    ),
+    "iq": (N_("IQ"), N_("Intellectual disability, from the age of 7.")),
+    "dq": (N_("Development quotient (DQ)"), N_("Intellectual disability, ages 0 to 6.")),
+    "whodas_score": (
+        N_("WHO-DAS II score"),
+        N_("Intellectual disability (adults) and mental disability (adults): from 0 to 180."),
+    ),
+    "illness_months": (
+        N_("Months the illness has lasted"),
+        N_("Mental disability: it is graded after more than 12 months of illness."),
+    ),
+}
+RANGES: Final = {
+    "best_corrected_acuity": (0, 2),
+    "visual_field_radius_deg": (0, 90),
+    "hearing_loss_db": (-10, 140),
+    "speech_intelligibility_pct": (0, 100),
+    "iq": (0, 200),
+    "dq": (0, 200),
+    "whodas_score": (0, 180),
+    "illness_months": (0, 1200),
+}
+FIELD_ORDER: Final = ["category", *MEASUREMENTS, "level", "override_reason", "findings"]
+ADULT_AGE: Final = 18
+SCHOOL_AGE: Final = 7
+MENTAL_ILLNESS_MIN_MONTHS: Final = 12
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Grade limits of one measure, most severe first: a value reaching limit n gives level n."""
+
+    reaches: Callable[[float, float], bool]
+    limits: tuple[float, ...]
+
+    def level(self, value: float) -> int | None:
+        for level, limit in enumerate(self.limits, start=1):
+            if self.reaches(value, limit):
+                return level
+        return None
+
+
+SCALES: Final = {
+    "best_corrected_acuity": Scale(operator.lt, (0.02, 0.05, 0.1, 0.3)),
+    "visual_field_radius_deg": Scale(operator.lt, (5, 10)),
+    "hearing_loss_db": Scale(operator.gt, (90, 80, 60, 40)),
+    "speech_intelligibility_pct": Scale(operator.le, (10, 25, 45, 65)),
+    "dq": Scale(operator.le, (25, 39, 54, 75)),
+    "iq": Scale(operator.lt, (20, 35, 50, 70)),
+    "whodas_score": Scale(operator.ge, (116, 106, 96, 52)),
+}
+MEASURES: Final = {
+    "visual": ("best_corrected_acuity", "visual_field_radius_deg"),
+    "hearing": ("hearing_loss_db",),
+    "speech": ("speech_intelligibility_pct",),
+    "intellectual": ("iq", "dq", "whodas_score"),
+    "mental": ("whodas_score", "illness_months"),
+    "physical": (),
+}
+
+
+def weighed_measures(category: str, age_years: int) -> tuple[str, ...]:
+    """The measures the service checks the level against, for this category and age."""
+    if category == "intellectual":
+        if age_years < SCHOOL_AGE:
+            return ("dq",)
+        return ("iq",) if age_years < ADULT_AGE else ("iq", "whodas_score")
+    if category == "mental":
+        return ("whodas_score",) if age_years >= ADULT_AGE else ()
+    return MEASURES.get(category, ())
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the measurements say about the level, for the page to put into words."""
+
+    kind: str  # "physical", "judgement" (mental under 18), "none" (no measure entered),
+    # "short_illness", "no_level" (no grade reached), "levels"
+    levels: tuple[int, ...] = ()
+    each: tuple[tuple[str, float, int | None], ...] = ()  # measure, value, the level it gives
+    foreign: tuple[str, ...] = ()  # entered measures that are not of the category
+
+    def admits(self, level: int | None) -> bool | None:
+        """Whether the level agrees; None when nothing is checked or no level was chosen."""
+        if level is None or self.kind not in ("levels", "no_level", "short_illness"):
+            return None
+        return level in self.levels
+
+
+def implied(category: str, measurements: dict[str, float], age_years: int) -> Check:
+    """The levels the entered measurements give for `category` (the service's rule)."""
+    foreign = tuple(name for name in measurements if name not in MEASURES.get(category, ()))
+    if category == "physical":
+        return Check("physical", foreign=foreign)
+    if category == "mental":
+        if age_years < ADULT_AGE:
+            return Check("judgement", foreign=foreign)
+        months = measurements.get("illness_months")
+        if months is not None and months <= MENTAL_ILLNESS_MIN_MONTHS:
+            return Check("short_illness", foreign=foreign)
+    names = weighed_measures(category, age_years)
+    each = tuple(
+        (name, measurements[name], SCALES[name].level(measurements[name]))
+        for name in names
+        if name in measurements
+    )
+    if not each:
+        return Check("none", foreign=foreign)
+    reached = [level for _, _, level in each if level is not None]
+    if not reached:
+        return Check("no_level", each=each, foreign=foreign)
+    if category == "intellectual":
+        levels = tuple(range(min(reached), max(reached) + 1))  # weighed together: every grade between
+    else:
+        levels = (min(reached),)  # visual acuity or field: the more severe decides
+    return Check("levels", levels=levels, each=each, foreign=foreign)
+
+
+def describe_levels(levels: tuple[int, ...]) -> tuple[str, dict[str, object]]:
+    if len(levels) == 1:
+        return N_("level %(level)s"), {"level": levels[0]}
+    return N_("level %(low)s to %(high)s"), {"low": levels[0], "high": levels[-1]}
+
+
+Gettext = Callable[..., str]
+
+
+def _untranslated(message: str, **params: object) -> str:
+    return message % params if params else message
+
+
+@dataclass
+class ResultForm:
+    """What the doctor typed, kept as typed."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, data: Any) -> ResultForm:
+        names = ["category", "level", "findings", "override_reason", *MEASUREMENTS]
+        return cls({name: str(data.get(name, "")).strip() for name in names})
+
+    def level(self) -> int | None:
+        value = self.values.get("level", "")
+        return int(value) if value in ("1", "2", "3", "4") else None
+
+    def measurements(self, gettext: Gettext = _untranslated) -> tuple[dict[str, float], list[FieldError]]:
+        """The numbers entered, and a mistake at each field that is not a number in range."""
+        numbers: dict[str, float] = {}
+        errors = []
+        for name, (low, high) in RANGES.items():
+            text = self.values.get(name, "").replace(",", ".").replace("，", ".")
+            if not text:
+                continue
+            try:
+                number = float(text)
+            except ValueError:
+                errors.append(FieldError(name, gettext(N_("Enter a number, for example 0.04 or 85."))))
+                continue
+            if number != number or not low <= number <= high:  # NaN or out of range
+                errors.append(
+                    FieldError(
+                        name, gettext(N_("Enter a number from %(low)s to %(high)s."), low=low, high=high)
+                    )
+                )
+                continue
+            numbers[name] = number
+        return numbers, errors
+
+    def own_errors(self, gettext: Gettext = _untranslated) -> list[FieldError]:
+        """The mistakes found before asking the service (nothing is sent while any remains)."""
+        errors = []
+        if self.values.get("category") not in RESULT_CATEGORIES:
+            errors.append(FieldError("category", gettext(N_("Choose the kind of disability you assessed."))))
+        errors.extend(self.measurements(gettext)[1])
+        if self.level() is None:
+            errors.append(FieldError("level", gettext(N_("Choose the level."))))
+        if len(self.values.get("findings", "")) > 4000:
+            errors.append(FieldError("findings", gettext(N_("Write no more than 4000 characters."))))
+        if len(self.values.get("override_reason", "")) > 2000:
+            errors.append(FieldError("override_reason", gettext(N_("Write no more than 2000 characters."))))
+        return errors
+
+    def body(self) -> dict[str, Any]:
+        """The API body: every measurement entered, so that the service judges them all."""
+        return {
+            "category": self.values["category"],
+            "level": self.level(),
+            "findings": self.values.get("findings") or None,
+            "measurements": self.measurements()[0],
+            "override_reason": self.values.get("override_reason") or None,
+        }
+
+
+def ordered(errors: list[FieldError]) -> list[FieldError]:
+    """One error per field, in the page's order."""
+    by_field: dict[str, FieldError] = {}
+    for error in errors:
+        by_field.setdefault(error.name, error)
+    return [by_field[name] for name in FIELD_ORDER if name in by_field]

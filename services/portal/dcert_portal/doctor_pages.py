@@ -1,0 +1,276 @@
+"""The doctor's pages: the worklist with due dates, and a case with the result form, whose
+consistency check (the level the measurements give) is explained in words before submitting.
+Only through the public APIs, as the signed-in doctor (API.md)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from .application_form import FieldError
+from .doctor_form import (
+    LEVELS,
+    MEASUREMENTS,
+    RESULT_CATEGORIES,
+    ResultForm,
+    describe_levels,
+    implied,
+    ordered,
+)
+from .i18n import N_
+from .pages import Person, csrf_ok, forbidden, render, signed_in, to_sign_in, translator
+from .routes import LABELS, services, signed_out
+from .services import SignedOut
+
+router = APIRouter()
+
+ASSESSMENT_STATUSES = {
+    "unassigned": N_("Not assigned"),
+    "scheduled": N_("To assess"),
+    "assessed": N_("Assessed"),
+    "cancelled": N_("Cancelled"),
+}
+
+
+def _doctor(request: Request) -> Person | Response:
+    person = signed_in(request)
+    if person is None:
+        return to_sign_in(request)
+    if person.role != "doctor":
+        return forbidden(request)
+    return person
+
+
+@router.get("/worklist")
+async def worklist(request: Request) -> Response:
+    person = _doctor(request)
+    if not isinstance(person, Person):
+        return person
+    s = services(request)
+    try:
+        answer = await s.call(
+            s.assessment,
+            "GET",
+            "/v1/assessments",
+            person.token,
+            translator(request).language,
+            params={"assigned": "me"},
+        )
+    except SignedOut:
+        return signed_out(request)
+    items: list[dict[str, Any]] = answer.json().get("items", []) if answer.status_code == 200 else []
+    return render(
+        request, "worklist.html", assessments=items, labels=LABELS, assessment_statuses=ASSESSMENT_STATUSES
+    )
+
+
+def explanation(t: Any, category: str, numbers: dict[str, float], age: int, level: int | None) -> list[str]:
+    """The consistency check in words: the level the measurements give, and what follows."""
+    check = implied(category, numbers, age)
+    lines = []
+    for name, value, given in check.each:
+        label = t.gettext(MEASUREMENTS[name][0])
+        if given is None:
+            lines.append(
+                t.gettext("%(measure)s %(value)s: reaches no level.", measure=label, value=f"{value:g}")
+            )
+        else:
+            lines.append(
+                t.gettext(
+                    "%(measure)s %(value)s: level %(level)s.", measure=label, value=f"{value:g}", level=given
+                )
+            )
+    if check.kind == "physical":
+        lines.append(
+            t.gettext(
+                "Physical disability is graded by your functional assessment: no measurement is checked."
+            )
+        )
+    elif check.kind == "judgement":
+        lines.append(
+            t.gettext(
+                "Under 18, mental disability is graded by adaptive behaviour: no measurement is checked."
+            )
+        )
+    elif check.kind == "none":
+        lines.append(
+            t.gettext("No measurement of this kind of disability is entered: the level is not checked.")
+        )
+    elif check.kind == "short_illness":
+        lines.append(
+            t.gettext(
+                "The illness has lasted 12 months or less: the measurements give no level of mental disability."
+            )
+        )
+    elif check.kind == "no_level":
+        lines.append(t.gettext("The measurements reach no level of disability."))
+    else:
+        text, params = describe_levels(check.levels)
+        lines.append(t.gettext("The measurements give %(levels)s.", levels=t.gettext(text, **params)))
+    agrees = check.admits(level)
+    if agrees is True:
+        lines.append(t.gettext("The level you chose agrees with them: no override reason is needed."))
+    elif agrees is False:
+        lines.append(
+            t.gettext(
+                "The level you chose, %(level)s, differs from them: give an override reason, or the result is refused.",
+                level=level,
+            )
+        )
+    elif level is None and check.kind in ("levels", "no_level", "short_illness"):
+        lines.append(t.gettext("A level that differs from this needs an override reason."))
+    for name in check.foreign:
+        lines.append(
+            t.gettext(
+                "%(measure)s is not a measure of this kind of disability: the result would be refused.",
+                measure=t.gettext(MEASUREMENTS[name][0]),
+            )
+        )
+    return lines
+
+
+async def _case_page(
+    request: Request,
+    person: Person,
+    assessment_id: str,
+    form: ResultForm | None = None,
+    errors: list[FieldError] | None = None,
+    unplaced: str | None = None,
+    checked: list[str] | None = None,
+    status_code: int = 200,
+    recorded: bool = False,
+) -> Response:
+    s = services(request)
+    t = translator(request)
+    try:
+        answer = await s.call(
+            s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, t.language
+        )
+    except SignedOut:
+        return signed_out(request)
+    if answer.status_code != 200:
+        return render(request, "not_found.html", 404)
+    assessment = answer.json()
+    form = form or ResultForm({"category": assessment.get("declared_category", "")})
+    return render(
+        request,
+        "worklist_case.html",
+        status_code,
+        assessment=assessment,
+        result=assessment.get("result"),
+        labels=LABELS,
+        assessment_statuses=ASSESSMENT_STATUSES,
+        categories={code: LABELS["categories"][code] for code in RESULT_CATEGORIES},
+        levels=LEVELS,
+        measurements=MEASUREMENTS,
+        values=form.values,
+        errors=errors or [],
+        unplaced=unplaced,
+        checked=checked,
+        recorded=recorded,
+        # A fresh one-time token each time the form is shown: the API's Idempotency-Key.
+        form_token=secrets.token_urlsafe(24),
+    )
+
+
+@router.get("/worklist/{assessment_id}")
+async def case(request: Request, assessment_id: str, recorded: str | None = None) -> Response:
+    person = _doctor(request)
+    if not isinstance(person, Person):
+        return person
+    return await _case_page(request, person, assessment_id, recorded=recorded == "1")
+
+
+def _api_errors(t: Any, problem: dict[str, Any]) -> tuple[list[FieldError], str | None]:
+    """A problem's field errors on the form's fields; a level against the measurements in words."""
+    errors = []
+    for item in problem.get("errors") or []:
+        path = str(item.get("field", ""))
+        name = path.removeprefix("measurements.")
+        message = str(item.get("message") or problem.get("title") or "")
+        if item.get("code") == "grade_outside_standard" or problem.get("code") == "grade_outside_standard":
+            expected = tuple(problem.get("expected_levels") or ())
+            if expected:
+                text, params = describe_levels(expected)
+                given = t.gettext(
+                    "The measurements give %(levels)s: correct the level or give an override reason.",
+                    levels=t.gettext(text, **params),
+                )
+            else:
+                given = t.gettext(
+                    "The measurements reach no level of disability: correct them or give an override reason."
+                )
+            errors.append(FieldError("level", given))
+            errors.append(
+                FieldError(
+                    "override_reason",
+                    t.gettext("Give the reason for a level the measurements do not give."),
+                )
+            )
+        elif name in MEASUREMENTS or name in ("category", "level", "findings", "override_reason"):
+            errors.append(FieldError(name, message))
+    placed = ordered(errors)
+    unplaced = None if placed else str(problem.get("detail") or problem.get("title") or "")
+    return placed, unplaced
+
+
+@router.post("/worklist/{assessment_id}")
+async def submit(request: Request, assessment_id: str) -> Response:
+    person = _doctor(request)
+    if not isinstance(person, Person):
+        return person
+    data = await request.form()
+    t = translator(request)
+    form = ResultForm.from_form(data)
+    if not csrf_ok(request, data.get("csrf")):
+        out_of_date = t.gettext("The form was out of date. Check it and send it again.")
+        return await _case_page(request, person, assessment_id, form, [], out_of_date, status_code=400)
+    s = services(request)
+    if data.get("action") == "check":
+        try:
+            answer = await s.call(
+                s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, t.language
+            )
+        except SignedOut:
+            return signed_out(request)
+        if answer.status_code != 200:
+            return render(request, "not_found.html", 404)
+        numbers, mistakes = form.measurements(t.gettext)
+        category = form.values.get("category", "")
+        if category not in RESULT_CATEGORIES:
+            mistakes.append(FieldError("category", t.gettext("Choose the kind of disability you assessed.")))
+            checked = None
+        else:
+            age = int(answer.json().get("age_years") or 0)
+            checked = explanation(t, category, numbers, age, form.level())
+        return await _case_page(
+            request, person, assessment_id, form, ordered(mistakes), None, checked, 422 if mistakes else 200
+        )
+    own = form.own_errors(t.gettext)
+    if own:
+        # Nothing is sent while a field is missing or not a number: a measurement left out could
+        # otherwise be recorded as never measured.
+        return await _case_page(request, person, assessment_id, form, ordered(own), status_code=422)
+    form_token = str(data.get("form_token", ""))
+    try:
+        answer = await s.call(
+            s.assessment,
+            "POST",
+            f"/v1/assessments/{assessment_id}/result",
+            person.token,
+            t.language,
+            json=form.body(),
+            headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+        )
+    except SignedOut:
+        return signed_out(request)
+    if answer.status_code in (200, 201):
+        return RedirectResponse(f"/worklist/{assessment_id}?recorded=1", status_code=303)
+    if answer.status_code in (403, 404):
+        return render(request, "not_found.html", 404)
+    problem: dict[str, Any] = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
+    errors, unplaced = _api_errors(t, problem)
+    return await _case_page(request, person, assessment_id, form, errors, unplaced, status_code=422)

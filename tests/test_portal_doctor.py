@@ -1,0 +1,201 @@
+"""A doctor in the browser: signs in with their doctor ID, reads the worklist, checks a level
+against the measurements in words, is refused a level against them without a reason, and records
+a result; the portal in-process, the four services real."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from dcert_portal.doctor_form import implied
+
+from .system import System, application, new_person, wait_for
+from .test_main_flow import apply, status_of
+from .test_portal_pages import hidden
+
+# A county of its own (长兴县), with one institution and doctor for hearing disability: an
+# application declared there goes to that doctor.
+DOCTOR_REGION = "330522"
+
+
+@pytest.fixture(scope="module")
+def hearing_doctor(system: System, admin: str) -> str:
+    return register_hearing_doctor(system, admin)
+
+
+def register_hearing_doctor(system: System, admin: str) -> str:
+    """A hearing doctor of DOCTOR_REGION; their id (the tests find the assigned one all the same)."""
+    institution = system.call(
+        "assessment",
+        "POST",
+        "/v1/institutions",
+        {"name": "长兴县人民医院", "region": DOCTOR_REGION, "categories": ["hearing"]},
+        admin,
+    )
+    assert institution.status_code == 201, institution.text
+    registered = system.call(
+        "assessment",
+        "POST",
+        "/v1/doctors",
+        {
+            "name": "周医生",
+            "institution_id": institution.json()["id"],
+            "license_no": f"LIC-{new_person()}",
+            "categories": ["hearing"],
+        },
+        admin,
+    )
+    assert registered.status_code == 201, registered.text
+    return str(registered.json()["id"])
+
+
+def assigned_case(system: System, admin: str, doctor_id: str) -> tuple[str, str, str, str]:
+    """An adult's hearing application of DOCTOR_REGION, assigned: (application id, applicant token,
+    assessment id, the id of the doctor it went to)."""
+    person = new_person(DOCTOR_REGION)
+    token = system.token("applicant", f"doctor-page-{person}", id_number=person)
+    body = application(
+        person, category="hearing", household_region=DOCTOR_REGION, residence_region=DOCTOR_REGION
+    )
+    created = apply(system, token, body)
+    assert created.status_code == 201, created.text
+    application_id = str(created.json()["id"])
+
+    def scheduled() -> dict[str, Any] | None:
+        # The doctor of the county first (a short list), else every scheduled one (admin).
+        for asked, who in (("assigned=me", mine), ("status=scheduled&limit=500", admin)):
+            items = system.call("assessment", "GET", f"/v1/assessments?{asked}", token=who).json()["items"]
+            found = next((a for a in items if a["application_id"] == application_id), None)
+            if found is not None and found["status"] == "scheduled":
+                return found
+        return None
+
+    mine = system.token("doctor", f"doctor-{doctor_id}", doctor_id=doctor_id)
+    assessment = wait_for(scheduled)
+    detail = system.call("assessment", "GET", f"/v1/assessments/{assessment['id']}", token=admin).json()
+    return application_id, token, str(assessment["id"]), str(detail["doctor_id"])
+
+
+async def doctor_signed_in(visitor: httpx.AsyncClient, doctor_id: str) -> httpx.Response:
+    answer = await visitor.post("/sign-in", data={"role": "doctor", "doctor_id": doctor_id})
+    assert answer.status_code == 303, answer.text
+    return answer
+
+
+def test_the_check_agrees_with_the_services_grading() -> None:
+    """The portal's table is the service's (domain/grading.py), value by value."""
+    from dcert_assessment.domain.grading import Measurements, expected_levels
+
+    samples: list[tuple[str, dict[str, float], int]] = [
+        ("visual", {"best_corrected_acuity": a}, 40) for a in (0.01, 0.02, 0.04, 0.05, 0.09, 0.1, 0.29, 0.3)
+    ]
+    samples += [
+        ("visual", {"best_corrected_acuity": 0.2, "visual_field_radius_deg": f}, 40) for f in (4, 9, 10)
+    ]
+    samples += [("hearing", {"hearing_loss_db": d}, 40) for d in (30, 40, 41, 60, 61, 80, 81, 90, 91)]
+    samples += [("speech", {"speech_intelligibility_pct": p}, 40) for p in (5, 10, 11, 25, 45, 65, 66)]
+    samples += [("intellectual", {"dq": q}, 5) for q in (25, 26, 39, 54, 75, 76)]
+    samples += [("intellectual", {"iq": q}, 12) for q in (19, 20, 34, 49, 69, 70)]
+    samples += [("intellectual", {"iq": 30, "whodas_score": w}, 40) for w in (50, 100, 120)]
+    samples += [
+        ("mental", {"whodas_score": w, "illness_months": m}, 40) for w in (50, 100, 120) for m in (6, 24)
+    ]
+    samples += [("mental", {"whodas_score": 120}, 15), ("physical", {}, 40), ("hearing", {}, 40)]
+    for category, numbers, age in samples:
+        service = expected_levels(category, Measurements(**numbers), age)
+        portal = implied(category, numbers, age)
+        if service is None:
+            assert portal.kind in ("physical", "judgement", "none"), (category, numbers, age)
+        else:
+            assert portal.levels == service.levels, (category, numbers, age)
+
+
+async def test_a_doctor_signs_in_and_only_doctors_use_the_worklist(
+    visitor: httpx.AsyncClient, system: System
+) -> None:
+    missing = await visitor.post("/sign-in", data={"role": "doctor", "doctor_id": ""})
+    assert missing.status_code == 422
+    assert (
+        'href="#doctor_id"' in missing.text
+        and 'aria-describedby="doctor_id-hint doctor_id-error"' in missing.text
+    )
+    answer = await doctor_signed_in(visitor, "doctor-of-nobody")
+    assert answer.headers["location"] == "/worklist"
+    empty = await visitor.get("/worklist")
+    assert empty.status_code == 200 and "目前没有分配给您的评定。" in empty.text
+    assert (await visitor.get("/")).headers["location"] == "/worklist"
+    for path in ("/applications/new", "/inbox", "/access-log", "/review"):
+        assert (await visitor.get(path)).status_code == 403, path
+    await visitor.post("/sign-in", data={"role": "reviewer", "region": "330502"})
+    assert (await visitor.get("/worklist")).status_code == 403
+    person = new_person()
+    await visitor.post("/sign-in", data={"role": "applicant", "id_number": person})
+    assert (await visitor.get("/worklist")).status_code == 403
+    assert (await visitor.get("/worklist/some-id")).status_code == 403
+
+
+async def test_the_doctor_checks_the_level_is_refused_a_contradiction_and_records_a_result(
+    visitor: httpx.AsyncClient, system: System, admin: str, hearing_doctor: str
+) -> None:
+    application_id, applicant, assessment_id, doctor_id = await asyncio.to_thread(
+        assigned_case, system, admin, hearing_doctor
+    )
+    await doctor_signed_in(visitor, doctor_id)
+    worklist = await visitor.get("/worklist")
+    assert worklist.status_code == 200 and worklist.text.count("<h1>") == 1
+    assert f'href="/worklist/{assessment_id}"' in worklist.text and "听力残疾" in worklist.text
+    assert "待评定" in worklist.text  # the status, and a due date in the locale's form
+    assert "年" in worklist.text and "月" in worklist.text
+
+    case = await visitor.get(f"/worklist/{assessment_id}")
+    assert case.status_code == 200
+    assert 'id="category-hearing" name="category" value="hearing" checked' in case.text
+    assert '<label for="hearing_loss_db">' in case.text and 'aria-describedby="level-check"' in case.text
+    form = {
+        "csrf": hidden(case.text, "csrf"),
+        "form_token": hidden(case.text, "form_token"),
+        "category": "hearing",
+        "hearing_loss_db": "85",
+        "level": "1",
+        "findings": "双耳感音神经性聋",
+    }
+
+    checked = await visitor.post(f"/worklist/{assessment_id}", data={**form, "action": "check"})
+    assert checked.status_code == 200
+    assert "听力损失（dB HL） 85：2级。" in checked.text
+    assert "测量结果对应2级。" in checked.text and "您选择的1级与之不符" in checked.text
+    assert 'value="85"' in checked.text and 'id="level-1" name="level" value="1" checked' in checked.text
+    in_english = await visitor.post(f"/worklist/{assessment_id}?lang=en", data={**form, "action": "check"})
+    assert "The measurements give level 2." in in_english.text
+
+    refused = await visitor.post(f"/worklist/{assessment_id}?lang=zh-CN", data={**form, "action": "record"})
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.text
+    assert 'href="#level"' in refused.text and 'href="#override_reason"' in refused.text
+    assert 'id="level-error"' in refused.text and 'id="override_reason-error"' in refused.text
+    assert "测量结果对应2级：请改正等级或填写偏离理由。" in refused.text
+    assert "双耳感音神经性聋" in refused.text  # everything typed is kept
+    still = system.call("assessment", "GET", f"/v1/assessments/{assessment_id}", token=admin).json()
+    assert still["status"] == "scheduled" and still["result"] is None
+
+    not_a_number = await visitor.post(
+        f"/worklist/{assessment_id}",
+        data={**form, "hearing_loss_db": "八十五", "level": "", "action": "record"},
+    )
+    assert not_a_number.status_code == 422
+    assert 'href="#hearing_loss_db"' in not_a_number.text and 'href="#level"' in not_a_number.text
+
+    recorded = await visitor.post(
+        f"/worklist/{assessment_id}", data={**form, "level": "2", "action": "record"}
+    )
+    assert (
+        recorded.status_code == 303
+        and recorded.headers["location"] == f"/worklist/{assessment_id}?recorded=1"
+    )
+    shown = await visitor.get(recorded.headers["location"])
+    assert "评定结果已记录。" in shown.text and "已记录的评定结果" in shown.text
+    assert 'name="action"' not in shown.text  # no second result
+    await asyncio.to_thread(wait_for, lambda: status_of(system, applicant, application_id) == "assessed")
