@@ -24,7 +24,7 @@ from .application_form import (
     field_errors,
 )
 from .i18n import N_
-from .pages import csrf_ok, forbidden, render, safe_next, signed_in, to_sign_in, translator
+from .pages import Person, csrf_ok, forbidden, render, safe_next, signed_in, to_sign_in, translator
 from .services import Services, SignedOut
 
 router = APIRouter()
@@ -187,15 +187,7 @@ async def home(request: Request) -> Response:
         return RedirectResponse("/worklist", status_code=303)
     if person.role != "applicant":
         return forbidden(request)
-    s = services(request)
-    try:
-        answer = await s.call(
-            s.certificate, "GET", "/v1/applications", person.token, translator(request).language
-        )
-    except SignedOut:
-        return signed_out(request)
-    items = answer.json().get("items", []) if answer.status_code == 200 else []
-    return render(request, "home.html", applications=items, labels=LABELS)
+    return await _listed(request, person, "certificate", "/v1/applications", "home.html", "applications")
 
 
 def _new_form_page(
@@ -291,13 +283,7 @@ async def inbox(request: Request) -> Response:
         return to_sign_in(request)
     if person.role != "applicant":
         return forbidden(request)
-    s = services(request)
-    try:
-        answer = await s.call(s.notification, "GET", "/v1/inbox", person.token, translator(request).language)
-    except SignedOut:
-        return signed_out(request)
-    items = answer.json().get("items", []) if answer.status_code == 200 else []
-    return render(request, "inbox.html", items=items)
+    return await _listed(request, person, "notification", "/v1/inbox", "inbox.html")
 
 
 @router.get("/access-log")
@@ -307,12 +293,17 @@ async def access_log(request: Request) -> Response:
         return to_sign_in(request)
     if person.role != "applicant":
         return forbidden(request)
+    return await _listed(request, person, "certificate", "/v1/me/access-log", "access_log.html")
+
+
+async def _listed(
+    request: Request, person: Person, service: str, path: str, template: str, name: str = "items"
+) -> Response:
+    """A page listing the `items` a service answers the person with (none when it cannot)."""
     s = services(request)
     try:
-        answer = await s.call(
-            s.certificate, "GET", "/v1/me/access-log", person.token, translator(request).language
-        )
+        answer = await s.call(getattr(s, service), "GET", path, person.token, translator(request).language)
     except SignedOut:
         return signed_out(request)
     items = answer.json().get("items", []) if answer.status_code == 200 else []
-    return render(request, "access_log.html", items=items)
+    return render(request, template, **{name: items}, labels=LABELS)
