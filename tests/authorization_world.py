@@ -242,7 +242,9 @@ class _Building:
             answer = self.call("benefits", "GET", f"/v1/handoffs?region={OWN_REGION}", self.reviewer)
             return first(ok(answer)["items"], certificate_number=numbers["C"])
 
-        self.records["handoff"] = wait_for(handoff)["id"]
+        # The benefits service may take the transfer before the issue (two consumers): it retries
+        # with growing pauses (1, 5, 30, 120 s), so under load the handoff can take minutes.
+        self.records["handoff"] = wait_for(handoff, timeout=300)["id"]
 
     def card_batch(self) -> None:
         """The card centre of province 33 takes the province's ordered cards, A's among them."""
