@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from dcert_benefits.domain.calendar import month_end, next_month_start
-from dcert_shared.ids import china_today
+from dcert_shared.ids import china_today, make_identity_number
 
 if TYPE_CHECKING:
     from conftest import BenefitsService
@@ -105,3 +106,31 @@ async def test_a_renewal_after_expiry_pays_again_from_its_month(service: Benefit
     again = (await service.benefits_of(certificate.number))["nursing_subsidy"]
     expected_from = max(renewed_on.replace(day=1), next_month_start(expired_on - timedelta(days=1)))
     assert (again["status"], again["active_from"]) == ("active", expected_from.isoformat())
+
+
+async def test_a_move_taken_before_the_issue_is_applied_once_the_issue_arrives(
+    service: BenefitsService,
+) -> None:
+    """The issue and the move reach this service by two consumers: a move handled first is tried
+    again until the certificate is known, never dropped (a dropped move would pay the old region
+    on and never hand over)."""
+    id_number = make_identity_number("330502", date(1981, 4, 2), secrets.randbelow(998) + 1)
+    number, person_ref = f"{id_number}41", service.person_ref(id_number)
+    await service.publish(
+        "certificate",
+        "CertificateTransferred",
+        {
+            "certificate_number": number,
+            "person_ref": person_ref,
+            "from_region": "330502",
+            "to_region": HEFEI_COUNTY,
+            "migration_number": "QY-2",
+            "application_id": "app-2",
+        },
+    )
+    certificate = await service.issue_certificate(level=1, region="330502", id_number=id_number)
+    assert certificate.number == number
+    await service.handled("certificate")
+    new_region = service.reviewer(HEFEI_COUNTY)
+    handoffs = (await service.call("GET", "/v1/handoffs", new_region)).json()["items"]
+    assert [h["certificate_number"] for h in handoffs] == [number]

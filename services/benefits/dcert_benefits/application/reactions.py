@@ -27,6 +27,11 @@ PARTNERS = "partners"  # the intake stream partner agencies publish their facts 
 HANDOFF_WORKING_DAYS = (3, 10, 3)
 
 
+class HoldingNotKnownYet(Exception):
+    """A change of a certificate whose issue this service has not taken yet (another consumer
+    takes CertificateIssued): the consumer tries again shortly, instead of dropping the change."""
+
+
 class CertificateIssuedData(BaseModel):
     """The part of `certificate.events.CertificateIssued` the benefits depend on."""
 
@@ -129,14 +134,15 @@ def subscriptions(
     async def on_certificate_renewed(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         renewed = CertificateRenewedData.model_validate(envelope.payload)
         holding = await uow.load(Holding, renewed.person_ref)
-        if holding is not None:
-            holding.renewed(renewed.certificate_number, renewed.issued_on, renewed.expires_on, catalogue)
+        if holding is None:
+            raise HoldingNotKnownYet()
+        holding.renewed(renewed.certificate_number, renewed.issued_on, renewed.expires_on, catalogue)
 
     async def on_certificate_transferred(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         moved = CertificateTransferredData.model_validate(envelope.payload)
         holding = await uow.load(Holding, moved.person_ref)
         if holding is None:
-            return
+            raise HoldingNotKnownYet()
         on = envelope.occurred_at.astimezone(_CHINA).date()
         # The handoff's id follows from the event, so a redelivery names the same handoff.
         handoff_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"handoff:{envelope.event_id}"))
@@ -151,10 +157,9 @@ def subscriptions(
     async def on_certificate_closed(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         closed = CertificateClosedData.model_validate(envelope.payload)
         holding = await uow.load(Holding, closed.person_ref)
-        if holding is not None:
-            holding.certificate_closed(
-                closed.certificate_number, f"certificate_{closed.reason}", closed.last_day
-            )
+        if holding is None:
+            raise HoldingNotKnownYet()
+        holding.certificate_closed(closed.certificate_number, f"certificate_{closed.reason}", closed.last_day)
 
     async def on_partner_fact(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         """A fact published on NATS: its subject (`<partner id>.<fact type>`) says who and what."""
