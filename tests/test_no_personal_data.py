@@ -14,7 +14,7 @@ from urllib.parse import quote
 from dcert_shared.ids import IdentityNumber, InvalidIdentityNumber
 
 from .system import System, WebhookReceiver, application, new_person, wait_for
-from .test_main_flow import apply, graded, status_of
+from .test_main_flow import apply, approved, status_of
 
 # An identity number standing alone (not inside a longer run of hex digits, as in a trace id).
 IDENTITY_NUMBER = re.compile(rb"(?<![0-9a-fA-F])[0-9]{17}[0-9X](?![0-9a-fA-F])")
@@ -50,23 +50,7 @@ def test_logs_spans_and_metrics_of_the_whole_flow_hold_no_personal_data(
     assert submitted.status_code == 201, submitted.text
     application_id = submitted.json()["id"]
     wait_for(lambda: status_of(system, reviewer, application_id) == "assessing")
-    graded(system, doctor, application_id, findings=findings)
-    wait_for(lambda: status_of(system, reviewer, application_id) == "assessed")
-    decided = system.call(
-        "certificate",
-        "POST",
-        f"/v1/applications/{application_id}/decision",
-        {"decision": "approve"},
-        reviewer,
-    )
-    assert decided.status_code == 200, decided.text
-    number = wait_for(
-        lambda: (
-            system.call("certificate", "GET", f"/v1/applications/{application_id}", token=parent_token)
-            .json()
-            .get("certificate_number")
-        )
-    )
+    number = approved(system, doctor, reviewer, application_id, findings=findings)
     wait_for(
         lambda: (
             system.call(
