@@ -20,8 +20,12 @@ from fastapi import FastAPI
 
 from dcert_certificate.bootstrap import create_app
 from dcert_certificate.settings import CertificateSettings
+from dcert_portal.bootstrap import create_app as create_portal
+from dcert_portal.settings import PortalSettings
 from dcert_shared.auth import DevIssuer
 from dcert_shared.testing import LocalOidcProvider
+
+from .system import new_person
 
 REGION = "330502"
 REFRESH_COOLDOWN_SECONDS = 5.2  # TokenVerifier's default refresh_cooldown_seconds, and a little
@@ -35,9 +39,9 @@ def provider() -> Iterator[LocalOidcProvider]:
 
 
 @pytest.fixture
-async def production(
+async def production_app(
     provider: LocalOidcProvider, fresh_database: str, nats_url: str, test_prefix: str
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[FastAPI]:
     settings = CertificateSettings(
         database_url=fresh_database,
         nats_url=nats_url,
@@ -52,9 +56,14 @@ async def production(
     )
     app: FastAPI = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://dcert.test") as http:
-            yield http
+        yield app
+
+
+@pytest.fixture
+async def production(production_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=production_app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://dcert.test") as http:
+        yield http
 
 
 async def status_with(http: httpx.AsyncClient, token: str) -> tuple[int, str | None]:
@@ -169,3 +178,89 @@ async def test_the_issuer_rotates_its_keys_and_a_retired_key_signs_in_no_more(
     await asyncio.sleep(REFRESH_COOLDOWN_SECONDS)
     assert await status_with(production, provider.token("reviewer", "r-3", region=REGION)) == (200, None)
     assert await status_with(production, old_token) == (401, "token_invalid"), "a retired key signed in"
+
+
+# --- the portal signs people in through the same provider ---
+
+PORTAL = "https://portal.test"
+
+
+@pytest.fixture
+async def portal_visitor(
+    provider: LocalOidcProvider, production_app: FastAPI
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A visitor of a portal configured as in production: sign-in through `provider` only, the
+    certificate service being the production one above."""
+    provider.register_client("dcert-portal", PORTAL + "/sign-in/callback")
+    portal = create_portal(
+        PortalSettings(
+            environment="production",
+            session_secret=secrets.token_urlsafe(48),
+            oidc_issuer=provider.url,
+            public_url=PORTAL,
+        )
+    )
+    await portal.state.services.certificate.aclose()
+    portal.state.services.certificate = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=production_app), base_url="https://dcert.test"
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=portal), base_url=PORTAL) as http:
+        yield http
+    await portal.state.services.aclose()
+
+
+async def through_the_provider(visitor: httpx.AsyncClient, path: str) -> httpx.Response:
+    """Asks the portal for `path` signed out, follows it to the provider and back: the answer of
+    the portal's callback."""
+    to_sign_in = await visitor.get(path)
+    assert to_sign_in.status_code == 303 and to_sign_in.headers["location"].startswith("/sign-in?next=")
+    page = await visitor.get(to_sign_in.headers["location"])
+    assert page.status_code == 200 and "/sign-in/start?next=" in page.text
+    start = await visitor.get("/sign-in/start", params={"next": path})
+    assert start.status_code == 302
+    authorize = httpx.URL(start.headers["location"])
+    query = dict(authorize.params)
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+    assert query["state"] and query["nonce"] and "code_verifier" not in query
+    async with httpx.AsyncClient() as browser_to_provider:
+        back = await browser_to_provider.get(authorize)
+    assert back.status_code == 302
+    callback = httpx.URL(back.headers["location"])
+    assert str(callback).startswith(PORTAL + "/sign-in/callback?")
+    return await visitor.get(callback.raw_path.decode())
+
+
+async def test_the_portal_signs_in_through_the_provider_with_pkce_and_uses_its_token(
+    provider: LocalOidcProvider, portal_visitor: httpx.AsyncClient
+) -> None:
+    person = new_person()
+    provider.next_sign_in = ("applicant", "gov-account-7", {"id_number": person})
+    answer = await through_the_provider(portal_visitor, "/applications/new")
+    assert answer.status_code == 303 and answer.headers["location"] == "/applications/new"
+    verifier = provider.token_requests[-1]["code_verifier"]
+    assert 43 <= len(verifier) <= 128, "the code was exchanged on the server with its verifier"
+    assert (await portal_visitor.get("/applications/new")).status_code == 200
+    home = await portal_visitor.get("/")
+    assert home.status_code == 200, "the certificate service took the provider's access token"
+    assert person not in home.text and "330502" in home.text  # the masked number, never whole
+    dev_form = await portal_visitor.post("/sign-in", data={"role": "admin"})
+    assert dev_form.status_code == 404, "no development sign-in beside the provider"
+
+
+async def test_a_callback_that_does_not_verify_signs_no_one_in(
+    provider: LocalOidcProvider, portal_visitor: httpx.AsyncClient
+) -> None:
+    provider.next_sign_in = ("applicant", "gov-account-8", {"id_number": new_person()})
+    forged = await portal_visitor.get("/sign-in/callback", params={"code": "made-up", "state": "made-up"})
+    assert forged.status_code == 400 and 'role="alert"' in forged.text
+    assert (await portal_visitor.get("/")).status_code == 303, "still signed out"
+
+    provider.next_sign_in = None  # the person cancels at the provider
+    cancelled = await through_the_provider(portal_visitor, "/")
+    assert cancelled.status_code == 400
+    assert (await portal_visitor.get("/")).status_code == 303
+
+    provider.next_sign_in = ("stranger", "gov-account-9", {})  # an account with no role here
+    no_role = await through_the_provider(portal_visitor, "/")
+    assert no_role.status_code == 400
+    assert (await portal_visitor.get("/")).status_code == 303

@@ -19,7 +19,9 @@ relay, and `delete_streams`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -28,6 +30,7 @@ import shutil
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -421,28 +424,63 @@ class LocalOidcProvider:
         self.keys: dict[str, RSAPrivateKey] = {}
         self.current_kid = ""
         self.fetches: list[str] = []
+        # The authorization code flow: registered clients (id → redirect URIs), who signs in at
+        # the next authorization request (a test sets it: there is no login form), codes issued.
+        self.clients: dict[str, set[str]] = {}
+        self.next_sign_in: tuple[str, str, dict[str, str]] | None = None
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.token_requests: list[dict[str, str]] = []
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 provider.fetches.append(self.path)
-                if self.path == "/.well-known/openid-configuration":
+                path, _, query = self.path.partition("?")
+                if path == "/.well-known/openid-configuration":
                     body: dict[str, Any] = {
                         "issuer": provider.url,
                         "jwks_uri": provider.url + "/jwks.json",
+                        "authorization_endpoint": provider.url + "/authorize",
+                        "token_endpoint": provider.url + "/token",
+                        "response_types_supported": ["code"],
+                        "code_challenge_methods_supported": ["S256"],
+                        "token_endpoint_auth_methods_supported": ["none"],
                         "id_token_signing_alg_values_supported": ["RS256"],
                     }
-                elif self.path == "/jwks.json":
+                elif path == "/jwks.json":
                     body = provider.jwks()
+                elif path == "/authorize":
+                    self._redirect(provider.authorize(dict(urllib.parse.parse_qsl(query))))
+                    return
                 else:
                     self.send_error(404)
                     return
+                self._json(200, body)
+
+            def do_POST(self) -> None:
+                if self.path != "/token":
+                    self.send_error(404)
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                provider.token_requests.append(form)
+                status, body = provider.exchange(form)
+                self._json(status, body)
+
+            def _json(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _redirect(self, location: str) -> None:
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -500,6 +538,55 @@ class LocalOidcProvider:
         signing_kid = kid or self.current_kid
         signing_key = key or self.keys[self.current_kid if kid not in self.keys else signing_kid]
         return jwt.encode(payload, signing_key, algorithm="RS256", headers={"kid": signing_kid})
+
+    def register_client(self, client_id: str, redirect_uri: str) -> None:
+        self.clients.setdefault(client_id, set()).add(redirect_uri)
+
+    def authorize(self, query: dict[str, str]) -> str:
+        """The authorization endpoint: PKCE with S256 is required, as OAuth 2.1 asks of every
+        client; the person of `next_sign_in` is signed in without a form. Answers the redirect."""
+        redirect_uri = query.get("redirect_uri", "")
+        if redirect_uri not in self.clients.get(query.get("client_id", ""), set()):
+            return self.url + "/unknown-client"  # never redirect to an unregistered address
+        state = {"state": query["state"]} if "state" in query else {}
+        if query.get("response_type") != "code" or query.get("code_challenge_method") != "S256":
+            error = {"error": "invalid_request", "error_description": "code flow with PKCE S256 only"}
+            return redirect_uri + "?" + urllib.parse.urlencode({**error, **state})
+        if self.next_sign_in is None:
+            return redirect_uri + "?" + urllib.parse.urlencode({"error": "access_denied", **state})
+        code = secrets.token_urlsafe(24)
+        self.codes[code] = {
+            "client_id": query["client_id"],
+            "redirect_uri": redirect_uri,
+            "challenge": query.get("code_challenge", ""),
+            "nonce": query.get("nonce"),
+            "person": self.next_sign_in,
+        }
+        return redirect_uri + "?" + urllib.parse.urlencode({"code": code, **state})
+
+    def exchange(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The token endpoint: a code once, for its client and redirect URI, with the verifier
+        whose S256 hash was the challenge."""
+        issued = self.codes.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if (
+            form.get("grant_type") != "authorization_code"
+            or issued is None
+            or issued["client_id"] != form.get("client_id")
+            or issued["redirect_uri"] != form.get("redirect_uri")
+            or not verifier
+            or not secrets.compare_digest(challenge, issued["challenge"])
+        ):
+            return 400, {"error": "invalid_grant"}
+        role, subject, claims = issued["person"]
+        id_claims = {**claims, "nonce": issued["nonce"]} if issued["nonce"] else claims
+        return 200, {
+            "access_token": self.token(role, subject, **claims),
+            "id_token": self.token(role, subject, audience=issued["client_id"], **id_claims),
+            "token_type": "Bearer",
+            "expires_in": 600,
+        }
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -11,9 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from .admin_pages import router as admin_router
+from .card_pages import router as card_router
 from .certificate_pages import router as certificate_router
 from .doctor_pages import router as doctor_router
 from .i18n import load_translators
+from .identity import provider_of
 from .matter_pages import router as matter_router
 from .pages import render
 from .review_pages import router as review_router
@@ -46,6 +49,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app = FastAPI(title="残疾人证 portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.services = services
+    app.state.identity = provider_of(settings)
     app.state.translators = load_translators()
     templates = Jinja2Templates(directory=HERE / "templates")
     app.state.templates = templates
@@ -76,5 +80,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(certificate_router)
     app.include_router(doctor_router)
     app.include_router(matter_router)
+    app.include_router(card_router)
+    app.include_router(admin_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -27,6 +27,7 @@ class Person:
     id_number: str | None
     region: str | None = None
     doctor_id: str | None = None
+    partner_id: str | None = None
 
     @property
     def masked_id_number(self) -> str:
@@ -53,6 +54,7 @@ def signed_in(request: Request) -> Person | None:
         id_number=session.get("id_number"),
         region=session.get("region"),
         doctor_id=session.get("doctor_id"),
+        partner_id=session.get("partner_id"),
     )
 
 

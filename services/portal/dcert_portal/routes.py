@@ -12,9 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dcert_shared.auth import CLAIM_NAMES
 from dcert_shared.ids import IdentityNumber
 from dcert_shared.problems import DomainError
 
+from . import identity
 from .application_form import (
     CATEGORIES,
     FIELD_ORDER,
@@ -35,8 +37,19 @@ ROLES = {
     "applicant": N_("Applicant or agent"),
     "reviewer": N_("County reviewer"),
     "doctor": N_("Doctor"),
+    "card_centre": N_("Card centre"),
+    "partner": N_("Partner agency"),
     "admin": N_("Administrator"),
 }
+# Where each role starts after signing in (an applicant: their own home page).
+ROLE_HOMES = {
+    "reviewer": "/review",
+    "doctor": "/worklist",
+    "card_centre": "/cards",
+    "partner": "/partner",
+    "admin": "/admin",
+}
+PARTNER_ID = DOCTOR_ID  # both as their registrar gave them
 STATUSES = {
     "submitted": N_("Submitted"),
     "assessing": N_("Being assessed"),
@@ -80,9 +93,66 @@ async def health() -> dict[str, str]:
 
 @router.get("/sign-in")
 async def sign_in_page(request: Request, next: str | None = None) -> Response:
+    if request.app.state.identity is not None:
+        return render(request, "sign_in_provider.html", next=safe_next(next))
     return render(
         request, "sign_in.html", roles=ROLES, values={"role": "applicant"}, errors=[], next=safe_next(next)
     )
+
+
+@router.get("/sign-in/start")
+async def sign_in_start(request: Request, next: str | None = None) -> Response:
+    """To the identity provider (state, nonce and PKCE code challenge kept in the session)."""
+    provider = request.app.state.identity
+    if provider is None:
+        return render(request, "not_found.html", 404)
+    request.session["next"] = safe_next(next)
+    return await identity.start(provider, request, request.app.state.settings)  # type: ignore[no-any-return]
+
+
+@router.get(identity.CALLBACK_PATH)
+async def sign_in_callback(request: Request) -> Response:
+    """Back from the identity provider: the code is exchanged here, on the server."""
+    provider = request.app.state.identity
+    if provider is None:
+        return render(request, "not_found.html", 404)
+    target = safe_next(request.session.get("next"))
+    try:
+        person = await identity.finish(provider, request, request.app.state.settings.session_max_age_seconds)
+    except identity.SignInFailed:
+        request.session.clear()
+        return render(request, "sign_in_provider.html", 400, next=target, failed=True)
+    principal = person.principal
+    claims = {
+        "id_number": principal.id_number,
+        "region": principal.region,
+        "doctor_id": principal.doctor_id,
+        "partner_id": principal.partner_id,
+    }
+    return _begin_session(request, principal.role, person.access_token, claims, person.expires_at, target)
+
+
+def _begin_session(
+    request: Request,
+    role: str,
+    token: str,
+    claims: dict[str, str | None],
+    expires_at: float,
+    target: str,
+) -> Response:
+    """A new session (never one an earlier visitor began), then the page asked for or the
+    role's own home."""
+    request.session.clear()
+    request.session.update(
+        {
+            "token": token,
+            "role": role,
+            **claims,
+            "expires_at": expires_at,
+            "csrf": secrets.token_urlsafe(24),
+        }
+    )
+    return RedirectResponse(ROLE_HOMES.get(role, "/") if target == "/" else target, status_code=303)
 
 
 @router.post("/sign-in")
@@ -93,20 +163,22 @@ async def sign_in(
     region: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
     doctor_id: Annotated[str, Form()] = "",
+    partner_id: Annotated[str, Form()] = "",
 ) -> Response:
+    if request.app.state.identity is not None:  # people sign in at the identity provider
+        return render(request, "not_found.html", 404)
     t = translator(request)
     values = {
         "role": role,
         "id_number": id_number.strip(),
         "region": region.strip(),
         "doctor_id": doctor_id.strip(),
+        "partner_id": partner_id.strip(),
     }
     errors: list[FieldError] = []
     claims: dict[str, str] = {}
     if role not in ROLES:
         errors.append(FieldError("role", t.gettext("Choose who you are.")))
-    elif role not in ("applicant", "reviewer", "doctor"):
-        errors.append(FieldError("role", t.gettext("Pages for this role are not built yet.")))
     if role == "applicant":
         try:
             claims["id_number"] = IdentityNumber.parse(values["id_number"]).value
@@ -117,7 +189,7 @@ async def sign_in(
                 else N_("Enter a valid 18-character identity number.")
             )
             errors.append(FieldError("id_number", t.gettext(message)))
-    if role == "reviewer":
+    if role in ("reviewer", "card_centre"):
         if REGION_CODE.fullmatch(values["region"]):
             claims["region"] = values["region"]
         else:
@@ -129,6 +201,14 @@ async def sign_in(
         else:
             message = N_("Fill this in.") if not values["doctor_id"] else N_("Enter your doctor ID as given.")
             errors.append(FieldError("doctor_id", t.gettext(message)))
+    if role == "partner":
+        if PARTNER_ID.fullmatch(values["partner_id"]):
+            claims["partner_id"] = values["partner_id"]
+        else:
+            message = (
+                N_("Fill this in.") if not values["partner_id"] else N_("Enter your partner ID as given.")
+            )
+            errors.append(FieldError("partner_id", t.gettext(message)))
     if errors:
         return render(
             request, "sign_in.html", 422, roles=ROLES, values=values, errors=errors, next=safe_next(next)
@@ -137,6 +217,7 @@ async def sign_in(
     pseudonym = (
         claims.get("id_number")
         or ("doctor-" + claims["doctor_id"] if "doctor_id" in claims else None)
+        or ("partner-" + claims["partner_id"] if "partner_id" in claims else None)
         or "region-" + claims.get("region", "")
     )
     subject = role + "-" + hashlib.sha256(pseudonym.encode()).hexdigest()[:16]
@@ -146,24 +227,9 @@ async def sign_in(
         return render(
             request, "sign_in.html", 503, roles=ROLES, values=values, errors=errors, next=safe_next(next)
         )
-    request.session.clear()
-    request.session.update(
-        {
-            "token": token,
-            "role": role,
-            "id_number": claims.get("id_number"),
-            "region": claims.get("region"),
-            "doctor_id": claims.get("doctor_id"),
-            "expires_at": time.time() + request.app.state.settings.session_max_age_seconds,
-            "csrf": secrets.token_urlsafe(24),
-        }
-    )
-    target = safe_next(next)
-    if role == "reviewer" and target == "/":
-        target = "/review"  # the reviewer's home is their queue
-    if role == "doctor" and target == "/":
-        target = "/worklist"  # the doctor's home is their worklist
-    return RedirectResponse(target, status_code=303)
+    claims_kept: dict[str, str | None] = {name: claims.get(name) for name in CLAIM_NAMES}
+    expires_at = time.time() + request.app.state.settings.session_max_age_seconds
+    return _begin_session(request, role, token, claims_kept, expires_at, safe_next(next))
 
 
 @router.post("/sign-out")
@@ -181,12 +247,8 @@ async def home(request: Request) -> Response:
     person = signed_in(request)
     if person is None:
         return to_sign_in(request)
-    if person.role == "reviewer":
-        return RedirectResponse("/review", status_code=303)
-    if person.role == "doctor":
-        return RedirectResponse("/worklist", status_code=303)
-    if person.role != "applicant":
-        return forbidden(request)
+    if person.role in ROLE_HOMES:
+        return RedirectResponse(ROLE_HOMES[person.role], status_code=303)
     return await _listed(request, person, "certificate", "/v1/applications", "home.html", "applications")
 
 

@@ -1,7 +1,8 @@
 """Settings of the portal: where the four services are, the session cookie's secret.
 
-Environment: `DCERT_PORTAL_*` (`DCERT_PORTAL_CERTIFICATE_URL`, ..., `DCERT_PORTAL_SESSION_SECRET`)
-and `DCERT_ENV` as every service reads it. Outside production the session secret falls back to a
+Environment: `DCERT_PORTAL_*` (`DCERT_PORTAL_CERTIFICATE_URL`, ..., `DCERT_PORTAL_SESSION_SECRET`,
+`DCERT_PORTAL_OIDC_ISSUER`, `DCERT_PORTAL_OIDC_CLIENT_ID`, `DCERT_PORTAL_PUBLIC_URL`) and `DCERT_ENV`
+as every service reads it. Outside production the session secret falls back to a
 development value named as such; production refuses to start without one of its own.
 """
 
@@ -32,6 +33,16 @@ class PortalSettings(BaseSettings):
     # A development token lives an hour (dcert_shared.auth); the cookie no longer.
     session_max_age_seconds: int = Field(default=3600, ge=60, le=86_400)
     request_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Production sign-in: the OIDC authorization code flow with PKCE against this issuer (the
+    # same one whose tokens the services take, DCERT_AUTH_OIDC_ISSUER). Without it, the
+    # development sign-in page (embedded and test runs only).
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "dcert-portal"
+    # A confidential client's secret, where the provider registered one; PKCE is used always.
+    oidc_client_secret: SecretStr | None = None
+    # The address people reach the portal at (https://...), for the redirect URI the provider
+    # knows; without it, the address of the request.
+    public_url: str | None = None
 
     @model_validator(mode="after")
     def _secret_in_production(self) -> PortalSettings:
@@ -39,6 +50,10 @@ class PortalSettings(BaseSettings):
         if self.environment == "production" and secret is None:
             raise ValueError(
                 "DCERT_PORTAL_SESSION_SECRET is required in production (openssl rand -base64 48)"
+            )
+        if self.environment == "production" and not self.oidc_issuer:
+            raise ValueError(
+                "DCERT_PORTAL_OIDC_ISSUER is required in production (sign-in through the identity provider)"
             )
         if secret is not None and len(secret.encode()) < MIN_SESSION_SECRET_BYTES:
             raise ValueError(f"DCERT_PORTAL_SESSION_SECRET: at least {MIN_SESSION_SECRET_BYTES} bytes")

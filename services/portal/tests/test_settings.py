@@ -1,4 +1,5 @@
-"""The portal's settings fail fast in production without a session secret of their own."""
+"""The portal's settings fail fast in production without a session secret of their own or an
+identity provider to sign in through."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from dcert_portal.settings import PortalSettings
 def test_production_needs_a_session_secret() -> None:
     with pytest.raises(ValidationError, match="DCERT_PORTAL_SESSION_SECRET"):
         PortalSettings(environment="production")
-    settings = PortalSettings(environment="production", session_secret="x" * 48)
+    with pytest.raises(ValidationError, match="DCERT_PORTAL_OIDC_ISSUER"):
+        PortalSettings(environment="production", session_secret="x" * 48)
+    settings = PortalSettings(
+        environment="production", session_secret="x" * 48, oidc_issuer="https://id.example.gov.cn"
+    )
     assert settings.secure_cookies and settings.secret == "x" * 48
 
 
