@@ -185,6 +185,36 @@ def test_an_application_is_made_by_keyboard_alone(portal: str, browser: Browser)
     assert page.locator("h1").count() == 1
 
 
+def test_the_identity_number_is_checked_as_it_is_typed(portal: str, browser: Browser) -> None:
+    person = new_person(birth=date(1980, 7, 1))
+    wrong_last = person[:17] + ("0" if person[17] != "0" else "1")
+    page = signed_in(browser, portal, person)
+    page.goto(f"{portal}/applications/new")
+    field = page.locator("#applicant_id_number")
+    said = page.locator("#applicant_id_number-check")
+    assert said.get_attribute("aria-live") == "polite"
+    assert "applicant_id_number-check" in (field.get_attribute("aria-describedby") or "")
+    field.fill("")
+    field.press_sequentially(person[:10])
+    assert said.inner_text() == "", "nothing said while the number is still being typed"
+    field.press_sequentially("A")
+    assert "字母X" in said.inner_text(), "a wrong character is said at once"
+    field.fill("")
+    field.press_sequentially(wrong_last)
+    assert "校验不通过" in said.inner_text()
+    field.fill("")
+    field.press_sequentially(person[:6] + "19800231" + person[14:])
+    assert "出生日期" in said.inner_text()
+    field.fill("")
+    field.press_sequentially(person.lower())
+    assert said.inner_text() == "身份证号码格式正确。"
+    field.fill(person[:12])
+    field.blur()
+    assert "已输入12位" in said.inner_text(), "leaving the field says how far it got"
+    assert violations(page) == []
+    page.close()
+
+
 @pytest.mark.parametrize("how", ["phone", "zoom"])
 def test_pages_fit_a_phone_and_200_percent_zoom(
     portal: str, browser: Browser, an_application: tuple[str, str], how: str

@@ -26,10 +26,10 @@ from .settings import PortalSettings
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "dcert_portal_session"
-# No script anywhere; styles only from this site; forms post only here; never framed.
+# Scripts and styles only from this site (one script: the identity number check); forms post only here; never framed.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -57,7 +57,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         SessionMiddleware,
         secret_key=settings.secret,
         session_cookie=SESSION_COOKIE,
-        max_age=settings.session_max_age_seconds,
+        # The cookie outlives the sign-in (its `expires_at`) by half a day: who was signed in is
+        # remembered, so that a form sent after the sign-in ended is kept for them (drafts.py).
+        max_age=settings.session_max_age_seconds + 12 * 3600,
         same_site="lax",
         https_only=settings.secure_cookies,
     )

@@ -14,6 +14,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from . import drafts
 from .application_form import CATEGORIES, REQUIRED, FieldError
 from .certificate_pages import certificates_of
 from .i18n import N_
@@ -168,11 +169,13 @@ def _matter_page(
     errors: list[FieldError],
     unplaced: str | None = None,
     status_code: int = 200,
+    draft_restored: bool = False,
 ) -> Response:
     return render(
         request,
         "matter_new.html",
         status_code,
+        draft_restored=draft_restored,
         chosen=chosen,
         form=form,
         errors=errors,
@@ -200,18 +203,22 @@ async def new_matter_page(request: Request, application_id: str, matter: str = "
         return signed_out(request)
     if chosen is None:
         return render(request, "not_found.html", 404)
-    form = MatterForm(values={"matter": matter if matter in CERTIFICATE_MATTERS else ""})
-    return _matter_page(request, chosen, form, [])
+    draft = drafts.take(request)
+    if draft is not None:
+        form = MatterForm.from_form(draft)
+    else:
+        form = MatterForm(values={"matter": matter if matter in CERTIFICATE_MATTERS else ""})
+    return drafts.forget(request, _matter_page(request, chosen, form, [], draft_restored=draft is not None))
 
 
 @router.post("/certificate/{application_id}/matters/new")
 async def submit_matter(request: Request, application_id: str) -> Response:
     person = signed_in(request)
+    data = await request.form()
     if person is None:
-        return to_sign_in(request)
+        return drafts.keep(request, to_sign_in(request), data)
     if person.role != "applicant":
         return forbidden(request)
-    data = await request.form()
     form = MatterForm.from_form(data)
     t = translator(request)
     s = services(request)
@@ -244,7 +251,7 @@ async def submit_matter(request: Request, application_id: str) -> Response:
             headers={"Idempotency-Key": "portal-matter-" + form_token} if form_token else None,
         )
     except SignedOut:
-        return signed_out(request)
+        return drafts.keep(request, signed_out(request), data)
     if answer.status_code in (200, 201):
         return RedirectResponse(f"/applications/{answer.json()['id']}", status_code=303)
     problem: dict[str, Any] = answer.json() if answer.status_code >= 400 else {}

@@ -16,7 +16,7 @@ from dcert_shared.auth import CLAIM_NAMES
 from dcert_shared.ids import IdentityNumber
 from dcert_shared.problems import DomainError
 
-from . import identity
+from . import drafts, identity
 from .application_form import (
     CATEGORIES,
     FIELD_ORDER,
@@ -78,8 +78,12 @@ def services(request: Request) -> Services:
 
 
 def signed_out(request: Request) -> Response:
-    """The token was refused (it expired): the session ends, the person signs in again."""
+    """The token was refused (it expired): the session ends, the person signs in again. Who it
+    was is remembered (a keyed hash) so that a draft kept meanwhile goes back to them only."""
+    owner = request.session.get("owner")
     request.session.clear()
+    if owner:
+        request.session["owner"] = owner
     return to_sign_in(request)
 
 
@@ -93,10 +97,20 @@ async def health() -> dict[str, str]:
 
 @router.get("/sign-in")
 async def sign_in_page(request: Request, next: str | None = None) -> Response:
+    draft = {
+        "draft_kept": request.session.pop("draft_kept", False),
+        "draft_lost": request.session.pop("draft_lost", False),
+    }
     if request.app.state.identity is not None:
-        return render(request, "sign_in_provider.html", next=safe_next(next))
+        return render(request, "sign_in_provider.html", next=safe_next(next), **draft)
     return render(
-        request, "sign_in.html", roles=ROLES, values={"role": "applicant"}, errors=[], next=safe_next(next)
+        request,
+        "sign_in.html",
+        roles=ROLES,
+        values={"role": "applicant"},
+        errors=[],
+        next=safe_next(next),
+        **draft,
     )
 
 
@@ -129,12 +143,15 @@ async def sign_in_callback(request: Request) -> Response:
         "doctor_id": principal.doctor_id,
         "partner_id": principal.partner_id,
     }
-    return _begin_session(request, principal.role, person.access_token, claims, person.expires_at, target)
+    return _begin_session(
+        request, principal.role, principal.subject, person.access_token, claims, person.expires_at, target
+    )
 
 
 def _begin_session(
     request: Request,
     role: str,
+    subject: str,
     token: str,
     claims: dict[str, str | None],
     expires_at: float,
@@ -150,6 +167,7 @@ def _begin_session(
             **claims,
             "expires_at": expires_at,
             "csrf": secrets.token_urlsafe(24),
+            "owner": drafts.owner_of(request.app.state.settings.secret, role, subject),
         }
     )
     return RedirectResponse(ROLE_HOMES.get(role, "/") if target == "/" else target, status_code=303)
@@ -229,7 +247,7 @@ async def sign_in(
         )
     claims_kept: dict[str, str | None] = {name: claims.get(name) for name in CLAIM_NAMES}
     expires_at = time.time() + request.app.state.settings.session_max_age_seconds
-    return _begin_session(request, role, token, claims_kept, expires_at, safe_next(next))
+    return _begin_session(request, role, subject, token, claims_kept, expires_at, safe_next(next))
 
 
 @router.post("/sign-out")
@@ -258,11 +276,13 @@ def _new_form_page(
     errors: list[FieldError],
     unplaced: str | None = None,
     status_code: int = 200,
+    draft_restored: bool = False,
 ) -> Response:
     return render(
         request,
         "new_application.html",
         status_code,
+        draft_restored=draft_restored,
         form=form,
         errors=errors,
         error_of={error.name: error.message for error in errors},
@@ -282,18 +302,22 @@ async def new_application_page(request: Request) -> Response:
         return to_sign_in(request)
     if person.role != "applicant":
         return forbidden(request)
-    form = NewApplicationForm(values={"applicant_id_number": person.id_number or ""})
-    return _new_form_page(request, form, [])
+    draft = drafts.take(request)
+    if draft is not None:
+        form = NewApplicationForm.from_form(draft)
+    else:
+        form = NewApplicationForm(values={"applicant_id_number": person.id_number or ""})
+    return drafts.forget(request, _new_form_page(request, form, [], draft_restored=draft is not None))
 
 
 @router.post("/applications/new")
 async def submit_application(request: Request) -> Response:
     person = signed_in(request)
+    data = await request.form()
     if person is None:
-        return to_sign_in(request)
+        return drafts.keep(request, to_sign_in(request), data)
     if person.role != "applicant":
         return forbidden(request)
-    data = await request.form()
     form = NewApplicationForm.from_form(data)
     t = translator(request)
     if not csrf_ok(request, data.get("csrf")):
@@ -316,7 +340,7 @@ async def submit_application(request: Request) -> Response:
             headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
         )
     except SignedOut:
-        return signed_out(request)
+        return drafts.keep(request, signed_out(request), data)
     # Every check of the form's own is one the API makes too: a created application is the truth.
     if answer.status_code in (200, 201):
         return RedirectResponse(f"/applications/{answer.json()['id']}", status_code=303)
