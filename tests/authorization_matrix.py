@@ -359,6 +359,13 @@ MATRIX: tuple[Entry, ...] = (
     op(
         "certificate",
         "GET",
+        "/v1/card-batches",
+        allowed={"card_centre"},
+        blind={"card_centre_foreign"},
+    ),
+    op(
+        "certificate",
+        "GET",
         "/v1/card-batches/{batch_id}",
         allowed={"card_centre"},
         foreign={"card_centre_foreign"},

@@ -418,3 +418,60 @@ async def test_a_replayed_idempotency_key_answers_the_same_batch(world: CardWorl
         headers={"Idempotency-Key": "batch-2026-11-20-1"},
     )
     assert other_body.status_code == 409 and other_body.json()["code"] == "idempotency_key_reused"
+
+
+async def test_a_card_centre_lists_its_provinces_batches_newest_first_with_counts_per_state(
+    world: CardWorld,
+) -> None:
+    number, first = await world.issue_with_card()
+    second = (await world.order_cards(1))[0]
+    older = await world.take_batch(2)
+    await world.report(older["id"], (first, "produced"), (first, "dispatched"), tracking="SF42")
+    await world.report(older["id"], (second, "invalidated"))  # spoiled: ordered again at once
+    newer = await world.take_batch(5)
+    assert len(newer["cards"]) == 1, "the spoiled card's new order"
+    shanghai_card = (await world.order_cards(1, region=OTHER_PROVINCE))[0]
+    await world.take_batch(1, world.centre(OTHER_PROVINCE, subject="centre-sh"))
+
+    reads_before = await world.fetch("SELECT count(*) AS n FROM access_log")
+    answer = await world.call("GET", "/v1/card-batches", world.centre())
+    assert answer.status_code == 200, answer.text
+    items = answer.json()["items"]
+    assert [item["id"] for item in items] == [newer["id"], older["id"]], "newest first, own province only"
+    assert items[1]["card_count"] == 2 and items[0]["card_count"] == 1
+    assert items[1]["counts"] == {
+        "ordered": 0,
+        "in_production": 0,
+        "produced": 0,
+        "dispatched": 1,
+        "delivered": 0,
+        "collected": 0,
+        "lost": 0,
+        "invalidated": 1,
+    }
+    assert items[0]["counts"]["in_production"] == 1
+    assert items[1]["taken_at"] <= items[0]["taken_at"]
+    assert first not in answer.text and number[:18] not in answer.text, "counts only, no card nor person"
+    assert shanghai_card not in answer.text
+
+    limited = await world.call("GET", "/v1/card-batches?limit=1", world.centre())
+    assert [item["id"] for item in limited.json()["items"]] == [newer["id"]]
+    shanghai = await world.call("GET", "/v1/card-batches", world.centre(OTHER_PROVINCE, subject="centre-sh"))
+    assert [item["card_count"] for item in shanghai.json()["items"]] == [1]
+    for token in (world.reviewer_of(HOME), world.admin):
+        refused = await world.call("GET", "/v1/card-batches", token)
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert (await world.call("GET", "/v1/card-batches?limit=0", world.centre())).status_code == 422
+    assert reads_before[0]["n"] > 0, "taking the batch with its print data was recorded"
+    reads_after = await world.fetch("SELECT count(*) AS n FROM access_log")
+    assert reads_after == reads_before, "a list of counts names nobody: no read recorded"
+
+
+async def test_a_double_click_with_one_key_takes_the_waiting_cards_in_one_batch(world: CardWorld) -> None:
+    for round_number in range(5):
+        waiting = set(await world.order_cards(3))
+        key = f"double-click-{round_number}"
+        first, second = await asyncio.gather(world.take_batch(5, key=key), world.take_batch(5, key=key))
+        assert first == second, f"round {round_number}: two answers for one key"
+        taken = {card["card_id"] for card in first["cards"]}
+        assert taken == waiting, f"round {round_number}: the double click took {len(taken)} of 3 cards"

@@ -14,7 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
+from authlib.integrations.starlette_client import (  # type: ignore[import-untyped]
+    OAuth,
+    OAuthError,
+    StarletteOAuth2App,
+)
 from fastapi import Request
 
 from dcert_shared.auth import ClaimsRefused, Principal, principal_from_claims

@@ -392,4 +392,4 @@ async def _listed(
     except SignedOut:
         return signed_out(request)
     items = answer.json().get("items", []) if answer.status_code == 200 else []
-    return render(request, template, **{name: items}, labels=LABELS)
+    return render(request, template, 200, labels=LABELS, **{name: items})

@@ -56,6 +56,32 @@ class BatchStatus(BaseModel):
     cards: list[BatchCard]
 
 
+class CardStatusCounts(BaseModel):
+    """How many cards of a batch are in each state now."""
+
+    ordered: int = 0
+    in_production: int = 0
+    produced: int = 0
+    dispatched: int = 0
+    delivered: int = 0
+    collected: int = 0
+    lost: int = 0
+    invalidated: int = 0
+
+
+class BatchSummary(BaseModel):
+    """A batch in the card centre's list: counts only, no card and no person."""
+
+    id: uuid.UUID
+    taken_at: datetime
+    card_count: int
+    counts: CardStatusCounts
+
+
+class BatchList(BaseModel):
+    items: list[BatchSummary]
+
+
 class CardReportIn(Strict):
     card_id: str = Field(min_length=1, max_length=64)
     status: ReportedStatus

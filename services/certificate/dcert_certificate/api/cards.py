@@ -7,6 +7,7 @@ A card centre's token carries `region` (required): it acts for that region's pro
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -25,11 +26,14 @@ from .access_log import record_card_reads
 from .card_schemas import (
     Batch,
     BatchCard,
+    BatchList,
     BatchReports,
     BatchRequest,
     BatchStatus,
+    BatchSummary,
     CardList,
     CardListed,
+    CardStatusCounts,
     CardStatusName,
 )
 from .policy import Policy
@@ -64,6 +68,30 @@ async def take_batch(
     )
     mark_replayed(response, replayed)
     return batch
+
+
+@router.get("/card-batches", response_model=BatchList)
+async def list_batches(
+    principal: CurrentPrincipal,
+    cards: Cards,
+    policy: Policy,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> BatchList:
+    """The card centre's batches of its province, newest first: when each was taken, its number
+    of cards and how many are in each state now. Counts only, naming no card or person, so the
+    read is not recorded in the access log. A batch taken empty has no card and is not listed."""
+    rows = await cards.batches(policy.card_centre_province(principal), limit)
+    return BatchList(
+        items=[
+            BatchSummary(
+                id=row["batch_id"],
+                taken_at=row["taken_at"],
+                card_count=row["card_count"],
+                counts=CardStatusCounts(**json.loads(row["counts"])),
+            )
+            for row in rows
+        ]
+    )
 
 
 @router.get("/card-batches/{batch_id}", response_model=BatchStatus)
