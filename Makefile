@@ -55,6 +55,7 @@ check: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	MYPYPATH=shared $(VENV)/bin/mypy --strict shared/dcert_shared
+	MYPYPATH=shared $(VENV)/bin/mypy --strict services/portal/dcert_portal
 
 clean-data:
 	rm -rf .data

@@ -5,6 +5,8 @@ a result; the portal in-process, the four services real."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from typing import Any
 
 import httpx
@@ -52,13 +54,42 @@ def register_hearing_doctor(system: System, admin: str) -> str:
     return str(registered.json()["id"])
 
 
-def assigned_case(system: System, admin: str, doctor_id: str) -> tuple[str, str, str, str]:
-    """An adult's hearing application of DOCTOR_REGION, assigned: (application id, applicant token,
-    assessment id, the id of the doctor it went to)."""
+def register_multiple_doctor(system: System, admin: str) -> str:
+    """A doctor of DOCTOR_REGION qualified for multiple disability and for hearing and visual, the
+    components the tests grade; their id."""
+    institution = system.call(
+        "assessment",
+        "POST",
+        "/v1/institutions",
+        {"name": "长兴县中医院", "region": DOCTOR_REGION, "categories": ["multiple", "hearing", "visual"]},
+        admin,
+    )
+    assert institution.status_code == 201, institution.text
+    registered = system.call(
+        "assessment",
+        "POST",
+        "/v1/doctors",
+        {
+            "name": "钱医生",
+            "institution_id": institution.json()["id"],
+            "license_no": f"LIC-{new_person()}",
+            "categories": ["multiple", "hearing", "visual"],
+        },
+        admin,
+    )
+    assert registered.status_code == 201, registered.text
+    return str(registered.json()["id"])
+
+
+def assigned_case(
+    system: System, admin: str, doctor_id: str, category: str = "hearing"
+) -> tuple[str, str, str, str]:
+    """An adult's application of DOCTOR_REGION (hearing unless told), assigned: (application id,
+    applicant token, assessment id, the id of the doctor it went to)."""
     person = new_person(DOCTOR_REGION)
     token = system.token("applicant", f"doctor-page-{person}", id_number=person)
     body = application(
-        person, category="hearing", household_region=DOCTOR_REGION, residence_region=DOCTOR_REGION
+        person, category=category, household_region=DOCTOR_REGION, residence_region=DOCTOR_REGION
     )
     created = apply(system, token, body)
     assert created.status_code == 201, created.text
@@ -199,3 +230,154 @@ async def test_the_doctor_checks_the_level_is_refused_a_contradiction_and_record
     assert "评定结果已记录。" in shown.text and "已记录的评定结果" in shown.text
     assert 'name="action"' not in shown.text  # no second result
     await asyncio.to_thread(wait_for, lambda: status_of(system, applicant, application_id) == "assessed")
+
+
+async def test_the_doctor_records_a_multiple_disability_by_its_components(
+    visitor: httpx.AsyncClient, system: System, admin: str
+) -> None:
+    multiple_doctor = await asyncio.to_thread(register_multiple_doctor, system, admin)
+    application_id, applicant, assessment_id, doctor_id = await asyncio.to_thread(
+        assigned_case, system, admin, multiple_doctor, "multiple"
+    )
+    await doctor_signed_in(visitor, doctor_id)
+    case = await visitor.get(f"/worklist/{assessment_id}")
+    assert case.status_code == 200
+    # The declared multiple disability is preselected; a fieldset per single category, with its
+    # checkbox, its level and only its own measurements.
+    assert 'id="category-multiple" name="category" value="multiple" checked' in case.text
+    assert "<legend>视力残疾</legend>" in case.text and "<legend>听力残疾</legend>" in case.text
+    assert '<label for="component-hearing">属于本次多重残疾</label>' in case.text
+    assert '<label for="component-hearing-hearing_loss_db">' in case.text
+    assert 'id="component-hearing-best_corrected_acuity"' not in case.text
+    assert 'id="component-visual-level-3" name="component-visual-level" value="3"' in case.text
+    ids = re.findall(r'\sid="([^"]+)"', case.text)
+    assert len(ids) == len(set(ids))
+    for control in re.findall(r'<input type="(?:text|checkbox|radio)"[^>]*\sid="([^"]+)"', case.text):
+        assert f'<label for="{control}">' in case.text, control
+    assert "style=" not in case.text
+    form = {
+        "csrf": hidden(case.text, "csrf"),
+        "form_token": hidden(case.text, "form_token"),
+        "category": "multiple",
+        "component-hearing": "1",
+        "component-hearing-hearing_loss_db": "85",
+        "component-hearing-level": "2",
+        "component-visual": "1",
+        "component-visual-best_corrected_acuity": "0.08",
+        "component-visual-level": "3",
+        "findings": "双耳感音神经性聋，双眼视力低下",
+    }
+
+    def unrecorded() -> bool:
+        still = system.call("assessment", "GET", f"/v1/assessments/{assessment_id}", token=admin).json()
+        return bool(still["status"] == "scheduled" and still["result"] is None)
+
+    # One component only, ticked without a level: both mistakes at once, nothing sent.
+    one = await visitor.post(
+        f"/worklist/{assessment_id}",
+        data={**form, "component-hearing": "", "component-visual-level": "", "action": "record"},
+    )
+    assert one.status_code == 422 and 'role="alert"' in one.text
+    assert 'href="#components"' in one.text and 'href="#component-visual-level"' in one.text
+    assert 'id="components-error"' in one.text and 'id="component-visual-level-error"' in one.text
+    assert "请勾选两类或两类以上残疾" in one.text and "视力残疾：请选择等级。" in one.text
+    assert 'value="0.08"' in one.text and 'value="85"' in one.text  # everything typed is kept
+    assert 'id="component-visual" name="component-visual" value="1" checked' in one.text
+    assert "双耳感音神经性聋，双眼视力低下" in one.text
+    assert unrecorded()
+
+    # Two components, one without a level and with a bad number: both at their fields.
+    two = await visitor.post(
+        f"/worklist/{assessment_id}",
+        data={
+            **form,
+            "component-visual-level": "",
+            "component-visual-best_corrected_acuity": "零点零八",
+            "action": "record",
+        },
+    )
+    assert two.status_code == 422
+    assert 'href="#component-visual-level"' in two.text
+    assert 'href="#component-visual-best_corrected_acuity"' in two.text
+    assert 'href="#components"' not in two.text and 'href="#component-hearing-level"' not in two.text
+    assert 'id="component-visual-best_corrected_acuity-error"' in two.text and 'value="零点零八"' in two.text
+    assert unrecorded()
+
+    # The check in words, per component, and the overall level.
+    checked = await visitor.post(f"/worklist/{assessment_id}", data={**form, "action": "check-components"})
+    assert checked.status_code == 200
+    assert "听力损失（dB HL） 85：2级。" in checked.text and "最佳矫正视力 0.08：3级。" in checked.text
+    assert "总体等级取各类残疾中最重的等级：2级。" in checked.text
+    in_english = await visitor.post(
+        f"/worklist/{assessment_id}?lang=en", data={**form, "action": "check-components"}
+    )
+    assert "The overall level is the most severe component's: level 2." in html.unescape(in_english.text)
+    assert unrecorded()
+
+    # A component's level against its measurements is refused at that component's level.
+    refused = await visitor.post(
+        f"/worklist/{assessment_id}?lang=zh-CN",
+        data={**form, "component-hearing-level": "1", "action": "record"},
+    )
+    assert refused.status_code == 422
+    assert 'href="#component-hearing-level"' in refused.text and 'href="#override_reason"' in refused.text
+    assert "测量结果对应2级：请改正等级或填写偏离理由。" in refused.text
+    assert unrecorded()
+
+    recorded = await visitor.post(f"/worklist/{assessment_id}", data={**form, "action": "record"})
+    assert recorded.status_code == 303, recorded.text
+    mine = system.token("doctor", f"doctor-{doctor_id}", doctor_id=doctor_id)
+    result = system.call("assessment", "GET", f"/v1/assessments/{assessment_id}", token=mine).json()["result"]
+    assert result["category"] == "multiple" and result["level"] == 2
+    assert sorted((c["category"], c["level"], c["measurements"]) for c in result["components"]) == [
+        ("hearing", 2, {"hearing_loss_db": 85}),
+        ("visual", 3, {"best_corrected_acuity": 0.08}),
+    ]
+    assert result["measurements"] == {}  # no measurements of its own
+    shown = await visitor.get(recorded.headers["location"])
+    assert "评定结果已记录。" in shown.text and "多重残疾" in shown.text
+    assert "听力残疾：残疾等级" in shown.text and 'name="action"' not in shown.text
+    await asyncio.to_thread(wait_for, lambda: status_of(system, applicant, application_id) == "assessed")
+
+
+def test_the_multiple_disability_form_passes_axe(portal: str, system: System, admin: str) -> None:
+    """The components in a browser: shown for 多重残疾 only, and without WCAG 2.2 AA violations
+    when shown, checked, and with errors."""
+    from playwright.sync_api import sync_playwright
+
+    from .test_portal_accessibility import CHROMIUM, violations
+
+    multiple_doctor = register_multiple_doctor(system, admin)
+    _, _, assessment_id, doctor_id = assigned_case(system, admin, multiple_doctor, "multiple")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(locale="zh-CN")
+        page.goto(f"{portal}/sign-in?lang=zh-CN")
+        page.locator("select[name=role]").select_option("doctor")
+        page.get_by_label(re.compile("医生编号|[Dd]octor ID")).fill(doctor_id)
+        page.locator("button[type=submit]").first.click()
+        page.wait_for_url(re.compile(r"/worklist$"))
+        page.goto(f"{portal}/worklist/{assessment_id}")
+        found = {"case": violations(page)}
+        assert page.locator("#component-hearing").is_visible() and not page.locator("#level").is_visible()
+        page.locator("#category-hearing").check()
+        assert page.locator("#level").is_visible() and not page.locator("#component-hearing").is_visible()
+        page.locator("#category-multiple").check()
+        page.get_by_label("属于本次多重残疾").first.check()  # visual only: one component
+        page.locator("button[name=action][value=record]").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("alert").get_by_role("link").count() == 2
+        page.get_by_role("alert").get_by_role("link").first.click()
+        found["errors"] = violations(page)
+        page.locator("#component-hearing").check()
+        page.locator("#component-hearing-hearing_loss_db").fill("85")
+        page.locator("#component-hearing-level-2").check()
+        page.locator("#component-visual-best_corrected_acuity").fill("0.08")
+        page.locator("#component-visual-level-3").check()
+        page.locator("button[name=action][value=check-components]").click()
+        page.wait_for_load_state()
+        assert page.locator("#components-check li").count() == 1
+        assert page.locator("#component-hearing-check li").count() >= 2
+        found["checked"] = violations(page)
+        browser.close()
+    assert {name: v for name, v in found.items() if v} == {}

@@ -13,11 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .application_form import FieldError
+from .application_form import CATEGORIES, FieldError
 from .i18n import N_
 
-# The single categories a result form grades (a multiple disability needs components: not here).
+# The single categories a result form grades; a multiple disability (多重残疾) is graded by its
+# components, each one of these categories with its own level and measurements.
 RESULT_CATEGORIES: Final = ["visual", "hearing", "speech", "physical", "intellectual", "mental"]
+MULTIPLE: Final = "multiple"
+FORM_CATEGORIES: Final = [*RESULT_CATEGORIES, MULTIPLE]
 LEVELS: Final = {
     1: N_("Level 1 (一级), the most severe"),
     2: N_("Level 2 (二级)"),
@@ -63,7 +66,13 @@ RANGES: Final = {
     "whodas_score": (0, 180),
     "illness_months": (0, 1200),
 }
-FIELD_ORDER: Final = ["category", *MEASUREMENTS, "level", "override_reason", "findings"]
+
+
+def component_field(category: str, name: str | None = None) -> str:
+    """A component's form field: its checkbox `component-<category>`, else `component-<category>-<name>`."""
+    return f"component-{category}" if name is None else f"component-{category}-{name}"
+
+
 ADULT_AGE: Final = 18
 SCHOOL_AGE: Final = 7
 MENTAL_ILLNESS_MIN_MONTHS: Final = 12
@@ -100,6 +109,25 @@ MEASURES: Final = {
     "mental": ("whodas_score", "illness_months"),
     "physical": (),
 }
+# A component's fields in the page's order: the checkbox, its category's measurements, its level.
+COMPONENT_FIELDS: Final = [
+    field_name
+    for category in RESULT_CATEGORIES
+    for field_name in (
+        component_field(category),
+        *(component_field(category, name) for name in MEASURES[category]),
+        component_field(category, "level"),
+    )
+]
+FIELD_ORDER: Final = [
+    "category",
+    *MEASUREMENTS,
+    "level",
+    "components",
+    *COMPONENT_FIELDS,
+    "override_reason",
+    "findings",
+]
 
 
 def weighed_measures(category: str, age_years: int) -> tuple[str, ...]:
@@ -180,44 +208,104 @@ class ResultForm:
 
     @classmethod
     def from_form(cls, data: Any) -> ResultForm:
-        names = ["category", "level", "findings", "override_reason", *MEASUREMENTS]
+        names = ["category", "level", "findings", "override_reason", *MEASUREMENTS, *COMPONENT_FIELDS]
         return cls({name: str(data.get(name, "")).strip() for name in names})
 
     def level(self) -> int | None:
-        value = self.values.get("level", "")
-        return int(value) if value in ("1", "2", "3", "4") else None
+        return _level(self.values.get("level", ""))
+
+    def is_multiple(self) -> bool:
+        return self.values.get("category") == MULTIPLE
+
+    def ticked(self) -> list[str]:
+        """The categories ticked as components of a multiple disability, in the page's order."""
+        return [category for category in RESULT_CATEGORIES if self.values.get(component_field(category))]
+
+    def component_level(self, category: str) -> int | None:
+        return _level(self.values.get(component_field(category, "level"), ""))
 
     def measurements(self, gettext: Gettext = _untranslated) -> tuple[dict[str, float], list[FieldError]]:
         """The numbers entered, and a mistake at each field that is not a number in range."""
+        return self._numbers({name: name for name in RANGES}, gettext)
+
+    def component_measurements(
+        self, category: str, gettext: Gettext = _untranslated
+    ) -> tuple[dict[str, float], list[FieldError]]:
+        """A component's numbers (only its category's fields), and its mistakes named by category."""
+        fields = {name: component_field(category, name) for name in MEASURES[category]}
+        numbers, errors = self._numbers(fields, gettext)
+        kind = gettext(CATEGORIES[category])
+        return numbers, [
+            FieldError(
+                error.name,
+                gettext(N_("%(category)s: %(message)s")) % {"category": kind, "message": error.message},
+            )
+            for error in errors
+        ]
+
+    def _numbers(self, fields: dict[str, str], gettext: Gettext) -> tuple[dict[str, float], list[FieldError]]:
         numbers: dict[str, float] = {}
         errors = []
-        for name, (low, high) in RANGES.items():
-            text = self.values.get(name, "").replace(",", ".").replace("，", ".")
+        for name, field_name in fields.items():
+            low, high = RANGES[name]
+            text = self.values.get(field_name, "").replace(",", ".").replace("，", ".")
             if not text:
                 continue
             try:
                 number = float(text)
             except ValueError:
-                errors.append(FieldError(name, gettext(N_("Enter a number, for example 0.04 or 85."))))
+                errors.append(FieldError(field_name, gettext(N_("Enter a number, for example 0.04 or 85."))))
                 continue
             if number != number or not low <= number <= high:  # NaN or out of range
                 errors.append(
                     FieldError(
-                        name, gettext(N_("Enter a number from %(low)s to %(high)s."), low=low, high=high)
+                        field_name,
+                        gettext(N_("Enter a number from %(low)s to %(high)s."), low=low, high=high),
                     )
                 )
                 continue
             numbers[name] = number
         return numbers, errors
 
+    def component_errors(self, gettext: Gettext = _untranslated) -> list[FieldError]:
+        """The mistakes of a multiple disability's components: all of them at once."""
+        ticked = self.ticked()
+        errors = []
+        if len(ticked) < 2:
+            errors.append(
+                FieldError(
+                    "components",
+                    gettext(
+                        N_(
+                            "Tick two or more kinds of disability: a multiple disability has at least two components."
+                        )
+                    ),
+                )
+            )
+        for category in ticked:
+            errors.extend(self.component_measurements(category, gettext)[1])
+            if self.component_level(category) is None:
+                errors.append(
+                    FieldError(
+                        component_field(category, "level"),
+                        gettext(
+                            N_("%(category)s: choose the level."), category=gettext(CATEGORIES[category])
+                        ),
+                    )
+                )
+        return errors
+
     def own_errors(self, gettext: Gettext = _untranslated) -> list[FieldError]:
         """The mistakes found before asking the service (nothing is sent while any remains)."""
         errors = []
-        if self.values.get("category") not in RESULT_CATEGORIES:
+        if self.values.get("category") not in FORM_CATEGORIES:
             errors.append(FieldError("category", gettext(N_("Choose the kind of disability you assessed."))))
-        errors.extend(self.measurements(gettext)[1])
-        if self.level() is None:
-            errors.append(FieldError("level", gettext(N_("Choose the level."))))
+        if self.is_multiple():
+            errors.extend(self.component_errors(gettext))
+        else:
+            errors.extend(self.measurements(gettext)[1])
+            if self.level() is None:
+                errors.append(FieldError("level", gettext(N_("Choose the level."))))
         if len(self.values.get("findings", "")) > 4000:
             errors.append(FieldError("findings", gettext(N_("Write no more than 4000 characters."))))
         if len(self.values.get("override_reason", "")) > 2000:
@@ -225,14 +313,37 @@ class ResultForm:
         return errors
 
     def body(self) -> dict[str, Any]:
-        """The API body: every measurement entered, so that the service judges them all."""
+        """The API body: every measurement entered, so that the service judges them all.
+
+        A multiple disability sends its ticked components (the service derives the level), and
+        neither a level nor measurements of its own."""
+        common = {
+            "findings": self.values.get("findings") or None,
+            "override_reason": self.values.get("override_reason") or None,
+        }
+        if self.is_multiple():
+            return {
+                "category": MULTIPLE,
+                **common,
+                "components": [
+                    {
+                        "category": category,
+                        "level": self.component_level(category),
+                        "measurements": self.component_measurements(category)[0],
+                    }
+                    for category in self.ticked()
+                ],
+            }
         return {
             "category": self.values["category"],
             "level": self.level(),
-            "findings": self.values.get("findings") or None,
             "measurements": self.measurements()[0],
-            "override_reason": self.values.get("override_reason") or None,
+            **common,
         }
+
+
+def _level(value: str) -> int | None:
+    return int(value) if value in ("1", "2", "3", "4") else None
 
 
 def ordered(errors: list[FieldError]) -> list[FieldError]:

@@ -12,10 +12,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .doctor_form import (
+    FORM_CATEGORIES,
     LEVELS,
     MEASUREMENTS,
+    MEASURES,
     RESULT_CATEGORIES,
     ResultForm,
+    component_field,
     describe_levels,
     implied,
     ordered,
@@ -132,6 +135,30 @@ def explanation(t: Any, category: str, numbers: dict[str, float], age: int, leve
     return lines
 
 
+def component_explanations(t: Any, form: ResultForm, age: int) -> tuple[dict[str, list[str]], list[str]]:
+    """A multiple disability's check in words: per ticked component what its measurements give,
+    then the overall level, the most severe component's."""
+    ticked = form.ticked()
+    each = {
+        category: explanation(
+            t, category, form.component_measurements(category)[0], age, form.component_level(category)
+        )
+        for category in ticked
+    }
+    levels = [level for level in (form.component_level(category) for category in ticked) if level is not None]
+    if len(ticked) < 2:
+        overall = t.gettext(
+            "A multiple disability has two or more components: tick each kind of disability you graded."
+        )
+    elif len(levels) == len(ticked):
+        overall = t.gettext(
+            "The overall level is the most severe component's: level %(level)s.", level=min(levels)
+        )
+    else:
+        overall = t.gettext("The overall level is the most severe component's, once each has a level.")
+    return each, [overall]
+
+
 async def _case_page(
     request: Request,
     person: Person,
@@ -140,6 +167,7 @@ async def _case_page(
     errors: list[FieldError] | None = None,
     unplaced: str | None = None,
     checked: list[str] | None = None,
+    component_checks: dict[str, list[str]] | None = None,
     status_code: int = 200,
     recorded: bool = False,
 ) -> Response:
@@ -163,13 +191,18 @@ async def _case_page(
         result=assessment.get("result"),
         labels=LABELS,
         assessment_statuses=ASSESSMENT_STATUSES,
-        categories={code: LABELS["categories"][code] for code in RESULT_CATEGORIES},
+        categories={code: LABELS["categories"][code] for code in FORM_CATEGORIES},
+        component_categories={code: LABELS["categories"][code] for code in RESULT_CATEGORIES},
+        component_measures=MEASURES,
+        component_field=component_field,
+        multiple=form.is_multiple(),
         levels=LEVELS,
         measurements=MEASUREMENTS,
         values=form.values,
         errors=errors or [],
         unplaced=unplaced,
         checked=checked,
+        component_checks=component_checks or {},
         recorded=recorded,
         # A fresh one-time token each time the form is shown: the API's Idempotency-Key.
         form_token=secrets.token_urlsafe(24),
@@ -184,15 +217,38 @@ async def case(request: Request, assessment_id: str, recorded: str | None = None
     return await _case_page(request, person, assessment_id, recorded=recorded == "1")
 
 
-def _api_errors(t: Any, problem: dict[str, Any]) -> tuple[list[FieldError], str | None]:
+def _on_form(path: str, components: list[str]) -> str:
+    """The form field of an API field path; `components.<n>.…` is the n-th component sent."""
+    parts = path.split(".")
+    if (
+        parts[0] == "components"
+        and len(parts) >= 3
+        and parts[1].isdigit()
+        and int(parts[1]) < len(components)
+    ):
+        category = components[int(parts[1])]
+        name = parts[-1]
+        if name == "level" or name in MEASURES[category]:
+            return component_field(category, name)
+        return "components"
+    return path.removeprefix("measurements.")
+
+
+def _api_errors(
+    t: Any, problem: dict[str, Any], components: list[str] | None = None
+) -> tuple[list[FieldError], str | None]:
     """A problem's field errors on the form's fields; a level against the measurements in words."""
     errors = []
-    for item in problem.get("errors") or []:
+    contradictions = list(problem.get("contradictions") or [])
+    component_fields = {component_field(c, n) for c in RESULT_CATEGORIES for n in ("level", *MEASURES[c])}
+    for index, item in enumerate(problem.get("errors") or []):
         path = str(item.get("field", ""))
-        name = path.removeprefix("measurements.")
+        name = _on_form(path, components or [])
         message = str(item.get("message") or problem.get("title") or "")
         if item.get("code") == "grade_outside_standard" or problem.get("code") == "grade_outside_standard":
             expected = tuple(problem.get("expected_levels") or ())
+            if index < len(contradictions) and len(contradictions) == len(problem.get("errors") or []):
+                expected = tuple(contradictions[index].get("expected_levels") or ())
             if expected:
                 text, params = describe_levels(expected)
                 given = t.gettext(
@@ -203,14 +259,25 @@ def _api_errors(t: Any, problem: dict[str, Any]) -> tuple[list[FieldError], str 
                 given = t.gettext(
                     "The measurements reach no level of disability: correct them or give an override reason."
                 )
-            errors.append(FieldError("level", given))
+            errors.append(FieldError(name if name in component_fields else "level", given))
             errors.append(
                 FieldError(
                     "override_reason",
                     t.gettext("Give the reason for a level the measurements do not give."),
                 )
             )
-        elif name in MEASUREMENTS or name in ("category", "level", "findings", "override_reason"):
+        elif (
+            name in MEASUREMENTS
+            or name in component_fields
+            or name
+            in (
+                "category",
+                "level",
+                "components",
+                "findings",
+                "override_reason",
+            )
+        ):
             errors.append(FieldError(name, message))
     placed = ordered(errors)
     unplaced = None if placed else str(problem.get("detail") or problem.get("title") or "")
@@ -229,7 +296,7 @@ async def submit(request: Request, assessment_id: str) -> Response:
         out_of_date = t.gettext("The form was out of date. Check it and send it again.")
         return await _case_page(request, person, assessment_id, form, [], out_of_date, status_code=400)
     s = services(request)
-    if data.get("action") == "check":
+    if data.get("action") in ("check", "check-components"):  # the single grade's button, the components'
         try:
             answer = await s.call(
                 s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, t.language
@@ -238,16 +305,33 @@ async def submit(request: Request, assessment_id: str) -> Response:
             return signed_out(request)
         if answer.status_code != 200:
             return render(request, "not_found.html", 404)
-        numbers, mistakes = form.measurements(t.gettext)
         category = form.values.get("category", "")
-        if category not in RESULT_CATEGORIES:
-            mistakes.append(FieldError("category", t.gettext("Choose the kind of disability you assessed.")))
-            checked = None
+        age = int(answer.json().get("age_years") or 0)
+        component_checks: dict[str, list[str]] = {}
+        if form.is_multiple():
+            mistakes = [
+                error for c in form.ticked() for error in form.component_measurements(c, t.gettext)[1]
+            ]
+            component_checks, checked = component_explanations(t, form, age)
         else:
-            age = int(answer.json().get("age_years") or 0)
-            checked = explanation(t, category, numbers, age, form.level())
+            numbers, mistakes = form.measurements(t.gettext)
+            if category not in RESULT_CATEGORIES:
+                mistakes.append(
+                    FieldError("category", t.gettext("Choose the kind of disability you assessed."))
+                )
+                checked = None
+            else:
+                checked = explanation(t, category, numbers, age, form.level())
         return await _case_page(
-            request, person, assessment_id, form, ordered(mistakes), None, checked, 422 if mistakes else 200
+            request,
+            person,
+            assessment_id,
+            form,
+            ordered(mistakes),
+            None,
+            checked,
+            component_checks,
+            422 if mistakes else 200,
         )
     own = form.own_errors(t.gettext)
     if own:
@@ -272,5 +356,5 @@ async def submit(request: Request, assessment_id: str) -> Response:
     if answer.status_code in (403, 404):
         return render(request, "not_found.html", 404)
     problem: dict[str, Any] = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
-    errors, unplaced = _api_errors(t, problem)
+    errors, unplaced = _api_errors(t, problem, form.ticked() if form.is_multiple() else None)
     return await _case_page(request, person, assessment_id, form, errors, unplaced, status_code=422)
