@@ -24,8 +24,7 @@ def assessed_application(system: System, doctor: str, reviewer_token: str) -> st
     graded(system, doctor, application_id, level=2)
 
     def known() -> bool:
-        # The grade and the scheduling reach the certificate service by two consumers: under
-        # load "assessed" can come before the assessment's id, which the case page reads it by.
+        # The grade names its assessment; the case page reads the result by that id.
         answer = system.call("certificate", "GET", f"/v1/applications/{application_id}", token=reviewer_token)
         seen = answer.json()
         return seen["status"] == "assessed" and bool((seen.get("assessment") or {}).get("assessment_id"))

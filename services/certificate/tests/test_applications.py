@@ -43,3 +43,31 @@ async def test_two_regions_applying_for_one_person_at_once_give_exactly_one_open
     )
     assert person_streams[0]["n"] == 0, "the person's stream is keyed by the identity number itself"
     assert stored[0]["n"] == 0, "the identity number is stored only sealed, in the submission's own event"
+
+
+async def test_a_grade_that_overtakes_its_scheduling_still_names_its_assessment(
+    certificate: CertificateService,
+) -> None:
+    """The two arrive by separate consumers, so the grade can come first: the application must
+    still name its assessment (the reviewer's case page reads the result by it), and the late
+    scheduling changes nothing."""
+    person = new_person()
+    token = certificate.holder(person)
+    created = await certificate.submit(token, new_application(person))
+    assessment_id = "4b1c2a70-5f0e-4d0a-9a51-0c9d6f7e8a11"
+    grade = {"assessment_id": assessment_id, "category": "physical", "level": 2, "components": []}
+    await certificate.publish(
+        "assessment",
+        "GradeRecorded",
+        {"application_id": created["id"], **grade, "override_reason_given": False},
+    )
+    graded = await certificate.reaches(token, created["id"], "assessed")
+    assert graded["assessment"]["assessment_id"] == assessment_id
+    await certificate.publish(
+        "assessment",
+        "AssessmentScheduled",
+        {"application_id": created["id"], "assessment_id": assessment_id, "doctor_id": "doctor-1"},
+    )
+    await asyncio.sleep(0.5)
+    later = await certificate.application(token, created["id"])
+    assert later["assessment"]["assessment_id"] == assessment_id

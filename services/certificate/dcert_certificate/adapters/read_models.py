@@ -250,6 +250,9 @@ async def _project_intake(conn: asyncpg.Connection, at: datetime, event: DomainE
                 event.application_id,
                 at,
                 status="assessed",
+                # Also here: the scheduling comes by another consumer and may arrive after the
+                # grade, when the application no longer takes it.
+                assessment_id=event.assessment_id,
                 category=event.category,
                 level=event.level,
                 override_reason_given=event.override_reason_given,
