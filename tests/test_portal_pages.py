@@ -70,7 +70,7 @@ async def test_a_wrong_identity_number_is_refused_at_sign_in(visitor: httpx.Asyn
     page = await visitor.post("/sign-in", data={"role": "applicant", "id_number": "330502196001010011"})
     assert page.status_code == 422
     assert 'role="alert"' in page.text and 'href="#id_number"' in page.text
-    assert 'aria-describedby="id_number-hint id_number-error"' in page.text
+    assert 'aria-describedby="id_number-hint id_number-error id_number-check"' in page.text
 
 
 async def test_a_form_with_several_mistakes_shows_them_all_keeps_everything_and_creates_nothing(

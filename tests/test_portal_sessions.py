@@ -1,5 +1,6 @@
-"""A session that ends while a form is open keeps the draft: the person signs in again and finds
-what they typed; nothing was sent meanwhile, and no one else finds it."""
+"""When a session ends: a token the services refuse ends it on every page, and a form open at
+the time keeps its draft: the person signs in again and finds what they typed; nothing was sent
+meanwhile, and no one else finds it."""
 
 from __future__ import annotations
 
@@ -78,3 +79,33 @@ async def test_someone_else_signing_in_on_the_same_browser_never_sees_the_draft(
     form = await visitor.get("/applications/new")
     assert "李晓红" not in form.text and first not in form.text
     assert DRAFT_COOKIE not in visitor.cookies, "another person's draft is deleted, not kept"
+
+
+@pytest.mark.parametrize(
+    ("role", "claims", "path"),
+    [
+        ("applicant", {"id_number": ""}, "/inbox"),
+        ("applicant", {"id_number": ""}, "/certificate"),
+        ("reviewer", {"region": "330502"}, "/review"),
+        ("doctor", {"doctor_id": "doctor-revoked"}, "/worklist"),
+        ("card_centre", {"region": "330000"}, "/cards"),
+        ("admin", {}, "/admin/partners"),
+        ("partner", {"partner_id": "partner-revoked"}, "/partner"),
+    ],
+)
+async def test_a_token_the_services_refuse_ends_the_session_on_every_page(
+    visitor: httpx.AsyncClient,
+    portal_settings: PortalSettings,
+    role: str,
+    claims: dict[str, str],
+    path: str,
+) -> None:
+    claims = {name: value or new_person() for name, value in claims.items()}
+    signed = await visitor.post("/sign-in", data={"role": role, **claims})
+    assert signed.status_code == 303, signed.text
+    assert (await visitor.get(path)).status_code == 200
+    change_session(visitor, portal_settings, token="a.revoked.token")
+    refused = await visitor.get(path)
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/sign-in?next=")
+    again = await visitor.get(path)
+    assert again.status_code == 303, "the session ended: no second call with the refused token"

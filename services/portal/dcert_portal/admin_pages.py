@@ -19,9 +19,8 @@ from starlette.datastructures import FormData
 
 from .application_form import FieldError
 from .i18n import CHINA, N_
-from .pages import Person, csrf_ok, forbidden, render, signed_in, to_sign_in, translator
-from .routes import REGION_CODE, services, signed_out
-from .services import SignedOut
+from .pages import Person, csrf_ok, person_as, render, translator
+from .routes import REGION_CODE, services
 
 router = APIRouter()
 
@@ -106,15 +105,6 @@ LABELS: Final = {
 }
 
 
-def _as(request: Request, role: str) -> Person | Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != role:
-        return forbidden(request)
-    return person
-
-
 def _problem(answer: Any) -> dict[str, Any]:
     if answer.headers.get("content-type", "").endswith("json"):
         body = answer.json()
@@ -144,9 +134,7 @@ def _missing_page(request: Request, message: str) -> Response:
 
 @router.get("/admin")
 async def admin_home(request: Request) -> Response:
-    person = _as(request, "admin")
-    if not isinstance(person, Person):
-        return person
+    person_as(request, "admin")
     return render(request, "admin_home.html")
 
 
@@ -271,12 +259,7 @@ async def _partners_page(
     status_code: int = 200,
 ) -> Response:
     s = services(request)
-    try:
-        answer = await s.call(
-            s.notification, "GET", "/v1/partners", person.token, translator(request).language
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(s.notification, "GET", "/v1/partners", person.token, translator(request).language)
     return render(
         request,
         "admin_partners.html",
@@ -293,17 +276,13 @@ async def _partners_page(
 
 @router.get("/admin/partners")
 async def partners(request: Request) -> Response:
-    person = _as(request, "admin")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "admin")
     return await _partners_page(request, person)
 
 
 @router.post("/admin/partners")
 async def register_partner(request: Request) -> Response:
-    person = _as(request, "admin")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "admin")
     data = await request.form()
     form = PartnerForm.from_form(data)
     t = translator(request)
@@ -314,19 +293,16 @@ async def register_partner(request: Request) -> Response:
         return await _partners_page(request, person, form, _ordered(own, PARTNER_FIELDS), None, 422)
     form_token = str(data.get("form_token", ""))
     s = services(request)
-    try:
-        answer = await s.call(
-            s.notification,
-            "POST",
-            "/v1/partners",
-            person.token,
-            t.language,
-            json=form.body(),
-            # A double click sends the same key: the API answers it with the first partner.
-            headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.notification,
+        "POST",
+        "/v1/partners",
+        person.token,
+        t.language,
+        json=form.body(),
+        # A double click sends the same key: the API answers it with the first partner.
+        headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+    )
     if answer.status_code in (200, 201):
         return RedirectResponse(f"/admin/partners/{answer.json()['id']}?registered=1", status_code=303)
     errors, unplaced = _api_errors(_problem(answer), PARTNER_API_FIELDS, PARTNER_FIELDS, {})
@@ -335,20 +311,15 @@ async def register_partner(request: Request) -> Response:
 
 @router.get("/admin/partners/{partner_id}")
 async def partner_detail(request: Request, partner_id: str, registered: str | None = None) -> Response:
-    person = _as(request, "admin")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "admin")
     s = services(request)
     language = translator(request).language
-    try:
-        found = await s.call(s.notification, "GET", f"/v1/partners/{partner_id}", person.token, language)
-        if found.status_code != 200:
-            return _missing_page(request, N_("There is no such partner agency."))
-        versions = await s.call(
-            s.notification, "GET", f"/v1/partners/{partner_id}/policy/versions", person.token, language
-        )
-    except SignedOut:
-        return signed_out(request)
+    found = await s.call(s.notification, "GET", f"/v1/partners/{partner_id}", person.token, language)
+    if found.status_code != 200:
+        return _missing_page(request, N_("There is no such partner agency."))
+    versions = await s.call(
+        s.notification, "GET", f"/v1/partners/{partner_id}/policy/versions", person.token, language
+    )
     items = _items(versions)
     return render(
         request,
@@ -367,9 +338,7 @@ async def dead_letters(
     event_type: str | None = None,
     replayed: str | None = None,
 ) -> Response:
-    person = _as(request, "admin")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "admin")
     filters = {"partner_id": (partner_id or "").strip(), "event_type": (event_type or "").strip()}
     count = int(replayed) if replayed and replayed.isdigit() else None
     return await _dead_letters_page(request, person, filters, replayed=count)
@@ -387,13 +356,8 @@ async def _dead_letters_page(
     s = services(request)
     language = translator(request).language
     params = {name: value for name, value in filters.items() if value}
-    try:
-        letters = await s.call(
-            s.notification, "GET", "/v1/dead-letters", person.token, language, params=params
-        )
-        known = await s.call(s.notification, "GET", "/v1/partners", person.token, language)
-    except SignedOut:
-        return signed_out(request)
+    letters = await s.call(s.notification, "GET", "/v1/dead-letters", person.token, language, params=params)
+    known = await s.call(s.notification, "GET", "/v1/partners", person.token, language)
     partner_list = _items(known)
     return render(
         request,
@@ -412,9 +376,7 @@ async def _dead_letters_page(
 
 @router.post("/admin/dead-letters")
 async def replay_dead_letters(request: Request) -> Response:
-    person = _as(request, "admin")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "admin")
     data = await request.form()
     t = translator(request)
     filters = {name: str(data.get(name, "")).strip() for name in ("partner_id", "event_type")}
@@ -433,12 +395,9 @@ async def replay_dead_letters(request: Request) -> Response:
             return await _dead_letters_page(request, person, filters, [error], None, None, 422)
         body = {"ids": ids}
     s = services(request)
-    try:
-        answer = await s.call(
-            s.notification, "POST", "/v1/dead-letters/replay", person.token, t.language, json=body
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.notification, "POST", "/v1/dead-letters/replay", person.token, t.language, json=body
+    )
     if answer.status_code != 200:
         problem = _problem(answer)
         message = str(problem.get("title") or problem.get("detail") or "")
@@ -449,9 +408,7 @@ async def replay_dead_letters(request: Request) -> Response:
 
 @router.get("/admin/sla")
 async def sla(request: Request, region: str | None = None) -> Response:
-    person = _as(request, "admin")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "admin")
     t = translator(request)
     # The region the admin typed last is the default of the next visit.
     chosen = (region if region is not None else str(request.session.get("sla_region", ""))).strip()
@@ -464,12 +421,9 @@ async def sla(request: Request, region: str | None = None) -> Response:
         status_code = 422
     elif chosen:
         s = services(request)
-        try:
-            answer = await s.call(
-                s.certificate, "GET", "/v1/reports/sla", person.token, t.language, params={"region": chosen}
-            )
-        except SignedOut:
-            return signed_out(request)
+        answer = await s.call(
+            s.certificate, "GET", "/v1/reports/sla", person.token, t.language, params={"region": chosen}
+        )
         if answer.status_code == 200:
             report = answer.json()
             request.session["sla_region"] = chosen
@@ -563,14 +517,11 @@ async def _partner_page(
 ) -> Response:
     s = services(request)
     language = translator(request).language
-    try:
-        policy = await s.call(s.notification, "GET", "/v1/partners/me/policy", person.token, language)
-        subscriptions = await s.call(s.notification, "GET", "/v1/subscriptions", person.token, language)
-        dead = await s.call(
-            s.notification, "GET", "/v1/deliveries", person.token, language, params={"status": "dead"}
-        )
-    except SignedOut:
-        return signed_out(request)
+    policy = await s.call(s.notification, "GET", "/v1/partners/me/policy", person.token, language)
+    subscriptions = await s.call(s.notification, "GET", "/v1/subscriptions", person.token, language)
+    dead = await s.call(
+        s.notification, "GET", "/v1/deliveries", person.token, language, params={"status": "dead"}
+    )
     granted = policy.json() if policy.status_code == 200 else None
     return render(
         request,
@@ -593,9 +544,7 @@ async def _partner_page(
 
 @router.get("/partner")
 async def partner_home(request: Request, replayed: str | None = None) -> Response:
-    person = _as(request, "partner")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "partner")
     count = int(replayed) if replayed and replayed.isdigit() else None
     return await _partner_page(request, person, replayed=count)
 
@@ -610,9 +559,7 @@ SUBSCRIPTION_PROBLEMS: Final = {
 
 @router.post("/partner/subscriptions")
 async def add_subscription(request: Request) -> Response:
-    person = _as(request, "partner")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "partner")
     data = await request.form()
     t = translator(request)
     values = {
@@ -640,18 +587,15 @@ async def add_subscription(request: Request) -> Response:
     form_token = str(data.get("form_token", ""))
     body = {"url": values["url"], "event_types": chosen, "regions": regions}
     s = services(request)
-    try:
-        answer = await s.call(
-            s.notification,
-            "POST",
-            "/v1/subscriptions",
-            person.token,
-            t.language,
-            json=body,
-            headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.notification,
+        "POST",
+        "/v1/subscriptions",
+        person.token,
+        t.language,
+        json=body,
+        headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+    )
     if answer.status_code in (200, 201):
         # The secret is on this page only: not in a URL, the session or a log.
         return render(request, "partner_secret.html", 201, created=answer.json(), rotated=None, labels=LABELS)
@@ -666,20 +610,15 @@ async def add_subscription(request: Request) -> Response:
 
 @router.post("/partner/subscriptions/{subscription_id}/secret")
 async def rotate_secret(request: Request, subscription_id: str) -> Response:
-    person = _as(request, "partner")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "partner")
     data = await request.form()
     t = translator(request)
     if not csrf_ok(request, data.get("csrf")):
         return await _partner_page(request, person, None, None, [], t.gettext(OUT_OF_DATE), None, 400)
     s = services(request)
-    try:
-        answer = await s.call(
-            s.notification, "POST", f"/v1/subscriptions/{subscription_id}/secret", person.token, t.language
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.notification, "POST", f"/v1/subscriptions/{subscription_id}/secret", person.token, t.language
+    )
     if answer.status_code != 200:
         return _missing_page(request, N_("There is no such subscription of your agency."))
     return render(request, "partner_secret.html", created=None, rotated=answer.json(), labels=LABELS)
@@ -687,9 +626,7 @@ async def rotate_secret(request: Request, subscription_id: str) -> Response:
 
 @router.post("/partner/replay")
 async def replay_since(request: Request) -> Response:
-    person = _as(request, "partner")
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "partner")
     data = await request.form()
     t = translator(request)
     values = {
@@ -718,12 +655,9 @@ async def replay_since(request: Request) -> Response:
         **({"subscription_id": values["subscription_id"]} if values["subscription_id"] else {}),
     }
     s = services(request)
-    try:
-        answer = await s.call(
-            s.notification, "POST", "/v1/deliveries/replay", person.token, t.language, json=body
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.notification, "POST", "/v1/deliveries/replay", person.token, t.language, json=body
+    )
     if answer.status_code != 200:
         problem = _problem(answer)
         errors = [FieldError("since", str(problem.get("title") or problem.get("detail") or ""))]

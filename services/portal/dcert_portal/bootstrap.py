@@ -18,10 +18,10 @@ from .doctor_pages import router as doctor_router
 from .i18n import load_translators
 from .identity import provider_of
 from .matter_pages import router as matter_router
-from .pages import render
+from .pages import PageRefused, render
 from .review_pages import router as review_router
-from .routes import router
-from .services import Services, ServiceUnavailable
+from .routes import router, signed_out
+from .services import Services, ServiceUnavailable, SignedOut
 from .settings import PortalSettings
 
 HERE = Path(__file__).parent
@@ -72,6 +72,15 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    @app.exception_handler(PageRefused)
+    async def refused(request: Request, error: Exception) -> Response:
+        assert isinstance(error, PageRefused)
+        return error.response
+
+    @app.exception_handler(SignedOut)
+    async def token_refused(request: Request, error: Exception) -> Response:
+        return signed_out(request)
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: Exception) -> Response:

@@ -14,9 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, render, signed_in, to_sign_in, translator
-from .routes import services, signed_out
-from .services import SignedOut
+from .pages import Person, csrf_ok, forbidden, person_as, render, translator
+from .routes import services
 
 router = APIRouter()
 
@@ -53,15 +52,6 @@ TRACKING_MAX: Final = 64
 API_REPORT_FIELD: Final = re.compile(r"reports\.(\d+)\.(\w+)")
 
 
-def _card_centre(request: Request) -> Person | Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "card_centre":
-        return forbidden(request)
-    return person
-
-
 # --- the card centre's home ---
 
 
@@ -81,12 +71,9 @@ async def _home(
         answer = await s.call(s.certificate, "GET", path, person.token, language, params=params)
         return list(answer.json().get("items", [])) if answer.status_code == 200 else []
 
-    try:
-        waiting = await items("/v1/cards", {"status": "ordered"})
-        overdue = await items("/v1/cards", {"overdue": "true"})
-        batches = await items("/v1/card-batches", {"limit": "50"})
-    except SignedOut:
-        return signed_out(request)
+    waiting = await items("/v1/cards", {"status": "ordered"})
+    overdue = await items("/v1/cards", {"overdue": "true"})
+    batches = await items("/v1/card-batches", {"limit": "50"})
     for batch in batches:
         counts = batch.get("counts") or {}
         batch["states"] = [(code, counts[code]) for code in CARD_STATUSES if counts.get(code)]
@@ -111,17 +98,13 @@ async def _home(
 
 @router.get("/cards")
 async def cards_home(request: Request, empty: str | None = None) -> Response:
-    person = _card_centre(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "card_centre")
     return await _home(request, person, empty=empty == "1")
 
 
 @router.post("/cards/batches")
 async def take_batch(request: Request) -> Response:
-    person = _card_centre(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "card_centre")
     data = await request.form()
     t = translator(request)
     limit = str(data.get("limit", "")).strip()
@@ -137,20 +120,17 @@ async def take_batch(request: Request) -> Response:
         return await _home(request, person, [FieldError("limit", message)], None, limit, 422)
     form_token = str(data.get("form_token", ""))
     s = services(request)
-    try:
-        answer = await s.call(
-            s.certificate,
-            "POST",
-            "/v1/card-batches",
-            person.token,
-            t.language,
-            json={"limit": int(limit)},
-            # The same form sent twice carries the same key: the API answers the second request
-            # with the first batch instead of taking another.
-            headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.certificate,
+        "POST",
+        "/v1/card-batches",
+        person.token,
+        t.language,
+        json={"limit": int(limit)},
+        # The same form sent twice carries the same key: the API answers the second request
+        # with the first batch instead of taking another.
+        headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+    )
     if answer.status_code in (200, 201):
         batch = answer.json()
         if not batch.get("cards"):
@@ -184,12 +164,9 @@ async def _batch_page(
     reported: bool = False,
 ) -> Response:
     s = services(request)
-    try:
-        answer = await s.call(
-            s.certificate, "GET", f"/v1/card-batches/{batch_id}", person.token, translator(request).language
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.certificate, "GET", f"/v1/card-batches/{batch_id}", person.token, translator(request).language
+    )
     if answer.status_code != 200:
         return render(request, "not_found.html", 404)
     batch = answer.json()
@@ -210,17 +187,13 @@ async def _batch_page(
 
 @router.get("/cards/batches/{batch_id}")
 async def batch_page(request: Request, batch_id: str, reported: str | None = None) -> Response:
-    person = _card_centre(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "card_centre")
     return await _batch_page(request, person, batch_id, reported=reported == "1")
 
 
 @router.post("/cards/batches/{batch_id}")
 async def report_states(request: Request, batch_id: str) -> Response:
-    person = _card_centre(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "card_centre")
     data = await request.form()
     t = translator(request)
     cards = [str(card) for card in data.getlist("card")]
@@ -259,17 +232,14 @@ async def report_states(request: Request, batch_id: str) -> Response:
         for card in cards
     ]
     s = services(request)
-    try:
-        answer = await s.call(
-            s.certificate,
-            "POST",
-            f"/v1/card-batches/{batch_id}/reports",
-            person.token,
-            t.language,
-            json={"reports": reports},
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.certificate,
+        "POST",
+        f"/v1/card-batches/{batch_id}/reports",
+        person.token,
+        t.language,
+        json={"reports": reports},
+    )
     if answer.status_code == 200:
         return RedirectResponse(f"/cards/batches/{batch_id}?reported=1", status_code=303)
     if answer.status_code in (403, 404):

@@ -19,9 +19,8 @@ from markupsafe import Markup, escape
 
 from .application_form import CATEGORIES
 from .i18n import N_, Translator
-from .pages import forbidden, render, signed_in, to_sign_in, translator
-from .routes import services, signed_out
-from .services import SignedOut
+from .pages import person_as, render, translator
+from .routes import services
 
 router = APIRouter()
 
@@ -102,47 +101,38 @@ async def chosen_certificate_page(request: Request, application_id: str) -> Resp
 
 
 async def _certificate(request: Request, application_id: str | None) -> Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "applicant":
-        return forbidden(request)
+    person = person_as(request, "applicant")
     s = services(request)
     t = translator(request)
-    try:
-        answer = await s.call(s.certificate, "GET", "/v1/applications", person.token, t.language)
-        applications = answer.json().get("items", []) if answer.status_code == 200 else []
-        choices = certificates_of(applications)
-        if application_id is None:
-            chosen = choices[0] if choices else None
-        else:
-            # Any of the person's applications about the certificate names it (a matter made
-            # since, on the same number, does not turn the link of the first one into a 404).
-            number = next(
-                (a.get("certificate_number") for a in applications if a.get("id") == application_id), None
-            )
-            chosen = next((c for c in choices if number is not None and c["number"] == number), None)
-            if chosen is None:
-                return render(request, "not_found.html", 404)
-        if chosen is None:
-            return render(
-                request,
-                "certificate.html",
-                certificate=None,
-                choices=[],
-                pending=bool(applications),
-                labels=CERTIFICATE_LABELS,
-            )
-        number = chosen["number"]
-        certificate, ecert, benefits = await asyncio.gather(
-            s.call(s.certificate, "GET", f"/v1/certificates/{number}", person.token, t.language),
-            s.call(
-                s.certificate, "GET", f"/v1/certificates/{number}/e-certificate", person.token, t.language
-            ),
-            s.call(s.benefits, "GET", f"/v1/certificates/{number}/benefits", person.token, t.language),
+    answer = await s.call(s.certificate, "GET", "/v1/applications", person.token, t.language)
+    applications = answer.json().get("items", []) if answer.status_code == 200 else []
+    choices = certificates_of(applications)
+    if application_id is None:
+        chosen = choices[0] if choices else None
+    else:
+        # Any of the person's applications about the certificate names it (a matter made
+        # since, on the same number, does not turn the link of the first one into a 404).
+        number = next(
+            (a.get("certificate_number") for a in applications if a.get("id") == application_id), None
         )
-    except SignedOut:
-        return signed_out(request)
+        chosen = next((c for c in choices if number is not None and c["number"] == number), None)
+        if chosen is None:
+            return render(request, "not_found.html", 404)
+    if chosen is None:
+        return render(
+            request,
+            "certificate.html",
+            certificate=None,
+            choices=[],
+            pending=bool(applications),
+            labels=CERTIFICATE_LABELS,
+        )
+    number = chosen["number"]
+    certificate, ecert, benefits = await asyncio.gather(
+        s.call(s.certificate, "GET", f"/v1/certificates/{number}", person.token, t.language),
+        s.call(s.certificate, "GET", f"/v1/certificates/{number}/e-certificate", person.token, t.language),
+        s.call(s.benefits, "GET", f"/v1/certificates/{number}/benefits", person.token, t.language),
+    )
     if certificate.status_code != 200:
         return render(request, "not_found.html", 404)
     qr = None

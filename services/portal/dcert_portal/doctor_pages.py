@@ -24,9 +24,8 @@ from .doctor_form import (
     ordered,
 )
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, render, signed_in, to_sign_in, translator
-from .routes import LABELS, services, signed_out
-from .services import SignedOut
+from .pages import Person, csrf_ok, person_as, render, translator
+from .routes import LABELS, services
 
 router = APIRouter()
 
@@ -38,32 +37,18 @@ ASSESSMENT_STATUSES = {
 }
 
 
-def _doctor(request: Request) -> Person | Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "doctor":
-        return forbidden(request)
-    return person
-
-
 @router.get("/worklist")
 async def worklist(request: Request) -> Response:
-    person = _doctor(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "doctor")
     s = services(request)
-    try:
-        answer = await s.call(
-            s.assessment,
-            "GET",
-            "/v1/assessments",
-            person.token,
-            translator(request).language,
-            params={"assigned": "me"},
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.assessment,
+        "GET",
+        "/v1/assessments",
+        person.token,
+        translator(request).language,
+        params={"assigned": "me"},
+    )
     items: list[dict[str, Any]] = answer.json().get("items", []) if answer.status_code == 200 else []
     return render(
         request, "worklist.html", assessments=items, labels=LABELS, assessment_statuses=ASSESSMENT_STATUSES
@@ -173,12 +158,7 @@ async def _case_page(
 ) -> Response:
     s = services(request)
     t = translator(request)
-    try:
-        answer = await s.call(
-            s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, t.language
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, t.language)
     if answer.status_code != 200:
         return render(request, "not_found.html", 404)
     assessment = answer.json()
@@ -211,9 +191,7 @@ async def _case_page(
 
 @router.get("/worklist/{assessment_id}")
 async def case(request: Request, assessment_id: str, recorded: str | None = None) -> Response:
-    person = _doctor(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "doctor")
     return await _case_page(request, person, assessment_id, recorded=recorded == "1")
 
 
@@ -286,9 +264,7 @@ def _api_errors(
 
 @router.post("/worklist/{assessment_id}")
 async def submit(request: Request, assessment_id: str) -> Response:
-    person = _doctor(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "doctor")
     data = await request.form()
     t = translator(request)
     form = ResultForm.from_form(data)
@@ -297,12 +273,9 @@ async def submit(request: Request, assessment_id: str) -> Response:
         return await _case_page(request, person, assessment_id, form, [], out_of_date, status_code=400)
     s = services(request)
     if data.get("action") in ("check", "check-components"):  # the single grade's button, the components'
-        try:
-            answer = await s.call(
-                s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, t.language
-            )
-        except SignedOut:
-            return signed_out(request)
+        answer = await s.call(
+            s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, t.language
+        )
         if answer.status_code != 200:
             return render(request, "not_found.html", 404)
         category = form.values.get("category", "")
@@ -339,18 +312,15 @@ async def submit(request: Request, assessment_id: str) -> Response:
         # otherwise be recorded as never measured.
         return await _case_page(request, person, assessment_id, form, ordered(own), status_code=422)
     form_token = str(data.get("form_token", ""))
-    try:
-        answer = await s.call(
-            s.assessment,
-            "POST",
-            f"/v1/assessments/{assessment_id}/result",
-            person.token,
-            t.language,
-            json=form.body(),
-            headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.assessment,
+        "POST",
+        f"/v1/assessments/{assessment_id}/result",
+        person.token,
+        t.language,
+        json=form.body(),
+        headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+    )
     if answer.status_code in (200, 201):
         return RedirectResponse(f"/worklist/{assessment_id}?recorded=1", status_code=303)
     if answer.status_code in (403, 404):

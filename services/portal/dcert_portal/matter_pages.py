@@ -18,7 +18,7 @@ from . import drafts
 from .application_form import CATEGORIES, REQUIRED, FieldError
 from .certificate_pages import certificates_of
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, render, signed_in, to_sign_in, translator
+from .pages import Person, csrf_ok, forbidden, person_as, render, signed_in, to_sign_in, translator
 from .routes import LABELS, MATTERS, services, signed_out
 from .services import SignedOut
 
@@ -192,15 +192,8 @@ def _matter_page(
 
 @router.get("/certificate/{application_id}/matters/new")
 async def new_matter_page(request: Request, application_id: str, matter: str = "") -> Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "applicant":
-        return forbidden(request)
-    try:
-        chosen = await _own_certificate(request, person, application_id)
-    except SignedOut:
-        return signed_out(request)
+    person = person_as(request, "applicant")
+    chosen = await _own_certificate(request, person, application_id)
     if chosen is None:
         return render(request, "not_found.html", 404)
     draft = drafts.take(request)
@@ -273,19 +266,14 @@ async def application_view(
     """The application with its timeline and, while it is assessed, the appointment."""
     s = services(request)
     language = translator(request).language
-    try:
-        answer = await s.call(
-            s.certificate, "GET", f"/v1/applications/{application_id}", person.token, language
-        )
-        if answer.status_code != 200:
-            return render(request, "not_found.html", 404)
-        timeline = await s.call(
-            s.certificate, "GET", f"/v1/applications/{application_id}/timeline", person.token, language
-        )
-        application = answer.json()
-        booking = await _booking(request, person, application)
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(s.certificate, "GET", f"/v1/applications/{application_id}", person.token, language)
+    if answer.status_code != 200:
+        return render(request, "not_found.html", 404)
+    timeline = await s.call(
+        s.certificate, "GET", f"/v1/applications/{application_id}/timeline", person.token, language
+    )
+    application = answer.json()
+    booking = await _booking(request, person, application)
     steps = timeline.json().get("steps", []) if timeline.status_code == 200 else []
     return render(
         request,
@@ -325,11 +313,7 @@ async def _booking(request: Request, person: Person, application: dict[str, Any]
 
 @router.post("/applications/{application_id}/appointment")
 async def book_appointment(request: Request, application_id: str) -> Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "applicant":
-        return forbidden(request)
+    person = person_as(request, "applicant")
     data = await request.form()
     t = translator(request)
     if not csrf_ok(request, data.get("csrf")):
@@ -345,25 +329,22 @@ async def book_appointment(request: Request, application_id: str) -> Response:
         errors = [FieldError("starts_at", t.gettext("Choose a time."))]
         return await application_view(request, person, application_id, errors, status_code=422)
     s = services(request)
-    try:
-        answer = await s.call(
-            s.certificate, "GET", f"/v1/applications/{application_id}", person.token, t.language
-        )
-        if answer.status_code != 200:
-            return render(request, "not_found.html", 404)
-        assessment_id = (answer.json().get("assessment") or {}).get("assessment_id")
-        if not assessment_id:
-            return RedirectResponse(f"/applications/{application_id}", status_code=303)
-        booked = await s.call(
-            s.assessment,
-            "POST",
-            f"/v1/assessments/{assessment_id}/appointment",
-            person.token,
-            t.language,
-            json={"starts_at": starts_at},
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.certificate, "GET", f"/v1/applications/{application_id}", person.token, t.language
+    )
+    if answer.status_code != 200:
+        return render(request, "not_found.html", 404)
+    assessment_id = (answer.json().get("assessment") or {}).get("assessment_id")
+    if not assessment_id:
+        return RedirectResponse(f"/applications/{application_id}", status_code=303)
+    booked = await s.call(
+        s.assessment,
+        "POST",
+        f"/v1/assessments/{assessment_id}/appointment",
+        person.token,
+        t.language,
+        json={"starts_at": starts_at},
+    )
     if booked.status_code in (200, 201):
         return RedirectResponse(f"/applications/{application_id}", status_code=303)
     # The time was taken meanwhile or is no longer offered: said at the times, shown anew.

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from .i18n import LANGUAGES, Translator, choose_language
@@ -68,6 +68,25 @@ def csrf_token(request: Request) -> str:
 def csrf_ok(request: Request, submitted: object) -> bool:
     expected = request.session.get("csrf")
     return isinstance(submitted, str) and bool(expected) and secrets.compare_digest(submitted, str(expected))
+
+
+class PageRefused(Exception):
+    """The page is not for this visitor: not signed in (off to sign in) or of another role (403).
+    The app answers with `response` (bootstrap.py)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
+
+
+def person_as(request: Request, role: str) -> Person:
+    """The signed-in person, when their role is the page's; otherwise PageRefused."""
+    person = signed_in(request)
+    if person is None:
+        raise PageRefused(to_sign_in(request))
+    if person.role != role:
+        raise PageRefused(forbidden(request))
+    return person
 
 
 def to_sign_in(request: Request) -> RedirectResponse:

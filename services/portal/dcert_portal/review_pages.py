@@ -11,9 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, render, signed_in, to_sign_in, translator
-from .routes import LABELS, STATUSES, services, signed_out
-from .services import SignedOut
+from .pages import Person, csrf_ok, person_as, render, translator
+from .routes import LABELS, STATUSES, services
 
 router = APIRouter()
 
@@ -31,33 +30,19 @@ DECISION_HINTS: Final = {
 QUEUE_STATUSES: Final = ["assessed", "submitted", "public_notice", "returned", "assessing"]
 
 
-def _reviewer(request: Request) -> Person | Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "reviewer":
-        return forbidden(request)
-    return person
-
-
 @router.get("/review")
 async def queue(request: Request, status: str | None = None) -> Response:
-    person = _reviewer(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "reviewer")
     chosen = status if status in QUEUE_STATUSES else ""
     s = services(request)
-    try:
-        answer = await s.call(
-            s.certificate,
-            "GET",
-            "/v1/applications",
-            person.token,
-            translator(request).language,
-            params={"status": chosen} if chosen else None,
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.certificate,
+        "GET",
+        "/v1/applications",
+        person.token,
+        translator(request).language,
+        params={"status": chosen} if chosen else None,
+    )
     items: list[dict[str, Any]] = answer.json().get("items", []) if answer.status_code == 200 else []
     # Overdue first; within each, the earliest due first (the API's order), then those with none.
     items.sort(
@@ -85,25 +70,18 @@ async def _case_page(
 ) -> Response:
     s = services(request)
     language = translator(request).language
-    try:
-        answer = await s.call(
-            s.certificate, "GET", f"/v1/applications/{application_id}", person.token, language
-        )
-        if answer.status_code != 200:
-            return render(request, "not_found.html", 404)
-        application = answer.json()
-        timeline = await s.call(
-            s.certificate, "GET", f"/v1/applications/{application_id}/timeline", person.token, language
-        )
-        assessment: dict[str, Any] | None = None
-        assessment_id = (application.get("assessment") or {}).get("assessment_id")
-        if assessment_id:
-            found = await s.call(
-                s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, language
-            )
-            assessment = found.json() if found.status_code == 200 else None
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(s.certificate, "GET", f"/v1/applications/{application_id}", person.token, language)
+    if answer.status_code != 200:
+        return render(request, "not_found.html", 404)
+    application = answer.json()
+    timeline = await s.call(
+        s.certificate, "GET", f"/v1/applications/{application_id}/timeline", person.token, language
+    )
+    assessment: dict[str, Any] | None = None
+    assessment_id = (application.get("assessment") or {}).get("assessment_id")
+    if assessment_id:
+        found = await s.call(s.assessment, "GET", f"/v1/assessments/{assessment_id}", person.token, language)
+        assessment = found.json() if found.status_code == 200 else None
     steps = timeline.json().get("steps", []) if timeline.status_code == 200 else []
     next_step = application.get("next_step") or {}
     return render(
@@ -127,17 +105,13 @@ async def _case_page(
 
 @router.get("/review/{application_id}")
 async def case(request: Request, application_id: str, decided: str | None = None) -> Response:
-    person = _reviewer(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "reviewer")
     return await _case_page(request, person, application_id, decided=decided == "1")
 
 
 @router.post("/review/{application_id}")
 async def decide(request: Request, application_id: str) -> Response:
-    person = _reviewer(request)
-    if not isinstance(person, Person):
-        return person
+    person = person_as(request, "reviewer")
     data = await request.form()
     t = translator(request)
     values = {"decision": str(data.get("decision", "")), "reason": str(data.get("reason", "")).strip()}
@@ -155,17 +129,14 @@ async def decide(request: Request, application_id: str) -> Response:
         return await _case_page(request, person, application_id, errors, None, values, 422)
     body = {"decision": values["decision"], **({"reason": values["reason"]} if values["reason"] else {})}
     s = services(request)
-    try:
-        answer = await s.call(
-            s.certificate,
-            "POST",
-            f"/v1/applications/{application_id}/decision",
-            person.token,
-            t.language,
-            json=body,
-        )
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(
+        s.certificate,
+        "POST",
+        f"/v1/applications/{application_id}/decision",
+        person.token,
+        t.language,
+        json=body,
+    )
     if answer.status_code == 200:
         return RedirectResponse(f"/review/{application_id}?decided=1", status_code=303)
     if answer.status_code in (403, 404):

@@ -26,7 +26,7 @@ from .application_form import (
     field_errors,
 )
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, render, safe_next, signed_in, to_sign_in, translator
+from .pages import Person, csrf_ok, forbidden, person_as, render, safe_next, signed_in, to_sign_in, translator
 from .services import Services, SignedOut
 
 router = APIRouter()
@@ -297,11 +297,7 @@ def _new_form_page(
 
 @router.get("/applications/new")
 async def new_application_page(request: Request) -> Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "applicant":
-        return forbidden(request)
+    person = person_as(request, "applicant")
     draft = drafts.take(request)
     if draft is not None:
         form = NewApplicationForm.from_form(draft)
@@ -351,11 +347,7 @@ async def submit_application(request: Request) -> Response:
 
 @router.get("/applications/{application_id}")
 async def application_page(request: Request, application_id: str) -> Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "applicant":
-        return forbidden(request)
+    person = person_as(request, "applicant")
     # The page with the appointment for its assessment (matter_pages imports this module).
     from .matter_pages import application_view
 
@@ -364,21 +356,13 @@ async def application_page(request: Request, application_id: str) -> Response:
 
 @router.get("/inbox")
 async def inbox(request: Request) -> Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "applicant":
-        return forbidden(request)
+    person = person_as(request, "applicant")
     return await _listed(request, person, "notification", "/v1/inbox", "inbox.html")
 
 
 @router.get("/access-log")
 async def access_log(request: Request) -> Response:
-    person = signed_in(request)
-    if person is None:
-        return to_sign_in(request)
-    if person.role != "applicant":
-        return forbidden(request)
+    person = person_as(request, "applicant")
     return await _listed(request, person, "certificate", "/v1/me/access-log", "access_log.html")
 
 
@@ -387,9 +371,6 @@ async def _listed(
 ) -> Response:
     """A page listing the `items` a service answers the person with (none when it cannot)."""
     s = services(request)
-    try:
-        answer = await s.call(getattr(s, service), "GET", path, person.token, translator(request).language)
-    except SignedOut:
-        return signed_out(request)
+    answer = await s.call(getattr(s, service), "GET", path, person.token, translator(request).language)
     items = answer.json().get("items", []) if answer.status_code == 200 else []
     return render(request, template, 200, labels=LABELS, **{name: items})
