@@ -16,7 +16,7 @@ from dcert_portal.settings import PortalSettings
 from dcert_shared.embedded import ensure_databases, free_port
 from dcert_shared.supervisor import ServiceProcess
 
-from .system import SERVICES, System, TelemetryReceiver, WebhookReceiver, new_person
+from .system import SERVICES, System, TelemetryReceiver, WebhookReceiver, register_doctor
 
 REGION = "330502"
 POLICY_FIELDS = ["certificate_number", "category", "level", "expires_on"]
@@ -83,28 +83,9 @@ def admin(system: System) -> str:
 @pytest.fixture(scope="session")
 def doctor(system: System, admin: str) -> str:
     """An institution in the region and a doctor qualified for physical, visual and hearing."""
-    institution = system.call(
-        "assessment",
-        "POST",
-        "/v1/institutions",
-        {"name": "吴兴区人民医院", "region": REGION, "categories": ["physical", "visual", "hearing"]},
-        admin,
-    )
-    assert institution.status_code == 201, institution.text
-    registered = system.call(
-        "assessment",
-        "POST",
-        "/v1/doctors",
-        {
-            "name": "李医生",
-            "institution_id": institution.json()["id"],
-            "license_no": f"LIC-{new_person()}",
-            "categories": ["physical", "visual", "hearing"],
-        },
-        admin,
-    )
-    assert registered.status_code == 201, registered.text
-    return system.token("doctor", "doctor-1", doctor_id=registered.json()["id"])
+    categories = ["physical", "visual", "hearing"]
+    doctor_id = register_doctor(system, admin, REGION, categories, "吴兴区人民医院", "李医生")
+    return system.token("doctor", "doctor-1", doctor_id=doctor_id)
 
 
 @pytest.fixture(scope="session")

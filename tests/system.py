@@ -77,6 +77,35 @@ def new_person(region: str = "330502", birth: date | None = None) -> str:
     return make_identity_number(region, born, number % 999 + 1)
 
 
+def register_doctor(
+    system: System, admin: str, region: str, categories: list[str], hospital: str, name: str
+) -> str:
+    """An institution of `region` and a doctor of it, both qualified for `categories`: the
+    doctor's id."""
+    institution = system.call(
+        "assessment",
+        "POST",
+        "/v1/institutions",
+        {"name": hospital, "region": region, "categories": categories},
+        admin,
+    )
+    assert institution.status_code == 201, institution.text
+    registered = system.call(
+        "assessment",
+        "POST",
+        "/v1/doctors",
+        {
+            "name": name,
+            "institution_id": institution.json()["id"],
+            "license_no": f"LIC-{new_person(region)}",
+            "categories": categories,
+        },
+        admin,
+    )
+    assert registered.status_code == 201, registered.text
+    return str(registered.json()["id"])
+
+
 def application(
     person: str,
     *,

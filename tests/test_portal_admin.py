@@ -18,9 +18,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
+from dcert_notification.domain.catalogue import KNOWN_EVENT_TYPES
+from dcert_portal.admin_pages import EVENT_TYPES
 from dcert_portal.i18n import CHINA
 
-from .system import System, WebhookReceiver, application, new_person, wait_for
+from .system import System, WebhookReceiver, application, new_person, register_doctor, wait_for
 from .test_main_flow import apply, graded, status_of
 from .test_portal_accessibility import SCREENSHOTS, browser, no_sideways_scroll, violations
 from .test_portal_pages import hidden, signed_in
@@ -28,6 +30,11 @@ from .test_portal_pages import hidden, signed_in
 __all__ = ["browser"]  # the module's browser fixture, shared with the accessibility tests
 
 PHONE = {"width": 360, "height": 780}
+
+
+def test_the_event_types_offered_are_those_the_notification_service_delivers() -> None:
+    """The portal names each event type in words; the service is the list's owner."""
+    assert set(EVENT_TYPES) == set(KNOWN_EVENT_TYPES)
 
 
 def unique_region() -> str:
@@ -83,27 +90,7 @@ async def partner_signed_in(visitor: httpx.AsyncClient, partner_id: str) -> None
 def sla_data(system: System, admin: str, region: str) -> str:
     """An application of `region` through assessment and public notice into review: completed
     steps (with hours) and an open one in the region's SLA report."""
-    institution = system.call(
-        "assessment",
-        "POST",
-        "/v1/institutions",
-        {"name": "安吉县人民医院", "region": region, "categories": ["physical"]},
-        admin,
-    )
-    assert institution.status_code == 201, institution.text
-    doctor = system.call(
-        "assessment",
-        "POST",
-        "/v1/doctors",
-        {
-            "name": "孙医生",
-            "institution_id": institution.json()["id"],
-            "license_no": f"LIC-{new_person()}",
-            "categories": ["physical"],
-        },
-        admin,
-    )
-    assert doctor.status_code == 201, doctor.text
+    register_doctor(system, admin, region, ["physical"], "安吉县人民医院", "孙医生")
     person = new_person(region)
     token = system.token("applicant", f"sla-{person}", id_number=person)
     created = apply(system, token, application(person, household_region=region, residence_region=region))

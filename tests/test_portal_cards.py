@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from .system import System, application, new_person
+from .system import System, application, new_person, register_doctor
 from .test_main_flow import apply, approved
 from .test_portal_accessibility import PHONE, SCREENSHOTS, browser, no_sideways_scroll, violations
 from .test_portal_pages import hidden, signed_in
@@ -29,28 +29,8 @@ OTHER_PROVINCE = "520000"  # 贵州: a card centre with no card here
 @pytest.fixture(scope="module")
 def certified(system: System, admin: str) -> Callable[[], str]:
     """A fresh certificate of COUNTY through the real flow (its card is ordered): its number."""
-    institution = system.call(
-        "assessment",
-        "POST",
-        "/v1/institutions",
-        {"name": "锦江区人民医院", "region": COUNTY, "categories": ["physical"]},
-        admin,
-    )
-    assert institution.status_code == 201, institution.text
-    registered = system.call(
-        "assessment",
-        "POST",
-        "/v1/doctors",
-        {
-            "name": "蒲医生",
-            "institution_id": institution.json()["id"],
-            "license_no": f"LIC-CD-{new_person(COUNTY)}",
-            "categories": ["physical"],
-        },
-        admin,
-    )
-    assert registered.status_code == 201, registered.text
-    doctor = system.token("doctor", "doctor-chengdu", doctor_id=registered.json()["id"])
+    doctor_id = register_doctor(system, admin, COUNTY, ["physical"], "锦江区人民医院", "蒲医生")
+    doctor = system.token("doctor", "doctor-chengdu", doctor_id=doctor_id)
     reviewer = system.token("reviewer", "reviewer-chengdu", region=COUNTY)
 
     def make() -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from dcert_portal.doctor_form import implied
 
-from .system import System, application, new_person, wait_for
+from .system import System, application, new_person, register_doctor, wait_for
 from .test_main_flow import apply, status_of
 from .test_portal_pages import hidden
 
@@ -30,55 +30,14 @@ def hearing_doctor(system: System, admin: str) -> str:
 
 def register_hearing_doctor(system: System, admin: str) -> str:
     """A hearing doctor of DOCTOR_REGION; their id (the tests find the assigned one all the same)."""
-    institution = system.call(
-        "assessment",
-        "POST",
-        "/v1/institutions",
-        {"name": "长兴县人民医院", "region": DOCTOR_REGION, "categories": ["hearing"]},
-        admin,
-    )
-    assert institution.status_code == 201, institution.text
-    registered = system.call(
-        "assessment",
-        "POST",
-        "/v1/doctors",
-        {
-            "name": "周医生",
-            "institution_id": institution.json()["id"],
-            "license_no": f"LIC-{new_person()}",
-            "categories": ["hearing"],
-        },
-        admin,
-    )
-    assert registered.status_code == 201, registered.text
-    return str(registered.json()["id"])
+    return register_doctor(system, admin, DOCTOR_REGION, ["hearing"], "长兴县人民医院", "周医生")
 
 
 def register_multiple_doctor(system: System, admin: str) -> str:
     """A doctor of DOCTOR_REGION qualified for multiple disability and for hearing and visual, the
     components the tests grade; their id."""
-    institution = system.call(
-        "assessment",
-        "POST",
-        "/v1/institutions",
-        {"name": "长兴县中医院", "region": DOCTOR_REGION, "categories": ["multiple", "hearing", "visual"]},
-        admin,
-    )
-    assert institution.status_code == 201, institution.text
-    registered = system.call(
-        "assessment",
-        "POST",
-        "/v1/doctors",
-        {
-            "name": "钱医生",
-            "institution_id": institution.json()["id"],
-            "license_no": f"LIC-{new_person()}",
-            "categories": ["multiple", "hearing", "visual"],
-        },
-        admin,
-    )
-    assert registered.status_code == 201, registered.text
-    return str(registered.json()["id"])
+    categories = ["multiple", "hearing", "visual"]
+    return register_doctor(system, admin, DOCTOR_REGION, categories, "长兴县中医院", "钱医生")
 
 
 def assigned_case(
