@@ -7,7 +7,6 @@ page of the request that made it, and is never logged, kept in the session or pu
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -19,7 +18,7 @@ from starlette.datastructures import FormData
 
 from .application_form import FieldError
 from .i18n import CHINA, N_
-from .pages import Person, csrf_ok, person_as, render, translator
+from .pages import Person, csrf_ok, idempotency_key, person_as, render, translator
 from .routes import REGION_CODE, services
 
 router = APIRouter()
@@ -268,8 +267,6 @@ async def _partners_page(
         form=form or PartnerForm({name: "" for name in PARTNER_FIELDS}, [], []),
         errors=errors or [],
         unplaced=unplaced,
-        # A fresh one-time token each time the form is shown: the API's Idempotency-Key.
-        form_token=secrets.token_urlsafe(24),
         labels=LABELS,
     )
 
@@ -291,7 +288,6 @@ async def register_partner(request: Request) -> Response:
     own = {name: FieldError(name, t.gettext(error.message)) for name, error in form.checks().items()}
     if own:
         return await _partners_page(request, person, form, _ordered(own, PARTNER_FIELDS), None, 422)
-    form_token = str(data.get("form_token", ""))
     s = services(request)
     answer = await s.call(
         s.notification,
@@ -301,7 +297,7 @@ async def register_partner(request: Request) -> Response:
         t.language,
         json=form.body(),
         # A double click sends the same key: the API answers it with the first partner.
-        headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+        headers=idempotency_key(data),
     )
     if answer.status_code in (200, 201):
         return RedirectResponse(f"/admin/partners/{answer.json()['id']}?registered=1", status_code=303)
@@ -537,7 +533,6 @@ async def _partner_page(
         errors=errors or [],
         unplaced=unplaced,
         replayed=replayed,
-        form_token=secrets.token_urlsafe(24),
         labels=LABELS,
     )
 
@@ -584,7 +579,6 @@ async def add_subscription(request: Request) -> Response:
     if own:
         errors = _ordered(own, SUBSCRIPTION_FIELDS)
         return await _partner_page(request, person, values, chosen, errors, None, None, 422)
-    form_token = str(data.get("form_token", ""))
     body = {"url": values["url"], "event_types": chosen, "regions": regions}
     s = services(request)
     answer = await s.call(
@@ -594,7 +588,7 @@ async def add_subscription(request: Request) -> Response:
         person.token,
         t.language,
         json=body,
-        headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+        headers=idempotency_key(data),
     )
     if answer.status_code in (200, 201):
         # The secret is on this page only: not in a URL, the session or a log.

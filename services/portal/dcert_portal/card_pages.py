@@ -6,7 +6,6 @@ the API keeps a card centre to its province and applies a report all or nothing.
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
@@ -14,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, person_as, render, translator
+from .pages import Person, csrf_ok, forbidden, idempotency_key, person_as, render, translator
 from .routes import services
 
 router = APIRouter()
@@ -89,9 +88,6 @@ async def _home(
         unplaced=unplaced,
         limit=limit,
         max_batch=MAX_BATCH,
-        # A fresh one-time token each time the form is shown: the API's Idempotency-Key, so a
-        # double click takes one batch.
-        form_token=secrets.token_urlsafe(24),
         empty=empty,
     )
 
@@ -118,7 +114,6 @@ async def take_batch(request: Request) -> Response:
     if not limit.isdecimal() or not 1 <= int(limit) <= MAX_BATCH:
         message = t.gettext("Enter a whole number from 1 to %(most)s.", most=MAX_BATCH)
         return await _home(request, person, [FieldError("limit", message)], None, limit, 422)
-    form_token = str(data.get("form_token", ""))
     s = services(request)
     answer = await s.call(
         s.certificate,
@@ -129,7 +124,7 @@ async def take_batch(request: Request) -> Response:
         json={"limit": int(limit)},
         # The same form sent twice carries the same key: the API answers the second request
         # with the first batch instead of taking another.
-        headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+        headers=idempotency_key(data),
     )
     if answer.status_code in (200, 201):
         batch = answer.json()

@@ -4,7 +4,6 @@ Only through the public APIs, as the signed-in doctor (API.md)."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,7 +23,7 @@ from .doctor_form import (
     ordered,
 )
 from .i18n import N_
-from .pages import Person, csrf_ok, person_as, render, translator
+from .pages import Person, csrf_ok, idempotency_key, person_as, render, translator
 from .routes import LABELS, services
 
 router = APIRouter()
@@ -184,8 +183,6 @@ async def _case_page(
         checked=checked,
         component_checks=component_checks or {},
         recorded=recorded,
-        # A fresh one-time token each time the form is shown: the API's Idempotency-Key.
-        form_token=secrets.token_urlsafe(24),
     )
 
 
@@ -311,7 +308,6 @@ async def submit(request: Request, assessment_id: str) -> Response:
         # Nothing is sent while a field is missing or not a number: a measurement left out could
         # otherwise be recorded as never measured.
         return await _case_page(request, person, assessment_id, form, ordered(own), status_code=422)
-    form_token = str(data.get("form_token", ""))
     answer = await s.call(
         s.assessment,
         "POST",
@@ -319,7 +315,7 @@ async def submit(request: Request, assessment_id: str) -> Response:
         person.token,
         t.language,
         json=form.body(),
-        headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+        headers=idempotency_key(data),
     )
     if answer.status_code in (200, 201):
         return RedirectResponse(f"/worklist/{assessment_id}?recorded=1", status_code=303)

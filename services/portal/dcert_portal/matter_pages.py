@@ -7,7 +7,6 @@ application that made it: its number is taken on the server, never typed and nev
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -18,7 +17,17 @@ from . import drafts
 from .application_form import CATEGORIES, REQUIRED, FieldError
 from .certificate_pages import certificates_of
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, person_as, render, signed_in, to_sign_in, translator
+from .pages import (
+    Person,
+    csrf_ok,
+    forbidden,
+    idempotency_key,
+    person_as,
+    render,
+    signed_in,
+    to_sign_in,
+    translator,
+)
 from .routes import LABELS, MATTERS, services, signed_out
 from .services import SignedOut
 
@@ -180,8 +189,6 @@ def _matter_page(
         form=form,
         errors=errors,
         unplaced=unplaced,
-        # A fresh one-time token each time the form is shown: the API's Idempotency-Key.
-        form_token=secrets.token_urlsafe(24),
         matters={code: MATTERS[code] for code in CERTIFICATE_MATTERS},
         needs=MATTER_NEEDS,
         replacement_reasons=REPLACEMENT_REASONS,
@@ -232,7 +239,6 @@ async def submit_matter(request: Request, application_id: str) -> Response:
         if form.matter not in CERTIFICATE_MATTERS:
             # Without a matter the API can say nothing more: nothing is sent.
             return _matter_page(request, chosen, form, own, None, 422)
-        form_token = str(data.get("form_token", ""))
         answer = await s.call(
             s.certificate,
             "POST",
@@ -241,7 +247,7 @@ async def submit_matter(request: Request, application_id: str) -> Response:
             t.language,
             json=form.body(chosen["number"]),
             # A double click sends the same key: the API answers with the first application.
-            headers={"Idempotency-Key": "portal-matter-" + form_token} if form_token else None,
+            headers=idempotency_key(data),
         )
     except SignedOut:
         return drafts.keep(request, signed_out(request), data)

@@ -65,6 +65,14 @@ def csrf_token(request: Request) -> str:
     return str(request.session["csrf"])
 
 
+def idempotency_key(form: Any) -> dict[str, str] | None:
+    """The header that makes a form's creation happen once: its one-time token as the API's
+    Idempotency-Key, so the same form sent twice (a double click, a reload) gets the first
+    answer instead of a second creation."""
+    token = str(form.get("form_token", ""))
+    return {"Idempotency-Key": "portal-" + token} if token else None
+
+
 def csrf_ok(request: Request, submitted: object) -> bool:
     expected = request.session.get("csrf")
     return isinstance(submitted, str) and bool(expected) and secrets.compare_digest(submitted, str(expected))
@@ -130,6 +138,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "lang": t.language,
             "person": signed_in(request),
             "csrf": csrf_token(request),
+            # A fresh one-time token each time a page is shown, for a form that creates
+            # something to send as the API's Idempotency-Key: a double click creates one.
+            "form_token": secrets.token_urlsafe(24),
             "languages": switch,
             "here": here,
             **context,

@@ -26,7 +26,18 @@ from .application_form import (
     field_errors,
 )
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, person_as, render, safe_next, signed_in, to_sign_in, translator
+from .pages import (
+    Person,
+    csrf_ok,
+    forbidden,
+    idempotency_key,
+    person_as,
+    render,
+    safe_next,
+    signed_in,
+    to_sign_in,
+    translator,
+)
 from .services import Services, SignedOut
 
 router = APIRouter()
@@ -287,8 +298,6 @@ def _new_form_page(
         errors=errors,
         error_of={error.name: error.message for error in errors},
         unplaced=unplaced,
-        # A fresh one-time token each time the form is shown: the API's Idempotency-Key.
-        form_token=secrets.token_urlsafe(24),
         categories=CATEGORIES,
         relationships=RELATIONSHIPS,
         field_order=FIELD_ORDER,
@@ -320,7 +329,6 @@ async def submit_application(request: Request) -> Response:
         return _new_form_page(
             request, form, [], t.gettext("The form was out of date. Check it and send it again."), 400
         )
-    form_token = str(data.get("form_token", ""))
     own = [FieldError(error.name, t.gettext(error.message)) for error in form.checks_of_its_own()]
     s = services(request)
     try:
@@ -333,7 +341,7 @@ async def submit_application(request: Request) -> Response:
             json=form.body(),
             # The form's one-time token: a double click sends the same key, and the API answers
             # the second request with the first application instead of creating another.
-            headers={"Idempotency-Key": "portal-" + form_token} if form_token else None,
+            headers=idempotency_key(data),
         )
     except SignedOut:
         return drafts.keep(request, signed_out(request), data)
