@@ -110,6 +110,14 @@ async def test_approving_with_the_form_issues_the_certificate(
     assert "Certificate issued" in page.text
     assert 'name="decision"' not in page.text  # nothing more to decide
 
+    # The same form sent again (an old tab): refused, said in the reviewer's words, not the API's
+    # detail for developers.
+    again = await visitor.post(
+        f"/review/{application_id}", data={"csrf": hidden(case.text, "csrf"), "decision": "approve"}
+    )
+    assert again.status_code == 422 and 'role="alert"' in again.text
+    assert "status:" not in again.text
+
 
 async def test_a_reviewer_of_another_region_gets_no_such_case(
     visitor: httpx.AsyncClient, system: System, doctor: str, reviewer: str

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 
 from .application_form import FieldError
 from .i18n import CHINA, N_
-from .pages import Person, csrf_ok, idempotency_key, person_as, render, translator
+from .pages import Person, csrf_ok, idempotency_key, person_as, problem_text, render, translator
 from .routes import REGION_CODE, services
 
 router = APIRouter()
@@ -245,7 +245,7 @@ def _api_errors(
         title = str(problem.get("title") or "")
         text = f"{title}: {message}" if item.get("code", "").startswith(("unknown_", "invalid_")) else message
         errors.setdefault(name, FieldError(name, text or title))
-    unplaced = None if placed else str(problem.get("title") or problem.get("detail") or "") or None
+    unplaced = None if placed else problem_text(problem) or None
     return _ordered(errors, order), unplaced
 
 
@@ -396,7 +396,7 @@ async def replay_dead_letters(request: Request) -> Response:
     )
     if answer.status_code != 200:
         problem = _problem(answer)
-        message = str(problem.get("title") or problem.get("detail") or "")
+        message = problem_text(problem)
         return await _dead_letters_page(request, person, filters, [], message, None, 422)
     query = {**{k: v for k, v in filters.items() if v}, "replayed": str(answer.json()["replayed"])}
     return RedirectResponse("/admin/dead-letters?" + urlencode(query), status_code=303)
@@ -425,7 +425,7 @@ async def sla(request: Request, region: str | None = None) -> Response:
             request.session["sla_region"] = chosen
         else:
             problem = _problem(answer)
-            title = str(problem.get("title") or problem.get("detail") or t.gettext(REQUIRED))
+            title = problem_text(problem, t.gettext(REQUIRED))
             errors.append(FieldError("region", title))
             status_code = 422
     return render(
@@ -654,6 +654,6 @@ async def replay_since(request: Request) -> Response:
     )
     if answer.status_code != 200:
         problem = _problem(answer)
-        errors = [FieldError("since", str(problem.get("title") or problem.get("detail") or ""))]
+        errors = [FieldError("since", problem_text(problem))]
         return await _partner_page(request, person, values, None, errors, None, None, 422)
     return RedirectResponse(f"/partner?replayed={answer.json()['replayed']}", status_code=303)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .i18n import N_
+from .pages import problem_text
 
 CATEGORIES: Final = {
     "visual": N_("Visual disability"),
@@ -129,5 +130,5 @@ def field_errors(problem: dict[str, Any], own: list[FieldError]) -> tuple[list[F
             if name not in by_field:
                 by_field[name] = FieldError(name, str(item.get("message") or problem.get("title") or ""))
     ordered = [by_field[name] for name in FIELD_ORDER if name in by_field]
-    unplaced = str(problem.get("title") or problem.get("detail") or "") if problem and not placed else None
+    unplaced = problem_text(problem) if problem and not placed else None
     return ordered, unplaced

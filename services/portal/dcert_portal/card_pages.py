@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, idempotency_key, person_as, render, translator
+from .pages import Person, csrf_ok, forbidden, idempotency_key, person_as, problem_text, render, translator
 from .routes import services
 
 router = APIRouter()
@@ -141,7 +141,7 @@ async def take_batch(request: Request) -> Response:
         for item in problem.get("errors") or []
         if item.get("field") == "limit"
     ]
-    unplaced = None if placed else str(problem.get("detail") or problem.get("title") or "")
+    unplaced = None if placed else problem_text(problem)
     return await _home(request, person, placed[:1], unplaced, limit, 422)
 
 
@@ -267,7 +267,7 @@ def _report_errors(
             message = str(item.get("message") or problem.get("title") or "")
         name = "tracking-" + card if field == "tracking_number" else "card-" + card
         errors.append(FieldError(name, message))
-    unplaced = None if errors else str(problem.get("detail") or problem.get("title") or "")
+    unplaced = None if errors else problem_text(problem)
     return errors, unplaced
 
 

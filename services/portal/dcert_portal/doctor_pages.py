@@ -23,7 +23,7 @@ from .doctor_form import (
     ordered,
 )
 from .i18n import N_
-from .pages import Person, csrf_ok, idempotency_key, person_as, render, translator
+from .pages import Person, csrf_ok, idempotency_key, person_as, problem_text, render, translator
 from .routes import LABELS, services
 
 router = APIRouter()
@@ -255,7 +255,7 @@ def _api_errors(
         ):
             errors.append(FieldError(name, message))
     placed = ordered(errors)
-    unplaced = None if placed else str(problem.get("detail") or problem.get("title") or "")
+    unplaced = None if placed else problem_text(problem)
     return placed, unplaced
 
 

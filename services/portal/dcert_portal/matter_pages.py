@@ -23,6 +23,7 @@ from .pages import (
     forbidden,
     idempotency_key,
     person_as,
+    problem_text,
     render,
     signed_in,
     to_sign_in,
@@ -154,7 +155,7 @@ def matter_errors(
     ordered = [by_field[name] for name in FIELD_ORDER if name in by_field]
     unplaced = None
     if problem and not placed:
-        unplaced = str(problem.get("detail") or problem.get("title") or "")
+        unplaced = problem_text(problem)
     return ordered, unplaced
 
 
@@ -355,7 +356,7 @@ async def book_appointment(request: Request, application_id: str) -> Response:
         return RedirectResponse(f"/applications/{application_id}", status_code=303)
     # The time was taken meanwhile or is no longer offered: said at the times, shown anew.
     problem: dict[str, Any] = booked.json()
-    message = str(problem.get("detail") or problem.get("title") or t.gettext("Choose a time."))
+    message = problem_text(problem, t.gettext("Choose a time."))
     return await application_view(
         request, person, application_id, [FieldError("starts_at", message)], status_code=422
     )

@@ -65,6 +65,12 @@ def csrf_token(request: Request) -> str:
     return str(request.session["csrf"])
 
 
+def problem_text(problem: dict[str, Any], fallback: str = "") -> str:
+    """What a problem answer of the API says to a person: its title, in the language asked for
+    (the detail is for developers: "status: public_notice")."""
+    return str(problem.get("title") or problem.get("detail") or fallback)
+
+
 def idempotency_key(form: Any) -> dict[str, str] | None:
     """The header that makes a form's creation happen once: its one-time token as the API's
     Idempotency-Key, so the same form sent twice (a double click, a reload) gets the first

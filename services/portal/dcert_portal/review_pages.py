@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .i18n import N_
-from .pages import Person, csrf_ok, person_as, render, translator
+from .pages import Person, csrf_ok, person_as, problem_text, render, translator
 from .routes import LABELS, STATUSES, services
 
 router = APIRouter()
@@ -147,5 +147,5 @@ async def decide(request: Request, application_id: str) -> Response:
         for item in problem.get("errors") or []
         if item.get("field") == "reason"
     ]
-    unplaced = None if placed else str(problem.get("detail") or problem.get("title") or "")
+    unplaced = None if placed else problem_text(problem)
     return await _case_page(request, person, application_id, placed[:1], unplaced, values, 422)
