@@ -71,3 +71,23 @@ async def test_a_grade_that_overtakes_its_scheduling_still_names_its_assessment(
     await asyncio.sleep(0.5)
     later = await certificate.application(token, created["id"])
     assert later["assessment"]["assessment_id"] == assessment_id
+
+
+async def test_approving_an_application_still_being_assessed_is_refused_not_a_crash(
+    certificate: CertificateService,
+) -> None:
+    """A reviewer's stale page (or a client) approving before the grade came: a 409 the page can
+    say, not a 500 (the number was composed from the missing grade before the status was checked)."""
+    person = new_person()
+    token = certificate.holder(person)
+    created = await certificate.submit(token, new_application(person))
+    for decision in ("approve", "reject", "return"):
+        refused = await certificate.call(
+            "POST",
+            f"/v1/applications/{created['id']}/decision",
+            certificate.reviewer(),
+            {"decision": decision, "reason": "材料不全"},
+        )
+        assert refused.status_code == 409, (decision, refused.text)
+        assert refused.json()["code"] == "application_not_reviewable"
+    assert (await certificate.application(token, created["id"]))["status"] == "submitted"

@@ -305,6 +305,8 @@ class CertificateCommands:
         await self.es.execute(context, run)
 
     async def _approve(self, uow: UnitOfWork, application: Application) -> None:
+        # First: an application still being assessed has no grade to make a number from.
+        application.require_decidable()
         if application.matter == "new":
             await self._issue_new(uow, application)
             return
