@@ -175,6 +175,12 @@ class EventSourcing:
         request_hash = hmac.new(self._fingerprint_key, canonical, hashlib.sha256).hexdigest()
 
         async def decide_once(uow: UnitOfWork) -> tuple[dict[str, Any], bool]:
+            # Twins of one key (a double click) wait for each other, and the second then finds
+            # the first one's answer: deciding both would let the second see the world the first
+            # is changing (cards the first holds skipped) and store its answer first.
+            await uow.conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"idempotency:{principal}:{key}"
+            )
             row = await uow.conn.fetchrow(
                 "SELECT request_hash, response FROM idempotency_keys WHERE principal = $1 AND key = $2",
                 principal,

@@ -59,13 +59,6 @@ class CardCommands:
         batch id; with each card's print data. A replayed key answers the same batch."""
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
-            if once.key is not None:
-                # Twins of one key (a double click) wait for each other: otherwise the second
-                # skips the cards the first holds, stores its empty batch first, and the first
-                # one's cards are rolled back and answered as that empty batch.
-                await uow.conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext($1))", f"card-batch:{once.principal}:{once.key}"
-                )
             batch_id = str(uuid.uuid4())
             card_ids = await card_views.take_waiting_cards(uow.conn, region_prefix, limit)
             for card in await self._load_cards(uow, card_ids):
