@@ -29,13 +29,6 @@ CARD_STATUSES: Final = {
     "invalidated": N_("Invalidated"),
 }
 # What the card centre reports, in the order a card goes through them (the API's ReportedStatus).
-REPORTS: Final = {
-    "produced": N_("Produced"),
-    "dispatched": N_("Dispatched"),
-    "delivered": N_("Delivered"),
-    "collected": N_("Collected"),
-    "invalidated": N_("Invalidated"),
-}
 REPORT_HINTS: Final = {
     "produced": N_("The card is made and checked."),
     "dispatched": N_("Sent by post or to the county office: give each card's tracking number."),
@@ -43,6 +36,7 @@ REPORT_HINTS: Final = {
     "collected": N_("The holder collected the card at the counter."),
     "invalidated": N_("Spoiled or returned undeliverable: a new card is ordered at once."),
 }
+REPORTS: Final = {code: CARD_STATUSES[code] for code in REPORT_HINTS}
 DELIVERIES: Final = {"mail": N_("By post"), "collect": N_("Collected at the counter")}
 LABELS: Final = {"cards": CARD_STATUSES, "reports": REPORTS, "deliveries": DELIVERIES}
 MAX_BATCH: Final = 500
