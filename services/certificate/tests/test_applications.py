@@ -49,8 +49,7 @@ async def test_a_grade_that_overtakes_its_scheduling_still_names_its_assessment(
     certificate: CertificateService,
 ) -> None:
     """The two arrive by separate consumers, so the grade can come first: the application must
-    still name its assessment (the reviewer's case page reads the result by it), and the late
-    scheduling changes nothing."""
+    still name its assessment (the reviewer's case page reads the result by it)."""
     person = new_person()
     token = certificate.holder(person)
     created = await certificate.submit(token, new_application(person))
@@ -63,14 +62,6 @@ async def test_a_grade_that_overtakes_its_scheduling_still_names_its_assessment(
     )
     graded = await certificate.reaches(token, created["id"], "assessed")
     assert graded["assessment"]["assessment_id"] == assessment_id
-    await certificate.publish(
-        "assessment",
-        "AssessmentScheduled",
-        {"application_id": created["id"], "assessment_id": assessment_id, "doctor_id": "doctor-1"},
-    )
-    await asyncio.sleep(0.5)
-    later = await certificate.application(token, created["id"])
-    assert later["assessment"]["assessment_id"] == assessment_id
 
 
 async def test_approving_an_application_still_being_assessed_is_refused_not_a_crash(
