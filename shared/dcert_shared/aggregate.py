@@ -31,6 +31,12 @@ class Aggregate(ABC):
     def stream_id(self) -> str:
         return self.stream_id_for(self.id)
 
+    @property
+    def partition_key(self) -> str:
+        """Whose events these are, for consumers that keep order across streams: the stream
+        itself unless a subclass names the person its events are about."""
+        return self.stream_id
+
     @classmethod
     def rehydrate(cls, aggregate_id: str, events: Iterable[DomainEvent]) -> Self:
         aggregate = cls(aggregate_id)

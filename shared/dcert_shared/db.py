@@ -28,6 +28,25 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.ConnectionDoesNotExistError,
 )
 
+# The database being away, restarting, full or failing over: waited out, never held against
+# the work that met it (a consumer does not count it as a try).
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.ReadOnlySQLTransactionError,  # a standby answered while the primary changes
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """The database (or the network to it) failed, not the work."""
+    return isinstance(error, OUTAGE_ERRORS)
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
@@ -53,8 +72,11 @@ async def create_pool(
     max_size: int = 10,
     application_name: str = "dcert",
     connect_timeout_seconds: float = 60,
+    command_timeout: float | None = None,
 ) -> asyncpg.Pool:
-    """Open a pool on `schema` (created if missing), retrying while the server is not up yet."""
+    """Open a pool on `schema` (created if missing), retrying while the server is not up yet.
+    `command_timeout` bounds every statement: a server that stopped answering (frozen, cut off)
+    is an outage the caller waits out, not a hang."""
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(TRANSIENT_ERRORS),
         wait=wait_exponential(multiplier=0.2, max=3),
@@ -75,6 +97,8 @@ async def create_pool(
                 min_size=min_size,
                 max_size=max_size,
                 init=_init_connection,
+                command_timeout=command_timeout,
+                timeout=10,
                 server_settings={"search_path": schema, "application_name": application_name},
             )
     return pool
@@ -91,6 +115,16 @@ def ddl_for(metadata: MetaData) -> list[str]:
         for index in sorted(table.indexes, key=lambda index: str(index.name)):
             statements.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
     return statements
+
+
+def add_column(table: str, column: str, definition: str) -> str:
+    """DDL adding a column unless it is there: unlike `ADD COLUMN IF NOT EXISTS`, it takes no
+    lock on the table when the column exists, so a start never waits on a busy table."""
+    return (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema ="
+        f" current_schema() AND table_name = '{table}' AND column_name = '{column}') THEN"
+        f" ALTER TABLE {table} ADD COLUMN {column} {definition}; END IF; END $$"
+    )
 
 
 async def migrate(pool: asyncpg.Pool, statements: Iterable[str]) -> None:

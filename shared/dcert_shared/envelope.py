@@ -97,10 +97,19 @@ class EventEnvelope:
     traceparent: str | None = None
     tracestate: str | None = None
     position: int | None = None
+    # Whose events these are across streams (the CloudEvents partitioning extension): consumers
+    # keep the order of one partition's events, whatever their streams (docs/adr/0007).
+    partition_key: str | None = None
 
     @classmethod
     def record(
-        cls, event: DomainEvent, stream_id: str, stream_version: int, source: str, context: CommandContext
+        cls,
+        event: DomainEvent,
+        stream_id: str,
+        stream_version: int,
+        source: str,
+        context: CommandContext,
+        partition_key: str | None = None,
     ) -> EventEnvelope:
         return cls(
             event_id=uuid.uuid4(),
@@ -116,7 +125,17 @@ class EventEnvelope:
             actor=context.actor,
             traceparent=context.traceparent,
             tracestate=context.tracestate,
+            partition_key=partition_key,
         )
+
+    @property
+    def ordering_key(self) -> str:
+        """What a consumer keeps in order: the partition (the person), else the stream itself.
+        Events recorded before partition keys existed fall back on their `person_ref`."""
+        if self.partition_key:
+            return self.partition_key
+        person = self.payload.get("person_ref")
+        return person if isinstance(person, str) and person else self.stream_id
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -126,6 +145,7 @@ class EventEnvelope:
             "actor": self.actor.as_dict() if self.actor else None,
             "traceparent": self.traceparent,
             "tracestate": self.tracestate,
+            "partition_key": self.partition_key,
         }
 
     @classmethod
@@ -148,6 +168,7 @@ class EventEnvelope:
             traceparent=meta.get("traceparent"),
             tracestate=meta.get("tracestate"),
             position=row["position"],
+            partition_key=meta.get("partition_key"),
         )
 
     def to_cloudevent(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +195,8 @@ class EventEnvelope:
             event["traceparent"] = self.traceparent
         if self.tracestate:
             event["tracestate"] = self.tracestate
+        if self.partition_key:
+            event["partitionkey"] = self.partition_key
         return event
 
     @classmethod
@@ -194,6 +217,7 @@ class EventEnvelope:
             actor=Actor(role=role, subject=subject) if role and subject else None,
             traceparent=event.get("traceparent"),
             tracestate=event.get("tracestate"),
+            partition_key=event.get("partitionkey"),
         )
 
 

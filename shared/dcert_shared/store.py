@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 
+from .db import add_column
 from .envelope import CommandContext, DomainEvent, EventEnvelope, EventRegistry
 from .problems import ConcurrencyConflict
 from .vault import Vault
@@ -63,6 +64,8 @@ SCHEMA: list[str] = [
         updated_at timestamptz NOT NULL DEFAULT now()
     )
     """,
+    # Where a relay's last message landed in its stream (its JetStream sequence).
+    add_column("checkpoints", "stream_sequence", "bigint NOT NULL DEFAULT 0"),
 ]
 
 _SELECT_EVENTS = (
@@ -111,14 +114,23 @@ async def load_checkpoint(conn: asyncpg.Connection, name: str) -> Checkpoint:
     return checkpoint_of(row) if row else START
 
 
-async def save_checkpoint(conn: asyncpg.Connection, name: str, checkpoint: Checkpoint) -> None:
+async def load_stream_sequence(conn: asyncpg.Connection, name: str) -> int:
+    """The stream sequence a relay recorded with its checkpoint (0: none)."""
+    return int(await conn.fetchval("SELECT stream_sequence FROM checkpoints WHERE name = $1", name) or 0)
+
+
+async def save_checkpoint(
+    conn: asyncpg.Connection, name: str, checkpoint: Checkpoint, stream_sequence: int = 0
+) -> None:
     await conn.execute(
-        "INSERT INTO checkpoints (name, transaction_id, position) VALUES ($1, $2::text::xid8, $3)"
+        "INSERT INTO checkpoints (name, transaction_id, position, stream_sequence)"
+        " VALUES ($1, $2::text::xid8, $3, $4)"
         " ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id,"
-        " position = EXCLUDED.position, updated_at = now()",
+        " position = EXCLUDED.position, stream_sequence = EXCLUDED.stream_sequence, updated_at = now()",
         name,
         str(checkpoint.transaction_id),
         checkpoint.position,
+        stream_sequence,
     )
 
 
@@ -145,13 +157,19 @@ class EventStore:
         expected_version: int,
         events: Sequence[DomainEvent],
         context: CommandContext,
+        partition_key: str | None = None,
     ) -> list[EventEnvelope]:
         """Append after `expected_version`; another writer having got there first is a conflict.
 
+        So is a transaction whose id is older than the one that wrote `expected_version` (it took
+        its id, at its first write, before that version committed): its events would sort before
+        their predecessor in the global order. It runs again with a new id (docs/adr/0001).
         Must run inside the caller's transaction, which also holds the read-model changes.
         """
         envelopes = [
-            EventEnvelope.record(event, stream_id, expected_version + offset, self.source, context)
+            EventEnvelope.record(
+                event, stream_id, expected_version + offset, self.source, context, partition_key
+            )
             for offset, event in enumerate(events, start=1)
         ]
         stored: list[EventEnvelope] = []
@@ -162,13 +180,19 @@ class EventStore:
                 if error.constraint_name == "events_stream_version":
                     raise ConcurrencyConflict() from None
                 raise
+            if position is None:  # an older transaction than its predecessor's
+                raise ConcurrencyConflict()
             stored.append(replace(envelope, position=position))
         return stored
 
-    async def _insert(self, conn: asyncpg.Connection, event: DomainEvent, envelope: EventEnvelope) -> int:
+    async def _insert(
+        self, conn: asyncpg.Connection, event: DomainEvent, envelope: EventEnvelope
+    ) -> int | None:
+        # The first version has no predecessor; any later one must not be older than its own.
         insert_event = (
             "INSERT INTO events (event_id, stream_id, version, event_type, schema_version, payload, metadata,"
-            " recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING position"
+            " recorded_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE $3 = 1 OR (SELECT transaction_id"
+            " FROM events WHERE stream_id = $2 AND version = $3 - 1) <= pg_current_xact_id() RETURNING position"
         )
         args: list[Any] = [
             envelope.event_id,
@@ -183,9 +207,10 @@ class EventStore:
             envelope.occurred_at,
         ]
         if not event.public:
-            return int(await conn.fetchval(insert_event, *args))
+            appended: int | None = await conn.fetchval(insert_event, *args)
+            return appended
         # One round trip for the event and its outbox message.
-        position: int = await conn.fetchval(
+        position: int | None = await conn.fetchval(
             f"WITH appended AS ({insert_event})"
             " INSERT INTO outbox (message_id, subject, headers, body)"
             " SELECT $1, $9, $10, $11 FROM appended RETURNING (SELECT position FROM appended)",

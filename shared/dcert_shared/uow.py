@@ -51,6 +51,14 @@ _meter = metrics.get_meter("dcert")
 _events_appended = _meter.create_counter("dcert.events.appended", description="Events appended")
 _conflicts = _meter.create_counter("dcert.commands.conflicts", description="Commands decided again")
 
+# Decided again on fresh state: another writer won the stream, or PostgreSQL broke a deadlock
+# (40P01) or a serialization failure (40001) by aborting this transaction.
+RETRIED_ERRORS: tuple[type[Exception], ...] = (
+    ConcurrencyConflict,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+
 
 @dataclass(frozen=True)
 class Idempotency:
@@ -62,7 +70,11 @@ class Idempotency:
 
 
 class UnitOfWork:
-    """One connection, one transaction: aggregates loaded here are saved here on commit."""
+    """One connection, one transaction: aggregates loaded here are saved here on commit.
+
+    An identity map: loading a stream twice (a death reported while a renewal of the same
+    certificate is open) gives the same object, so a command never conflicts with itself.
+    """
 
     def __init__(
         self,
@@ -75,33 +87,43 @@ class UnitOfWork:
         self.store = store
         self.context = context
         self._projectors = projectors
-        self._tracked: list[Aggregate] = []
+        self._tracked: dict[str, Aggregate] = {}  # by stream id, in the order first seen
         self.recorded: list[EventEnvelope] = []
 
     async def load(self, aggregate_class: type[A], aggregate_id: str) -> A | None:
-        envelopes = await self.store.load(self.conn, aggregate_class.stream_id_for(aggregate_id))
+        stream_id = aggregate_class.stream_id_for(aggregate_id)
+        known = self._tracked.get(stream_id)
+        if known is not None:
+            assert isinstance(known, aggregate_class), "one stream tracked as two types"
+            return known
+        envelopes = await self.store.load(self.conn, stream_id)
         if not envelopes:
             return None
         aggregate = aggregate_class.rehydrate(
             aggregate_id, (self.store.registry.decode(e) for e in envelopes)
         )
-        self.track(aggregate)
-        return aggregate
+        return self.track(aggregate)
 
-    def track(self, aggregate: Aggregate) -> Aggregate:
+    def track(self, aggregate: A) -> A:
         """Save this (new or loaded) aggregate's pending events when the unit of work commits."""
-        if all(tracked is not aggregate for tracked in self._tracked):
-            self._tracked.append(aggregate)
+        known = self._tracked.setdefault(aggregate.stream_id, aggregate)
+        if known is not aggregate:  # made without loading: it would overwrite what is stored
+            raise RuntimeError(f"a second {type(aggregate).__name__} of one stream in a unit of work")
         return aggregate
 
     async def save(self) -> list[EventEnvelope]:
         saved: list[EventEnvelope] = []
-        for aggregate in self._tracked:
+        for aggregate in self._tracked.values():
             pending = aggregate.pending_events
             if not pending:
                 continue
             envelopes = await self.store.append(
-                self.conn, aggregate.stream_id, aggregate.version, pending, self.context
+                self.conn,
+                aggregate.stream_id,
+                aggregate.version,
+                pending,
+                self.context,
+                aggregate.partition_key,
             )
             await self.project(envelopes, pending)
             aggregate.mark_saved()
@@ -148,7 +170,7 @@ class EventSourcing:
             try:
                 async with self.unit_of_work(context) as uow:
                     return await decide(uow)
-            except ConcurrencyConflict:
+            except RETRIED_ERRORS:
                 _conflicts.add(1)
                 if attempt == attempts:
                     raise

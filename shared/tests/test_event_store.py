@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -283,3 +283,79 @@ async def test_read_models_whose_shape_changed_are_rebuilt_from_the_events_at_st
         {"id": "s1", "owner": "clerk-1", "stamps": 1, "note": None},
         {"id": "s2", "owner": "clerk-1", "stamps": 0, "note": None},
     ]
+
+
+async def test_a_stream_loaded_twice_in_one_command_is_one_object_and_saves_once(es: EventSourcing) -> None:
+    """A death reported while a renewal of the same certificate is open loads the certificate
+    twice in one command: without an identity map the two copies conflict with each other
+    for ever (and the event is dead-lettered)."""
+    await open_ticket(es, "twice")
+
+    async def decide(uow: UnitOfWork) -> None:
+        first = await uow.load(Ticket, "twice")
+        second = await uow.load(Ticket, "twice")
+        assert first is second is not None
+        first.stamp(1)
+        second.stamp(2)
+
+    await es.execute(CONTEXT, decide, attempts=1)
+    async with es.pool.acquire() as conn:
+        stored = await es.store.load(conn, "ticket-twice")
+    assert [e.event_type for e in stored] == ["TicketOpened", "TicketStamped", "TicketStamped"]
+
+
+async def test_a_command_broken_by_a_deadlock_is_decided_again(es: EventSourcing) -> None:
+    """Two commands taking two rows in opposite orders: PostgreSQL aborts one (40P01); it runs
+    again instead of failing the request or the event."""
+    async with es.pool.acquire() as conn:
+        await conn.execute("CREATE TABLE counters (name text PRIMARY KEY, value int NOT NULL)")
+        await conn.execute("INSERT INTO counters VALUES ('a', 0), ('b', 0)")
+    both_hold_one = asyncio.Barrier(2)
+    runs: list[str] = []
+
+    def taking(first: str, second: str) -> Callable[[UnitOfWork], Awaitable[None]]:
+        async def decide(uow: UnitOfWork) -> None:
+            runs.append(first)
+            await uow.conn.execute("UPDATE counters SET value = value + 1 WHERE name = $1", first)
+            if runs.count(first) == 1:
+                await both_hold_one.wait()
+            await uow.conn.execute("UPDATE counters SET value = value + 1 WHERE name = $1", second)
+
+        return decide
+
+    await asyncio.gather(es.execute(CONTEXT, taking("a", "b")), es.execute(CONTEXT, taking("b", "a")))
+    async with es.pool.acquire() as conn:
+        assert dict(await conn.fetch("SELECT name, value FROM counters")) == {"a": 2, "b": 2}
+    assert len(runs) == 3  # one of the two ran again
+
+
+async def test_an_append_never_sorts_before_the_version_it_follows(es: EventSourcing) -> None:
+    """A transaction takes its id at its first write (a consumer's inbox row), not at commit. One
+    that wrote early, then loaded a stream another transaction had extended meanwhile, would put
+    its event before that one in the global order: it is decided again with a newer id."""
+    await open_ticket(es, "ordered")
+    wrote_early, extended = asyncio.Event(), asyncio.Event()
+    tries: list[int] = []
+
+    async def early_writer(uow: UnitOfWork) -> None:
+        tries.append(1)
+        await uow.conn.execute("CREATE TEMPORARY TABLE IF NOT EXISTS scratch (x int)")
+        await uow.conn.execute("SELECT pg_current_xact_id()")  # the transaction id, taken now
+        if len(tries) == 1:
+            wrote_early.set()
+            await extended.wait()
+        ticket = await uow.load(Ticket, "ordered")
+        assert ticket is not None
+        ticket.stamp(2)
+
+    async def meanwhile() -> None:
+        await wrote_early.wait()
+        await stamp(es, "ordered", 1)
+        extended.set()
+
+    await asyncio.gather(es.execute(CONTEXT, early_writer), meanwhile())
+    async with es.pool.acquire() as conn:
+        envelopes, _ = await es.store.read_all(conn, START)
+    versions = [e.stream_version for e in envelopes if e.stream_id == "ticket-ordered"]
+    assert versions == [1, 2, 3]
+    assert len(tries) == 2

@@ -117,6 +117,11 @@ class Assessment(Aggregate):
 
     stream_type = "assessment"
 
+    @property
+    def partition_key(self) -> str:
+        """The person: every event about them is kept in order by consumers, whatever its stream."""
+        return self.person_ref or self.stream_id
+
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
         self.application_id = ""

@@ -109,6 +109,11 @@ class Holding(Aggregate):
 
     stream_type = "holding"
 
+    @property
+    def partition_key(self) -> str:
+        """The person: every event about them is kept in order by consumers, whatever its stream."""
+        return self.id
+
     def __init__(self, person_ref: str) -> None:
         super().__init__(person_ref)
         self.certificate: CertificateOnFile | None = None

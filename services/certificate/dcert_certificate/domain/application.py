@@ -134,6 +134,11 @@ def age_on(birth_date: date, day: date) -> int:
 class Application(Aggregate):
     stream_type = "application"
 
+    @property
+    def partition_key(self) -> str:
+        """The person: every event about them is kept in order by consumers, whatever its stream."""
+        return self.person_ref or self.stream_id
+
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
         self.status = Status.SUBMITTED

@@ -155,6 +155,11 @@ class Card(Aggregate):
 
     stream_type = "card"
 
+    @property
+    def partition_key(self) -> str:
+        """The person: every event about them is kept in order by consumers, whatever its stream."""
+        return self.person_ref or self.stream_id
+
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
         self.status = CardStatus.ORDERED

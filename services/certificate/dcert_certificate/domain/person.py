@@ -33,6 +33,11 @@ from .events import (
 class Person(Aggregate):
     stream_type = "person"
 
+    @property
+    def partition_key(self) -> str:
+        """The person: every event about them is kept in order by consumers, whatever its stream."""
+        return self.id
+
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
         self.open_applications: dict[str, str] = {}  # application id -> matter
