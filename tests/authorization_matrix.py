@@ -238,6 +238,8 @@ def _partners_subscription(world: World, caller: str) -> dict[str, Any]:
 MATRIX: tuple[Entry, ...] = (
     # -- certificate service ----------------------------------------------------------------------
     public("certificate", "GET", "/health"),
+    public("certificate", "GET", "/health/live"),
+    public("certificate", "GET", "/health/ready"),
     public(
         "certificate",
         "POST",
@@ -400,6 +402,8 @@ MATRIX: tuple[Entry, ...] = (
     ),
     # -- assessment service -----------------------------------------------------------------------
     public("assessment", "GET", "/health"),
+    public("assessment", "GET", "/health/live"),
+    public("assessment", "GET", "/health/ready"),
     admin_only(
         "assessment",
         "POST",
@@ -454,6 +458,8 @@ MATRIX: tuple[Entry, ...] = (
     admin_only("assessment", "GET", "/v1/reports/overrides"),
     # -- benefits service -------------------------------------------------------------------------
     public("benefits", "GET", "/health"),
+    public("benefits", "GET", "/health/live"),
+    public("benefits", "GET", "/health/ready"),
     op(
         "benefits",
         "GET",
@@ -510,6 +516,8 @@ MATRIX: tuple[Entry, ...] = (
     admin_only("benefits", "POST", "/v1/runs/{run_id}/close"),
     # -- notification service ---------------------------------------------------------------------
     public("notification", "GET", "/health"),
+    public("notification", "GET", "/health/live"),
+    public("notification", "GET", "/health/ready"),
     admin_only("notification", "POST", "/v1/partners", body=lambda w, c: _NEW_PARTNER),
     admin_only("notification", "GET", "/v1/partners"),
     op("notification", "GET", "/v1/partners/me/policy", allowed={"partner"}, blind={"partner_foreign"}),

@@ -21,11 +21,11 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from .access_log import append_only
-from .broker import Naming
+from .broker import Naming, Topology
 from .consumer import Subscription
 from .envelope import DomainEvent, EventEnvelope, EventRegistry
 from .outbox import OutboxRelay
-from .store import START, Checkpoint, load_checkpoint, save_checkpoint
+from .store import START, Checkpoint, load_checkpoint, load_stream_sequence, save_checkpoint
 from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -105,47 +105,66 @@ def message_of(service: str, row: asyncpg.Record) -> tuple[bytes, dict[str, str]
 
 class AccessLogRelay(OutboxRelay):
     """Publishes a service's access-log rows, at least once, in commit order (the outbox
-    relay's loop, over another table and into another stream)."""
+    relay's loop, over another table and into a stream every service publishes into)."""
 
-    def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, naming: Naming, service: str) -> None:
-        super().__init__(pool, js, naming.event_stream(ACCESS_CONTEXT), name="access-log-relay")
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        naming: Naming,
+        service: str,
+        topology: Topology | None = None,
+    ) -> None:
+        super().__init__(
+            pool, js, naming.event_stream(ACCESS_CONTEXT), topology=topology, name="access-log-relay"
+        )
         self.service = service
         self.subject = naming.event_subject(ACCESS_CONTEXT, AccessRecorded.event_type)
 
-    async def relay_once(self) -> int:
-        async with self.pool.acquire() as conn:
-            checkpoint = await load_checkpoint(conn, self.name)
-            rows = await conn.fetch(
-                f"SELECT id, transaction_id, {_COLUMNS} FROM access_log"
-                " WHERE (transaction_id, id) > ($1::text::xid8, $2)"
-                "   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
-                " ORDER BY transaction_id, id LIMIT $3",
-                str(checkpoint.transaction_id),
-                checkpoint.position,
-                self.batch_size,
-            )
-            if not rows:
-                return 0
-            for row in rows:
-                body, headers = message_of(self.service, row)
-                await self.js.publish(self.subject, body, headers=headers)
-            last = rows[-1]
-            await save_checkpoint(conn, self.name, Checkpoint(int(last["transaction_id"]), int(last["id"])))
-            return len(rows)
+    async def _rows(self, conn: asyncpg.Connection, checkpoint: Checkpoint) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await conn.fetch(
+            f"SELECT id, transaction_id, read_at AS recorded_at, {_COLUMNS} FROM access_log"
+            " WHERE (transaction_id, id) > ($1::text::xid8, $2)"
+            "   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+            " ORDER BY transaction_id, id LIMIT $3",
+            str(checkpoint.transaction_id),
+            checkpoint.position,
+            self.batch_size,
+        )
+        return rows
+
+    def _message(self, row: asyncpg.Record) -> tuple[str, bytes, dict[str, str], str]:
+        body, headers = message_of(self.service, row)
+        return self.subject, body, headers, headers["Nats-Msg-Id"]
+
+    def _chain(self, headers: dict[str, str], previous: str | None) -> None:
+        """Several services publish into this stream: no chain; `reconcile` finds a loss."""
+
+    def _checkpoint_of(self, row: asyncpg.Record) -> Checkpoint:
+        return Checkpoint(int(row["transaction_id"]), int(row["id"]))
 
     async def reconcile(self) -> None:
-        """A stream that holds nothing (lost, or made anew) is filled again from the first row;
-        the collector keeps each row once, so a repeat costs only time."""
-        try:
-            held = (await self.js.stream_info(self.stream)).state.messages
-        except NotFoundError:
-            held = 0
-        if held == 0:
-            async with self.pool.acquire() as conn:
-                if await load_checkpoint(conn, self.name) != START:
-                    log.warning("stream %s holds nothing: publishing the access log again", self.stream)
-                    await save_checkpoint(conn, self.name, START)
+        """A stream that no longer holds this service's last message (lost, or made anew) is
+        filled again from the first row; the collector keeps each row once, so a repeat costs
+        only time."""
+        await self._stream_info()
+        async with self.pool.acquire() as conn:
+            checkpoint = await load_checkpoint(conn, self.name)
+            sequence = await load_stream_sequence(conn, self.name)
+            if checkpoint != START and not await self._holds(checkpoint, sequence):
+                log.warning("stream %s lost this service's access log: publishing it again", self.stream)
+                await save_checkpoint(conn, self.name, START)
         self._must_reconcile = False
+
+    async def _holds(self, checkpoint: Checkpoint, sequence: int) -> bool:
+        if sequence == 0:
+            return True  # recorded before sequences were kept: nothing to compare with
+        try:
+            message = await self.js.get_msg(self.stream, seq=sequence)
+        except NotFoundError:
+            return False
+        expected = str(uuid.uuid5(_MESSAGE_IDS, f"{self.service}:{checkpoint.position}"))
+        return (message.headers or {}).get("Nats-Msg-Id") == expected
 
 
 async def collect(uow: UnitOfWork, envelope: EventEnvelope) -> None:

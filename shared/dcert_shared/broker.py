@@ -6,15 +6,16 @@ of its dead letters. A prefix (used by tests) keeps runs apart on one server.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,11 @@ class Naming:
 
 @dataclass(frozen=True)
 class StreamLimits:
-    """Explicit limits: nothing in a stream grows without bound, and duplicates are dropped."""
+    """Explicit limits. An event stream never discards a message on its own (no age limit,
+    `discard: new`): a full stream refuses new ones, the relay waits with them in the outbox,
+    and the relay's pruning removes only what every durable consumer has acknowledged."""
 
-    max_age_seconds: float = 365 * DAY
+    max_age_seconds: float = 0  # 0: no age limit
     max_bytes: int = 1024**3  # reserved on the server when the stream is created
     max_msg_size: int = 1024**2
     duplicate_window_seconds: float = 2 * 60
@@ -70,7 +73,7 @@ def event_stream_config(naming: Naming, context: str, limits: StreamLimits) -> S
         subjects=[naming.event_subject_prefix(context) + ">"],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
+        discard=DiscardPolicy.NEW,
         max_age=limits.max_age_seconds,
         max_bytes=limits.max_bytes,
         max_msg_size=limits.max_msg_size,
@@ -80,13 +83,15 @@ def event_stream_config(naming: Naming, context: str, limits: StreamLimits) -> S
 
 
 def dead_letter_stream_config(naming: Naming, service: str, limits: StreamLimits) -> StreamConfig:
+    """A copy for tools that watch the broker (the record is the `dead_letters` table): the
+    oldest copies may go when it is full."""
     return StreamConfig(
         name=naming.dead_letter_stream(service),
         subjects=[naming.dead_letter_subject(service, "*")],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
-        max_age=limits.max_age_seconds,
+        max_age=365 * DAY,
         max_bytes=limits.max_bytes // 8,
         max_msg_size=limits.max_msg_size,
         duplicate_window=limits.duplicate_window_seconds,
@@ -95,13 +100,46 @@ def dead_letter_stream_config(naming: Naming, service: str, limits: StreamLimits
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create the stream, or bring an existing one to this configuration."""
+    """Create the stream, or bring an existing one to this configuration, except that its
+    replicas are never lowered (an operator may have raised them; a start never undoes it)."""
     try:
         await js.add_stream(config)
+        return
     except BadRequestError as error:
         if error.err_code != 10058:  # stream name already in use with a different configuration
             raise
-        await js.update_stream(config)
+    assert config.name is not None
+    existing = (await js.stream_info(config.name)).config
+    replicas = max(existing.num_replicas or 1, config.num_replicas or 1)
+    await js.update_stream(replace(config, num_replicas=replicas))
+
+
+class Topology:
+    """The streams one service keeps on the broker, made again whenever one is found missing
+    (a broker that lost its disk): at start, and by any loop that meets the gap."""
+
+    def __init__(self, js: JetStreamContext, configs: list[StreamConfig]) -> None:
+        self.js = js
+        self.configs = {config.name: config for config in configs}
+        self._lock = asyncio.Lock()
+
+    async def ensure_all(self) -> None:
+        async with self._lock:
+            for config in self.configs.values():
+                await ensure_stream(self.js, config)
+
+    async def ensure(self, stream: str) -> bool:
+        """Make `stream` if it is missing; False when it is not one of this service's."""
+        config = self.configs.get(stream)
+        if config is None:
+            return False
+        async with self._lock:
+            try:
+                await self.js.stream_info(stream)
+            except NotFoundError:
+                log.warning("stream %s is missing on the broker: making it again", stream)
+                await ensure_stream(self.js, config)
+        return True
 
 
 async def connect(

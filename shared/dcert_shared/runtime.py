@@ -9,9 +9,11 @@ and closes the pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import asyncpg
@@ -31,9 +33,9 @@ from .auth import DevIssuer, TokenVerifier, dev_auth_router
 from .broker import (
     Naming,
     StreamLimits,
+    Topology,
     connect,
     dead_letter_stream_config,
-    ensure_stream,
     event_stream_config,
 )
 from .consumer import EventConsumer, RedeliveryPolicy, Subscription
@@ -48,6 +50,7 @@ from .erasure import (
 )
 from .hardening import harden
 from .logs import RequestLog, configure_logging
+from .loops import Backoff, Leases, Loops, Run
 from .outbox import OutboxRelay
 from .problems import document_problem_answers, install_problem_handlers
 from .settings import ServiceSettings
@@ -61,9 +64,24 @@ log = logging.getLogger(__name__)
 Worker = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
 
 
-def periodic(seconds: float, name: str, job: Callable[[CommandContext], Awaitable[object]]) -> Worker:
-    """A worker that runs `job` at start and then every `seconds` until the service stops; a
-    failure is logged by its type only (a database error's message may quote personal data)."""
+@dataclass(frozen=True)
+class Job:
+    """A background job of a service. A singleton runs in one process of the service at a time
+    (the scheduled clocks, the senders): two replicas never do one job twice."""
+
+    name: str
+    run: Worker
+    singleton: bool = True
+
+    @classmethod
+    def of(cls, worker: Worker | Job) -> Job:
+        return worker if isinstance(worker, Job) else cls(getattr(worker, "__name__", "worker"), worker)
+
+
+def periodic(seconds: float, name: str, job: Callable[[CommandContext], Awaitable[object]]) -> Job:
+    """A singleton job that runs `job` at start and then every `seconds` until the service
+    stops; a failure is logged by its type only (a database error's message may quote personal
+    data) and the next round comes as planned."""
 
     async def run(runtime: ServiceRuntime, stopping: asyncio.Event) -> None:
         context = command_context(Actor(role="service", subject=name))
@@ -80,7 +98,7 @@ def periodic(seconds: float, name: str, job: Callable[[CommandContext], Awaitabl
                 pass
 
     run.__name__ = name
-    return run
+    return Job(name, run)
 
 
 class ServiceRuntime:
@@ -96,8 +114,7 @@ class ServiceRuntime:
         read_models: ReadModels | None = None,
         projectors: Iterable[Projector] = (),
         subscriptions: Iterable[Subscription] = (),
-        workers: Iterable[Worker] = (),
-        redelivery: RedeliveryPolicy = RedeliveryPolicy(),
+        workers: Iterable[Worker | Job] = (),
         stream_limits: StreamLimits | None = None,
         intake_contexts: Sequence[str] = (),
     ) -> None:
@@ -108,24 +125,31 @@ class ServiceRuntime:
         self.read_models = read_models
         self.projectors = list(projectors)
         self.subscriptions = list(subscriptions)
-        self.workers = list(workers)
+        self.workers: list[Worker | Job] = list(workers)
         # Streams this service keeps for others to publish into (e.g. partner agencies' facts).
         self.intake_contexts = list(intake_contexts)
-        self.redelivery = redelivery
-        self.stream_limits = stream_limits or StreamLimits(max_bytes=settings.stream_bytes)
+        self.redelivery = RedeliveryPolicy(
+            max_attempts=settings.consumer_max_attempts,
+            retry_delays_seconds=tuple(settings.consumer_retry_delays_seconds),
+            ack_wait_seconds=settings.consumer_ack_wait_seconds,
+        )
+        self.stream_limits = stream_limits or StreamLimits(
+            max_bytes=settings.stream_bytes, replicas=settings.stream_replicas
+        )
         self.naming = Naming(settings.nats_prefix)
         self.vault = Vault(LocalKeyManager(settings.master_key_bytes))
         # The erasing service records an erasure again when a restored database needed it.
         self.on_erasure_reapplied: Callable[[str], Awaitable[None]] | None = None
-        self.stopping = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
         self._nc: NATS | None = None
         self._es: EventSourcing | None = None
         self._js: JetStreamContext | None = None
+        self.topology: Topology | None = None
         self.relay: OutboxRelay | None = None
         self.access_relay: AccessLogRelay | None = None
         self.consumers: dict[str, EventConsumer] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self.leases: Leases | None = None
+        self.loops = Loops()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -143,8 +167,12 @@ class ServiceRuntime:
         return self._js
 
     async def start(self) -> None:
-        self.stopping = asyncio.Event()
         await self.open_store()
+        self.leases = Leases(
+            self.settings.database_url, self.settings.database_schema, self.settings.lease_poll_seconds
+        )
+        await self.leases.start()
+        self.loops = Loops(self.leases)
         await self._start_messaging()
 
     async def open_store(self) -> None:
@@ -152,7 +180,10 @@ class ServiceRuntime:
         uses it without NATS; events it records leave through the outbox once the service runs)."""
         settings = self.settings
         self._pool = await create_pool(
-            settings.database_url, settings.database_schema, application_name=settings.service_name
+            settings.database_url,
+            settings.database_schema,
+            application_name=settings.service_name,
+            command_timeout=settings.database_command_timeout_seconds,
         )
         await migrate(
             self._pool,
@@ -177,6 +208,19 @@ class ServiceRuntime:
             if replayed is not None:
                 log.info("read models (re)built from %d events", replayed)
 
+    def stream_configs(self) -> list[Any]:
+        """Every stream this service keeps on the broker."""
+        limits = self.stream_limits
+        return [
+            *(
+                event_stream_config(self.naming, context, limits)
+                for context in [self.context, *self.intake_contexts]
+            ),
+            event_stream_config(self.naming, ACCESS_CONTEXT, limits),
+            dead_letter_stream_config(self.naming, self.settings.service_name, limits),
+            erasure_stream_config(self.naming, limits),
+        ]
+
     async def _start_messaging(self) -> None:
         settings = self.settings
 
@@ -187,59 +231,68 @@ class ServiceRuntime:
 
         self._nc = await connect(settings.nats_url, settings.service_name, on_reconnect=on_reconnect)
         self._js = self._nc.jetstream()
-        for context in [self.context, *self.intake_contexts, ACCESS_CONTEXT]:
-            await ensure_stream(self._js, event_stream_config(self.naming, context, self.stream_limits))
-        await ensure_stream(
-            self._js, dead_letter_stream_config(self.naming, settings.service_name, self.stream_limits)
-        )
-        await ensure_stream(self._js, erasure_stream_config(self.naming, self.stream_limits))
+        self.topology = Topology(self._js, self.stream_configs())
+        await self.topology.ensure_all()
         # Before any request or event is handled: a restored database forgets no erasure.
         await reapply_erasures(self._pool, self._js, self.naming, self.vault, self.on_erasure_reapplied)
         if self.context != ERASING_CONTEXT and not any(
             s.event_types == [PERSON_ERASED] for s in self.subscriptions
         ):
             self.subscriptions.append(erasure_subscription(self.vault))
-        self.relay = OutboxRelay(self._pool, self._js, self.naming.event_stream(self.context))
-        self._spawn("outbox-relay", self.relay.run(self.stopping))
+        self.relay = OutboxRelay(
+            self.pool, self._js, self.naming.event_stream(self.context), topology=self.topology
+        )
+        self.loops.spawn("outbox-relay", self.relay.run, singleton=True, backoff=_BROKER_BACKOFF)
         # Every read of a person's record leaves for the certificate service (dcert_shared.access_relay).
-        self.access_relay = AccessLogRelay(self._pool, self._js, self.naming, self.context)
-        self._spawn("access-log-relay", self.access_relay.run(self.stopping))
+        self.access_relay = AccessLogRelay(self.pool, self._js, self.naming, self.context, self.topology)
+        self.loops.spawn("access-log-relay", self.access_relay.run, singleton=True, backoff=_BROKER_BACKOFF)
         if (days := settings.access_log_retention_days) is not None:
-            prune = periodic(
-                86_400, "access-log-retention", lambda _: access_log_module.prune(self.pool, days)
+            self.workers.append(
+                periodic(86_400, "access-log-retention", lambda _: access_log_module.prune(self.pool, days))
             )
-            self._spawn("access-log-retention", prune(self, self.stopping))
+        await self._forget_obsolete_consumers()
         for subscription in self.subscriptions:
             consumer = EventConsumer(
                 self.es, self._js, self.naming, settings.service_name, subscription, self.redelivery
             )
             self.consumers[subscription.name] = consumer
-            self._spawn(f"consumer {subscription.name}", consumer.run(self.stopping))
-        for worker in self.workers:
-            self._spawn(getattr(worker, "__name__", "worker"), worker(self, self.stopping))
+            self.loops.spawn(
+                f"consumer {subscription.name}", consumer.run, singleton=True, backoff=_BROKER_BACKOFF
+            )
+        for job in map(Job.of, self.workers):
+            self.loops.spawn(job.name, self._job_body(job), singleton=job.singleton)
         log.info("%s started", settings.service_name)
 
-    def _spawn(self, name: str, coroutine: Awaitable[None]) -> None:
-        async def guarded() -> None:
-            try:
-                await coroutine
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("background task %s crashed", name)
+    def _job_body(self, job: Job) -> Callable[[Run], Awaitable[None]]:
+        async def body(run: Run) -> None:
+            await job.run(self, run.stopping)
 
-        self._tasks.append(asyncio.create_task(guarded(), name=name))
+        return body
+
+    async def _forget_obsolete_consumers(self) -> None:
+        """Durable consumers this service made in an earlier version and no longer reads from:
+        left on the broker, they would hold back the pruning of their streams for ever."""
+        durables = {self.naming.durable(self.settings.service_name, s.name) for s in self.subscriptions}
+        mine = f"{self.settings.service_name}-"
+        for stream in {self.naming.event_stream(s.source_context) for s in self.subscriptions}:
+            try:
+                infos = await self.js.consumers_info(stream)
+            except Exception:  # not there yet: nothing to forget
+                continue
+            for info in infos:
+                name = info.config.durable_name or info.name
+                if name and name.startswith(mine) and name not in durables:
+                    log.warning("deleting the obsolete durable consumer %s of %s", name, stream)
+                    with contextlib.suppress(Exception):
+                        await self.js.delete_consumer(stream, name)
 
     async def stop(self, grace_seconds: float = 20) -> None:
-        self.stopping.set()
-        if self._tasks:
-            _, late = await asyncio.wait(self._tasks, timeout=grace_seconds)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        self._tasks.clear()
+        await self.loops.stop(grace_seconds)
+        if self.leases is not None:
+            await self.leases.stop()
         if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
+            with contextlib.suppress(Exception):
+                await self._nc.drain()
         if self._pool is not None:
             await self._pool.close()
         log.info("%s stopped", self.settings.service_name)
@@ -248,18 +301,57 @@ class ServiceRuntime:
         database = "unavailable"
         try:
             async with self.pool.acquire(timeout=2) as conn:
-                await conn.fetchval("SELECT 1")
+                await conn.fetchval("SELECT 1", timeout=2)
             database = "ok"
         except Exception:  # any failure to answer is "unavailable", whatever its type
             pass
         nats_ok = self._nc is not None and self._nc.is_connected
         return {"database": database, "nats": "ok" if nats_ok else "unavailable"}
 
+    async def readiness(self) -> dict[str, Any]:
+        """/health/ready: the database, the broker, and every loop running (or standing by for
+        another process) and not further behind than `ready_max_lag_seconds`."""
+        checks: dict[str, Any] = await self.health()
+        problems = self.loops.readiness(self.settings.ready_max_lag_seconds)
+        checks["loops"] = {
+            name: {
+                "status": state.status,
+                "lag_events": state.lag_events,
+                "lag_seconds": round(state.lag_seconds, 3),
+            }
+            for name, state in self.loops.states.items()
+        }
+        checks["not_ready"] = problems
+        ready = checks["database"] == "ok" and checks["nats"] == "ok" and not problems
+        return {"status": "ok" if ready else "unavailable", **checks}
+
+
+# A loop that met a missing stream or a broker away binds again soon, not after half a minute.
+_BROKER_BACKOFF = Backoff(first=0.5, cap=5.0)
+
 
 class HealthReport(BaseModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unavailable"]
     nats: Literal["ok", "unavailable"]
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class LoopReport(BaseModel):
+    status: Literal["starting", "running", "standby", "retrying", "done", "stopped"]
+    lag_events: int
+    lag_seconds: float
+
+
+class ReadinessReport(HealthReport):
+    """Each background loop (`standby`: another process of the service runs it) and, in
+    `not_ready`, each one that is not running or is further behind than allowed, and why."""
+
+    loops: dict[str, LoopReport]
+    not_ready: dict[str, str]
 
 
 def build_app(
@@ -312,6 +404,25 @@ def build_app(
         checks = await runtime.health()
         healthy = all(value == "ok" for value in checks.values())
         return JSONResponse({"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503)
+
+    @app.get("/health/live", tags=["operations"], response_model=Liveness)
+    async def live() -> Any:
+        """The process runs and answers (restart it when this fails)."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/health/ready",
+        tags=["operations"],
+        response_model=ReadinessReport,
+        responses={
+            503: {"model": ReadinessReport, "description": "Something named in the body is not ready"}
+        },
+    )
+    async def ready() -> Any:
+        """Send traffic here? The database, the broker, and every relay, consumer and scheduled
+        loop running (or standing by) and within its lag limit."""
+        report = await runtime.readiness()
+        return JSONResponse(report, 200 if report["status"] == "ok" else 503)
 
     if dev_issuer is not None and settings.dev_auth:
         app.include_router(dev_auth_router(dev_issuer))

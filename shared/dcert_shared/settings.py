@@ -44,6 +44,22 @@ class ServiceSettings(BaseSettings):
     # Prefix of subjects and stream names, so that tests sharing a NATS server stay apart.
     nats_prefix: str = ""
     stream_max_bytes: int | None = None
+    # Replicas of each stream the service makes (3 on a NATS cluster); a start never lowers
+    # what an operator raised.
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    # The retry ladder of an event whose handler fails (outages are waited out, uncounted):
+    # after `consumer_max_attempts` tries it is a dead letter that holds its lane.
+    consumer_retry_delays_seconds: list[float] = Field(
+        default_factory=lambda: [1.0, 5.0, 30.0, 120.0, 600.0], min_length=1
+    )
+    consumer_max_attempts: int = Field(default=6, ge=1)
+    consumer_ack_wait_seconds: float = Field(default=60, ge=1)
+    # /health/ready fails when a relay or consumer is further behind than this.
+    ready_max_lag_seconds: float = Field(default=300, gt=0)
+    # How often a standby process tries to take over a singleton loop (relay, consumer, clock).
+    lease_poll_seconds: float = Field(default=1.0, gt=0)
+    # Every statement's limit: a database that stopped answering is an outage, not a hang.
+    database_command_timeout_seconds: float = Field(default=60, gt=0)
     dev_auth: bool = False
     auth_jwks_url: str | None = None
     auth_oidc_issuer: str | None = None

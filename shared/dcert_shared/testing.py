@@ -53,6 +53,7 @@ from nats.js.errors import NotFoundError
 
 from dcert_shared.auth import DevIssuer, TokenVerifier
 from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
+from dcert_shared.consumer import EventConsumer
 from dcert_shared.embedded import Infra, ensure_databases, start_infra
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.runtime import ServiceRuntime
@@ -238,11 +239,14 @@ class ServiceUnderTest:
         message_id: str | None = None,
         stream_id: str | None = None,
         stream_version: int = 1,
+        partition_key: str = "tests",
     ) -> uuid.UUID:
         """Publish another context's event as its outbox relay would, and return its event id.
 
         An event id published before goes out under a new message id (past JetStream's
-        duplicate window), as a redelivery would, unless `message_id` is given."""
+        duplicate window), as a redelivery would, unless `message_id` is given. Every event a
+        test publishes is of one partition unless it says otherwise, so the service's consumers
+        take them in the order published."""
         envelope = EventEnvelope(
             event_id=event_id or uuid.uuid4(),
             event_type=event_type,
@@ -254,6 +258,7 @@ class ServiceUnderTest:
             occurred_at=datetime.now(UTC),
             correlation_id=uuid.uuid4(),
             traceparent=a_traceparent(),
+            partition_key=partition_key,
         )
         if message_id is None and envelope.event_id in self._published_event_ids:
             message_id = f"{envelope.event_id}-again-{uuid.uuid4().hex[:6]}"
@@ -376,7 +381,7 @@ async def _running_service(
             runtime: ServiceRuntime = app.state.runtime
             async with asyncio.timeout(30):
                 for consumer in runtime.consumers.values():
-                    await consumer.ready.wait()
+                    await _bound(js, consumer)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
                 yield service_type(app=app, http=http, issuer=issuer, js=js, naming=naming, **fields)
@@ -386,6 +391,16 @@ async def _running_service(
                 await _delete_streams(js, settings.nats_prefix)
         finally:
             await nc.close()
+
+
+async def _bound(js: JetStreamContext, consumer: EventConsumer) -> None:
+    """The consumer's durable exists on the broker: bound here, or by the process of the
+    service that holds its lease (this one standing by)."""
+    while not consumer.ready.is_set():
+        with contextlib.suppress(NotFoundError):
+            await js.consumer_info(consumer.stream, consumer.durable)
+            return
+        await asyncio.sleep(0.02)
 
 
 async def delete_streams(nats_url: str, prefix: str) -> None:

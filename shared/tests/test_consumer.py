@@ -1,4 +1,5 @@
-"""Durable consumers on real JetStream: no second effect, bounded retries, dead letters, replay."""
+"""Durable consumers on real JetStream: no second effect, order per person, outages waited out,
+failures parked in their lane, dead letters, replay, and a consumer that binds again."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -19,12 +21,13 @@ from dcert_shared.broker import (
 )
 from dcert_shared.consumer import EventConsumer, RedeliveryPolicy, Subscription
 from dcert_shared.envelope import Actor, CommandContext, EventEnvelope
+from dcert_shared.loops import Backoff, Loops
 from dcert_shared.testing import eventually, publish_event
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from .eventsourcing_fixtures import TEST_LIMITS, Ticket, TicketOpened, event_sourcing
 
-FAST = RedeliveryPolicy(max_deliver=3, retry_delays_seconds=(0.05, 0.05), ack_wait_seconds=5)
+FAST = RedeliveryPolicy(max_attempts=3, retry_delays_seconds=(0.05, 0.05), ack_wait_seconds=5)
 
 
 @pytest.fixture
@@ -46,11 +49,18 @@ async def nc(nats_url: str, test_prefix: str) -> AsyncIterator[NATS]:
     await connection.close()
 
 
-def an_event(event_type: str = "CertificateIssued") -> EventEnvelope:
+def an_event(
+    event_type: str = "CertificateIssued", person: str = "person-1", payload: dict[str, object] | None = None
+) -> EventEnvelope:
     opened = EventEnvelope.record(
-        TicketOpened(owner="x"), "certificate-1", 1, "/dcert/certificate", CommandContext()
+        TicketOpened(owner="x"),
+        "certificate-1",
+        1,
+        "/dcert/certificate",
+        CommandContext(),
+        partition_key=person,
     )
-    return EventEnvelope(**{**opened.__dict__, "event_type": event_type, "payload": {"level": 1}})
+    return EventEnvelope(**{**opened.__dict__, "event_type": event_type, "payload": payload or {"level": 1}})
 
 
 async def publish(nc: NATS, naming: Naming, envelope: EventEnvelope, message_id: str | None = None) -> None:
@@ -64,20 +74,25 @@ async def count_effects(es: EventSourcing) -> int:
 
 
 class Running:
+    """The consumer under the supervisor of a service's loops: a failure of its run binds again."""
+
     def __init__(self, consumer: EventConsumer) -> None:
         self.consumer = consumer
-        self.stopping = asyncio.Event()
-        self.task = asyncio.create_task(consumer.run(self.stopping))
+        self.loops = Loops(backoff=Backoff(first=0.1, cap=0.5))
+        self.loops.spawn("consumer", consumer.run)
 
     async def stop(self) -> None:
-        self.stopping.set()
-        await asyncio.wait_for(self.task, 10)
+        await self.loops.stop(10)
 
 
 def start(
-    es: EventSourcing, nc: NATS, prefix: str, handler: Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
+    es: EventSourcing,
+    nc: NATS,
+    prefix: str,
+    handler: Callable[[UnitOfWork, EventEnvelope], Awaitable[None]],
+    event_types: tuple[str, ...] = ("CertificateIssued",),
 ) -> Running:
-    subscription = Subscription("issued", "certificate", ["CertificateIssued"], handler)
+    subscription = Subscription("issued", "certificate", list(event_types), handler)
     return Running(EventConsumer(es, nc.jetstream(), Naming(prefix), "benefits", subscription, FAST))
 
 
@@ -107,25 +122,27 @@ async def _consumer_caught_up(nc: NATS, consumer: EventConsumer) -> bool:
     return info.num_pending == 0 and info.num_ack_pending == 0
 
 
-async def test_a_transient_failure_is_retried_until_it_succeeds_once(
+async def test_an_outage_longer_than_the_retry_ladder_is_waited_out_and_never_dead_letters(
     es: EventSourcing, nc: NATS, test_prefix: str
 ) -> None:
+    """The ladder allows 3 tries; the database is away for 5: outages are not tries."""
     attempts: list[int] = []
 
-    async def flaky(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+    async def during_an_outage(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         attempts.append(1)
         await record_effect(uow, envelope)
-        if len(attempts) < 3:
-            raise ConnectionResetError("the partner system hiccuped")
+        if len(attempts) <= 5:
+            raise asyncpg.CannotConnectNowError("the database system is starting up")
 
-    running = start(es, nc, test_prefix, flaky)
+    running = start(es, nc, test_prefix, during_an_outage)
     await publish(nc, Naming(test_prefix), an_event())
-    await eventually(lambda: _effects_at_least(es, 1))
+    await eventually(lambda: _effects_at_least(es, 1), timeout=20)
     await running.stop()
-    assert len(attempts) == 3
+    assert len(attempts) == 6
     assert await count_effects(es) == 1  # the failed tries were rolled back with their inbox rows
     async with es.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
+        assert await conn.fetchval("SELECT count(*) FROM parked_events") == 0
 
 
 async def _effects_at_least(es: EventSourcing, count: int) -> bool:
@@ -166,6 +183,8 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_then_replayed(
     assert await running.consumer.replay_dead_letter(letter["id"]) is True
     assert await count_effects(es) == 1
     assert await running.consumer.replay_dead_letter(letter["id"]) is False  # replayed once only
+    async with es.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM parked_events") == 0
 
 
 async def test_an_event_whose_type_is_not_its_subject_is_dead_lettered_unhandled(
@@ -215,3 +234,129 @@ async def test_events_recorded_by_a_reaction_carry_its_cause(
     assert recorded.correlation_id == event.correlation_id
     assert recorded.actor == Actor(role="service", subject="benefits")
     assert uuid.UUID(str(recorded.event_id)) != event.event_id
+
+
+async def effects_in_order(es: EventSourcing) -> list[str]:
+    async with es.pool.acquire() as conn:
+        return [row["note"] for row in await conn.fetch("SELECT note FROM effects ORDER BY ctid")]
+
+
+async def test_a_persons_events_are_applied_in_stream_order_even_when_the_first_fails_for_a_while(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    """An issue that fails twice, then its cancellation: the cancellation waits (parked) behind
+    it and is applied after it; another person's event goes on meanwhile."""
+    failures = {"CertificateIssued": 2}
+
+    async def handler(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        if envelope.ordering_key == "person-1" and failures.get(envelope.event_type, 0) > 0:
+            failures[envelope.event_type] -= 1
+            raise ValueError("not yet")
+        await uow.conn.execute(
+            "INSERT INTO effects VALUES ($1, $2)",
+            envelope.event_id,
+            f"{envelope.ordering_key} {envelope.event_type}",
+        )
+
+    naming = Naming(test_prefix)
+    running = start(es, nc, test_prefix, handler, ("CertificateIssued", "CertificateCancelled"))
+    await publish(nc, naming, an_event("CertificateIssued", "person-1"))
+    await publish(nc, naming, an_event("CertificateCancelled", "person-1"))
+    await publish(nc, naming, an_event("CertificateIssued", "person-2"))
+    await eventually(lambda: _effects_at_least(es, 3))
+    await running.stop()
+    effects = await effects_in_order(es)
+    assert effects.index("person-1 CertificateIssued") < effects.index("person-1 CertificateCancelled")
+    assert effects[0] == "person-2 CertificateIssued"  # not held up by another person's trouble
+    async with es.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM parked_events") == 0
+        assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
+
+
+async def test_a_dead_letter_holds_its_persons_later_events_until_it_is_replayed(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    broken = True
+
+    async def handler(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        if broken and envelope.event_type == "CertificateIssued":
+            raise ValueError("policy table missing for this region")
+        await uow.conn.execute("INSERT INTO effects VALUES ($1, $2)", envelope.event_id, envelope.event_type)
+
+    naming = Naming(test_prefix)
+    running = start(es, nc, test_prefix, handler, ("CertificateIssued", "CertificateCancelled"))
+    await publish(nc, naming, an_event("CertificateIssued"))
+    await publish(nc, naming, an_event("CertificateCancelled"))
+
+    async def dead_letter() -> int | None:
+        async with es.pool.acquire() as conn:
+            found: int | None = await conn.fetchval("SELECT id FROM dead_letters")
+            return found
+
+    letter = await eventually(dead_letter)
+    await asyncio.sleep(0.3)
+    assert await count_effects(es) == 0, "the cancellation must not pass the issue it follows"
+    broken = False
+    assert await running.consumer.replay_dead_letter(letter) is True
+    await eventually(lambda: _effects_at_least(es, 2))
+    await running.stop()
+    assert await effects_in_order(es) == ["CertificateIssued", "CertificateCancelled"]
+
+
+async def test_a_discarded_dead_letter_lets_its_lane_go_on(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    async def handler(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        if envelope.event_type == "CertificateIssued":
+            raise ValueError("this one never works")
+        await uow.conn.execute("INSERT INTO effects VALUES ($1, $2)", envelope.event_id, envelope.event_type)
+
+    naming = Naming(test_prefix)
+    running = start(es, nc, test_prefix, handler, ("CertificateIssued", "CertificateCancelled"))
+    await publish(nc, naming, an_event("CertificateIssued"))
+    await publish(nc, naming, an_event("CertificateCancelled"))
+
+    async def dead_letter() -> int | None:
+        async with es.pool.acquire() as conn:
+            found: int | None = await conn.fetchval("SELECT id FROM dead_letters")
+            return found
+
+    letter = await eventually(dead_letter)
+    assert await running.consumer.discard_dead_letter(letter) is True
+    assert await running.consumer.discard_dead_letter(letter) is False
+    await eventually(lambda: _effects_at_least(es, 1))
+    await running.stop()
+    assert await effects_in_order(es) == ["CertificateCancelled"]
+
+
+async def test_a_consumer_whose_durable_consumer_is_deleted_binds_again_and_goes_on(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    naming = Naming(test_prefix)
+    running = start(es, nc, test_prefix, record_effect)
+    await publish(nc, naming, an_event())
+    await eventually(lambda: _effects_at_least(es, 1))
+    await nc.jetstream().delete_consumer(naming.event_stream("certificate"), running.consumer.durable)
+    await publish(nc, naming, an_event())
+    await eventually(lambda: _effects_at_least(es, 2), timeout=30)
+    await running.stop()
+    assert await count_effects(es) == 2  # the first one, delivered again to the new consumer, once
+
+
+async def test_a_consumer_whose_stream_is_lost_and_made_again_goes_on(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    naming = Naming(test_prefix)
+    stream = naming.event_stream("certificate")
+    running = start(es, nc, test_prefix, record_effect)
+    first = an_event()
+    await publish(nc, naming, first)
+    await eventually(lambda: _effects_at_least(es, 1))
+    await nc.jetstream().delete_stream(stream)
+    await asyncio.sleep(1)
+    await ensure_stream(nc.jetstream(), event_stream_config(naming, "certificate", TEST_LIMITS))
+    await publish(nc, naming, first, message_id="the-same-event-republished")  # the relay refilling it
+    await publish(nc, naming, an_event())
+    await eventually(lambda: _effects_at_least(es, 2), timeout=30)
+    await running.stop()
+    assert await count_effects(es) == 2

@@ -1,4 +1,5 @@
-"""The outbox relay on real PostgreSQL and JetStream, including a SIGKILL mid-batch."""
+"""The outbox relay on real PostgreSQL and JetStream: a SIGKILL mid-batch, a stream that lost its
+tail, a broker that lost its disk."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
-from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
+from dcert_shared.broker import Naming, StreamLimits, Topology, connect, ensure_stream, event_stream_config
 from dcert_shared.envelope import Actor, CommandContext
+from dcert_shared.loops import Backoff, Loops
 from dcert_shared.outbox import OutboxRelay
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
@@ -184,9 +186,92 @@ async def test_a_stream_that_lost_messages_is_refilled_from_postgresql(
     relay = OutboxRelay(es.pool, js, stream)
     await relay.reconcile()
     assert await relay.relay_once() == 4
-    await js.purge_stream(stream)  # what a single node losing unsynced writes looks like
+    await js.purge_stream(stream)  # what a single node losing all its unsynced writes looks like
     await asyncio.sleep(1.2)  # past the duplicate window
     relay.request_reconcile()
     await relay.reconcile()
     assert await relay.relay_once() == 4
     assert await stream_messages(nc, stream) == 4
+
+
+async def event_ids_in_order(es: EventSourcing) -> list[str]:
+    async with es.pool.acquire() as conn:
+        return [str(r["event_id"]) for r in await conn.fetch("SELECT event_id FROM events ORDER BY position")]
+
+
+async def stream_ids(nc: NATS, stream: str) -> list[str]:
+    js = nc.jetstream()
+    state = (await js.stream_info(stream)).state
+    ids: list[str] = []
+    if not state.messages:
+        return ids
+    for sequence in range(state.first_seq, state.last_seq + 1):
+        message = await js.get_msg(stream, sequence)
+        ids.append((message.headers or {})["Nats-Msg-Id"])
+    return ids
+
+
+async def wait_for_ids(nc: NATS, stream: str, expected: list[str], timeout: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            if await stream_ids(nc, stream) == expected:
+                return
+        except NotFoundError:
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            assert await stream_ids(nc, stream) == expected
+        await asyncio.sleep(0.1)
+
+
+def running_relay(es: EventSourcing, nc: NATS, naming: Naming) -> tuple[Loops, OutboxRelay]:
+    """The relay as a service runs it: a supervised loop that makes its stream when it is gone."""
+    js = nc.jetstream()
+    topology = Topology(js, [event_stream_config(naming, "tickets", TEST_LIMITS)])
+    relay = OutboxRelay(es.pool, js, naming.event_stream("tickets"), topology=topology)
+    loops = Loops(backoff=Backoff(first=0.1, cap=0.5))
+    loops.spawn("outbox-relay", relay.run)
+    return loops, relay
+
+
+async def test_a_stream_that_lost_its_tail_gets_it_back_before_anything_newer(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    """The broker acknowledged five messages and came back holding three (no reconnect was
+    noticed): the next publish is refused, and the relay sends the lost two first."""
+    naming = Naming(test_prefix)
+    stream = naming.event_stream("tickets")
+    js = nc.jetstream()
+    await ensure_stream(js, event_stream_config(naming, "tickets", TEST_LIMITS))
+    loops, _ = running_relay(es, nc, naming)
+    try:
+        await open_tickets(es, 5)
+        published = await event_ids_in_order(es)
+        await wait_for_ids(nc, stream, published)
+        # The broker comes back with the first three only.
+        await js.delete_stream(stream)
+        await ensure_stream(js, event_stream_config(naming, "tickets", TEST_LIMITS))
+        async with es.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT subject, headers, body FROM outbox ORDER BY position LIMIT 3")
+        for row in rows:
+            await js.publish(row["subject"], row["body"].encode(), headers=row["headers"])
+        await open_tickets(es, 2, start=5)
+        await wait_for_ids(nc, stream, await event_ids_in_order(es))
+    finally:
+        await loops.stop(10)
+
+
+async def test_a_broker_that_lost_its_disk_gets_every_stream_back_from_the_outbox_while_running(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    naming = Naming(test_prefix)
+    stream = naming.event_stream("tickets")
+    loops, _ = running_relay(es, nc, naming)
+    try:
+        await open_tickets(es, 6)
+        await wait_for_ids(nc, stream, await event_ids_in_order(es))
+        await nc.jetstream().delete_stream(stream)  # the broker's disk is gone
+        await open_tickets(es, 3, start=6)
+        await wait_for_ids(nc, stream, await event_ids_in_order(es))
+    finally:
+        await loops.stop(10)

@@ -33,17 +33,15 @@ def create_app(
         read_models=ReadModels.of(read_models.ReadModel.metadata),
         projectors=[read_models.project],
         subscriptions=[
-            Subscription(
-                "assessment-requested",
+            # One consumer of the certificate stream: a withdrawal never before its request.
+            Subscription.reacting(
+                "applications",
                 "certificate",
-                ["AssessmentRequested"],
-                on_assessment_requested(deadline),
-            ),
-            Subscription(
-                "applications-ended",
-                "certificate",
-                ["ApplicationWithdrawn", "ApplicationRejected"],
-                on_application_ended,
+                {
+                    "AssessmentRequested": on_assessment_requested(deadline),
+                    "ApplicationWithdrawn": on_application_ended,
+                    "ApplicationRejected": on_application_ended,
+                },
             ),
         ],
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from dcert_benefits.domain.calendar import month_end, next_month_start
-from dcert_shared.ids import china_today, make_identity_number
+from dcert_shared.ids import china_today
 
 if TYPE_CHECKING:
     from conftest import BenefitsService
@@ -108,29 +107,38 @@ async def test_a_renewal_after_expiry_pays_again_from_its_month(service: Benefit
     assert (again["status"], again["active_from"]) == ("active", expected_from.isoformat())
 
 
-async def test_a_move_taken_before_the_issue_is_applied_once_the_issue_arrives(
-    service: BenefitsService,
-) -> None:
-    """The issue and the move reach this service by two consumers: a move handled first is tried
-    again until the certificate is known, never dropped (a dropped move would pay the old region
-    on and never hand over)."""
-    id_number = make_identity_number("330502", date(1981, 4, 2), secrets.randbelow(998) + 1)
-    number, person_ref = f"{id_number}41", service.person_ref(id_number)
+async def test_a_replacement_cancelled_at_once_ends_the_benefits(service: BenefitsService) -> None:
+    """A lost card replaced (a B1 number), then the B1 certificate cancelled: its issue and its
+    cancellation reach this service in the stream's order, so the cancellation ends what the
+    replacement carried on (with one consumer per event type the cancellation could come
+    first, find no B1 on file, and be dropped: benefits paid for ever)."""
+    certificate = await service.issue_certificate(level=1)
+    replacement = f"{certificate.number}B1"
+    issued = {
+        "certificate_number": replacement,
+        "application_id": "app-replacement",
+        "person_ref": certificate.person_ref,
+        "agent_refs": [],
+        "category": "physical",
+        "level": 1,
+        "issued_on": china_today().isoformat(),
+        "expires_on": china_today().replace(year=china_today().year + 10).isoformat(),
+        "household_region": certificate.region,
+        "residence_region": certificate.region,
+        "previous_number": certificate.number,
+    }
+    await service.publish("certificate", "CertificateIssued", issued)
     await service.publish(
         "certificate",
-        "CertificateTransferred",
+        "CertificateCancelled",
         {
-            "certificate_number": number,
-            "person_ref": person_ref,
-            "from_region": "330502",
-            "to_region": HEFEI_COUNTY,
-            "migration_number": "QY-2",
-            "application_id": "app-2",
+            "certificate_number": replacement,
+            "person_ref": certificate.person_ref,
+            "reason": "voluntary",
+            "effective_date": china_today().isoformat(),
+            "application_id": "app-cancellation",
         },
     )
-    certificate = await service.issue_certificate(level=1, region="330502", id_number=id_number)
-    assert certificate.number == number
     await service.handled("certificate")
-    new_region = service.reviewer(HEFEI_COUNTY)
-    handoffs = (await service.call("GET", "/v1/handoffs", new_region)).json()["items"]
-    assert [h["certificate_number"] for h in handoffs] == [number]
+    nursing = (await service.benefits_of(replacement))["nursing_subsidy"]
+    assert (nursing["status"], nursing["active_to"]) == ("terminated", month_end(china_today()).isoformat())

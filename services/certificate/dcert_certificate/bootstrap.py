@@ -16,7 +16,7 @@ from dcert_shared.auth import DevIssuer
 from dcert_shared.consumer import Subscription
 from dcert_shared.db import ReadModels
 from dcert_shared.ids import china_today
-from dcert_shared.runtime import ServiceRuntime, build_app, periodic
+from dcert_shared.runtime import Job, ServiceRuntime, build_app, periodic
 
 from .adapters import cards, ecert, read_models
 from .api import access_log, applications, certificates, people
@@ -47,10 +47,15 @@ def create_app(
     commands = CertificateCommands(runtime, settings, today)
     runtime.on_erasure_reapplied = commands.reapply_erasure
     runtime.subscriptions = [
-        Subscription(
-            "assessment-scheduled", "assessment", ["AssessmentScheduled"], commands.on_assessment_scheduled
+        # One consumer of the assessment stream: a grade never before its scheduling.
+        Subscription.reacting(
+            "assessments",
+            "assessment",
+            {
+                "AssessmentScheduled": commands.on_assessment_scheduled,
+                "GradeRecorded": commands.on_grade_recorded,
+            },
         ),
-        Subscription("grade-recorded", "assessment", ["GradeRecorded"], commands.on_grade_recorded),
         Subscription("death-reported", "benefits", ["DeathReported"], commands.on_death_reported),
         # Every service's reads of a person's record, for GET /v1/me/access-log.
         access_relay.collector(),
@@ -84,7 +89,8 @@ def create_app(
     )
     app.state.commands = commands
     app.state.cards = CardCommands(runtime, settings, today)
-    runtime.workers.append(keys_api.refresh_keys_worker(app))
+    # Every process reloads the keys another one rotated: not a singleton.
+    runtime.workers.append(Job("e-certificate-keys", keys_api.refresh_keys_worker(app), singleton=False))
     _document_body_schemas(app, [ApplicationCreate])
     return app
 

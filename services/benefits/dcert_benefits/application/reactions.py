@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dcert_shared.consumer import Subscription
 from dcert_shared.envelope import EventEnvelope
-from dcert_shared.ids import IdentityNumber
+from dcert_shared.ids import IdentityNumber, keyed_hash
 from dcert_shared.uow import UnitOfWork
 from dcert_shared.working_days import WorkingCalendar
 
@@ -27,9 +27,10 @@ PARTNERS = "partners"  # the intake stream partner agencies publish their facts 
 HANDOFF_WORKING_DAYS = (3, 10, 3)
 
 
-class HoldingNotKnownYet(Exception):
-    """A change of a certificate whose issue this service has not taken yet (another consumer
-    takes CertificateIssued): the consumer tries again shortly, instead of dropping the change."""
+class CertificateNotOnFile(Exception):
+    """A change of a certificate this service has not recorded: its issue came first in the
+    stream, so something before it failed. Raised, never dropped: the consumer parks the
+    person's events behind it and tries again (then an operator sees a dead letter)."""
 
 
 class CertificateIssuedData(BaseModel):
@@ -131,18 +132,20 @@ def subscriptions(
         )
         holding.record_certificate(certificate, catalogue)
 
+    async def on_file(uow: UnitOfWork, person_ref: str, number: str) -> Holding:
+        holding = await uow.load(Holding, person_ref)
+        if holding is None or holding.certificate is None or holding.certificate.number != number:
+            raise CertificateNotOnFile()
+        return holding
+
     async def on_certificate_renewed(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         renewed = CertificateRenewedData.model_validate(envelope.payload)
-        holding = await uow.load(Holding, renewed.person_ref)
-        if holding is None:
-            raise HoldingNotKnownYet()
+        holding = await on_file(uow, renewed.person_ref, renewed.certificate_number)
         holding.renewed(renewed.certificate_number, renewed.issued_on, renewed.expires_on, catalogue)
 
     async def on_certificate_transferred(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         moved = CertificateTransferredData.model_validate(envelope.payload)
-        holding = await uow.load(Holding, moved.person_ref)
-        if holding is None:
-            raise HoldingNotKnownYet()
+        holding = await on_file(uow, moved.person_ref, moved.certificate_number)
         on = envelope.occurred_at.astimezone(_CHINA).date()
         # The handoff's id follows from the event, so a redelivery names the same handoff.
         handoff_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"handoff:{envelope.event_id}"))
@@ -156,9 +159,7 @@ def subscriptions(
 
     async def on_certificate_closed(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         closed = CertificateClosedData.model_validate(envelope.payload)
-        holding = await uow.load(Holding, closed.person_ref)
-        if holding is None:
-            raise HoldingNotKnownYet()
+        holding = await on_file(uow, closed.person_ref, closed.certificate_number)
         holding.certificate_closed(closed.certificate_number, f"certificate_{closed.reason}", closed.last_day)
 
     async def on_partner_fact(uow: UnitOfWork, envelope: EventEnvelope) -> None:
@@ -182,17 +183,27 @@ def subscriptions(
             partner.policy_version,
         )
 
+    def fact_lane(envelope: EventEnvelope) -> str:
+        """A partner's facts about one person in the order the partner sent them (the person
+        is named by identity number: its keyed hash, as the holding is keyed)."""
+        id_number = envelope.payload.get("id_number")
+        if isinstance(id_number, str) and id_number:
+            return keyed_hash(identity_hash_key, id_number.strip().upper())
+        return envelope.stream_id
+
     return [
-        Subscription("certificates-issued", "certificate", ["CertificateIssued"], on_certificate_issued),
-        Subscription("certificates-renewed", "certificate", ["CertificateRenewed"], on_certificate_renewed),
-        Subscription(
-            "certificates-transferred", "certificate", ["CertificateTransferred"], on_certificate_transferred
-        ),
-        Subscription(
-            "certificates-closed",
+        # One consumer of the certificate stream: a person's certificate events in their order
+        # (a cancellation of a replacement never before its issue).
+        Subscription.reacting(
+            "certificates",
             "certificate",
-            ["CertificateCancelled", "CertificateExpired"],
-            on_certificate_closed,
+            {
+                "CertificateIssued": on_certificate_issued,
+                "CertificateRenewed": on_certificate_renewed,
+                "CertificateTransferred": on_certificate_transferred,
+                "CertificateCancelled": on_certificate_closed,
+                "CertificateExpired": on_certificate_closed,
+            },
         ),
         Subscription(
             "partners-registered",
@@ -200,5 +211,5 @@ def subscriptions(
             ["PartnerRegistered", "PartnerPolicyChanged"],
             on_partner_registered,
         ),
-        Subscription("partner-facts", PARTNERS, [">"], on_partner_fact),
+        Subscription("partner-facts", PARTNERS, [">"], on_partner_fact, lane=fact_lane),
     ]
