@@ -58,7 +58,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-def _quote_ident(name: str) -> str:
+def quote_ident(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise ValueError(f"not a plain SQL identifier: {name!r}")
     return f'"{name}"'
@@ -73,8 +73,12 @@ async def create_pool(
     application_name: str = "dcert",
     connect_timeout_seconds: float = 60,
     command_timeout: float | None = None,
+    search_path: str | None = None,
 ) -> asyncpg.Pool:
     """Open a pool on `schema` (created if missing), retrying while the server is not up yet.
+
+    `search_path` puts other schemas before it (a service's read models live in a schema of
+    their own); SQL that names the service's schema reads `current_setting('dcert.schema')`.
     `command_timeout` bounds every statement: a server that stopped answering (frozen, cut off)
     is an outage the caller waits out, not a hang."""
     async for attempt in AsyncRetrying(
@@ -85,13 +89,7 @@ async def create_pool(
     ):
         with attempt:
             if schema != "public":
-                conn = await asyncpg.connect(dsn)
-                try:
-                    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(schema)}")
-                except asyncpg.UniqueViolationError:
-                    pass  # a concurrent creator won
-                finally:
-                    await conn.close()
+                await create_schema(dsn, schema)
             pool = await asyncpg.create_pool(
                 dsn,
                 min_size=min_size,
@@ -99,9 +97,27 @@ async def create_pool(
                 init=_init_connection,
                 command_timeout=command_timeout,
                 timeout=10,
-                server_settings={"search_path": schema, "application_name": application_name},
+                server_settings=connection_settings(schema, application_name, search_path),
             )
     return pool
+
+
+def connection_settings(schema: str, application_name: str, search_path: str | None = None) -> dict[str, str]:
+    return {
+        "search_path": search_path or quote_ident(schema),
+        "application_name": application_name,
+        "dcert.schema": schema,
+    }
+
+
+async def create_schema(dsn: str, schema: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+    except asyncpg.UniqueViolationError:
+        pass  # a concurrent creator won
+    finally:
+        await conn.close()
 
 
 def ddl_for(metadata: MetaData) -> list[str]:
@@ -122,23 +138,55 @@ def add_column(table: str, column: str, definition: str) -> str:
     lock on the table when the column exists, so a start never waits on a busy table."""
     return (
         "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema ="
-        f" current_schema() AND table_name = '{table}' AND column_name = '{column}') THEN"
+        f" coalesce(current_setting('dcert.schema', true), current_schema()) AND table_name = '{table}' AND column_name = '{column}') THEN"
         f" ALTER TABLE {table} ADD COLUMN {column} {definition}; END IF; END $$"
     )
 
 
 async def migrate(pool: asyncpg.Pool, statements: Iterable[str]) -> None:
-    """Apply idempotent DDL under an advisory lock, so replicas starting together do not race."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':migrate'))")
+    """Apply idempotent DDL under an advisory lock, so replicas starting together do not race.
+    The pool's first schema receives what is created."""
+    async with pool.acquire() as conn:
+        await migrate_on(conn, statements)
+
+
+async def migrate_schema(
+    dsn: str,
+    schema: str,
+    statements: Iterable[str],
+    then: Callable[[asyncpg.Connection], Awaitable[object]] | None = None,
+) -> None:
+    """`migrate`, on a connection of its own whose only schema is `schema`; `then` runs in the
+    same transaction, under the same lock, after the DDL."""
+    if schema != "public":
+        await create_schema(dsn, schema)
+    conn = await asyncpg.connect(dsn, server_settings=connection_settings(schema, "dcert-migrate"))
+    try:
+        await migrate_on(conn, statements, then)
+    finally:
+        await conn.close()
+
+
+async def migrate_on(
+    conn: asyncpg.Connection,
+    statements: Iterable[str],
+    then: Callable[[asyncpg.Connection], Awaitable[object]] | None = None,
+) -> None:
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(coalesce(current_setting('dcert.schema', true), current_schema()) || ':migrate'))"
+        )
         for statement in statements:
             await conn.execute(statement)
+        if then is not None:
+            await then(conn)
 
 
 @dataclass(frozen=True)
 class ReadModels:
-    """A service's projection tables and their DDL: derived data, rebuilt from the events
-    whenever the DDL changes (a new column, a new table), so no read model needs a migration."""
+    """A service's projection tables and their DDL: derived data, built anew from the events
+    whenever the DDL changes (a new column, a new table), so no read model needs a migration
+    (dcert_shared.read_models)."""
 
     schema: Sequence[str]
     tables: Sequence[str]
@@ -154,35 +202,3 @@ class ReadModels:
     @property
     def fingerprint(self) -> str:
         return hashlib.sha256("\n".join(self.schema).encode()).hexdigest()
-
-
-_READ_MODEL_VERSION = """
-CREATE TABLE IF NOT EXISTS read_model_version (
-    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    fingerprint text NOT NULL,
-    rebuilt_at timestamptz NOT NULL DEFAULT now()
-)
-"""
-
-
-async def ensure_read_models(
-    pool: asyncpg.Pool, read_models: ReadModels, replay: Callable[[asyncpg.Connection], Awaitable[int]]
-) -> int | None:
-    """Create the read models, or drop and rebuild them by `replay` when their DDL changed.
-    Returns the number of events replayed, or None when they were current."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':read-models'))")
-        await conn.execute(_READ_MODEL_VERSION)
-        if await conn.fetchval("SELECT fingerprint FROM read_model_version") == read_models.fingerprint:
-            return None
-        for table in read_models.tables:
-            await conn.execute(f"DROP TABLE IF EXISTS {_quote_ident(table)} CASCADE")
-        for statement in read_models.schema:
-            await conn.execute(statement)
-        replayed = await replay(conn)
-        await conn.execute(
-            "INSERT INTO read_model_version (fingerprint) VALUES ($1) ON CONFLICT (singleton)"
-            " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, rebuilt_at = now()",
-            read_models.fingerprint,
-        )
-        return replayed

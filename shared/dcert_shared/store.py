@@ -269,6 +269,13 @@ class EventStore:
             headers["tracestate"] = envelope.tracestate
         return headers
 
+    async def opened(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, keys: dict[str, bytes | None]
+    ) -> EventEnvelope:
+        """A stored event row as an envelope, its sealed fields opened (`keys`: a cache of the
+        data keys of this read)."""
+        return await self._opened(conn, EventEnvelope.from_row(row), keys)
+
     async def load(self, conn: asyncpg.Connection, stream_id: str) -> list[EventEnvelope]:
         rows = await conn.fetch(f"{_SELECT_EVENTS} WHERE stream_id = $1 ORDER BY version", stream_id)
         keys: dict[str, bytes | None] = {}

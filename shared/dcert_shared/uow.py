@@ -25,7 +25,7 @@ from opentelemetry import metrics
 from .aggregate import Aggregate
 from .envelope import CommandContext, DomainEvent, EventEnvelope
 from .problems import ConcurrencyConflict, IdempotencyKeyReused
-from .store import START, EventStore
+from .store import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +147,13 @@ class EventSourcing:
         store: EventStore,
         projectors: Iterable[Projector] = (),
         fingerprint_key: bytes = b"dcert-idempotency",
+        gate: Callable[[asyncpg.Connection], Awaitable[bool]] | None = None,
     ) -> None:
         self.pool = pool
         self.store = store
         self.projectors = list(projectors)
+        # Whether a transaction projects inline (dcert_shared.read_models); without one, always.
+        self.gate = gate
         # Requests may carry identity numbers, which are few enough to guess: a plain hash of
         # the body could be reversed, a keyed one cannot.
         self._fingerprint_key = fingerprint_key
@@ -158,7 +161,8 @@ class EventSourcing:
     @asynccontextmanager
     async def unit_of_work(self, context: CommandContext) -> AsyncIterator[UnitOfWork]:
         async with self.pool.acquire() as conn, conn.transaction():
-            uow = UnitOfWork(conn, self.store, self.projectors, context)
+            inline = await self.gate(conn) if self.gate is not None else True
+            uow = UnitOfWork(conn, self.store, self.projectors if inline else [], context)
             yield uow
             await uow.save()
 
@@ -228,25 +232,3 @@ class EventSourcing:
             return response, False
 
         return await self.execute(context, decide_once)
-
-    async def rebuild_projections(self, read_model_tables: Iterable[str], batch_size: int = 500) -> int:
-        """Empty the read models and replay every event through the projectors, in global order."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            tables = list(read_model_tables)
-            if tables:
-                await conn.execute(f"TRUNCATE {', '.join(tables)}")
-            return await self.replay_into(conn, batch_size)
-
-    async def replay_into(self, conn: asyncpg.Connection, batch_size: int = 500) -> int:
-        """Every event through the projectors, in global order, in the caller's transaction."""
-        count = 0
-        checkpoint = START
-        while True:
-            envelopes, checkpoint = await self.store.read_all(conn, checkpoint, batch_size)
-            if not envelopes:
-                return count
-            for envelope in envelopes:
-                event = self.store.registry.decode(envelope)
-                for projector in self.projectors:
-                    await projector(conn, envelope, event)
-            count += len(envelopes)

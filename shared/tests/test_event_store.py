@@ -8,14 +8,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from dcert_shared.db import ReadModels, ensure_read_models
 from dcert_shared.envelope import Actor, CommandContext, EventEnvelope
 from dcert_shared.problems import ConcurrencyConflict, IdempotencyKeyReused
 from dcert_shared.store import START, Checkpoint
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from .eventsourcing_fixtures import (
-    READ_MODEL,
     Ticket,
     TicketHolderRecorded,
     TicketNoteAdded,
@@ -214,20 +212,6 @@ async def test_the_global_checkpoint_orders_by_transaction_then_position() -> No
     assert Checkpoint(5, 100) < Checkpoint(6, 1) < Checkpoint(6, 2)
 
 
-async def test_a_rebuilt_projection_equals_the_live_one(es: EventSourcing) -> None:
-    for ticket_id in ("r1", "r2", "r3"):
-        await open_ticket(es, ticket_id)
-    for value in range(5):
-        await stamp(es, "r2", value)
-    async with es.pool.acquire() as conn:
-        live = [dict(r) for r in await conn.fetch("SELECT * FROM ticket_view ORDER BY id")]
-    replayed = await es.rebuild_projections(["ticket_view"])
-    async with es.pool.acquire() as conn:
-        rebuilt = [dict(r) for r in await conn.fetch("SELECT * FROM ticket_view ORDER BY id")]
-    assert replayed == 8
-    assert rebuilt == live and live[1]["stamps"] == 5
-
-
 async def test_the_same_idempotency_key_and_body_answers_the_first_result_once(es: EventSourcing) -> None:
     async def create(uow: UnitOfWork) -> dict[str, str]:
         ticket_id = uuid.uuid4().hex
@@ -258,31 +242,6 @@ async def test_the_same_idempotency_key_with_another_body_is_refused(es: EventSo
     assert not replayed
     async with es.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM ticket_view") == 2
-
-
-async def test_read_models_whose_shape_changed_are_rebuilt_from_the_events_at_start(
-    es: EventSourcing,
-) -> None:
-    """An upgrade adds a column: the read model is dropped and replayed, not migrated by hand;
-    the same shape at the next start changes nothing."""
-    for ticket_id in ("s1", "s2"):
-        await open_ticket(es, ticket_id)
-    await stamp(es, "s1", 1)
-    before = ReadModels(schema=READ_MODEL, tables=["ticket_view"])
-    assert await ensure_read_models(es.pool, before, es.replay_into) == 3, "the first start records its shape"
-    assert await ensure_read_models(es.pool, before, es.replay_into) is None
-
-    wider = ReadModels(
-        schema=[READ_MODEL[0].replace("stamps int NOT NULL", "stamps int NOT NULL, note text")],
-        tables=["ticket_view"],
-    )
-    assert await ensure_read_models(es.pool, wider, es.replay_into) == 3
-    async with es.pool.acquire() as conn:
-        rows = [dict(r) for r in await conn.fetch("SELECT * FROM ticket_view ORDER BY id")]
-    assert rows == [
-        {"id": "s1", "owner": "clerk-1", "stamps": 1, "note": None},
-        {"id": "s2", "owner": "clerk-1", "stamps": 0, "note": None},
-    ]
 
 
 async def test_a_stream_loaded_twice_in_one_command_is_one_object_and_saves_once(es: EventSourcing) -> None:

@@ -411,8 +411,7 @@ async def test_findings_are_stored_sealed_and_erasing_the_person_leaves_only_the
     async with service.runtime.pool.acquire() as conn:
         assert await service.runtime.vault.erase(conn, person_ref)
         assert not await service.runtime.vault.erase(conn, person_ref)
-    assert service.runtime.read_models is not None
-    await service.runtime.es.rebuild_projections(service.runtime.read_models.tables)
+    await service.runtime.rebuild_read_models()
 
     erased = (await seen_by_the_doctor()).json()["result"]
     assert (erased["category"], erased["level"]) == ("visual", 2)

@@ -47,5 +47,6 @@ async def test_replaying_the_events_rebuilds_the_same_read_models(service: Benef
 
     live = await snapshot()
     assert any(row["monthly_amount_fen"] == 27000 for row in live["benefit_period"])
-    await service.runtime.es.rebuild_projections(TABLES)
+    await service.runtime.rebuild_read_models()
     assert await snapshot() == live
+    assert await service.runtime.read_model_differences() == []

@@ -13,7 +13,6 @@ import pytest
 
 from dcert_certificate.bootstrap import create_app
 from dcert_certificate.settings import CertificateSettings
-from dcert_shared.db import ensure_read_models
 from dcert_shared.embedded import ensure_databases
 from dcert_shared.ids import keyed_hash
 from dcert_shared.testing import delete_streams, eventually, new_prefix, running_service
@@ -55,12 +54,7 @@ async def erased_key(service: CertificateService, person: str) -> bool:
 
 
 async def rebuild_read_models(service: CertificateService) -> int:
-    runtime = service.runtime
-    await service.fetch("UPDATE read_model_version SET fingerprint = 'stale'")
-    assert runtime.read_models is not None
-    replayed = await ensure_read_models(runtime.pool, runtime.read_models, runtime.es.replay_into)
-    assert replayed is not None
-    return replayed
+    return await service.runtime.rebuild_read_models()
 
 
 async def test_identity_number_name_phone_and_address_are_stored_only_sealed(

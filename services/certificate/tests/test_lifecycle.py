@@ -603,7 +603,7 @@ async def test_every_read_model_rebuilt_from_the_events_equals_the_live_one(
 
     live = await snapshot()
     assert live["certificate_view"] and live["card_view"] and live["application_step"]
-    await certificate.runtime.es.rebuild_projections(tables)
+    await certificate.runtime.rebuild_read_models()
     rebuilt = await snapshot()
     for table in tables:
         differing = [(a, b) for a, b in zip(live[table], rebuilt[table], strict=True) if a != b]

@@ -16,7 +16,7 @@ from ..domain.assignment import Candidate, province_of
 
 async def lock_province(conn: asyncpg.Connection, region: str) -> None:
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':assignment:' || $1))",
+        "SELECT pg_advisory_xact_lock(hashtext(current_setting('dcert.schema') || ':assignment:' || $1))",
         province_of(region),
     )
 
@@ -104,5 +104,6 @@ async def booked_times(
 
 async def lock_doctor_calendar(conn: asyncpg.Connection, doctor_id: str) -> None:
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':slots:' || $1))", doctor_id
+        "SELECT pg_advisory_xact_lock(hashtext(current_setting('dcert.schema') || ':slots:' || $1))",
+        doctor_id,
     )

@@ -53,7 +53,7 @@ SCHEMA = [
 
 # Held for the length of a transaction that creates, rotates or retires a key, so that replicas
 # acting at once agree on one current key.
-_KEYS_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':signing_keys'))"
+_KEYS_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_setting('dcert.schema') || ':signing_keys'))"
 
 
 class SigningKeyNotFound(NotFound):

@@ -91,7 +91,8 @@ SCHEMA: list[str] = [
     """,
     """
     CREATE OR REPLACE FUNCTION notify_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM pg_notify(current_schema() || '_deliveries', ''); RETURN NULL; END $$
+    BEGIN PERFORM pg_notify(coalesce(current_setting('dcert.schema', true), current_schema()) || '_deliveries', '');
+    RETURN NULL; END $$
     """,
     """
     DO $$ BEGIN
@@ -344,5 +345,5 @@ async def replay(pool: asyncpg.Pool, which: DeliveryFilter) -> int:
             *args,
         )
         if replayed:
-            await conn.execute("SELECT pg_notify(current_schema() || '_deliveries', '')")
+            await conn.execute("SELECT pg_notify(current_setting('dcert.schema') || '_deliveries', '')")
     return replayed

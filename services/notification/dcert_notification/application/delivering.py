@@ -53,7 +53,7 @@ class DeliveryWorker:
 
     async def run(self, stopping: asyncio.Event) -> None:
         async with self.pool.acquire() as listener:
-            channel = await listener.fetchval("SELECT current_schema() || '_deliveries'")
+            channel = await listener.fetchval("SELECT current_setting('dcert.schema') || '_deliveries'")
             await listener.add_listener(channel, self._on_notify)
             try:
                 while not stopping.is_set():
