@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Final
 
 import asyncpg
-from nats.js import JetStreamContext
+from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
 from .access_log import append_only
@@ -110,13 +110,13 @@ class AccessLogRelay(OutboxRelay):
     def __init__(
         self,
         pool: asyncpg.Pool,
-        js: JetStreamContext,
+        nc: NATS,
         naming: Naming,
         service: str,
         topology: Topology | None = None,
     ) -> None:
         super().__init__(
-            pool, js, naming.event_stream(ACCESS_CONTEXT), topology=topology, name="access-log-relay"
+            pool, nc, naming.event_stream(ACCESS_CONTEXT), topology=topology, name="access-log-relay"
         )
         self.service = service
         self.subject = naming.event_subject(ACCESS_CONTEXT, AccessRecorded.event_type)

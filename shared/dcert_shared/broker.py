@@ -7,15 +7,18 @@ of its dead letters. A prefix (used by tests) keeps runs apart on one server.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.api import DiscardPolicy, PubAck, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import APIError, BadRequestError, NoStreamResponseError, NotFoundError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 log = logging.getLogger(__name__)
@@ -110,8 +113,12 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
             raise
     assert config.name is not None
     existing = (await js.stream_info(config.name)).config
-    replicas = max(existing.num_replicas or 1, config.num_replicas or 1)
-    await js.update_stream(replace(config, num_replicas=replicas))
+    await js.update_stream(keeping_replicas(existing, config))
+
+
+def keeping_replicas(existing: StreamConfig, wanted: StreamConfig) -> StreamConfig:
+    """`wanted`, with no fewer replicas than the stream has now."""
+    return replace(wanted, num_replicas=max(existing.num_replicas or 1, wanted.num_replicas or 1))
 
 
 class Topology:
@@ -180,3 +187,60 @@ async def connect(
                 connect_timeout=5,
             )
     return nc
+
+
+class PipelinedPublisher:
+    """Publishes many JetStream messages without waiting for each acknowledgement in turn.
+
+    nats-py's `publish_async` leaves a future pending for ever when the server refuses a message
+    (nats-io/nats.py#985: the refusal is raised inside its reply handler), and a relay must see
+    refusals (a broken chain, a full stream). This one sends each message with a reply subject
+    of its own under one wildcard subscription and resolves each future with the acknowledgement
+    or the refusal. Messages of one connection reach the server in the order sent.
+    """
+
+    def __init__(self, nc: NATS) -> None:
+        self.nc = nc
+        self._prefix: str | None = None
+        self._futures: dict[str, asyncio.Future[PubAck]] = {}
+        self._counter = itertools.count()
+
+    async def publish(
+        self, messages: Sequence[tuple[str, bytes, dict[str, str]]], timeout: float
+    ) -> list[PubAck | BaseException]:
+        """Send every (subject, body, headers) and return, in order, each one's acknowledgement
+        or the error that refused it (TimeoutError for the ones not answered in `timeout`)."""
+        if self._prefix is None:
+            self._prefix = self.nc.new_inbox()
+            await self.nc.subscribe(f"{self._prefix}.*", cb=self._answered)
+        loop = asyncio.get_running_loop()
+        replies = []
+        for subject, body, headers in messages:
+            reply = f"{self._prefix}.{next(self._counter)}"
+            self._futures[reply] = loop.create_future()
+            replies.append(reply)
+            await self.nc.publish(subject, body, reply=reply, headers=headers)
+        futures = [self._futures[reply] for reply in replies]
+        try:
+            await asyncio.wait(futures, timeout=timeout)
+        finally:
+            for reply in replies:
+                self._futures.pop(reply, None)
+        return [
+            (future.exception() or future.result()) if future.done() else TimeoutError() for future in futures
+        ]
+
+    async def _answered(self, message: Msg) -> None:
+        future = self._futures.get(message.subject)
+        if future is None or future.done():
+            return
+        if message.headers and message.headers.get("Status") == "503":  # no stream takes the subject
+            future.set_exception(NoStreamResponseError())
+            return
+        try:
+            answer = json.loads(message.data)
+            if "error" in answer:
+                APIError.from_error(answer["error"])  # raises the error's own class
+            future.set_result(PubAck.from_response(answer))
+        except Exception as error:
+            future.set_exception(error)

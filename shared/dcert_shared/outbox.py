@@ -26,11 +26,11 @@ import time
 from typing import Any
 
 import asyncpg
-from nats.js import JetStreamContext
+from nats.aio.client import Client as NATS
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 from opentelemetry import metrics
 
-from .broker import Naming, StreamLimits, Topology, connect, event_stream_config
+from .broker import Naming, PipelinedPublisher, StreamLimits, Topology, connect, event_stream_config
 from .db import create_pool, migrate
 from .loops import LoopState, Run
 from .store import (
@@ -66,7 +66,7 @@ class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        js: JetStreamContext,
+        nc: NATS,
         stream: str,
         *,
         topology: Topology | None = None,
@@ -76,7 +76,8 @@ class OutboxRelay:
         publish_timeout_seconds: float = 10,
     ) -> None:
         self.pool = pool
-        self.js = js
+        self.js = nc.jetstream()
+        self.publisher = PipelinedPublisher(nc)
         self.stream = stream
         self.topology = topology
         self.name = name
@@ -162,17 +163,14 @@ class OutboxRelay:
         """Publish `rows` pipelined; the stream sequences of those taken, in order, up to the
         first refusal (raised, after the ones before it are kept)."""
         previous = self._last_message_id
-        futures = []
+        messages = []
         for row in rows:
             subject, body, headers, message_id = self._message(row)
             self._chain(headers, previous)
             previous = message_id
-            futures.append(await self.js.publish_async(subject, body, headers=headers))
-        results: list[Any] = await asyncio.wait_for(
-            asyncio.gather(*futures, return_exceptions=True), self.publish_timeout_seconds
-        )
+            messages.append((subject, body, headers))
         acks: list[int] = []
-        for result in results:
+        for result in await self.publisher.publish(messages, self.publish_timeout_seconds):
             if isinstance(result, BaseException):
                 if acks:
                     return acks  # what went through is kept; the refusal comes again next time
@@ -245,7 +243,7 @@ async def _main(args: argparse.Namespace) -> None:
         js, [event_stream_config(naming, args.context, StreamLimits(max_bytes=args.stream_max_bytes))]
     )
     await topology.ensure_all()
-    relay = OutboxRelay(pool, js, stream, topology=topology)
+    relay = OutboxRelay(pool, nc, stream, topology=topology)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

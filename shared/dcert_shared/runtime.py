@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from . import access_log as access_log_module
 from . import consumer as consumer_module
+from . import read_models as read_models_module
 from . import store as store_module
 from . import uow as uow_module
 from . import vault as vault_module
@@ -39,7 +40,7 @@ from .broker import (
     event_stream_config,
 )
 from .consumer import EventConsumer, RedeliveryPolicy, Subscription
-from .db import ReadModels, create_pool, ensure_read_models, migrate
+from .db import ReadModels, create_pool, migrate_schema
 from .envelope import Actor, CommandContext, EventRegistry
 from .erasure import (
     ERASING_CONTEXT,
@@ -53,6 +54,9 @@ from .logs import RequestLog, configure_logging
 from .loops import Backoff, Leases, Loops, Run
 from .outbox import OutboxRelay
 from .problems import document_problem_answers, install_problem_handlers
+from .pruning import prune
+from .read_models import ReadModelKeeper
+from .restore import rebase_if_restored
 from .settings import ServiceSettings
 from .store import EventStore
 from .telemetry import command_context, instrument_app, instrument_asyncpg, setup_telemetry
@@ -150,6 +154,7 @@ class ServiceRuntime:
         self.consumers: dict[str, EventConsumer] = {}
         self.leases: Leases | None = None
         self.loops = Loops()
+        self.read_model_keeper: ReadModelKeeper | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -179,22 +184,20 @@ class ServiceRuntime:
         """The database part alone: pool, schema, event store, read models (an operator's CLI
         uses it without NATS; events it records leave through the outbox once the service runs)."""
         settings = self.settings
-        self._pool = await create_pool(
+        await migrate_schema(
             settings.database_url,
             settings.database_schema,
-            application_name=settings.service_name,
-            command_timeout=settings.database_command_timeout_seconds,
-        )
-        await migrate(
-            self._pool,
             [
                 *store_module.SCHEMA,
                 *uow_module.SCHEMA,
                 *consumer_module.SCHEMA,
                 *vault_module.SCHEMA,
                 *access_log_module.SCHEMA,
+                *read_models_module.SCHEMA,
                 *self.schema,
             ],
+            # Before anything is written: ids of another cluster (a logical restore) rebased.
+            then=rebase_if_restored,
         )
         store = EventStore(
             self.registry,
@@ -202,11 +205,43 @@ class ServiceRuntime:
             self.naming.event_subject_prefix(self.context),
             self.vault,
         )
-        self._es = EventSourcing(self._pool, store, self.projectors, settings.identity_hash_key_bytes)
         if self.read_models is not None:
-            replayed = await ensure_read_models(self._pool, self.read_models, self._es.replay_into)
-            if replayed is not None:
-                log.info("read models (re)built from %d events", replayed)
+            self.read_model_keeper = ReadModelKeeper(
+                self.read_models,
+                store,
+                self.projectors,
+                dsn=settings.database_url,
+                service_schema=settings.database_schema,
+                service_name=settings.service_name,
+            )
+        keeper = self.read_model_keeper
+        self._pool = await create_pool(
+            settings.database_url,
+            settings.database_schema,
+            application_name=keeper.application_name if keeper else settings.service_name,
+            command_timeout=settings.database_command_timeout_seconds,
+            search_path=keeper.search_path if keeper else None,
+        )
+        self._es = EventSourcing(
+            self._pool,
+            store,
+            self.projectors,
+            settings.identity_hash_key_bytes,
+            gate=keeper.gate if keeper else None,
+        )
+        if keeper is not None:
+            await keeper.prepare(self._pool)
+
+    async def rebuild_read_models(self) -> int:
+        """Build the read models anew from the events while the service runs (an operator's act)."""
+        assert self.read_model_keeper is not None, "this service has no read models"
+        return await self.read_model_keeper.rebuild()
+
+    async def read_model_differences(self) -> list[str]:
+        """How the read models differ from a build from the events now (empty: equal)."""
+        if self.read_model_keeper is None:
+            return []
+        return await self.read_model_keeper.differences()
 
     def stream_configs(self) -> list[Any]:
         """Every stream this service keeps on the broker."""
@@ -239,13 +274,16 @@ class ServiceRuntime:
             s.event_types == [PERSON_ERASED] for s in self.subscriptions
         ):
             self.subscriptions.append(erasure_subscription(self.vault))
+        if (keeper := self.read_model_keeper) is not None:
+            self.loops.spawn(f"read-models {keeper.fingerprint[:12]}", keeper.run, singleton=True)
         self.relay = OutboxRelay(
-            self.pool, self._js, self.naming.event_stream(self.context), topology=self.topology
+            self.pool, self._nc, self.naming.event_stream(self.context), topology=self.topology
         )
         self.loops.spawn("outbox-relay", self.relay.run, singleton=True, backoff=_BROKER_BACKOFF)
         # Every read of a person's record leaves for the certificate service (dcert_shared.access_relay).
-        self.access_relay = AccessLogRelay(self.pool, self._js, self.naming, self.context, self.topology)
+        self.access_relay = AccessLogRelay(self.pool, self._nc, self.naming, self.context, self.topology)
         self.loops.spawn("access-log-relay", self.access_relay.run, singleton=True, backoff=_BROKER_BACKOFF)
+        self.workers.append(periodic(settings.prune_interval_seconds, "pruning", self._prune))
         if (days := settings.access_log_retention_days) is not None:
             self.workers.append(
                 periodic(86_400, "access-log-retention", lambda _: access_log_module.prune(self.pool, days))
@@ -262,6 +300,11 @@ class ServiceRuntime:
         for job in map(Job.of, self.workers):
             self.loops.spawn(job.name, self._job_body(job), singleton=job.singleton)
         log.info("%s started", settings.service_name)
+
+    async def _prune(self, _: CommandContext) -> dict[str, int]:
+        stream = self.naming.event_stream(self.context)
+        removed = await prune(self.pool, self.js, stream, self.settings.retention())
+        return {what: count for what, count in removed.items() if count}
 
     def _job_body(self, job: Job) -> Callable[[Run], Awaitable[None]]:
         async def body(run: Run) -> None:

@@ -18,6 +18,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .access_log import RETENTION_FLOOR_DAYS
+from .pruning import Retention
 from .working_days import WorkingCalendar
 
 # Only for embedded and test runs: a real deployment must set DCERT_IDENTITY_HASH_KEY.
@@ -60,6 +61,15 @@ class ServiceSettings(BaseSettings):
     lease_poll_seconds: float = Field(default=1.0, gt=0)
     # Every statement's limit: a database that stopped answering is an outage, not a hang.
     database_command_timeout_seconds: float = Field(default=60, gt=0)
+    # Pruning (dcert_shared.pruning), hourly: what is older than these and no longer needed.
+    # Every service runs with the same values: an inbox keeps event ids longer than any other
+    # service's outbox or stream could deliver them again.
+    prune_interval_seconds: float = Field(default=3600, gt=0)
+    outbox_retention_days: float = Field(default=30, gt=0)
+    stream_retention_days: float = Field(default=30, gt=0)
+    inbox_retention_days: float = Field(default=60, gt=0)
+    idempotency_retention_hours: float = Field(default=7 * 24, gt=0)
+    dead_letter_retention_days: float = Field(default=180, gt=0)
     dev_auth: bool = False
     auth_jwks_url: str | None = None
     auth_oidc_issuer: str | None = None
@@ -88,6 +98,24 @@ class ServiceSettings(BaseSettings):
 
     def working_calendar(self) -> WorkingCalendar:
         return WorkingCalendar(self.calendar_holidays, self.calendar_workdays)
+
+    def retention(self) -> Retention:
+        return Retention(
+            outbox_days=self.outbox_retention_days,
+            stream_days=self.stream_retention_days,
+            inbox_days=self.inbox_retention_days,
+            idempotency_hours=self.idempotency_retention_hours,
+            dead_letter_days=self.dead_letter_retention_days,
+        )
+
+    @model_validator(mode="after")
+    def _retention_keeps_what_is_needed(self) -> ServiceSettings:
+        if self.inbox_retention_days <= max(self.outbox_retention_days, self.stream_retention_days):
+            raise ValueError(
+                "DCERT_INBOX_RETENTION_DAYS must exceed DCERT_OUTBOX_RETENTION_DAYS and DCERT_STREAM_RETENTION_DAYS"
+                " (a republished event must still be known as handled)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secrets_are_complete(self) -> ServiceSettings:

@@ -131,7 +131,7 @@ async def test_the_relay_does_not_pass_over_a_read_whose_transaction_commits_lat
     try:
         js = nc.jetstream()
         await ensure_stream(js, event_stream_config(naming, ACCESS_CONTEXT, StreamLimits(max_bytes=1024**2)))
-        relay = AccessLogRelay(pool, js, naming, "certificate")
+        relay = AccessLogRelay(pool, nc, naming, "certificate")
         async with pool.acquire() as slow:
             transaction = slow.transaction()
             await transaction.start()
@@ -141,7 +141,7 @@ async def test_the_relay_does_not_pass_over_a_read_whose_transaction_commits_lat
             await transaction.commit()
         while await relay.relay_once():
             pass
-        again = AccessLogRelay(pool, js, naming, "certificate")
+        again = AccessLogRelay(pool, nc, naming, "certificate")
         assert await again.relay_once() == 0  # the checkpoint is kept in the database
         subscription = await js.pull_subscribe(relay.subject, stream=relay.stream)
         messages = await subscription.fetch(10, timeout=2)

@@ -15,7 +15,15 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
-from dcert_shared.broker import Naming, StreamLimits, Topology, connect, ensure_stream, event_stream_config
+from dcert_shared.broker import (
+    Naming,
+    StreamLimits,
+    Topology,
+    connect,
+    ensure_stream,
+    event_stream_config,
+    keeping_replicas,
+)
 from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.loops import Backoff, Loops
 from dcert_shared.outbox import OutboxRelay
@@ -96,7 +104,7 @@ async def test_committed_events_are_published_in_order_with_their_event_id(
             raise RuntimeError("after the append, before the commit")
 
         await es.execute(CONTEXT, fail)
-    relay = OutboxRelay(es.pool, js, stream, idle_wait_seconds=0.05)
+    relay = OutboxRelay(es.pool, nc, stream, idle_wait_seconds=0.05)
     assert await relay.relay_once() == 5
     assert await relay.relay_once() == 0
     async with es.pool.acquire() as conn:
@@ -183,7 +191,7 @@ async def test_a_stream_that_lost_messages_is_refilled_from_postgresql(
         ),
     )
     await open_tickets(es, 4)
-    relay = OutboxRelay(es.pool, js, stream)
+    relay = OutboxRelay(es.pool, nc, stream)
     await relay.reconcile()
     assert await relay.relay_once() == 4
     await js.purge_stream(stream)  # what a single node losing all its unsynced writes looks like
@@ -228,7 +236,7 @@ def running_relay(es: EventSourcing, nc: NATS, naming: Naming) -> tuple[Loops, O
     """The relay as a service runs it: a supervised loop that makes its stream when it is gone."""
     js = nc.jetstream()
     topology = Topology(js, [event_stream_config(naming, "tickets", TEST_LIMITS)])
-    relay = OutboxRelay(es.pool, js, naming.event_stream("tickets"), topology=topology)
+    relay = OutboxRelay(es.pool, nc, naming.event_stream("tickets"), topology=topology)
     loops = Loops(backoff=Backoff(first=0.1, cap=0.5))
     loops.spawn("outbox-relay", relay.run)
     return loops, relay
@@ -273,5 +281,36 @@ async def test_a_broker_that_lost_its_disk_gets_every_stream_back_from_the_outbo
         await nc.jetstream().delete_stream(stream)  # the broker's disk is gone
         await open_tickets(es, 3, start=6)
         await wait_for_ids(nc, stream, await event_ids_in_order(es))
+    finally:
+        await loops.stop(10)
+
+
+def test_a_start_never_lowers_the_replicas_an_operator_raised() -> None:
+    naming = Naming("t")
+    wanted = event_stream_config(naming, "tickets", StreamLimits(replicas=1))
+    raised = event_stream_config(naming, "tickets", StreamLimits(replicas=3))
+    assert keeping_replicas(raised, wanted).num_replicas == 3
+    assert keeping_replicas(wanted, raised).num_replicas == 3
+
+
+async def test_a_full_stream_refuses_new_events_and_loses_none_the_relay_waits(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    """An event stream never discards what a consumer may not have read: when it is full the
+    broker refuses, the events wait in the outbox, and go out once there is room."""
+    naming = Naming(test_prefix)
+    stream = naming.event_stream("tickets")
+    js = nc.jetstream()
+    small = StreamLimits(max_bytes=2048, max_msg_size=1024)
+    await ensure_stream(js, event_stream_config(naming, "tickets", small))
+    loops, _ = running_relay(es, nc, naming)
+    try:
+        await open_tickets(es, 8)
+        await asyncio.sleep(1.5)
+        held = await stream_ids(nc, stream)
+        expected = await event_ids_in_order(es)
+        assert 0 < len(held) < 8 and held == expected[: len(held)]  # the first ones, none dropped
+        await js.update_stream(event_stream_config(naming, "tickets", TEST_LIMITS))
+        await wait_for_ids(nc, stream, expected)
     finally:
         await loops.stop(10)
