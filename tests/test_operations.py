@@ -48,6 +48,25 @@ async def test_health_is_503_when_the_database_is_gone(certificate: FastAPI) -> 
     assert answer.status_code == 503 and answer.json()["database"] == "unavailable"
 
 
+async def test_readiness_names_every_loop_and_fails_while_one_cannot_run(certificate: FastAPI) -> None:
+    async with client(certificate) as http:
+        assert (await http.get("/health/live")).json() == {"status": "ok"}
+        ready = (await http.get("/health/ready")).json()
+        assert ready["status"] == "ok" and ready["not_ready"] == {}
+        loops = ready["loops"]
+        assert {"outbox-relay", "access-log-relay", "consumer assessments", "expiry-clock", "pruning"} <= set(
+            loops
+        )
+        # Alone here: its consumers wait for the assessment and benefits streams, and it serves.
+        assert loops["consumer assessments"]["status"] == "waiting"
+        assert all(loop["status"] in ("running", "standby", "waiting") for loop in loops.values())
+
+        await certificate.state.runtime._nc.close()  # the broker is gone for this process
+        answer = await http.get("/health/ready")
+        assert answer.status_code == 503 and answer.json()["nats"] == "unavailable"
+        assert (await http.get("/health/live")).status_code == 200  # alive: do not restart it for that
+
+
 async def test_the_openapi_document_lists_the_public_contract(certificate: FastAPI) -> None:
     async with client(certificate) as http:
         paths = (await http.get("/openapi.json")).json()["paths"]

@@ -21,6 +21,8 @@ from nats.js.api import DiscardPolicy, PubAck, RetentionPolicy, StorageType, Str
 from nats.js.errors import APIError, BadRequestError, NoStreamResponseError, NotFoundError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from .loops import Run
+
 log = logging.getLogger(__name__)
 
 DAY = 24 * 3600
@@ -135,18 +137,36 @@ class Topology:
             for config in self.configs.values():
                 await ensure_stream(self.js, config)
 
-    async def ensure(self, stream: str) -> bool:
-        """Make `stream` if it is missing; False when it is not one of this service's."""
+    async def ensure_missing(self) -> list[str]:
+        """Make every stream of this service that the broker does not hold; their names."""
+        made = []
+        for name in self.configs:
+            assert name is not None
+            if await self.ensure(name, quiet=True):
+                made.append(name)
+        return made
+
+    async def watch(self, run: Run, every_seconds: float = 10.0) -> None:
+        """A loop: a broker that lost its disk gets this service's streams back within seconds,
+        also those no loop of this process writes to (intake, dead letters, erasures)."""
+        while not run.stopping.is_set():
+            await self.ensure_missing()
+            await run.sleep(every_seconds)
+
+    async def ensure(self, stream: str, quiet: bool = False) -> bool:
+        """Make `stream` if it is missing: True when it was made now (False when it was there,
+        or is not one of this service's)."""
         config = self.configs.get(stream)
         if config is None:
             return False
         async with self._lock:
             try:
                 await self.js.stream_info(stream)
+                return False
             except NotFoundError:
                 log.warning("stream %s is missing on the broker: making it again", stream)
                 await ensure_stream(self.js, config)
-        return True
+                return True
 
 
 async def connect(

@@ -39,7 +39,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry import metrics, trace
 
-from .broker import Naming
+from .broker import Naming, Topology
 from .db import add_column, is_outage
 from .envelope import Actor, EventEnvelope
 from .loops import Run
@@ -163,6 +163,7 @@ class EventConsumer:
         subscription: Subscription,
         policy: RedeliveryPolicy = RedeliveryPolicy(),
         batch_size: int = 50,
+        topology: Topology | None = None,
     ) -> None:
         self.es = es
         self.js = js
@@ -171,6 +172,7 @@ class EventConsumer:
         self.subscription = subscription
         self.policy = policy
         self.batch_size = batch_size
+        self.topology = topology  # makes the source stream again when it is this service's own
         self.durable = naming.durable(service, subscription.name)
         self.stream = naming.event_stream(subscription.source_context)
         self.ready = asyncio.Event()  # bound to the broker at least once
@@ -231,7 +233,9 @@ class EventConsumer:
         try:
             await self.js.add_consumer(self.stream, self.config())
         except NotFoundError:
-            raise StreamMissing(self.stream) from None
+            if self.topology is None or not await self.topology.ensure(self.stream):
+                raise StreamMissing(self.stream) from None
+            await self.js.add_consumer(self.stream, self.config())
         return await self.js.pull_subscribe_bind(self.durable, self.stream)
 
     async def _check_bound(self) -> None:
@@ -604,6 +608,8 @@ class EventConsumer:
 
 class StreamMissing(Exception):
     """The source stream is not on the broker (yet, or any more): bound again shortly."""
+
+    waiting = True  # an expected wait (its publisher makes it), not a failure
 
 
 class ConsumerMissing(Exception):

@@ -29,7 +29,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 log = logging.getLogger(__name__)
 
-Status = Literal["starting", "running", "standby", "retrying", "done", "stopped"]
+# waiting: for something another service makes (a stream it publishes to), not a failure here.
+Status = Literal["starting", "running", "standby", "waiting", "retrying", "done", "stopped"]
 
 
 @dataclass
@@ -268,8 +269,12 @@ class Loops:
             except Exception as error:
                 failures = 1 if time.monotonic() - started > 60 else failures + 1
                 state.restarts += 1
-                state.set("retrying", type(error).__name__)
-                log.warning("loop %s failed (%s); starting again", state.name, type(error).__name__)
+                if getattr(error, "waiting", False):
+                    state.set("waiting", type(error).__name__)
+                    log.info("loop %s waits (%s)", state.name, type(error).__name__)
+                else:
+                    state.set("retrying", type(error).__name__)
+                    log.warning("loop %s failed (%s); starting again", state.name, type(error).__name__)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff.delay(failures))
         state.set("stopped")

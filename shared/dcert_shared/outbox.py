@@ -220,9 +220,10 @@ class OutboxRelay:
         try:
             return await self.js.stream_info(self.stream)
         except NotFoundError:
-            if self.topology is None or not await self.topology.ensure(self.stream):
+            if self.topology is None or self.stream not in self.topology.configs:
                 raise
-            _mended.add(1, {"stream": self.stream})
+            if await self.topology.ensure(self.stream):
+                _mended.add(1, {"stream": self.stream})
             return await self.js.stream_info(self.stream)
 
 

@@ -268,6 +268,7 @@ class ServiceRuntime:
         self._js = self._nc.jetstream()
         self.topology = Topology(self._js, self.stream_configs())
         await self.topology.ensure_all()
+        self.loops.spawn("streams", self.topology.watch, backoff=_BROKER_BACKOFF)
         # Before any request or event is handled: a restored database forgets no erasure.
         await reapply_erasures(self._pool, self._js, self.naming, self.vault, self.on_erasure_reapplied)
         if self.context != ERASING_CONTEXT and not any(
@@ -291,7 +292,13 @@ class ServiceRuntime:
         await self._forget_obsolete_consumers()
         for subscription in self.subscriptions:
             consumer = EventConsumer(
-                self.es, self._js, self.naming, settings.service_name, subscription, self.redelivery
+                self.es,
+                self._js,
+                self.naming,
+                settings.service_name,
+                subscription,
+                self.redelivery,
+                topology=self.topology,
             )
             self.consumers[subscription.name] = consumer
             self.loops.spawn(
@@ -384,14 +391,15 @@ class Liveness(BaseModel):
 
 
 class LoopReport(BaseModel):
-    status: Literal["starting", "running", "standby", "retrying", "done", "stopped"]
+    status: Literal["starting", "running", "standby", "waiting", "retrying", "done", "stopped"]
     lag_events: int
     lag_seconds: float
 
 
 class ReadinessReport(HealthReport):
-    """Each background loop (`standby`: another process of the service runs it) and, in
-    `not_ready`, each one that is not running or is further behind than allowed, and why."""
+    """Each background loop (`standby`: another process of the service runs it; `waiting`: for
+    a stream another service makes) and, in `not_ready`, each one that is failing, not started
+    or further behind than allowed, and why."""
 
     loops: dict[str, LoopReport]
     not_ready: dict[str, str]
