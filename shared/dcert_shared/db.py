@@ -110,6 +110,17 @@ def connection_settings(schema: str, application_name: str, search_path: str | N
     }
 
 
+async def connect(
+    dsn: str, schema: str, application_name: str, search_path: str | None = None
+) -> asyncpg.Connection:
+    """One connection set up as the pool's are (search path, JSON codecs), outside the pool."""
+    conn = await asyncpg.connect(
+        dsn, timeout=10, server_settings=connection_settings(schema, application_name, search_path)
+    )
+    await _init_connection(conn)
+    return conn
+
+
 async def create_schema(dsn: str, schema: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:

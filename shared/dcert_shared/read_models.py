@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from .db import ReadModels, quote_ident
+from .db import ReadModels, connect, quote_ident
 from .loops import Run
 from .store import START, Checkpoint, EventStore, checkpoint_of, read_below_horizon
 from .uow import Projector
@@ -133,7 +133,7 @@ class ReadModelKeeper:
         other shape in use projecting inline (they tail what this process will write); build
         this shape now when no other shape is in use, else leave it to `run`."""
         self._pool = pool
-        async with self._writers_held(), pool.acquire() as conn:
+        async with self._writers_held() as conn:
             await self._make(conn, self.schema_name)
             others = await self._other_shapes_in_use(conn)
             for row in await conn.fetch(
@@ -161,19 +161,20 @@ class ReadModelKeeper:
             if row.inline:
                 run.progress(0, 0)
                 if others:
-                    async with self._writers_held(), self.pool.acquire() as conn:
-                        await self._stop_inline(conn, self.fingerprint)
+                    async with self._writers_held() as held:
+                        await self._stop_inline(held, self.fingerprint)
                     continue
                 await run.sleep(1)
                 continue
             handled, age = await self._tail_once(self.schema_name, self.fingerprint)
             run.progress(handled, age)
-            if handled:
-                continue
-            if not others:
+            if handled == self.batch_size:
+                continue  # more to come at once
+            if not others:  # caught up with the horizon: the rest under the lock
                 await self._switch_to_inline()
                 continue
-            await run.sleep(0.05)
+            if not handled:
+                await run.sleep(0.05)
 
     # -- operator's tools --------------------------------------------------------------------
 
@@ -185,11 +186,11 @@ class ReadModelKeeper:
         async with self.pool.acquire() as conn:
             await self._make_tables(conn, scratch)
         projected, at = await self._fill(scratch)
-        async with self._writers_held():
-            more, at = await self._fill(scratch, below_horizon=False, after=at)
-            async with self.pool.acquire() as conn, conn.transaction():
-                await self._swap_in(conn, scratch)
-                await conn.execute(
+        async with self._writers_held() as held:
+            more, at = await self._fill(scratch, below_horizon=False, after=at, conn=held)
+            async with held.transaction():
+                await self._swap_in(held, scratch)
+                await held.execute(
                     "UPDATE read_model_sets SET transaction_id = $2::text::xid8, position = $3 WHERE fingerprint = $1",
                     self.fingerprint,
                     str(at.transaction_id),
@@ -220,12 +221,14 @@ class ReadModelKeeper:
     # -- the parts ---------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _writers_held(self) -> AsyncIterator[None]:
-        """No writing transaction runs while this is held (they wait at their start)."""
-        conn = await asyncpg.connect(self.dsn, server_settings={"application_name": self.application_name})
+    async def _writers_held(self) -> AsyncIterator[asyncpg.Connection]:
+        """No writing transaction runs while this is held (they wait at their start). The work
+        done meanwhile uses the connection given, never the pool: writers waiting for the lock
+        may hold every connection of the pool."""
+        conn = await connect(self.dsn, self.service_schema, self.application_name, self.search_path)
         try:
             await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", self.lock_key)
-            yield
+            yield conn
         finally:
             with contextlib.suppress(Exception):
                 await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", self.lock_key)
@@ -284,17 +287,14 @@ class ReadModelKeeper:
         """Tailing → inline: catch up while writers go on, then with every event while none
         runs, and let writers project their own from then on."""
         await self._fill(self.schema_name, self.fingerprint)
-        async with self._writers_held():
-            async with self.pool.acquire() as conn:
-                if await self._other_shapes_in_use(conn):
-                    return
-            await self._fill(self.schema_name, self.fingerprint, below_horizon=False)
-            async with self.pool.acquire() as conn:
-                await conn.execute(
-                    "UPDATE read_model_sets SET inline = true, built = true, switched_at = now()"
-                    " WHERE fingerprint = $1",
-                    self.fingerprint,
-                )
+        async with self._writers_held() as held:
+            if await self._other_shapes_in_use(held):
+                return
+            await self._fill(self.schema_name, self.fingerprint, below_horizon=False, conn=held)
+            await held.execute(
+                "UPDATE read_model_sets SET inline = true, built = true, switched_at = now() WHERE fingerprint = $1",
+                self.fingerprint,
+            )
         log.info("read models %s: projected inline", self.fingerprint[:12])
 
     async def _fill(
@@ -303,16 +303,19 @@ class ReadModelKeeper:
         fingerprint: str | None = None,
         below_horizon: bool = True,
         after: Checkpoint = START,
+        conn: asyncpg.Connection | None = None,
     ) -> tuple[int, Checkpoint]:
         """Project events into `schema` until none is left (below the horizon, or all of them
         while no writer runs): with a `fingerprint`, from and to that set's checkpoint; without,
         a scratch schema from `after`. Returns how many, and where it stopped."""
         total, batches = 0, 0
         while True:
-            handled, _, after = await self._batch(schema, fingerprint, after, below_horizon)
-            if handled == 0:
+            handled, _, after = await self._batch(schema, fingerprint, after, below_horizon, conn)
+            total += handled
+            # Below the horizon, a batch not full means caught up: writers may go on for ever.
+            if handled == 0 or (below_horizon and handled < self.batch_size):
                 return total, after
-            total, batches = total + handled, batches + 1
+            batches += 1
             if batches % 20 == 0:
                 log.info("read models: %d events projected", total)
 
@@ -321,43 +324,62 @@ class ReadModelKeeper:
         return handled, age
 
     async def _batch(
-        self, schema: str, fingerprint: str | None, after: Checkpoint, below_horizon: bool
+        self,
+        schema: str,
+        fingerprint: str | None,
+        after: Checkpoint,
+        below_horizon: bool,
+        conn: asyncpg.Connection | None = None,
     ) -> tuple[int, float, Checkpoint]:
-        """One batch in one transaction, with the set's checkpoint when it has one."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            if fingerprint is not None:
-                after = (await self._row(conn, fingerprint)).checkpoint
-            await conn.execute(
-                f"SET LOCAL search_path TO {quote_ident(schema)}, {quote_ident(self.service_schema)}"
+        """One batch in one transaction (on `conn`, else on a connection of the pool), with the
+        set's checkpoint when it has one."""
+        if conn is not None:
+            async with conn.transaction():
+                return await self._project_batch(conn, schema, fingerprint, after, below_horizon)
+        async with self.pool.acquire() as pooled, pooled.transaction():
+            return await self._project_batch(pooled, schema, fingerprint, after, below_horizon)
+
+    async def _project_batch(
+        self,
+        conn: asyncpg.Connection,
+        schema: str,
+        fingerprint: str | None,
+        after: Checkpoint,
+        below_horizon: bool,
+    ) -> tuple[int, float, Checkpoint]:
+        if fingerprint is not None:
+            after = (await self._row(conn, fingerprint)).checkpoint
+        await conn.execute(
+            f"SET LOCAL search_path TO {quote_ident(schema)}, {quote_ident(self.service_schema)}"
+        )
+        if below_horizon:
+            rows = await read_below_horizon(conn, "events", _EVENT_COLUMNS, after, self.batch_size)
+        else:
+            rows = await conn.fetch(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)"
+                " ORDER BY transaction_id, position LIMIT $3",
+                str(after.transaction_id),
+                after.position,
+                self.batch_size,
             )
-            if below_horizon:
-                rows = await read_below_horizon(conn, "events", _EVENT_COLUMNS, after, self.batch_size)
-            else:
-                rows = await conn.fetch(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)"
-                    " ORDER BY transaction_id, position LIMIT $3",
-                    str(after.transaction_id),
-                    after.position,
-                    self.batch_size,
-                )
-            if not rows:
-                return 0, 0.0, after
-            keys: dict[str, bytes | None] = {}
-            for row in rows:
-                envelope = await self.store.opened(conn, row, keys)
-                event = self.store.registry.decode(envelope)
-                for projector in self.projectors:
-                    await projector(conn, envelope, event)
-            last = checkpoint_of(rows[-1])
-            if fingerprint is not None:
-                await conn.execute(
-                    "UPDATE read_model_sets SET transaction_id = $2::text::xid8, position = $3 WHERE fingerprint = $1",
-                    fingerprint,
-                    str(last.transaction_id),
-                    last.position,
-                )
-            age = time.time() - rows[0]["recorded_at"].timestamp()
-            return len(rows), age, last
+        if not rows:
+            return 0, 0.0, after
+        keys: dict[str, bytes | None] = {}
+        for row in rows:
+            envelope = await self.store.opened(conn, row, keys)
+            event = self.store.registry.decode(envelope)
+            for projector in self.projectors:
+                await projector(conn, envelope, event)
+        last = checkpoint_of(rows[-1])
+        if fingerprint is not None:
+            await conn.execute(
+                "UPDATE read_model_sets SET transaction_id = $2::text::xid8, position = $3 WHERE fingerprint = $1",
+                fingerprint,
+                str(last.transaction_id),
+                last.position,
+            )
+        age = time.time() - rows[0]["recorded_at"].timestamp()
+        return len(rows), age, last
 
     async def _swap_in(self, conn: asyncpg.Connection, scratch: str) -> None:
         retired = f"{self.service_schema}_rm_old_{secrets.token_hex(4)}"

@@ -51,13 +51,15 @@ class Version:
             ]
 
 
-async def start_version(dsn: str, shape: ReadModels, *, tail: bool = True) -> Version:
+async def start_version(dsn: str, shape: ReadModels, *, tail: bool = True, pool_size: int = 10) -> Version:
     await migrate_schema(dsn, "public", [*STORE_SCHEMA, *UOW_SCHEMA, *CONSUMER_SCHEMA, *READ_MODELS_SCHEMA])
     store = EventStore(registry(), "/dcert/tickets", "tickets.events.")
     keeper = ReadModelKeeper(
         shape, store, [project_ticket], dsn=dsn, service_schema="public", service_name="tickets"
     )
-    pool = await create_pool(dsn, application_name=keeper.application_name, search_path=keeper.search_path)
+    pool = await create_pool(
+        dsn, application_name=keeper.application_name, search_path=keeper.search_path, max_size=pool_size
+    )
     await keeper.prepare(pool)
     loops = Loops()
     if tail:
@@ -215,3 +217,42 @@ async def test_a_read_model_row_no_event_explains_is_reported(
     async with service.es.pool.acquire() as conn:
         await conn.execute("UPDATE ticket_view SET stamps = 99")
     assert await service.keeper.differences() == ["ticket_view: 1 rows missing, 1 rows not from the events"]
+
+
+async def test_a_switch_under_more_writers_than_connections_does_not_wait_for_ever(
+    fresh_database: str, versions: list[Version]
+) -> None:
+    """Writers wait for a switch at the start of their transactions, each holding a connection
+    of the pool; the switch must not need one of them."""
+    old = await start_version(fresh_database, SHAPE)
+    versions.append(old)
+    new = await start_version(fresh_database, WIDER, pool_size=2)
+    versions.append(new)
+    for number in range(4):
+        await open_ticket(new.es, f"t{number}")
+    done = asyncio.Event()
+
+    async def writer(ticket_id: str) -> None:
+        value = 0
+        while not done.is_set():
+            await stamp(new.es, ticket_id, value)
+            value += 1
+
+    writers = [asyncio.create_task(writer(f"t{number % 4}")) for number in range(8)]
+    try:
+        await old.close()  # the new version is alone now: it switches to inline under the load
+        versions.remove(old)
+
+        async def inline() -> bool:
+            async with new.es.pool.acquire() as conn:
+                return bool(
+                    await conn.fetchval(
+                        "SELECT inline FROM read_model_sets WHERE fingerprint = $1", new.keeper.fingerprint
+                    )
+                )
+
+        await eventually(inline, timeout=20)
+    finally:
+        done.set()
+        await asyncio.wait_for(asyncio.gather(*writers), 20)
+    assert await new.keeper.differences() == []
