@@ -246,11 +246,12 @@ class EventConsumer:
 
     async def _handle_batch(self, messages: list[Msg]) -> None:
         lanes: dict[str, list[tuple[Msg, EventEnvelope]]] = {}
+        pending: dict[int, Msg] = {}
         for message in messages:
             envelope = await self._readable(message)
             if envelope is not None:
                 lanes.setdefault(_lane_key(self.subscription.lane(envelope)), []).append((message, envelope))
-        pending = {id(message): message for message in messages}
+                pending[id(message)] = message
         keep_alive = asyncio.create_task(self._keep_alive(pending))
         try:
             await asyncio.gather(*(self._handle_lane(lane, items, pending) for lane, items in lanes.items()))
@@ -386,6 +387,11 @@ class EventConsumer:
         """Try each parked lane's head when it is due; a success lets the lane's next ones go."""
         while not run.stopping.is_set():
             next_due = 1.0
+            if not self._parked_lanes:  # nothing parked here: wait until something is
+                self._wake_retrier.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake_retrier.wait(), 5)
+                continue
             try:
                 async with self.es.pool.acquire() as conn:
                     heads = await conn.fetch(
