@@ -124,10 +124,18 @@ class Subscription:
     event_types: Sequence[str]
     handler: Handler
     lane: Lane = by_ordering_key
+    # The names this reaction's consumers had before (their inbox rows say what they handled):
+    # a new durable consumer starts from the stream's first message and skips those events.
+    formerly: Sequence[str] = ()
 
     @classmethod
     def reacting(
-        cls, name: str, source_context: str, handlers: Mapping[str, Handler], lane: Lane = by_ordering_key
+        cls,
+        name: str,
+        source_context: str,
+        handlers: Mapping[str, Handler],
+        lane: Lane = by_ordering_key,
+        formerly: Sequence[str] = (),
     ) -> Subscription:
         """One consumer for several event types of one stream, each with its handler: their
         order across types is the stream's (a cancellation never before the issue it ends)."""
@@ -135,7 +143,7 @@ class Subscription:
         async def dispatch(uow: UnitOfWork, envelope: EventEnvelope) -> None:
             await handlers[envelope.event_type](uow, envelope)
 
-        return cls(name, source_context, list(handlers), dispatch, lane)
+        return cls(name, source_context, list(handlers), dispatch, lane, formerly)
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,7 @@ class EventConsumer:
         self.batch_size = batch_size
         self.topology = topology  # makes the source stream again when it is this service's own
         self.durable = naming.durable(service, subscription.name)
+        self._former_durables = [naming.durable(service, name) for name in subscription.formerly]
         self.stream = naming.event_stream(subscription.source_context)
         self.ready = asyncio.Event()  # bound to the broker at least once
         self._parked_lanes: set[str] = set()
@@ -339,13 +348,23 @@ class EventConsumer:
                 self.durable,
                 envelope.event_id,
             )
-            if not first_time:
+            if not first_time or await self._handled_formerly(uow, envelope):
                 return False
             await self.subscription.handler(uow, envelope)
             return True
 
         handled = await self.es.execute(context, decide)
         (_handled if handled else _duplicates).add(1, {"consumer": self.durable})
+        return handled
+
+    async def _handled_formerly(self, uow: UnitOfWork, envelope: EventEnvelope) -> bool:
+        if not self._former_durables:
+            return False
+        handled: bool = await uow.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM inbox WHERE consumer = ANY($1::text[]) AND event_id = $2)",
+            self._former_durables,
+            envelope.event_id,
+        )
         return handled
 
     # -- parking -----------------------------------------------------------------------------

@@ -360,3 +360,28 @@ async def test_a_consumer_whose_stream_is_lost_and_made_again_goes_on(
     await eventually(lambda: _effects_at_least(es, 2), timeout=30)
     await running.stop()
     assert await count_effects(es) == 2
+
+
+async def test_a_reaction_merged_from_former_consumers_skips_what_they_handled(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    """An upgrade merges per-type consumers into one: the new durable consumer reads the stream
+    from its first message, and what the former ones handled has no second effect."""
+    naming = Naming(test_prefix)
+    handled_before, new = an_event(), an_event()
+    async with es.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO inbox (consumer, event_id) VALUES ('benefits-certificates-issued', $1)",
+            handled_before.event_id,
+        )
+    subscription = Subscription.reacting(
+        "certificates", "certificate", {"CertificateIssued": record_effect}, formerly=("certificates-issued",)
+    )
+    running = Running(EventConsumer(es, nc.jetstream(), naming, "benefits", subscription, FAST))
+    await publish(nc, naming, handled_before)
+    await publish(nc, naming, new)
+    await eventually(lambda: _effects_at_least(es, 1))
+    await eventually(lambda: _consumer_caught_up(nc, running.consumer))
+    await running.stop()
+    async with es.pool.acquire() as conn:
+        assert [row["event_id"] for row in await conn.fetch("SELECT event_id FROM effects")] == [new.event_id]

@@ -42,6 +42,7 @@ def create_app(
                     "ApplicationWithdrawn": on_application_ended,
                     "ApplicationRejected": on_application_ended,
                 },
+                formerly=("assessment-requested", "applications-ended"),
             ),
         ],
     )

@@ -55,6 +55,7 @@ def create_app(
                 "AssessmentScheduled": commands.on_assessment_scheduled,
                 "GradeRecorded": commands.on_grade_recorded,
             },
+            formerly=("assessment-scheduled", "grade-recorded"),
         ),
         Subscription("death-reported", "benefits", ["DeathReported"], commands.on_death_reported),
         # Every service's reads of a person's record, for GET /v1/me/access-log.

@@ -204,6 +204,12 @@ def subscriptions(
                 "CertificateCancelled": on_certificate_closed,
                 "CertificateExpired": on_certificate_closed,
             },
+            formerly=(
+                "certificates-issued",
+                "certificates-renewed",
+                "certificates-transferred",
+                "certificates-closed",
+            ),
         ),
         Subscription(
             "partners-registered",
