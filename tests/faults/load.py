@@ -1,0 +1,565 @@
+"""The load: people applying, a doctor grading, reviewers deciding, matters later, partner facts.
+
+Each case is one person's story through the public API: a `new` application (an adult, or a
+child whose parent applies as agent), the doctor's result, the reviewer's approval, then one
+follow-up on the issued certificate: nothing, renewal, replacement of a lost card (and then
+cancelling the replacement's B1 number), grade change (re-assessed), transfer within the province
+or to another, voluntary cancellation, a partner's low-income or death fact; or the application
+is withdrawn while it is being assessed. Cases start at a steady pace and run side by side; one
+doctor works her list for all of them. The people's identity numbers stay in this process: what
+is printed names a case by its number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from dcert_shared.ids import make_identity_number
+
+from .client import Api, Token, Unavailable, UnexpectedAnswer
+
+HOME = "330502"  # 湖州市吴兴区: where everyone lives and is registered, and the doctor works
+NEAR = "330503"  # 湖州市南浔区: a transfer within the province
+AWAY = "310101"  # 上海市黄浦区: a transfer to another province
+FINAL_STATUSES = frozenset({"issued", "completed", "rejected", "withdrawn"})
+FOLLOW_UPS = (
+    "none",
+    "renewal",
+    "replacement",
+    "grade_change",
+    "transfer_near",
+    "transfer_away",
+    "cancellation",
+    "low_income",
+    "death",
+    "withdrawal",
+)
+# What the partner agency (民政局) is granted and subscribes to.
+PARTNER_EVENT_TYPES = [
+    "CertificateIssued",
+    "CertificateRenewed",
+    "CertificateReplaced",
+    "CertificateGradeChanged",
+    "CertificateTransferred",
+    "CertificateCancelled",
+    "BenefitActivated",
+    "BenefitTerminated",
+]
+PARTNER_FIELDS = ["certificate_number", "category", "level", "expires_on", "benefit", "reason_code"]
+PARTNER_FACTS = ["low_income_started", "death"]
+
+
+class StoryEnded(Exception):
+    """The application ended in another state than the story waited for."""
+
+
+class People:
+    """Fresh identity numbers: adults born 1950-1990, children under twelve; none given twice."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._numbers = itertools.count()
+        self._adult_base = date(1950, 1, 1) + timedelta(days=rng.randrange(3000))
+        self._sequence = rng.randrange(1, 999)
+
+    def adult(self) -> str:
+        n = next(self._numbers)
+        return make_identity_number(HOME, self._adult_base + timedelta(days=n * 3), self._sequence)
+
+    def child(self) -> str:
+        n = next(self._numbers)
+        born = date.today() - timedelta(days=3 * 365 + n % 2500)
+        return make_identity_number(HOME, born, (self._sequence + n // 2500) % 999 + 1)
+
+
+@dataclass
+class Staff:
+    admin: Token
+    doctor: Token
+    reviewers: dict[str, Token]
+    partner: Token
+    partner_id: str
+    subscription_id: str
+
+
+@dataclass
+class Case:
+    """One person's story; `person` is personal data and never printed."""
+
+    number: int
+    kind: str  # adult or child
+    follow_up: str
+    person: str
+    applications: list[str] = field(default_factory=list)
+    certificates: list[str] = field(default_factory=list)
+    step: str = "waiting"
+    outcome: str = ""  # "done", or what stopped the story
+
+    @property
+    def name(self) -> str:
+        return f"case {self.number} ({self.kind}, {self.follow_up})"
+
+
+def new_application(person: str, agent: str | None) -> dict[str, Any]:
+    return {
+        "matter": "new",
+        "applicant": {
+            "id_number": person,
+            "name": "王小明",
+            "phone": "13800000000",
+            "household_region": HOME,
+            "residence_region": HOME,
+            "address": "湖州市吴兴区人民路1号",
+        },
+        "agent": {"id_number": agent, "name": "王大明", "relationship": "parent"} if agent else None,
+        "declared_category": "physical",
+        "home_visit": False,
+        "consent": True,
+    }
+
+
+async def register_staff(api: Api, receiver_url: str, run: str) -> tuple[Staff, str]:
+    """An institution and doctor of HOME, reviewers of the three regions, the partner with its
+    policy and webhook subscription: the staff and the subscription's signing secret."""
+    admin = Token("admin", f"faults-admin-{run}")
+    institution = await api.expect(
+        "assessment",
+        "POST",
+        "/v1/institutions",
+        201,
+        label="register institution",
+        body={"name": "吴兴区人民医院", "region": HOME, "categories": ["physical"]},
+        token=admin,
+        key=f"{run}-institution",
+    )
+    doctor = await api.expect(
+        "assessment",
+        "POST",
+        "/v1/doctors",
+        201,
+        label="register doctor",
+        body={
+            "name": "李医生",
+            "institution_id": institution.json()["id"],
+            "license_no": f"LIC-FAULTS-{run}",
+            "categories": ["physical"],
+        },
+        token=admin,
+        key=f"{run}-doctor",
+    )
+    partner = await api.expect(
+        "notification",
+        "POST",
+        "/v1/partners",
+        201,
+        label="register partner",
+        body={
+            "name": "民政局",
+            "policy": {"event_types": PARTNER_EVENT_TYPES, "fields": PARTNER_FIELDS, "facts": PARTNER_FACTS},
+        },
+        token=admin,
+        key=f"{run}-partner",
+    )
+    partner_id = str(partner.json()["id"])
+    partner_token = Token("partner", f"faults-partner-{run}", {"partner_id": partner_id})
+    subscription = await api.expect(
+        "notification",
+        "POST",
+        "/v1/subscriptions",
+        201,
+        label="subscribe webhook",
+        body={"url": receiver_url, "event_types": PARTNER_EVENT_TYPES},
+        token=partner_token,
+        key=f"{run}-subscription",
+    )
+    staff = Staff(
+        admin=admin,
+        doctor=Token("doctor", f"faults-doctor-{run}", {"doctor_id": str(doctor.json()["id"])}),
+        reviewers={
+            region: Token("reviewer", f"faults-reviewer-{region}-{run}", {"region": region})
+            for region in (HOME, NEAR, AWAY)
+        },
+        partner=partner_token,
+        partner_id=partner_id,
+        subscription_id=str(subscription.json()["id"]),
+    )
+    return staff, str(subscription.json()["secret"])
+
+
+@dataclass
+class Doctor:
+    """The doctor of HOME works her list: every scheduled assessment of a planned application gets
+    its planned level. Others (the recovery probes) are left waiting."""
+
+    api: Api
+    token: Token
+    plan: dict[str, int] = field(default_factory=dict)  # application id -> level to record
+    recorded: set[str] = field(default_factory=set)
+    refused: list[str] = field(default_factory=list)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self.work_list()
+            except (Unavailable, UnexpectedAnswer):
+                pass  # the fault is still on: look again
+            await _sleep_unless(stopping, 0.5)
+
+    async def work_list(self) -> None:
+        answer = await self.api.expect(
+            "assessment",
+            "GET",
+            "/v1/assessments?assigned=me&status=scheduled&limit=500",
+            200,
+            label="doctor's worklist",
+            token=self.token,
+            patience=10,
+        )
+        for item in answer.json()["items"]:
+            application_id, assessment_id = item["application_id"], item["id"]
+            if application_id not in self.plan or assessment_id in self.recorded:
+                continue
+            result = {
+                "category": "physical",
+                "level": self.plan[application_id],
+                "findings": "双下肢功能障碍",
+                "measurements": {},
+            }
+            recorded = await self.api.call(
+                "assessment",
+                "POST",
+                f"/v1/assessments/{assessment_id}/result",
+                label="record result",
+                body=result,
+                token=self.token,
+                patience=20,
+            )
+            self.recorded.add(assessment_id)
+            # 409: taken by an earlier try whose answer was lost, or cancelled meanwhile.
+            if recorded.status_code not in (200, 201, 409):
+                self.refused.append(f"result for application {application_id}: {recorded.status_code}")
+
+
+async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stopping.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+@dataclass
+class Load:
+    api: Api
+    staff: Staff
+    doctor: Doctor
+    rng: random.Random
+    people: People
+    run: str
+    patience: float  # how long a story waits for one step before giving up
+    cases: list[Case] = field(default_factory=list)
+
+    def plan(self, count: int) -> list[Case]:
+        """`count` cases: every follow-up in turn (shuffled), adults and children alternating."""
+        follow_ups = list(FOLLOW_UPS)
+        self.rng.shuffle(follow_ups)
+        for number in range(1, count + 1):
+            kind = "child" if number % 3 == 0 else "adult"
+            person = self.people.child() if kind == "child" else self.people.adult()
+            self.cases.append(Case(number, kind, follow_ups[(number - 1) % len(follow_ups)], person))
+        return self.cases
+
+    async def run_all(self, spread_seconds: float, concurrency: int, deadline: float) -> None:
+        """Start the cases evenly over `spread_seconds`, at most `concurrency` at once; cases still
+        running at `deadline` (monotonic) are stopped where they are."""
+        gate = asyncio.Semaphore(concurrency)
+        pace = spread_seconds / max(1, len(self.cases))
+
+        async def one(case: Case, delay: float) -> None:
+            await asyncio.sleep(delay)
+            async with gate:
+                await self.story(case)
+
+        tasks = [asyncio.create_task(one(case, i * pace)) for i, case in enumerate(self.cases)]
+        _, late = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        for case in self.cases:
+            if not case.outcome:
+                case.outcome = f"still at {case.step} when the load's time was up"
+
+    async def story(self, case: Case) -> None:
+        try:
+            await self._story(case)
+            case.outcome = "done"
+        except (Unavailable, UnexpectedAnswer, StoryEnded, TimeoutError) as error:
+            case.outcome = f"stopped at {case.step}: {type(error).__name__}: {error}"
+
+    async def _story(self, case: Case) -> None:
+        parent = self.people.adult() if case.kind == "child" else None
+        caller = Token("applicant", f"faults-{self.run}-{case.number}", {"id_number": parent or case.person})
+        case.step = "apply"
+        body = new_application(case.person, parent)
+        application_id = await self.submit(case, caller, body, "new")
+        if case.follow_up == "withdrawal":
+            case.step = "wait for assessing"
+            await self.wait_status(caller, application_id, {"assessing"})
+            case.step = "withdraw"
+            await self.withdraw(caller, application_id)
+            return
+        self.doctor.plan[application_id] = level = self.rng.randint(1, 4)
+        case.step = "new: review"
+        number = await self.approve(caller, application_id, "assessed", HOME)
+        case.certificates.append(number)
+        follow_up = self.follow_ups()[case.follow_up]
+        await follow_up(case, caller, number, level)
+
+    def follow_ups(self) -> dict[str, Callable[[Case, Token, str, int], Awaitable[None]]]:
+        return {
+            "none": self.nothing,
+            "renewal": self.renewal,
+            "replacement": self.replacement,
+            "grade_change": self.grade_change,
+            "transfer_near": self.transfer_near,
+            "transfer_away": self.transfer_away,
+            "cancellation": self.cancellation,
+            "low_income": self.low_income,
+            "death": self.death,
+        }
+
+    # -- follow-ups ---------------------------------------------------------------------------
+    async def nothing(self, case: Case, caller: Token, number: str, level: int) -> None:
+        return None
+
+    async def renewal(self, case: Case, caller: Token, number: str, level: int) -> None:
+        await self.matter(case, caller, {"matter": "renewal", "certificate_number": number})
+
+    async def replacement(self, case: Case, caller: Token, number: str, level: int) -> None:
+        new_number = await self.matter(
+            case, caller, {"matter": "replacement", "certificate_number": number, "reason": "lost"}
+        )
+        case.certificates.append(new_number)
+        await self.matter(
+            case,
+            caller,
+            {"matter": "cancellation", "certificate_number": new_number, "reason": "voluntary"},
+            "cancellation of B1",
+        )
+
+    async def grade_change(self, case: Case, caller: Token, number: str, level: int) -> None:
+        body = {"matter": "grade_change", "certificate_number": number, "declared_category": "physical"}
+        new_level = self.rng.choice([other for other in range(1, 5) if other != level])
+        new_number = await self.matter(case, caller, body, assessed_level=new_level)
+        case.certificates.append(new_number)
+
+    async def transfer_near(self, case: Case, caller: Token, number: str, level: int) -> None:
+        await self.transfer(case, caller, number, NEAR)
+
+    async def transfer_away(self, case: Case, caller: Token, number: str, level: int) -> None:
+        await self.transfer(case, caller, number, AWAY)
+
+    async def transfer(self, case: Case, caller: Token, number: str, region: str) -> None:
+        case.step = "transfer: apply"
+        body = {"matter": "transfer", "certificate_number": number, "to_region": region}
+        application_id = await self.submit(case, caller, {**body, "consent": True}, "transfer")
+        case.step = "transfer: old region's review"
+        await self.approve(caller, application_id, "submitted", HOME)
+        case.step = "transfer: new region's review"
+        await self.approve(caller, application_id, "migrating", region)
+
+    async def cancellation(self, case: Case, caller: Token, number: str, level: int) -> None:
+        body = {"matter": "cancellation", "certificate_number": number, "reason": "voluntary"}
+        await self.matter(case, caller, body)
+
+    async def low_income(self, case: Case, caller: Token, number: str, level: int) -> None:
+        await self.fact(case, "low_income_started")
+
+    async def death(self, case: Case, caller: Token, number: str, level: int) -> None:
+        await self.fact(case, "death")
+
+    # -- steps --------------------------------------------------------------------------------
+    async def submit(self, case: Case, caller: Token, body: dict[str, Any], what: str) -> str:
+        answer = await self.api.expect(
+            "certificate",
+            "POST",
+            "/v1/applications",
+            201,
+            label=f"{case.name}: submit {what}",
+            body={"consent": True, **body},
+            token=caller,
+            key=f"{self.run}-{case.number}-{len(case.applications)}",
+        )
+        application_id = str(answer.json()["id"])
+        case.applications.append(application_id)
+        return application_id
+
+    async def matter(
+        self,
+        case: Case,
+        caller: Token,
+        body: dict[str, Any],
+        what: str | None = None,
+        assessed_level: int | None = None,
+    ) -> str:
+        """Apply for a matter and have it approved: the certificate number the approval names."""
+        what = what or str(body["matter"])
+        case.step = f"{what}: apply"
+        application_id = await self.submit(case, caller, body, what)
+        if assessed_level is not None:
+            self.doctor.plan[application_id] = assessed_level
+        case.step = f"{what}: review"
+        return await self.approve(
+            caller, application_id, "submitted" if assessed_level is None else "assessed"
+        )
+
+    async def fact(self, case: Case, fact_type: str) -> None:
+        case.step = f"fact {fact_type}"
+        await self.api.expect(
+            "benefits",
+            "POST",
+            "/v1/facts",
+            202,
+            label=f"{case.name}: report {fact_type}",
+            body={
+                "fact_id": f"faults-{self.run}-{case.number}-{fact_type}",
+                "type": fact_type,
+                "id_number": case.person,
+                "effective_date": date.today().isoformat(),
+                "details": {},
+            },
+            token=self.staff.partner,
+        )
+
+    async def application(self, caller: Token, application_id: str) -> dict[str, Any]:
+        answer = await self.api.expect(
+            "certificate",
+            "GET",
+            f"/v1/applications/{application_id}",
+            200,
+            label=f"read application {application_id}",
+            token=caller,
+            patience=self.patience,
+        )
+        return dict(answer.json())
+
+    async def wait_status(self, caller: Token, application_id: str, statuses: set[str]) -> dict[str, Any]:
+        deadline = time.monotonic() + self.patience
+        while True:
+            current = await self.application(caller, application_id)
+            if current["status"] in statuses:
+                return current
+            if current["status"] in FINAL_STATUSES:
+                raise StoryEnded(f"application {application_id} ended {current['status']}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"application {application_id} stayed {current['status']}")
+            await asyncio.sleep(0.3 + self.rng.random() * 0.3)
+
+    async def approve(self, caller: Token, application_id: str, waiting_for: str, region: str = HOME) -> str:
+        """Once the application is `waiting_for`, the region's reviewer approves it: the number
+        of the certificate it names. A 409 after a lost answer is the approval taken already."""
+        await self.wait_status(caller, application_id, {waiting_for})
+        answer = await self.api.call(
+            "certificate",
+            "POST",
+            f"/v1/applications/{application_id}/decision",
+            label=f"approve application {application_id}",
+            body={"decision": "approve"},
+            token=self.staff.reviewers[region],
+        )
+        if answer.status_code == 200:
+            decided = dict(answer.json())
+        elif answer.status_code == 409:
+            decided = await self.application(caller, application_id)
+            if decided["status"] == waiting_for:
+                raise UnexpectedAnswer(f"approve application {application_id}", answer)
+        else:
+            raise UnexpectedAnswer(f"approve application {application_id}", answer)
+        return str(decided.get("certificate_number") or "")
+
+    async def withdraw(self, caller: Token, application_id: str) -> None:
+        answer = await self.api.call(
+            "certificate",
+            "POST",
+            f"/v1/applications/{application_id}/withdrawal",
+            label=f"withdraw application {application_id}",
+            token=caller,
+        )
+        if answer.status_code == 409:
+            if (await self.application(caller, application_id))["status"] == "withdrawn":
+                return
+        if answer.status_code != 200:
+            raise UnexpectedAnswer(f"withdraw application {application_id}", answer)
+
+
+@dataclass
+class Prober:
+    """Measures recovery: a fresh application sent after a fault must reach `assessing`
+    (certificate -> NATS -> assessment -> NATS -> certificate). Each probe is withdrawn afterwards,
+    so that it ends in a final state like every other application."""
+
+    api: Api
+    people: People
+    run: str
+    open: list[tuple[Token, str]] = field(default_factory=list)  # probes not withdrawn yet
+
+    async def probe(self, number: int, patience: float) -> float | None:
+        """Seconds until the probe was `assessing`, or None if not within `patience`."""
+        started = time.monotonic()
+        person = self.people.adult()
+        caller = Token("applicant", f"faults-probe-{self.run}-{number}", {"id_number": person})
+        try:
+            answer = await self.api.expect(
+                "certificate",
+                "POST",
+                "/v1/applications",
+                201,
+                label="probe: submit",
+                body=new_application(person, None),
+                token=caller,
+                key=f"{self.run}-probe-{number}",
+                patience=patience,
+            )
+            application_id = str(answer.json()["id"])
+            self.open.append((caller, application_id))
+            while time.monotonic() - started < patience:
+                current = await self.api.expect(
+                    "certificate",
+                    "GET",
+                    f"/v1/applications/{application_id}",
+                    200,
+                    label="probe: read",
+                    token=caller,
+                    patience=max(1.0, patience - (time.monotonic() - started)),
+                )
+                if current.json()["status"] != "submitted":
+                    return time.monotonic() - started
+                await asyncio.sleep(0.2)
+        except (Unavailable, UnexpectedAnswer):
+            return None
+        return None
+
+    async def withdraw_all(self, patience: float) -> list[str]:
+        """Withdraw every probe; the ids of those that could not be."""
+        failed = []
+        for caller, application_id in self.open:
+            try:
+                answer = await self.api.call(
+                    "certificate",
+                    "POST",
+                    f"/v1/applications/{application_id}/withdrawal",
+                    label="probe: withdraw",
+                    token=caller,
+                    patience=patience,
+                )
+                if answer.status_code not in (200, 409):
+                    failed.append(application_id)
+            except Unavailable:
+                failed.append(application_id)
+        self.open.clear()
+        return failed

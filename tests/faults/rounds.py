@@ -1,0 +1,297 @@
+"""One round: fresh databases and NATS prefix, the four services, the staff and the partner, the
+load with its fault(s) at random moments, recovery measured, the load drained, then the checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dcert_shared.broker import Naming
+from dcert_shared.embedded import ensure_databases, free_port
+from dcert_shared.testing import delete_streams
+
+from . import checks, readmodels
+from .client import Api
+from .evidence import consumer_specs, gather, pending_messages, query
+from .faults import Fault, FaultContext, parse_round
+from .load import Doctor, Load, People, Prober, register_staff
+from .partner import WebhookReceiver
+from .system import SERVICES, Infrastructure, ServiceSet
+
+
+@dataclass(frozen=True)
+class Options:
+    """How much load a round carries and how long it waits for what."""
+
+    cases: int  # stories per round
+    spread_seconds: float  # the stories start evenly over this time
+    concurrency: int  # stories running at once
+    story_patience: float  # a story waits this long for one step (and a call for an answer)
+    load_seconds: float  # after the spread, stories still running this long are stopped
+    drain_seconds: float  # the load drains within this, or the round says what still moved
+    probe_patience: float  # recovery counts as failed past this
+    freeze_seconds: float  # PostgreSQL frozen (SIGSTOP)
+    overlap_seconds: float  # old and new version side by side in a rollout
+
+
+FULL = Options(30, 45, 8, 150, 150, 120, 120, 25, 20)
+QUICK = Options(6, 8, 6, 45, 45, 25, 45, 12, 6)
+
+# The services' settings for a round: the tests' fast clocks and retries, and the short retry
+# ladder of the consumers (0.5 + 1 + 2 s over 4 tries) that "longer than the ladder" refers to.
+ENVIRONMENT = {
+    "DCERT_ENV": "test",
+    "DCERT_DEV_AUTH": "1",
+    "DCERT_PUBLIC_NOTICE_WORKING_DAYS": "0",
+    "DCERT_NOTICE_CHECK_SECONDS": "0.2",
+    "DCERT_RENEWAL_WINDOW_MONTHS": "130",  # a certificate issued today may be renewed at once
+    "DCERT_WEBHOOK_RETRY_SCHEDULE_SECONDS": "[0.2, 0.5, 1, 2, 5]",
+    "DCERT_WEBHOOK_TIMEOUT_SECONDS": "3",
+    "DCERT_DELIVERY_POLL_SECONDS": "0.1",
+    "DCERT_CONSUMER_RETRY_DELAYS_SECONDS": "[0.5, 1, 2]",
+    "DCERT_CONSUMER_MAX_ATTEMPTS": "4",
+}
+
+
+@dataclass
+class RoundResult:
+    number: int
+    spec: str
+    name: str
+    events: int = 0
+    findings: list[checks.Finding] = field(default_factory=list)
+    read_models: list[readmodels.ReadModelCheck] = field(default_factory=list)
+    recovery_seconds: float | None = None
+    notes: list[str] = field(default_factory=list)
+    retried: Counter[str] = field(default_factory=Counter)
+    error: str | None = None  # the round itself could not be carried out
+    log_dir: Path | None = None
+
+    def total(self, what: str) -> int:
+        return sum(int(getattr(finding, what)) for finding in self.findings)
+
+    @property
+    def read_models_available(self) -> bool:
+        return any(check.available for check in self.read_models)
+
+    @property
+    def read_models_failed(self) -> bool:
+        return any(check.error or check.differences for check in self.read_models)
+
+    @property
+    def failed(self) -> bool:
+        return bool(
+            self.error
+            or self.recovery_seconds is None
+            or any(finding.failed for finding in self.findings)
+            or self.read_models_failed
+        )
+
+
+async def run_round(
+    number: int, spec: str, infra: Infrastructure, options: Options, seed: int, log_root: Path
+) -> RoundResult:
+    faults = parse_round(spec)
+    result = RoundResult(number, spec, " + ".join(fault.name for fault in faults))
+    rng = random.Random(f"{seed}:{number}:{spec}")
+    run = f"r{number}"
+    naming = Naming(run)
+    result.log_dir = log_root / f"round-{number}"
+    names = {service: f"faults_{run}_{service}" for service in SERVICES}
+    dsns = await ensure_databases(infra.server_url, list(names.values()))
+    databases = {service: dsns[name] for service, name in names.items()}
+    certificate_port = free_port()
+    environment = {
+        **ENVIRONMENT,
+        "NATS_URL": infra.nats_url,
+        "DCERT_NATS_PREFIX": run,
+        "DCERT_AUTH_JWKS_URL": f"http://127.0.0.1:{certificate_port}/v1/dev/jwks.json",
+    }
+    services = ServiceSet.prepare(environment, databases, result.log_dir, certificate_port)
+    receiver = WebhookReceiver()
+    api = Api(services, patience=options.story_patience)
+    try:
+        await services.start()
+        await _carry_out(result, faults, infra, services, api, receiver, databases, naming, rng, options, run)
+    except Exception as error:  # the round broke down: say how, never hide it
+        result.error = f"{type(error).__name__}: {str(error)[:300]}"
+    finally:
+        result.retried = api.retried
+        await api.close()
+        receiver.close()
+        await asyncio.to_thread(services.stop)
+        with contextlib.suppress(Exception):
+            await delete_streams(infra.nats_url, run)
+    return result
+
+
+async def _carry_out(
+    result: RoundResult,
+    faults: list[Fault],
+    infra: Infrastructure,
+    services: ServiceSet,
+    api: Api,
+    receiver: WebhookReceiver,
+    databases: dict[str, str],
+    naming: Naming,
+    rng: random.Random,
+    options: Options,
+    run: str,
+) -> None:
+    staff, receiver.secret = await register_staff(api, receiver.url, run)
+    await _partner_known_to_benefits(databases["benefits"], staff.partner_id)
+    assert result.log_dir is not None
+    context = FaultContext(
+        infra, services, rng, result.log_dir, options.freeze_seconds, options.overlap_seconds
+    )
+    for fault in faults:
+        await fault.prepare(context)
+    consumers = await consumer_specs(infra.nats_url, naming)
+    people = People(rng)
+    doctor = Doctor(api, staff.doctor)
+    stopping = asyncio.Event()
+    doctor_task = asyncio.create_task(doctor.run(stopping))
+    load = Load(api, staff, doctor, rng, people, run, options.story_patience)
+    load.plan(options.cases)
+    started = time.monotonic()
+    deadline = started + options.spread_seconds + options.load_seconds
+    load_task = asyncio.create_task(load.run_all(options.spread_seconds, options.concurrency, deadline))
+    prober = Prober(api, people, run)
+    try:
+        over = await _inject(faults, context, options, rng, started)
+        result.recovery_seconds = await _recovery(prober, services, over, options.probe_patience)
+        await load_task
+    finally:
+        result.notes += context.notes
+        stopping.set()
+        await doctor_task
+    result.notes += [f"a probe could not be withdrawn: {i}" for i in await prober.withdraw_all(60)]
+    drained, waited, moving = await drain(infra.nats_url, naming, databases, options.drain_seconds)
+    result.notes.append(f"drained in {waited:.0f} s" if drained else f"not drained after {waited:.0f} s")
+    evidence = await gather(infra.nats_url, naming, databases, consumers)
+    result.events = sum(len(events) for events in evidence.published.values())
+    result.findings += [
+        checks.check_stream(c, evidence.published[c], evidence.streams[c], naming) for c in SERVICES
+    ]
+    result.findings += [await checks.check_store(service, databases[service]) for service in SERVICES]
+    result.findings += [
+        checks.check_consumers(evidence),
+        await checks.check_effects(databases),
+        checks.check_partner(evidence, receiver.receipts),
+        await checks.check_applications(databases["certificate"], load.cases),
+        await checks.check_live_certificates(databases["certificate"]),
+        await checks.check_benefits_end(api, staff.admin, databases["certificate"], load.cases),
+    ]
+    entitled = checks.partner_entitled(evidence)
+    result.notes.append(
+        f"{len(load.cases)} stories, {len(evidence.consumers)} consumers checked,"
+        f" {len(receiver.receipts)} webhook receipts for {len(entitled)} entitled events"
+    )
+    load_finding = checks.Finding("load")
+    load_finding.add("still moving when the drain's time was up", moving)
+    load_finding.add("results the doctor could not record", doctor.refused)
+    result.findings.append(load_finding)
+    gate = asyncio.Semaphore(2)
+
+    async def compare(service: str) -> readmodels.ReadModelCheck:
+        async with gate:
+            return await readmodels.check(services, service)
+
+    result.read_models = list(await asyncio.gather(*(compare(service) for service in SERVICES)))
+
+
+async def _partner_known_to_benefits(dsn: str, partner_id: str, timeout: float = 60) -> None:
+    """Facts are refused until the benefits service has taken PartnerRegistered."""
+    deadline = time.monotonic() + timeout
+    while not await query(dsn, "SELECT 1 FROM partner_fact_policy WHERE partner_id = $1", partner_id):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the benefits service did not learn of the partner")
+        await asyncio.sleep(0.3)
+
+
+async def _inject(
+    faults: list[Fault], context: FaultContext, options: Options, rng: random.Random, started: float
+) -> float:
+    """Each fault at a random moment of the load (the first within 20-60 % of its spread, the next
+    10-30 % after the one before ended); returns when the last one was over."""
+    moment = started + rng.uniform(0.2, 0.6) * options.spread_seconds
+    for fault in faults:
+        await asyncio.sleep(max(0.0, moment - time.monotonic()))
+        at = time.monotonic()
+        await fault.inject(context)
+        over = time.monotonic()
+        context.notes.append(
+            f"{fault.name}: at {at - started:.1f} s of the load, over {over - at:.1f} s later"
+        )
+        moment = over + rng.uniform(0.1, 0.3) * options.spread_seconds
+    return time.monotonic()
+
+
+async def _recovery(prober: Prober, services: ServiceSet, since: float, patience: float) -> float | None:
+    """Seconds from the fault's end until every serving process is healthy and a new application
+    reaches `assessing`; None when that does not happen within `patience`."""
+
+    async def healthy() -> bool:
+        for instance in [i for i in services.all() if i.in_rotation]:
+            while not await asyncio.to_thread(instance.process.check_health, 1.0):
+                if time.monotonic() - since > patience:
+                    return False
+                await asyncio.sleep(0.2)
+        return True
+
+    probed, all_healthy = await asyncio.gather(prober.probe(1, patience), healthy())
+    if probed is None or not all_healthy:
+        return None
+    return time.monotonic() - since
+
+
+async def drain(
+    nats_url: str, naming: Naming, databases: dict[str, str], limit: float
+) -> tuple[bool, float, list[str]]:
+    """Wait until nothing is left to move (twice in a row, a second apart): (drained, seconds
+    waited, what was still moving)."""
+    started = time.monotonic()
+    calm = 0
+    while True:
+        moving = await still_moving(nats_url, naming, databases)
+        calm = 0 if moving else calm + 1
+        waited = time.monotonic() - started
+        if calm >= 2:
+            return True, waited, []
+        if waited > limit:
+            return False, waited, moving
+        await asyncio.sleep(1)
+
+
+async def still_moving(nats_url: str, naming: Naming, databases: dict[str, str]) -> list[str]:
+    moving = []
+    try:
+        pending = await pending_messages(nats_url, naming)
+        moving += [f"{durable}: {count} pending" for durable, count in sorted(pending.items()) if count]
+    except Exception as error:
+        moving.append(f"NATS: {type(error).__name__}")
+    for service, dsn in databases.items():
+        try:
+            rows = await query(
+                dsn,
+                "SELECT count(*) AS behind FROM outbox o LEFT JOIN checkpoints c ON c.name = 'outbox-relay'"
+                " WHERE c.name IS NULL OR (o.transaction_id, o.position) > (c.transaction_id, c.position)",
+            )
+            if rows[0]["behind"]:
+                moving.append(f"{service} outbox: {rows[0]['behind']} not relayed")
+        except Exception as error:
+            moving.append(f"{service} database: {type(error).__name__}")
+    try:
+        rows = await query(
+            databases["notification"], "SELECT count(*) AS n FROM deliveries WHERE status = 'pending'"
+        )
+        if rows[0]["n"]:
+            moving.append(f"webhook deliveries: {rows[0]['n']} pending")
+    except Exception as error:
+        moving.append(f"notification database: {type(error).__name__}")
+    return moving
