@@ -8,73 +8,18 @@ a round failed. Logs: `<work dir>/round-<n>/<service>.log`. docs/fault-suite.md 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import random
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .faults import ALL_ROUNDS, REPOSITORY, parse_round
 from .report import details, table
-from .rounds import FULL, QUICK, Options, RoundResult, run_round
-from .system import Infrastructure
-
-# The short round of `make test` (tests/test_faults.py): a service killed, then NATS's disk wiped.
-QUICK_ROUND = "kill:certificate+wipe:nats"
-
-
-@dataclass(frozen=True)
-class Suite:
-    rounds: Sequence[str]
-    options: Options
-    seed: int
-    work_dir: Path
-    keep: bool = False
-
-
-def run_suite(suite: Suite, echo: bool = True) -> list[RoundResult]:
-    """Every round on one infrastructure of its own; results in order. Runs on the calling
-    (main) thread: the embedded servers are tied to it (PR_SET_PDEATHSIG)."""
-    for spec in suite.rounds:
-        parse_round(spec)  # refuse a mistyped round before anything starts
-    suite.work_dir.mkdir(parents=True, exist_ok=True)
-    # Short: PostgreSQL's socket lives here; not under the work dir, whose path may be long.
-    data_dir = Path(tempfile.mkdtemp(prefix="dcert-faults-"))
-    infra = Infrastructure(data_dir)
-    results: list[RoundResult] = []
-    try:
-        for number, spec in enumerate(suite.rounds, start=1):
-            started = time.monotonic()
-            if echo:
-                print(f"round {number}/{len(suite.rounds)}: {spec} ...", flush=True)
-            result = asyncio.run(run_round(number, spec, infra, suite.options, suite.seed, suite.work_dir))
-            results.append(result)
-            if echo:
-                print(
-                    f"round {number}: {'FAIL' if result.failed else 'ok'} in {time.monotonic() - started:.0f} s",
-                    flush=True,
-                )
-            _restore(infra)
-    finally:
-        infra.stop()
-        if not suite.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    return results
-
-
-def _restore(infra: Infrastructure) -> None:
-    """A round must leave the servers up for the next; a fault that could not bring one back
-    is retried here."""
-    if not infra.nats.is_running():
-        infra.start_nats()
-    if not infra.postgres.is_running():
-        infra.start_postgres()
+from .rounds import FULL, QUICK
+from .suite import QUICK_ROUND, Suite, run_suite
 
 
 def main(argv: Sequence[str] | None = None) -> int:

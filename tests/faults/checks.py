@@ -22,8 +22,11 @@ LISTED = 6  # examples listed per kind of problem
 
 @dataclass
 class Finding:
+    """One check's outcome. `lost` holds event ids (a round counts each lost event once, wherever
+    it went missing); `doubled` and `out_of_order` count surplus copies and late arrivals."""
+
     check: str
-    lost: int = 0
+    lost: set[str] = field(default_factory=set)
     doubled: int = 0
     out_of_order: int = 0
     problems: list[str] = field(default_factory=list)
@@ -56,7 +59,7 @@ def check_stream(
 ) -> Finding:
     finding = Finding(f"{context}: outbox -> stream")
     if messages is None:
-        finding.lost = len(published)
+        finding.lost = {event.event_id for event in published}
         if published:
             finding.add(
                 f"stream {naming.event_stream(context)} missing, events not in it", [], len(published)
@@ -76,9 +79,10 @@ def check_stream(
         if message.version <= newest.get(message.stream_id, 0):
             late.append(f"{stream_tag(message.stream_id)} v{message.version} at seq {message.seq}")
         newest[message.stream_id] = max(message.version, newest.get(message.stream_id, 0))
-    lost = [f"{event.event_type} {event.event_id}" for event in published if event.event_id not in seen]
-    finding.lost, finding.doubled, finding.out_of_order = len(lost), len(doubled), len(late)
-    finding.add("committed but not in the stream", lost)
+    lost = [event for event in published if event.event_id not in seen]
+    finding.lost = {event.event_id for event in lost}
+    finding.doubled, finding.out_of_order = len(doubled), len(late)
+    finding.add("committed but not in the stream", [f"{event.event_type} {event.event_id}" for event in lost])
     finding.add("in the stream twice", doubled)
     finding.add("after a later version of its aggregate", late)
     finding.add("in the stream but never committed", strangers)
@@ -106,12 +110,12 @@ def check_consumers(evidence: Evidence) -> Finding:
             continue
         handled = {event_id for durable, event_id in evidence.inbox[spec.service] if durable == spec.durable}
         missing = [
-            f"{event.event_type} {event.event_id}"
+            event
             for event in evidence.published[spec.stream]
             if spec.takes(event.subject) and event.event_id not in handled
         ]
-        finding.lost += len(missing)
-        finding.add(f"{spec.durable} never handled", missing)
+        finding.lost |= {event.event_id for event in missing}
+        finding.add(f"{spec.durable} never handled", [f"{e.event_type} {e.event_id}" for e in missing])
     return finding
 
 
@@ -212,7 +216,7 @@ def check_partner(evidence: Evidence, receipts: list[Receipt]) -> Finding:
     arrivals: dict[str, list[Receipt]] = defaultdict(list)
     for receipt in receipts:
         arrivals[receipt.event_id].append(receipt)
-    lost = [f"{event.event_type} {event.event_id}" for event in entitled if not arrivals.get(event.event_id)]
+    lost = [event for event in entitled if not arrivals.get(event.event_id)]
     twice = [
         f"{event_id} under {len({r.webhook_id for r in got})} webhook-ids"
         for event_id, got in arrivals.items()
@@ -236,8 +240,9 @@ def check_partner(evidence: Evidence, receipts: list[Receipt]) -> Finding:
             if arrived < first_seen:
                 late.append(f"{event.event_type} {event.event_id}")
             first_seen = max(first_seen, arrived)
-    finding.lost, finding.doubled, finding.out_of_order = len(lost), len(twice), len(late)
-    finding.add("entitled events never received", lost)
+    finding.lost = {event.event_id for event in lost}
+    finding.doubled, finding.out_of_order = len(twice), len(late)
+    finding.add("entitled events never received", [f"{e.event_type} {e.event_id}" for e in lost])
     finding.add("events received under more than one webhook-id", twice)
     finding.add("received before an earlier event of the same certificate", late)
     finding.add("received events the partner is not entitled to", strangers)

@@ -1,8 +1,8 @@
 """A client of the public HTTP API that rides out faults: it retries what a fault can cause.
 
-Refused or broken connections, timeouts, 429 and 5xx answers are tried again (on the next
-process of the service, if it has two) until the call's patience runs out; a 401 fetches a
-fresh development token first (a restarted certificate service signs with a new key). Creating
+Refused or broken connections, timeouts, 401, 429 and 5xx answers are tried again (on the next
+process of the service, if it has two) until the call's patience runs out (a service that has
+not fetched the issuer's key set yet answers 401). Creating
 POSTs carry an Idempotency-Key, so a retry after a lost answer does not create twice; callers of
 the few POSTs that have no key accept the 409 of a step already taken. Messages name the call by
 a label, never by its path: paths hold certificate numbers, which hold identity numbers.
@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from .auth import TokenIssuer
 from .system import ServiceSet
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -29,7 +30,7 @@ class Unavailable(Exception):
 
 @dataclass
 class Token:
-    """A development token for one principal, fetched when first needed and again after a 401."""
+    """A development token for one principal, signed when first needed."""
 
     role: str
     subject: str
@@ -40,6 +41,7 @@ class Token:
 @dataclass
 class Api:
     services: ServiceSet
+    issuer: TokenIssuer
     patience: float = 90.0  # seconds a call keeps trying
     timeout: float = 15.0  # one try
     retried: Counter[str] = field(default_factory=Counter)  # what made calls try again, by kind
@@ -72,16 +74,15 @@ class Api:
             reason: str
             try:
                 if token is not None:
-                    headers["Authorization"] = f"Bearer {await self.token(token, deadline)}"
+                    if token.value is None:
+                        token.value = self.issuer.issue(token.role, token.subject, token.claims)
+                    headers["Authorization"] = f"Bearer {token.value}"
                 url = self.services.url(service) + path
                 answer = await self.http.request(method, url, json=body, headers=headers)
             except httpx.TransportError as error:
                 reason = type(error).__name__
             else:
-                if answer.status_code == 401 and token is not None:
-                    token.value = None
-                    reason = "401"
-                elif answer.status_code in RETRIED_STATUSES:
+                if answer.status_code in RETRIED_STATUSES or (answer.status_code == 401 and token):
                     reason = str(answer.status_code)
                 else:
                     return answer
@@ -90,25 +91,6 @@ class Api:
                 raise Unavailable(f"{label}: {reason}")
             await asyncio.sleep(pause)
             pause = min(pause * 1.5, 2.0)
-
-    async def token(self, token: Token, deadline: float) -> str:
-        """The token's value, issued by the certificate process whose JWKS every service trusts."""
-        while token.value is None:
-            url = f"http://127.0.0.1:{self.services.certificate_port}/v1/dev/tokens"
-            body = {"role": token.role, "subject": token.subject, "claims": token.claims}
-            try:
-                answer = await self.http.post(url, json=body)
-                if answer.status_code in (200, 201):
-                    token.value = str(answer.json()["access_token"])
-                    break
-                reason = str(answer.status_code)
-            except httpx.TransportError as error:
-                reason = type(error).__name__
-            self.retried[f"token {reason}"] += 1
-            if time.monotonic() > deadline:
-                raise Unavailable(f"token for a {token.role}: {reason}")
-            await asyncio.sleep(0.5)
-        return token.value
 
     async def expect(
         self,

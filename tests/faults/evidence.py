@@ -8,9 +8,11 @@ the round's prefix; durable consumers are `<service>-<subscription>`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +110,21 @@ async def consumer_specs(nats_url: str, naming: Naming) -> dict[str, ConsumerSpe
     finally:
         await nc.close()
     return specs
+
+
+async def settled_consumers(nats_url: str, naming: Naming, timeout: float = 30) -> dict[str, ConsumerSpec]:
+    """The durable consumers once the services have bound them all (the same set three times, a
+    second apart): a consumer of a stream its owner had not created yet binds a moment later."""
+    deadline = time.monotonic() + timeout
+    last: dict[str, ConsumerSpec] = {}
+    same = 0
+    while True:
+        now = await consumer_specs(nats_url, naming)
+        same = same + 1 if now and now.keys() == last.keys() else 0
+        if same >= 2 or time.monotonic() > deadline:
+            return now
+        last = now
+        await asyncio.sleep(1)
 
 
 async def pending_messages(nats_url: str, naming: Naming) -> dict[str, int]:

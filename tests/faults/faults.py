@@ -145,6 +145,8 @@ def new_version(change: ShapeChange, target: Path) -> Path:
     shutil.copytree(REPOSITORY / change.source, package, ignore=shutil.ignore_patterns("__pycache__"))
     for source, inside in change.data_dirs:
         shutil.copytree(REPOSITORY / source, package / inside, ignore=shutil.ignore_patterns("__pycache__"))
+        # A plain package, as an installed wheel has it (a namespace one reads as a MultiplexedPath).
+        (package / inside / "__init__.py").touch()
     read_models = package / "adapters" / "read_models.py"
     text = read_models.read_text()
     start = text.index(change.table_class)

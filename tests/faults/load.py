@@ -286,10 +286,12 @@ class Load:
                 await self.story(case)
 
         tasks = [asyncio.create_task(one(case, i * pace)) for i, case in enumerate(self.cases)]
-        _, late = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        try:
+            await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+        finally:  # also when the round is given up: no story goes on behind its back
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         for case in self.cases:
             if not case.outcome:
                 case.outcome = f"still at {case.step} when the load's time was up"

@@ -44,9 +44,9 @@ def row(result: RoundResult) -> tuple[str, ...]:
         str(result.number),
         result.name,
         str(result.events),
-        str(result.total("lost")),
-        str(result.total("doubled")),
-        str(result.total("out_of_order")),
+        str(result.lost),
+        str(result.doubled),
+        str(result.out_of_order),
         recovery,
         read_models_cell(result),
         verdict(result),
@@ -73,6 +73,9 @@ def details(results: Sequence[RoundResult]) -> str:
     for result in results:
         out.append(f"round {result.number}: {result.name} [{result.spec}] -> {verdict(result)}")
         out += [f"  note: {note}" for note in result.notes]
+        if result.timeline:
+            phases = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in result.timeline.items())
+            out.append(f"  timeline: {phases}")
         if result.error:
             out.append(f"  BROKEN: {result.error}")
         if result.recovery_seconds is None and not result.error:
@@ -96,4 +99,6 @@ def details(results: Sequence[RoundResult]) -> str:
             out.append(f"  calls tried again: {tries}")
         if result.log_dir is not None:
             out.append(f"  logs: {result.log_dir}")
+        if result.failed:
+            out += [f"    {line}" for line in result.log_digest]
     return "\n".join(out)

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dcert_shared.broker import Naming
-from dcert_shared.embedded import ensure_databases, free_port
+from dcert_shared.embedded import ensure_databases
 from dcert_shared.testing import delete_streams
 
-from . import checks, readmodels
+from . import checks, logs, readmodels
+from .auth import TokenIssuer
 from .client import Api
-from .evidence import consumer_specs, gather, pending_messages, query
+from .evidence import gather, pending_messages, query, settled_consumers
 from .faults import Fault, FaultContext, parse_round
 from .load import Doctor, Load, People, Prober, register_staff
 from .partner import WebhookReceiver
@@ -37,10 +38,11 @@ class Options:
     probe_patience: float  # recovery counts as failed past this
     freeze_seconds: float  # PostgreSQL frozen (SIGSTOP)
     overlap_seconds: float  # old and new version side by side in a rollout
+    stop_seconds: float  # a service still running this long after SIGTERM is killed (and named)
 
 
-FULL = Options(30, 45, 8, 150, 150, 120, 120, 25, 20)
-QUICK = Options(6, 8, 6, 45, 45, 25, 45, 12, 6)
+FULL = Options(30, 45, 8, 150, 150, 120, 120, 25, 20, 25)
+QUICK = Options(6, 8, 6, 30, 30, 15, 30, 12, 6, 8)
 
 # The services' settings for a round: the tests' fast clocks and retries, and the short retry
 # ladder of the consumers (0.5 + 1 + 2 s over 4 tries) that "longer than the ladder" refers to.
@@ -71,9 +73,21 @@ class RoundResult:
     retried: Counter[str] = field(default_factory=Counter)
     error: str | None = None  # the round itself could not be carried out
     log_dir: Path | None = None
+    timeline: dict[str, float] = field(default_factory=dict)  # phase -> seconds it took
+    log_digest: list[str] = field(default_factory=list)
 
-    def total(self, what: str) -> int:
-        return sum(int(getattr(finding, what)) for finding in self.findings)
+    @property
+    def lost(self) -> int:
+        """Events lost anywhere (a stream, a consumer, the partner), each counted once."""
+        return len(set().union(*(finding.lost for finding in self.findings)))
+
+    @property
+    def doubled(self) -> int:
+        return sum(finding.doubled for finding in self.findings)
+
+    @property
+    def out_of_order(self) -> int:
+        return sum(finding.out_of_order for finding in self.findings)
 
     @property
     def read_models_available(self) -> bool:
@@ -105,18 +119,20 @@ async def run_round(
     names = {service: f"faults_{run}_{service}" for service in SERVICES}
     dsns = await ensure_databases(infra.server_url, list(names.values()))
     databases = {service: dsns[name] for service, name in names.items()}
-    certificate_port = free_port()
+    issuer = TokenIssuer()
     environment = {
         **ENVIRONMENT,
         "NATS_URL": infra.nats_url,
         "DCERT_NATS_PREFIX": run,
-        "DCERT_AUTH_JWKS_URL": f"http://127.0.0.1:{certificate_port}/v1/dev/jwks.json",
+        "DCERT_AUTH_JWKS_URL": issuer.jwks_url,
     }
-    services = ServiceSet.prepare(environment, databases, result.log_dir, certificate_port)
+    services = ServiceSet.prepare(environment, databases, result.log_dir)
     receiver = WebhookReceiver()
-    api = Api(services, patience=options.story_patience)
+    api = Api(services, issuer, patience=options.story_patience)
+    clock = time.monotonic()
     try:
         await services.start()
+        result.timeline["services up"] = time.monotonic() - clock
         await _carry_out(result, faults, infra, services, api, receiver, databases, naming, rng, options, run)
     except Exception as error:  # the round broke down: say how, never hide it
         result.error = f"{type(error).__name__}: {str(error)[:300]}"
@@ -124,9 +140,16 @@ async def run_round(
         result.retried = api.retried
         await api.close()
         receiver.close()
-        await asyncio.to_thread(services.stop)
+        issuer.close()
+        clock = time.monotonic()
+        killed = await asyncio.to_thread(services.stop, options.stop_seconds)
+        result.timeline["stop"] = time.monotonic() - clock
+        result.notes += [
+            f"{label} did not stop within {options.stop_seconds:.0f} s of SIGTERM: killed" for label in killed
+        ]
         with contextlib.suppress(Exception):
             await delete_streams(infra.nats_url, run)
+        result.log_digest = logs.digest(result.log_dir)
     return result
 
 
@@ -143,6 +166,7 @@ async def _carry_out(
     options: Options,
     run: str,
 ) -> None:
+    clock = time.monotonic()
     staff, receiver.secret = await register_staff(api, receiver.url, run)
     await _partner_known_to_benefits(databases["benefits"], staff.partner_id)
     assert result.log_dir is not None
@@ -151,7 +175,8 @@ async def _carry_out(
     )
     for fault in faults:
         await fault.prepare(context)
-    consumers = await consumer_specs(infra.nats_url, naming)
+    consumers = await settled_consumers(infra.nats_url, naming)
+    result.timeline["setup"] = time.monotonic() - clock
     people = People(rng)
     doctor = Doctor(api, staff.doctor)
     stopping = asyncio.Event()
@@ -168,11 +193,17 @@ async def _carry_out(
         await load_task
     finally:
         result.notes += context.notes
+        load_task.cancel()  # done already, unless the round is given up
         stopping.set()
-        await doctor_task
+        await asyncio.gather(load_task, doctor_task, return_exceptions=True)
     result.notes += [f"a probe could not be withdrawn: {i}" for i in await prober.withdraw_all(60)]
+    result.timeline["load"] = time.monotonic() - started
+    clock = time.monotonic()
     drained, waited, moving = await drain(infra.nats_url, naming, databases, options.drain_seconds)
-    result.notes.append(f"drained in {waited:.0f} s" if drained else f"not drained after {waited:.0f} s")
+    result.timeline["drain"] = time.monotonic() - clock
+    if not drained:
+        result.notes.append(f"not drained after {waited:.0f} s")
+    clock = time.monotonic()
     evidence = await gather(infra.nats_url, naming, databases, consumers)
     result.events = sum(len(events) for events in evidence.published.values())
     result.findings += [
@@ -203,6 +234,7 @@ async def _carry_out(
             return await readmodels.check(services, service)
 
     result.read_models = list(await asyncio.gather(*(compare(service) for service in SERVICES)))
+    result.timeline["checks"] = time.monotonic() - clock
 
 
 async def _partner_known_to_benefits(dsn: str, partner_id: str, timeout: float = 60) -> None:

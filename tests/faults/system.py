@@ -134,15 +134,12 @@ class ServiceSet:
     environment: dict[str, str]  # common to every service
     databases: dict[str, str]  # service -> DSN
     log_dir: Path
-    certificate_port: int  # the first certificate process: its JWKS signs everyone's tokens
     instances: dict[str, list[Instance]] = field(default_factory=dict)
     _turns: dict[str, itertools.count[int]] = field(default_factory=dict)
 
     @classmethod
-    def prepare(
-        cls, environment: dict[str, str], databases: dict[str, str], log_dir: Path, certificate_port: int
-    ) -> ServiceSet:
-        services = cls(environment, databases, log_dir, certificate_port)
+    def prepare(cls, environment: dict[str, str], databases: dict[str, str], log_dir: Path) -> ServiceSet:
+        services = cls(environment, databases, log_dir)
         for service in SERVICES:
             services.instances[service] = []
             services._turns[service] = itertools.count()
@@ -180,7 +177,7 @@ class ServiceSet:
 
     async def start(self, timeout: float = 90) -> None:
         for service in SERVICES:
-            self.launch(service, port=self.certificate_port if service == "certificate" else None)
+            self.launch(service)
         await asyncio.gather(*(self.wait_healthy(i, timeout) for i in self.all()))
 
     @staticmethod
@@ -219,9 +216,17 @@ class ServiceSet:
         serving = [instance for instance in self.instances[service] if instance.in_rotation]
         return serving[-1].code if serving else None
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 25) -> list[str]:
+        """SIGTERM to every process, SIGKILL to those still running after `grace` seconds: the
+        labels of those that had to be killed."""
         started = time.monotonic()
         for instance in self.all():
             instance.process.terminate()
+        killed = []
         for instance in self.all():
-            instance.process.stop(timeout=max(1.0, 25 - (time.monotonic() - started)))
+            if not instance.process.running():
+                continue
+            instance.process.stop(timeout=max(0.5, grace - (time.monotonic() - started)))
+            if instance.process.returncode == -9:
+                killed.append(instance.label)
+        return killed
