@@ -32,7 +32,9 @@ class FaultContext:
 class Fault:
     """Nothing happens: the calm round every other is compared with."""
 
-    name = "none"
+    @property
+    def name(self) -> str:
+        return "none"
 
     async def prepare(self, context: FaultContext) -> None:
         """Before the load starts (e.g. a second process of a service)."""
@@ -46,7 +48,7 @@ class KillService(Fault):
     service: str
 
     @property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         return f"kill -9 {self.service}"
 
     async def inject(self, context: FaultContext) -> None:
@@ -57,7 +59,9 @@ class KillService(Fault):
 
 
 class KillNats(Fault):
-    name = "kill -9 nats-server"
+    @property
+    def name(self) -> str:
+        return "kill -9 nats-server"
 
     async def inject(self, context: FaultContext) -> None:
         context.infra.kill_nats()
@@ -66,7 +70,9 @@ class KillNats(Fault):
 
 
 class WipeNats(Fault):
-    name = "nats-server disk wiped"
+    @property
+    def name(self) -> str:
+        return "nats-server disk wiped"
 
     async def inject(self, context: FaultContext) -> None:
         context.infra.kill_nats()
@@ -76,7 +82,9 @@ class WipeNats(Fault):
 
 
 class KillPostgres(Fault):
-    name = "kill -9 postgres"
+    @property
+    def name(self) -> str:
+        return "kill -9 postgres"
 
     async def inject(self, context: FaultContext) -> None:
         context.infra.kill_postgres()
@@ -88,7 +96,7 @@ class FreezePostgres(Fault):
     """PostgreSQL unreachable for longer than the consumers' retry ladder (3.5 s in the suite)."""
 
     @property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         return "postgres frozen"
 
     async def inject(self, context: FaultContext) -> None:
@@ -163,7 +171,7 @@ class Rollout(Fault):
     code: Path | None = None  # the new version's code, made by `prepare`
 
     @property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         return f"rollout {self.service} (new read-model shape)"
 
     async def prepare(self, context: FaultContext) -> None:
@@ -192,7 +200,7 @@ class TwinKill(Fault):
     victim: Instance | None = None
 
     @property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         return f"2 x {self.service}, one kill -9"
 
     async def prepare(self, context: FaultContext) -> None:

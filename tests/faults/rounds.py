@@ -8,6 +8,7 @@ import contextlib
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +19,9 @@ from dcert_shared.testing import delete_streams
 from . import checks, logs, readmodels
 from .auth import TokenIssuer
 from .client import Api
-from .evidence import gather, pending_messages, query, settled_consumers
+from .evidence import ConsumerSpec, gather, pending_messages, query, settled_consumers
 from .faults import Fault, FaultContext, parse_round
-from .load import Doctor, Load, People, Prober, register_staff
+from .load import Doctor, Load, People, Prober, Staff, register_staff
 from .partner import WebhookReceiver
 from .system import SERVICES, Infrastructure, ServiceSet
 
@@ -112,13 +113,14 @@ async def run_round(
 ) -> RoundResult:
     faults = parse_round(spec)
     result = RoundResult(number, spec, " + ".join(fault.name for fault in faults))
-    rng = random.Random(f"{seed}:{number}:{spec}")
-    run = f"r{number}"
-    naming = Naming(run)
     result.log_dir = log_root / f"round-{number}"
+    run = f"r{number}"
     names = {service: f"faults_{run}_{service}" for service in SERVICES}
-    dsns = await ensure_databases(infra.server_url, list(names.values()))
-    databases = {service: dsns[name] for service, name in names.items()}
+    try:
+        dsns = await ensure_databases(infra.server_url, list(names.values()))
+    except Exception as error:  # PostgreSQL did not come back from the round before
+        result.error = f"no databases: {type(error).__name__}"
+        return result
     issuer = TokenIssuer()
     environment = {
         **ENVIRONMENT,
@@ -126,115 +128,158 @@ async def run_round(
         "DCERT_NATS_PREFIX": run,
         "DCERT_AUTH_JWKS_URL": issuer.jwks_url,
     }
+    databases = {service: dsns[name] for service, name in names.items()}
     services = ServiceSet.prepare(environment, databases, result.log_dir)
-    receiver = WebhookReceiver()
     api = Api(services, issuer, patience=options.story_patience)
-    clock = time.monotonic()
+    context = FaultContext(
+        infra,
+        services,
+        random.Random(f"{seed}:{number}:{spec}"),
+        result.log_dir,
+        options.freeze_seconds,
+        options.overlap_seconds,
+    )
+    round_ = Round(result, faults, context, api, WebhookReceiver(), databases, Naming(run), options, run)
     try:
-        await services.start()
-        result.timeline["services up"] = time.monotonic() - clock
-        await _carry_out(result, faults, infra, services, api, receiver, databases, naming, rng, options, run)
+        await round_.carry_out()
     except Exception as error:  # the round broke down: say how, never hide it
         result.error = f"{type(error).__name__}: {str(error)[:300]}"
     finally:
-        result.retried = api.retried
-        await api.close()
-        receiver.close()
+        await round_.close()
         issuer.close()
-        clock = time.monotonic()
-        killed = await asyncio.to_thread(services.stop, options.stop_seconds)
-        result.timeline["stop"] = time.monotonic() - clock
-        result.notes += [
-            f"{label} did not stop within {options.stop_seconds:.0f} s of SIGTERM: killed" for label in killed
-        ]
-        with contextlib.suppress(Exception):
-            await delete_streams(infra.nats_url, run)
-        result.log_digest = logs.digest(result.log_dir)
     return result
 
 
-async def _carry_out(
-    result: RoundResult,
-    faults: list[Fault],
-    infra: Infrastructure,
-    services: ServiceSet,
-    api: Api,
-    receiver: WebhookReceiver,
-    databases: dict[str, str],
-    naming: Naming,
-    rng: random.Random,
-    options: Options,
-    run: str,
-) -> None:
-    clock = time.monotonic()
-    staff, receiver.secret = await register_staff(api, receiver.url, run)
-    await _partner_known_to_benefits(databases["benefits"], staff.partner_id)
-    assert result.log_dir is not None
-    context = FaultContext(
-        infra, services, rng, result.log_dir, options.freeze_seconds, options.overlap_seconds
-    )
-    for fault in faults:
-        await fault.prepare(context)
-    consumers = await settled_consumers(infra.nats_url, naming)
-    result.timeline["setup"] = time.monotonic() - clock
-    people = People(rng)
-    doctor = Doctor(api, staff.doctor)
-    stopping = asyncio.Event()
-    doctor_task = asyncio.create_task(doctor.run(stopping))
-    load = Load(api, staff, doctor, rng, people, run, options.story_patience)
-    load.plan(options.cases)
-    started = time.monotonic()
-    deadline = started + options.spread_seconds + options.load_seconds
-    load_task = asyncio.create_task(load.run_all(options.spread_seconds, options.concurrency, deadline))
-    prober = Prober(api, people, run)
-    try:
-        over = await _inject(faults, context, options, rng, started)
-        result.recovery_seconds = await _recovery(prober, services, over, options.probe_patience)
-        await load_task
-    finally:
-        result.notes += context.notes
-        load_task.cancel()  # done already, unless the round is given up
-        stopping.set()
-        await asyncio.gather(load_task, doctor_task, return_exceptions=True)
-    result.notes += [f"a probe could not be withdrawn: {i}" for i in await prober.withdraw_all(60)]
-    result.timeline["load"] = time.monotonic() - started
-    clock = time.monotonic()
-    drained, waited, moving = await drain(infra.nats_url, naming, databases, options.drain_seconds)
-    result.timeline["drain"] = time.monotonic() - clock
-    if not drained:
-        result.notes.append(f"not drained after {waited:.0f} s")
-    clock = time.monotonic()
-    evidence = await gather(infra.nats_url, naming, databases, consumers)
-    result.events = sum(len(events) for events in evidence.published.values())
-    result.findings += [
-        checks.check_stream(c, evidence.published[c], evidence.streams[c], naming) for c in SERVICES
-    ]
-    result.findings += [await checks.check_store(service, databases[service]) for service in SERVICES]
-    result.findings += [
-        checks.check_consumers(evidence),
-        await checks.check_effects(databases),
-        checks.check_partner(evidence, receiver.receipts),
-        await checks.check_applications(databases["certificate"], load.cases),
-        await checks.check_live_certificates(databases["certificate"]),
-        await checks.check_benefits_end(api, staff.admin, databases["certificate"], load.cases),
-    ]
-    entitled = checks.partner_entitled(evidence)
-    result.notes.append(
-        f"{len(load.cases)} stories, {len(evidence.consumers)} consumers checked,"
-        f" {len(receiver.receipts)} webhook receipts for {len(entitled)} entitled events"
-    )
-    load_finding = checks.Finding("load")
-    load_finding.add("still moving when the drain's time was up", moving)
-    load_finding.add("results the doctor could not record", doctor.refused)
-    result.findings.append(load_finding)
-    gate = asyncio.Semaphore(2)
+@dataclass
+class Round:
+    """The running parts of one round and its phases, each timed in `result.timeline`."""
 
-    async def compare(service: str) -> readmodels.ReadModelCheck:
-        async with gate:
-            return await readmodels.check(services, service)
+    result: RoundResult
+    faults: list[Fault]
+    context: FaultContext
+    api: Api
+    receiver: WebhookReceiver
+    databases: dict[str, str]
+    naming: Naming
+    options: Options
+    run: str
 
-    result.read_models = list(await asyncio.gather(*(compare(service) for service in SERVICES)))
-    result.timeline["checks"] = time.monotonic() - clock
+    @property
+    def services(self) -> ServiceSet:
+        return self.context.services
+
+    @property
+    def nats_url(self) -> str:
+        return self.context.infra.nats_url
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.result.timeline[name] = time.monotonic() - started
+
+    async def carry_out(self) -> None:
+        with self.phase("services up"):
+            await self.services.start()
+        with self.phase("setup"):
+            staff, consumers = await self.set_up()
+        with self.phase("load"):
+            load, doctor = await self.load(staff)
+        with self.phase("drain"):
+            drained, waited, moving = await drain(
+                self.nats_url, self.naming, self.databases, self.options.drain_seconds
+            )
+        if not drained:
+            self.result.notes.append(f"not drained after {waited:.0f} s")
+        with self.phase("checks"):
+            await self.check(staff, consumers, load, doctor, moving)
+
+    async def set_up(self) -> tuple[Staff, dict[str, ConsumerSpec]]:
+        """The staff and the partner, what the faults prepare, and the consumers bound by then."""
+        staff, self.receiver.secret = await register_staff(self.api, self.receiver.url, self.run)
+        await _partner_known_to_benefits(self.databases["benefits"], staff.partner_id)
+        for fault in self.faults:
+            await fault.prepare(self.context)
+        return staff, await settled_consumers(self.nats_url, self.naming)
+
+    async def load(self, staff: Staff) -> tuple[Load, Doctor]:
+        """The stories, the faults at their moments and the recovery probe, side by side."""
+        options, rng = self.options, self.context.rng
+        people = People(rng)
+        doctor = Doctor(self.api, staff.doctor)
+        stopping = asyncio.Event()
+        doctor_task = asyncio.create_task(doctor.run(stopping))
+        load = Load(self.api, staff, doctor, rng, people, self.run, options.story_patience)
+        load.plan(options.cases)
+        started = time.monotonic()
+        deadline = started + options.spread_seconds + options.load_seconds
+        load_task = asyncio.create_task(load.run_all(options.spread_seconds, options.concurrency, deadline))
+        prober = Prober(self.api, people, self.run)
+        try:
+            over = await _inject(self.faults, self.context, options, started)
+            self.result.recovery_seconds = await _recovery(
+                prober, self.services, over, options.probe_patience
+            )
+            await load_task
+        finally:
+            self.result.notes += self.context.notes
+            load_task.cancel()  # done already, unless the round is given up
+            stopping.set()
+            await asyncio.gather(load_task, doctor_task, return_exceptions=True)
+        self.result.notes += [f"a probe could not be withdrawn: {i}" for i in await prober.withdraw_all(60)]
+        return load, doctor
+
+    async def check(
+        self, staff: Staff, consumers: dict[str, ConsumerSpec], load: Load, doctor: Doctor, moving: list[str]
+    ) -> None:
+        result, databases = self.result, self.databases
+        evidence = await gather(self.nats_url, self.naming, databases, consumers)
+        result.events = sum(len(events) for events in evidence.published.values())
+        result.findings += [
+            checks.check_stream(c, evidence.published[c], evidence.streams[c], self.naming) for c in SERVICES
+        ]
+        result.findings += [await checks.check_store(service, databases[service]) for service in SERVICES]
+        result.findings += [
+            checks.check_consumers(evidence),
+            await checks.check_effects(databases),
+            checks.check_partner(evidence, self.receiver.receipts),
+            await checks.check_applications(databases["certificate"], load.cases),
+            await checks.check_live_certificates(databases["certificate"]),
+            await checks.check_benefits_end(self.api, staff.admin, databases["certificate"], load.cases),
+        ]
+        result.notes.append(
+            f"{len(load.cases)} stories, {len(evidence.consumers)} consumers checked,"
+            f" {len(self.receiver.receipts)} webhook receipts for {len(checks.partner_entitled(evidence))}"
+            " entitled events"
+        )
+        load_finding = checks.Finding("load")
+        load_finding.add("still moving when the drain's time was up", moving)
+        load_finding.add("results the doctor could not record", doctor.refused)
+        result.findings.append(load_finding)
+        gate = asyncio.Semaphore(2)  # two service imports at a time on two cores
+
+        async def compare(service: str) -> readmodels.ReadModelCheck:
+            async with gate:
+                return await readmodels.check(self.services, service)
+
+        result.read_models = list(await asyncio.gather(*(compare(service) for service in SERVICES)))
+
+    async def close(self) -> None:
+        """Stop everything the round started; name the services that had to be killed."""
+        self.result.retried = self.api.retried
+        await self.api.close()
+        self.receiver.close()
+        with self.phase("stop"):
+            killed = await asyncio.to_thread(self.services.stop, self.options.stop_seconds)
+        self.result.notes += [
+            f"{label} did not stop within {self.options.stop_seconds:.0f} s of SIGTERM: killed"
+            for label in killed
+        ]
+        with contextlib.suppress(Exception):
+            await delete_streams(self.nats_url, self.run)
+        self.result.log_digest = logs.digest(self.context.work_dir)
 
 
 async def _partner_known_to_benefits(dsn: str, partner_id: str, timeout: float = 60) -> None:
@@ -246,11 +291,10 @@ async def _partner_known_to_benefits(dsn: str, partner_id: str, timeout: float =
         await asyncio.sleep(0.3)
 
 
-async def _inject(
-    faults: list[Fault], context: FaultContext, options: Options, rng: random.Random, started: float
-) -> float:
+async def _inject(faults: list[Fault], context: FaultContext, options: Options, started: float) -> float:
     """Each fault at a random moment of the load (the first within 20-60 % of its spread, the next
     10-30 % after the one before ended); returns when the last one was over."""
+    rng = context.rng
     moment = started + rng.uniform(0.2, 0.6) * options.spread_seconds
     for fault in faults:
         await asyncio.sleep(max(0.0, moment - time.monotonic()))

@@ -120,7 +120,6 @@ class Instance:
     process: ServiceProcess
     code: Path | None = None  # another version's code, first on PYTHONPATH
     in_rotation: bool = True  # the clients send it requests
-    restarts: int = 0
 
     @property
     def url(self) -> str:
@@ -203,7 +202,6 @@ class ServiceSet:
     @staticmethod
     def restart(instance: Instance) -> None:
         """Start a killed process again on its port (main thread)."""
-        instance.restarts += 1
         instance.process.start()
 
     async def retire(self, instance: Instance) -> None:
