@@ -12,9 +12,10 @@ from typing import Any
 
 from dcert_shared.broker import Naming
 
+from .actors import PARTNER_EVENT_TYPES, PARTNER_FIELDS
 from .client import Api, Token, Unavailable
 from .evidence import Evidence, Message, Published, query
-from .load import FINAL_STATUSES, PARTNER_EVENT_TYPES, PARTNER_FIELDS, Case
+from .load import FINAL_STATUSES, Case
 from .partner import Receipt
 
 LISTED = 6  # examples listed per kind of problem

@@ -17,12 +17,14 @@ from dcert_shared.embedded import ensure_databases
 from dcert_shared.testing import delete_streams
 
 from . import checks, logs, readmodels
+from .actors import Doctor, People, Staff, register_staff
 from .auth import TokenIssuer
 from .client import Api
 from .evidence import ConsumerSpec, gather, pending_messages, query, settled_consumers
 from .faults import Fault, FaultContext, parse_round
-from .load import Doctor, Load, People, Prober, Staff, register_staff
+from .load import Load
 from .partner import WebhookReceiver
+from .probe import Prober
 from .system import SERVICES, Infrastructure, ServiceSet
 
 
