@@ -259,6 +259,7 @@ async def check_applications(certificate_dsn: str, cases: Iterable[Case]) -> Fin
         certificate_dsn,
         "SELECT id, matter, status FROM application_view WHERE NOT (status = ANY($1::text[])) ORDER BY id",
         sorted(FINAL_STATUSES),
+        read_models=True,
     )
     finding.add("applications not in a final state", [f"{r['id']} {r['matter']} {r['status']}" for r in rows])
     stopped = [f"{case.name}: {case.outcome}" for case in cases if case.outcome != "done"]
@@ -272,6 +273,7 @@ async def check_live_certificates(certificate_dsn: str) -> Finding:
         certificate_dsn,
         "SELECT person_ref, count(*) AS live FROM certificate_view WHERE status IN ('active', 'lost')"
         " GROUP BY person_ref HAVING count(*) > 1",
+        read_models=True,
     )
     finding.add(
         "people with more than one live certificate", [f"{tag(r['person_ref'])} {r['live']}" for r in rows]
@@ -288,6 +290,7 @@ async def check_benefits_end(api: Api, admin: Token, certificate_dsn: str, cases
         "SELECT number, status FROM certificate_view closed WHERE status IN ('cancelled', 'expired')"
         " AND NOT EXISTS (SELECT 1 FROM certificate_view live WHERE live.person_ref = closed.person_ref"
         " AND live.status IN ('active', 'lost')) ORDER BY number",
+        read_models=True,
     )
     unknown, open_ended = [], []
     for row in rows:

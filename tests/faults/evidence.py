@@ -229,10 +229,26 @@ async def gather(
     return evidence
 
 
-async def query(dsn: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+async def query(dsn: str, sql: str, *args: Any, read_models: bool = False) -> list[asyncpg.Record]:
+    """Rows of `sql` on a service's database; with `read_models`, its read-model tables are found
+    where the service keeps the shape in use (see `read_model_schema`)."""
     conn = await asyncpg.connect(dsn)
     try:
+        if read_models and (schema := await read_model_schema(conn)) is not None:
+            await conn.execute(f'SET search_path TO "{schema}", public')
         rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
         return rows
     finally:
         await conn.close()
+
+
+async def read_model_schema(conn: asyncpg.Connection) -> str | None:
+    """The schema of the read-model shape in use, where a service keeps each shape in a schema of
+    its own (`read_model_sets`, docs/adr/0009): the inline one, else the one switched last. None
+    where the read models live in the service's own schema."""
+    if await conn.fetchval("SELECT to_regclass('read_model_sets')") is None:
+        return None
+    schema: str | None = await conn.fetchval(
+        "SELECT schema_name FROM read_model_sets ORDER BY inline DESC, built DESC, switched_at DESC LIMIT 1"
+    )
+    return schema
