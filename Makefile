@@ -1,5 +1,6 @@
 # make run    - install (once) and run the whole system: four services, the portal, embedded PostgreSQL and NATS
 # make test   - install (once) and run every test
+# make faults - the fault suite: the system under load, one fault per round, then checks (docs/fault-suite.md)
 
 PYTHON ?= python3
 VENV := .venv
@@ -20,7 +21,7 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv browser run test bench check clean-data
+.PHONY: venv browser run test bench faults check clean-data
 
 venv: $(STAMP)
 
@@ -50,6 +51,10 @@ bench: venv
 	$(PY) bench/end_to_end.py
 	$(PY) bench/monthly_run.py
 	$(PY) bench/webhooks.py
+
+# One round per fault (about 25 minutes); e.g. FAULTS_ARGS="--rounds kill:nats,wipe:nats --seed 7".
+faults: venv
+	$(PY) -m tests.faults $(FAULTS_ARGS)
 
 check: venv
 	$(VENV)/bin/ruff check .
