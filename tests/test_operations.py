@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from dcert_certificate.bootstrap import create_app
+from dcert_shared.auth import DevIssuer, TokenVerifier
 from dcert_certificate.settings import CertificateSettings
 
 
@@ -65,6 +66,19 @@ async def test_readiness_names_every_loop_and_fails_while_one_cannot_run(certifi
         answer = await http.get("/health/ready")
         assert answer.status_code == 503 and answer.json()["nats"] == "unavailable"
         assert (await http.get("/health/live")).status_code == 200  # alive: do not restart it for that
+
+
+async def test_a_request_while_the_database_is_away_is_a_503_to_try_again(certificate: FastAPI) -> None:
+    issuer = DevIssuer()
+    certificate.state.token_verifier = TokenVerifier(jwks=issuer.jwks())
+    reviewer = issuer.issue("reviewer", "reviewer-1", {"region": "330502"})
+    await certificate.state.runtime.pool.close()
+    async with client(certificate) as http:
+        answer = await http.get(
+            "/v1/applications", params={"status": "assessed"}, headers={"Authorization": f"Bearer {reviewer}"}
+        )
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.json()["code"] == "service_unavailable"
 
 
 async def test_the_openapi_document_lists_the_public_contract(certificate: FastAPI) -> None:

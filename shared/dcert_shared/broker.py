@@ -205,6 +205,8 @@ async def connect(
                 disconnected_cb=disconnected,
                 error_cb=error,
                 connect_timeout=5,
+                # A stop drains in time for the supervisor's grace (nats-py waits 30 s by default).
+                drain_timeout=5,
             )
     return nc
 

@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+from .db import is_outage
 from .i18n import has_text, negotiate, text
 
 if TYPE_CHECKING:
@@ -331,23 +332,26 @@ class UnexpectedErrorMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as error:
-            _log_unexpected(error)
+            outage = is_outage(error)
+            if outage:  # the database is away (restarting, failing over): try again shortly
+                log.warning("database unavailable during a request (%s)", type(error).__qualname__)
+            else:
+                _log_unexpected(error)
             if not started:
-                await self._internal_error(scope, receive, send)
+                await self._failed(scope, receive, send, 503 if outage else 500)
 
     @staticmethod
-    async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
+    async def _failed(scope: Scope, receive: Receive, send: Send, status: int) -> None:
         from starlette.requests import Request
 
         request = Request(scope)
         language = _language(request)
+        code = "service_unavailable" if status == 503 else "internal_error"
         body = problem_document(
-            status=500,
-            code="internal_error",
-            title=_title("internal_error", language),
-            instance=_instance(request),
+            status=status, code=code, title=_title(code, language), instance=_instance(request)
         )
-        await _respond(body, language)(scope, receive, send)
+        headers = {"Retry-After": "5"} if status == 503 else None
+        await _respond(body, language, headers)(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -336,7 +336,7 @@ class ServiceRuntime:
                     with contextlib.suppress(Exception):
                         await self.js.delete_consumer(stream, name)
 
-    async def stop(self, grace_seconds: float = 20) -> None:
+    async def stop(self, grace_seconds: float = 10) -> None:
         await self.loops.stop(grace_seconds)
         if self.leases is not None:
             await self.leases.stop()
