@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from dcert_certificate.bootstrap import create_app
-from dcert_shared.auth import DevIssuer, TokenVerifier
 from dcert_certificate.settings import CertificateSettings
+from dcert_shared.auth import DevIssuer, TokenVerifier
 
 
 @pytest.fixture
