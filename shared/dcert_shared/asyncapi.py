@@ -47,6 +47,12 @@ _CLOUDEVENT: dict[str, Any] = {
         "actorsubject": {"type": "string", "description": "An opaque id, never a name or identity number"},
         "traceparent": {"type": "string", "description": "W3C trace context"},
         "tracestate": {"type": "string"},
+        "partitionkey": {
+            "type": "string",
+            "description": "CloudEvents partitioning: whose events these are (a person_ref, or the stream"
+            " itself). Events of one partition key are published in the order they happened; keep them"
+            " in that order when handling them",
+        },
     },
 }
 
