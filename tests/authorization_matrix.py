@@ -1,9 +1,12 @@
 """The authorization matrix: for every operation of the four services, what each caller gets.
 
 The callers are every role, own side and foreign side, and no token at all. The records the
-calls name are the own side's (tests/authorization_world.py makes them over the real flow): an application, assessment and certificate of a child (person A, region 330502) made by a
-registered agent, a card batch of province 33, a benefit handoff into 330502, partner 1's
-subscription, the agent's notice. The foreign callers are the same roles on the other side: the
+calls name are the own side's (tests/authorization_world.py makes them over the real flow): an
+application, assessment and certificate of a child (person A, region 330502) made by an agent
+whom the approval verified, a card batch of province 33, a benefit handoff into 330502,
+partner 1's subscription, the agent's notice. Person A signs in too (the person acts on every
+application in their name), and so does someone who named themself A's agent on an application
+of their own and was never verified: to A's records they are a stranger. The foreign callers are the same roles on the other side: the
 person B of another province (440305) and its reviewer, the doctor of B's assessment, partner 2,
 the card centre of province 44.
 
@@ -28,7 +31,9 @@ OWN_REGION = "330502"  # 湖州市吴兴区: person A, the agent, the reviewer
 FOREIGN_REGION = "440305"  # 深圳市南山区: person B and the foreign reviewer
 CALLERS = (
     "anonymous",
-    "applicant",  # the registered agent of person A (a child)
+    "applicant",  # the agent of person A (a child), verified when A's application was approved
+    "person_a",  # person A themself
+    "agent_claimed",  # named themself A's agent on an application; never verified
     "applicant_foreign",  # person B, of another province
     "reviewer",  # of 330502
     "reviewer_foreign",  # of 440305
@@ -42,7 +47,7 @@ CALLERS = (
 )
 # Who may read the findings of A's assessment: the person (through the agent), the assigned
 # doctor and the reviewer of the household region. Nobody else ever receives them.
-FINDINGS_READERS = frozenset({"applicant", "doctor", "reviewer"})
+FINDINGS_READERS = frozenset({"applicant", "person_a", "doctor", "reviewer"})
 
 
 class Outcome(Enum):
@@ -79,6 +84,8 @@ class World:
     policy_a: dict[str, Any]
     subscription_a: str
     notice_a: str
+    verified_agency_a: str  # the agency of the agent the approval verified
+    claimed_agency_a: str  # the agency someone claimed on an application of their own
     since: str
     receiver_urls: dict[str, str]  # the webhook URL of each partner caller
     own_markers: dict[str, str]  # what no foreign or denied caller may ever read, by what it is
@@ -184,8 +191,8 @@ def missing_entries(
 
 
 SIGNED_IN = set(CALLERS) - {"anonymous"}
-PERSON_OWN = {"applicant"}
-PERSON_FOREIGN = {"applicant_foreign"}
+PERSON_OWN = {"applicant", "person_a"}  # A, and the agent verified for A
+PERSON_FOREIGN = {"applicant_foreign", "agent_claimed"}  # strangers to A's records
 
 
 def _today() -> str:
@@ -198,7 +205,7 @@ def _this_month() -> str:
 
 def _new_for_a_child(world: World, caller: str) -> dict[str, Any]:
     """A person applies for a child of their region as its agent (a fresh child each time)."""
-    region = OWN_REGION if caller == "applicant" else FOREIGN_REGION
+    region = FOREIGN_REGION if caller == "applicant_foreign" else OWN_REGION
     child = new_person(region, birth=date(2019, 3, 3))
     agent = world.id_numbers.get(caller)
     return application(child, agent=agent, household_region=region, residence_region=region)
@@ -255,22 +262,22 @@ MATRIX: tuple[Entry, ...] = (
         "certificate",
         "GET",
         "/v1/applications",
-        allowed={"applicant", "reviewer"},
+        allowed=PERSON_OWN | {"reviewer"},
         blind=PERSON_FOREIGN | {"reviewer_foreign"},
     ),
     op(
         "certificate",
         "GET",
         "/v1/applications/{application_id}",
-        allowed={"applicant", "reviewer", "admin"},
-        foreign={"applicant_foreign", "reviewer_foreign"},
+        allowed=PERSON_OWN | {"reviewer", "admin"},
+        foreign=PERSON_FOREIGN | {"reviewer_foreign"},
     ),
     op(
         "certificate",
         "GET",
         "/v1/applications/{application_id}/timeline",
-        allowed={"applicant", "reviewer", "admin"},
-        foreign={"applicant_foreign", "reviewer_foreign"},
+        allowed=PERSON_OWN | {"reviewer", "admin"},
+        foreign=PERSON_FOREIGN | {"reviewer_foreign"},
     ),
     op(
         "certificate",
@@ -307,8 +314,8 @@ MATRIX: tuple[Entry, ...] = (
         "certificate",
         "GET",
         "/v1/certificates/{number}",
-        allowed={"applicant", "reviewer", "admin"},
-        foreign={"applicant_foreign", "reviewer_foreign"},
+        allowed=PERSON_OWN | {"reviewer", "admin"},
+        foreign=PERSON_FOREIGN | {"reviewer_foreign"},
     ),
     op(
         "certificate",
@@ -326,12 +333,61 @@ MATRIX: tuple[Entry, ...] = (
         foreign=PERSON_FOREIGN,
         query=lambda w: {"application_id": w.application_a},
     ),
+    # 代办: the person's view of what was made in their name, and of their agents.
+    op(
+        "certificate",
+        "GET",
+        "/v1/me/applications",
+        allowed={"person_a"},
+        blind=PERSON_FOREIGN | {"applicant"},
+    ),
+    op("certificate", "GET", "/v1/me/agents", allowed={"person_a"}, blind=PERSON_FOREIGN | {"applicant"}),
+    op(
+        "certificate",
+        "POST",
+        "/v1/me/agents/{agency_id}/revocation",
+        allowed={"person_a"},
+        foreign=PERSON_FOREIGN | {"applicant"},
+        path_values={"agency_id": "claimed_agency_a"},
+    ),
+    op(
+        "certificate",
+        "POST",
+        "/v1/applications/{application_id}/agent",
+        allowed={"reviewer"},
+        foreign={"reviewer_foreign"},
+        body=lambda w, c: {"decision": "confirmed"},
+    ),
+    op(
+        "certificate",
+        "GET",
+        "/v1/certificates/{number}/agents",
+        allowed={"reviewer"},
+        foreign={"reviewer_foreign"},
+    ),
+    op(
+        "certificate",
+        "POST",
+        "/v1/certificates/{number}/agents/{agency_id}/revocation",
+        allowed={"reviewer"},
+        foreign={"reviewer_foreign"},
+        path_values={"agency_id": "claimed_agency_a"},
+    ),
+    op(
+        "certificate",
+        "POST",
+        "/v1/certificates/{number}/agents/{agency_id}/confirmation",
+        allowed={"reviewer"},
+        foreign={"reviewer_foreign"},
+        body=lambda w, c: {"basis": "guardianship_document"},
+        path_values={"agency_id": "verified_agency_a"},
+    ),
     op(
         "certificate",
         "POST",
         "/v1/certificates/{number}/loss-report",
-        allowed=PERSON_OWN,
-        foreign=PERSON_FOREIGN,
+        allowed={"applicant"},  # A2's agent; A is not A2
+        foreign=PERSON_FOREIGN | {"person_a"},
         path_values={"number": "certificate_a2"},
     ),
     op(
@@ -429,22 +485,22 @@ MATRIX: tuple[Entry, ...] = (
         "assessment",
         "GET",
         "/v1/assessments/{assessment_id}",
-        allowed={"applicant", "doctor", "reviewer", "admin"},
-        foreign={"applicant_foreign", "doctor_foreign", "reviewer_foreign"},
+        allowed=PERSON_OWN | {"doctor", "reviewer", "admin"},
+        foreign=PERSON_FOREIGN | {"doctor_foreign", "reviewer_foreign"},
     ),
     op(
         "assessment",
         "GET",
         "/v1/assessments/{assessment_id}/slots",
-        allowed={"applicant", "doctor"},
-        foreign={"applicant_foreign", "doctor_foreign"},
+        allowed=PERSON_OWN | {"doctor"},
+        foreign=PERSON_FOREIGN | {"doctor_foreign"},
     ),
     op(
         "assessment",
         "POST",
         "/v1/assessments/{assessment_id}/appointment",
-        allowed={"applicant", "doctor"},
-        foreign={"applicant_foreign", "doctor_foreign"},
+        allowed=PERSON_OWN | {"doctor"},
+        foreign=PERSON_FOREIGN | {"doctor_foreign"},
         body=lambda w, c: {"starts_at": "2030-01-07T09:00:00+08:00"},
     ),
     op(
@@ -464,8 +520,8 @@ MATRIX: tuple[Entry, ...] = (
         "benefits",
         "GET",
         "/v1/certificates/{number}/benefits",
-        allowed={"applicant", "reviewer", "admin"},
-        foreign={"applicant_foreign", "reviewer_foreign"},
+        allowed=PERSON_OWN | {"reviewer", "admin"},
+        foreign=PERSON_FOREIGN | {"reviewer_foreign"},
     ),
     # Partner 2's policy grants no fact type: only its policy's facts, 403 otherwise.
     op("benefits", "POST", "/v1/facts", allowed={"partner"}, body=_fact),
@@ -569,13 +625,14 @@ MATRIX: tuple[Entry, ...] = (
         allowed=PERSON_OWN | PERSON_FOREIGN,
         body=lambda w, c: {"language": "zh-CN"},
     ),
-    op("notification", "GET", "/v1/inbox", allowed=PERSON_OWN, blind=PERSON_FOREIGN),
+    # The agent's notice: A reads their own inbox, not the agent's.
+    op("notification", "GET", "/v1/inbox", allowed={"applicant"}, blind=PERSON_FOREIGN | {"person_a"}),
     op(
         "notification",
         "POST",
         "/v1/inbox/{notice_id}/read",
-        allowed=PERSON_OWN,
-        foreign=PERSON_FOREIGN,
+        allowed={"applicant"},
+        foreign=PERSON_FOREIGN | {"person_a"},
     ),
     admin_only("notification", "GET", "/v1/notices"),
 )

@@ -1,10 +1,12 @@
 """The records the authorization matrix calls with, made over the real flow as their people would.
 
-Person A is a child of 330502 whose registered agent applies; A2 a second child of the same
-agent (the certificate the matrix reports lost and cancels); B an adult of another province
-(440305) with a doctor of its own; C an adult of a third province who moves into 330502, which
-opens a benefit handoff. Two partners subscribe a webhook each; the card centre of province 33
-takes the ordered cards of its province.
+Person A is a child of 330502 whose parent applies as agent (verified when the application is
+approved); A2 a second child of the same agent (the certificate the matrix reports lost and
+cancels); B an adult of another province (440305) with a doctor of its own; C an adult of a
+third province who moves into 330502, which opens a benefit handoff. After A's certificate,
+someone else names themself A's agent on an application of their own (never verified). Two
+partners subscribe a webhook each; the card centre of province 33 takes the ordered cards of
+its province.
 """
 
 from __future__ import annotations
@@ -199,15 +201,14 @@ class _Building:
             "findings": self.records["findings"],
             "measurements": {"hearing_loss_db": 95},
         }
-        for who, caller, result, doctor in (
-            ("A", "applicant", hearing, "doctor"),
-            ("A2", "applicant", _PHYSICAL, "doctor_of_a2"),
-            ("B", "applicant_foreign", _PHYSICAL, "doctor_foreign"),
-            ("C", "person_c", _PHYSICAL, "doctor_of_c"),
+        # The agent is not verified before the approval: the reviewer reads A's and A2's cases.
+        for who, reader, result, doctor in (
+            ("A", self.reviewer, hearing, "doctor"),
+            ("A2", self.reviewer, _PHYSICAL, "doctor_of_a2"),
+            ("B", self.tokens["applicant_foreign"], _PHYSICAL, "doctor_foreign"),
+            ("C", self.tokens["person_c"], _PHYSICAL, "doctor_of_c"),
         ):
-            assessment_id, doctor_id = _assigned(
-                self.system, self.tokens[caller], self.records["applications"][who]
-            )
+            assessment_id, doctor_id = _assigned(self.system, reader, self.records["applications"][who])
             self.tokens[doctor] = self.system.token(
                 "doctor", f"matrix-doctor-{doctor_id}", doctor_id=doctor_id
             )
@@ -245,6 +246,28 @@ class _Building:
         # The benefits service may take the transfer before the issue (two consumers): it retries
         # with growing pauses (1, 5, 30, 120 s), so under load the handoff can take minutes.
         self.records["handoff"] = wait_for(handoff, timeout=300)["id"]
+
+    def agents(self) -> None:
+        """A signs in; someone else names themself A's agent on an application of their own (A
+        holds a certificate already: answered as any other application, never verified)."""
+        people, tokens = self.people, self.tokens
+        people["claimer"] = new_person()
+        tokens["person_a"] = self.system.token("applicant", "matrix-a", id_number=people["A"])
+        tokens["agent_claimed"] = self.system.token(
+            "applicant", "matrix-claimer", id_number=people["claimer"]
+        )
+        _apply(self.system, tokens["agent_claimed"], application(people["A"], agent=people["claimer"]))
+
+        def agencies() -> dict[str, str] | None:
+            items = ok(self.call("certificate", "GET", "/v1/me/agents", tokens["person_a"]))["items"]
+            by_status = {item["status"]: item["id"] for item in items}
+            return by_status if {"verified", "claimed"} <= set(by_status) else None
+
+        by_status = wait_for(agencies)
+        self.records["verified_agency"], self.records["claimed_agency"] = (
+            by_status["verified"],
+            by_status["claimed"],
+        )
 
     def card_batch(self) -> None:
         """The card centre of province 33 takes the province's ordered cards, A's among them."""
@@ -291,7 +314,12 @@ class _Building:
         return World(
             tokens={caller: token for caller, token in self.tokens.items() if caller in CALLERS}
             | {"admin": self.admin},
-            id_numbers={"applicant": people["agent"], "applicant_foreign": people["B"]},
+            id_numbers={
+                "applicant": people["agent"],
+                "applicant_foreign": people["B"],
+                "person_a": people["A"],
+                "agent_claimed": people["claimer"],
+            },
             application_a=records["applications"]["A"],
             certificate_a=records["certificates"]["A"],
             certificate_a2=records["certificates"]["A2"],
@@ -308,6 +336,8 @@ class _Building:
             policy_a=partner["policy"],
             subscription_a=partner["subscription"],
             notice_a=records["notice"],
+            verified_agency_a=records["verified_agency"],
+            claimed_agency_a=records["claimed_agency"],
             since=self.since,
             receiver_urls={caller: receiver.url for caller, receiver in self.receivers.items()},
             own_markers={
@@ -346,6 +376,7 @@ def built_world(system: System, admin: str, reviewer: str) -> Iterator[World]:
             building.applications,
             building.assessments,
             building.certificates,
+            building.agents,
             building.card_batch,
             building.after_the_events,
         ):

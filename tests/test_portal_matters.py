@@ -137,7 +137,8 @@ def being_assessed(system: System, token: str, application_id: str) -> str:
 
     def assigned() -> str | None:
         answer = system.call("certificate", "GET", f"/v1/applications/{application_id}", token=token).json()
-        assessment_id = (answer.get("assessment") or {}).get("assessment_id")
+        # The whole application, or the status its agent reads until verified (with the id to book).
+        assessment_id = (answer.get("assessment") or {}).get("assessment_id") or answer.get("assessment_id")
         if answer["status"] != "assessing" or not assessment_id:
             return None
         slots = system.call("assessment", "GET", f"/v1/assessments/{assessment_id}/slots", token=token)

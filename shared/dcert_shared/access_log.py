@@ -49,6 +49,7 @@ RECORD_KINDS: Final = frozenset(
         "benefit_transfer",
         "partner_delivery",
         "access_log",
+        "agents",
     }
 )
 # Why, when neither the request (`X-Purpose`) nor the route names it: by the reader's role.

@@ -147,6 +147,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "access.kind.application": {"zh-CN": "办证申请", "en": "Application"},
     "access.kind.application_timeline": {"zh-CN": "申请进度", "en": "Application timeline"},
     "access.kind.certificate": {"zh-CN": "残疾人证", "en": "Certificate"},
+    "access.kind.agents": {"zh-CN": "代办人", "en": "Agents"},
     "access.kind.e_certificate": {"zh-CN": "电子证照", "en": "E-certificate"},
     "access.kind.card": {"zh-CN": "证卡制作与寄送", "en": "Card production and delivery"},
     "access.kind.assessment": {"zh-CN": "残疾评定", "en": "Disability assessment"},

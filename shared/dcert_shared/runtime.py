@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from . import access_log as access_log_module
+from . import agencies as agencies_module
 from . import consumer as consumer_module
 from . import read_models as read_models_module
 from . import store as store_module
@@ -194,6 +195,7 @@ class ServiceRuntime:
                 *vault_module.SCHEMA,
                 *access_log_module.SCHEMA,
                 *read_models_module.SCHEMA,
+                *agencies_module.SCHEMA,
                 *self.schema,
             ],
             # Before anything is written: ids of another cluster (a logical restore) rebased.

@@ -233,10 +233,10 @@ class EventStore:
         for owner, fields in event.sealed_fields.items():
             values = {name: stored.pop(name) for name in sorted(fields) if name in stored}
             person_ref = payload.get(owner)
-            if person_ref is None:  # no such person (an application without an agent)
-                if any(value is not None for value in values.values()):
-                    raise ValueError(f"{event.event_type}: personal data of no {owner}")
-                continue
+            if all(value is None for value in values.values()):
+                continue  # nothing to seal (no such person, or an erased one's data left out)
+            if person_ref is None:
+                raise ValueError(f"{event.event_type}: personal data of no {owner}")
             tokens[owner] = await self.vault.seal(conn, str(person_ref), values)
         stored[SEALED_KEY] = tokens
         return stored

@@ -7,6 +7,7 @@ from datetime import date
 
 from fastapi import FastAPI
 
+from dcert_shared import agencies
 from dcert_shared.consumer import Subscription
 from dcert_shared.db import ReadModels
 from dcert_shared.ids import china_today
@@ -41,6 +42,8 @@ def create_app(
                     "AssessmentRequested": on_assessment_requested(deadline),
                     "ApplicationWithdrawn": on_application_ended,
                     "ApplicationRejected": on_application_ended,
+                    # Who acts for whom, as the certificate service verifies it.
+                    **agencies.HANDLERS,
                 },
                 formerly=("assessment-requested", "applications-ended"),
             ),

@@ -136,6 +136,12 @@ class BenefitsService(ServiceUnderTest):
             "residence_region": region,
             "age_years": 45,
         }
+        for agent in agents:  # verified by a reviewer, as the certificate service tells it
+            await self.publish(
+                "certificate",
+                "AgentVerified",
+                {"person_ref": data["person_ref"], "agent_ref": self.person_ref(agent), "basis": "reviewer"},
+            )
         sent = await self.publish("certificate", "CertificateIssued", data, event_id)
         await self.handled("certificate")
         return Certificate(number, id_number, self.person_ref(id_number), region, sent)

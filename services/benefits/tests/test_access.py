@@ -66,3 +66,38 @@ async def test_anyone_else_is_refused_without_learning_whether_the_certificate_e
     assert unknown.json()["code"] == "certificate_not_found"
     assert (await service.call("GET", path, None)).status_code == 401
     assert await service.fetch("SELECT * FROM access_log") == []
+
+
+async def test_an_agent_the_certificate_names_but_nobody_verified_sees_nothing(
+    service: BenefitsService,
+) -> None:
+    """Being named in an event is not being verified: only the certificate service's verified
+    agencies let an agent read the person's benefits (and ending one stops it at once)."""
+    parent, stranger = service.new_identity_number(), service.new_identity_number()
+    certificate = await service.issue_certificate(level=1, agents=(parent,))
+    await service.publish(
+        "certificate",
+        "CertificateRenewed",
+        {
+            "certificate_number": certificate.number,
+            "person_ref": certificate.person_ref,
+            "issued_on": "2026-01-01",
+            "expires_on": "2036-01-01",
+            "agent_refs": [service.person_ref(stranger)],
+        },
+    )
+    await service.publish(
+        "certificate",
+        "AgentEnded",
+        {
+            "person_ref": certificate.person_ref,
+            "agent_ref": service.person_ref(parent),
+            "reason": "revoked_by_person",
+        },
+    )
+    await service.handled("certificate")
+    for who in (parent, stranger):
+        answer = await service.call(
+            "GET", f"/v1/certificates/{certificate.number}/benefits", service.applicant(who)
+        )
+        assert answer.status_code == 404

@@ -19,7 +19,7 @@ from dcert_shared.ids import china_today
 from dcert_shared.runtime import Job, ServiceRuntime, build_app, periodic
 
 from .adapters import cards, ecert, read_models
-from .api import access_log, applications, certificates, people
+from .api import access_log, agents, applications, certificates, people
 from .api import cards as cards_api
 from .api import keys as keys_api
 from .api.routes import router
@@ -57,7 +57,16 @@ def create_app(
             },
             formerly=("assessment-scheduled", "grade-recorded"),
         ),
-        Subscription("death-reported", "benefits", ["DeathReported"], commands.on_death_reported),
+        # The benefits service's facts about a person: a death, a guardian the register names.
+        Subscription.reacting(
+            "benefits-facts",
+            "benefits",
+            {
+                "DeathReported": commands.on_death_reported,
+                "GuardianshipReported": commands.on_guardianship_reported,
+            },
+            formerly=("death-reported",),
+        ),
         # Every service's reads of a person's record, for GET /v1/me/access-log.
         access_relay.collector(),
     ]
@@ -66,6 +75,8 @@ def create_app(
     runtime.workers = [
         periodic(settings.notice_check_seconds, "public-notice-clock", commands.end_due_public_notices),
         periodic(settings.expiry_check_seconds, "expiry-clock", commands.run_expiry),
+        # A guardian's rights end when the child comes of age (unless renewed).
+        periodic(settings.expiry_check_seconds, "agency-clock", commands.end_agencies_run_out),
     ]
 
     async def on_started(started: ServiceRuntime) -> None:
@@ -84,6 +95,7 @@ def create_app(
             keys_api.router,
             people.router,
             access_log.router,
+            agents.router,
         ],
         dev_issuer=DevIssuer() if settings.dev_auth else None,
         on_started=on_started,

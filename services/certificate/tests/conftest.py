@@ -130,6 +130,15 @@ class CertificateService(ServiceUnderTest):
         assert answer.status_code == expect, answer.text
         return dict(answer.json())
 
+    async def confirm_agent(
+        self, application_id: str, region: str = HOME, decision: str = "confirmed"
+    ) -> None:
+        """The household area's reviewer checked the agent's evidence."""
+        answer = await self.call(
+            "POST", f"/v1/applications/{application_id}/agent", self.reviewer(region), {"decision": decision}
+        )
+        assert answer.status_code == 200, answer.text
+
     async def certificate_for(
         self, person: str, category: str = "physical", level: int = 2, household: str = HOME
     ) -> str:

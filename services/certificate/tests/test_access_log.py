@@ -180,6 +180,21 @@ async def test_an_agent_sees_the_persons_log_through_their_application_and_their
     agent = {"id_number": parent, "name": "李大明", "relationship": "parent"}
     parent_token = certificate.holder(parent)
     application_id = (await certificate.submit(parent_token, new_application(child, agent=agent)))["id"]
+    # Claimed, not verified yet: the status of what they submitted, nothing of the person.
+    assert set(await certificate.application(parent_token, application_id)) == {
+        "id",
+        "matter",
+        "status",
+        "agent_status",
+        "assessment_id",
+        "submitted_at",
+        "updated_at",
+    }
+    unverified = await certificate.call(
+        "GET", f"/v1/me/access-log?application_id={application_id}", parent_token
+    )
+    assert unverified.status_code == 404
+    await certificate.confirm_agent(application_id)
     await certificate.application(parent_token, application_id)
 
     async def the_agents_read() -> Any:

@@ -292,6 +292,12 @@ async def test_a_result_tells_the_dispute_deadline_and_a_card_at_the_counter_say
     until = people.service.settings.working_calendar().add_working_days(datetime.now(CHINA).date(), 10)
     result = next(item for item in await people.inbox(PERSON_ID, 2) if item["kind"] == "result_recorded")
     assert until.isoformat() in result["text"]
+    # Approving a child's application made by a parent verifies the parent (certificate service).
+    await people.service.publish(
+        "certificate",
+        "AgentVerified",
+        {"person_ref": people.ref(PERSON_ID), "agent_ref": people.ref(PARENT_ID), "basis": "reviewer"},
+    )
     await people.service.publish(
         "certificate",
         "CertificateIssued",
@@ -391,3 +397,35 @@ async def test_a_person_without_an_agent_is_told_of_every_step(people: People) -
     await service.all_handled()  # (a failing event stays unacknowledged: this would time out)
     [received] = await people.inbox(PERSON_ID, 1)
     assert received["kind"] == "application_received"
+
+
+async def test_the_person_is_told_when_someone_applies_in_their_name_and_an_unverified_agent_is_not_told_of_the_certificate(
+    people: People,
+) -> None:
+    application_id, number = str(uuid.uuid4()), PERSON_ID + "41"
+    await people.submitted(application_id)
+    await people.service.publish(
+        "certificate",
+        "AgentClaimed",
+        {
+            "person_ref": people.ref(PERSON_ID),
+            "agent_ref": people.ref(PARENT_ID),
+            "application_id": application_id,
+        },
+    )
+    told = {item["kind"] for item in await people.inbox(PERSON_ID, 2)}
+    assert told == {"application_received", "applied_in_your_name"}
+    await people.service.publish(
+        "certificate",
+        "CertificateIssued",
+        {
+            "certificate_number": number,
+            "application_id": application_id,
+            "person_ref": people.ref(PERSON_ID),
+            "agent_refs": [people.ref(PARENT_ID)],  # named, but never verified
+            "expires_on": "2036-11-22",
+            "household_region": "330502",
+        },
+    )
+    await people.inbox(PERSON_ID, 3)
+    assert "certificate_issued" not in {item["kind"] for item in await people.inbox(PARENT_ID, 1)}

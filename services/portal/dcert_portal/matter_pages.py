@@ -299,7 +299,7 @@ async def _booking(request: Request, person: Person, application: dict[str, Any]
     """The appointment part of the page: None when the application is not being assessed."""
     if application.get("status") != "assessing":
         return None
-    assessment_id = (application.get("assessment") or {}).get("assessment_id")
+    assessment_id = _assessment_id(application)
     if not assessment_id:
         return {"assessment_id": None, "appointment_at": None, "slots": []}
     s = services(request)
@@ -316,6 +316,13 @@ async def _booking(request: Request, person: Person, application: dict[str, Any]
         "appointment_at": body.get("appointment_at"),
         "slots": [str(item["starts_at"]) for item in body.get("items", [])],
     }
+
+
+def _assessment_id(application: dict[str, Any]) -> str | None:
+    """The assessment to book: of the whole application, or of the status an agent not verified
+    yet reads of what they submitted."""
+    found = (application.get("assessment") or {}).get("assessment_id") or application.get("assessment_id")
+    return str(found) if found else None
 
 
 @router.post("/applications/{application_id}/appointment")
@@ -341,7 +348,7 @@ async def book_appointment(request: Request, application_id: str) -> Response:
     )
     if answer.status_code != 200:
         return render(request, "not_found.html", 404)
-    assessment_id = (answer.json().get("assessment") or {}).get("assessment_id")
+    assessment_id = _assessment_id(answer.json())
     if not assessment_id:
         return RedirectResponse(f"/applications/{application_id}", status_code=303)
     booked = await s.call(

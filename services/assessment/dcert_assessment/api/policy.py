@@ -5,8 +5,10 @@
   grade, never its findings or measurements (medical findings are for those below only).
 - A doctor works only on the assessments assigned to them: the worklist, the findings, the
   appointment and the result.
-- The person assessed and their registered agent (the keyed hash of the token's identity number
-  against `person_ref` / `agent_refs`) read the assessment with its findings and book its time.
+- The person assessed and the agents verified for them (the keyed hash of the token's identity
+  number against `person_ref` and the certificate service's verified agencies: `agencies`) read
+  the assessment with its findings and book its time; an agent who applied without being
+  verified books the time (`agent_refs`) and reads nothing.
 - A reviewer whose area (a county, city or province code: `dcert_shared.regions.covers`) holds
   the case's household region reads the findings it reviews.
 
@@ -54,10 +56,19 @@ class AssessmentPolicy:
         self._person_ref = person_ref
 
     def is_the_person_or_agent(self, principal: Principal, fields: Fields) -> bool:
+        """The person, or an agent verified for them now."""
         if principal.role != "applicant" or not principal.id_number:
             return False
         ref = self._person_ref(principal.id_number)
-        return ref == fields["person_ref"] or ref in (fields["agent_refs"] or [])
+        return ref == fields["person_ref"] or ref in (fields["verified_agents"] or [])
+
+    def may_book(self, principal: Principal, fields: Fields) -> bool:
+        """The person, a verified agent, or whoever the request named to book (who applied)."""
+        if self.is_the_person_or_agent(principal, fields):
+            return True
+        if principal.role != "applicant" or not principal.id_number:
+            return False
+        return self._person_ref(principal.id_number) in (fields["agent_refs"] or [])
 
     @staticmethod
     def is_the_assigned_doctor(principal: Principal, fields: Fields) -> bool:
@@ -106,9 +117,7 @@ class AssessmentPolicy:
         _require_role(principal, "applicant", "doctor")
         if fields is None:
             raise AssessmentNotFound()
-        if not (
-            self.is_the_assigned_doctor(principal, fields) or self.is_the_person_or_agent(principal, fields)
-        ):
+        if not (self.is_the_assigned_doctor(principal, fields) or self.may_book(principal, fields)):
             raise _foreign(principal)
         return fields
 

@@ -219,7 +219,11 @@ async def _grade_detail(fields: dict[str, Any], db: asyncpg.Pool, request: Reque
 
 
 async def _assessment(db: asyncpg.Pool, assessment_id: str) -> dict[str, Any] | None:
-    row = await db.fetchrow("SELECT * FROM assessment_view WHERE id = $1", assessment_id)
+    row = await db.fetchrow(
+        "SELECT a.*, (SELECT coalesce(array_agg(agent_ref), '{}') FROM agencies g"
+        " WHERE g.person_ref = a.person_ref) AS verified_agents FROM assessment_view a WHERE a.id = $1",
+        assessment_id,
+    )
     return None if row is None else dict(row)
 
 

@@ -52,7 +52,10 @@ async def open_assessment(uow: UnitOfWork, envelope: EventEnvelope, deadline: De
         household_region=str(data["household_region"]),
         home_visit=bool(data["home_visit"]),
         round=round_,
-        agent_refs=tuple(str(ref) for ref in data.get("agent_refs") or ()),
+        # Who may book its time: the agents verified then, and one who applied unverified.
+        agent_refs=tuple(
+            str(ref) for ref in [*(data.get("agent_refs") or ()), *(data.get("booker_refs") or ())]
+        ),
         excluded_doctors=tuple(doctors),
         excluded_institutions=tuple(institutions),
     )

@@ -1,8 +1,9 @@
 """Who may do what on which record of the benefits service: every rule of the service is here.
 
-- A certificate's benefits: the holder, their registered agent (the keyed hash of the token's
-  identity number against the holding's `person_ref` / `agent_refs`), a reviewer whose area (a
-  county, city or province code: `covers`) holds the household region, or an admin.
+- A certificate's benefits: the holder, an agent verified for them (the keyed hash of the token's
+  identity number against the holding's `person_ref` and the verified agencies: `agencies`), a
+  reviewer whose area (a county, city or province code: `covers`) holds the household region,
+  or an admin.
 - Facts: a partner, of the types its policy grants (checked with the fact against the partner's
   policy: application/facts.py, 403 `fact_type_outside_policy`).
 - Handoffs and the entitlement report: a reviewer reads its own area or a part of it, an admin

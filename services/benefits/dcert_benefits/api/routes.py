@@ -51,7 +51,8 @@ async def certificate_benefits(
         principal,
         number,
         await db.fetchrow(
-            "SELECT person_ref, agent_refs, household_region FROM holding_view WHERE certificate_number = $1",
+            "SELECT h.person_ref, h.household_region, (SELECT coalesce(array_agg(agent_ref), '{}') FROM agencies g"
+            " WHERE g.person_ref = h.person_ref) AS agent_refs FROM holding_view h WHERE h.certificate_number = $1",
             number,
         ),
     )

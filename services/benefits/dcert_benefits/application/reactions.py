@@ -11,6 +11,7 @@ from datetime import date, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dcert_shared import agencies
 from dcert_shared.consumer import Subscription
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.ids import IdentityNumber, keyed_hash
@@ -203,6 +204,8 @@ def subscriptions(
                 "CertificateTransferred": on_certificate_transferred,
                 "CertificateCancelled": on_certificate_closed,
                 "CertificateExpired": on_certificate_closed,
+                # Who acts for whom, as the certificate service verifies it.
+                **agencies.HANDLERS,
             },
             formerly=(
                 "certificates-issued",

@@ -12,6 +12,7 @@ They hold no identity number, name or phone in plain text: people are found by `
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 import asyncpg
@@ -25,6 +26,10 @@ from dcert_shared.envelope import DomainEvent, EventEnvelope
 from ..domain.card import CardDelivered, CardInvalidated, CardOrdered, CardReportedLost
 from ..domain.certificate import mask_name
 from ..domain.events import (
+    AgentClaimed,
+    AgentEnded,
+    AgentRefused,
+    AgentVerified,
     ApplicationApproved,
     ApplicationRejected,
     ApplicationResubmitted,
@@ -74,6 +79,11 @@ class ApplicationView(ReadModel, table=True):
     is_minor: bool
     person_ref: str = Field(index=True)
     agent_ref: str | None = Field(default=None, index=True)
+    # The agent who applied: claimed (sees only the status), verified, refused, ended.
+    agent_status: str | None = None
+    agent_relationship: str | None = None
+    agent_name_masked: str | None = None
+    person_state: str | None = None  # why a claimed agent's application cannot be approved now
     applicant_name_masked: str
     reason: str | None = None
     assessment_id: str | None = None
@@ -118,6 +128,28 @@ class CertificateView(ReadModel, table=True):
     closed_reason: str | None = None
     card_id: str | None = None
     card_status: str | None = None
+
+
+class AgencyView(ReadModel, table=True):
+    """代办: each agent a person has (had), and how far they may act for them."""
+
+    __tablename__ = "agency_view"
+
+    agency_id: str = Field(primary_key=True)
+    person_ref: str = Field(index=True)
+    agent_ref: str = Field(index=True)
+    relationship: str
+    status: str = Field(index=True)  # claimed, verified, refused, ended
+    basis: str | None = None
+    until: date | None = None
+    ended_reason: str | None = None
+    since: datetime
+    updated_at: datetime
+
+
+def agency_id(person_ref: str, agent_ref: str) -> str:
+    """An agency's id in answers and URLs: opaque, and the same every time."""
+    return hashlib.sha256(f"agency:{person_ref}:{agent_ref}".encode()).hexdigest()[:24]
 
 
 class CredentialView(ReadModel, table=True):
@@ -196,9 +228,58 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.card_id,
                 at,
             )
+        case AgentClaimed() | AgentVerified() | AgentRefused() | AgentEnded():
+            await _project_agency(conn, at, event)
         case _:
             await _project_decisions(conn, at, event)
             await _project_certificates(conn, event)
+
+
+async def _project_agency(
+    conn: asyncpg.Connection, at: datetime, event: AgentClaimed | AgentVerified | AgentRefused | AgentEnded
+) -> None:
+    """An agency's standing, on the agency, on the applications its agent made, and on the
+    person's certificates (whose `agent_refs` are the agents verified now)."""
+    status = {
+        AgentClaimed: "claimed",
+        AgentVerified: "verified",
+        AgentRefused: "refused",
+        AgentEnded: "ended",
+    }[type(event)]
+    if isinstance(event, AgentClaimed):
+        await conn.execute(
+            "INSERT INTO agency_view (agency_id, person_ref, agent_ref, relationship, status, since, updated_at)"
+            " VALUES ($1, $2, $3, $4, 'claimed', $5, $5) ON CONFLICT (agency_id) DO UPDATE SET status = 'claimed',"
+            " relationship = EXCLUDED.relationship, basis = NULL, until = NULL, ended_reason = NULL,"
+            " updated_at = EXCLUDED.updated_at",
+            agency_id(event.person_ref, event.agent_ref),
+            event.person_ref,
+            event.agent_ref,
+            event.relationship,
+            at,
+        )
+    else:
+        await conn.execute(
+            "UPDATE agency_view SET status = $2, basis = coalesce($3, basis), until = $4, ended_reason = $5,"
+            " updated_at = $6 WHERE agency_id = $1",
+            agency_id(event.person_ref, event.agent_ref),
+            status,
+            event.basis if isinstance(event, AgentVerified) else None,
+            event.until if isinstance(event, AgentVerified) else None,
+            event.reason if isinstance(event, AgentRefused | AgentEnded) else None,
+            at,
+        )
+    await conn.execute(
+        "UPDATE application_view SET agent_status = $3 WHERE person_ref = $1 AND agent_ref = $2",
+        event.person_ref,
+        event.agent_ref,
+        status,
+    )
+    await conn.execute(
+        "UPDATE certificate_view SET agent_refs = coalesce((SELECT jsonb_agg(agent_ref ORDER BY agent_ref)"
+        " FROM agency_view WHERE person_ref = $1 AND status = 'verified'), '[]'::jsonb) WHERE person_ref = $1",
+        event.person_ref,
+    )
 
 
 async def _project_intake(conn: asyncpg.Connection, at: datetime, event: DomainEvent) -> None:
@@ -209,13 +290,17 @@ async def _project_intake(conn: asyncpg.Connection, at: datetime, event: DomainE
                 if event.needs_assessment
                 else event.household_region
             )
+            agent_status = None
+            if event.agent_ref is not None and event.agent_ref != event.person_ref:
+                agent_status = "claimed" if event.agent_claimed else "verified"
             await conn.execute(
                 "INSERT INTO application_view (id, matter, status, household_region, residence_region,"
                 " accepting_region, queue_region, to_region, declared_category, home_visit, is_minor,"
                 " person_ref, agent_ref, applicant_name_masked, reason, subject_certificate,"
-                " certificate_number, submitted_at, updated_at, dispute_round)"
+                " certificate_number, submitted_at, updated_at, dispute_round, agent_status,"
+                " agent_relationship, agent_name_masked, person_state)"
                 " VALUES ($1, $2, 'submitted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15,"
-                " $16, $16, 0)",
+                " $16, $16, 0, $17, $18, $19, $20)",
                 event.application_id,
                 event.matter,
                 event.household_region,
@@ -232,6 +317,10 @@ async def _project_intake(conn: asyncpg.Connection, at: datetime, event: DomainE
                 event.reason,
                 event.certificate_number,
                 at,
+                agent_status,
+                event.agent_relationship,
+                mask_name(event.agent_name) if event.agent_name else None,
+                event.person_state,
             )
         case AssessmentRequested():
             await _open_step(conn, event.application_id, "assessment", at, None)

@@ -25,6 +25,7 @@ from dcert_shared.auth import CurrentPrincipal, Principal
 from dcert_shared.i18n import has_text, negotiate, text
 from dcert_shared.problems import FieldError, ValidationFailed
 
+from .applications import application_row
 from .policy import CertificatePolicy, Policy
 
 router = APIRouter(prefix="/v1", tags=["access log"])
@@ -77,7 +78,7 @@ async def my_access_log(
     read by anyone but me is listed (reviewers, doctors, card centres, partner agencies through
     their data feeds, administrators, my agent); reads appear a moment after they happen and
     are kept at least three years. Only the person: another role is refused (403); an agent
-    passes `application_id` of an application in which they are the agent."""
+    verified for the person passes `application_id` of one of the person's applications."""
     person_ref = policy.require_applicant(principal)
     if application_id is not None:
         person_ref = await _represented(db, application_id, principal, policy, reads)
@@ -107,11 +108,9 @@ async def _represented(
     policy: CertificatePolicy,
     reads: AccessRecorder,
 ) -> str:
-    """The person of an application in which the caller is the person or the agent."""
-    row = policy.require_own_application(
-        principal,
-        await db.fetchrow("SELECT person_ref, agent_ref FROM application_view WHERE id = $1", application_id),
-    )
+    """The person of an application the caller may act on as the person: the person or an
+    agent verified for them (an agent whose claim is not verified sees nothing of the person)."""
+    row = policy.require_own_application(principal, await application_row(db, application_id))
     await reads.record(db, "access_log", [(row["person_ref"], application_id)])
     return str(row["person_ref"])
 

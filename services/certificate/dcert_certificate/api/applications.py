@@ -22,10 +22,13 @@ from .completeness import check_submission
 from .dependencies import Commands
 from .policy import CertificatePolicy, Policy
 from .schemas import (
+    AgentDecision,
+    ApplicationAgent,
     ApplicationCreate,
     ApplicationCreated,
     ApplicationList,
     ApplicationPublic,
+    ApplicationStatus,
     Assessment,
     Deadlines,
     Decision,
@@ -58,13 +61,22 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return raw
 
 
-async def _certificate_region(db: asyncpg.Pool, raw: dict[str, Any]) -> str | None:
+async def _own_certificate_region(
+    db: asyncpg.Pool, raw: dict[str, Any], principal: Principal, policy: CertificatePolicy
+) -> str | None:
+    """The household region of the certificate a matter is about, once the caller is its holder
+    or verified for them: before anything that depends on the certificate, so that someone else
+    learns nothing of it (whether it exists, where, its grade) from the answer."""
     number = raw.get("certificate_number")
     if raw.get("matter") == "new" or not isinstance(number, str):
         return None
-    region: str | None = await db.fetchval(
-        "SELECT household_region FROM certificate_view WHERE number = $1", number
+    row = policy.require_holders_certificate(
+        principal,
+        await db.fetchrow(
+            "SELECT household_region, person_ref, agent_refs FROM certificate_view WHERE number = $1", number
+        ),
     )
+    region: str = row["household_region"]
     return region
 
 
@@ -88,7 +100,8 @@ async def submit_application(
     policy.require_applicant(principal)
     raw = await _json_object(request)
     language = negotiate(request.headers.get("accept-language"))
-    body, errors = check_submission(raw, await _certificate_region(db, raw), service.today(), language)
+    region = await _own_certificate_region(db, raw, principal, policy)
+    body, errors = check_submission(raw, region, service.today(), language)
     if body is None:
         raise ValidationFailed(errors=errors)
     once = idempotency(principal, idempotency_key, body)
@@ -98,7 +111,6 @@ async def submit_application(
         )
     else:
         matter = _matter(body, principal, policy)
-        policy.require_holders_certificate(principal, await _certificate_holders(db, matter))
         result, replayed = await service.submit_matter(principal_context(principal), once, matter)
     mark_replayed(response, replayed)
     return result
@@ -158,12 +170,6 @@ def _matter(body: ApplicationCreate, principal: Principal, policy: CertificatePo
     )
 
 
-async def _certificate_holders(db: asyncpg.Pool, matter: MatterRequest) -> asyncpg.Record | None:
-    return await db.fetchrow(
-        "SELECT person_ref, agent_refs FROM certificate_view WHERE number = $1", matter.certificate_number
-    )
-
-
 def _documents(body: ApplicationCreate) -> list[dict[str, str]]:
     return [document.model_dump(mode="json", exclude_none=True) for document in body.documents]
 
@@ -199,15 +205,24 @@ def next_step(row: asyncpg.Record, today: date, language: str) -> NextStep | Non
 _CARD_DONE = ("delivered", "collected", "lost", "invalidated")
 
 
+# The agents verified for an application's person: they read it as the person does.
+_VERIFIED_AGENTS = """
+LEFT JOIN LATERAL (
+    SELECT coalesce(array_agg(agent_ref), '{}') AS verified_agents FROM agency_view
+    WHERE agency_view.person_ref = application.person_ref AND agency_view.status = 'verified'
+) agents ON true
+"""
+
 # Each application with its latest card (the next step after approval is the card's delivery).
-_SELECT_APPLICATIONS = """
-SELECT application.*, card.status AS card_status, card.region AS card_region,
+_SELECT_APPLICATIONS = f"""
+SELECT application.*, agents.verified_agents, card.status AS card_status, card.region AS card_region,
        card.ordered_on + $1::int AS card_due_on
 FROM application_view application
 LEFT JOIN LATERAL (
     SELECT status, region, ordered_on FROM card_view
     WHERE card_view.application_id = application.id ORDER BY ordered_at DESC LIMIT 1
 ) card ON true
+{_VERIFIED_AGENTS}
 """
 
 
@@ -249,6 +264,12 @@ def application_public(
         migration_number=shown(row["migration_number"]),
         subject_certificate=shown(row["subject_certificate"]),
         certificate_number=shown(row["certificate_number"]),
+        agent=ApplicationAgent(
+            name=row["agent_name_masked"], relationship=row["agent_relationship"], status=row["agent_status"]
+        )
+        if row["agent_status"]
+        else None,
+        person_state=row["person_state"],
         submitted_at=row["submitted_at"],
         updated_at=row["updated_at"],
     )
@@ -262,8 +283,25 @@ def _masked(number: str | None) -> str | None:
     return mask_numbers(number) if number is not None else None
 
 
-async def _application_row(db: asyncpg.Pool, application_id: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM application_view WHERE id = $1", application_id)
+async def application_row(db: asyncpg.Pool, application_id: str) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"SELECT application.*, agents.verified_agents FROM application_view application {_VERIFIED_AGENTS}"
+        " WHERE application.id = $1",
+        application_id,
+    )
+
+
+def application_status(row: asyncpg.Record) -> ApplicationStatus:
+    """What an agent whose claim is not verified reads of what they submitted."""
+    return ApplicationStatus(
+        id=row["id"],
+        matter=row["matter"],
+        status=row["status"],
+        agent_status=row["agent_status"] or "claimed",
+        assessment_id=row["assessment_id"],
+        submitted_at=row["submitted_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 async def _answer(
@@ -282,7 +320,11 @@ async def _answer(
     return application_public(row, service.today(), language, numbers_shown)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationPublic, tags=["applications"])
+@router.get(
+    "/applications/{application_id}",
+    response_model=ApplicationPublic | ApplicationStatus,
+    tags=["applications"],
+)
 async def get_application(
     application_id: str,
     request: Request,
@@ -291,8 +333,12 @@ async def get_application(
     policy: Policy,
     db: Pool,
     reads: Reads,
-) -> ApplicationPublic:
-    row = policy.require_readable_application(principal, await _application_row(db, application_id))
+) -> ApplicationPublic | ApplicationStatus:
+    """The application: for its person, their verified agents and the staff of its area; an
+    agent whose claim is not verified reads only the status of what they submitted."""
+    row, view = policy.require_application_view(principal, await application_row(db, application_id))
+    if view == "status":
+        return application_status(row)
     await reads.record(db, "application", [(row["person_ref"], application_id)])
     return await _answer(db, request, service, application_id, policy.shows_numbers(principal))
 
@@ -311,7 +357,8 @@ async def list_applications(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ApplicationList:
     """A reviewer's queue: the applications whose current step is their area's, the most
-    urgent first; or an applicant's own applications."""
+    urgent first; or an applicant's own applications (and, as an agent, the status of those
+    they submitted, or all of the person's once verified)."""
     where, key = policy.application_list_filter(principal)
     today = service.today()
     rows = await db.fetch(
@@ -326,9 +373,17 @@ async def list_applications(
         today,
         limit,
     )
-    await reads.record(db, "application", [(row["person_ref"], row["id"]) for row in rows])
+    views = [(row, policy.application_view(principal, row)) for row in rows]
+    full = [row for row, view in views if view == "full"]
+    await reads.record(db, "application", [(row["person_ref"], row["id"]) for row in full])
     language = negotiate(request.headers.get("accept-language"))
-    return ApplicationList(items=[application_public(row, today, language) for row in rows])
+    return ApplicationList(
+        items=[
+            application_public(row, today, language) if view == "full" else application_status(row)
+            for row, view in views
+            if view is not None
+        ]
+    )
 
 
 @router.post("/applications/{application_id}/decision", response_model=ApplicationPublic, tags=["review"])
@@ -343,17 +398,42 @@ async def decide(
 ) -> ApplicationPublic:
     """审核: the reviewer whose part it is approves, rejects (with reason) or returns for correction.
     A transfer is approved twice: by the old region (migration certificate), then the new one."""
-    policy.require_decider(principal, await _application_row(db, application_id))
+    policy.require_decider(principal, await application_row(db, application_id))
     if body.decision != "approve" and not body.reason:
         raise ValidationFailed(
             errors=[FieldError(field="reason", code="missing", message="a reason is required")]
         )
-    await service.decide(principal_context(principal), application_id, body.decision, body.reason or "")
+    await service.decide(
+        principal_context(principal), application_id, body.decision, body.reason or "", body.agent
+    )
+    return await _answer(db, request, service, application_id)
+
+
+@router.post("/applications/{application_id}/agent", response_model=ApplicationPublic, tags=["review"])
+async def decide_agent(
+    application_id: str,
+    body: AgentDecision,
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    policy: Policy,
+    db: Pool,
+) -> ApplicationPublic:
+    """代办核验: a reviewer of the household area confirms or refuses the agent who applied, on
+    the evidence checked, apart from the decision on the matter (which may also carry it)."""
+    row = policy.require_agent_reviewer(principal, await application_row(db, application_id))
+    if row["agent_status"] is None:
+        raise ValidationFailed(
+            errors=[FieldError(field="decision", code="no_agent", message="the person applied themself")]
+        )
+    await service.decide_agent(principal_context(principal), application_id, body.decision)
     return await _answer(db, request, service, application_id)
 
 
 @router.post(
-    "/applications/{application_id}/withdrawal", response_model=ApplicationPublic, tags=["applications"]
+    "/applications/{application_id}/withdrawal",
+    response_model=ApplicationPublic | ApplicationStatus,
+    tags=["applications"],
 )
 async def withdraw(
     application_id: str,
@@ -362,15 +442,24 @@ async def withdraw(
     service: Commands,
     policy: Policy,
     db: Pool,
-) -> ApplicationPublic:
-    """撤回: the applicant or agent withdraws before a decision."""
-    policy.require_own_application(principal, await _application_row(db, application_id))
+) -> ApplicationPublic | ApplicationStatus:
+    """撤回: the person (whoever made it in their name), a verified agent, or the agent who
+    submitted it withdraws it before a decision."""
+    row = policy.require_own_application(
+        principal, await application_row(db, application_id), submitter_too=True
+    )
     await service.withdraw(principal_context(principal), application_id)
+    if policy.application_view(principal, row) == "status":
+        refreshed = await application_row(db, application_id)
+        assert refreshed is not None
+        return application_status(refreshed)
     return await _answer(db, request, service, application_id)
 
 
 @router.post(
-    "/applications/{application_id}/resubmission", response_model=ApplicationPublic, tags=["applications"]
+    "/applications/{application_id}/resubmission",
+    response_model=ApplicationPublic | ApplicationStatus,
+    tags=["applications"],
 )
 async def resubmit(
     application_id: str,
@@ -380,7 +469,7 @@ async def resubmit(
     service: Commands,
     policy: Policy,
     db: Pool,
-) -> ApplicationPublic:
+) -> ApplicationPublic | ApplicationStatus:
     """补正后重新提交: back to the reviewer where it was returned, without starting over."""
     corrections: dict[str, object] = {}
     if body.applicant is not None:
@@ -393,13 +482,21 @@ async def resubmit(
         raise ValidationFailed(
             errors=[FieldError(field="body", code="missing", message="state what was corrected")]
         )
-    policy.require_own_application(principal, await _application_row(db, application_id))
+    row = policy.require_own_application(
+        principal, await application_row(db, application_id), submitter_too=True
+    )
     await service.resubmit(principal_context(principal), application_id, corrections)
+    if policy.application_view(principal, row) == "status":
+        refreshed = await application_row(db, application_id)
+        assert refreshed is not None
+        return application_status(refreshed)
     return await _answer(db, request, service, application_id)
 
 
 @router.post(
-    "/applications/{application_id}/dispute", response_model=ApplicationPublic, tags=["applications"]
+    "/applications/{application_id}/dispute",
+    response_model=ApplicationPublic | ApplicationStatus,
+    tags=["applications"],
 )
 async def dispute(
     application_id: str,
@@ -409,12 +506,18 @@ async def dispute(
     service: Commands,
     policy: Policy,
     db: Pool,
-) -> ApplicationPublic:
+) -> ApplicationPublic | ApplicationStatus:
     """复核: within the dispute window (working days from the result) the applicant asks for a
     re-assessment by another institution; a second time, the provincial expert committee's final
     answer. The application goes back to assessment; the new result replaces the old one."""
-    policy.require_own_application(principal, await _application_row(db, application_id))
+    row = policy.require_own_application(
+        principal, await application_row(db, application_id), submitter_too=True
+    )
     await service.dispute(principal_context(principal), application_id, body.reason)
+    if policy.application_view(principal, row) == "status":
+        refreshed = await application_row(db, application_id)
+        assert refreshed is not None
+        return application_status(refreshed)
     return await _answer(db, request, service, application_id)
 
 
@@ -429,7 +532,7 @@ async def timeline(
     reads: Reads,
 ) -> Timeline:
     """Every step with when it happened and which role acted, and what comes next by when."""
-    row = policy.require_readable_application(principal, await _application_row(db, application_id))
+    row = policy.require_readable_application(principal, await application_row(db, application_id))
     await reads.record(db, "application_timeline", [(row["person_ref"], application_id)])
     language = negotiate(request.headers.get("accept-language"))
     answer = await _answer(db, request, service, application_id)

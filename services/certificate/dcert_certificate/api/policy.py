@@ -1,8 +1,11 @@
 """Who may do what on which record of the certificate service: every rule of the service is here.
 
-- A person acts on their own records only: the holder, or an agent recorded on the application
-  (`agent_ref`) or the certificate (`agent_refs`), matched by the keyed hash of the token's
-  identity number. Applying, they act for themself or name themself as the agent.
+- A person acts on their own records only: the holder, or an agent verified for them (a
+  reviewer checked the evidence, or the household register named them: `agency_view`), matched
+  by the keyed hash of the token's identity number. Applying, they act for themself or name
+  themself as the agent; an agent whose claim is not verified reads only the status of what they
+  submitted, and may withdraw or correct it, nothing of the person's record (docs/agents.md).
+  The person sees every application made in their name and may withdraw any of them.
 - A reviewer reads the records of the area its `region` claim covers (a county, a city or a
   province: `dcert_shared.regions.covers`): an application of its household, accepting
   (residence), acting or destination region, a certificate of its household or residence region
@@ -93,24 +96,43 @@ class CertificatePolicy:
             raise NotYourApplication()
 
     # -- applications -----------------------------------------------------------------------------
-    def may_read_application(self, principal: Principal, row: Record) -> bool:
+    def application_view(self, principal: Principal, row: Record) -> str | None:
+        """What of an application the caller reads: `full`, `status` (an agent whose claim is not
+        verified, of what they submitted), or nothing (None)."""
         regions = (row["household_region"], row["accepting_region"], row["queue_region"], row["to_region"])
-        return (
-            principal.role == "admin"
-            or reviewer_covers(principal, regions)
-            or self.is_own(principal, (row["person_ref"], row["agent_ref"]))
-        )
+        if principal.role == "admin" or reviewer_covers(principal, regions):
+            return "full"
+        ref = self.caller_ref(principal)
+        if ref is None:
+            return None
+        if ref == row["person_ref"] or ref in (row["verified_agents"] or ()):
+            return "full"
+        return "status" if ref == row["agent_ref"] else None
 
     def require_readable_application(self, principal: Principal, row: Record | None) -> Record:
-        _require_role(principal, "applicant", "reviewer", "admin")
-        if row is None or not self.may_read_application(principal, row):
-            raise ApplicationNotFound()
-        return row
+        """The whole application: staff of its area, the person, their verified agents."""
+        return self.require_application_view(principal, row, "full")[0]
 
-    def require_own_application(self, principal: Principal, row: Record | None) -> Record:
-        """Withdrawal, correction, dispute: the person or their agent only."""
+    def require_application_view(
+        self, principal: Principal, row: Record | None, wanted: str = "status"
+    ) -> tuple[Record, str]:
+        _require_role(principal, "applicant", "reviewer", "admin")
+        view = self.application_view(principal, row) if row is not None else None
+        if row is None or view is None or (wanted == "full" and view != "full"):
+            raise ApplicationNotFound()
+        return row, view
+
+    def require_own_application(
+        self, principal: Principal, row: Record | None, submitter_too: bool = False
+    ) -> Record:
+        """Withdrawal, correction, dispute: the person or a verified agent; with `submitter_too`,
+        also the agent who submitted it, verified or not (their own submission)."""
         _require_role(principal, "applicant")
-        if row is None or not self.is_own(principal, (row["person_ref"], row["agent_ref"])):
+        ref = self.caller_ref(principal)
+        if row is None or ref is None:
+            raise ApplicationNotFound()
+        own = ref == row["person_ref"] or ref in (row["verified_agents"] or ())
+        if not (own or (submitter_too and ref == row["agent_ref"])):
             raise ApplicationNotFound()
         return row
 
@@ -123,12 +145,31 @@ class CertificatePolicy:
         return row
 
     def application_list_filter(self, principal: Principal) -> tuple[str, str]:
-        """Which applications a list shows: a reviewer's area queue, or a person's own ones."""
+        """Which applications a list shows: a reviewer's area queue; a person's own ones, those
+        of the people they are verified to act for, and those they submitted as an agent."""
         if principal.role == "reviewer" and principal.region is not None:
             return "starts_with(application.queue_region, $2)", significant_digits(principal.region)
         if principal.role == "applicant":
-            return "$2 IN (application.person_ref, application.agent_ref)", self.require_applicant(principal)
+            return (
+                "($2 IN (application.person_ref, application.agent_ref) OR $2 = ANY(verified_agents))",
+                self.require_applicant(principal),
+            )
         raise Forbidden(detail="this needs the role applicant or reviewer")
+
+    # -- agents -------------------------------------------------------------------------------------
+    def require_agent_reviewer(self, principal: Principal, row: Record | None) -> Record:
+        """Confirming or refusing the agent who applied: a reviewer of the application's household
+        area (the person's own federation checks the evidence)."""
+        _require_role(principal, "reviewer")
+        row = self.require_readable_application(principal, row)
+        if not reviewer_covers(principal, (row["household_region"],)):
+            raise NotYourPart(detail=f"household region: {row['household_region']}")
+        return row
+
+    def require_agency_reviewer(self, principal: Principal, row: Record | None) -> Record:
+        """Confirming or ending an agent of a certificate's holder: a reviewer of its household
+        area (a certificate elsewhere, or none, is not found)."""
+        return self.require_canceller(principal, row)
 
     # -- certificates -----------------------------------------------------------------------------
     def require_readable_certificate(self, principal: Principal, row: Record | None) -> Record:

@@ -129,6 +129,18 @@ class ApplicationCreate(Strict):
 class Decision(Strict):
     decision: Literal["approve", "reject", "return"]
     reason: str | None = Field(default=None, max_length=500)
+    agent: Literal["confirmed", "refused"] | None = Field(
+        default=None,
+        description="The agent who applied, on the evidence checked (household register, guardianship"
+        " document, power of attorney). Approving a minor's application made by a parent or guardian"
+        " confirms them unless refused.",
+    )
+
+
+class AgentDecision(Strict):
+    """The agent who applied, on the evidence checked."""
+
+    decision: Literal["confirmed", "refused"]
 
 
 class CorrectionsIn(Strict):
@@ -188,6 +200,14 @@ class Deadlines(BaseModel):
     dispute_until: date | None
 
 
+class ApplicationAgent(BaseModel):
+    """代办人: who applied for the person, how they say they are related, and whether verified."""
+
+    name: str | None = Field(description="masked")
+    relationship: str | None
+    status: Literal["claimed", "verified", "refused", "ended"]
+
+
 class ApplicationPublic(BaseModel):
     id: str
     matter: str
@@ -214,12 +234,32 @@ class ApplicationPublic(BaseModel):
     migration_number: str | None
     subject_certificate: str | None = Field(description="the certificate a matter is about")
     certificate_number: str | None
+    agent: ApplicationAgent | None = Field(
+        default=None, description="who applied for the person, if not themself"
+    )
+    person_state: str | None = Field(
+        default=None,
+        description="Why the person cannot get a new certificate now, when an agent not verified applied"
+        " anyway (live_certificate_exists, reapplication_barred, person_erased): for the reviewer",
+    )
+    submitted_at: datetime
+    updated_at: datetime
+
+
+class ApplicationStatus(BaseModel):
+    """What an agent whose claim is not verified reads of an application they submitted."""
+
+    id: str
+    matter: str
+    status: str
+    agent_status: Literal["claimed", "verified", "refused", "ended"]
+    assessment_id: str | None = Field(description="to book the assessment's time (nothing of it is shown)")
     submitted_at: datetime
     updated_at: datetime
 
 
 class ApplicationList(BaseModel):
-    items: list[ApplicationPublic]
+    items: list[ApplicationPublic | ApplicationStatus]
 
 
 class Card(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,6 +31,9 @@ from ..domain.errors import (
     ApplicationNotFound,
     CertificateNotFound,
     GradeUnchanged,
+    LiveCertificateExists,
+    PersonErasedError,
+    ReapplicationBarredError,
     SameGrade,
     SameRegion,
 )
@@ -56,6 +59,25 @@ APPROVABLE: dict[str, tuple[CertificateStatus, ...]] = {
     "transfer": (ACTIVE,),
     "cancellation": (ACTIVE, LOST),
 }
+
+# 监护人: who acts for a minor by law; approving the child's application confirms them (they are
+# verified until the day before the child's 18th birthday).
+GUARDIANS = frozenset({"parent", "guardian"})
+REFUSALS: dict[str, type[Exception]] = {
+    "person_erased": PersonErasedError,
+    "reapplication_barred": ReapplicationBarredError,
+    "live_certificate_exists": LiveCertificateExists,
+}
+
+
+def last_day_as_minor(birth_date: date) -> date:
+    """The day before the 18th birthday (29 February birthdays come of age on 1 March)."""
+    try:
+        birthday = birth_date.replace(year=birth_date.year + 18)
+    except ValueError:
+        birthday = date(birth_date.year + 18, 3, 1)
+    return birthday - timedelta(days=1)
+
 
 MOOT_REASON = "残疾人证已注销，此事项不再办理 / The certificate was cancelled; this matter ends"
 DECEASED_REASON = "申请人已身故，申请终止 / The applicant has died; the application ends"
@@ -122,23 +144,44 @@ class CertificateCommands:
     async def submit_new(
         self, context: CommandContext, once: Idempotency, application: NewApplication
     ) -> tuple[dict[str, Any], bool]:
+        """新办. By the person (or an agent already verified for them): refused when the person
+        may not apply now. By an agent not verified for the person: the answer is the same
+        whatever the person's state (that state is the person's, not the caller's to learn); the
+        reviewer sees why it cannot be approved, if it cannot (docs/agents.md)."""
+
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             application_id = str(uuid.uuid4())
+            today = self.today()
             person = await self._person(uow, application.applicant.person_ref)
-            person.open_new_application(application_id, self.today())
+            agent = application.agent
+            claimed = agent is not None and not person.claim_agent(
+                agent.agent_ref, agent.relationship, application_id
+            )
+            refusal = person.new_application_refusal(today) if claimed else None
+            if not claimed:
+                person.open_new_application(application_id, today)
+            applicant = application.applicant
+            if refusal == "person_erased":  # nothing of theirs is kept again, nor assessed
+                applicant = replace(
+                    applicant, id_number=None, name=None, phone=None, address=None, birth_date=date.min
+                )
             submitted = Application.submit(
                 application_id,
-                application.applicant,
-                application.agent,
+                applicant,
+                agent,
                 Matter(
                     kind="new",
                     declared_category=application.declared_category,
                     home_visit=application.home_visit,
                     documents=application.documents,
                     card_delivery=application.card_delivery,
+                    needs_assessment=refusal != "person_erased",
                 ),
-                self.today(),
+                today,
                 self.deadlines,
+                verified_agents=person.verified_agents,
+                agent_claimed=claimed,
+                person_state=refusal,
             )
             uow.track(submitted)
             return {"id": application_id, "status": submitted.status.value, "matter": "new"}
@@ -153,6 +196,7 @@ class CertificateCommands:
             certificate = await self._holders_certificate(
                 uow, request.certificate_number, request.requester_ref
             )
+            person = await self._person(uow, certificate.person_ref)
             today = self.today()
             await self._check_matter(uow, certificate, request, today)
             certificate.open_matter_for(application_id, request.kind)
@@ -189,6 +233,7 @@ class CertificateCommands:
                 ),
                 today,
                 self.deadlines,
+                verified_agents=person.verified_agents,
             )
             uow.track(submitted)
             return {"id": application_id, "status": submitted.status.value, "matter": request.kind}
@@ -286,14 +331,27 @@ class CertificateCommands:
     async def dispute(self, context: CommandContext, application_id: str, reason: str) -> None:
         async def run(uow: UnitOfWork) -> None:
             application = await self._application(uow, application_id)
-            application.dispute(reason, self.today())
+            person = await self._person(uow, application.person_ref)
+            application.dispute(reason, self.today(), person.verified_agents)
 
         await self.es.execute(context, run)
 
     # -- review -------------------------------------------------------------------------------
-    async def decide(self, context: CommandContext, application_id: str, decision: str, reason: str) -> None:
+    async def decide(
+        self,
+        context: CommandContext,
+        application_id: str,
+        decision: str,
+        reason: str,
+        agent_decision: str | None = None,
+    ) -> None:
+        """审核, and with it the agent who applied: confirmed or refused on the evidence checked
+        (`agent_decision`); approving a minor's application made by a parent or guardian confirms
+        them unless refused."""
+
         async def run(uow: UnitOfWork) -> None:
             application = await self._application(uow, application_id)
+            await self._decide_agent(uow, application, agent_decision, decision == "approve")
             if decision == "approve":
                 await self._approve(uow, application)
             elif decision == "reject":
@@ -303,6 +361,31 @@ class CertificateCommands:
                 application.return_for_correction(reason)
 
         await self.es.execute(context, run)
+
+    async def decide_agent(self, context: CommandContext, application_id: str, agent_decision: str) -> None:
+        """The reviewer confirms or refuses the agent who applied, on the evidence, whenever it
+        is checked (before the decision on the matter, or with it)."""
+
+        async def run(uow: UnitOfWork) -> None:
+            application = await self._application(uow, application_id)
+            await self._decide_agent(uow, application, agent_decision, approving=False)
+
+        await self.es.execute(context, run)
+
+    async def _decide_agent(
+        self, uow: UnitOfWork, application: Application, agent_decision: str | None, approving: bool
+    ) -> None:
+        agent_ref = application.agent_ref
+        if agent_ref is None or agent_ref == application.person_ref:
+            return
+        person = await self._person(uow, application.person_ref)
+        guardian_of_minor = application.is_minor and application.agent_relationship in GUARDIANS
+        if agent_decision == "refused":
+            if not person.refuse_agent(agent_ref, "refused by the reviewer"):
+                person.end_agency(agent_ref, "revoked_by_reviewer")
+        elif agent_decision == "confirmed" or (approving and guardian_of_minor and agent_decision is None):
+            until = last_day_as_minor(application.birth_date) if guardian_of_minor else None
+            person.verify_agent(agent_ref, "reviewer", until)
 
     async def _approve(self, uow: UnitOfWork, application: Application) -> None:
         # First: an application still being assessed has no grade to make a number from.
@@ -329,14 +412,18 @@ class CertificateCommands:
 
     async def _issue_new(self, uow: UnitOfWork, application: Application) -> None:
         assert application.grade is not None
+        person = await self._person(uow, application.person_ref)
+        if application.agent_claimed:  # never opened for the person: their state is checked now
+            refused = REFUSALS.get(person.new_application_refusal(self.today()) or "")
+            if refused is not None:
+                raise refused()
         number = compose_number(application.applicant_id_number, application.grade)
         application.approve(number)
-        person = await self._person(uow, application.person_ref)
         person.certificate_issued(application.id, number)
         certificate = await self._certificate_slot(uow, number)
         certificate.issue(
             application_id=application.id,
-            holder=self._holder(application),
+            holder=self._holder(application, person.verified_agents),
             category=application.grade.category,
             level=application.grade.level,
             household_region=application.household_region,
@@ -477,6 +564,59 @@ class CertificateCommands:
             if certificate is not None:
                 certificate.close_matter(application.id)
 
+    # -- agents -------------------------------------------------------------------------------
+    async def end_agency(self, context: CommandContext, person_ref: str, agent_ref: str, reason: str) -> bool:
+        """The person (or a reviewer) ends an agency; False when it was not in force."""
+
+        async def run(uow: UnitOfWork) -> bool:
+            person = await uow.load(Person, person_ref)
+            return person is not None and person.end_agency(agent_ref, reason)
+
+        return await self.es.execute(context, run)
+
+    async def confirm_agency(
+        self, context: CommandContext, person_ref: str, agent_ref: str, basis: str
+    ) -> bool:
+        """A reviewer confirms (or renews: a guardian of an adult without capacity) an agency on
+        the evidence checked; without an end."""
+
+        async def run(uow: UnitOfWork) -> bool:
+            person = await uow.load(Person, person_ref)
+            return person is not None and person.verify_agent(agent_ref, basis, None)
+
+        return await self.es.execute(context, run)
+
+    async def end_agencies_run_out(self, context: CommandContext) -> int:
+        """A guardian's rights end when the child comes of age (unless renewed meanwhile)."""
+        due = await self.es.pool.fetch(
+            "SELECT DISTINCT person_ref FROM agency_view WHERE status = 'verified' AND until < $1",
+            self.today(),
+        )
+        ended = 0
+        for row in due:
+
+            async def run(uow: UnitOfWork, person_ref: str = row["person_ref"]) -> int:
+                person = await uow.load(Person, person_ref)
+                if person is None:
+                    return 0
+                run_out = person.agencies_run_out(self.today())
+                for agent_ref in run_out:
+                    person.end_agency(agent_ref, "came_of_age")
+                return len(run_out)
+
+            ended += await self.es.execute(context, run)
+        return ended
+
+    async def on_guardianship_reported(self, uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        """The household register (a partner's fact through the benefits service) names a
+        guardian of the person: their claim is verified by it, now or when they make it."""
+        data = envelope.payload
+        person = await self._person(uow, str(data["person_ref"]))
+        until = date.fromisoformat(data["until"]) if data.get("until") else None
+        person.guardian_recorded(
+            str(data["guardian_ref"]), str(data.get("relationship") or "guardian"), until
+        )
+
     # -- the clock ----------------------------------------------------------------------------
     async def end_due_public_notices(self, context: CommandContext) -> int:
         """公示期满: move every application whose notice period has passed to the review queue."""
@@ -597,10 +737,15 @@ class CertificateCommands:
         return certificate
 
     async def _holders_certificate(self, uow: UnitOfWork, number: str, requester_ref: str) -> Certificate:
-        """The certificate, if the requester holds it or is a recorded agent; absent otherwise."""
+        """The certificate, if the requester holds it or is verified to act for its holder;
+        absent otherwise (its existence is the holder's to know)."""
         certificate = await uow.load(Certificate, number)
-        if certificate is None or requester_ref not in {certificate.person_ref, *certificate.agent_refs}:
+        if certificate is None:
             raise CertificateNotFound()
+        if requester_ref != certificate.person_ref:
+            person = await uow.load(Person, certificate.person_ref)
+            if person is None or not person.acts_for(requester_ref):
+                raise CertificateNotFound()
         return certificate
 
     async def _cards_of(self, uow: UnitOfWork, number: str) -> list[Card]:
@@ -636,10 +781,10 @@ class CertificateCommands:
             card.invalidate(reason)
         await self._order_card(uow, certificate, application)
 
-    def _holder(self, application: Application) -> Holder:
+    def _holder(self, application: Application, agent_refs: list[str]) -> Holder:
         return Holder(
             person_ref=application.person_ref,
-            agent_refs=[application.agent_ref] if application.agent_ref else [],
+            agent_refs=agent_refs,
             name=application.applicant_name,
             mail_address=application.applicant_address,
             age_years=age_on(application.birth_date, self.today()),

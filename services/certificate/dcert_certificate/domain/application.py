@@ -8,7 +8,7 @@ record. Deadlines are computed on working days by the caller's calendar and reco
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -72,8 +72,8 @@ OPEN_STATUSES = frozenset(
 
 @dataclass(frozen=True)
 class Applicant:
-    id_number: str
-    name: str
+    id_number: str | None  # None: an erased person's, never kept again
+    name: str | None
     phone: str | None
     address: str | None
     household_region: str
@@ -155,6 +155,8 @@ class Application(Aggregate):
         self.needs_assessment = True
         self.person_ref = ""
         self.agent_ref: str | None = None
+        self.agent_relationship: str | None = None
+        self.agent_claimed = False
         self.birth_date = date.min
         self.applicant_name = ""
         self.applicant_id_number = ""
@@ -180,9 +182,17 @@ class Application(Aggregate):
         matter: Matter,
         today: date,
         deadlines: Deadlines,
+        *,
+        verified_agents: Sequence[str] = (),
+        agent_claimed: bool = False,
+        person_state: str | None = None,
     ) -> Application:
-        """Record the submission; ask for an assessment, or put it straight in the reviewer's queue."""
+        """Record the submission; ask for an assessment, or put it straight in the reviewer's queue.
+
+        `verified_agents` may read and book for the person; an agent whose claim is not verified
+        (`agent_claimed`) may book the assessment's time, nothing more."""
         application = cls(application_id)
+        agent_ref = agent.agent_ref if agent else matter.agent_ref
         age = age_on(applicant.birth_date, today)
         application.trigger(
             ApplicationSubmitted(
@@ -213,6 +223,8 @@ class Application(Aggregate):
                 documents=matter.documents,
                 card_delivery=matter.card_delivery,
                 submitted_on=today,
+                agent_claimed=agent_claimed,
+                person_state=person_state,
             )
         )
         if matter.needs_assessment:
@@ -228,7 +240,8 @@ class Application(Aggregate):
                     matter=matter.kind,
                     current_category=matter.current_grade.category if matter.current_grade else None,
                     current_level=matter.current_grade.level if matter.current_grade else None,
-                    agent_refs=[ref for ref in (agent.agent_ref if agent else matter.agent_ref,) if ref],
+                    agent_refs=list(verified_agents),
+                    booker_refs=[agent_ref] if agent_claimed and agent_ref else [],
                 )
             )
         else:
@@ -280,7 +293,7 @@ class Application(Aggregate):
         self._open_review(self.household_region, today, deadlines)
         return True
 
-    def dispute(self, reason: str, today: date) -> None:
+    def dispute(self, reason: str, today: date, verified_agents: Sequence[str] = ()) -> None:
         """复核 within the dispute window of the latest result; the second time, the appeal to the
         provincial expert committee, whose answer is final."""
         if self.status not in (Status.PUBLIC_NOTICE, Status.ASSESSED) or self.grade is None:
@@ -302,7 +315,7 @@ class Application(Aggregate):
                 home_visit=self.home_visit,
                 matter=self.matter,
                 round=next_round,
-                agent_refs=[self.agent_ref] if self.agent_ref else [],
+                agent_refs=list(verified_agents),
             )
         )
 
@@ -409,6 +422,8 @@ class Application(Aggregate):
                 self.needs_assessment = event.needs_assessment
                 self.person_ref = event.person_ref
                 self.agent_ref = event.agent_ref
+                self.agent_relationship = event.agent_relationship
+                self.agent_claimed = event.agent_claimed
                 self.birth_date = event.birth_date
                 self.applicant_name = event.applicant_name or ""
                 self.applicant_id_number = event.applicant_id_number or ""

@@ -50,6 +50,12 @@ class CertificateNotFound(NotFound):
     title_en = "Certificate not found"
 
 
+class AgencyNotFound(NotFound):
+    code = "agency_not_found"
+    title_zh = "未找到该代办人"
+    title_en = "Agent not found"
+
+
 class NotYourApplication(Forbidden):
     code = "not_your_application"
     title_zh = "只能为本人或被代办人提交申请"

@@ -31,7 +31,7 @@ class ApplicationSubmitted(DomainEvent):
     # The person's and agent's keyed hashes are published (the notification service tells them
     # of every step); their identity numbers, names and contact details are not, and are stored
     # only sealed with their own data keys (None once erased).
-    private_fields: ClassVar[frozenset[str]] = _PERSONAL - {"person_ref", "agent_ref"}
+    private_fields: ClassVar[frozenset[str]] = (_PERSONAL - {"person_ref", "agent_ref"}) | {"person_state"}
     sealed_fields: ClassVar[Mapping[str, frozenset[str]]] = {
         "person_ref": frozenset(
             {"applicant_id_number", "applicant_name", "applicant_phone", "applicant_address"}
@@ -66,13 +66,21 @@ class ApplicationSubmitted(DomainEvent):
     documents: list[dict[str, str]] = []
     card_delivery: str = "mail"
     submitted_on: date | None = None  # benefits start from the month of application (local rule)
+    # Made by an agent not verified for the person: not the person's open application, and its
+    # agent sees only its status until a reviewer confirms them (docs/agents.md).
+    agent_claimed: bool = False
+    # Why the person may not get a new certificate now, when a claimed agent applied anyway
+    # (live_certificate_exists, reapplication_barred, person_erased): for the reviewer.
+    person_state: str | None = None
 
 
 class AssessmentRequested(DomainEvent):
     application_id: str
     matter: str = "new"
     round: int = 0
-    agent_refs: list[str] = []  # keyed hashes of the agents, who may book and read for the person
+    agent_refs: list[str] = []  # keyed hashes of the verified agents, who may book and read for the person
+    # Who submitted it as an agent not yet verified: may book the time, reads nothing.
+    booker_refs: list[str] = []
     current_category: str | None = None
     current_level: int | None = None
     person_ref: str
@@ -329,6 +337,56 @@ class LiveCertificateClosed(DomainEvent):
     certificate_number: str
 
 
+class AgentClaimed(DomainEvent):
+    """代办申请: someone applied naming themself the person's agent; not verified yet, they see
+    only the status of what they submitted."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset({"relationship"})
+    person_ref: str
+    agent_ref: str
+    relationship: str
+    application_id: str
+
+
+class AgentVerified(DomainEvent):
+    """代办核验: the agent may act for the person, as the evidence a reviewer checked (a household
+    register, a guardianship document, a power of attorney) or a household-register fact says,
+    until `until` (a minor's guardian: the day before the 18th birthday)."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset({"relationship"})
+    person_ref: str
+    agent_ref: str
+    relationship: str
+    basis: str
+    until: date | None = None
+
+
+class AgentRefused(DomainEvent):
+    """A reviewer refused a claimed agent: they never act for the person."""
+
+    person_ref: str
+    agent_ref: str
+    reason: str
+
+
+class AgentEnded(DomainEvent):
+    """The agency ended: the child came of age, the person revoked it, or a reviewer did."""
+
+    person_ref: str
+    agent_ref: str
+    reason: str
+
+
+class GuardianRecorded(DomainEvent):
+    """The household register (a partner's fact) names this guardian of the person: their
+    claim, now or later, is verified by it."""
+
+    public: ClassVar[bool] = False
+    guardian_ref: str
+    relationship: str
+    until: date | None = None
+
+
 class PersonErased(DomainEvent):
     """删除个人信息: on a legal request an admin erased the person's data (PIPL art. 47).
 
@@ -376,6 +434,11 @@ def registry() -> EventRegistry:
         MatterOpened,
         MatterClosed,
         ReapplicationBarred,
+        AgentClaimed,
+        AgentVerified,
+        AgentRefused,
+        AgentEnded,
+        GuardianRecorded,
     )
     register_events(events)
     return events

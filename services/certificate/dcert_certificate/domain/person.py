@@ -8,6 +8,7 @@ change, renewal after expiry) records it here, and a second live one is refused.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
 
 from dcert_shared.aggregate import Aggregate
@@ -21,6 +22,11 @@ from .errors import (
     ReapplicationBarredError,
 )
 from .events import (
+    AgentClaimed,
+    AgentEnded,
+    AgentRefused,
+    AgentVerified,
+    GuardianRecorded,
     LiveCertificateClosed,
     LiveCertificateRecorded,
     OpenApplicationClosed,
@@ -28,6 +34,18 @@ from .events import (
     PersonErased,
     ReapplicationBarred,
 )
+
+
+@dataclass(frozen=True)
+class Agency:
+    """代办: someone acting for the person. Claimed (named on an application: they see only the
+    status of what they submitted) until verified; verified until `until`, refused, or ended."""
+
+    agent_ref: str
+    relationship: str
+    status: str  # claimed | verified | refused | ended
+    basis: str | None = None
+    until: date | None = None
 
 
 class Person(Aggregate):
@@ -44,6 +62,8 @@ class Person(Aggregate):
         self.live_certificate: str | None = None
         self.barred_until: date | None = None
         self.erased_on: date | None = None
+        self.agencies: dict[str, Agency] = {}
+        self.guardians: dict[str, tuple[str, date | None]] = {}  # named by the household register
 
     def open_new_application(self, application_id: str, today: date) -> None:
         if self.erased_on is not None:
@@ -97,6 +117,97 @@ class Person(Aggregate):
     def bar_reapplication(self, until: date) -> None:
         self.trigger(ReapplicationBarred(until=until))
 
+    def new_application_refusal(self, today: date) -> str | None:
+        """Why a new application of the person would be refused now (None: it would not)."""
+        if self.erased_on is not None:
+            return "person_erased"
+        if self.barred_until is not None and today <= self.barred_until:
+            return "reapplication_barred"
+        if self.live_certificate is not None:
+            return "live_certificate_exists"
+        if "new" in self.open_applications.values():
+            return "open_application_exists"
+        return None
+
+    # -- agents -------------------------------------------------------------------------------
+    @property
+    def verified_agents(self) -> list[str]:
+        return sorted(ref for ref, agency in self.agencies.items() if agency.status == "verified")
+
+    def acts_for(self, agent_ref: str) -> bool:
+        agency = self.agencies.get(agent_ref)
+        return agency is not None and agency.status == "verified"
+
+    def claim_agent(self, agent_ref: str, relationship: str, application_id: str) -> bool:
+        """An application names `agent_ref` as the person's agent. True when they act for the
+        person already (or the household register names them now); else their claim is kept."""
+        if self.acts_for(agent_ref):
+            return True
+        agency = self.agencies.get(agent_ref)
+        if agency is None or agency.status != "claimed":
+            self.trigger(
+                AgentClaimed(
+                    person_ref=self.id,
+                    agent_ref=agent_ref,
+                    relationship=relationship,
+                    application_id=application_id,
+                )
+            )
+        guardian = self.guardians.get(agent_ref)
+        if guardian is not None:
+            self.verify_agent(agent_ref, "household_register", guardian[1])
+        return self.acts_for(agent_ref)
+
+    def verify_agent(self, agent_ref: str, basis: str, until: date | None) -> bool:
+        """The evidence says `agent_ref` acts for the person (again, when renewed); False when
+        nobody claimed it or nothing changes."""
+        agency = self.agencies.get(agent_ref)
+        if agency is None or agency.status == "refused":
+            return False
+        if agency.status == "verified" and (agency.basis, agency.until) == (basis, until):
+            return False
+        self.trigger(
+            AgentVerified(
+                person_ref=self.id,
+                agent_ref=agent_ref,
+                relationship=agency.relationship,
+                basis=basis,
+                until=until,
+            )
+        )
+        return True
+
+    def refuse_agent(self, agent_ref: str, reason: str) -> bool:
+        agency = self.agencies.get(agent_ref)
+        if agency is None or agency.status != "claimed":
+            return False
+        self.trigger(AgentRefused(person_ref=self.id, agent_ref=agent_ref, reason=reason))
+        return True
+
+    def end_agency(self, agent_ref: str, reason: str) -> bool:
+        """Revoked (by the person or a reviewer) or run out; False when it was not in force."""
+        agency = self.agencies.get(agent_ref)
+        if agency is None or agency.status not in ("verified", "claimed"):
+            return False
+        self.trigger(AgentEnded(person_ref=self.id, agent_ref=agent_ref, reason=reason))
+        return True
+
+    def agencies_run_out(self, today: date) -> list[str]:
+        """Verified agencies whose last day has passed (a child's guardian at 18)."""
+        return [
+            ref
+            for ref, agency in sorted(self.agencies.items())
+            if agency.status == "verified" and agency.until is not None and agency.until < today
+        ]
+
+    def guardian_recorded(self, guardian_ref: str, relationship: str, until: date | None) -> None:
+        """The household register names a guardian: a claim of theirs is verified by it."""
+        if self.guardians.get(guardian_ref) != (relationship, until):
+            self.trigger(GuardianRecorded(guardian_ref=guardian_ref, relationship=relationship, until=until))
+        agency = self.agencies.get(guardian_ref)
+        if agency is not None and agency.status == "claimed":
+            self.verify_agent(guardian_ref, "household_register", until)
+
     def apply(self, event: DomainEvent) -> None:
         match event:
             case OpenApplicationRecorded(application_id=application_id, matter=matter):
@@ -111,3 +222,14 @@ class Person(Aggregate):
                 self.barred_until = until
             case PersonErased(erased_on=erased_on):
                 self.erased_on = erased_on
+            case AgentClaimed(agent_ref=agent_ref, relationship=relationship):
+                self.agencies[agent_ref] = Agency(agent_ref, relationship, "claimed")
+            case AgentVerified(agent_ref=agent_ref, basis=basis, until=until):
+                before = self.agencies[agent_ref]
+                self.agencies[agent_ref] = replace(before, status="verified", basis=basis, until=until)
+            case AgentRefused(agent_ref=agent_ref):
+                self.agencies[agent_ref] = replace(self.agencies[agent_ref], status="refused")
+            case AgentEnded(agent_ref=agent_ref):
+                self.agencies[agent_ref] = replace(self.agencies[agent_ref], status="ended")
+            case GuardianRecorded(guardian_ref=guardian_ref, relationship=relationship, until=until):
+                self.guardians[guardian_ref] = (relationship, until)

@@ -20,6 +20,7 @@ from typing import Any
 
 from opentelemetry import metrics
 
+from dcert_shared import agencies
 from dcert_shared.consumer import Subscription as EventSubscription
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.runtime import ServiceRuntime, Worker
@@ -52,6 +53,9 @@ NOTICE_EVENTS: Mapping[str, list[str]] = {
         "CardDispatched",
         "RenewalReminderDue",
         "CertificateCancelled",
+        # 代办: the person is told when someone names themself their agent; who acts for whom.
+        "AgentClaimed",
+        *agencies.HANDLERS,
     ],
     "assessment": ["AppointmentBooked", "GradeRecorded"],
     "benefits": ["BenefitActivated", "BenefitTerminated"],
@@ -93,9 +97,14 @@ def _keys(data: Mapping[str, Any]) -> list[str]:
 def notice_subscriptions(rules: NoticeRules, vault: Vault, outbound: list[str]) -> list[EventSubscription]:
     async def queue_notices(uow: UnitOfWork, envelope: EventEnvelope) -> None:
         data = envelope.payload
+        if envelope.event_type in agencies.HANDLERS:
+            await agencies.HANDLERS[envelope.event_type](uow, envelope)
+            return
         keys = _keys(data)
         person_ref = data.get("person_ref")
-        agents = list(data.get("agent_refs") or []) + ([data["agent_ref"]] if data.get("agent_ref") else [])
+        # Linked to the application: who made it for the person (told of its steps, verified or not).
+        submitter = data.get("agent_ref") if envelope.event_type == "ApplicationSubmitted" else None
+        agents = [submitter] if isinstance(submitter, str) and submitter else []
         if isinstance(person_ref, str) and person_ref and keys:
             await people.remember(uow.conn, keys, person_ref, agents)
         if envelope.event_type == "CardOrdered" and keys:
@@ -110,10 +119,19 @@ def notice_subscriptions(rules: NoticeRules, vault: Vault, outbound: list[str]) 
                 raise RecipientNotKnownYet()
             return
         subject = keys[0] if keys else hashed("person", who.person_ref)
+        # The person, the agents verified for them now, and (on an application's steps) whoever made it.
+        about_application = isinstance(data.get("application_id"), str)
+        verified = await uow.conn.fetch(
+            "SELECT agent_ref FROM agencies WHERE person_ref = $1", who.person_ref
+        )
+        agents_told = [row["agent_ref"] for row in verified] + (
+            list(who.agent_refs) if about_application else []
+        )
         for planned in rules.plan(envelope, who.card_delivery):
             if planned.replaces is not None:
                 await people.withdraw_pending(uow.conn, subject, planned.replaces, envelope.event_id)
-            for recipient in who.everyone:
+            told = [who.person_ref] if planned.to_person_only else [who.person_ref, *agents_told]
+            for recipient in dict.fromkeys(told):
                 if await vault.is_erased(uow.conn, recipient):
                     continue  # erased on a legal request: told nothing more (their agents still are)
                 contact = await people.contact(uow.conn, recipient)

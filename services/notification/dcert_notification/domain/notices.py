@@ -38,10 +38,20 @@ class NoticeKind(StrEnum):
     CERTIFICATE_CANCELLED = "certificate_cancelled"
     BENEFIT_GRANTED = "benefit_granted"
     BENEFIT_ENDED = "benefit_ended"
+    APPLIED_IN_YOUR_NAME = "applied_in_your_name"  # to the person: someone named themself your agent
 
 
 # (zh-CN title, zh-CN text, en title, en text); $placeholders come from the event.
 TEMPLATES: Mapping[NoticeKind, tuple[str, str, str, str]] = {
+    NoticeKind.APPLIED_IN_YOUR_NAME: (
+        "有人以代办人身份为您提交了申请",
+        "有人自称您的代办人，以您的名义提交了残疾人证申请。如非您本人委托，请登录“我的申请”查看并撤回；"
+        "在审核人员核实之前，代办人看不到您的任何信息。",
+        "Someone applied in your name",
+        "Someone who says they are your agent applied for a disability certificate in your name. If you did"
+        " not ask them to, sign in, see it under My applications and withdraw it; until a reviewer verifies"
+        " them, they see nothing of your record.",
+    ),
     NoticeKind.APPLICATION_RECEIVED: (
         "残疾人证申请已受理",
         "您的残疾人证申请（$matter_zh）已受理，我们会在每一步通知您。",
@@ -161,6 +171,7 @@ class PlannedNotice:
     params: dict[str, str]
     due_at: datetime | None = None  # a reminder: not before this time; None: now
     replaces: NoticeKind | None = None  # a pending notice of this kind for the same subject goes
+    to_person_only: bool = False  # not to the agents: it is about them
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,8 @@ class NoticeRules:
         card of a card event is handed over (`counter` or `mail`), as its CardOrdered said."""
         data = envelope.payload
         match envelope.event_type:
+            case "AgentClaimed":
+                return [PlannedNotice(NoticeKind.APPLIED_IN_YOUR_NAME, {}, to_person_only=True)]
             case "ApplicationSubmitted":
                 zh, en = MATTERS.get(str(data.get("matter")), (str(data.get("matter")),) * 2)
                 return [PlannedNotice(NoticeKind.APPLICATION_RECEIVED, {"matter_zh": zh, "matter_en": en})]
