@@ -68,7 +68,12 @@ def system(
     try:
         for process in processes:
             process.wait_healthy(timeout=60)
-        yield System(ports, telemetry=telemetry, log_paths=[logs / f"{name}.log" for name in SERVICES])
+        yield System(
+            ports,
+            telemetry=telemetry,
+            log_paths=[logs / f"{name}.log" for name in SERVICES],
+            databases={name: databases[f"dcert_e2e_{run}_{name}"] for name in SERVICES},
+        )
     finally:
         for process in processes:
             process.stop()

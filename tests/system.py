@@ -31,6 +31,8 @@ class System:
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15))
     telemetry: TelemetryReceiver | None = None
     log_paths: list[Path] = field(default_factory=list)
+    # Each service's database, for tests that look at what is stored as an attacker with a copy would.
+    databases: dict[str, str] = field(default_factory=dict)
 
     def url(self, service: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"

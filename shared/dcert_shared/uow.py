@@ -17,7 +17,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import asyncpg
 from opentelemetry import metrics
@@ -215,7 +215,7 @@ class EventSourcing:
             if row is not None:
                 if row["request_hash"] != request_hash:
                     raise IdempotencyKeyReused()
-                return row["response"], True
+                return await self._opened(uow.conn, principal, row["response"]), True
             response = await decide(uow)
             try:
                 async with uow.conn.transaction():  # a savepoint: a racing twin must not poison ours
@@ -225,10 +225,34 @@ class EventSourcing:
                         principal,
                         key,
                         request_hash,
-                        response,
+                        await self._sealed(uow.conn, principal, response),
                     )
             except asyncpg.UniqueViolationError:
                 raise ConcurrencyConflict() from None
             return response, False
 
         return await self.execute(context, decide_once)
+
+    # A saved answer can hold what the caller must see once and nobody else ever (a webhook's
+    # signing secret, a person's name): it is stored sealed with a key of the caller's own, so a
+    # copy of the database or of a backup holds no answer in the clear.
+    _SEALED: Final = "$sealed"
+
+    async def _sealed(self, conn: asyncpg.Connection, principal: str, response: dict[str, Any]) -> dict[str, Any]:
+        if self.store.vault is None:
+            return response
+        return {self._SEALED: await self.store.vault.seal(conn, _idempotency_owner(principal), response)}
+
+    async def _opened(self, conn: asyncpg.Connection, principal: str, saved: dict[str, Any]) -> dict[str, Any]:
+        token = saved.get(self._SEALED) if isinstance(saved, dict) else None
+        if token is None:
+            return saved  # saved before answers were sealed
+        assert self.store.vault is not None, "a sealed answer needs the vault to be read"
+        response = await self.store.vault.open(conn, _idempotency_owner(principal), token)
+        if response is None:
+            raise RuntimeError("the key sealing saved answers was destroyed")
+        return response
+
+
+def _idempotency_owner(principal: str) -> str:
+    return f"idempotency:{principal}"
