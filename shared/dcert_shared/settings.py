@@ -2,8 +2,9 @@
 
 Environment: `DATABASE_URL` and `NATS_URL` as they are, `DCERT_*` for the rest (`DCERT_ENV`,
 `DCERT_SERVICE_NAME`, `DCERT_DEV_AUTH`, `DCERT_IDENTITY_HASH_KEY`, `DCERT_AUTH_OIDC_ISSUER`, ...).
-The embedded default is explicit: `DCERT_ENV=embedded` (or `test`) allows development sign-in
-and falls back to a development hash key that is named as such.
+Unset, `DCERT_ENV` is `production`: a deployment that forgot it fails fast on what it lacks
+rather than running with development keys. `make run` on embedded servers sets `embedded` (and
+the tests `test`), which allow development sign-in and development keys named as such.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class ServiceSettings(BaseSettings):
 
     service_name: str
     environment: Literal["embedded", "test", "production"] = Field(
-        default="embedded", validation_alias=AliasChoices("DCERT_ENV", "DCERT_ENVIRONMENT")
+        default="production", validation_alias=AliasChoices("DCERT_ENV", "DCERT_ENVIRONMENT")
     )
     database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "DCERT_DATABASE_URL"))
     database_schema: str = "public"
@@ -132,6 +133,10 @@ class ServiceSettings(BaseSettings):
                 problems.append("DCERT_DEV_AUTH must be off (0) in production")
             if not (self.auth_jwks_url or self.auth_oidc_issuer):
                 problems.append("DCERT_AUTH_OIDC_ISSUER or DCERT_AUTH_JWKS_URL must be set in production")
+            elif not (self.auth_oidc_issuer or self.auth_issuer):
+                # Keys alone would take a token of any issuer that shares them (another
+                # government system on the same identity provider).
+                problems.append("DCERT_AUTH_ISSUER must be set in production beside DCERT_AUTH_JWKS_URL")
             if key is None:
                 problems.append(
                     f"DCERT_IDENTITY_HASH_KEY must be set in production (at least {MIN_IDENTITY_HASH_KEY_BYTES} bytes)"

@@ -93,7 +93,12 @@ async def test_only_rows_older_than_the_retention_and_never_under_three_years_ar
 
 
 def test_a_retention_under_three_years_cannot_be_configured() -> None:
-    urls = {"database_url": "postgresql://db/x", "nats_url": "nats://n:4222", "service_name": "x"}
+    urls = {
+        "database_url": "postgresql://db/x",
+        "nats_url": "nats://n:4222",
+        "service_name": "x",
+        "environment": "test",
+    }
     with pytest.raises(ValidationError, match="access_log_retention_days"):
         ServiceSettings(**urls, access_log_retention_days=1095)
     assert ServiceSettings(**urls, access_log_retention_days=1096).access_log_retention_days == 1096

@@ -33,7 +33,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NATS_URL", "nats://nats:4222")
 
 
-def test_an_embedded_run_needs_only_the_database_and_nats_urls() -> None:
+def test_a_start_that_names_no_environment_is_production_and_refuses_development_keys() -> None:
+    with pytest.raises(ValidationError) as refused:
+        from_environment()
+    message = str(refused.value)
+    assert "settings of production are incomplete" in message
+    assert "DCERT_MASTER_KEY must be set" in message and "DCERT_IDENTITY_HASH_KEY" in message
+
+
+def test_an_embedded_run_needs_only_the_database_and_nats_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DCERT_ENV", "embedded")
     settings = from_environment()
     assert (settings.database_url, settings.nats_url) == ("postgresql://db/example", "nats://nats:4222")
     assert settings.environment == "embedded"
@@ -66,6 +75,19 @@ def test_production_refuses_development_sign_in(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DCERT_IDENTITY_HASH_KEY", SECRET)
     with pytest.raises(ValidationError, match="DCERT_DEV_AUTH must be off"):
         from_environment()
+
+
+def test_production_with_keys_from_a_url_must_name_the_issuer_its_tokens_carry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DCERT_ENV", "production")
+    monkeypatch.setenv("DCERT_AUTH_JWKS_URL", "https://sso.example.cn/keys")
+    monkeypatch.setenv("DCERT_IDENTITY_HASH_KEY", SECRET)
+    monkeypatch.setenv("DCERT_MASTER_KEY", base64.b64encode(MASTER_KEY).decode())
+    with pytest.raises(ValidationError, match="DCERT_AUTH_ISSUER must be set"):
+        from_environment()
+    monkeypatch.setenv("DCERT_AUTH_ISSUER", "https://sso.example.cn")
+    assert from_environment().auth_issuer == "https://sso.example.cn"
 
 
 def test_production_with_its_secrets_starts_and_uses_the_configured_key(
@@ -118,8 +140,9 @@ def test_the_other_settings_are_read_with_the_dcert_prefix(monkeypatch: pytest.M
 
 
 def test_a_generic_environment_variable_is_not_taken_for_dcert_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ENVIRONMENT", "production")
-    assert from_environment().environment == "embedded"
+    monkeypatch.setenv("ENVIRONMENT", "embedded")
+    with pytest.raises(ValidationError, match="settings of production are incomplete"):
+        from_environment()
 
 
 def test_tests_pass_settings_by_name_instead_of_the_environment() -> None:

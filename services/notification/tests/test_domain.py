@@ -139,6 +139,7 @@ def test_private_targets_are_refused_by_default_only_in_production() -> None:
         **servers,
         environment="production",
         auth_jwks_url="https://idp.example/jwks",
+        auth_issuer="https://idp.example",
         identity_hash_key=SecretStr("k" * 32),
         master_key=SecretStr("A" * 43 + "="),
     )
