@@ -264,7 +264,9 @@ class ServiceRuntime:
                 if relay is not None:
                     relay.request_reconcile()
 
-        self._nc = await connect(settings.nats_url, settings.service_name, on_reconnect=on_reconnect)
+        self._nc = await connect(
+            settings.nats_url, settings.service_name, on_reconnect=on_reconnect, ca_file=settings.nats_ca_file
+        )
         self._js = self._nc.jetstream()
         self.topology = Topology(self._js, self.stream_configs())
         await self.topology.ensure_all()
