@@ -244,7 +244,9 @@ class ServiceRuntime:
         return await self.read_model_keeper.differences()
 
     def stream_configs(self) -> list[Any]:
-        """Every stream this service keeps on the broker."""
+        """Every stream this service keeps on the broker. The erasures are the erasing service's
+        alone: a stream's configuration can bring any subject into it (sources, republish), so
+        no other service may configure that stream (dcert_shared.broker_permissions)."""
         limits = self.stream_limits
         return [
             *(
@@ -253,7 +255,7 @@ class ServiceRuntime:
             ),
             event_stream_config(self.naming, ACCESS_CONTEXT, limits),
             dead_letter_stream_config(self.naming, self.settings.service_name, limits),
-            erasure_stream_config(self.naming, limits),
+            *([erasure_stream_config(self.naming, limits)] if self.context == ERASING_CONTEXT else []),
         ]
 
     async def _start_messaging(self) -> None:
