@@ -46,7 +46,6 @@ def running_system() -> Iterator[dict[str, int]]:
         databases = asyncio.run(ensure_databases(infra.database_server_url, list(names.values())))
         ports = {name: free_port() for name in SERVICES}
         common = {
-            "NATS_URL": infra.nats_url,
             "DCERT_ENV": "test",
             "DCERT_DEV_AUTH": "1",
             "DCERT_NATS_PREFIX": prefix,
@@ -56,7 +55,13 @@ def running_system() -> Iterator[dict[str, int]]:
         }
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         for name in SERVICES:
-            env = {**os.environ, **common, "DCERT_SERVICE_NAME": name, "DATABASE_URL": databases[names[name]]}
+            env = {
+                **os.environ,
+                **common,
+                "DCERT_SERVICE_NAME": name,
+                "DATABASE_URL": databases[names[name]],
+                "NATS_URL": infra.nats_url_for(name),
+            }
             log_path = LOG_DIR / f"{name}.log"
             log_path.unlink(missing_ok=True)
             processes.append(

@@ -13,7 +13,7 @@ import pytest
 
 from dcert_portal.bootstrap import create_app as create_portal
 from dcert_portal.settings import PortalSettings
-from dcert_shared.embedded import ensure_databases, free_port
+from dcert_shared.embedded import EmbeddedNats, Infra, ensure_databases, free_port
 from dcert_shared.supervisor import ServiceProcess
 
 from .system import SERVICES, System, TelemetryReceiver, WebhookReceiver, register_doctor
@@ -23,20 +23,36 @@ POLICY_FIELDS = ["certificate_number", "category", "level", "expires_on"]
 
 
 @pytest.fixture(scope="session")
+def system_broker(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats | None]:
+    """The system's own NATS, with production's permissions: the services run without a test
+    prefix, so the broker names each stream they may work exactly (dcert_shared.broker_permissions).
+    None when NATS_URL names an external server: the system then shares it under a prefix."""
+    if not infra.embedded_nats:
+        yield None
+        return
+    broker = EmbeddedNats.start(tmp_path_factory.mktemp("e2e-broker"), prefixed=False)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
 def system(
-    database_server_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory
+    infra: Infra, system_broker: EmbeddedNats | None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
-    """certificate, assessment, benefits and notification as real uvicorn processes."""
+    """certificate, assessment, benefits and notification as real uvicorn processes, each its
+    own user on the broker."""
     run = secrets.token_hex(3)
+    nats_url_for = system_broker.url_for if system_broker is not None else infra.nats_url_for
     databases = asyncio.run(
-        ensure_databases(database_server_url, [f"dcert_e2e_{run}_{name}" for name in SERVICES])
+        ensure_databases(infra.database_server_url, [f"dcert_e2e_{run}_{name}" for name in SERVICES])
     )
     ports = {name: free_port() for name in SERVICES}
     common = {
-        "NATS_URL": nats_url,
         "DCERT_ENV": "test",
         "DCERT_DEV_AUTH": "1",
-        "DCERT_NATS_PREFIX": f"e2e{run}",
+        "DCERT_NATS_PREFIX": "" if system_broker is not None else f"e2e{run}",
         "DCERT_AUTH_JWKS_URL": f"http://127.0.0.1:{ports['certificate']}/v1/dev/jwks.json",
         "DCERT_PUBLIC_NOTICE_WORKING_DAYS": "0",
         "DCERT_NOTICE_CHECK_SECONDS": "0.2",
@@ -59,6 +75,7 @@ def system(
             **common,
             "DCERT_SERVICE_NAME": name,
             "DATABASE_URL": databases[f"dcert_e2e_{run}_{name}"],
+            "NATS_URL": nats_url_for(name),
         }
         process = ServiceProcess(
             name, f"dcert_{name}.main:app", ports[name], env, log_path=logs / f"{name}.log"

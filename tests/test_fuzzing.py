@@ -36,7 +36,7 @@ from dcert_certificate.bootstrap import create_app as certificate_app
 from dcert_certificate.settings import CertificateSettings
 from dcert_notification.bootstrap import create_app as notification_app
 from dcert_notification.settings import NotificationSettings
-from dcert_shared.embedded import ensure_databases, free_port
+from dcert_shared.embedded import Infra, ensure_databases, free_port
 from dcert_shared.supervisor import ServiceProcess
 
 from .system import SERVICES, System, new_person
@@ -74,13 +74,11 @@ SERVICE_BY_TITLE = {document["info"]["title"]: service for service, document in 
 
 
 @pytest.fixture(scope="module")
-def fuzzed_system(
-    database_server_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[System]:
+def fuzzed_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """The four services as uvicorn processes, with development sign-in, on fresh databases."""
     run = secrets.token_hex(3)
     names = {service: f"dcert_fuzz_{run}_{service}" for service in SERVICES}
-    databases = asyncio.run(ensure_databases(database_server_url, list(names.values())))
+    databases = asyncio.run(ensure_databases(infra.database_server_url, list(names.values())))
     ports = {service: free_port() for service in SERVICES}
     logs = tmp_path_factory.mktemp("fuzz-logs")
     processes = [
@@ -90,7 +88,7 @@ def fuzzed_system(
             ports[service],
             {
                 **os.environ,
-                "NATS_URL": nats_url,
+                "NATS_URL": infra.nats_url_for(service),
                 "DATABASE_URL": databases[names[service]],
                 "DCERT_SERVICE_NAME": service,
                 "DCERT_ENV": "test",

@@ -10,8 +10,11 @@ import asyncio
 import itertools
 import json
 import logging
+import re
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import nats
 from nats.aio.client import Client as NATS
@@ -175,8 +178,15 @@ async def connect(
     *,
     on_reconnect: Callable[[], Awaitable[None]] | None = None,
     connect_timeout_seconds: float = 60,
+    ca_file: str | None = None,
 ) -> NATS:
-    """One connection per process, retried while the server is starting."""
+    """One connection per process, retried while the server is starting.
+
+    The user and password of the URL are given to the client apart from it, so that the servers
+    of a cluster it learns of later take them too; the connection's replies come below
+    `_INBOX.<user>`, which the broker lets no other user read (dcert_shared.broker_permissions).
+    `ca_file` is the certificate authority of a `tls://` server, when not the system's."""
+    server, user, password = _credentials(url)
 
     async def reconnected() -> None:
         log.warning("reconnected to NATS")
@@ -187,7 +197,10 @@ async def connect(
         log.warning("disconnected from NATS")
 
     async def error(exc: Exception) -> None:
-        log.warning("NATS error: %s", type(exc).__name__)
+        if "violation" in str(exc).lower():  # names a subject: event types and stream names only
+            log.error("NATS refused: %s", exc)
+        else:
+            log.warning("NATS error: %s", type(exc).__name__)
 
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type((OSError, nats.errors.NoServersError, TimeoutError)),
@@ -197,8 +210,12 @@ async def connect(
     ):
         with attempt:
             nc = await nats.connect(
-                url,
+                server,
                 name=name,
+                user=user,
+                password=password,
+                inbox_prefix=inbox_prefix(user),
+                tls=ssl.create_default_context(cafile=ca_file) if ca_file else None,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
                 reconnected_cb=reconnected,
@@ -209,6 +226,25 @@ async def connect(
                 drain_timeout=5,
             )
     return nc
+
+
+_USER_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def inbox_prefix(user: str | None) -> str:
+    """Where a connection of `user` gets its replies: `_INBOX.<user>` (nats-py's `_INBOX` for a
+    connection without a user, or a user name that cannot be a subject token)."""
+    return f"_INBOX.{user}" if user and _USER_TOKEN.fullmatch(user) else "_INBOX"
+
+
+def _credentials(url: str) -> tuple[str, str | None, str | None]:
+    """The URL without its user information, the user and the password (a URL with a token
+    instead, or none, as it is)."""
+    parts = urlsplit(url)
+    if parts.username is None or parts.password is None:
+        return url, None, None
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host)), unquote(parts.username), unquote(parts.password)
 
 
 class PipelinedPublisher:

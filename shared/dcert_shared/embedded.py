@@ -5,6 +5,11 @@ folder (`<data_dir>/postgres`, `<data_dir>/nats`) and never take the ports 5432 
 machine's own servers may use: PostgreSQL listens on a Unix socket only, NATS on a free port of
 127.0.0.1 that is remembered in `<data_dir>/nats/port` so a restart gets the same URL.
 
+The embedded NATS has the users and permissions of production (`dcert_shared.broker_permissions`):
+one user per service, the operator (tests and tools) and any partner agencies asked for, with
+passwords generated once per data folder and kept there, readable by its owner only
+(`<data_dir>/nats/users.json`). `EmbeddedNats.url` is the operator's URL; `url_for(user)` another's.
+
 Processes started here ask the kernel for SIGTERM when their parent dies (PR_SET_PDEATHSIG).
 The kernel ties that to the *thread* that forked the child, so start them from a thread that
 lives as long as the server should (the main thread), never from a short-lived worker thread.
@@ -19,13 +24,14 @@ import ctypes
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +40,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import psutil
+
+from .broker_permissions import OPERATOR, Partner, authorization_block, embedded_users, user_names
 
 log = logging.getLogger(__name__)
 
@@ -424,14 +432,47 @@ def nats_server_binary() -> Path:
     return binary
 
 
-class EmbeddedNats:
-    """A single nats-server with JetStream on 127.0.0.1, data in `<data_dir>/nats`."""
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable and writable by its owner only (it holds passwords)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        os.fchmod(file.fileno(), 0o600)  # also when it existed with a wider mode
+        file.write(text)
 
-    def __init__(self, directory: Path, port: int, process: subprocess.Popen[bytes]) -> None:
+
+def _nats_passwords(path: Path, users: Sequence[str]) -> dict[str, str]:
+    """The password of each of `users`, generated once per data folder and kept in `path`."""
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        loaded = None
+    kept: dict[str, str] = loaded if isinstance(loaded, dict) else {}
+    passwords = {user: kept.get(user) or secrets.token_urlsafe(24) for user in users}
+    _write_private(path, json.dumps({**kept, **passwords}, indent=2))
+    return passwords
+
+
+class EmbeddedNats:
+    """A single nats-server with JetStream on 127.0.0.1, data in `<data_dir>/nats`, and the
+    broker's users (`prefixed`: permissions that also fit runs under a test prefix)."""
+
+    def __init__(
+        self, directory: Path, port: int, process: subprocess.Popen[bytes], passwords: Mapping[str, str]
+    ) -> None:
         self.directory = directory
         self.port = port
         self.process = process
-        self.url = f"nats://127.0.0.1:{port}"
+        self.passwords = dict(passwords)
+        self.address = f"nats://127.0.0.1:{port}"
+        self.url = self.url_for(OPERATOR)
+
+    def url_for(self, user: str) -> str:
+        """The URL `user` connects with; a name that is no user here gets the address alone
+        (the server refuses a connection without credentials)."""
+        password = self.passwords.get(user)
+        if password is None:
+            return self.address
+        return f"nats://{quote(user, safe='')}:{quote(password, safe='')}@127.0.0.1:{self.port}"
 
     @property
     def config_path(self) -> Path:
@@ -450,6 +491,8 @@ class EmbeddedNats:
         cls,
         data_dir: Path,
         *,
+        prefixed: bool = True,
+        partners: Sequence[Partner] = (),
         max_file_store: int = 10 * 1024**3,
         max_memory_store: int = 256 * 1024**2,
         timeout: float = 15.0,
@@ -461,9 +504,11 @@ class EmbeddedNats:
         binary = nats_server_binary()
         cls._stop_leftover(directory, binary)
         port = cls._choose_port(directory)
+        passwords = _nats_passwords(directory / "users.json", user_names(partners))
 
         config = directory / "nats.conf"
-        config.write_text(
+        _write_private(
+            config,
             "# Written by dcert_shared.embedded on every start; edits are lost.\n"
             'server_name: "dcert-embedded"\n'
             f'listen: "127.0.0.1:{port}"\n'
@@ -473,7 +518,7 @@ class EmbeddedNats:
             "  sync_interval: always\n"
             f"  max_memory_store: {int(max_memory_store)}\n"
             f"  max_file_store: {int(max_file_store)}\n"
-            "}\n"
+            "}\n" + authorization_block(embedded_users(passwords, partners, prefixed=prefixed)),
         )
         check = subprocess.run(
             [str(binary), "-t", "-c", str(config)],
@@ -500,9 +545,9 @@ class EmbeddedNats:
             )
         (directory / "pid").write_text(str(process.pid))
         (directory / "port").write_text(str(port))
-        instance = cls(directory, port, process)
+        instance = cls(directory, port, process, passwords)
         instance._wait_accepting(timeout)
-        log.info("embedded NATS started on %s (pid %s)", instance.url, process.pid)
+        log.info("embedded NATS started on %s (pid %s)", instance.address, process.pid)
         return instance
 
     @staticmethod
@@ -613,7 +658,9 @@ async def ensure_databases(server_url: str, names: list[str]) -> dict[str, str]:
 
 @dataclass
 class Infra:
-    """The database server and NATS in use; `stop()` stops only what `start_infra` started."""
+    """The database server and NATS in use; `stop()` stops only what `start_infra` started.
+    `nats_url` may do anything on the broker (the embedded server's operator): tests and tools
+    use it; services connect with `nats_url_for(service)`."""
 
     database_server_url: str
     nats_url: str
@@ -627,6 +674,11 @@ class Infra:
     @property
     def embedded_nats(self) -> bool:
         return self.nats is not None
+
+    def nats_url_for(self, user: str) -> str:
+        """The URL a service (or partner) connects with: its own user on the embedded server;
+        an external server's URL as given (it carries whatever credentials the operator gave)."""
+        return self.nats.url_for(user) if self.nats is not None else self.nats_url
 
     def stop(self) -> None:
         try:
@@ -645,12 +697,19 @@ class Infra:
         self.stop()
 
 
-def start_infra(data_dir: Path, database_url: str | None = None, nats_url: str | None = None) -> Infra:
-    """Use the given servers; start embedded ones (data in `data_dir`) for those that are None."""
+def start_infra(
+    data_dir: Path,
+    database_url: str | None = None,
+    nats_url: str | None = None,
+    *,
+    nats_prefixed: bool = True,
+) -> Infra:
+    """Use the given servers; start embedded ones (data in `data_dir`) for those that are None
+    (`nats_prefixed`: NATS permissions that also fit runs under a test prefix)."""
     data_dir = Path(data_dir)
     postgres = EmbeddedPostgres.start(data_dir) if database_url is None else None
     try:
-        nats = EmbeddedNats.start(data_dir) if nats_url is None else None
+        nats = EmbeddedNats.start(data_dir, prefixed=nats_prefixed) if nats_url is None else None
     except BaseException:
         if postgres is not None:
             postgres.stop()

@@ -246,7 +246,9 @@ class ServiceRuntime:
         return await self.read_model_keeper.differences()
 
     def stream_configs(self) -> list[Any]:
-        """Every stream this service keeps on the broker."""
+        """Every stream this service keeps on the broker. The erasures are the erasing service's
+        alone: a stream's configuration can bring any subject into it (sources, republish), so
+        no other service may configure that stream (dcert_shared.broker_permissions)."""
         limits = self.stream_limits
         return [
             *(
@@ -255,7 +257,7 @@ class ServiceRuntime:
             ),
             event_stream_config(self.naming, ACCESS_CONTEXT, limits),
             dead_letter_stream_config(self.naming, self.settings.service_name, limits),
-            erasure_stream_config(self.naming, limits),
+            *([erasure_stream_config(self.naming, limits)] if self.context == ERASING_CONTEXT else []),
         ]
 
     async def _start_messaging(self) -> None:
@@ -266,7 +268,9 @@ class ServiceRuntime:
                 if relay is not None:
                     relay.request_reconcile()
 
-        self._nc = await connect(settings.nats_url, settings.service_name, on_reconnect=on_reconnect)
+        self._nc = await connect(
+            settings.nats_url, settings.service_name, on_reconnect=on_reconnect, ca_file=settings.nats_ca_file
+        )
         self._js = self._nc.jetstream()
         self.topology = Topology(self._js, self.stream_configs())
         await self.topology.ensure_all()

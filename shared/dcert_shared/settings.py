@@ -43,6 +43,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "DCERT_DATABASE_URL"))
     database_schema: str = "public"
     nats_url: str = Field(validation_alias=AliasChoices("NATS_URL", "DCERT_NATS_URL"))
+    # The certificate authority of a `tls://` NATS_URL's server, when the system does not trust it.
+    nats_ca_file: str | None = None
     # Prefix of subjects and stream names, so that tests sharing a NATS server stay apart.
     nats_prefix: str = ""
     stream_max_bytes: int | None = None

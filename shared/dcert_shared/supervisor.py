@@ -6,8 +6,10 @@
 
 Environment: DATABASE_URL (a server URL; each service gets its own database `dcert_<service>`
 on it) and NATS_URL name external servers; when unset, embedded PostgreSQL / NATS are started
-with their data in DCERT_DATA_DIR (default `.data`). With the embedded database the services
-also run with development sign-in (DCERT_DEV_AUTH=1, DCERT_ENV=embedded) unless set otherwise.
+with their data in DCERT_DATA_DIR (default `.data`), each service connecting to the embedded
+NATS as its own user, with production's permissions (dcert_shared.broker_permissions). With the
+embedded database the services also run with development sign-in (DCERT_DEV_AUTH=1,
+DCERT_ENV=embedded) unless set otherwise.
 
 Each service is `python -m uvicorn <module:app>` on 127.0.0.1, without access log (URLs may
 carry personal data); one that exits unexpectedly is restarted with backoff (1 s, 2 s, ... 30 s).
@@ -279,6 +281,8 @@ class Supervisor:
         self._stop = asyncio.Event()
         self._lock_file: IO[str] | None = None
         self._nats_failures = 0
+        # Production's NATS permissions (streams named exactly) unless the run has a test prefix.
+        self._nats_prefixed = bool(self.environ.get("DCERT_NATS_PREFIX"))
         self._nats_restart_at: float | None = None
         self._last_postgres_check = time.monotonic()
 
@@ -325,7 +329,7 @@ class Supervisor:
         database_url = self.environ.get("DATABASE_URL") or None
         nats_url = self.environ.get("NATS_URL") or None
         try:
-            self.infra = start_infra(self.data_dir, database_url, nats_url)
+            self.infra = start_infra(self.data_dir, database_url, nats_url, nats_prefixed=self._nats_prefixed)
         except Exception as exc:
             raise StartupError(f"could not start the infrastructure: {exc}") from exc
         log.info(
@@ -416,7 +420,7 @@ class Supervisor:
         assert self.infra is not None
         env = dict(self.environ)
         env["DATABASE_URL"] = dsn
-        env["NATS_URL"] = self.infra.nats_url
+        env["NATS_URL"] = self.infra.nats_url_for(spec.name)  # its own user on the embedded server
         env["DCERT_SERVICE_NAME"] = spec.name
         if self.infra.embedded_database:
             jwks_port = next((s.port for s in self.services if s.name == "certificate"), 8001)
@@ -511,9 +515,13 @@ class Supervisor:
             elif now >= self._nats_restart_at:
                 self._nats_restart_at = None
                 try:
-                    infra.nats = EmbeddedNats.start(self.data_dir)
+                    infra.nats = EmbeddedNats.start(self.data_dir, prefixed=self._nats_prefixed)
                     if infra.nats.url != infra.nats_url:
-                        log.error("embedded NATS came back on %s, not %s", infra.nats.url, infra.nats_url)
+                        log.error(
+                            "embedded NATS came back on %s, not %s",
+                            redact_url(infra.nats.url),
+                            redact_url(infra.nats_url),
+                        )
                     self._write_pids()
                 except Exception as exc:
                     log.error("could not restart embedded NATS: %s", exc)

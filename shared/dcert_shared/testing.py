@@ -2,7 +2,8 @@
 
 - `infra` (session): embedded PostgreSQL and NATS in a temporary folder, started once per test
   session, or the servers named by DATABASE_URL / NATS_URL when those are set.
-- `database_server_url`, `nats_url` (session): their URLs.
+- `database_server_url`, `nats_url` (session): their URLs; `nats_url` is the embedded broker's
+  operator, who may publish anything (`infra.nats_url_for(service)` is a service's own user).
 - `fresh_database` (function, async): the DSN of a brand-new empty database on that server,
   named `test_<session>_<n>`; it is left behind (the embedded server is thrown away anyway).
 - `test_prefix` (function): a unique short lowercase token such as `t3f9a1`, for NATS subject
@@ -13,7 +14,9 @@
 And the machinery of the service test harnesses (each service's tests/conftest.py adds only its
 own builders): `eventually`, the `ServiceUnderTest` its tests talk to, `running_service` that
 starts it in-process with its lifespan, `publish_event` that plays another context's outbox
-relay, and `delete_streams`.
+relay, and `delete_streams`. A service `running_service` starts on the session's embedded broker
+connects as its own user, with the permissions of production (dcert_shared.broker_permissions);
+the test keeps the operator's connection, to play the other services.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 SESSION_TOKEN = secrets.token_hex(3)
 _database_numbers = itertools.count(1)
 _prefixes_given: set[str] = set()
+_session_infra: list[Infra] = []  # the `infra` fixture's, while the session runs
 
 
 @pytest.fixture(scope="session")
@@ -79,9 +83,11 @@ def infra() -> Iterator[Infra]:
         # as another OS user when we are root. A short path also keeps the socket path short.
         data_dir = Path(tempfile.mkdtemp(prefix="dcert-test-"))
     started = start_infra(data_dir or Path(tempfile.gettempdir()), database_url, nats_url)
+    _session_infra.append(started)
     try:
         yield started
     finally:
+        _session_infra.remove(started)
         started.stop()
         if data_dir is not None:
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -368,13 +374,13 @@ async def _running_service(
     fields: dict[str, Any],
 ) -> AsyncIterator[ServiceT]:
     naming = Naming(settings.nats_prefix)
-    nc = await connect(settings.nats_url, f"{settings.service_name}-tests")
+    nc = await connect(settings.nats_url, f"{settings.service_name}-tests")  # may play other services
     js = nc.jetstream()
     try:
         limits = StreamLimits(max_bytes=settings.stream_bytes)
         for context in upstream_contexts:
             await ensure_stream(js, event_stream_config(naming, context, limits))
-        app = create_app(settings)
+        app = create_app(as_its_own_user(settings))
         issuer = DevIssuer()
         app.state.token_verifier = TokenVerifier(jwks=issuer.jwks())
         async with app.router.lifespan_context(app):
@@ -391,6 +397,15 @@ async def _running_service(
                 await _delete_streams(js, settings.nats_prefix)
         finally:
             await nc.close()
+
+
+def as_its_own_user(settings: SettingsT) -> SettingsT:
+    """`settings` connecting to the session's embedded broker as the service's own user when they
+    name its operator (as the `nats_url` fixture does); other settings as they are."""
+    for infra in _session_infra:
+        if settings.nats_url == infra.nats_url:
+            return settings.model_copy(update={"nats_url": infra.nats_url_for(settings.service_name)})
+    return settings
 
 
 async def _bound(js: JetStreamContext, consumer: EventConsumer) -> None:

@@ -241,7 +241,9 @@ async def test_supervisor_runs_services_restarts_a_crashed_one_and_stops_cleanly
         certificate_env["DCERT_AUTH_JWKS_URL"]
         == f"http://127.0.0.1:{run.ports['certificate']}/v1/dev/jwks.json"
     )
-    assert bodies["other"]["env"]["NATS_URL"] == certificate_env["NATS_URL"]
+    # each service connects to the embedded NATS as its own user; a name without one gets the address
+    assert certificate_env["NATS_URL"].startswith("nats://certificate:")
+    assert bodies["other"]["env"]["NATS_URL"] == "nats://" + certificate_env["NATS_URL"].rpartition("@")[2]
     for name, body in bodies.items():
         conn = await asyncpg.connect(body["env"]["DATABASE_URL"])
         assert await conn.fetchval("SELECT current_database()") == f"dcert_{name}"

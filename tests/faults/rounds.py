@@ -131,7 +131,8 @@ async def run_round(
         "DCERT_AUTH_JWKS_URL": issuer.jwks_url,
     }
     databases = {service: dsns[name] for service, name in names.items()}
-    services = ServiceSet.prepare(environment, databases, result.log_dir)
+    nats_urls = {service: infra.nats_url_for(service) for service in SERVICES}
+    services = ServiceSet.prepare(environment, databases, result.log_dir, nats_urls)
     api = Api(services, issuer, patience=options.story_patience)
     context = FaultContext(
         infra,

@@ -64,7 +64,11 @@ class Infrastructure:
         the server gets SIGTERM when the thread that started it ends (PR_SET_PDEATHSIG)."""
         self.infra.nats = EmbeddedNats.start(self.data_dir)
         if self.infra.nats.url != self.nats_url:
-            raise RuntimeError(f"NATS came back on {self.infra.nats.url}, not {self.nats_url}")
+            raise RuntimeError(f"NATS came back on {self.infra.nats.address}, not as before")
+
+    def nats_url_for(self, service: str) -> str:
+        """The URL `service` connects with: its own user (`nats_url` is the operator's)."""
+        return self.infra.nats_url_for(service)
 
     # -- PostgreSQL ---------------------------------------------------------------------------
     @property
@@ -133,12 +137,19 @@ class ServiceSet:
     environment: dict[str, str]  # common to every service
     databases: dict[str, str]  # service -> DSN
     log_dir: Path
+    nats_urls: dict[str, str] = field(default_factory=dict)  # service -> its own user's URL
     instances: dict[str, list[Instance]] = field(default_factory=dict)
     _turns: dict[str, itertools.count[int]] = field(default_factory=dict)
 
     @classmethod
-    def prepare(cls, environment: dict[str, str], databases: dict[str, str], log_dir: Path) -> ServiceSet:
-        services = cls(environment, databases, log_dir)
+    def prepare(
+        cls,
+        environment: dict[str, str],
+        databases: dict[str, str],
+        log_dir: Path,
+        nats_urls: dict[str, str] | None = None,
+    ) -> ServiceSet:
+        services = cls(environment, databases, log_dir, nats_urls or {})
         for service in SERVICES:
             services.instances[service] = []
             services._turns[service] = itertools.count()
@@ -151,6 +162,8 @@ class ServiceSet:
             "DCERT_SERVICE_NAME": service,
             "DATABASE_URL": self.databases[service],
         }
+        if service in self.nats_urls:
+            env["NATS_URL"] = self.nats_urls[service]
         if code is not None:
             env["PYTHONPATH"] = os.pathsep.join([str(code), *filter(None, [os.environ.get("PYTHONPATH")])])
         return env

@@ -1,7 +1,7 @@
 """Partner agencies' facts, the same whether they come over HTTP (`POST /v1/facts`) or NATS.
 
 A partner connected to NATS publishes a CloudEvent on `partners.events.<partner id>.<fact type>`
-(its broker account may publish there only: deploy/nats/partners.conf); its `data` is the body
+(its broker user may publish there only: deploy/nats/users.conf); its `data` is the body
 of `POST /v1/facts`. Either way the fact is checked whole, against the partner's policy, and kept
 once per (partner, fact id): the identity number becomes its keyed hash before anything is stored.
 """
