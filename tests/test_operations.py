@@ -103,7 +103,7 @@ def test_production_without_a_signing_key_does_not_start(monkeypatch: pytest.Mon
     with pytest.raises(ValidationError) as refused:
         CertificateSettings(
             database_url="postgresql://db/x",
-            nats_url="nats://n:4222",
+            nats_url="tls://n:4222",
             environment="production",
             auth_oidc_issuer="https://id.example.cn",
             identity_hash_key="k" * 40,
@@ -116,7 +116,7 @@ def test_production_with_development_sign_in_does_not_start() -> None:
     with pytest.raises(ValidationError) as refused:
         CertificateSettings(
             database_url="postgresql://db/x",
-            nats_url="nats://n:4222",
+            nats_url="tls://n:4222",
             environment="production",
             dev_auth=True,
             auth_oidc_issuer="https://id.example.cn",

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 from datetime import date
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -143,6 +144,7 @@ class ServiceSettings(BaseSettings):
                 problems.append(
                     f"DCERT_IDENTITY_HASH_KEY must be set in production (at least {MIN_IDENTITY_HASH_KEY_BYTES} bytes)"
                 )
+            problems += _broker_problems(self.nats_url)
         if problems:
             raise ValueError(f"settings of {self.environment} are incomplete: " + "; ".join(problems))
         return self
@@ -177,3 +179,17 @@ class ServiceSettings(BaseSettings):
         if self.stream_max_bytes is not None:
             return self.stream_max_bytes
         return 16 * 1024**2 if self.environment == "test" else 1024**3
+
+
+def _broker_problems(nats_url: str) -> list[str]:
+    """Production reaches a broker on another host over TLS only: the service's NATS password and
+    every event travel on that connection. A broker on the same host (a sidecar) may be plain."""
+    problems = []
+    for server in (part.strip() for part in nats_url.split(",") if part.strip()):
+        url = urlsplit(server if "://" in server else f"nats://{server}")
+        if url.scheme != "tls" and url.hostname not in _LOOPBACK:
+            problems.append(f"NATS_URL must use tls:// in production (a broker at {url.hostname})")
+    return problems
+
+
+_LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -238,12 +238,16 @@ class EventSourcing:
     # copy of the database or of a backup holds no answer in the clear.
     _SEALED: Final = "$sealed"
 
-    async def _sealed(self, conn: asyncpg.Connection, principal: str, response: dict[str, Any]) -> dict[str, Any]:
+    async def _sealed(
+        self, conn: asyncpg.Connection, principal: str, response: dict[str, Any]
+    ) -> dict[str, Any]:
         if self.store.vault is None:
             return response
         return {self._SEALED: await self.store.vault.seal(conn, _idempotency_owner(principal), response)}
 
-    async def _opened(self, conn: asyncpg.Connection, principal: str, saved: dict[str, Any]) -> dict[str, Any]:
+    async def _opened(
+        self, conn: asyncpg.Connection, principal: str, saved: dict[str, Any]
+    ) -> dict[str, Any]:
         token = saved.get(self._SEALED) if isinstance(saved, dict) else None
         if token is None:
             return saved  # saved before answers were sealed

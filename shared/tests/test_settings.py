@@ -30,7 +30,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("DCERT_") or name in ("DATABASE_URL", "NATS_URL", "ENVIRONMENT"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/example")
-    monkeypatch.setenv("NATS_URL", "nats://nats:4222")
+    monkeypatch.setenv("NATS_URL", "tls://nats:4222")
 
 
 def test_a_start_that_names_no_environment_is_production_and_refuses_development_keys() -> None:
@@ -44,7 +44,7 @@ def test_a_start_that_names_no_environment_is_production_and_refuses_development
 def test_an_embedded_run_needs_only_the_database_and_nats_urls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DCERT_ENV", "embedded")
     settings = from_environment()
-    assert (settings.database_url, settings.nats_url) == ("postgresql://db/example", "nats://nats:4222")
+    assert (settings.database_url, settings.nats_url) == ("postgresql://db/example", "tls://nats:4222")
     assert settings.environment == "embedded"
     assert (settings.database_schema, settings.nats_prefix, settings.auth_audience) == ("public", "", "dcert")
     assert settings.dev_auth is False
@@ -154,3 +154,17 @@ def test_tests_pass_settings_by_name_instead_of_the_environment() -> None:
         "test",
         "t1",
     )
+
+
+def test_production_reaches_a_broker_on_another_host_over_tls_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DCERT_ENV", "production")
+    monkeypatch.setenv("DCERT_AUTH_OIDC_ISSUER", "https://sso.example.cn")
+    monkeypatch.setenv("DCERT_IDENTITY_HASH_KEY", SECRET)
+    monkeypatch.setenv("DCERT_MASTER_KEY", base64.b64encode(MASTER_KEY).decode())
+    monkeypatch.setenv("NATS_URL", "nats://nats:4222")
+    with pytest.raises(ValidationError, match=r"NATS_URL must use tls:// in production \(a broker at nats\)"):
+        from_environment()
+    monkeypatch.setenv("NATS_URL", "tls://certificate:pw@nats:4222")
+    assert from_environment().nats_url == "tls://certificate:pw@nats:4222"
+    monkeypatch.setenv("NATS_URL", "nats://certificate:pw@127.0.0.1:4222")  # a sidecar
+    assert from_environment().environment == "production"

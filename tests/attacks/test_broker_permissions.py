@@ -299,7 +299,9 @@ APPS: dict[str, tuple[Callable[[Any], FastAPI], type[ServiceSettings]]] = {
 @pytest.mark.parametrize("access", SERVICES_ACCESS, ids=lambda access: access.service)
 def test_each_service_is_granted_exactly_the_streams_it_consumes_and_keeps(access: ServiceAccess) -> None:
     create_app, settings_class = APPS[access.service]
-    settings = settings_class(database_url="postgresql://unused/unused", nats_url="nats://unused:4222")
+    settings = settings_class(
+        database_url="postgresql://unused/unused", nats_url="nats://unused:4222", environment="test"
+    )
     runtime: ServiceRuntime = create_app(settings).state.runtime
     consumed = {subscription.source_context for subscription in runtime.subscriptions}
     if runtime.context != ERASING_CONTEXT:

@@ -20,7 +20,11 @@ SERVICES = ("dcert_certificate", "dcert_assessment", "dcert_benefits", "dcert_no
 def _start(module: str, **environment: str) -> subprocess.CompletedProcess[str]:
     """Build the service's app as uvicorn would, with only what a forgetful operator set."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("DCERT_")}
-    env |= {"DATABASE_URL": "postgresql://db.invalid/x", "NATS_URL": "nats://nats.invalid:4222", **environment}
+    env |= {
+        "DATABASE_URL": "postgresql://db.invalid/x",
+        "NATS_URL": "nats://nats.invalid:4222",
+        **environment,
+    }
     return subprocess.run(
         [sys.executable, "-c", f"import {module}.main"], env=env, capture_output=True, text=True, timeout=60
     )

@@ -35,7 +35,9 @@ def test_a_subscriptions_secret_is_not_stored_in_the_clear_and_a_retry_still_see
     _, _, receiver = partner
     subject = f"secret-keeper-{secrets.token_hex(3)}"
     policy = {"event_types": ["CertificateIssued"], "fields": ["certificate_number"]}
-    registered = system.call("notification", "POST", "/v1/partners", {"name": "保险公司", "policy": policy}, admin)
+    registered = system.call(
+        "notification", "POST", "/v1/partners", {"name": "保险公司", "policy": policy}, admin
+    )
     assert registered.status_code == 201, registered.text
     token = system.token("partner", subject, partner_id=registered.json()["id"])
     body = {"url": receiver.url, "event_types": ["CertificateIssued"]}

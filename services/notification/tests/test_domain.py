@@ -133,7 +133,7 @@ def test_a_public_https_target_is_accepted_everywhere() -> None:
 
 
 def test_private_targets_are_refused_by_default_only_in_production() -> None:
-    servers: dict[str, Any] = {"database_url": "postgresql://x/y", "nats_url": "nats://x:1"}
+    servers: dict[str, Any] = {"database_url": "postgresql://x/y", "nats_url": "tls://x:1"}
     assert NotificationSettings(**servers, environment="test").allow_private_targets is True
     production = NotificationSettings(
         **servers,
