@@ -7,7 +7,9 @@ endpoints, security headers, and CORS closed unless origins are named.
   per client address: `per_minute` requests a minute with bursts of the same size; beyond it,
   429 with `Retry-After`. Buckets live in the process (each replica counts its own).
 - Every answer carries `nosniff`, no framing, no referrer, a CSP that loads nothing, and
-  `Cache-Control: no-store` (answers hold personal data); HSTS in production.
+  `Cache-Control: no-store` (answers hold personal data); HSTS in production. Only the docs
+  pages themselves (exactly `/docs`, `/docs/oauth2-redirect`, `/redoc`) go without the CSP,
+  since they load their scripts from a CDN; `/docsx` or `/docs/../v1/...` are no docs page.
 - CORS: no cross-origin browser access at all unless `cors_origins` lists origins.
 - Text PostgreSQL cannot store (a NUL character, or an unpaired surrogate that a JSON escape can
   write) is refused with 422 naming the field, before any route runs: it would otherwise fail in
@@ -48,8 +50,8 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
 HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
-# The OpenAPI page loads its scripts from a CDN: it keeps its own CSP.
-_DOCS = ("/docs", "/redoc")
+# The OpenAPI pages load their scripts from a CDN: these exact paths go without our CSP.
+DOCS_PATHS: frozenset[str] = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 @dataclass
@@ -87,8 +89,10 @@ class Hardening:
         max_request_bytes: int,
         rate_limits: Mapping[str, int],
         production: bool,
+        docs_paths: frozenset[str] = DOCS_PATHS,
     ) -> None:
         self.app = app
+        self.docs_paths = docs_paths
         self.max_request_bytes = max_request_bytes
         self.limits = {
             path: RateLimit(per_minute) for path, per_minute in rate_limits.items() if per_minute > 0
@@ -96,6 +100,7 @@ class Hardening:
         self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
         if production:
             self.headers.append((HSTS[0].encode(), HSTS[1].encode()))
+        self.docs_headers = [(k, v) for k, v in self.headers if k != b"content-security-policy"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,12 +135,14 @@ class Hardening:
                     raise PayloadTooLarge(detail=f"at most {self.max_request_bytes} bytes")
             return message
 
+        # Exactly the docs pages, as the router matches them: a prefix would cover `/docsx`.
+        security = self.docs_headers if scope["path"] in self.docs_paths else self.headers
+
         async def secured_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if not scope["path"].startswith(_DOCS):
-                    existing = {name.lower() for name, _ in message.get("headers", [])}
-                    extra = [(k, v) for k, v in self.headers if k not in existing]
-                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+                existing = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in security if k not in existing]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         await self.app(scope, bounded_receive, secured_send)
@@ -293,6 +300,13 @@ def harden(
             max_age=600,
         )
     app.add_middleware(StorableText)  # added first, so it runs inside Hardening
+    docs_paths = frozenset(
+        path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url) if path
+    )
     app.add_middleware(
-        Hardening, max_request_bytes=max_request_bytes, rate_limits=rate_limits, production=production
+        Hardening,
+        max_request_bytes=max_request_bytes,
+        rate_limits=rate_limits,
+        production=production,
+        docs_paths=docs_paths,
     )
