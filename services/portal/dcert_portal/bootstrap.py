@@ -35,6 +35,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# Production is served over HTTPS only (secure cookies): browsers are told to keep to it.
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
@@ -71,6 +73,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if settings.secure_cookies:
+            response.headers.setdefault(*HSTS)
         return response
 
     @app.exception_handler(PageRefused)
