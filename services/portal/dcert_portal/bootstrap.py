@@ -9,7 +9,6 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.sessions import SessionMiddleware
 
 from .admin_pages import router as admin_router
 from .card_pages import router as card_router
@@ -22,6 +21,7 @@ from .pages import PageRefused, render
 from .review_pages import router as review_router
 from .routes import router, signed_out
 from .services import Services, ServiceUnavailable, SignedOut
+from .sessions import EncryptedSessionMiddleware
 from .settings import PortalSettings
 
 HERE = Path(__file__).parent
@@ -55,8 +55,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.state.translators = load_translators()
     templates = Jinja2Templates(directory=HERE / "templates")
     app.state.templates = templates
+    # Encrypted, not only signed: it holds the access token and the person's claims (sessions.py).
     app.add_middleware(
-        SessionMiddleware,
+        EncryptedSessionMiddleware,
         secret_key=settings.secret,
         session_cookie=SESSION_COOKIE,
         # The cookie outlives the sign-in (its `expires_at`) by half a day: who was signed in is
