@@ -16,7 +16,7 @@ from datetime import date
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .access_log import RETENTION_FLOOR_DAYS
@@ -99,6 +99,12 @@ class ServiceSettings(BaseSettings):
     # weekend days worked in lieu (调休). Every service counts working days the same way.
     calendar_holidays: list[date] = []
     calendar_workdays: list[date] = []
+    # Rate limits (dcert_shared.rate_limits): the proxies whose X-Forwarded-For names the client
+    # (CIDRs as JSON, '["10.0.0.0/8"]'; none: the socket's peer is the client, as a direct
+    # connection must be), and the requests a minute of one signed-in caller (role and subject)
+    # on every authenticated route, counted across replicas; 0 turns that limit off.
+    trusted_proxies: list[IPvAnyNetwork] = []
+    subject_rate_limit_per_minute: int = Field(default=600, ge=0)
 
     def working_calendar(self) -> WorkingCalendar:
         return WorkingCalendar(self.calendar_holidays, self.calendar_workdays)
