@@ -11,7 +11,10 @@ straight from clients.
 from __future__ import annotations
 
 import itertools
+import json
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +23,8 @@ from fastapi import FastAPI
 from dcert_certificate.bootstrap import create_app
 from dcert_certificate.settings import CertificateSettings
 from dcert_shared.auth import DevIssuer, TokenVerifier
+from dcert_shared.embedded import free_port
+from dcert_shared.supervisor import ServiceProcess
 
 PER_MINUTE = 5
 PROXY = "10.0.0.2"
@@ -134,3 +139,33 @@ async def test_a_signed_in_caller_gets_429_past_its_own_limit_from_any_address(
             headers={"Authorization": f"Bearer {reviewer}", "Accept-Language": "en"},
         )
         assert en.status_code == 429 and en.json()["title"] == "Too many requests"
+
+
+async def test_a_local_peer_cannot_choose_its_address_through_the_server_either(
+    fresh_database: str, nats_url: str, test_prefix: str, tmp_path: Path
+) -> None:
+    """uvicorn, left to itself, takes X-Forwarded-For from any loopback peer (an embedded run,
+    a sidecar): the services are started so that only `DCERT_TRUSTED_PROXIES` decides."""
+    port = free_port()
+    process = ServiceProcess(
+        "certificate",
+        "dcert_certificate.main:app",
+        port,
+        {
+            **os.environ,
+            "DATABASE_URL": fresh_database,
+            "NATS_URL": nats_url,
+            "DCERT_NATS_PREFIX": test_prefix,
+            "DCERT_ENV": "test",
+            "DCERT_RATE_LIMITS": json.dumps({"/v1/verify": PER_MINUTE}),
+        },
+        log_path=tmp_path / "certificate.log",
+    )
+    process.start()
+    try:
+        await process.wait_healthy_async(timeout=60)
+        async with httpx.AsyncClient(base_url=process.url) as http:
+            answers = [await verify(http, f"198.51.100.{n}") for n in range(PER_MINUTE + 1)]
+    finally:
+        process.stop()
+    assert [answer.status_code for answer in answers] == [200] * PER_MINUTE + [429]
