@@ -295,6 +295,7 @@ class ServiceRuntime:
         self.access_relay = AccessLogRelay(self.pool, self._nc, self.naming, self.context, self.topology)
         self.loops.spawn("access-log-relay", self.access_relay.run, singleton=True, backoff=_BROKER_BACKOFF)
         self.workers.append(periodic(settings.prune_interval_seconds, "pruning", self._prune))
+        self.workers.append(periodic(60, "rate-limit-pruning", self._prune_rate_limits))
         if (days := settings.access_log_retention_days) is not None:
             self.workers.append(
                 periodic(86_400, "access-log-retention", lambda _: access_log_module.prune(self.pool, days))
@@ -322,6 +323,10 @@ class ServiceRuntime:
         stream = self.naming.event_stream(self.context)
         removed = await prune(self.pool, self.js, stream, self.settings.retention())
         return {what: count for what, count in removed.items() if count}
+
+    async def _prune_rate_limits(self, _: CommandContext) -> None:
+        """Quietly (a count each minute is not worth a log line)."""
+        await rate_limits_module.prune(self.pool)
 
     def _job_body(self, job: Job) -> Callable[[Run], Awaitable[None]]:
         async def body(run: Run) -> None:
@@ -500,13 +505,8 @@ def build_app(
 
 def rate_limiter(runtime: ServiceRuntime) -> RateLimiter:
     """The service's limits, counted in its database once it runs (dcert_shared.rate_limits);
-    full buckets are pruned every minute by one of its processes."""
+    the runtime prunes the full buckets every minute."""
     settings = runtime.settings
-
-    async def prune_buckets(_: CommandContext) -> None:  # quietly: nothing worth a log line
-        await rate_limits_module.prune(runtime.pool)
-
-    runtime.workers.append(periodic(60, "rate-limit-pruning", prune_buckets))
     return RateLimiter(
         SharedBuckets(lambda: runtime._pool),
         settings.rate_limits,
