@@ -16,6 +16,7 @@ from .certificate_pages import router as certificate_router
 from .doctor_pages import router as doctor_router
 from .i18n import load_translators
 from .identity import provider_of
+from .live_code import router as live_code_router
 from .matter_pages import router as matter_router
 from .pages import PageRefused, render
 from .review_pages import router as review_router
@@ -26,11 +27,12 @@ from .settings import PortalSettings
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "dcert_portal_session"
-# Scripts and styles only from this site (one script: the identity number check); forms post only here; never framed.
+# Scripts and styles only from this site (one script: the identity number check); forms post only here; never
+# framed, framing only pages of this site (the e-certificate's live code, live_code.py, which allows it).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -98,5 +100,6 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(matter_router)
     app.include_router(card_router)
     app.include_router(admin_router)
+    app.include_router(live_code_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
