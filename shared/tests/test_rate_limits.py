@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 from dcert_shared.db import create_pool, migrate_schema
 from dcert_shared.rate_limits import (
@@ -22,6 +23,7 @@ from dcert_shared.rate_limits import (
     client_address,
     prune,
 )
+from dcert_shared.settings import ServiceSettings
 
 TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8")]
 
@@ -122,3 +124,18 @@ async def test_an_app_without_a_database_counts_in_the_process() -> None:
     assert [await buckets.take(b"client", 2) for _ in range(3)][2] > 0
     local = LocalBuckets()
     assert local.take_now(b"a", 1, 0.0) == 0 and local.take_now(b"a", 1, 1.0) == pytest.approx(59.0)
+
+
+def test_settings_refuse_to_trust_every_address() -> None:
+    servers = {
+        "database_url": "postgresql://x/y",
+        "nats_url": "nats://x:1",
+        "service_name": "t",
+        "environment": "test",
+    }
+    with pytest.raises(ValidationError, match="DCERT_TRUSTED_PROXIES"):
+        ServiceSettings(**servers, trusted_proxies=["0.0.0.0/0"])
+    with pytest.raises(ValidationError):
+        ServiceSettings(**servers, trusted_proxies=["10.0.0.1/8"])  # not a network: a typo
+    settings = ServiceSettings(**servers, trusted_proxies=["10.0.0.0/8", "2001:db8::7"])
+    assert [str(network) for network in settings.trusted_proxies] == ["10.0.0.0/8", "2001:db8::7/128"]
