@@ -58,6 +58,10 @@ def system(
         "DCERT_NOTICE_CHECK_SECONDS": "0.2",
         "DCERT_WEBHOOK_RETRY_SCHEDULE_SECONDS": "[0.2, 0.5, 1, 2]",
         "DCERT_DELIVERY_POLL_SECONDS": "0.1",
+        # The session's few tokens make thousands of calls; the limit is counted, never reached.
+        "DCERT_SUBJECT_RATE_LIMIT_PER_MINUTE": "1000000",
+        # Online e-certificate codes a test can wait out (tests/attacks/test_replayed_codes.py).
+        "DCERT_ECERT_ONLINE_CODE_SECONDS": "5",
     }
     # Spans and metrics go to a collector of the test's own, exported within a second, so that
     # tests can search everything the services tell an operator (tests/test_no_personal_data.py).

@@ -63,18 +63,30 @@ async def test_a_parent_sees_the_childs_certificate_qr_code_and_benefits(
     assert "肢体残疾" in text and "一级（最重）" in text and "有效" in text
     assert "已向制卡中心下单" in text  # the card as ordered on issuance
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", text)  # dates in the locale's form
-    # The QR code: an inline SVG with an accessible name, and a text telling what it is.
+    # The QR code to show: the online one, in a frame of its own that reloads itself.
+    frame = re.search(r'<iframe class="live-code" src="([^"]+)" title="([^"]+)"', text)
+    assert frame and frame.group(2) == "您的电子残疾人证二维码（每分钟更新）"
+    assert "<figcaption>此二维码是您的电子残疾人证" in text and "截图很快就会失效" in text
+    live = await visitor.get(frame.group(1).replace("&amp;", "&"))
+    assert live.status_code == 200 and "frame-ancestors 'self'" in live.headers["content-security-policy"]
+    assert re.search(r'<meta http-equiv="refresh" content="\d+; url=/certificate/[^"]+round=1">', live.text)
+    live_svg = re.search(r"<svg [^>]*>", live.text)
+    assert live_svg and 'role="img"' in live_svg.group(0)
+    assert re.search(r'aria-label="您的电子残疾人证实时二维码，有效至\d', live_svg.group(0))
+    # The offline code, for places without a network, one click away: an inline SVG with an
+    # accessible name, and a text telling what it is.
+    assert '<details class="offline-code">' in text
     svg = re.search(r"<svg [^>]*>", text)
     assert svg and 'role="img"' in svg.group(0)
     assert re.search(r'aria-label="您的电子残疾人证二维码，有效期至\d{4}年', svg.group(0))
-    assert "<path" in text and "<figcaption>此二维码是您的电子残疾人证" in text and "到期" in text
+    assert "<path" in text and "离线核验" in text and "到期" in text
     # Benefits with their state, amount in yuan and the reason in Chinese.
     nursing = benefits["nursing_subsidy"]
     assert "正在发放" in text and "¥" in text
     assert escape(nursing["name"]) in text and escape(nursing["reason"]) in text
     assert escape(benefits["living_subsidy"]["reason"]) in text
-    # No certificate or identity number in any link.
-    for href in hrefs(text):
+    # No certificate or identity number in any link, or in the frame's address.
+    for href in [*hrefs(text), frame.group(1)]:
         assert number not in href and parent not in href, href
 
 
@@ -90,6 +102,13 @@ async def test_the_certificate_page_is_in_english_when_chosen(
     assert number in text and "Physical disability" in text and "Level 1 (the most severe)" in text
     assert re.search(
         r'aria-label="QR code of your electronic disability certificate, valid until \w+ \d', text
+    )
+    frame = re.search(r'<iframe class="live-code" src="([^"]+)"', text)
+    assert frame and "lang=en" in frame.group(1)
+    live = await visitor.get(frame.group(1).replace("&amp;", "&"))
+    assert '<html lang="en">' in live.text
+    assert re.search(
+        r'aria-label="Live QR code of your electronic disability certificate, valid until \d', live.text
     )
     assert "Being paid" in text and "CN¥" in text
     token = system.token("applicant", "portal-certificate-parent-en", id_number=parent)
@@ -140,8 +159,15 @@ def test_the_certificate_with_its_qr_code_passes_axe_and_fits_a_phone(
     page = browser_signed_in(browser, portal, parent, language, viewport=PHONE)
     page.goto(f"{portal}/certificate")
     assert page.locator("h1").count() == 1
-    qr = page.get_by_role("img", name=re.compile("二维码|QR code"))
-    assert qr.count() == 1 and qr.is_visible()
+    # The online code, in its frame; the offline one only once asked for.
+    live = page.frame_locator("iframe.live-code").get_by_role(
+        "img", name=re.compile("实时二维码|Live QR code")
+    )
+    assert live.count() == 1 and live.is_visible()
+    offline = page.get_by_role("img", name=re.compile("二维码|QR code"))
+    assert offline.count() == 0
+    page.locator("details.offline-code summary").click()
+    assert offline.count() == 1 and offline.is_visible()
     assert violations(page) == []
     assert no_sideways_scroll(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -4,16 +4,14 @@ meanwhile, and no one else finds it."""
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 import httpx
-import itsdangerous
 import pytest
 
 from dcert_portal.bootstrap import SESSION_COOKIE
 from dcert_portal.drafts import DRAFT_COOKIE
+from dcert_portal.sessions import SessionSealer
 from dcert_portal.settings import PortalSettings
 
 from .system import System, new_person
@@ -21,13 +19,14 @@ from .test_portal_pages import applications_of, filled_in, signed_in, the_form
 
 
 def change_session(visitor: httpx.AsyncClient, settings: PortalSettings, **changes: Any) -> None:
-    """What time (or a revoked token) does to the session, done at once: the cookie re-signed
-    as Starlette's SessionMiddleware signs it."""
-    signer = itsdangerous.TimestampSigner(settings.secret)
+    """What time (or a revoked token) does to the session, done at once: the cookie sealed again
+    as the portal seals it (dcert_portal.sessions)."""
+    sealer = SessionSealer(settings.secret, SESSION_COOKIE)
     cookie = next(cookie for cookie in visitor.cookies.jar if cookie.name == SESSION_COOKIE)
-    session = json.loads(base64.b64decode(signer.unsign(str(cookie.value).encode())))
+    session = sealer.open(str(cookie.value), max_age_seconds=86_400)
+    assert session is not None
     session.update(changes)
-    cookie.value = signer.sign(base64.b64encode(json.dumps(session).encode())).decode()
+    cookie.value = sealer.seal(session)
 
 
 @pytest.mark.parametrize("how", ["expired", "token_refused"])

@@ -294,6 +294,11 @@ async def bearer_principal(
         raise TokenMissing()
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(token.strip())
+    # Every authenticated route counts against the caller's own limit (dcert_shared.rate_limits),
+    # once per request; an app built without a limiter (a unit test's) has none.
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None and getattr(request.state, "principal", None) is None:
+        await limiter.admit_subject(principal.role, principal.subject)
     request.state.principal = principal
     return principal
 

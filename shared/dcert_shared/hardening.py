@@ -5,9 +5,13 @@ endpoints, security headers, and CORS closed unless origins are named.
   Content-Length, or while it streams in without one).
 - Paths with a rate limit (`/v1/verify`, anyone may call it; `/v1/dev/tokens`) get a token bucket
   per client address: `per_minute` requests a minute with bursts of the same size; beyond it,
-  429 with `Retry-After`. Buckets live in the process (each replica counts its own).
+  429 with `Retry-After`. Who the client is and where the buckets live (the service's database,
+  shared by its replicas): `rate_limits`. The per-subject limit of signed-in callers is taken
+  where the token is verified (`auth.bearer_principal`), since it needs the verified subject.
 - Every answer carries `nosniff`, no framing, no referrer, a CSP that loads nothing, and
-  `Cache-Control: no-store` (answers hold personal data); HSTS in production.
+  `Cache-Control: no-store` (answers hold personal data); HSTS in production. Only the docs
+  pages themselves (exactly `/docs`, `/docs/oauth2-redirect`, `/redoc`) go without the CSP,
+  since they load their scripts from a CDN; `/docsx` or `/docs/../v1/...` are no docs page.
 - CORS: no cross-origin browser access at all unless `cors_origins` lists origins.
 - Text PostgreSQL cannot store (a NUL character, or an unpaired surrogate that a JSON escape can
   write) is refused with 422 naming the field, before any route runs: it would otherwise fail in
@@ -19,9 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,6 +40,7 @@ from .problems import (
     ValidationFailed,
     problem_document,
 )
+from .rate_limits import LocalBuckets, RateLimiter
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "x-content-type-options": "nosniff",
@@ -48,34 +51,8 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
 HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
-# The OpenAPI page loads its scripts from a CDN: it keeps its own CSP.
-_DOCS = ("/docs", "/redoc")
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-
-@dataclass
-class RateLimit:
-    """A token bucket per client address for one path."""
-
-    per_minute: int
-    buckets: dict[str, _Bucket] = field(default_factory=dict)
-
-    def wait(self, client: str, now: float) -> float:
-        """0 when the request may go ahead (and counts), else the seconds until it may."""
-        if len(self.buckets) > 100_000:  # forget the idle ones rather than grow without end
-            self.buckets = {key: b for key, b in self.buckets.items() if now - b.at < 60}
-        bucket = self.buckets.setdefault(client, _Bucket(float(self.per_minute), now))
-        bucket.tokens = min(float(self.per_minute), bucket.tokens + (now - bucket.at) * self.per_minute / 60)
-        bucket.at = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) * 60 / self.per_minute
+# The OpenAPI pages load their scripts from a CDN: these exact paths go without our CSP.
+DOCS_PATHS: frozenset[str] = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 class Hardening:
@@ -85,17 +62,18 @@ class Hardening:
         self,
         app: ASGIApp,
         max_request_bytes: int,
-        rate_limits: Mapping[str, int],
+        limiter: RateLimiter,
         production: bool,
+        docs_paths: frozenset[str] = DOCS_PATHS,
     ) -> None:
         self.app = app
+        self.docs_paths = docs_paths
         self.max_request_bytes = max_request_bytes
-        self.limits = {
-            path: RateLimit(per_minute) for path, per_minute in rate_limits.items() if per_minute > 0
-        }
+        self.limiter = limiter
         self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
         if production:
             self.headers.append((HSTS[0].encode(), HSTS[1].encode()))
+        self.docs_headers = [(k, v) for k, v in self.headers if k != b"content-security-policy"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,14 +81,11 @@ class Hardening:
             return
         headers = _request_headers(scope)
         language = negotiate(headers.get("accept-language"))
-        limit = self.limits.get(scope["path"])
-        if limit is not None:
-            client = (scope.get("client") or ("unknown", 0))[0]
-            wait = limit.wait(client, time.monotonic())
-            if wait > 0:
-                retry_after = str(max(1, math.ceil(wait)))
-                await self._refuse(send, TooManyRequests(), language, {"retry-after": retry_after})
-                return
+        wait = await self.limiter.path_wait(scope)
+        if wait > 0:
+            retry_after = str(max(1, math.ceil(wait)))
+            await self._refuse(send, TooManyRequests(), language, {"retry-after": retry_after})
+            return
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_request_bytes:
             await self._refuse(
@@ -130,12 +105,14 @@ class Hardening:
                     raise PayloadTooLarge(detail=f"at most {self.max_request_bytes} bytes")
             return message
 
+        # Exactly the docs pages, as the router matches them: a prefix would cover `/docsx`.
+        security = self.docs_headers if scope["path"] in self.docs_paths else self.headers
+
         async def secured_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if not scope["path"].startswith(_DOCS):
-                    existing = {name.lower() for name, _ in message.get("headers", [])}
-                    extra = [(k, v) for k, v in self.headers if k not in existing]
-                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+                existing = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in security if k not in existing]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         await self.app(scope, bounded_receive, secured_send)
@@ -282,8 +259,10 @@ def harden(
     rate_limits: Mapping[str, int],
     cors_origins: Sequence[str],
     production: bool,
+    limiter: RateLimiter | None = None,
 ) -> None:
-    """Install the module's protections on a FastAPI app (CORS only for the named origins)."""
+    """Install the module's protections on a FastAPI app (CORS only for the named origins).
+    Without a `limiter`, the open endpoints' `rate_limits` are counted in this process."""
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -293,6 +272,13 @@ def harden(
             max_age=600,
         )
     app.add_middleware(StorableText)  # added first, so it runs inside Hardening
+    docs_paths = frozenset(
+        path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url) if path
+    )
     app.add_middleware(
-        Hardening, max_request_bytes=max_request_bytes, rate_limits=rate_limits, production=production
+        Hardening,
+        max_request_bytes=max_request_bytes,
+        limiter=limiter or RateLimiter(LocalBuckets(), rate_limits),
+        production=production,
+        docs_paths=docs_paths,
     )

@@ -73,6 +73,10 @@ class DomainError(Exception):
     def title(self, language: str) -> str:
         return self.title_en if language == "en" else self.title_zh
 
+    def response_headers(self) -> Mapping[str, str]:
+        """The headers of this answer: the class's, or this occurrence's (a Retry-After)."""
+        return self.headers
+
     def __repr__(self) -> str:
         # The detail may be long or (by mistake) personal: the code says what happened.
         return f"{type(self).__name__}(code={self.code!r})"
@@ -234,7 +238,7 @@ def error_response(request: Request, error: DomainError) -> JSONResponse:
         errors=error.errors,
         extra=error.extra,
     )
-    return _respond(body, language, error.headers)
+    return _respond(body, language, error.response_headers())
 
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
@@ -400,16 +404,20 @@ _PROBLEM_DESCRIPTIONS: Final[Mapping[int, str]] = {
     409: "Conflicts with the current state, or an Idempotency-Key reused with another body",
     413: "The request body is too large",
     422: "The request is not valid: `errors` lists each field",
-    429: "Too many requests from this client: see Retry-After",
+    429: "Too many requests from this client (or this signed-in caller): see Retry-After",
     500: "An unexpected error; nothing about it is shown",
     503: "A dependency (database, broker, sign-in keys) cannot be reached",
 }
 _FASTAPI_VALIDATION_SCHEMAS: Final = ("HTTPValidationError", "ValidationError")
 
 
-def _problem_statuses(method: str, operation: Mapping[str, Any], rate_limited: bool) -> list[int]:
+def _problem_statuses(
+    method: str, operation: Mapping[str, Any], rate_limited: bool, subjects_limited: bool = False
+) -> list[int]:
     """The problem answers an operation can give, from what it takes: every route raises through
-    the same handlers, so the rules follow the shape of the operation, not its code."""
+    the same handlers, so the rules follow the shape of the operation, not its code. With
+    `subjects_limited`, every signed-in caller has a limit of their own: a secured operation
+    may answer 429."""
     parameters = operation.get("parameters") or []
     has_body = "requestBody" in operation
     statuses = [422, 500]  # 422 for any request: text no database stores is refused before routing
@@ -421,12 +429,14 @@ def _problem_statuses(method: str, operation: Mapping[str, Any], rate_limited: b
         statuses.append(409)
     if has_body:
         statuses += [400, 413]  # 400: a body that is not even text (FastAPI cannot decode it)
-    if rate_limited:
+    if rate_limited or (subjects_limited and operation.get("security")):
         statuses.append(429)
     return sorted(statuses)
 
 
-def _document_problems(document: dict[str, Any], rate_limited_paths: Collection[str]) -> None:
+def _document_problems(
+    document: dict[str, Any], rate_limited_paths: Collection[str], subjects_limited: bool = False
+) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION_SCHEMAS:  # FastAPI's own 422 body, which we never send
         schemas.pop(name, None)
@@ -436,7 +446,8 @@ def _document_problems(document: dict[str, Any], rate_limited_paths: Collection[
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            for status in _problem_statuses(method, operation, path in rate_limited_paths):
+            rate_limited = path in rate_limited_paths
+            for status in _problem_statuses(method, operation, rate_limited, subjects_limited):
                 declared = responses.get(str(status))
                 if declared is None or _is_fastapi_validation_error(declared):
                     responses[str(status)] = {
@@ -451,16 +462,19 @@ def _is_fastapi_validation_error(response: Mapping[str, Any]) -> bool:
     return bool(schema.get("$ref", "").endswith("/HTTPValidationError"))
 
 
-def document_problem_answers(app: FastAPI, rate_limited_paths: Collection[str] = ()) -> None:
+def document_problem_answers(
+    app: FastAPI, rate_limited_paths: Collection[str] = (), *, subjects_limited: bool = False
+) -> None:
     """Declare in `app`'s OpenAPI document the problem answers of every operation, as
     `application/problem+json` with the Problem schema (FastAPI would declare only a 422 of its
-    own shape). `rate_limited_paths` also answer 429."""
+    own shape). `rate_limited_paths` also answer 429, and so does every secured operation when
+    `subjects_limited`."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
-            _document_problems(document, rate_limited_paths)
+            _document_problems(document, rate_limited_paths, subjects_limited)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 from . import access_log as access_log_module
 from . import agencies as agencies_module
 from . import consumer as consumer_module
+from . import rate_limits as rate_limits_module
 from . import read_models as read_models_module
 from . import store as store_module
 from . import uow as uow_module
@@ -56,6 +58,7 @@ from .loops import Backoff, Leases, Loops, Run
 from .outbox import OutboxRelay
 from .problems import document_problem_answers, install_problem_handlers
 from .pruning import prune
+from .rate_limits import RateLimiter, SharedBuckets
 from .read_models import ReadModelKeeper
 from .restore import rebase_if_restored
 from .settings import ServiceSettings
@@ -196,6 +199,7 @@ class ServiceRuntime:
                 *access_log_module.SCHEMA,
                 *read_models_module.SCHEMA,
                 *agencies_module.SCHEMA,
+                *rate_limits_module.SCHEMA,
                 *self.schema,
             ],
             # Before anything is written: ids of another cluster (a logical restore) rebased.
@@ -291,6 +295,7 @@ class ServiceRuntime:
         self.access_relay = AccessLogRelay(self.pool, self._nc, self.naming, self.context, self.topology)
         self.loops.spawn("access-log-relay", self.access_relay.run, singleton=True, backoff=_BROKER_BACKOFF)
         self.workers.append(periodic(settings.prune_interval_seconds, "pruning", self._prune))
+        self.workers.append(periodic(60, "rate-limit-pruning", self._prune_rate_limits))
         if (days := settings.access_log_retention_days) is not None:
             self.workers.append(
                 periodic(86_400, "access-log-retention", lambda _: access_log_module.prune(self.pool, days))
@@ -318,6 +323,10 @@ class ServiceRuntime:
         stream = self.naming.event_stream(self.context)
         removed = await prune(self.pool, self.js, stream, self.settings.retention())
         return {what: count for what, count in removed.items() if count}
+
+    async def _prune_rate_limits(self, _: CommandContext) -> None:
+        """Quietly (a count each minute is not worth a log line)."""
+        await rate_limits_module.prune(self.pool)
 
     def _job_body(self, job: Job) -> Callable[[Run], Awaitable[None]]:
         async def body(run: Run) -> None:
@@ -439,9 +448,12 @@ def build_app(
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.token_verifier = token_verifier(settings, dev_issuer)
+    app.state.rate_limiter = rate_limiter(runtime)
     install_problem_handlers(app)
     document_problem_answers(
-        app, [path for path, per_minute in settings.rate_limits.items() if per_minute > 0]
+        app,
+        [path for path, per_minute in settings.rate_limits.items() if per_minute > 0],
+        subjects_limited=settings.subject_rate_limit_per_minute > 0,
     )
     harden(
         app,
@@ -449,6 +461,7 @@ def build_app(
         rate_limits=settings.rate_limits,
         cors_origins=settings.cors_origins,
         production=settings.environment == "production",
+        limiter=app.state.rate_limiter,
     )
 
     @app.get(
@@ -488,6 +501,19 @@ def build_app(
     app.add_middleware(RequestLog)
     instrument_app(app)
     return app
+
+
+def rate_limiter(runtime: ServiceRuntime) -> RateLimiter:
+    """The service's limits, counted in its database once it runs (dcert_shared.rate_limits);
+    the runtime prunes the full buckets every minute."""
+    settings = runtime.settings
+    return RateLimiter(
+        SharedBuckets(lambda: runtime._pool),
+        settings.rate_limits,
+        subject_per_minute=settings.subject_rate_limit_per_minute,
+        trusted_proxies=settings.trusted_proxies,
+        key_secret=hashlib.sha256(b"dcert-rate-limits\x00" + settings.identity_hash_key_bytes).digest(),
+    )
 
 
 def token_verifier(settings: ServiceSettings, dev_issuer: DevIssuer | None) -> TokenVerifier:

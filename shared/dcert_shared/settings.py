@@ -13,10 +13,11 @@ import base64
 import binascii
 import hashlib
 from datetime import date
+from ipaddress import IPv4Network, IPv6Network
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .access_log import RETENTION_FLOOR_DAYS
@@ -99,6 +100,12 @@ class ServiceSettings(BaseSettings):
     # weekend days worked in lieu (调休). Every service counts working days the same way.
     calendar_holidays: list[date] = []
     calendar_workdays: list[date] = []
+    # Rate limits (dcert_shared.rate_limits): the proxies whose X-Forwarded-For names the client
+    # (CIDRs as JSON, '["10.0.0.0/8"]'; none: the socket's peer is the client, as a direct
+    # connection must be), and the requests a minute of one signed-in caller (role and subject)
+    # on every authenticated route, counted across replicas; 0 turns that limit off.
+    trusted_proxies: list[IPvAnyNetwork] = []
+    subject_rate_limit_per_minute: int = Field(default=600, ge=0)
 
     def working_calendar(self) -> WorkingCalendar:
         return WorkingCalendar(self.calendar_holidays, self.calendar_workdays)
@@ -179,6 +186,16 @@ class ServiceSettings(BaseSettings):
         if self.stream_max_bytes is not None:
             return self.stream_max_bytes
         return 16 * 1024**2 if self.environment == "test" else 1024**3
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_not_everyone(
+        cls, networks: list[IPv4Network | IPv6Network]
+    ) -> list[IPv4Network | IPv6Network]:
+        """Trusting every address would let every client choose its own bucket."""
+        if any(network.prefixlen == 0 for network in networks):
+            raise ValueError("DCERT_TRUSTED_PROXIES must name the proxies, not every address (/0)")
+        return networks
 
 
 def _broker_problems(nats_url: str) -> list[str]:

@@ -68,7 +68,8 @@ STABLE_AFTER_SECONDS = 30.0  # a child that ran this long starts its backoff aga
 
 
 class ServiceProcess:
-    """`python -m uvicorn <app> --host 127.0.0.1 --port <port> --no-access-log` as a child.
+    """`python -m uvicorn <app> --host 127.0.0.1 --port <port> --no-access-log --no-proxy-headers`
+    as a child.
 
     `env` is the child's complete environment (None: a copy of ours). The child gets SIGTERM
     when the thread that started it dies (PR_SET_PDEATHSIG), and runs in a session of its own
@@ -122,6 +123,9 @@ class ServiceProcess:
             "--port",
             str(self.port),
             "--no-access-log",
+            # The client's address is read from X-Forwarded-For in one place, behind the trusted
+            # proxies of the settings (dcert_shared.rate_limits), not by uvicorn for any local peer.
+            "--no-proxy-headers",
             "--timeout-graceful-shutdown",
             "15",
             *self.extra_args,

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 
-from dcert_shared.hardening import RateLimit, harden
+from dcert_shared.hardening import harden
 from dcert_shared.problems import install_problem_handlers
+from dcert_shared.rate_limits import LocalBuckets
 
 
 def an_app(**overrides: object) -> FastAPI:
@@ -99,10 +100,10 @@ async def test_text_no_database_can_store_is_refused_with_422_before_the_route_r
 
 
 def test_a_bucket_refills_with_time() -> None:
-    limit = RateLimit(per_minute=60)
-    assert all(limit.wait("a", 0.0) == 0 for _ in range(60))
-    assert limit.wait("a", 0.0) > 0
-    assert limit.wait("a", 1.5) == 0  # one a second
+    buckets = LocalBuckets()
+    assert all(buckets.take_now(b"a", 60, 0.0) == 0 for _ in range(60))
+    assert buckets.take_now(b"a", 60, 0.0) > 0
+    assert buckets.take_now(b"a", 60, 1.5) == 0  # one a second
 
 
 async def test_answers_carry_security_headers_and_cors_stays_closed_by_default() -> None:

@@ -11,6 +11,10 @@ file cannot be used. Valid offline means: well formed, signed by a listed key, s
 correct, and not past its expiry date on this computer's clock. It cannot know whether the
 certificate was reported lost, replaced or cancelled after the code was made
 (`status_checked: false`); `GET /v1/verify?code=...` online answers that. docs/e-certificate.md.
+
+The holder's phone also shows an online code (`DC1T.`, made a minute ago, valid for a minute or
+two, so that a screenshot stops working): it is checked online only, and this check says so
+(`online_only`) instead of calling it malformed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 PREFIX = "DC1"
+# The short-lived online code: the same payload and key, with the time it was made (`t`).
+ONLINE_PREFIX = "DC1T"
 # The disability categories of GB/T 26341-2010, as numbered in the payload and in certificate numbers.
 CATEGORIES = {
     1: "visual",
@@ -96,21 +102,29 @@ def public_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def open_code(code: str, public_keys: Mapping[str, Ed25519PublicKey]) -> CodeContent:
-    """The content of `code` if one of `public_keys` signed it exactly so; raises InvalidCode."""
+def signed_payload(code: str, public_keys: Mapping[str, Ed25519PublicKey], prefix: str = PREFIX) -> Any:
+    """The decoded payload of `code` (format `prefix`) if one of `public_keys` signed it exactly
+    so; raises InvalidCode."""
     parts = code.strip().split(".")
-    if len(parts) != 4 or parts[0] != PREFIX:
+    if len(parts) != 4 or parts[0] != prefix:
         raise InvalidCode("malformed")
     _, key_id, payload, signature = parts
     key = public_keys.get(key_id)
     if key is None:
         raise InvalidCode("unknown_key")
     try:
-        key.verify(b64url_decode(signature), f"{PREFIX}.{key_id}.{payload}".encode())
+        key.verify(b64url_decode(signature), f"{prefix}.{key_id}.{payload}".encode())
     except (InvalidSignature, ValueError):
         raise InvalidCode("signature_invalid") from None
     try:
-        data = json.loads(b64url_decode(payload))
+        return json.loads(b64url_decode(payload))
+    except ValueError:
+        raise InvalidCode("malformed") from None
+
+
+def content_of(data: Any) -> CodeContent:
+    """What a signed payload says; raises InvalidCode when it is not a payload of ours."""
+    try:
         expiry = str(data["x"])
         return CodeContent(
             serial=str(data["s"]),
@@ -123,6 +137,11 @@ def open_code(code: str, public_keys: Mapping[str, Ed25519PublicKey]) -> CodeCon
         raise InvalidCode("malformed") from None
 
 
+def open_code(code: str, public_keys: Mapping[str, Ed25519PublicKey]) -> CodeContent:
+    """The content of `code` if one of `public_keys` signed it exactly so; raises InvalidCode."""
+    return content_of(signed_payload(code, public_keys))
+
+
 def verify_offline(code: str, public_keys: Mapping[str, str], today: date) -> OfflineResult:
     """Check `code` against `public_keys` (key id -> base64url raw Ed25519 key, the `keys` of
     `GET /v1/e-certificate/keys`) on the day `today`, without the network.
@@ -132,6 +151,8 @@ def verify_offline(code: str, public_keys: Mapping[str, str], today: date) -> Of
     keys = {key_id: public_key(text) for key_id, text in public_keys.items()}
     parts = code.strip().split(".")
     key_id = parts[1] if len(parts) == 4 else None
+    if parts[0] == ONLINE_PREFIX:
+        return OfflineResult(False, "online_only", None, None, None, None, key_id)
     try:
         content = open_code(code, keys)
     except InvalidCode as refused:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from dcert_shared.settings import ServiceSettings
 
@@ -29,6 +29,9 @@ class CertificateSettings(ServiceSettings):
     # Earlier keys whose codes still verify, as JSON: {"<key id>": "<base64url raw public key>"}.
     ecert_previous_public_keys: dict[str, str] = {}
     ecert_key_refresh_seconds: float = 60.0  # replicas pick up a key rotated by another this often
+    # How long an online e-certificate code (DC1T, the one the phone shows) verifies after it is
+    # made: long enough to scan it, short enough that a screenshot is soon worthless.
+    ecert_online_code_seconds: int = Field(default=90, ge=5, le=600)
 
     @field_validator("ecert_previous_public_keys")
     @classmethod
@@ -44,6 +47,14 @@ class CertificateSettings(ServiceSettings):
     def _production_needs_a_signing_key(self) -> CertificateSettings:
         if self.environment == "production" and self.ecert_signing_seed is None:
             raise ValueError("DCERT_ECERT_SIGNING_SEED must be set in production (base64 Ed25519 seed)")
+        return self
+
+    @model_validator(mode="after")
+    def _online_codes_live_long_enough_to_scan(self) -> CertificateSettings:
+        # Under 30 s a code shown on a phone may be stale before the gate's scanner reads it;
+        # tests shorten it to see a code go stale.
+        if self.environment == "production" and self.ecert_online_code_seconds < 30:
+            raise ValueError("DCERT_ECERT_ONLINE_CODE_SECONDS must be at least 30 in production")
         return self
 
     @property

@@ -9,7 +9,6 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.sessions import SessionMiddleware
 
 from .admin_pages import router as admin_router
 from .card_pages import router as card_router
@@ -17,24 +16,29 @@ from .certificate_pages import router as certificate_router
 from .doctor_pages import router as doctor_router
 from .i18n import load_translators
 from .identity import provider_of
+from .live_code import router as live_code_router
 from .matter_pages import router as matter_router
 from .pages import PageRefused, render
 from .review_pages import router as review_router
 from .routes import router, signed_out
 from .services import Services, ServiceUnavailable, SignedOut
+from .sessions import EncryptedSessionMiddleware
 from .settings import PortalSettings
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "dcert_portal_session"
-# Scripts and styles only from this site (one script: the identity number check); forms post only here; never framed.
+# Scripts and styles only from this site (one script: the identity number check); forms post only here; never
+# framed, framing only pages of this site (the e-certificate's live code, live_code.py, which allows it).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# Production is served over HTTPS only (secure cookies): browsers are told to keep to it.
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
@@ -53,8 +57,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.state.translators = load_translators()
     templates = Jinja2Templates(directory=HERE / "templates")
     app.state.templates = templates
+    # Encrypted, not only signed: it holds the access token and the person's claims (sessions.py).
     app.add_middleware(
-        SessionMiddleware,
+        EncryptedSessionMiddleware,
         secret_key=settings.secret,
         session_cookie=SESSION_COOKIE,
         # The cookie outlives the sign-in (its `expires_at`) by half a day: who was signed in is
@@ -71,6 +76,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if settings.secure_cookies:
+            response.headers.setdefault(*HSTS)
         return response
 
     @app.exception_handler(PageRefused)
@@ -93,5 +100,6 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(matter_router)
     app.include_router(card_router)
     app.include_router(admin_router)
+    app.include_router(live_code_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

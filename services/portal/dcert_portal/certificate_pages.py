@@ -1,5 +1,7 @@
 """The certificate page of an applicant or agent: the certificate with its card status, the
-e-certificate QR code (segno, inline SVG) and the benefits with their reasons.
+e-certificate QR codes (segno, inline SVG) and the benefits with their reasons. The code shown
+first is the online one, made anew every minute in a frame of its own (live_code.py); the
+offline code, which a screenshot would keep, is one click away for places without a network.
 
 Certificates are found from the person's own applications (and those they made as an agent):
 never from a number in the URL. With several, one is chosen by the application's opaque id.
@@ -19,6 +21,7 @@ from markupsafe import Markup, escape
 
 from .application_form import CATEGORIES
 from .i18n import N_, Translator
+from .live_code import live_code_path
 from .pages import person_as, render, translator
 from .routes import services
 
@@ -154,6 +157,7 @@ async def _certificate(request: Request, application_id: str | None) -> Response
         choices=choices if len(choices) > 1 else [],
         qr=qr,
         qr_expires_on=expires_on,
+        live_code_src=live_code_path(chosen["application_id"], t.language),
         benefits=[
             {
                 **item,

@@ -60,14 +60,16 @@ def provider_of(settings: PortalSettings) -> StarletteOAuth2App | None:
     return client
 
 
-def callback_url(request: Request, settings: PortalSettings) -> str:
-    base = settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
-    return base + CALLBACK_PATH
+def callback_url(settings: PortalSettings) -> str:
+    """From the configured public address only (settings require it with an issuer), never from
+    the request's Host header, which whoever sends the request chooses."""
+    assert settings.public_url, "PortalSettings require DCERT_PORTAL_PUBLIC_URL with an issuer"
+    return settings.public_url.rstrip("/") + CALLBACK_PATH
 
 
 async def start(provider: StarletteOAuth2App, request: Request, settings: PortalSettings) -> Any:
     """The redirect to the provider's authorization endpoint (state, nonce, code challenge)."""
-    return await provider.authorize_redirect(request, callback_url(request, settings))
+    return await provider.authorize_redirect(request, callback_url(settings))
 
 
 async def finish(provider: StarletteOAuth2App, request: Request, max_age_seconds: int) -> SignedInPerson:

@@ -9,6 +9,7 @@ development value named as such; production refuses to start without one of its 
 from __future__ import annotations
 
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,8 +41,8 @@ class PortalSettings(BaseSettings):
     oidc_client_id: str = "dcert-portal"
     # A confidential client's secret, where the provider registered one; PKCE is used always.
     oidc_client_secret: SecretStr | None = None
-    # The address people reach the portal at (https://...), for the redirect URI the provider
-    # knows; without it, the address of the request.
+    # The address people reach the portal at (https://... in production), the only base of the
+    # redirect URI the provider knows (never the request's Host header): required with an issuer.
     public_url: str | None = None
 
     @model_validator(mode="after")
@@ -57,6 +58,27 @@ class PortalSettings(BaseSettings):
             )
         if secret is not None and len(secret.encode()) < MIN_SESSION_SECRET_BYTES:
             raise ValueError(f"DCERT_PORTAL_SESSION_SECRET: at least {MIN_SESSION_SECRET_BYTES} bytes")
+        return self
+
+    @model_validator(mode="after")
+    def _public_url_for_sign_in(self) -> PortalSettings:
+        """The sign-in's redirect URI is built from `public_url` alone: a Host header chosen by
+        whoever sends the request must not decide where the provider sends the code."""
+        needed = self.environment == "production" or self.oidc_issuer
+        if needed and not self.public_url:
+            raise ValueError(
+                "DCERT_PORTAL_PUBLIC_URL is required in production and with an OIDC issuer"
+                " (the address people reach the portal at, https://...)"
+            )
+        if self.public_url is not None:
+            parts = urlsplit(self.public_url)
+            schemes = ("https",) if self.environment == "production" else ("https", "http")
+            if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
+                raise ValueError(
+                    "DCERT_PORTAL_PUBLIC_URL must be an absolute "
+                    + ("https" if self.environment == "production" else "http(s)")
+                    + " URL without query or fragment"
+                )
         return self
 
     @property

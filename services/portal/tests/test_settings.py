@@ -1,5 +1,5 @@
-"""The portal's settings fail fast in production without a session secret of their own or an
-identity provider to sign in through."""
+"""The portal's settings fail fast in production without a session secret of their own, an
+identity provider to sign in through, or the public address its sign-in comes back to."""
 
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ def test_production_needs_a_session_secret() -> None:
         PortalSettings(environment="production")
     with pytest.raises(ValidationError, match="DCERT_PORTAL_OIDC_ISSUER"):
         PortalSettings(environment="production", session_secret="x" * 48)
+    with pytest.raises(ValidationError, match="DCERT_PORTAL_PUBLIC_URL"):
+        PortalSettings(
+            environment="production", session_secret="x" * 48, oidc_issuer="https://id.example.gov.cn"
+        )
     settings = PortalSettings(
-        environment="production", session_secret="x" * 48, oidc_issuer="https://id.example.gov.cn"
+        environment="production",
+        session_secret="x" * 48,
+        oidc_issuer="https://id.example.gov.cn",
+        public_url="https://portal.example.gov.cn",
     )
     assert settings.secure_cookies and settings.secret == "x" * 48
 

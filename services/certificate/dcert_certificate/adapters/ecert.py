@@ -5,6 +5,12 @@ serial (not the certificate number: a code is shown to gate keepers), category, 
 and the masked holder name, so a verifier can check it offline with the public keys and online
 for the current status. Codes are read by `offline_verify` (one file offices copy) and made here.
 
+Beside it, the holder's phone shows an online code, `DC1T.<key id>.<payload>.<signature>`: the
+same payload and key with `t`, the second it was made, signed with it (and under another prefix,
+so neither kind passes for the other). `/v1/verify` takes it only within the online life of
+the settings (`DCERT_ECERT_ONLINE_CODE_SECONDS`), so a screenshot or a photo of the screen
+stops working within a minute or two; nobody without the signing key can move `t`.
+
 Keys rotate: one current key signs, earlier keys only verify, until an administrator retires
 them. Embedded runs keep the keys in `signing_keys`; production takes them from configuration.
 docs/adr/0003, docs/e-certificate.md.
@@ -16,6 +22,8 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -23,7 +31,16 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from dcert_shared.problems import Conflict, NotFound
 
-from ..offline_verify import PREFIX, CodeContent, InvalidCode, open_code, public_key
+from ..offline_verify import (
+    ONLINE_PREFIX,
+    PREFIX,
+    CodeContent,
+    InvalidCode,
+    content_of,
+    open_code,
+    public_key,
+    signed_payload,
+)
 
 __all__ = [
     "SCHEMA",
@@ -31,10 +48,13 @@ __all__ = [
     "CurrentSigningKeyNotRetirable",
     "ECertificateSigner",
     "InvalidCode",
+    "OnlineCode",
     "SigningKeyNotFound",
     "configured_signer",
+    "is_online_code",
     "key_id_of",
     "load_or_create_signer",
+    "online_code_refusal",
     "retire_signing_key",
     "rotate_signing_key",
 ]
@@ -66,6 +86,30 @@ class CurrentSigningKeyNotRetirable(Conflict):
     code = "current_signing_key_not_retirable"
     title_zh = "当前签名密钥不能停用，请先轮换密钥"
     title_en = "The current signing key cannot be retired; rotate the keys first"
+
+
+# An online code made this much later than the verifier's clock still counts (replicas' clocks).
+ONLINE_CODE_CLOCK_SKEW_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class OnlineCode:
+    """An online code whose signature checked out: its content and when it was made."""
+
+    content: CodeContent
+    issued_at: datetime
+
+    def valid_until(self, life_seconds: int) -> datetime:
+        return self.issued_at + timedelta(seconds=life_seconds)
+
+
+def online_code_refusal(code: OnlineCode, now: datetime, life_seconds: int) -> str | None:
+    """Why an online code is no longer (or not yet) taken, or None while it is fresh."""
+    if now > code.valid_until(life_seconds):
+        return "online_code_expired"
+    if code.issued_at > now + timedelta(seconds=ONLINE_CODE_CLOCK_SKEW_SECONDS):
+        return "online_code_not_yet_valid"
+    return None
 
 
 def _b64(data: bytes) -> str:
@@ -102,23 +146,43 @@ class ECertificateSigner:
         return {key_id: _b64(_raw(key)) for key_id, key in self._public_keys.items()}
 
     def sign(self, content: CodeContent) -> str:
-        payload = json.dumps(
-            {
-                "s": content.serial,
-                "c": content.category,
-                "l": content.level,
-                "x": content.expires_on.strftime("%Y%m%d"),
-                "h": content.holder_masked,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-        signed = f"{PREFIX}.{self.key_id}.{_b64(payload)}"
+        return self._signed(PREFIX, _payload(content))
+
+    def sign_online(self, content: CodeContent, issued_at: datetime) -> str:
+        """The online code of `content`, made at `issued_at` (whole seconds)."""
+        return self._signed(ONLINE_PREFIX, {**_payload(content), "t": int(issued_at.timestamp())})
+
+    def _signed(self, prefix: str, payload: dict[str, object]) -> str:
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        signed = f"{prefix}.{self.key_id}.{_b64(data)}"
         return f"{signed}.{_b64(self._private_key.sign(signed.encode()))}"
 
     def verify(self, code: str) -> CodeContent:
         """The content of a code one of our keys signed; raises InvalidCode (a retired key is unknown)."""
         return open_code(code, self._public_keys)
+
+    def verify_online(self, code: str) -> OnlineCode:
+        """An online code one of our keys signed, fresh or not; raises InvalidCode."""
+        data = signed_payload(code, self._public_keys, ONLINE_PREFIX)
+        try:
+            issued_at = datetime.fromtimestamp(int(data["t"]), UTC)
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            raise InvalidCode("malformed") from None
+        return OnlineCode(content_of(data), issued_at)
+
+
+def _payload(content: CodeContent) -> dict[str, object]:
+    return {
+        "s": content.serial,
+        "c": content.category,
+        "l": content.level,
+        "x": content.expires_on.strftime("%Y%m%d"),
+        "h": content.holder_masked,
+    }
+
+
+def is_online_code(code: str) -> bool:
+    return code.strip().startswith(ONLINE_PREFIX + ".")
 
 
 def configured_signer(seed: bytes, previous_public_keys: Mapping[str, str]) -> ECertificateSigner:

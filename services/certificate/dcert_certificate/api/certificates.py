@@ -3,6 +3,7 @@ fact, the expiry job, and the SLA report of a region's steps."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import asyncpg
@@ -70,22 +71,37 @@ async def get_certificate(
 
 @router.get("/certificates/{number}/e-certificate", response_model=ECertificate, tags=["certificates"])
 async def get_e_certificate(
-    number: str, request: Request, principal: CurrentPrincipal, policy: Policy, db: Pool, reads: Reads
+    number: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    service: Commands,
+    policy: Policy,
+    db: Pool,
+    reads: Reads,
 ) -> ECertificate:
-    """电子证照: the holder's or agent's signed code, for a QR code."""
+    """电子证照: the holder's or agent's signed codes, for a QR code: `code` verifies offline too
+    and keeps verifying until the certificate stops; `online_code`, to show on a screen,
+    verifies online only and for `DCERT_ECERT_ONLINE_CODE_SECONDS` (90) after it is made."""
     row = policy.require_holders_certificate(principal, await _certificate_row(db, number))
     await reads.record(db, "e_certificate", [(row["person_ref"], number)])
     keys: ECertificateSigner = request.app.state.signer
-    code = keys.sign(
-        CodeContent(
-            serial=row["serial"],
-            category=CATEGORY_CODES[row["category"]],
-            level=row["level"],
-            expires_on=row["expires_on"],
-            holder_masked=row["holder_name_masked"],
-        )
+    content = CodeContent(
+        serial=row["serial"],
+        category=CATEGORY_CODES[row["category"]],
+        level=row["level"],
+        expires_on=row["expires_on"],
+        holder_masked=row["holder_name_masked"],
     )
-    return ECertificate(code=code, key_id=keys.key_id, expires_on=row["expires_on"])
+    # The online code beside the offline one: a screenshot of it stops verifying (ecert.py).
+    issued_at = datetime.now(UTC).replace(microsecond=0)
+    return ECertificate(
+        code=keys.sign(content),
+        key_id=keys.key_id,
+        expires_on=row["expires_on"],
+        online_code=keys.sign_online(content, issued_at),
+        online_code_issued_at=issued_at,
+        online_code_valid_until=issued_at + timedelta(seconds=service.settings.ecert_online_code_seconds),
+    )
 
 
 @router.post("/certificates/{number}/loss-report", response_model=CertificatePublic, tags=["certificates"])

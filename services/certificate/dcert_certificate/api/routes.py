@@ -1,11 +1,13 @@
 """Verification of e-certificate codes (API.md): online status for anyone, without a token.
 
 `GET /v1/verify?code=` is the contract; `POST /v1/verify` with `{"code"}` answers the same for
-scanners behind proxies that log URLs (a code is a credential and names the holder's number)."""
+scanners behind proxies that log URLs (a code is a credential and names the holder's number).
+Both take the offline code (DC1) as before and the online code (DC1T) while it is fresh; the
+answer says which it was (`code_type`), and a stale online code is `online_code_expired`."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import asyncpg
@@ -13,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from dcert_shared.api import Pool
 
-from ..adapters.ecert import ECertificateSigner, InvalidCode
+from ..adapters.ecert import CodeContent, ECertificateSigner, InvalidCode, is_online_code, online_code_refusal
 from ..application.commands import CATEGORY_CODES, CertificateCommands
 from .dependencies import Commands
 from .schemas import CodeToVerify, Verification
@@ -50,10 +52,40 @@ async def verify_in_body(body: CodeToVerify, db: Pool, keys: Signer, service: Co
 async def _verification(
     code: str, db: asyncpg.Pool, keys: ECertificateSigner, service: CertificateCommands
 ) -> Verification:
+    if is_online_code(code):
+        return await _online_verification(code, db, keys, service)
     try:
         content = keys.verify(code)
     except InvalidCode:
-        return Verification(valid=False, reason_code="signature_invalid")
+        return Verification(valid=False, reason_code="signature_invalid", code_type="offline")
+    return await _status_of(content, db, service, Verification(valid=False, code_type="offline"))
+
+
+async def _online_verification(
+    code: str, db: asyncpg.Pool, keys: ECertificateSigner, service: CertificateCommands
+) -> Verification:
+    """The online code: genuine, then fresh (a screenshot is stale in a minute or two), then the
+    certificate's status as for an offline code."""
+    try:
+        online = keys.verify_online(code)
+    except InvalidCode:
+        return Verification(valid=False, reason_code="signature_invalid", code_type="online")
+    life = service.settings.ecert_online_code_seconds
+    answer = Verification(
+        valid=False,
+        code_type="online",
+        online_code_issued_at=online.issued_at,
+        online_code_valid_until=online.valid_until(life),
+    )
+    refusal = online_code_refusal(online, datetime.now(UTC), life)
+    if refusal is not None:
+        return answer.model_copy(update={"reason_code": refusal})
+    return await _status_of(online.content, db, service, answer)
+
+
+async def _status_of(
+    content: CodeContent, db: asyncpg.Pool, service: CertificateCommands, answer: Verification
+) -> Verification:
     row = await db.fetchrow(
         "SELECT credential.superseded, certificate.status, certificate.expires_on"
         " FROM credential_view credential JOIN certificate_view certificate"
@@ -61,14 +93,16 @@ async def _verification(
         content.serial,
     )
     status = _status(row, service.today())
-    return Verification(
-        valid=status == "active",
-        status=status,
-        category=CATEGORY_NAMES[content.category],
-        level=content.level,
-        expires_on=content.expires_on,
-        holder=content.holder_masked,
-        reason_code=None if status == "active" else f"certificate_{status}",
+    return answer.model_copy(
+        update={
+            "valid": status == "active",
+            "status": status,
+            "category": CATEGORY_NAMES[content.category],
+            "level": content.level,
+            "expires_on": content.expires_on,
+            "holder": content.holder_masked,
+            "reason_code": None if status == "active" else f"certificate_{status}",
+        }
     )
 
 

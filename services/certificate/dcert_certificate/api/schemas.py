@@ -326,6 +326,11 @@ class ECertificate(BaseModel):
     code: str
     key_id: str
     expires_on: date
+    online_code: str = Field(
+        description="DC1T: the code to show on a screen; verifies online only, until online_code_valid_until"
+    )
+    online_code_issued_at: datetime
+    online_code_valid_until: datetime
 
 
 class Verification(BaseModel):
@@ -336,6 +341,11 @@ class Verification(BaseModel):
     expires_on: date | None = None
     holder: str | None = None
     reason_code: str | None = None
+    code_type: Literal["offline", "online"] | None = Field(
+        default=None, description="offline: DC1, checkable without the network; online: DC1T, short-lived"
+    )
+    online_code_issued_at: datetime | None = None
+    online_code_valid_until: datetime | None = None
 
 
 LegalBasis = Literal[

@@ -5,6 +5,15 @@ server-side request forgery. Link-local addresses (169.254/16, fe80::/10) and th
 endpoints are never allowed; loopback and private addresses only where the deployment allows
 them (embedded runs and tests deliver to 127.0.0.1). A host name is checked by name here and by
 every address it resolves to when the subscription is made and again at each delivery.
+
+An IPv6 address may carry an IPv4 one (IPv4-compatible `::a.b.c.d`, mapped `::ffff:a.b.c.d`,
+translated `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`): the IPv4 address inside
+is judged instead, so no form of 169.254.169.254 gets through (a Teredo address is judged by
+its client and is private besides). Otherwise
+only global unicast (2000::/3) outside the special-purpose blocks counts as public; the rest
+(site-local `fec0::/10`, the local-use NAT64 prefix `64:ff9b:1::/48`, documentation, ...) is
+private. The blocks are listed here rather than taken from `ipaddress.is_global`, whose answer
+differs between Python patch releases.
 """
 
 from __future__ import annotations
@@ -38,7 +47,37 @@ METADATA_HOSTS: frozenset[str] = frozenset(
         "instance-data.ec2.internal",
     }
 )
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv4 blocks of the IANA special-purpose registry that no public host is reached at (including
+# the ones some Python releases call global: 192.0.0.0/24, 100.64.0.0/10, 192.88.99.0/24).
+_NOT_PUBLIC_V4 = tuple(
+    ipaddress.IPv4Network(block)
+    for block in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+# Inside 2000::/3 but not public: IETF protocol assignments (Teredo, ORCHID, benchmarking, ...),
+# documentation (RFC 3849, RFC 9637). 6to4 (2002::/16) is judged by the IPv4 address it carries.
+_NOT_PUBLIC_V6 = tuple(ipaddress.IPv6Network(block) for block in ("2001::/23", "2001:db8::/32", "3fff::/20"))
+# Forms that carry an IPv4 address in their last 32 bits.
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_LINK_LOCAL_V6 = ipaddress.IPv6Network("fe80::/10")
 
 
 @dataclass(frozen=True)
@@ -94,19 +133,46 @@ class WebhookTarget:
 def refusal(address: IPAddress, *, allow_private: bool) -> str | None:
     """Why a webhook may not go to `address` (a stable code), or None when it may."""
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return refusal(address.ipv4_mapped, allow_private=allow_private)
-        if address in _NAT64:
-            return refusal(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF), allow_private=allow_private)
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return refusal(embedded, allow_private=allow_private)
+        # Teredo (2001::/32) is no public address whatever its client; the client decides the code.
+        client = address.teredo[1] if address.teredo is not None else None
+        if client is not None and (reason := refusal(client, allow_private=allow_private)) is not None:
+            return reason
     if address in METADATA_ADDRESSES:
         return "metadata_address"
-    if address.is_link_local:
+    if address.is_link_local or address in _LINK_LOCAL_V6:
         return "link_local_address"
     if address.is_multicast:
         return "multicast_address"
-    if not address.is_global and not allow_private:
+    if not _public(address) and not allow_private:
         return "private_address"
     return None
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for, in every form that carries one."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    # `::` and `::1` are the unspecified and loopback addresses, not IPv4-compatible ones.
+    if address in _IPV4_COMPATIBLE and int(address) > 1:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _IPV4_TRANSLATED or address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _public(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv4Address):
+        return address.is_global and not any(address in block for block in _NOT_PUBLIC_V4)
+    return (
+        address in _GLOBAL_UNICAST
+        and address.is_global
+        and not any(address in block for block in _NOT_PUBLIC_V6)
+    )
 
 
 _MESSAGES = {
