@@ -253,7 +253,7 @@ class EventSourcing:
             return saved  # saved before answers were sealed
         assert self.store.vault is not None, "a sealed answer needs the vault to be read"
         response = await self.store.vault.open(conn, _idempotency_owner(principal), token)
-        if response is None:
+        if not isinstance(response, dict):
             raise RuntimeError("the key sealing saved answers was destroyed")
         return response
 
