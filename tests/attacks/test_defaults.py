@@ -48,3 +48,9 @@ def test_keys_from_a_url_without_the_issuer_they_vouch_for_are_refused() -> None
     )
     assert started.returncode != 0
     assert "DCERT_AUTH_ISSUER must be set" in started.stderr
+
+
+def test_the_portal_started_without_an_environment_refuses_to_start_without_its_secret() -> None:
+    started = _start("dcert_portal")
+    assert started.returncode != 0
+    assert "DCERT_PORTAL_SESSION_SECRET is required in production" in started.stderr

@@ -2,8 +2,9 @@
 
 Environment: `DCERT_PORTAL_*` (`DCERT_PORTAL_CERTIFICATE_URL`, ..., `DCERT_PORTAL_SESSION_SECRET`,
 `DCERT_PORTAL_OIDC_ISSUER`, `DCERT_PORTAL_OIDC_CLIENT_ID`, `DCERT_PORTAL_PUBLIC_URL`) and `DCERT_ENV`
-as every service reads it. Outside production the session secret falls back to a
-development value named as such; production refuses to start without one of its own.
+as every service reads it; unset, it is `production` (`make run` sets `embedded`). Outside
+production the session secret falls back to a development value named as such; production
+refuses to start without one of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class PortalSettings(BaseSettings):
     )
 
     environment: Literal["embedded", "test", "production"] = Field(
-        default="embedded", validation_alias=AliasChoices("DCERT_ENV", "DCERT_PORTAL_ENV")
+        default="production", validation_alias=AliasChoices("DCERT_ENV", "DCERT_PORTAL_ENV")
     )
     certificate_url: str = "http://127.0.0.1:8001"
     assessment_url: str = "http://127.0.0.1:8002"

@@ -27,8 +27,15 @@ def test_production_needs_a_session_secret() -> None:
     assert settings.secure_cookies and settings.secret == "x" * 48
 
 
+def test_a_portal_that_names_no_environment_is_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DCERT_ENV", "DCERT_PORTAL_ENV", "DCERT_PORTAL_SESSION_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValidationError, match="DCERT_PORTAL_SESSION_SECRET is required in production"):
+        PortalSettings()
+
+
 def test_the_services_default_to_the_embedded_ports() -> None:
-    settings = PortalSettings()
+    settings = PortalSettings(environment="embedded")
     assert [settings.certificate_url, settings.notification_url] == [
         "http://127.0.0.1:8001",
         "http://127.0.0.1:8004",
