@@ -9,6 +9,7 @@ import email.policy
 import http.server
 import json
 import logging
+import secrets
 import socket
 import threading
 import uuid
@@ -123,7 +124,7 @@ class People:
 
         return await eventually(enough, 10)
 
-    async def submitted(self, application_id: str) -> None:
+    async def submitted(self, application_id: str, person: str = PERSON_ID, agent: str = PARENT_ID) -> None:
         await self.service.publish(
             "certificate",
             "ApplicationSubmitted",
@@ -131,8 +132,8 @@ class People:
                 "application_id": application_id,
                 "matter": "new",
                 "household_region": "330502",
-                "person_ref": self.ref(PERSON_ID),
-                "agent_ref": self.ref(PARENT_ID),
+                "person_ref": self.ref(person),
+                "agent_ref": self.ref(agent),
             },
         )
 
@@ -402,18 +403,21 @@ async def test_a_person_without_an_agent_is_told_of_every_step(people: People) -
 async def test_the_person_is_told_when_someone_applies_in_their_name_and_an_unverified_agent_is_not_told_of_the_certificate(
     people: People,
 ) -> None:
-    application_id, number = str(uuid.uuid4()), PERSON_ID + "41"
-    await people.submitted(application_id)
+    # People of their own: the other tests verify PARENT_ID as PERSON_ID's agent on the same streams.
+    person = make_identity_number("330502", date(2017, 6, 1), secrets.randbelow(900) + 1)
+    claimant = make_identity_number("330502", date(1986, 7, 2), secrets.randbelow(900) + 1)
+    application_id, number = str(uuid.uuid4()), person + "41"
+    await people.submitted(application_id, person, claimant)
     await people.service.publish(
         "certificate",
         "AgentClaimed",
         {
-            "person_ref": people.ref(PERSON_ID),
-            "agent_ref": people.ref(PARENT_ID),
+            "person_ref": people.ref(person),
+            "agent_ref": people.ref(claimant),
             "application_id": application_id,
         },
     )
-    told = {item["kind"] for item in await people.inbox(PERSON_ID, 2)}
+    told = {item["kind"] for item in await people.inbox(person, 2)}
     assert told == {"application_received", "applied_in_your_name"}
     await people.service.publish(
         "certificate",
@@ -421,11 +425,11 @@ async def test_the_person_is_told_when_someone_applies_in_their_name_and_an_unve
         {
             "certificate_number": number,
             "application_id": application_id,
-            "person_ref": people.ref(PERSON_ID),
-            "agent_refs": [people.ref(PARENT_ID)],  # named, but never verified
+            "person_ref": people.ref(person),
+            "agent_refs": [people.ref(claimant)],  # named, but never verified
             "expires_on": "2036-11-22",
             "household_region": "330502",
         },
     )
-    await people.inbox(PERSON_ID, 3)
-    assert "certificate_issued" not in {item["kind"] for item in await people.inbox(PARENT_ID, 1)}
+    await people.inbox(person, 3)
+    assert "certificate_issued" not in {item["kind"] for item in await people.inbox(claimant, 1)}
