@@ -153,18 +153,23 @@ async def test_guardianship_is_published_with_keyed_hashes_only(service: Benefit
     assert parent not in await stored_text(service), "the guardian's identity number is kept nowhere"
 
 
-async def test_guardianship_outside_the_jurisdiction_is_not_published_and_one_before_a_certificate_says_so(
+async def test_guardianship_outside_the_jurisdiction_is_never_published_and_one_before_a_certificate_waits(
     service: BenefitsService,
 ) -> None:
     child = await service.issue_certificate(level=1, region="330502")
     anhui = await service.register_partner(("guardianship",), regions=(ANHUI,))
+    zhejiang = await service.register_partner(("guardianship",), regions=(ZHEJIANG,))
     details = {"guardian_id_number": service.new_identity_number(), "relationship": "guardian", "until": None}
     await service.report(anhui, "guardianship", child.id_number, date(2025, 6, 1), details=details)
-    unborn_record = service.new_identity_number()
-    await service.report(anhui, "guardianship", unborn_record, date(2025, 6, 1), details=details)
+    newborn = service.new_identity_number()
+    for partner in (anhui, zhejiang):
+        await service.report(partner, "guardianship", newborn, date(2025, 6, 1), details=details)
+    assert await service.fetch("SELECT * FROM events WHERE event_type = 'GuardianshipReported'") == []
+
+    await service.issue_certificate(level=1, id_number=newborn, region="330502")
     [reported] = await service.published("GuardianshipReported")
-    assert reported["data"]["person_ref"] == service.person_ref(unborn_record)
-    assert (reported["data"]["household_region"], reported["data"]["jurisdiction"]) == (None, [ANHUI])
+    assert reported["data"]["person_ref"] == service.person_ref(newborn)
+    assert (reported["data"]["household_region"], reported["data"]["jurisdiction"]) == ("330502", [ZHEJIANG])
 
 
 async def test_a_guardianship_fact_with_wrong_details_is_refused_naming_each(

@@ -250,9 +250,9 @@ class GuardianshipReported(DomainEvent):
     """监护: a partner reported who is the person's parent or guardian (until a day, or open).
 
     `guardian_ref` is the keyed hash of the guardian's identity number; no identity number is
-    published. `household_region` is the person's as this service knows it (checked against
-    the partner's jurisdiction); None when the person has no certificate yet, and then the
-    consumer checks `jurisdiction` (the partner's regions) against what it knows."""
+    published. Reported only for a person whose certificate lies in the partner's jurisdiction
+    (`jurisdiction`, its regions): about someone with no certificate yet, when one is issued
+    there. `household_region` is the certificate's (nullable for a later, wider use)."""
 
     person_ref: str
     guardian_ref: str

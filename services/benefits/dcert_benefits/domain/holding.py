@@ -195,7 +195,7 @@ class Holding(Aggregate):
             )
         if self.deceased_on is not None:
             self._terminate_all("death", month_end(self.deceased_on))
-        self._report_waiting_death(accepted)
+        self._report_waiting_facts(accepted, jurisdictions)
         self._note_circumstances()
 
     def _place_waiting_facts(
@@ -223,16 +223,22 @@ class Holding(Aggregate):
                 )
         return accepted
 
-    def _report_waiting_death(self, accepted: list[FactRecorded]) -> None:
-        """A death kept before the certificate (and not corrected since) is reported now."""
+    def _report_waiting_facts(
+        self, accepted: list[FactRecorded], jurisdictions: Mapping[str, Jurisdiction] | None
+    ) -> None:
+        """What the facts kept before the certificate report, now that they count: a death (not
+        corrected since), each guardian."""
         death: FactRecorded | None = None
         for fact in accepted:
             if fact.fact_type == "death" and not fact.immediate:
                 death = death or fact
             elif fact.fact_type == "death_corrected":
                 death = None
+            elif fact.fact_type == "guardianship":
+                jurisdiction = NATIONWIDE if jurisdictions is None else jurisdictions[fact.partner_id]
+                self._report_guardianship(_fact_of(fact), jurisdiction)
         if death is not None and self.deceased_on is None:
-            self._report_death(Fact(death.fact_id, death.partner_id, "death", death.effective_date, {}))
+            self._report_death(_fact_of(death))
 
     def certificate_closed(self, number: str, reason_code: str, last_day: date) -> None:
         """The certificate was cancelled or expired: every benefit ends after `last_day`'s month
@@ -413,8 +419,6 @@ class Holding(Aggregate):
                 details=dict(fact.details),
             )
         )
-        if fact.fact_type == "guardianship":
-            self._report_guardianship(fact, jurisdiction)
         if self.certificate is None:
             return "pending"
         match fact.fact_type:
@@ -422,6 +426,8 @@ class Holding(Aggregate):
                 self._report_death(fact)
             case "death_corrected":
                 self._report_correction(fact)
+            case "guardianship":
+                self._report_guardianship(fact, jurisdiction)
         if deciding:
             self._apply(fact, catalogue)
         self._note_circumstances()
@@ -789,6 +795,12 @@ class Holding(Aggregate):
                 region = event.details.get("to_region")
                 if self.certificate is not None and isinstance(region, str):
                     self.certificate = replace(self.certificate, household_region=region)
+
+
+def _fact_of(recorded: FactRecorded) -> Fact:
+    return Fact(
+        recorded.fact_id, recorded.partner_id, recorded.fact_type, recorded.effective_date, recorded.details
+    )
 
 
 def _earlier(planned: date | None, day: date) -> date:
