@@ -7,8 +7,8 @@ whom the approval verified, a card batch of province 33, a benefit handoff into 
 partner 1's subscription, the agent's notice. Person A signs in too (the person acts on every
 application in their name), and so does someone who named themself A's agent on an application
 of their own and was never verified: to A's records they are a stranger. The foreign callers are the same roles on the other side: the
-person B of another province (440305) and its reviewer, the doctor of B's assessment, partner 2,
-the card centre of province 44.
+person B of another province (440305) and its reviewer, the doctor of B's assessment, partner 2
+(whose jurisdiction is B's province: A lies outside it), the card centre of province 44.
 
 An operation missing here fails `test_every_operation_of_every_service_has_an_entry`: a new
 route needs its rule written down before it ships.
@@ -212,10 +212,13 @@ def _new_for_a_child(world: World, caller: str) -> dict[str, Any]:
 
 
 def _fact(world: World, caller: str) -> dict[str, Any]:
+    """Partner 1 reports low income for someone of its province; partner 2 a death of A, who
+    lies outside its jurisdiction (answered like any other fact, with no effect)."""
+    outside = caller == "partner_foreign"
     return {
         "fact_id": world.unique("matrix-fact"),
-        "type": "low_income_started",
-        "id_number": new_person(OWN_REGION),
+        "type": "death" if outside else "low_income_started",
+        "id_number": world.own_markers["identity number of A"] if outside else new_person(OWN_REGION),
         "effective_date": _today(),
         "details": {},
     }
@@ -524,7 +527,8 @@ MATRIX: tuple[Entry, ...] = (
         foreign=PERSON_FOREIGN | {"reviewer_foreign"},
     ),
     # Partner 2's policy grants no fact type: only its policy's facts, 403 otherwise.
-    op("benefits", "POST", "/v1/facts", allowed={"partner"}, body=_fact),
+    # Partner 2's death of A (outside its jurisdiction) is answered alike and changes nothing.
+    op("benefits", "POST", "/v1/facts", allowed={"partner"}, blind={"partner_foreign"}, body=_fact),
     op(
         "benefits",
         "GET",
@@ -635,4 +639,14 @@ MATRIX: tuple[Entry, ...] = (
         foreign=PERSON_FOREIGN | {"person_a"},
     ),
     admin_only("notification", "GET", "/v1/notices"),
+    # 死亡核实: a reported death waits for the reviewer of the household area (A has none: 409).
+    op("certificate", "GET", "/v1/death-reports", allowed={"reviewer", "admin"}, blind={"reviewer_foreign"}),
+    op(
+        "certificate",
+        "POST",
+        "/v1/certificates/{number}/death-confirmation",
+        allowed={"reviewer"},
+        foreign={"reviewer_foreign"},
+        body=lambda w, c: {"decision": "reject", "reason": "矩阵"},
+    ),
 )

@@ -103,9 +103,14 @@ def _doctor_in(system: System, admin: str, region: str, categories: list[str]) -
 
 
 def _partner(
-    system: System, admin: str, name: str, facts: list[str], receiver: WebhookReceiver
+    system: System, admin: str, name: str, facts: list[str], regions: list[str], receiver: WebhookReceiver
 ) -> tuple[str, dict[str, Any], str, str]:
-    policy = {"event_types": ["CertificateIssued"], "fields": ["category", "level"], "facts": facts}
+    policy = {
+        "event_types": ["CertificateIssued"],
+        "fields": ["category", "level"],
+        "facts": facts,
+        "regions": regions,
+    }
     partner_id = str(
         ok(system.call("notification", "POST", "/v1/partners", {"name": name, "policy": policy}, admin), 201)[
             "id"
@@ -149,14 +154,15 @@ class _Building:
         return self.system.call(service, method, path, body, token)
 
     def partners(self) -> None:
-        """Partner 1 may report low income; partner 2 no fact. Each subscribes a webhook."""
-        for caller, name, facts in (
-            ("partner", "矩阵民政局", ["low_income_started"]),
-            ("partner_foreign", "矩阵交通局", []),
+        """Partner 1, of A's province, may report low income; partner 2, of B's, deaths (and so
+        is outside its jurisdiction with A). Each subscribes a webhook."""
+        for caller, name, facts, regions in (
+            ("partner", "矩阵民政局", ["low_income_started"], ["330000"]),
+            ("partner_foreign", "矩阵公安局", ["death"], ["440000"]),
         ):
             self.receivers[caller] = WebhookReceiver()
             partner_id, policy, token, subscription = _partner(
-                self.system, self.admin, name, facts, self.receivers[caller]
+                self.system, self.admin, name, facts, regions, self.receivers[caller]
             )
             self.tokens[caller] = token
             self.records[caller] = {"id": partner_id, "policy": policy, "subscription": subscription}

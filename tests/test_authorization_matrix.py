@@ -339,3 +339,43 @@ def test_an_admin_reads_the_grade_but_never_the_findings_or_measurements(
     person = ok(_get(system, "assessment", path, world.tokens["applicant"]))
     assert person["result"]["findings"] == world.findings_a
     assert person["result"]["measurements"] == {"hearing_loss_db": 95}
+
+
+def test_a_partner_outside_its_jurisdiction_neither_subscribes_there_nor_ends_anyone_there(
+    system: System, world: World
+) -> None:
+    other = world.tokens["partner_foreign"]  # partner 2: province 44, with deaths in its policy
+    beyond = {"url": world.receiver_urls["partner_foreign"], "event_types": ["CertificateIssued"]}
+    for regions in ([OWN_REGION], ["000000"]):
+        answer = system.call(
+            "notification", "POST", "/v1/subscriptions", {**beyond, "regions": regions}, other
+        )
+        assert answer.status_code == 403 and answer.json()["code"] == "regions_outside_policy", regions
+    empty = system.call("notification", "POST", "/v1/subscriptions", {**beyond, "regions": []}, other)
+    assert empty.status_code == 422
+
+    a_person, stranger = world.own_markers["identity number of A"], new_person(OWN_REGION)
+    answers = [
+        system.call(
+            "benefits",
+            "POST",
+            "/v1/facts",
+            {
+                "fact_id": World.unique("far-death"),
+                "type": "death",
+                "id_number": who,
+                "effective_date": "2026-01-01",
+            },
+            other,
+        )
+        for who in (a_person, stranger)
+    ]
+    assert [(answer.status_code, answer.json()["status"]) for answer in answers] == [(202, "received")] * 2
+    certificate = ok(
+        _get(system, "certificate", f"/v1/certificates/{world.certificate_a}", world.tokens["applicant"])
+    )
+    assert certificate["status"] == "active", "a partner of another province put A's certificate on hold"
+    reports = ok(_get(system, "certificate", "/v1/death-reports?status=pending", world.tokens["reviewer"]))[
+        "items"
+    ]
+    assert world.certificate_a not in {item["certificate_number"] for item in reports}

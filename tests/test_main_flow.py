@@ -224,7 +224,7 @@ def test_the_reviewer_can_return_an_application_for_correction(
     )
 
 
-def test_a_reported_death_ends_every_benefit_and_cancels_the_certificate_at_once(
+def test_a_reported_death_holds_the_certificate_until_the_reviewer_confirms_it(
     system: System, doctor: str, reviewer: str, partner: tuple[str, dict[str, Any], WebhookReceiver]
 ) -> None:
     partner_token, _, _ = partner
@@ -251,6 +251,12 @@ def test_a_reported_death_ends_every_benefit_and_cancels_the_certificate_at_once
         "code"
     ]
 
+    def benefits() -> dict[str, str]:
+        answer = system.call("benefits", "GET", f"/v1/certificates/{number}/benefits", token=token)
+        items = answer.json()["items"] if answer.status_code == 200 else []
+        return {item["code"]: item["status"] for item in items}
+
+    wait_for(lambda: benefits().get("nursing_subsidy") == "active")
     fact = {
         "fact_id": f"gongan-{person}",
         "type": "death",
@@ -258,16 +264,27 @@ def test_a_reported_death_ends_every_benefit_and_cancels_the_certificate_at_once
         "effective_date": "2026-11-01",
         "details": {},
     }
-    assert system.call("benefits", "POST", "/v1/facts", fact, partner_token).status_code == 202
+    answer = system.call("benefits", "POST", "/v1/facts", fact, partner_token)
+    assert answer.status_code == 202 and answer.json() == {"fact_id": fact["fact_id"], "status": "received"}
 
-    def cancelled() -> bool:
-        return (
+    def status() -> str:
+        return str(
             system.call("certificate", "GET", f"/v1/certificates/{number}", token=token).json()["status"]
-            == "cancelled"
         )
 
-    wait_for(cancelled)
+    wait_for(lambda: status() == "on_hold")
+    verified = system.call("certificate", "GET", "/v1/verify?code=" + quote(code)).json()
+    assert verified["valid"] is False and verified["status"] == "on_hold"
+    wait_for(lambda: benefits().get("nursing_subsidy") == "suspended")
+
+    confirmed = system.call(
+        "certificate",
+        "POST",
+        f"/v1/certificates/{number}/death-confirmation",
+        {"decision": "confirm", "reason": "已核对死亡医学证明"},
+        reviewer,
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "cancelled"
     verified = system.call("certificate", "GET", "/v1/verify?code=" + quote(code)).json()
     assert verified["valid"] is False and verified["status"] == "cancelled"
-    items = system.call("benefits", "GET", f"/v1/certificates/{number}/benefits", token=token).json()["items"]
-    assert all(item["status"] != "active" for item in items)
+    wait_for(lambda: "active" not in benefits().values() and "suspended" not in benefits().values())

@@ -144,6 +144,7 @@ async def test_an_admin_registers_a_partner_once_and_sees_its_policy_versions(
         "event_types": ["CertificateIssued", "CertificateCancelled"],
         "fields": "certificate_number\ncategory, level",
         "facts": ["death"],
+        "regions": "330500",
         "contact_name": "张科长",
         "contact_email": "zhang@mz.example.cn",
     }
@@ -157,6 +158,7 @@ async def test_an_admin_registers_a_partner_once_and_sees_its_policy_versions(
     partner_id = mine[0]["id"]
     assert mine[0]["policy"]["fields"] == ["certificate_number", "category", "level"]
     assert mine[0]["policy"]["facts"] == ["death"]
+    assert mine[0]["policy"]["regions"] == ["330500"], "the admin grants the jurisdiction"
     assert first.headers["location"] == f"/admin/partners/{partner_id}?registered=1"
 
     shown = await visitor.get(first.headers["location"])
@@ -201,7 +203,7 @@ async def test_a_partner_form_with_several_mistakes_shows_them_all_and_creates_n
     )
     assert refused.status_code == 422
     assert 'role="alert"' in refused.text
-    for field in ("name", "event_types", "fields", "contact_name", "contact_email"):
+    for field in ("name", "event_types", "fields", "regions", "contact_name", "contact_email"):
         assert f'href="#{field}"' in refused.text, field
         assert f'id="{field}-error"' in refused.text, field
     assert 'aria-invalid="true"' in refused.text

@@ -146,16 +146,28 @@ class BenefitsService(ServiceUnderTest):
         await self.handled("certificate")
         return Certificate(number, id_number, self.person_ref(id_number), region, sent)
 
-    async def register_partner(self, facts: tuple[str, ...]) -> str:
-        """The notification service registered a partner allowed these facts; returns its token."""
+    async def register_partner(self, facts: tuple[str, ...], regions: tuple[str, ...] | None = None) -> str:
+        """The notification service registered a partner allowed these facts (in `regions`;
+        none: an event from before jurisdictions, the whole country); returns its token."""
         partner_id = str(uuid.uuid4())
-        await self.publish(
-            "notification",
-            "PartnerRegistered",
-            {"partner_id": partner_id, "event_types": [], "fields": [], "facts": list(facts)},
-        )
+        data: dict[str, Any] = {
+            "partner_id": partner_id,
+            "event_types": [],
+            "fields": [],
+            "facts": list(facts),
+        }
+        if regions is not None:
+            data["regions"] = list(regions)
+        await self.publish("notification", "PartnerRegistered", data)
         await self.handled("notification")
         return self.token("partner", f"partner-{partner_id[:8]}", partner_id=partner_id)
+
+    async def certificate_event(self, event_type: str, certificate: Certificate, **data: Any) -> None:
+        """The certificate service changed the certificate (on hold, lifted, cancelled,
+        reinstated); returns once this service has handled it."""
+        body = {"certificate_number": certificate.number, "person_ref": certificate.person_ref, **data}
+        await self.publish("certificate", event_type, body)
+        await self.handled("certificate")
 
 
 @pytest.fixture

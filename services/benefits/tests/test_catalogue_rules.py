@@ -16,7 +16,7 @@ import pytest
 from dcert_benefits.adapters.policy_files import PolicyCatalogueInvalid, default_policies_dir, load_catalogue
 from dcert_benefits.domain.eligibility import Circumstances, Eligible, NotEligible, decide
 from dcert_benefits.domain.events import BenefitActivated, BenefitNotEligible, BenefitTerminated
-from dcert_benefits.domain.holding import CertificateOnFile, Fact, Holding
+from dcert_benefits.domain.holding import CertificateOnFile, Holding
 from dcert_benefits.domain.policies import Catalogue
 from dcert_benefits.domain.reasons import reason_text
 
@@ -126,7 +126,8 @@ def test_an_aged_out_benefit_ends_in_the_holders_benefits_and_death_before_it_br
     assert (pension.active_to, pension.ends_because) == (date(2026, 8, 31), "age_limit_reached")
     assert holding.benefits["pension_contribution_severe"].status == "active"
     holding.mark_saved()
-    holding.record_fact(Fact("f-1", "public-security", "death", date(2026, 2, 3), {}), CATALOGUE)
+    assert holding.certificate is not None  # a death confirmed by the reviewer closes the certificate
+    holding.certificate_closed(holding.certificate.number, "certificate_death", date(2026, 2, 3))
     ends = {
         event.benefit: event.active_to
         for event in holding.pending_events

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dcert_benefits.adapters.policy_files import load_catalogue
@@ -11,8 +12,10 @@ from dcert_benefits.domain.events import (
     BenefitNotEligible,
     BenefitTerminated,
     DeathReported,
+    registry,
 )
 from dcert_benefits.domain.holding import CertificateOnFile, Fact, Holding
+from dcert_shared.envelope import EventEnvelope
 
 CATALOGUE = load_catalogue()
 HUZHOU_COUNTY = "330502"
@@ -91,10 +94,19 @@ def test_extreme_poverty_support_excludes_the_living_subsidy_where_the_province_
     assert other_city.benefits["living_subsidy"].status == "active"
 
 
-def test_death_ends_every_benefit_after_its_month_and_is_reported_once() -> None:
+def test_a_reported_death_is_reported_once_per_fact_and_changes_no_benefit_by_itself() -> None:
     holding = a_holding()
     holding.record_fact(a_fact("death", date(2025, 7, 15)), CATALOGUE)
-    holding.record_fact(a_fact("death", date(2025, 7, 15), fact_id="f-2"), CATALOGUE)
+    holding.record_fact(a_fact("death", date(2025, 7, 15)), CATALOGUE)  # the same fact again
+    assert sum(isinstance(event, DeathReported) for event in holding.pending_events) == 1
+    assert holding.benefits["nursing_subsidy"].status == "active"
+    assert holding.deceased_on is None
+
+
+def test_a_confirmed_death_ends_every_benefit_after_its_month() -> None:
+    holding = a_holding()
+    assert holding.certificate is not None
+    holding.certificate_closed(holding.certificate.number, "certificate_death", date(2025, 7, 15))
     assert {
         code: (state.status, state.active_to)
         for code, state in holding.benefits.items()
@@ -102,7 +114,7 @@ def test_death_ends_every_benefit_after_its_month_and_is_reported_once() -> None
     } == {  # the living subsidy was never paid (no 低保): it stays not eligible
         "nursing_subsidy": ("terminated", date(2025, 7, 31)),
     }
-    assert sum(isinstance(event, DeathReported) for event in holding.pending_events) == 1
+    assert holding.deceased_on == date(2025, 7, 15)
 
 
 def test_a_household_move_pays_the_old_region_to_the_month_end_and_the_new_one_from_the_next() -> None:
@@ -166,3 +178,45 @@ def test_a_new_certificate_out_of_eligibility_ends_the_nursing_subsidy_after_its
         "BenefitTerminated",
         "CircumstancesNoted",
     ]
+
+
+def test_a_hold_suspends_and_its_lifting_carries_on_and_both_replay_to_the_same_holding() -> None:
+    holding = Holding("person-ref-1")
+    holding.record_certificate(a_holding().certificate, CATALOGUE)  # type: ignore[arg-type]
+    number = holding.certificate.number  # type: ignore[union-attr]
+    holding.hold(number, "death_reported", date(2025, 8, 1))
+    holding.hold(number, "death_reported", date(2025, 9, 1))  # held once
+    nursing = holding.benefits["nursing_subsidy"]
+    assert (nursing.status, nursing.suspended_from) == ("suspended", date(2025, 8, 1))
+    replayed = Holding.rehydrate("person-ref-1", holding.pending_events)
+    assert (replayed.benefits, replayed.held_from) == (holding.benefits, date(2025, 8, 1))
+
+    holding.lift_hold(number, "death_rejected", CATALOGUE)
+    nursing = holding.benefits["nursing_subsidy"]
+    assert (nursing.status, nursing.active_from, nursing.suspended_from) == ("active", date(2025, 8, 1), None)
+    replayed = Holding.rehydrate("person-ref-1", holding.pending_events)
+    assert (replayed.benefits, replayed.held_from) == (holding.benefits, None)
+
+
+def test_a_death_recorded_before_holds_existed_still_counts_when_replayed() -> None:
+    holding = a_holding()
+    stored = {
+        "fact_id": "old-1",
+        "partner_id": "civil-affairs",
+        "fact_type": "death",
+        "effective_date": "2025-07-15",
+        "details": {},
+    }
+    envelope = EventEnvelope(
+        event_id=uuid.uuid4(),
+        event_type="FactRecorded",
+        schema_version=1,
+        stream_id="holding-person-ref-1",
+        stream_version=9,
+        payload=stored,
+        source="/dcert/benefits",
+        occurred_at=datetime.now(UTC),
+        correlation_id=uuid.uuid4(),
+    )
+    holding.apply(registry().decode(envelope))
+    assert holding.deceased_on == date(2025, 7, 15)

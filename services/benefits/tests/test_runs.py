@@ -142,8 +142,9 @@ async def test_runs_are_for_admins_and_months_that_have_begun_and_are_open(servi
 
 async def test_a_benefit_ended_before_the_month_is_not_paid_in_it(service: BenefitsService) -> None:
     certificate = await service.issue_certificate(level=1, issued_on=date(2025, 1, 10))
-    public_security = await service.register_partner(("death",))
-    await service.report(public_security, "death", certificate.id_number, date(2025, 3, 5))
+    await service.certificate_event(  # a death confirmed by the reviewer
+        "CertificateCancelled", certificate, reason="death", effective_date="2025-03-05", application_id=None
+    )
     march = await run(service, "2025-03", "330502")
     april = await run(service, "2025-04", "330502")
     assert sorted(line["benefit"] for line in march["lines"]) == [

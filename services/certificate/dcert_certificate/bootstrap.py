@@ -18,14 +18,16 @@ from dcert_shared.db import ReadModels
 from dcert_shared.ids import china_today
 from dcert_shared.runtime import Job, ServiceRuntime, build_app, periodic
 
-from .adapters import cards, ecert, read_models
+from .adapters import cards, death_reports, ecert, read_models
 from .api import access_log, agents, applications, certificates, people
 from .api import cards as cards_api
+from .api import death_reports as death_reports_api
 from .api import keys as keys_api
 from .api.routes import router
 from .api.schemas import ApplicationCreate
 from .application.cards import CardCommands
 from .application.commands import CertificateCommands
+from .application.deaths import DeathReports
 from .domain.events import registry
 from .settings import CertificateSettings
 
@@ -41,10 +43,15 @@ def create_app(
         context="certificate",
         registry=registry(),
         schema=[*ecert.SCHEMA, *access_relay.PERSON_VIEW_SCHEMA],
-        read_models=ReadModels.of(read_models.ReadModel.metadata, cards.CardReadModel.metadata),
-        projectors=[read_models.project, cards.project],
+        read_models=ReadModels.of(
+            read_models.ReadModel.metadata,
+            cards.CardReadModel.metadata,
+            death_reports.DeathReportReadModel.metadata,
+        ),
+        projectors=[read_models.project, cards.project, death_reports.project],
     )
     commands = CertificateCommands(runtime, settings, today)
+    deaths = DeathReports(commands)
     runtime.on_erasure_reapplied = commands.reapply_erasure
     runtime.subscriptions = [
         # One consumer of the assessment stream: a grade never before its scheduling.
@@ -57,12 +64,14 @@ def create_app(
             },
             formerly=("assessment-scheduled", "grade-recorded"),
         ),
-        # The benefits service's facts about a person: a death, a guardian the register names.
+        # The benefits service's facts about a person, in their order: a death (held for a
+        # reviewer) and its correction, a guardian the register names.
         Subscription.reacting(
             "benefits-facts",
             "benefits",
             {
-                "DeathReported": commands.on_death_reported,
+                "DeathReported": deaths.on_death_reported,
+                "DeathCorrected": deaths.on_death_corrected,
                 "GuardianshipReported": commands.on_guardianship_reported,
             },
             formerly=("death-reported",),
@@ -96,11 +105,13 @@ def create_app(
             people.router,
             access_log.router,
             agents.router,
+            death_reports_api.router,
         ],
         dev_issuer=DevIssuer() if settings.dev_auth else None,
         on_started=on_started,
     )
     app.state.commands = commands
+    app.state.death_reports = deaths
     app.state.cards = CardCommands(runtime, settings, today)
     # Every process reloads the keys another one rotated: not a singleton.
     runtime.workers.append(Job("e-certificate-keys", keys_api.refresh_keys_worker(app), singleton=False))

@@ -230,41 +230,6 @@ async def test_a_matter_left_open_ends_when_the_certificate_is_cancelled_or_no_l
         certificate.clock.today = TODAY
 
 
-async def test_a_reported_death_ends_the_certificate_its_cards_and_every_open_application(
-    certificate: CertificateService,
-) -> None:
-    person, holder, number = await certificate.holder_with_certificate()
-    renewal_in_window = date(2036, 6, 1)
-    certificate.clock.today = renewal_in_window
-    try:
-        renewal = await certificate.submit(holder, a_matter("renewal", number))
-    finally:
-        certificate.clock.today = TODAY
-    await certificate.publish(
-        "benefits",
-        "DeathReported",
-        {"person_ref": certificate.app.state.commands.person_ref(person), "effective_date": "2026-11-19"},
-    )
-    ended = await certificate.reaches(holder, renewal["id"], "rejected")
-    assert "cancelled" in ended["decision_reason"]
-    cancelled = await certificate.certificate(holder, number)
-    assert (cancelled["status"], cancelled["card"]["status"], cancelled["open_matter"]) == (
-        "cancelled",
-        "invalidated",
-        None,
-    )
-
-    applicant = new_person()
-    pending = await certificate.submit(certificate.holder(applicant), new_application(applicant))
-    await certificate.publish(
-        "benefits",
-        "DeathReported",
-        {"person_ref": certificate.app.state.commands.person_ref(applicant), "effective_date": "2026-11-19"},
-    )
-    ended = await certificate.reaches(certificate.holder(applicant), pending["id"], "rejected")
-    assert "died" in ended["decision_reason"]
-
-
 async def test_an_assessment_given_to_another_doctor_shows_the_new_doctor(
     certificate: CertificateService,
 ) -> None:

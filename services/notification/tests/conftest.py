@@ -101,17 +101,17 @@ class NotificationService(ServiceUnderTest):
         fields: tuple[str, ...] = tuple(FIELDS),
         facts: tuple[str, ...] = (),
         name: str = "民政局",
+        regions: tuple[str, ...] | None = None,
     ) -> str:
-        """A registered partner's token."""
-        answer = await self.call(
-            "POST",
-            "/v1/partners",
-            self.admin,
-            {
-                "name": name,
-                "policy": {"event_types": list(event_types), "fields": list(fields), "facts": list(facts)},
-            },
-        )
+        """A registered partner's token (no `regions`: a policy of API v1, the whole country)."""
+        policy: dict[str, Any] = {
+            "event_types": list(event_types),
+            "fields": list(fields),
+            "facts": list(facts),
+        }
+        if regions is not None:
+            policy["regions"] = list(regions)
+        answer = await self.call("POST", "/v1/partners", self.admin, {"name": name, "policy": policy})
         assert answer.status_code == 201, answer.text
         return self.partner_token(answer.json()["id"])
 
@@ -121,11 +121,16 @@ class NotificationService(ServiceUnderTest):
         return receiver
 
     async def subscribe(
-        self, token: str, receiver: WebhookReceiver, event_types: tuple[str, ...] = ("CertificateIssued",)
+        self,
+        token: str,
+        receiver: WebhookReceiver,
+        event_types: tuple[str, ...] = ("CertificateIssued",),
+        regions: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
-        answer = await self.call(
-            "POST", "/v1/subscriptions", token, {"url": receiver.url, "event_types": list(event_types)}
-        )
+        body: dict[str, Any] = {"url": receiver.url, "event_types": list(event_types)}
+        if regions is not None:
+            body["regions"] = list(regions)
+        answer = await self.call("POST", "/v1/subscriptions", token, body)
         assert answer.status_code == 201, answer.text
         return answer.json()  # type: ignore[no-any-return]
 

@@ -433,3 +433,34 @@ async def test_the_person_is_told_when_someone_applies_in_their_name_and_an_unve
     )
     await people.inbox(person, 3)
     assert "certificate_issued" not in {item["kind"] for item in await people.inbox(claimant, 1)}
+
+
+async def test_the_person_is_told_when_a_reported_death_holds_their_certificate_and_when_it_is_restored(
+    people: People,
+) -> None:
+    holder = make_identity_number("330502", date(1970, 3, 4), secrets.randbelow(900) + 1)  # of its own
+    service, person = people.service, people.ref(holder)
+    application_id, number = str(uuid.uuid4()), holder + "42"
+    await service.publish(
+        "certificate",
+        "ApplicationSubmitted",
+        {"application_id": application_id, "person_ref": person, "matter": "new", "agent_ref": None},
+    )
+    about = {"certificate_number": number, "person_ref": person, "household_region": "330502"}
+    await service.publish(
+        "certificate",
+        "CertificateIssued",
+        {**about, "application_id": application_id, "agent_refs": [], "expires_on": "2036-11-22"},
+    )
+    await service.publish(
+        "certificate",
+        "CertificatePutOnHold",
+        {**about, "reason_code": "death_reported", "effective_date": "2026-11-12", "fact_id": "gaj-1"},
+    )
+    await service.publish(
+        "certificate", "CertificateHoldLifted", {**about, "reason_code": "death_rejected", "fact_id": "gaj-1"}
+    )
+    inbox = await people.inbox(holder, 4, language="en")
+    held = next(item for item in inbox if item["kind"] == "certificate_on_hold")
+    assert "on hold" in held["text"] and number not in held["text"], "the number is masked"
+    assert "certificate_restored" in {item["kind"] for item in inbox}

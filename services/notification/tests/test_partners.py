@@ -16,6 +16,7 @@ CIVIL_AFFAIRS: dict[str, Any] = {
         "event_types": ["CertificateIssued", "CertificateCancelled"],
         "fields": ["certificate_number", "category", "level"],
         "facts": ["low_income_started", "death"],
+        "regions": ["330500"],
     },
 }
 

@@ -52,6 +52,9 @@ EVENT_TYPES: Final = {
     "CertificateCancelled": N_("Certificate cancelled"),
     "CertificateExpired": N_("Certificate expired"),
     "RenewalReminderDue": N_("Renewal reminder due"),
+    "CertificatePutOnHold": N_("Certificate on hold (a death reported)"),
+    "CertificateHoldLifted": N_("Certificate hold lifted"),
+    "CertificateReinstated": N_("Certificate reinstated"),
     "BenefitActivated": N_("Benefit granted"),
     "BenefitNotEligible": N_("Not eligible for a benefit"),
     "BenefitSuspended": N_("Benefit suspended"),
@@ -65,6 +68,8 @@ FACT_TYPES: Final = {
     "household_moved": N_("Household registration moved"),
     "long_term_care_started": N_("Long-term care started"),
     "long_term_care_ended": N_("Long-term care ended"),
+    "death_corrected": N_("Death reported by mistake, corrected"),
+    "guardianship": N_("Parent or guardian"),
 }
 # The steps of the SLA report (the certificate service's application_step).
 SLA_STEPS: Final = {
@@ -86,6 +91,7 @@ PARTNER_FIELDS: Final = [
     "event_types",
     "fields",
     "facts",
+    "regions",
     "legal_basis",
     "purpose",
     "contact_name",
@@ -186,6 +192,11 @@ class PartnerForm:
         for name, limit in (("contact_name", 100), ("contact_role", 100), ("contact_email", 200)):
             if len(v[name]) > limit:
                 add(name, _too_long(limit))
+        regions = _lines(v["regions"])
+        if not regions:  # the admin grants the jurisdiction explicitly, the whole country too
+            add("regions", N_("Enter the regions the partner acts for, or 000000 for the whole country."))
+        elif any(not REGION_CODE.fullmatch(region) for region in regions) or len(regions) > 100:
+            add("regions", N_("Enter region codes of 6 digits, one a line."))
         if v["contact_email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v["contact_email"]):
             add("contact_email", N_("Enter an e-mail address like name@example.cn."))
         if len(v["contact_phone"]) > 30:
@@ -199,7 +210,12 @@ class PartnerForm:
         }
         return {
             "name": v["name"],
-            "policy": {"event_types": self.event_types, "fields": _lines(v["fields"]), "facts": self.facts},
+            "policy": {
+                "event_types": self.event_types,
+                "fields": _lines(v["fields"]),
+                "facts": self.facts,
+                "regions": _lines(v["regions"]),
+            },
             "legal_basis": v["legal_basis"],
             "purpose": v["purpose"],
             "contacts": [contact] if contact.get("name") else [],
@@ -221,6 +237,7 @@ PARTNER_API_FIELDS: Final = {
     "policy.event_types": "event_types",
     "policy.fields": "fields",
     "policy.facts": "facts",
+    "policy.regions": "regions",
     "contacts.0.name": "contact_name",
     "contacts.0.role": "contact_role",
     "contacts.0.email": "contact_email",
@@ -549,6 +566,7 @@ SUBSCRIPTION_PROBLEMS: Final = {
     "webhook_url_refused": "url",
     "event_types_outside_policy": "event_types",
     "region_invalid": "regions",
+    "regions_outside_policy": "regions",
 }
 
 
@@ -579,7 +597,9 @@ async def add_subscription(request: Request) -> Response:
     if own:
         errors = _ordered(own, SUBSCRIPTION_FIELDS)
         return await _partner_page(request, person, values, chosen, errors, None, None, 422)
-    body = {"url": values["url"], "event_types": chosen, "regions": regions}
+    body: dict[str, Any] = {"url": values["url"], "event_types": chosen}
+    if regions:  # none: the whole of the partner's jurisdiction (an empty list is refused)
+        body["regions"] = regions
     s = services(request)
     answer = await s.call(
         s.notification,

@@ -39,6 +39,7 @@ CERTIFICATE_STATUSES: Final = {
     "replaced": N_("Replaced by a new certificate"),
     "cancelled": N_("Cancelled"),
     "expired": N_("Expired"),
+    "on_hold": N_("On hold: a reported death is being checked"),
 }
 CARD_STATUSES: Final = {
     "ordered": N_("Ordered from the card centre"),

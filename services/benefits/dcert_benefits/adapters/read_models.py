@@ -10,11 +10,11 @@ context's events (`PartnerRegistered`, written by its consumer): it is plain `SC
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Column
+from sqlalchemy import Column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -28,8 +28,11 @@ from ..domain.events import (
     BenefitHandoffOpened,
     BenefitHandoffStepCompleted,
     BenefitNotEligible,
+    BenefitSuspended,
     BenefitTerminated,
+    CertificateClosedRecorded,
     CertificateRecorded,
+    CertificateReinstatementRecorded,
     CertificateTransferRecorded,
     CircumstancesNoted,
     FactRecorded,
@@ -151,7 +154,8 @@ class ConsumerState(SQLModel, registry=registry()):
 
 
 class PartnerFactPolicy(ConsumerState, table=True):
-    """The fact types each partner agency may report (from `PartnerRegistered`)."""
+    """The fact types each partner agency may report, and its jurisdiction (from
+    `PartnerRegistered` and `PartnerPolicyChanged`)."""
 
     __tablename__ = "partner_fact_policy"
 
@@ -159,12 +163,18 @@ class PartnerFactPolicy(ConsumerState, table=True):
     facts: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     registered_at: datetime
     policy_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    regions: list[str] = Field(
+        default_factory=lambda: ["000000"],
+        sa_column=Column(JSONB, nullable=False, server_default=text("'[\"000000\"]'::jsonb")),
+    )
 
 
 READ_MODELS = ReadModels.of(ReadModel.metadata)  # rebuilt from the events when their shape changes
 SCHEMA = [
     *ddl_for(ConsumerState.metadata),
     "ALTER TABLE partner_fact_policy ADD COLUMN IF NOT EXISTS policy_version integer NOT NULL DEFAULT 1",
+    # Partners registered before jurisdictions had the whole country (their events name none).
+    """ALTER TABLE partner_fact_policy ADD COLUMN IF NOT EXISTS regions jsonb NOT NULL DEFAULT '["000000"]'""",
 ]
 
 
@@ -278,6 +288,19 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
             )
         case BenefitNotEligible():
             await _upsert_benefit(conn, event, "not_eligible", None, None, at)
+        case BenefitSuspended():
+            await _project_suspension(conn, event, at)
+        case CertificateClosedRecorded(reason_code="certificate_death"):
+            await conn.execute(
+                "UPDATE holding_view SET deceased_on = COALESCE(deceased_on, $2) WHERE person_ref = $1",
+                envelope.stream_id.removeprefix("holding-"),
+                event.last_day,
+            )
+        case CertificateReinstatementRecorded():
+            await conn.execute(
+                "UPDATE holding_view SET deceased_on = NULL WHERE person_ref = $1",
+                envelope.stream_id.removeprefix("holding-"),
+            )
         case BenefitTerminated():
             await conn.execute(
                 "UPDATE benefit_view SET status = 'terminated', active_to = $3, reason_code = $4, updated_at = $5"
@@ -299,9 +322,29 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
             )
 
 
+async def _project_suspension(conn: asyncpg.Connection, event: BenefitSuspended, at: datetime) -> None:
+    """Suspended: nothing paid from `suspended_from` (the open period ends the day before; a
+    lifted hold opens a new one, whose months the run pays as arrears)."""
+    await conn.execute(
+        "UPDATE benefit_view SET status = 'suspended', reason_code = $3, updated_at = $4"
+        " WHERE person_ref = $1 AND benefit = $2",
+        event.person_ref,
+        event.benefit,
+        event.reason_code,
+        at,
+    )
+    await conn.execute(
+        "UPDATE benefit_period SET active_to = $3"
+        " WHERE person_ref = $1 AND benefit = $2 AND (active_to IS NULL OR active_to > $3)",
+        event.person_ref,
+        event.benefit,
+        event.suspended_from - timedelta(days=1),
+    )
+
+
 async def _project_fact(conn: asyncpg.Connection, stream_id: str, event: FactRecorded) -> None:
     person_ref = stream_id.removeprefix("holding-")
-    if event.fact_type == "death":
+    if event.fact_type == "death" and event.immediate:  # a report taken as the death, before holds
         await conn.execute(
             "UPDATE holding_view SET deceased_on = COALESCE(deceased_on, $2) WHERE person_ref = $1",
             person_ref,

@@ -134,9 +134,9 @@ async def simulation(
     try:
         month = Month.parse(body.month) if body.month else Month.of(_commands(request).today())
     except ValueError:
-        raise SimulationInvalid(detail="a month is written YYYY-MM") from None
+        raise SimulationInvalid(detail="月份写作 YYYY-MM / a month is written YYYY-MM") from None
     if body.region is not None and not is_region_code(body.region):
-        raise SimulationInvalid(detail="a region is six digits")
+        raise SimulationInvalid(detail="地区为六位数字 / a region is six digits")
     rows = await db.fetch(
         "SELECT * FROM circumstances_view WHERE certificate_live AND household_region LIKE $1 || '%'",
         significant_digits(body.region) if body.region else "",

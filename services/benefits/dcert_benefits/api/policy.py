@@ -5,7 +5,9 @@
   reviewer whose area (a county, city or province code: `covers`) holds the household region,
   or an admin.
 - Facts: a partner, of the types its policy grants (checked with the fact against the partner's
-  policy: application/facts.py, 403 `fact_type_outside_policy`).
+  policy: application/facts.py, 403 `fact_type_outside_policy`), about people in its
+  jurisdiction: a fact about anyone else is answered alike (202 `received`) and has no effect, so
+  that the answer says nothing of the person.
 - Handoffs and the entitlement report: a reviewer reads its own area or a part of it, an admin
   any region; a handoff's last step (the person told) is the destination area's to record.
 - Policies are read by anyone signed in; a new version, simulations, monthly runs and jobs are
@@ -36,7 +38,8 @@ Record = Any  # a read-model row (asyncpg.Record) or a mapping with the same key
 
 def _require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
-        raise Forbidden(detail="this needs the role " + " or ".join(sorted(roles)))
+        # The title says it in the caller's language; the roles that may are named for programs.
+        raise Forbidden(required_roles=sorted(roles))
 
 
 def _reviewer_covers(principal: Principal, region: str | None) -> bool:
@@ -56,7 +59,7 @@ def staff_region(principal: Principal, requested: str | None) -> str | None:
         return requested
     own = str(principal.region or "")
     if not own or (requested is not None and not covers(own, requested)):
-        raise Forbidden(detail="this region is not yours")
+        raise Forbidden(region=requested)
     return requested or own
 
 

@@ -118,7 +118,9 @@ def _public(
 async def report_fact(
     body: FactCreate, principal: CurrentPrincipal, service: Commands, response: Response
 ) -> dict[str, Any]:
-    """A partner agency's fact (低保 started/ended, death, household moved), idempotent by fact id."""
+    """A partner agency's fact (低保 started/ended, death and its correction, household moved,
+    guardianship), idempotent by fact id. Answered `received` whatever the person's state: only
+    facts about people in the partner's jurisdiction count, and nobody is told which did."""
     report = checked_report(require_partner(principal), body)
     answer, replayed = await service.report_fact(principal_context(principal), report)
     mark_replayed(response, replayed)

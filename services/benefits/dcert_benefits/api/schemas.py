@@ -48,8 +48,9 @@ class BenefitList(BaseModel):
 
 class FactAccepted(BaseModel):
     fact_id: str
-    status: Literal["applied", "pending"] = Field(
-        description="applied: the person's benefits were decided again; pending: kept until their certificate is issued"
+    status: Literal["received"] = Field(
+        description="always received: the answer never says whether the person holds a certificate, lies in"
+        " the partner's jurisdiction or what became of the fact"
     )
 
 

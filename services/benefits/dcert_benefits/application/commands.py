@@ -39,6 +39,7 @@ class BenefitsCommands:
 
     async def report_fact(self, context: CommandContext, report: FactReport) -> tuple[dict[str, Any], bool]:
         """Keep and apply a partner's fact once per (partner, fact id); returns (answer, replayed)."""
+        report = report.without_identity_numbers(self.settings.identity_hash_key_bytes)
         person_ref = self.person_ref(report.id_number)
         # What "the same fact" means, without the identity number in plain text.
         request = {

@@ -2,13 +2,18 @@
 
 A partner connected to NATS publishes a CloudEvent on `partners.events.<partner id>.<fact type>`
 (its broker user may publish there only: deploy/nats/users.conf); its `data` is the body
-of `POST /v1/facts`. Either way the fact is checked whole, against the partner's policy, and kept
-once per (partner, fact id): the identity number becomes its keyed hash before anything is stored.
+of `POST /v1/facts`. Either way the fact is checked whole, against the partner's policy (its fact
+types and its jurisdiction), and kept once per (partner, fact id): identity numbers (the person's,
+a guardian's) become their keyed hashes before anything is stored.
+
+The answer never depends on the person: a fact about someone outside the partner's jurisdiction,
+about someone with no certificate, or about a holder is answered alike (`received`), so that a
+partner learns nothing of who holds a certificate where.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -21,6 +26,7 @@ from dcert_shared.uow import UnitOfWork
 from ..domain.calendar import is_region_code
 from ..domain.errors import FactInvalid, FactTypeOutsidePolicy
 from ..domain.holding import Fact, Holding
+from ..domain.jurisdiction import NOWHERE, Jurisdiction
 from ..domain.policies import Catalogue, Support
 
 FactType = Literal[
@@ -30,7 +36,10 @@ FactType = Literal[
     "household_moved",
     "long_term_care_started",  # 长期照护: the person needs care for over six months
     "long_term_care_ended",
+    "death_corrected",  # a death reported by mistake
+    "guardianship",  # 监护: {"guardian_id_number", "relationship": parent|guardian, "until": date|null}
 ]
+GUARDIAN_RELATIONSHIPS = ("parent", "guardian")
 
 
 FIRST_FACT_DATE, LAST_FACT_DATE = date(1950, 1, 1), date(2199, 12, 31)
@@ -65,6 +74,14 @@ class FactReport:
     def fact(self) -> Fact:
         return Fact(self.fact_id, self.partner_id, self.fact_type, self.effective_date, self.details)
 
+    def without_identity_numbers(self, identity_hash_key: bytes) -> FactReport:
+        """The report as it may be kept: a guardian's identity number as its keyed hash."""
+        if self.fact_type != "guardianship":
+            return self
+        details = dict(self.details)
+        guardian = str(details.pop("guardian_id_number"))
+        return replace(self, details={"guardian_ref": keyed_hash(identity_hash_key, guardian), **details})
+
 
 def checked_report(partner_id: str, body: FactCreate | Any) -> FactReport:
     """The report of a fact's body (`FactCreate`, or its JSON from NATS), every problem named at once."""
@@ -92,28 +109,84 @@ def checked_report(partner_id: str, body: FactCreate | Any) -> FactReport:
     if body.type == "household_moved":
         to_region = details.get("to_region")
         if not isinstance(to_region, str) or not is_region_code(to_region):
-            problems.append(
-                FieldError(field="details.to_region", code="invalid", message="a 6-digit region code")
-            )
+            problems.append(FieldError(field="details.to_region", code="invalid", message=_REGION_CODE))
+    if body.type == "guardianship":
+        details = _guardianship(details, id_number, body.effective_date, problems)
     for support in Support:
         if support.value in details and not isinstance(details[support.value], bool):
             problems.append(
-                FieldError(field=f"details.{support.value}", code="invalid", message="true or false")
+                FieldError(field=f"details.{support.value}", code="invalid", message=_TRUE_OR_FALSE)
             )
     if problems:
         raise FactInvalid(errors=problems)
     return FactReport(partner_id, body.fact_id, body.type, id_number, body.effective_date, details)
 
 
-def _identity_number(value: str, problems: list[FieldError]) -> str:
+# Field messages in both languages: the code is for programs, the message for people.
+_REGION_CODE = "应为六位行政区划代码 / a 6-digit region code"
+_TRUE_OR_FALSE = "应为 true 或 false / true or false"
+_NOT_AN_IDENTITY_NUMBER = "不是有效的身份证号码 / not a valid identity number"
+
+
+def _guardianship(
+    details: dict[str, Any], id_number: str, effective_date: date, problems: list[FieldError]
+) -> dict[str, Any]:
+    """监护: the guardian's identity number (not the person's own), parent or guardian, and the
+    last day (null: open). Only these details are kept."""
+    guardian = details.get("guardian_id_number")
+    guardian_id = (
+        _identity_number(guardian, problems, "details.guardian_id_number")
+        if isinstance(guardian, str)
+        else ""
+    )
+    if not isinstance(guardian, str):
+        problems.append(
+            FieldError(field="details.guardian_id_number", code="invalid", message=_NOT_AN_IDENTITY_NUMBER)
+        )
+    elif guardian_id and guardian_id == id_number:
+        problems.append(
+            FieldError(
+                field="details.guardian_id_number",
+                code="guardian_is_the_person",
+                message="监护人不能是本人 / the guardian is not the person themself",
+            )
+        )
+    relationship = details.get("relationship")
+    if relationship not in GUARDIAN_RELATIONSHIPS:
+        problems.append(
+            FieldError(
+                field="details.relationship",
+                code="invalid",
+                message="应为 parent 或 guardian / parent or guardian",
+            )
+        )
+    until = details.get("until")
+    try:
+        last_day = None if until is None else date.fromisoformat(str(until))
+    except ValueError:
+        last_day, until = None, "invalid"
+    if until is not None and (last_day is None or last_day < effective_date):
+        problems.append(
+            FieldError(
+                field="details.until",
+                code="invalid",
+                message="应为不早于生效日期的日期或 null / a date not before effective_date, or null",
+            )
+        )
+    return {
+        "guardian_id_number": guardian_id,
+        "relationship": relationship,
+        "until": None if last_day is None else last_day.isoformat(),
+    }
+
+
+def _identity_number(value: str, problems: list[FieldError], field: str = "id_number") -> str:
     try:
         return str(IdentityNumber.parse(value).value)
     except (DomainError, ValueError):
         # The message names the field, never the value.
         problems.append(
-            FieldError(
-                field="id_number", code="invalid_identity_number", message="not a valid identity number"
-            )
+            FieldError(field=field, code="invalid_identity_number", message=_NOT_AN_IDENTITY_NUMBER)
         )
         return ""
 
@@ -121,15 +194,34 @@ def _identity_number(value: str, problems: list[FieldError]) -> str:
 async def record_fact(
     uow: UnitOfWork, catalogue: Catalogue, report: FactReport, person_ref: str
 ) -> dict[str, Any]:
-    """Keep and apply the fact in the caller's unit of work: {"fact_id", "status"}."""
-    facts = await uow.conn.fetchval(
-        "SELECT facts FROM partner_fact_policy WHERE partner_id = $1", report.partner_id
+    """Keep and apply the fact in the caller's unit of work. The answer is the same whatever
+    became of it (applied, kept until a certificate, refused outside the jurisdiction):
+    {"fact_id", "status": "received"}. Only what depends on the partner alone (a fact type
+    its policy does not grant) is refused out loud."""
+    policy = await uow.conn.fetchrow(
+        "SELECT facts, regions FROM partner_fact_policy WHERE partner_id = $1", report.partner_id
     )
-    if facts is None or report.fact_type not in facts:
-        raise FactTypeOutsidePolicy(detail=f"fact type {report.fact_type!r} is not in the partner's policy")
+    if policy is None or report.fact_type not in policy["facts"]:
+        raise FactTypeOutsidePolicy(detail=report.fact_type)
     holding = await holding_of(uow, person_ref)
-    status = holding.record_fact(report.fact(), catalogue)
-    return {"fact_id": report.fact_id, "status": status}
+    holding.record_fact(report.fact(), catalogue, Jurisdiction.of(policy["regions"]))
+    return {"fact_id": report.fact_id, "status": RECEIVED}
+
+
+RECEIVED = "received"
+
+
+async def jurisdictions_of(uow: UnitOfWork, holding: Holding) -> dict[str, Jurisdiction]:
+    """The jurisdiction of each partner whose facts the holding keeps until a certificate (a
+    partner this service no longer knows has none)."""
+    partners = sorted({fact.partner_id for fact in holding.waiting})
+    if not partners:
+        return {}
+    rows = await uow.conn.fetch(
+        "SELECT partner_id, regions FROM partner_fact_policy WHERE partner_id = ANY($1::text[])", partners
+    )
+    known = {row["partner_id"]: Jurisdiction.of(row["regions"]) for row in rows}
+    return {partner: known.get(partner, NOWHERE) for partner in partners}
 
 
 async def holding_of(uow: UnitOfWork, person_ref: str) -> Holding:

@@ -29,7 +29,9 @@ def checked_document(document: Any, code: str | None = None) -> BenefitPolicy:
     except PolicyCatalogueInvalid as invalid:
         raise PolicyInvalid(detail=str(invalid)) from None
     if code is not None and policy.code != code:
-        raise PolicyInvalid(detail=f"the document's code {policy.code!r} is not {code!r}")
+        raise PolicyInvalid(
+            detail=f"文件的补贴代码 {policy.code!r} 不是 {code!r} / the document's code {policy.code!r} is not {code!r}"
+        )
     return policy
 
 

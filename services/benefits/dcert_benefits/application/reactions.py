@@ -1,4 +1,4 @@
-"""Reactions to other services' events: certificates issued and closed, partners registered.
+"""Reactions to other services' events: certificates issued, held and closed, partners registered.
 
 Each handler runs in the consumer's unit of work with the inbox row, so a redelivered event has
 no second effect; a handler that fails raises, and the message is retried, then dead-lettered.
@@ -15,12 +15,14 @@ from dcert_shared import agencies
 from dcert_shared.consumer import Subscription
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.ids import IdentityNumber, keyed_hash
+from dcert_shared.regions import NATIONAL
 from dcert_shared.uow import UnitOfWork
 from dcert_shared.working_days import WorkingCalendar
 
+from ..domain.calendar import next_month_start
 from ..domain.holding import CertificateOnFile, HandoffDeadlines, Holding
 from ..domain.policies import Catalogue
-from .facts import checked_report, holding_of, record_fact
+from .facts import checked_report, holding_of, jurisdictions_of, record_fact
 
 _CHINA = timezone(timedelta(hours=8))
 PARTNERS = "partners"  # the intake stream partner agencies publish their facts into
@@ -97,13 +99,42 @@ class CertificateClosedData(BaseModel):
 
 
 class PartnerRegisteredData(BaseModel):
-    """The part of `notification.events.PartnerRegistered` this service needs: its fact types."""
+    """The part of `notification.events.PartnerRegistered` this service needs: its fact types
+    and its jurisdiction (absent in events from before jurisdictions: the whole country, as
+    those partners then had)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     partner_id: str = Field(min_length=1)
     facts: list[str] = []
     policy_version: int = 1
+    regions: list[str] = Field(default_factory=lambda: [NATIONAL])
+
+
+class CertificateHeldData(BaseModel):
+    """`CertificatePutOnHold`: a death reported on `effective_date` waits for a reviewer."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    certificate_number: str = Field(min_length=20)
+    person_ref: str = Field(min_length=16)
+    reason_code: str
+    effective_date: date
+
+    @property
+    def suspended_from(self) -> date:
+        """Paid through the month of the reported death, as a confirmed one would be."""
+        return next_month_start(self.effective_date)
+
+
+class CertificateChangedData(BaseModel):
+    """`CertificateHoldLifted` and `CertificateReinstated`: which certificate, and why."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    certificate_number: str = Field(min_length=20)
+    person_ref: str = Field(min_length=16)
+    reason_code: str
 
 
 def handoff_deadlines(calendar: WorkingCalendar, opened_on: date) -> HandoffDeadlines:
@@ -131,7 +162,7 @@ def subscriptions(
             birth_date=issued.birth_date,
             applied_on=issued.applied_on,
         )
-        holding.record_certificate(certificate, catalogue)
+        holding.record_certificate(certificate, catalogue, await jurisdictions_of(uow, holding))
 
     async def on_file(uow: UnitOfWork, person_ref: str, number: str) -> Holding:
         holding = await uow.load(Holding, person_ref)
@@ -163,25 +194,45 @@ def subscriptions(
         holding = await on_file(uow, closed.person_ref, closed.certificate_number)
         holding.certificate_closed(closed.certificate_number, f"certificate_{closed.reason}", closed.last_day)
 
+    async def on_certificate_held(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        held = CertificateHeldData.model_validate(envelope.payload)
+        holding = await on_file(uow, held.person_ref, held.certificate_number)
+        holding.hold(held.certificate_number, held.reason_code, held.suspended_from)
+
+    async def on_hold_lifted(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        lifted = CertificateChangedData.model_validate(envelope.payload)
+        holding = await on_file(uow, lifted.person_ref, lifted.certificate_number)
+        holding.lift_hold(lifted.certificate_number, lifted.reason_code, catalogue)
+
+    async def on_certificate_reinstated(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        reinstated = CertificateChangedData.model_validate(envelope.payload)
+        holding = await on_file(uow, reinstated.person_ref, reinstated.certificate_number)
+        holding.reinstated(reinstated.certificate_number, reinstated.reason_code, catalogue)
+
     async def on_partner_fact(uow: UnitOfWork, envelope: EventEnvelope) -> None:
-        """A fact published on NATS: its subject (`<partner id>.<fact type>`) says who and what."""
+        """A fact published on NATS: its subject (`<partner id>.<fact type>`) says who and what.
+        The same rules as over HTTP, jurisdiction included; no one is told what became of it."""
         partner_id, _, fact_type = envelope.event_type.partition(".")
         report = checked_report(partner_id, {**envelope.payload, "type": fact_type})
+        report = report.without_identity_numbers(identity_hash_key)
         await record_fact(uow, catalogue, report, report.person_ref(identity_hash_key))
 
     async def on_partner_registered(uow: UnitOfWork, envelope: EventEnvelope) -> None:
-        """A partner registered, or a new version of its policy: the fact types it may report."""
+        """A partner registered, or a new version of its policy: the fact types it may report,
+        and where (its jurisdiction)."""
         partner = PartnerRegisteredData.model_validate(envelope.payload)
         await uow.conn.execute(
-            "INSERT INTO partner_fact_policy (partner_id, facts, registered_at, policy_version)"
-            " VALUES ($1, $2, $3, $4)"
+            "INSERT INTO partner_fact_policy (partner_id, facts, registered_at, policy_version, regions)"
+            " VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT (partner_id) DO UPDATE SET facts = EXCLUDED.facts,"
-            " registered_at = EXCLUDED.registered_at, policy_version = EXCLUDED.policy_version"
+            " registered_at = EXCLUDED.registered_at, policy_version = EXCLUDED.policy_version,"
+            " regions = EXCLUDED.regions"
             " WHERE partner_fact_policy.policy_version < EXCLUDED.policy_version",  # never an older one
             partner.partner_id,
             partner.facts,
             envelope.occurred_at,
             partner.policy_version,
+            partner.regions,
         )
 
     def fact_lane(envelope: EventEnvelope) -> str:
@@ -204,6 +255,9 @@ def subscriptions(
                 "CertificateTransferred": on_certificate_transferred,
                 "CertificateCancelled": on_certificate_closed,
                 "CertificateExpired": on_certificate_closed,
+                "CertificatePutOnHold": on_certificate_held,
+                "CertificateHoldLifted": on_hold_lifted,
+                "CertificateReinstated": on_certificate_reinstated,
                 # Who acts for whom, as the certificate service verifies it.
                 **agencies.HANDLERS,
             },

@@ -193,7 +193,7 @@ class MonthlyRuns:
     async def run(self, context: CommandContext, month: Month, region: str) -> RunOutcome:
         """The month's run of `region`: made now, resumed, or the one made before."""
         if month > Month.of(self.today()):
-            raise MonthNotBegun(detail=f"{month} has not begun")
+            raise MonthNotBegun(detail=str(month))  # the title says why, in the caller's language
         await self._refuse_closed(month, region)
         key = MonthlyRun.key(month, region)
 
@@ -267,7 +267,7 @@ class MonthlyRuns:
             prefix,
         )
         if closed is not None:
-            raise MonthClosed(detail=f"{month} is closed for region {closed}")
+            raise MonthClosed(detail=f"{month} {closed}")
 
     async def _record_start(self, conn: asyncpg.Connection, run_id: str, month: Month, region: str) -> None:
         """The run's row, with where its arrears may reach (see the module's docstring)."""

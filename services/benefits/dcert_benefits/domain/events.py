@@ -1,9 +1,11 @@
 """Events of the benefits context. Published data is listed in docs/events.md.
 
-Decisions (`BenefitActivated`, `BenefitNotEligible`, `BenefitTerminated`) and `DeathReported`
-are published; they carry the reason code and the policy version that decided them. The copy of
-the certificate and the partners' facts stay inside the service: a fact's `details` are kept in
-the stored event (`private_fields`) and never published.
+Decisions (`BenefitActivated`, `BenefitNotEligible`, `BenefitSuspended`, `BenefitTerminated`)
+and what partners report for the certificate service (`DeathReported`, `DeathCorrected`,
+`GuardianshipReported`) are published; decisions carry the reason code and the policy version
+that decided them. The copy of the certificate and the partners' facts stay inside the service:
+a fact's `details` are kept in the stored event (`private_fields`, identity numbers only as
+keyed hashes) and never published; a refused fact keeps not even those.
 """
 
 from __future__ import annotations
@@ -106,15 +108,21 @@ class BenefitHandoffStepCompleted(DomainEvent):
 
 
 class FactRecorded(DomainEvent):
-    """A fact reported by a partner agency (civil affairs, public security, ...)."""
+    """A fact reported by a partner agency (civil affairs, public security, ...), within its
+    jurisdiction (or about a person with no certificate yet: kept until one is issued).
+
+    v2: a death is a report, held until a reviewer confirms it (the certificate service); a v1
+    death took effect at once (`immediate`)."""
 
     public: ClassVar[bool] = False
+    schema_version: ClassVar[int] = 2
     private_fields: ClassVar[frozenset[str]] = frozenset({"details"})
     fact_id: str
     partner_id: str
     fact_type: str
     effective_date: date
     details: dict[str, Any]
+    immediate: bool = False
 
 
 class BenefitActivated(DomainEvent):
@@ -164,11 +172,97 @@ class PolicyVersionRecorded(DomainEvent):
 
 
 class DeathReported(DomainEvent):
-    """A partner reported the holder's death; the certificate service cancels the certificate."""
+    """A partner reported the holder's death, within its jurisdiction: the certificate service
+    puts the live certificate on hold until a reviewer confirms it (or it is corrected)."""
 
     person_ref: str
     effective_date: date
     fact_id: str
+    partner_id: str | None = None  # None in events before jurisdictions
+    certificate_number: str | None = None  # the certificate this service knows of the person
+    household_region: str | None = None
+
+
+class FactRefused(DomainEvent):
+    """A partner's fact about someone outside its jurisdiction: answered like any other, kept for
+    audit (who, which fact, when; its details only as a digest, to know a repeat), no effect."""
+
+    public: ClassVar[bool] = False
+    fact_id: str
+    partner_id: str
+    fact_type: str
+    effective_date: date
+    reason: str  # outside_jurisdiction
+    details_digest: str
+
+
+class BenefitSuspended(DomainEvent):
+    """暂停发放: nothing is paid from `suspended_from` while the certificate is on hold (a death
+    reported, not yet confirmed); lifted, the months are paid as arrears."""
+
+    certificate_number: str
+    person_ref: str
+    benefit: str
+    suspended_from: date
+    reason_code: str
+    policy_version: str | None
+
+
+class CertificateHoldRecorded(DomainEvent):
+    """The certificate is on hold (`CertificatePutOnHold`): every benefit paid is suspended."""
+
+    public: ClassVar[bool] = False
+    certificate_number: str
+    reason_code: str
+    suspended_from: date
+
+
+class CertificateHoldLiftRecorded(DomainEvent):
+    """The hold is lifted (a reviewer rejected the death, or a partner corrected it)."""
+
+    public: ClassVar[bool] = False
+    certificate_number: str
+    reason_code: str
+
+
+class CertificateReinstatementRecorded(DomainEvent):
+    """A certificate cancelled for a death that was a mistake lives again: its benefits carry on
+    from `resumes_from`, the months since paid as arrears."""
+
+    public: ClassVar[bool] = False
+    certificate_number: str
+    reason_code: str
+    resumes_from: date
+
+
+class DeathCorrected(DomainEvent):
+    """A partner corrected a death reported by mistake: the certificate service lifts the hold,
+    or reinstates a certificate cancelled for that death."""
+
+    person_ref: str
+    fact_id: str
+    effective_date: date
+    partner_id: str
+    certificate_number: str | None = None
+
+
+class GuardianshipReported(DomainEvent):
+    """监护: a partner reported who is the person's parent or guardian (until a day, or open).
+
+    `guardian_ref` is the keyed hash of the guardian's identity number; no identity number is
+    published. Reported only for a person whose certificate lies in the partner's jurisdiction
+    (`jurisdiction`, its regions): about someone with no certificate yet, when one is issued
+    there. `household_region` is the certificate's (nullable for a later, wider use)."""
+
+    person_ref: str
+    guardian_ref: str
+    relationship: str  # parent | guardian
+    effective_date: date
+    until: date | None
+    partner_id: str
+    fact_id: str
+    household_region: str | None
+    jurisdiction: list[str]
 
 
 class MonthlyRunStarted(DomainEvent):
@@ -218,6 +312,13 @@ def registry() -> EventRegistry:
         BenefitTerminated,
         DeathReported,
         PolicyVersionRecorded,
+        FactRefused,
+        BenefitSuspended,
+        CertificateHoldRecorded,
+        CertificateHoldLiftRecorded,
+        CertificateReinstatementRecorded,
+        DeathCorrected,
+        GuardianshipReported,
         MonthlyRunStarted,
         MonthlyRunCompleted,
         MonthlyRunClosed,
@@ -228,5 +329,10 @@ def registry() -> EventRegistry:
         """v1 carried its lines; v2 counts them (the lines went to the ledger: application/runs.py)."""
         lines = payload.pop("lines", [])
         return {**payload, "line_count": len(lines), "arrears_count": 0}
+
+    @events.upcaster("FactRecorded", 1)
+    def _a_death_took_effect_at_once(payload: dict[str, Any]) -> dict[str, Any]:
+        """v1: a reported death ended the benefits at once; v2 holds it for a reviewer."""
+        return {**payload, "immediate": True}
 
     return events

@@ -4,10 +4,19 @@ A holding is keyed by the person (`person_ref`, the keyed hash of the identity n
 the certificate number: partners' facts name the person and may arrive before any certificate
 (they are kept and applied when it is issued), and a person holds at most one live certificate,
 whose number changes on replacement or grade change while the benefits carry on.
+
+A partner's fact counts only within its jurisdiction: the household region of the certificate
+(for a fact kept before it, checked when it is issued); outside, it is kept as refused, with no
+effect. A death a partner reports is only reported: the certificate service holds the
+certificate until a reviewer confirms it, and this holding suspends what it pays meanwhile
+(`hold`); a confirmed death closes the certificate, a rejected or corrected one lifts the hold
+and what was not paid is paid as arrears.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
@@ -24,15 +33,23 @@ from .events import (
     BenefitHandoffOpened,
     BenefitHandoffStepCompleted,
     BenefitNotEligible,
+    BenefitSuspended,
     BenefitTerminated,
     CertificateClosedRecorded,
+    CertificateHoldLiftRecorded,
+    CertificateHoldRecorded,
     CertificateRecorded,
+    CertificateReinstatementRecorded,
     CertificateRenewalRecorded,
     CertificateTransferRecorded,
     CircumstancesNoted,
+    DeathCorrected,
     DeathReported,
     FactRecorded,
+    FactRefused,
+    GuardianshipReported,
 )
+from .jurisdiction import NATIONWIDE, NOWHERE, Jurisdiction
 from .policies import Catalogue, Support
 
 HANDOFF_STEPS = ("passed_on", "decided", "notified")
@@ -102,6 +119,13 @@ class BenefitState:
     active_from: date | None = None
     active_to: date | None = None
     household_region: str | None = None
+    suspended_from: date | None = None  # status "suspended": nothing paid from this day
+
+
+def details_digest(details: Mapping[str, Any]) -> str:
+    """What a fact said, as a digest: enough to know a repeat, nothing to read."""
+    text = json.dumps(dict(details), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Holding(Aggregate):
@@ -118,14 +142,18 @@ class Holding(Aggregate):
         super().__init__(person_ref)
         self.certificate: CertificateOnFile | None = None
         # (partner, fact id) -> what the fact said: a repeat is the same fact, not a new one
-        self.facts: dict[tuple[str, str], tuple[str, date, dict[str, Any]]] = {}
+        self.facts: dict[tuple[str, str], tuple[str, date, str]] = {}
+        self.waiting: list[FactRecorded] = []  # facts kept before any certificate, in order
+        self.refused: set[tuple[str, str]] = set()  # facts outside their partner's jurisdiction
         self.low_income_facts: list[LowIncomeFact] = []  # in order of effective date
         self.long_term_care: bool | None = None  # None: no fact, presumed (see circumstances)
         self.supports: frozenset[Support] = frozenset()
         self.handoffs: dict[str, Handoff] = {}
         self.noted: CircumstancesNoted | None = None
         self.closed_on: date | None = None  # the last day of a cancelled or expired certificate
-        self.deceased_on: date | None = None
+        self.closed_reason: str | None = None
+        self.deceased_on: date | None = None  # a death confirmed (or, before holds, reported)
+        self.held_from: date | None = None  # the certificate is on hold: suspended from this day
         self.benefits: dict[str, BenefitState] = {}
 
     @property
@@ -134,10 +162,18 @@ class Holding(Aggregate):
 
     # --- rules -------------------------------------------------------------------------------
 
-    def record_certificate(self, certificate: CertificateOnFile, catalogue: Catalogue) -> None:
-        """A certificate was issued: decide every benefit, with the facts already on file."""
+    def record_certificate(
+        self,
+        certificate: CertificateOnFile,
+        catalogue: Catalogue,
+        jurisdictions: Mapping[str, Jurisdiction] | None = None,
+    ) -> None:
+        """A certificate was issued: decide every benefit, with the facts already on file that
+        lie in their partner's jurisdiction (`jurisdictions`, by partner; None: every partner's
+        is the whole country). A death among them is reported now."""
         if self.certificate is not None and self.certificate.number == certificate.number:
             return
+        accepted = self._place_waiting_facts(certificate.household_region, jurisdictions)
         self.trigger(
             CertificateRecorded(
                 person_ref=self.person_ref,
@@ -153,21 +189,116 @@ class Holding(Aggregate):
                 applied_on=certificate.applied_on,
             )
         )
-        self._decide_all(
-            catalogue, month_start(certificate.issued_on), certificate.issued_on, "certificate_changed"
-        )
+        if self.held_from is None:
+            self._decide_all(
+                catalogue, month_start(certificate.issued_on), certificate.issued_on, "certificate_changed"
+            )
         if self.deceased_on is not None:
             self._terminate_all("death", month_end(self.deceased_on))
+        self._report_waiting_facts(accepted, jurisdictions)
         self._note_circumstances()
 
+    def _place_waiting_facts(
+        self, household_region: str, jurisdictions: Mapping[str, Jurisdiction] | None
+    ) -> list[FactRecorded]:
+        """The facts kept before the certificate that lie in their partner's jurisdiction; the
+        others are refused now (and so never count)."""
+        accepted = []
+        for fact in self.waiting:
+            jurisdiction = (
+                NATIONWIDE if jurisdictions is None else jurisdictions.get(fact.partner_id, NOWHERE)
+            )
+            if jurisdiction.covers(household_region):
+                accepted.append(fact)
+            else:
+                self.trigger(
+                    FactRefused(
+                        fact_id=fact.fact_id,
+                        partner_id=fact.partner_id,
+                        fact_type=fact.fact_type,
+                        effective_date=fact.effective_date,
+                        reason="outside_jurisdiction",
+                        details_digest=details_digest(fact.details),
+                    )
+                )
+        return accepted
+
+    def _report_waiting_facts(
+        self, accepted: list[FactRecorded], jurisdictions: Mapping[str, Jurisdiction] | None
+    ) -> None:
+        """What the facts kept before the certificate report, now that they count: a death (not
+        corrected since), each guardian."""
+        death: FactRecorded | None = None
+        for fact in accepted:
+            if fact.fact_type == "death" and not fact.immediate:
+                death = death or fact
+            elif fact.fact_type == "death_corrected":
+                death = None
+            elif fact.fact_type == "guardianship":
+                jurisdiction = NATIONWIDE if jurisdictions is None else jurisdictions[fact.partner_id]
+                self._report_guardianship(_fact_of(fact), jurisdiction)
+        if death is not None and self.deceased_on is None:
+            self._report_death(_fact_of(death))
+
     def certificate_closed(self, number: str, reason_code: str, last_day: date) -> None:
-        """The certificate was cancelled or expired: every benefit ends after `last_day`'s month."""
+        """The certificate was cancelled or expired: every benefit ends after `last_day`'s month
+        (one suspended by a hold, at its suspension). A death closes it once a reviewer confirmed it."""
         if self.certificate is None or self.certificate.number != number or self.closed_on is not None:
             return
         self.trigger(
             CertificateClosedRecorded(certificate_number=number, reason_code=reason_code, last_day=last_day)
         )
         self._terminate_all(reason_code, month_end(last_day))
+        self._note_circumstances()
+
+    def hold(self, number: str, reason_code: str, suspended_from: date) -> None:
+        """停发: the certificate is on hold; nothing is paid from `suspended_from` until it lifts."""
+        if self.certificate is None or self.certificate.number != number or self.closed_on is not None:
+            return
+        if self.held_from is not None:
+            return
+        self.trigger(
+            CertificateHoldRecorded(
+                certificate_number=number, reason_code=reason_code, suspended_from=suspended_from
+            )
+        )
+        for code, state in sorted(self.benefits.items()):
+            if state.status == "active" and (state.active_to is None or state.active_to >= suspended_from):
+                self.trigger(
+                    BenefitSuspended(
+                        certificate_number=number,
+                        person_ref=self.person_ref,
+                        benefit=code,
+                        suspended_from=suspended_from,
+                        reason_code=reason_code,
+                        policy_version=state.policy_version,
+                    )
+                )
+
+    def lift_hold(self, number: str, reason_code: str, catalogue: Catalogue) -> None:
+        """The hold lifted: every benefit is decided again from the suspension, so the months
+        not paid meanwhile are paid as arrears."""
+        held_from = self.held_from
+        if self.certificate is None or self.certificate.number != number or held_from is None:
+            return
+        self.trigger(CertificateHoldLiftRecorded(certificate_number=number, reason_code=reason_code))
+        if self.closed_on is None and self.deceased_on is None:
+            self._decide_all(catalogue, held_from, held_from - timedelta(days=1), reason_code)
+        self._note_circumstances()
+
+    def reinstated(self, number: str, reason_code: str, catalogue: Catalogue) -> None:
+        """A certificate cancelled for a death that was a mistake lives again: the benefits carry
+        on from the day after the last one paid, the months since paid as arrears."""
+        closed_on = self.closed_on
+        if self.certificate is None or self.certificate.number != number or closed_on is None:
+            return
+        resumes_from = closed_on + timedelta(days=1)
+        self.trigger(
+            CertificateReinstatementRecorded(
+                certificate_number=number, reason_code=reason_code, resumes_from=resumes_from
+            )
+        )
+        self._decide_all(catalogue, resumes_from, closed_on, reason_code)
         self._note_circumstances()
 
     def renewed(self, number: str, issued_on: date, expires_on: date, catalogue: Catalogue) -> None:
@@ -179,7 +310,7 @@ class Holding(Aggregate):
         self.trigger(
             CertificateRenewalRecorded(certificate_number=number, issued_on=issued_on, expires_on=expires_on)
         )
-        if self.deceased_on is None and any(
+        if (self.deceased_on, self.held_from) == (None, None) and any(
             state.reason_code == "certificate_expired" for state in self.benefits.values()
         ):
             self._decide_all(catalogue, month_start(issued_on), issued_on, "certificate_renewed")
@@ -207,7 +338,7 @@ class Holding(Aggregate):
                 certificate_number=number, from_region=from_region, to_region=to_region, transferred_on=on
             )
         )
-        if self.deceased_on is None:
+        if (self.deceased_on, self.held_from) == (None, None):
             self._decide_all(catalogue, next_month_start(on), on, "transferred")
         if handoff is not None and from_region[:2] != to_region[:2]:
             handoff_id, deadlines = handoff
@@ -249,45 +380,109 @@ class Holding(Aggregate):
         its month; one it no longer grants is paid through the month before."""
         if self.certificate is None or self.closed_on is not None or self.deceased_on is not None:
             return
+        if self.held_from is not None:  # decided again when the hold lifts
+            return
         self._decide_all(
             catalogue, month_start(effective_from), effective_from - timedelta(days=1), "policy_changed"
         )
         self._note_circumstances()
 
-    def record_fact(self, fact: Fact, catalogue: Catalogue) -> str:
-        """Keep a partner's fact and apply it; "pending" while the person has no certificate."""
-        known = self.facts.get((fact.partner_id, fact.fact_id))
-        if known is not None and known != (fact.fact_type, fact.effective_date, dict(fact.details)):
-            raise FactIdReused(detail="the partner's fact id was used for another fact")
-        if known is None:
-            first_death = fact.fact_type == "death" and self.deceased_on is None
-            alive_before = self.deceased_on is None
+    def record_fact(self, fact: Fact, catalogue: Catalogue, jurisdiction: Jurisdiction = NATIONWIDE) -> str:
+        """Keep a partner's fact and apply it: "applied", "pending" while the person has no
+        certificate, "refused" when the certificate lies outside the partner's jurisdiction (the
+        caller answers the partner the same way in every case)."""
+        key, digest = (fact.partner_id, fact.fact_id), details_digest(fact.details)
+        known = self.facts.get(key)
+        if known is not None:
+            if known != (fact.fact_type, fact.effective_date, digest):
+                raise FactIdReused()
+            return self._outcome(key)
+        if self.certificate is not None and not jurisdiction.covers(self.certificate.household_region):
             self.trigger(
-                FactRecorded(
+                FactRefused(
                     fact_id=fact.fact_id,
                     partner_id=fact.partner_id,
                     fact_type=fact.fact_type,
                     effective_date=fact.effective_date,
-                    details=dict(fact.details),
+                    reason="outside_jurisdiction",
+                    details_digest=digest,
                 )
             )
-            if first_death:
-                self.trigger(
-                    DeathReported(
-                        person_ref=self.person_ref, effective_date=fact.effective_date, fact_id=fact.fact_id
-                    )
-                )
-            if self.certificate is not None and alive_before:
-                self._apply(fact, catalogue)
-            if self.certificate is not None:
-                self._note_circumstances()
-        return "applied" if self.certificate is not None else "pending"
+            return "refused"
+        deciding = self.certificate is not None and self.deceased_on is None and self.held_from is None
+        self.trigger(
+            FactRecorded(
+                fact_id=fact.fact_id,
+                partner_id=fact.partner_id,
+                fact_type=fact.fact_type,
+                effective_date=fact.effective_date,
+                details=dict(fact.details),
+            )
+        )
+        if self.certificate is None:
+            return "pending"
+        match fact.fact_type:
+            case "death" if self.deceased_on is None:
+                self._report_death(fact)
+            case "death_corrected":
+                self._report_correction(fact)
+            case "guardianship":
+                self._report_guardianship(fact, jurisdiction)
+        if deciding:
+            self._apply(fact, catalogue)
+        self._note_circumstances()
+        return "applied"
+
+    def _outcome(self, key: tuple[str, str]) -> str:
+        if key in self.refused:
+            return "refused"
+        return "pending" if any((f.partner_id, f.fact_id) == key for f in self.waiting) else "applied"
+
+    def _report_death(self, fact: Fact) -> None:
+        assert self.certificate is not None
+        self.trigger(
+            DeathReported(
+                person_ref=self.person_ref,
+                effective_date=fact.effective_date,
+                fact_id=fact.fact_id,
+                partner_id=fact.partner_id,
+                certificate_number=self.certificate.number,
+                household_region=self.certificate.household_region,
+            )
+        )
+
+    def _report_correction(self, fact: Fact) -> None:
+        assert self.certificate is not None
+        self.trigger(
+            DeathCorrected(
+                person_ref=self.person_ref,
+                fact_id=fact.fact_id,
+                effective_date=fact.effective_date,
+                partner_id=fact.partner_id,
+                certificate_number=self.certificate.number,
+            )
+        )
+
+    def _report_guardianship(self, fact: Fact, jurisdiction: Jurisdiction) -> None:
+        details = fact.details
+        until = details.get("until")
+        self.trigger(
+            GuardianshipReported(
+                person_ref=self.person_ref,
+                guardian_ref=str(details["guardian_ref"]),
+                relationship=str(details["relationship"]),
+                effective_date=fact.effective_date,
+                until=date.fromisoformat(until) if isinstance(until, str) else None,
+                partner_id=fact.partner_id,
+                fact_id=fact.fact_id,
+                household_region=None if self.certificate is None else self.certificate.household_region,
+                jurisdiction=list(jurisdiction.regions),
+            )
+        )
 
     def _apply(self, fact: Fact, catalogue: Catalogue) -> None:
         day = fact.effective_date
         match fact.fact_type:
-            case "death":
-                self._terminate_all("death", month_end(day))
             case "low_income_started" | "low_income_ended":
                 self._apply_low_income(catalogue)
             case "household_moved":
@@ -442,6 +637,16 @@ class Holding(Aggregate):
                     policy_version=decision.policy_version,
                 )
             )
+        elif current is not None and current.status == "suspended":
+            assert current.suspended_from is not None  # ends where it stopped being paid
+            self.trigger(
+                BenefitTerminated(
+                    **who,
+                    active_to=_earlier(current.active_to, current.suspended_from - timedelta(days=1)),
+                    reason_code=decision.reason_code,
+                    policy_version=decision.policy_version,
+                )
+            )
         elif current is None or (
             current.status == "not_eligible" and current.reason_code != decision.reason_code
         ):
@@ -454,24 +659,33 @@ class Holding(Aggregate):
     def _terminate_all(self, reason_code: str, active_to: date) -> None:
         assert self.certificate is not None
         for code, state in sorted(self.benefits.items()):
-            if state.status == "active":  # what was never paid has nothing to end
-                self.trigger(
-                    BenefitTerminated(
-                        certificate_number=self.certificate.number,
-                        person_ref=self.person_ref,
-                        benefit=code,
-                        active_to=_earlier(state.active_to, active_to),
-                        reason_code=reason_code,
-                        policy_version=state.policy_version,
-                    )
+            if state.status not in ("active", "suspended"):  # what was never paid has nothing to end
+                continue
+            last_day = _earlier(state.active_to, active_to)
+            if state.suspended_from is not None:  # not paid since its suspension
+                last_day = min(last_day, state.suspended_from - timedelta(days=1))
+            self.trigger(
+                BenefitTerminated(
+                    certificate_number=self.certificate.number,
+                    person_ref=self.person_ref,
+                    benefit=code,
+                    active_to=last_day,
+                    reason_code=reason_code,
+                    policy_version=state.policy_version,
                 )
+            )
 
     # --- state -------------------------------------------------------------------------------
 
     def apply(self, event: DomainEvent) -> None:
         match event:
             case CertificateRecorded():
-                self.closed_on = None
+                # Facts kept until now count from here (noted before the certificate is on file,
+                # as they always were: a move before it does not move it).
+                for waiting in self.waiting:
+                    self._note_fact(waiting)
+                self.waiting = []
+                self.closed_on = self.closed_reason = None
                 self.certificate = CertificateOnFile(
                     number=event.certificate_number,
                     category=event.category,
@@ -496,7 +710,20 @@ class Holding(Aggregate):
             case CircumstancesNoted():
                 self.noted = event
             case CertificateClosedRecorded():
-                self.closed_on = event.last_day
+                self.closed_on, self.closed_reason, self.held_from = event.last_day, event.reason_code, None
+                if event.reason_code == "certificate_death":  # confirmed by a reviewer
+                    self.deceased_on = self.deceased_on or event.last_day
+            case CertificateHoldRecorded():
+                self.held_from = event.suspended_from
+            case CertificateHoldLiftRecorded():
+                self.held_from = None
+            case CertificateReinstatementRecorded():
+                self.closed_on = self.closed_reason = self.deceased_on = None
+            case FactRefused():
+                key = (event.partner_id, event.fact_id)
+                self.facts[key] = (event.fact_type, event.effective_date, event.details_digest)
+                self.refused.add(key)
+                self.waiting = [fact for fact in self.waiting if (fact.partner_id, fact.fact_id) != key]
             case BenefitHandoffOpened():
                 deadlines = HandoffDeadlines(event.pass_on_by, event.decide_by, event.notify_by)
                 self.handoffs[event.handoff_id] = Handoff(event.handoff_id, deadlines)
@@ -507,9 +734,12 @@ class Holding(Aggregate):
                 self.facts[(event.partner_id, event.fact_id)] = (
                     event.fact_type,
                     event.effective_date,
-                    dict(event.details),
+                    details_digest(event.details),
                 )
-                self._note_fact(event)
+                if self.certificate is None:
+                    self.waiting.append(event)
+                else:
+                    self._note_fact(event)
             case BenefitActivated():
                 self.benefits[event.benefit] = BenefitState(
                     status="active",
@@ -527,9 +757,20 @@ class Holding(Aggregate):
             case BenefitTerminated():
                 before = self.benefits.get(event.benefit) or BenefitState("terminated", "", None)
                 self.benefits[event.benefit] = replace(
-                    before, status="terminated", reason_code=event.reason_code, active_to=event.active_to
+                    before,
+                    status="terminated",
+                    reason_code=event.reason_code,
+                    active_to=event.active_to,
+                    suspended_from=None,
                 )
-            case DeathReported():
+            case BenefitSuspended():
+                self.benefits[event.benefit] = replace(
+                    self.benefits[event.benefit],
+                    status="suspended",
+                    reason_code=event.reason_code,
+                    suspended_from=event.suspended_from,
+                )
+            case DeathReported() | DeathCorrected() | GuardianshipReported():
                 pass
 
     def _note_fact(self, event: FactRecorded) -> None:
@@ -548,12 +789,18 @@ class Holding(Aggregate):
                 )
             case "long_term_care_started" | "long_term_care_ended":
                 self.long_term_care = event.fact_type == "long_term_care_started"
-            case "death":
+            case "death" if event.immediate:  # before holds, a report was taken as the death
                 self.deceased_on = self.deceased_on or event.effective_date
             case "household_moved":
                 region = event.details.get("to_region")
                 if self.certificate is not None and isinstance(region, str):
                     self.certificate = replace(self.certificate, household_region=region)
+
+
+def _fact_of(recorded: FactRecorded) -> Fact:
+    return Fact(
+        recorded.fact_id, recorded.partner_id, recorded.fact_type, recorded.effective_date, recorded.details
+    )
 
 
 def _earlier(planned: date | None, day: date) -> date:

@@ -42,9 +42,7 @@ class PolicyHistory(Aggregate):
         if policy.version <= self.current:
             if source == "file":
                 return False  # the store is ahead (an admin's version) or already has it
-            raise PolicyVersionStale(
-                detail=f"version {policy.version} is not newer than the current version {self.current}"
-            )
+            raise PolicyVersionStale(detail=f"{policy.version} ≤ {self.current}")
         self.trigger(
             PolicyVersionRecorded(
                 code=policy.code,

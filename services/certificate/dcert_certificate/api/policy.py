@@ -10,7 +10,9 @@
   province: `dcert_shared.regions.covers`): an application of its household, accepting
   (residence), acting or destination region, a certificate of its household or residence region
   (跨省通办: the residence region accepts, the household region reviews). It decides only the
-  step that is its area's (`queue_region`) and cancels only certificates of its household area.
+  step that is its area's (`queue_region`) and cancels only certificates of its household area;
+  the same reviewer confirms or rejects a death reported for them (死亡核实), and lists those of
+  its area.
 - A card centre acts for the province of its `region` claim (required in its token).
 - An admin reads applications and certificates (no medical findings live here), lists every
   card, runs the jobs and rotates the e-certificate keys.
@@ -195,6 +197,15 @@ class CertificatePolicy:
         if row is None or not reviewer_covers(principal, (row["household_region"],)):
             raise CertificateNotFound()
         return row
+
+    def death_report_scope(self, principal: Principal) -> str:
+        """死亡核实: the reported deaths a list shows: a reviewer's area (the prefix of its region),
+        an admin's every one (""). Deciding one is `require_canceller`'s."""
+        _require_role(principal, "reviewer", "admin")
+        if principal.role == "reviewer":
+            assert principal.region is not None  # required in a reviewer's token
+            return significant_digits(principal.region)
+        return ""
 
     def require_report_reader(self, principal: Principal, region: str) -> None:
         """A region's figures: an admin, or a reviewer whose area holds the region."""

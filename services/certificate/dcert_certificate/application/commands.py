@@ -675,25 +675,6 @@ class CertificateCommands:
         return {"expired": expired, "reminded": reminded}
 
     # -- reactions to other services ----------------------------------------------------------
-    async def on_death_reported(self, uow: UnitOfWork, envelope: EventEnvelope) -> None:
-        """A partner reported the holder's death (through the benefits service): 注销 at once."""
-        data = envelope.payload
-        person = await uow.load(Person, data["person_ref"])
-        if person is None:
-            return
-        for application_id in list(person.open_applications):
-            pending = await uow.load(Application, application_id)
-            if pending is not None:
-                pending.end_as_moot(DECEASED_REASON)
-            person.close_application(application_id)
-        certificate = (
-            await uow.load(Certificate, person.live_certificate) if person.live_certificate else None
-        )
-        if certificate is not None:
-            await self._close_certificate(
-                uow, certificate, "death", None, date.fromisoformat(data["effective_date"])
-            )
-
     async def on_assessment_scheduled(self, uow: UnitOfWork, envelope: EventEnvelope) -> None:
         data = envelope.payload
         application = await uow.load(Application, data["application_id"])

@@ -3,6 +3,7 @@
 One stream per number. A number can live again after it was closed (a new certificate of the
 same category and grade years after a cancellation): `issue` starts a new life on the stream.
 At most one matter (renewal, replacement, change, transfer, cancellation) is open at a time.
+A death a partner reports puts it on hold (暂停, domain/holds.py) until a reviewer decides.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ from .events import (
     MatterOpened,
     RenewalReminderDue,
 )
+from .holds import (
+    DEATH_CORRECTED,
+    CertificateHoldLifted,
+    CertificatePutOnHold,
+    CertificateReinstated,
+    DeathConfirmed,
+    DeathHold,
+    NoDeathReportPending,
+)
 
 VALIDITY_YEARS = 10
 
@@ -45,9 +55,10 @@ class CertificateStatus(StrEnum):
     REPLACED = "replaced"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    ON_HOLD = "on_hold"  # 暂停: a reported death waits for the reviewer; live, but verifies as not valid
 
 
-LIVE_STATUSES = frozenset({CertificateStatus.ACTIVE, CertificateStatus.LOST})
+LIVE_STATUSES = frozenset({CertificateStatus.ACTIVE, CertificateStatus.LOST, CertificateStatus.ON_HOLD})
 
 
 def years_later(day: date, years: int) -> date:
@@ -122,6 +133,9 @@ class Certificate(Aggregate):
         self.replacement_count = 0
         self.open_matter: str | None = None
         self.reminded_for: date | None = None
+        self.application_id = ""  # the application that made (or last remade) it
+        self.hold: DeathHold | None = None
+        self.closed_reason: str | None = None
 
     @property
     def is_live(self) -> bool:
@@ -170,9 +184,7 @@ class Certificate(Aggregate):
     # -- matters ------------------------------------------------------------------------------
     def require_status(self, *allowed: CertificateStatus) -> None:
         if self.status not in allowed:
-            raise CertificateNotActive(
-                detail=f"status: {self.status.value}", certificate_status=self.status.value
-            )
+            raise CertificateNotActive(detail=self.status.value, certificate_status=self.status.value)
 
     def open_matter_for(self, application_id: str, matter: str) -> None:
         if self.open_matter is not None:
@@ -271,10 +283,80 @@ class Certificate(Aggregate):
         )
         return True
 
+    # -- a reported death (domain/holds.py) ----------------------------------------------------
+    def hold_for_death(self, fact_id: str, partner_id: str | None, died_on: date, today: date) -> bool:
+        """暂停: a death a partner reported waits for the reviewer; the codes stop verifying at
+        once. False when the certificate is not live, or already waits on a report."""
+        if not self.is_live or self.hold is not None:
+            return False
+        self.trigger(
+            CertificatePutOnHold(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                household_region=self.household_region,
+                reason_code="death_reported",
+                effective_date=died_on,
+                fact_id=fact_id,
+                partner_id=partner_id,
+                held_on=today,
+                previous_status=self.status.value,
+            )
+        )
+        return True
+
+    def require_death_report(self) -> DeathHold:
+        if self.hold is None:
+            raise NoDeathReportPending(detail=self.status.value, certificate_status=self.status.value)
+        return self.hold
+
+    def confirm_death(self, reason: str) -> date:
+        """The reviewer confirms the reported death: the day of death, which the cancellation
+        (注销, reason death) that must follow takes as its effective date."""
+        hold = self.require_death_report()
+        self.trigger(DeathConfirmed(certificate_number=self.id, fact_id=hold.fact_id, reason=reason))
+        return hold.died_on
+
+    def lift_hold(self, reason_code: str, today: date, reason: str = "") -> bool:
+        """The report was wrong (rejected, or corrected by its sender): the certificate is as it
+        was before the hold. False when nothing is held."""
+        if self.hold is None:
+            return False
+        self.trigger(
+            CertificateHoldLifted(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                household_region=self.household_region,
+                reason_code=reason_code,
+                fact_id=self.hold.fact_id,
+                restored_status=self.hold.previous_status,
+                lifted_on=today,
+                reason=reason,
+            )
+        )
+        return True
+
+    def reinstate(self, fact_id: str, today: date) -> bool:
+        """恢复: a certificate cancelled for a death that was a mistake lives again; False when it
+        was not cancelled for a death."""
+        if self.status is not CertificateStatus.CANCELLED or self.closed_reason != "death":
+            return False
+        self.trigger(
+            CertificateReinstated(
+                certificate_number=self.id,
+                person_ref=self.person_ref,
+                household_region=self.household_region,
+                reason_code=DEATH_CORRECTED,
+                fact_id=fact_id,
+                reinstated_on=today,
+            )
+        )
+        return True
+
     # -- the clock ----------------------------------------------------------------------------
     def expire(self, today: date) -> bool:
-        """有效期届满: the day after `expires_on` the certificate is expired; once only."""
-        if self.status not in LIVE_STATUSES or today <= self.expires_on:
+        """有效期届满: the day after `expires_on` the certificate is expired; once only. One on hold
+        waits for the reviewer first."""
+        if self.status not in LIVE_STATUSES or self.hold is not None or today <= self.expires_on:
             return False
         self.trigger(
             CertificateExpired(certificate_number=self.id, person_ref=self.person_ref, expired_on=today)
@@ -318,6 +400,8 @@ class Certificate(Aggregate):
                 self.replacement_count = event.replacement_count
                 self.open_matter = None
                 self.reminded_for = None
+                self.application_id = event.application_id
+                self.hold = self.closed_reason = None
             case CertificateRenewed():
                 self.status = CertificateStatus.ACTIVE
                 self.issued_on = event.issued_on
@@ -332,6 +416,22 @@ class Certificate(Aggregate):
                 self.serial = event.serial
             case CertificateCancelled():
                 self.status = CertificateStatus.CANCELLED
+                self.closed_reason, self.hold = event.reason, None
+            case CertificatePutOnHold():
+                self.status = CertificateStatus.ON_HOLD
+                self.hold = DeathHold(
+                    event.fact_id,
+                    event.partner_id,
+                    event.effective_date,
+                    event.held_on,
+                    event.previous_status,
+                )
+            case DeathConfirmed():
+                pass  # the cancellation that follows ends the hold
+            case CertificateHoldLifted():
+                self.status, self.hold = CertificateStatus(event.restored_status), None
+            case CertificateReinstated():
+                self.status, self.closed_reason = CertificateStatus.ACTIVE, None
             case CertificateExpired():
                 self.status = CertificateStatus.EXPIRED
             case RenewalReminderDue():

@@ -9,6 +9,7 @@ from typing import ClassVar
 from dcert_shared.envelope import DomainEvent, EventRegistry
 
 from .card import register_events
+from .holds import register_hold_events
 
 _PERSONAL = frozenset(
     {
@@ -441,4 +442,5 @@ def registry() -> EventRegistry:
         GuardianRecorded,
     )
     register_events(events)
+    register_hold_events(events)
     return events

@@ -53,6 +53,7 @@ class DeliveryRow(QueueTable, table=True):
     order_key: str = Field(default="", sa_column_kwargs={"server_default": ""})
     # Whose data the event carries (keyed hash): its delivery is recorded in the person's access log.
     person_ref: str | None = None
+    region: str | None = None  # where the event is about: a jurisdiction narrowed later withdraws it
     policy_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     body: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default=DeliveryStatus.PENDING.value)
@@ -75,6 +76,8 @@ SCHEMA: list[str] = [
     "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS order_key text NOT NULL DEFAULT ''",
     "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS policy_version integer NOT NULL DEFAULT 1",
     "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS person_ref text",
+    # The household region the event is about (None: not known), for a jurisdiction narrowed later.
+    "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS region text",
     "DROP INDEX IF EXISTS deliveries_pending_heads",
     """
     CREATE INDEX IF NOT EXISTS deliveries_pending_heads_by_key ON deliveries (subscription_id, order_key, seq)
@@ -114,6 +117,7 @@ class NewDelivery:
     order_key: str
     policy_version: int
     person_ref: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,8 @@ class ClaimedDelivery:
     current_policy_version: int
     event_types: list[str]
     fields: list[str]
+    region: str | None = None
+    regions: tuple[str, ...] = ()  # the policy's jurisdiction now
 
 
 async def enqueue(conn: asyncpg.Connection, queued: list[NewDelivery]) -> None:
@@ -143,12 +149,12 @@ async def enqueue(conn: asyncpg.Connection, queued: list[NewDelivery]) -> None:
         return
     await conn.execute(
         "INSERT INTO deliveries (id, subscription_id, partner_id, event_id, event_type, body, status,"
-        " order_key, policy_version, person_ref)"
+        " order_key, policy_version, person_ref, region)"
         " SELECT id, subscription_id, partner_id, event_id, event_type, body, 'pending', order_key, policy_version,"
-        " person_ref"
+        " person_ref, region"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],"
-        "             $8::int[], $9::text[]) AS q(id, subscription_id, partner_id, event_id, event_type, body,"
-        "             order_key, policy_version, person_ref)"
+        "             $8::int[], $9::text[], $10::text[]) AS q(id, subscription_id, partner_id, event_id,"
+        "             event_type, body, order_key, policy_version, person_ref, region)"
         " ON CONFLICT (subscription_id, event_id) DO NOTHING",
         [d.id for d in queued],
         [d.subscription_id for d in queued],
@@ -159,6 +165,7 @@ async def enqueue(conn: asyncpg.Connection, queued: list[NewDelivery]) -> None:
         [d.order_key for d in queued],
         [d.policy_version for d in queued],
         [d.person_ref for d in queued],
+        [d.region for d in queued],
     )
 
 
@@ -179,7 +186,8 @@ FROM due, subscription_view s, partner_view p
 WHERE d.seq = due.seq AND s.id = d.subscription_id AND p.id = d.partner_id
 RETURNING d.seq, d.id, d.subscription_id, d.event_type, d.body, d.attempts, s.url, s.secret,
     CASE WHEN s.previous_valid_until > now() THEN s.previous_secret END AS previous_secret,
-    d.policy_version, p.policy_version AS current_policy_version, p.event_types, p.fields
+    d.policy_version, p.policy_version AS current_policy_version, p.event_types, p.fields, d.region,
+    p.regions
 """
 
 
@@ -195,6 +203,7 @@ async def claim(pool: asyncpg.Pool, vault: Vault, limit: int, lease_seconds: flo
         claimed = []
         for row in rows:
             fields = dict(row)
+            fields["regions"] = tuple(fields["regions"])
             owner = secret_owner(fields["subscription_id"])
             for name in ("secret", "previous_secret"):
                 if fields[name] is not None:

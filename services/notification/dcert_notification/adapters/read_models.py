@@ -39,6 +39,7 @@ class PartnerView(ReadModel, table=True):
     event_types: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     fields: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     facts: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    regions: list[str] = Field(sa_column=Column(JSONB, nullable=False))  # the jurisdiction
     policy_version: int
     legal_basis: str
     purpose: str
@@ -57,6 +58,7 @@ class PartnerPolicyVersionView(ReadModel, table=True):
     event_types: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     fields: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     facts: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    regions: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     legal_basis: str
     purpose: str
     recorded_at: datetime
@@ -82,8 +84,8 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
         case PartnerRegistered():
             await conn.execute(
                 "INSERT INTO partner_view (id, name, event_types, fields, facts, policy_version, legal_basis,"
-                " purpose, contacts, registered_at, policy_changed_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                " purpose, contacts, registered_at, policy_changed_at, regions)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
                 event.partner_id,
                 event.name,
                 event.event_types,
@@ -94,12 +96,13 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.purpose,
                 event.contacts,
                 at,
+                event.regions,
             )
             await _policy_version(conn, event, at)
         case PartnerPolicyChanged():
             await conn.execute(
                 "UPDATE partner_view SET event_types = $2, fields = $3, facts = $4, policy_version = $5,"
-                " legal_basis = $6, purpose = $7, policy_changed_at = $8 WHERE id = $1",
+                " legal_basis = $6, purpose = $7, policy_changed_at = $8, regions = $9 WHERE id = $1",
                 event.partner_id,
                 event.event_types,
                 event.fields,
@@ -108,6 +111,7 @@ async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: Doma
                 event.legal_basis,
                 event.purpose,
                 at,
+                event.regions,
             )
             await _policy_version(conn, event, at)
         case SubscriptionCreated():
@@ -138,7 +142,7 @@ async def _policy_version(
 ) -> None:
     await conn.execute(
         "INSERT INTO partner_policy_version_view (partner_id, policy_version, event_types, fields, facts,"
-        " legal_basis, purpose, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " legal_basis, purpose, recorded_at, regions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         event.partner_id,
         event.policy_version,
         event.event_types,
@@ -147,4 +151,5 @@ async def _policy_version(
         event.legal_basis,
         event.purpose,
         at,
+        event.regions,
     )

@@ -31,7 +31,8 @@ Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 def _require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
-        raise Forbidden(detail="this needs the role " + " or ".join(sorted(roles)))
+        # The title says it in the caller's language; the roles that may are named for programs.
+        raise Forbidden(required_roles=sorted(roles))
 
 
 def require_admin(principal: Principal) -> None:

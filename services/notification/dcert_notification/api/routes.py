@@ -53,6 +53,7 @@ def _policy(row: asyncpg.Record) -> PolicyPublic:
         event_types=row["event_types"],
         fields=row["fields"],
         facts=row["facts"],
+        regions=row["regions"],
         version=row["policy_version"],
         legal_basis=row["legal_basis"],
         purpose=row["purpose"],
@@ -87,6 +88,7 @@ async def register_partner(
                 body.purpose,
                 tuple(contact.model_dump(exclude_none=True) for contact in body.contacts),
             ),
+            policy.regions,
         ),
     )
     mark_replayed(response, replayed)
@@ -116,9 +118,15 @@ async def change_policy(
     """A new version of a partner's data-sharing policy. It governs every delivery not made yet,
     those already queued included: a field taken away is never sent after the change."""
     require_admin(principal)
-    policy = DataSharingPolicy.of(body.policy.event_types, body.policy.fields, body.policy.facts)
+    given = body.policy
+    policy = DataSharingPolicy.of(given.event_types, given.fields, given.facts, given.regions)
     await service.change_policy(
-        principal_context(principal), partner_id, policy, body.legal_basis, body.purpose
+        principal_context(principal),
+        partner_id,
+        policy,
+        body.legal_basis,
+        body.purpose,
+        keep_regions=given.regions is None,
     )
     row = await db.fetchrow("SELECT * FROM partner_view WHERE id = $1", partner_id)
     assert row is not None
@@ -164,7 +172,7 @@ async def create_subscription(
     created, replayed = await service.create_subscription(
         principal_context(principal),
         idempotency(principal, idempotency_key, body),
-        NewSubscription(partner_id, body.url, list(body.event_types), list(body.regions)),
+        NewSubscription(partner_id, body.url, list(body.event_types), list(body.regions or [])),
     )
     mark_replayed(response, replayed)
     return created

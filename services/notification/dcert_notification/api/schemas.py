@@ -17,13 +17,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
 class PolicyIn(Strict):
     event_types: list[EventTypeName] = Field(max_length=100)
     fields: list[FieldName] = Field(max_length=200)
     facts: list[FactType] = Field(default_factory=list, max_length=20)
-
-
-RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+    regions: list[RegionCode] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="管辖范围: province, city or county codes; 000000 the whole country. Absent when"
+        " registering: the whole country (API v1 had no regions); absent in a change: unchanged.",
+    )
 
 
 class Contact(Strict):
@@ -51,6 +58,7 @@ class PolicyPublic(BaseModel):
     event_types: list[str]
     fields: list[str]
     facts: list[str]
+    regions: list[str] = Field(description="the jurisdiction: events and facts of these regions only")
     version: int | None = Field(None, description="the policy's version: raised by every change")
     legal_basis: str | None = None
     purpose: str | None = None
@@ -77,8 +85,12 @@ class PartnerList(BaseModel):
 class SubscriptionCreate(Strict):
     url: str = Field(min_length=1, max_length=2000)
     event_types: list[EventTypeName] = Field(min_length=1, max_length=100)
-    regions: list[RegionCode] = Field(
-        default_factory=list, max_length=50, description="only events of these regions (and under them)"
+    regions: list[RegionCode] | None = Field(
+        None,
+        min_length=1,
+        max_length=50,
+        description="only events of these regions (and under them), each within the policy's"
+        " jurisdiction; absent: the whole jurisdiction",
     )
 
 
@@ -88,7 +100,9 @@ class SubscriptionPublic(BaseModel):
     id: str
     url: str
     event_types: list[str]
-    regions: list[str] = []
+    regions: list[str] = Field(
+        [], description="the subscription's own narrowing; empty: the policy's whole jurisdiction"
+    )
     created_at: datetime | None = None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ class NewPartner:
     fields: list[str]
     facts: list[str]
     onboarding: Onboarding = Onboarding()
+    regions: list[str] | None = None  # none: the whole country (a body of API v1)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class NotificationCommands:
     async def register_partner(
         self, context: CommandContext, once: Idempotency, new: NewPartner
     ) -> tuple[dict[str, Any], bool]:
-        policy = DataSharingPolicy.of(new.event_types, new.fields, new.facts)
+        policy = DataSharingPolicy.of(new.event_types, new.fields, new.facts, new.regions)
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             partner = uow.track(Partner.register(str(uuid.uuid4()), new.name, policy, new.onboarding))
@@ -89,7 +90,7 @@ class NotificationCommands:
                 "id": subscription.id,
                 "url": subscription.url,
                 "event_types": list(subscription.event_types),
-                "regions": list(dict.fromkeys(new.regions)),
+                "regions": list(subscription.regions),
                 "secret": secret,
             }
 
@@ -104,14 +105,17 @@ class NotificationCommands:
         policy: DataSharingPolicy,
         legal_basis: str | None,
         purpose: str | None,
+        keep_regions: bool = False,
     ) -> int:
-        """A new version of the partner's policy (none when nothing changes); its version."""
+        """A new version of the partner's policy (none when nothing changes); its version.
+        `keep_regions`: the change names no jurisdiction, so the current one stays."""
 
         async def decide(uow: UnitOfWork) -> int:
             partner = await uow.load(Partner, partner_id)
             if partner is None:
                 raise PartnerNotFound()
-            partner.change_policy(policy, legal_basis, purpose)
+            wanted = replace(policy, regions=partner.policy.regions) if keep_regions else policy
+            partner.change_policy(wanted, legal_basis, purpose)
             return partner.policy_version
 
         version: int = await self.runtime.es.execute(context, decide)

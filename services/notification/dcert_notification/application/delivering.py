@@ -117,11 +117,14 @@ class DeliveryWorker:
 
     async def under_current_policy(self, delivery: ClaimedDelivery) -> str | None:
         """The body to send now: queued under an older policy, it loses the fields the partner is
-        no longer granted (and is withdrawn, None, if the event type is no longer granted)."""
+        no longer granted (and is withdrawn, None, if the event type is no longer granted or its
+        region no longer lies in the partner's jurisdiction)."""
         if delivery.policy_version == delivery.current_policy_version:
             return delivery.body
-        policy = DataSharingPolicy(tuple(delivery.event_types), tuple(delivery.fields))
-        body = narrowed_body(delivery.body, policy)
+        policy = DataSharingPolicy(
+            tuple(delivery.event_types), tuple(delivery.fields), regions=delivery.regions
+        )
+        body = narrowed_body(delivery.body, policy) if policy.covers(delivery.region) else None
         await deliveries.record_narrowed(self.pool, delivery.seq, body, delivery.current_policy_version)
         if body is None:
             _outcomes.add(1, {"outcome": "withdrawn"})

@@ -56,6 +56,10 @@ NOTICE_EVENTS: Mapping[str, list[str]] = {
         # 代办: the person is told when someone names themself their agent; who acts for whom.
         "AgentClaimed",
         *agencies.HANDLERS,
+        # 暂停: a reported death, and its end either way.
+        "CertificatePutOnHold",
+        "CertificateHoldLifted",
+        "CertificateReinstated",
     ],
     "assessment": ["AppointmentBooked", "GradeRecorded"],
     "benefits": ["BenefitActivated", "BenefitTerminated"],

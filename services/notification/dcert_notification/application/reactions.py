@@ -18,13 +18,13 @@ from ..domain.partner import DataSharingPolicy
 
 
 async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
-    """Every subscription to this event type whose partner's policy grants it (and whose regions,
-    if it names any, hold the event's) gets one delivery, holding only the granted fields. Runs
-    in the inbox's transaction: a redelivered event is skipped by the inbox, and the unique
-    (subscription, event) stops any second row anyway."""
+    """Every subscription to this event type whose partner's policy grants it, within the
+    policy's jurisdiction (and within the subscription's regions, if it names any), gets one
+    delivery, holding only the granted fields. Runs in the inbox's transaction: a redelivered
+    event is skipped by the inbox, and the unique (subscription, event) stops any second row."""
     rows = await uow.conn.fetch(
-        "SELECT s.id, s.partner_id, s.regions, p.event_types, p.fields, p.facts, p.policy_version"
-        " FROM subscription_view s JOIN partner_view p ON p.id = s.partner_id"
+        "SELECT s.id, s.partner_id, s.regions AS narrowed_to, p.event_types, p.fields, p.facts, p.regions,"
+        " p.policy_version FROM subscription_view s JOIN partner_view p ON p.id = s.partner_id"
         " WHERE s.event_types ? $1 AND p.event_types ? $1 ORDER BY s.id",
         envelope.event_type,
     )
@@ -33,9 +33,11 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
     person = envelope.payload.get("person_ref")  # whose access log records the delivery
     queued = []
     for row in rows:
-        if row["regions"] and (region is None or not any(covers(area, region) for area in row["regions"])):
+        policy = DataSharingPolicy(
+            tuple(row["event_types"]), tuple(row["fields"]), tuple(row["facts"]), tuple(row["regions"])
+        )
+        if not policy.covers(region) or not _within(row["narrowed_to"], region):
             continue
-        policy = DataSharingPolicy(tuple(row["event_types"]), tuple(row["fields"]), tuple(row["facts"]))
         queued.append(
             NewDelivery(
                 id=webhook_id(row["id"], envelope.event_id),
@@ -47,9 +49,15 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
                 order_key=key,
                 policy_version=row["policy_version"],
                 person_ref=person if isinstance(person, str) else None,
+                region=region,
             )
         )
     await enqueue(uow.conn, queued)
+
+
+def _within(regions: list[str], region: str | None) -> bool:
+    """A subscription's own narrowing: none names the policy's whole jurisdiction."""
+    return not regions or (region is not None and any(covers(area, region) for area in regions))
 
 
 REGION_FIELDS = ("household_region", "region", "to_region")
@@ -62,7 +70,7 @@ async def event_region(conn: asyncpg.Connection, envelope: EventEnvelope) -> str
     payload = envelope.payload
     keys = [
         _region_key(field, value)
-        for field in ("certificate_number", "person_ref")
+        for field in ("certificate_number", "person_ref", "application_id")
         if isinstance(value := payload.get(field), str) and value
     ]
     named = next((value for field in REGION_FIELDS if isinstance(value := payload.get(field), str)), None)

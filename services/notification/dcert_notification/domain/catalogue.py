@@ -38,6 +38,9 @@ PARTNER_EVENT_TYPES: Mapping[str, frozenset[str]] = {
             "CertificateCancelled",
             "CertificateExpired",
             "RenewalReminderDue",
+            "CertificatePutOnHold",
+            "CertificateHoldLifted",
+            "CertificateReinstated",
         }
     ),
     "benefits": frozenset(
@@ -63,5 +66,7 @@ FACT_TYPES: frozenset[str] = frozenset(
         "household_moved",
         "long_term_care_started",
         "long_term_care_ended",
+        "death_corrected",  # a death reported by mistake: the hold lifts, or the certificate lives again
+        "guardianship",  # 监护: who is the person's parent or guardian (the certificate service's agents)
     }
 )

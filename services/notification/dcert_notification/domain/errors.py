@@ -51,3 +51,9 @@ class ReplayTooBroad(ValidationFailed):
     code = "replay_too_broad"
     title_zh = "请至少给出一个条件（编号、合作单位、订阅、事件类型或时间）以免误重发全部死信"
     title_en = "Give at least one criterion (ids, partner, subscription, event type or time) to replay"
+
+
+class RegionsOutsidePolicy(Forbidden):
+    code = "regions_outside_policy"
+    title_zh = "订阅的地区超出本单位数据共享策略的管辖范围"
+    title_en = "The subscription names regions outside the partner's data-sharing policy"

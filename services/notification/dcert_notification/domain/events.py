@@ -12,6 +12,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from dcert_shared.envelope import DomainEvent, EventRegistry
+from dcert_shared.regions import NATIONAL
+
+# The jurisdiction of a policy recorded before jurisdictions were: every event, nationwide, as
+# such a partner then received (docs/events.md).
+BEFORE_JURISDICTIONS = [NATIONAL]
 
 
 class PartnerRegistered(DomainEvent):
@@ -24,6 +29,7 @@ class PartnerRegistered(DomainEvent):
     facts: list[str]
     name: str
     policy_version: int = 1
+    regions: list[str] = BEFORE_JURISDICTIONS  # 管辖范围: `000000` is the whole country
     legal_basis: str = ""  # for the personal information impact assessment (PIPL Art. 55-56)
     purpose: str = ""
     contacts: list[dict[str, Any]] = []
@@ -40,6 +46,7 @@ class PartnerPolicyChanged(DomainEvent):
     facts: list[str]
     legal_basis: str
     purpose: str
+    regions: list[str] = BEFORE_JURISDICTIONS
 
 
 class SubscriptionCreated(DomainEvent):
@@ -51,7 +58,9 @@ class SubscriptionCreated(DomainEvent):
     event_types: list[str]
     url: str
     secret: str
-    regions: list[str] = []  # only events of these regions (and those under them); empty: all
+    # Only events of these regions (and those under them), each within the policy's; empty: the
+    # policy's whole jurisdiction, as it stands at each delivery.
+    regions: list[str] = []
 
 
 class SubscriptionSecretRotated(DomainEvent):

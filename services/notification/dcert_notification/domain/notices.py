@@ -39,6 +39,8 @@ class NoticeKind(StrEnum):
     BENEFIT_GRANTED = "benefit_granted"
     BENEFIT_ENDED = "benefit_ended"
     APPLIED_IN_YOUR_NAME = "applied_in_your_name"  # to the person: someone named themself your agent
+    CERTIFICATE_ON_HOLD = "certificate_on_hold"  # 暂停: a death was reported; say so if it is wrong
+    CERTIFICATE_RESTORED = "certificate_restored"  # the hold lifted, or a mistaken death corrected
 
 
 # (zh-CN title, zh-CN text, en title, en text); $placeholders come from the event.
@@ -144,6 +146,23 @@ TEMPLATES: Mapping[NoticeKind, tuple[str, str, str, str]] = {
         "$benefit_zh 发放至 $active_to。",
         "Benefit ends",
         "The $benefit_en is paid until $active_to.",
+    ),
+    NoticeKind.CERTIFICATE_ON_HOLD: (
+        "残疾人证暂停使用",
+        "有关部门报告持证人已身故，残疾人证 $certificate_masked 暂停使用，补贴暂停发放，待户籍所在地工作人员核实。"
+        "如报告有误，请尽快携带身份证件联系当地残联；核实有误的，证件恢复并补发暂停期间的补贴。",
+        "Certificate on hold",
+        "An agency reported the holder's death: certificate $certificate_masked is on hold and benefits are"
+        " suspended until staff of the household region have checked it. If this is wrong, contact the local"
+        " disabled persons' federation with an identity document; the certificate is then restored and the"
+        " benefits held back are paid.",
+    ),
+    NoticeKind.CERTIFICATE_RESTORED: (
+        "残疾人证已恢复",
+        "残疾人证 $certificate_masked 已恢复有效，暂停期间的补贴将随下次发放补发。",
+        "Certificate restored",
+        "Certificate $certificate_masked is valid again; the benefits held back are paid with the next"
+        " monthly payment.",
     ),
 }
 
@@ -251,6 +270,10 @@ class NoticeRules:
                 return [PlannedNotice(NoticeKind.RENEWAL_WINDOW, params)]
             case "CertificateCancelled":
                 return [PlannedNotice(NoticeKind.CERTIFICATE_CANCELLED, _certificate(data))]
+            case "CertificatePutOnHold":
+                return [PlannedNotice(NoticeKind.CERTIFICATE_ON_HOLD, _certificate(data))]
+            case "CertificateHoldLifted" | "CertificateReinstated":
+                return [PlannedNotice(NoticeKind.CERTIFICATE_RESTORED, _certificate(data))]
             case "BenefitActivated":
                 return [
                     PlannedNotice(

@@ -9,7 +9,9 @@ from typing import Any
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
-from dcert_shared.problems import FieldError
+from dcert_shared.ids import RegionCode
+from dcert_shared.problems import DomainError, FieldError
+from dcert_shared.regions import NATIONAL, covers
 
 from .catalogue import FACT_TYPES, KNOWN_EVENT_TYPES
 from .errors import PolicyInvalid
@@ -21,16 +23,30 @@ _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 @dataclass(frozen=True)
 class DataSharingPolicy:
     """数据共享策略: which event types a partner receives, which of their fields, and which facts
-    it may report. The same policy governs webhooks and any direct NATS access."""
+    it may report, within which jurisdiction (管辖范围: `regions`, province, city or county codes;
+    `000000` the whole country). The same policy governs webhooks and any direct NATS access;
+    a partner never chooses its own jurisdiction, only narrows it per subscription."""
 
     event_types: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = (NATIONAL,)
 
     @classmethod
-    def of(cls, event_types: Iterable[str], fields: Iterable[str], facts: Iterable[str]) -> DataSharingPolicy:
-        """A checked policy: known event types and fact types, plain field names, each once."""
-        policy = cls(_distinct(event_types), _distinct(field.strip() for field in fields), _distinct(facts))
+    def of(
+        cls,
+        event_types: Iterable[str],
+        fields: Iterable[str],
+        facts: Iterable[str],
+        regions: Iterable[str] | None = None,
+    ) -> DataSharingPolicy:
+        """A checked policy: known event types and fact types, plain field names, each once, and
+        real region codes. No `regions` at all (a body of API v1, which had none) is the whole
+        country, written down as `000000` so that it shows; an empty list is refused."""
+        areas, region_errors = _jurisdiction(regions)
+        policy = cls(
+            _distinct(event_types), _distinct(field.strip() for field in fields), _distinct(facts), areas
+        )
         errors = [
             *(
                 FieldError(field="policy.event_types", code="unknown_event_type", message=event_type)
@@ -47,6 +63,7 @@ class DataSharingPolicy:
                 for fact in policy.facts
                 if fact not in FACT_TYPES
             ),
+            *region_errors,
         ]
         if errors:
             raise PolicyInvalid(detail="; ".join(f"{e.field}: {e.message!r}" for e in errors), errors=errors)
@@ -55,12 +72,32 @@ class DataSharingPolicy:
     def grants(self, event_type: str) -> bool:
         return event_type in self.event_types
 
+    @property
+    def nationwide(self) -> bool:
+        return NATIONAL in self.regions
+
+    def covers(self, region: str | None) -> bool:
+        """Whether an event of `region` lies in the jurisdiction; one whose region is not known
+        lies only in the whole country's."""
+        if self.nationwide:
+            return True
+        return region is not None and any(covers(area, region) for area in self.regions)
+
+    def outside(self, areas: Iterable[str]) -> list[str]:
+        """The areas that do not lie wholly in the jurisdiction (a subscription narrows, never widens)."""
+        return [area for area in areas if not (self.nationwide or (area != NATIONAL and self.covers(area)))]
+
     def share(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The event data reduced to the granted fields; a field the event lacks stays absent."""
         return {field: data[field] for field in self.fields if field in data}
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"event_types": list(self.event_types), "fields": list(self.fields), "facts": list(self.facts)}
+        return {
+            "event_types": list(self.event_types),
+            "fields": list(self.fields),
+            "facts": list(self.facts),
+            "regions": list(self.regions),
+        }
 
 
 @dataclass(frozen=True)
@@ -98,6 +135,7 @@ class Partner(Aggregate):
                 event_types=list(policy.event_types),
                 fields=list(policy.fields),
                 facts=list(policy.facts),
+                regions=list(policy.regions),
                 policy_version=1,
                 legal_basis=onboarding.legal_basis,
                 purpose=onboarding.purpose,
@@ -119,6 +157,7 @@ class Partner(Aggregate):
                 event_types=list(policy.event_types),
                 fields=list(policy.fields),
                 facts=list(policy.facts),
+                regions=list(policy.regions),
                 legal_basis=basis,
                 purpose=why,
             )
@@ -130,13 +169,13 @@ class Partner(Aggregate):
             case PartnerRegistered():
                 self.name = event.name
                 self.policy = DataSharingPolicy(
-                    tuple(event.event_types), tuple(event.fields), tuple(event.facts)
+                    tuple(event.event_types), tuple(event.fields), tuple(event.facts), tuple(event.regions)
                 )
                 self.policy_version = event.policy_version
                 self.legal_basis, self.purpose = event.legal_basis, event.purpose
             case PartnerPolicyChanged():
                 self.policy = DataSharingPolicy(
-                    tuple(event.event_types), tuple(event.fields), tuple(event.facts)
+                    tuple(event.event_types), tuple(event.fields), tuple(event.facts), tuple(event.regions)
                 )
                 self.policy_version = event.policy_version
                 self.legal_basis, self.purpose = event.legal_basis, event.purpose
@@ -144,3 +183,22 @@ class Partner(Aggregate):
 
 def _distinct(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
+
+
+def _jurisdiction(regions: Iterable[str] | None) -> tuple[tuple[str, ...], list[FieldError]]:
+    """The regions of a policy, each once, the whole country alone when it is named; and what is
+    wrong with them."""
+    if regions is None:
+        return (NATIONAL,), []
+    areas = _distinct(region.strip() for region in regions)
+    if not areas:
+        return areas, [FieldError(field="policy.regions", code="regions_empty", message="[]")]
+    errors = []
+    for area in areas:
+        if area == NATIONAL:
+            continue
+        try:
+            RegionCode.parse(area)
+        except (DomainError, ValueError):
+            errors.append(FieldError(field="policy.regions", code="region_invalid", message=area))
+    return ((NATIONAL,) if NATIONAL in areas else areas), errors

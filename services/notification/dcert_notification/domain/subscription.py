@@ -11,7 +11,7 @@ from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 from dcert_shared.problems import FieldError
 
-from .errors import EventTypesOutsidePolicy
+from .errors import EventTypesOutsidePolicy, RegionsOutsidePolicy
 from .events import SubscriptionCreated, SubscriptionSecretRotated
 from .partner import Partner
 from .webhook_target import WebhookTarget
@@ -34,6 +34,7 @@ class Subscription(Aggregate):
         self.partner_id = ""
         self.url = ""
         self.event_types: tuple[str, ...] = ()
+        self.regions: tuple[str, ...] = ()  # none: the policy's whole jurisdiction
         self.secret = ""
 
     @classmethod
@@ -46,14 +47,24 @@ class Subscription(Aggregate):
         secret: str,
         regions: Iterable[str] = (),
     ) -> Subscription:
+        """`regions` narrow the partner's jurisdiction (none: all of it); a region outside it is
+        refused, so that a partner cannot reach beyond what the admin granted."""
         wanted = tuple(dict.fromkeys(event_types))
         outside = [event_type for event_type in wanted if not partner.policy.grants(event_type)]
         if outside:
             raise EventTypesOutsidePolicy(
-                detail=f"not granted by the partner's policy: {', '.join(outside)}",
+                detail=", ".join(outside),  # names, in either language
                 errors=[
                     FieldError(field="event_types", code="outside_policy", message=event_type)
                     for event_type in outside
+                ],
+            )
+        areas = list(dict.fromkeys(regions))
+        beyond = partner.policy.outside(areas)
+        if beyond:
+            raise RegionsOutsidePolicy(
+                errors=[
+                    FieldError(field="regions", code="outside_policy", message=region) for region in beyond
                 ],
             )
         subscription = cls(subscription_id)
@@ -64,7 +75,7 @@ class Subscription(Aggregate):
                 event_types=list(wanted),
                 url=target.url,
                 secret=secret,
-                regions=list(dict.fromkeys(regions)),
+                regions=areas,
             )
         )
         return subscription
@@ -88,6 +99,7 @@ class Subscription(Aggregate):
                 self.partner_id = event.partner_id
                 self.url = event.url
                 self.event_types = tuple(event.event_types)
+                self.regions = tuple(event.regions)
                 self.secret = event.secret
             case SubscriptionSecretRotated():
                 self.secret = event.secret
