@@ -153,9 +153,13 @@ async def test_guardianship_is_published_with_keyed_hashes_only(service: Benefit
     assert parent not in await stored_text(service), "the guardian's identity number is kept nowhere"
 
 
-async def test_guardianship_outside_the_jurisdiction_is_never_published_and_one_before_a_certificate_waits(
+async def test_guardianship_outside_the_jurisdiction_is_never_published_and_one_before_a_certificate_carries_its_jurisdiction(
     service: BenefitsService,
 ) -> None:
+    """A guardian named before any certificate is told at once, with the partner's jurisdiction:
+    the certificate service verifies their claim on a first application only where it covers
+    the application's household region. Once the certificate places the person, only the partner
+    whose jurisdiction covers it counts."""
     child = await service.issue_certificate(level=1, region="330502")
     anhui = await service.register_partner(("guardianship",), regions=(ANHUI,))
     zhejiang = await service.register_partner(("guardianship",), regions=(ZHEJIANG,))
@@ -164,12 +168,17 @@ async def test_guardianship_outside_the_jurisdiction_is_never_published_and_one_
     newborn = service.new_identity_number()
     for partner in (anhui, zhejiang):
         await service.report(partner, "guardianship", newborn, date(2025, 6, 1), details=details)
-    assert await service.fetch("SELECT * FROM events WHERE event_type = 'GuardianshipReported'") == []
+    before = await service.published("GuardianshipReported", count=2)
+    assert sorted(
+        (event["data"]["person_ref"], event["data"]["household_region"], event["data"]["jurisdiction"])
+        for event in before
+    ) == sorted((service.person_ref(newborn), None, [area]) for area in (ANHUI, ZHEJIANG))
 
     await service.issue_certificate(level=1, id_number=newborn, region="330502")
-    [reported] = await service.published("GuardianshipReported")
-    assert reported["data"]["person_ref"] == service.person_ref(newborn)
-    assert (reported["data"]["household_region"], reported["data"]["jurisdiction"]) == ("330502", [ZHEJIANG])
+    placed = await service.published("GuardianshipReported", count=3)
+    assert [(e["data"]["household_region"], e["data"]["jurisdiction"]) for e in placed[2:]] == [
+        ("330502", [ZHEJIANG])
+    ]
 
 
 async def test_a_guardianship_fact_with_wrong_details_is_refused_naming_each(

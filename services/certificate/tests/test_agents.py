@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+
 from dcert_shared.envelope import CommandContext
 from dcert_shared.ids import keyed_hash
 
@@ -82,9 +84,14 @@ async def test_the_person_revokes_an_agent_and_a_reviewer_confirms_a_guardian_of
     assert foreign.status_code == 404
 
 
-async def test_the_household_register_verifies_a_guardian_who_claims_later(
-    certificate: CertificateService,
+@pytest.mark.parametrize(
+    ("jurisdiction", "status"), [(["330000"], "verified"), (["340000"], "claimed"), (None, "verified")]
+)
+async def test_the_household_register_verifies_a_guardian_who_claims_later_within_its_partners_jurisdiction(
+    certificate: CertificateService, jurisdiction: list[str] | None, status: str
 ) -> None:
+    """A partner's word counts where its jurisdiction covers the application's household region
+    (330502 here: Zhejiang's register vouches, Anhui's does not; an event of before, nationwide)."""
     child, guardian = new_person(birth=date(2015, 5, 5)), new_person()
     ref = keyed_hash(certificate.settings.identity_hash_key_bytes, child)
     await certificate.publish(
@@ -96,6 +103,7 @@ async def test_the_household_register_verifies_a_guardian_who_claims_later(
             "relationship": "guardian",
             "effective_date": "2026-01-01",
             "until": None,
+            **({"jurisdiction": jurisdiction} if jurisdiction is not None else {}),
         },
         partition_key=ref,
     )
@@ -104,7 +112,9 @@ async def test_the_household_register_verifies_a_guardian_who_claims_later(
         certificate.holder(guardian), new_application(child, agent=agent_of(guardian))
     )
     seen = await certificate.application(certificate.holder(guardian), created["id"])
-    assert seen["agent"]["status"] == "verified" and "applicant_name" in seen  # the whole application
+    agent_status = seen["agent"]["status"] if "agent" in seen else seen["agent_status"]
+    assert agent_status == status
+    assert ("applicant_name" in seen) == (status == "verified")  # a claimed agent sees the status only
 
 
 async def test_a_claimed_agents_application_for_someone_with_a_certificate_is_flagged_for_the_reviewer(

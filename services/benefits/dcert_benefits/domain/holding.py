@@ -420,6 +420,10 @@ class Holding(Aggregate):
             )
         )
         if self.certificate is None:
+            if fact.fact_type == "guardianship":
+                # The register names a guardian before any certificate: the certificate service
+                # verifies their claim on an application only where this jurisdiction covers it.
+                self._report_guardianship(fact, jurisdiction)
             return "pending"
         match fact.fact_type:
             case "death" if self.deceased_on is None:

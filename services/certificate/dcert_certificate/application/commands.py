@@ -14,6 +14,7 @@ from typing import Any
 
 from dcert_shared.envelope import SYSTEM, CommandContext, EventEnvelope
 from dcert_shared.ids import IdentityNumber, china_today, keyed_hash
+from dcert_shared.regions import NATIONAL
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import EventSourcing, Idempotency, UnitOfWork
 
@@ -155,7 +156,7 @@ class CertificateCommands:
             person = await self._person(uow, application.applicant.person_ref)
             agent = application.agent
             claimed = agent is not None and not person.claim_agent(
-                agent.agent_ref, agent.relationship, application_id
+                agent.agent_ref, agent.relationship, application_id, application.applicant.household_region
             )
             refusal = person.new_application_refusal(today) if claimed else None
             if not claimed:
@@ -614,7 +615,10 @@ class CertificateCommands:
         person = await self._person(uow, str(data["person_ref"]))
         until = date.fromisoformat(data["until"]) if data.get("until") else None
         person.guardian_recorded(
-            str(data["guardian_ref"]), str(data.get("relationship") or "guardian"), until
+            str(data["guardian_ref"]),
+            str(data.get("relationship") or "guardian"),
+            until,
+            data.get("jurisdiction") or [NATIONAL],
         )
 
     # -- the clock ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import date
 from typing import ClassVar
 
 from dcert_shared.envelope import DomainEvent, EventRegistry
+from dcert_shared.regions import NATIONAL
 
 from .card import register_events
 from .holds import register_hold_events
@@ -347,6 +348,9 @@ class AgentClaimed(DomainEvent):
     agent_ref: str
     relationship: str
     application_id: str
+    # The application's household region: a guardian the household register names verifies the
+    # claim only where the reporting partner's jurisdiction covers it (None: claimed before).
+    household_region: str | None = None
 
 
 class AgentVerified(DomainEvent):
@@ -386,6 +390,8 @@ class GuardianRecorded(DomainEvent):
     guardian_ref: str
     relationship: str
     until: date | None = None
+    # The regions of the partner that reported it: its word counts there only.
+    jurisdiction: list[str] = [NATIONAL]
 
 
 class PersonErased(DomainEvent):

@@ -8,11 +8,13 @@ change, renewal after expiry) records it here, and a second live one is refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
+from dcert_shared.regions import NATIONAL, covers
 
 from .errors import (
     LiveCertificateExists,
@@ -46,6 +48,23 @@ class Agency:
     status: str  # claimed | verified | refused | ended
     basis: str | None = None
     until: date | None = None
+    region: str | None = None  # the household region of the application they claimed it on
+
+
+@dataclass(frozen=True)
+class Guardian:
+    """监护人 as the household register names them, through a partner of `jurisdiction`."""
+
+    relationship: str
+    until: date | None
+    jurisdiction: tuple[str, ...]
+
+    def vouches_for(self, agency: Agency) -> bool:
+        """Whether the register's word counts for this claim: the partner's jurisdiction must
+        cover the region the claim was made in (a partner's fact counts nowhere else)."""
+        if NATIONAL in self.jurisdiction:
+            return True
+        return agency.region is not None and any(covers(area, agency.region) for area in self.jurisdiction)
 
 
 class Person(Aggregate):
@@ -63,7 +82,7 @@ class Person(Aggregate):
         self.barred_until: date | None = None
         self.erased_on: date | None = None
         self.agencies: dict[str, Agency] = {}
-        self.guardians: dict[str, tuple[str, date | None]] = {}  # named by the household register
+        self.guardians: dict[str, Guardian] = {}  # named by the household register
 
     def open_new_application(self, application_id: str, today: date) -> None:
         if self.erased_on is not None:
@@ -138,7 +157,9 @@ class Person(Aggregate):
         agency = self.agencies.get(agent_ref)
         return agency is not None and agency.status == "verified"
 
-    def claim_agent(self, agent_ref: str, relationship: str, application_id: str) -> bool:
+    def claim_agent(
+        self, agent_ref: str, relationship: str, application_id: str, household_region: str
+    ) -> bool:
         """An application names `agent_ref` as the person's agent. True when they act for the
         person already (or the household register names them now); else their claim is kept."""
         if self.acts_for(agent_ref):
@@ -151,12 +172,17 @@ class Person(Aggregate):
                     agent_ref=agent_ref,
                     relationship=relationship,
                     application_id=application_id,
+                    household_region=household_region,
                 )
             )
-        guardian = self.guardians.get(agent_ref)
-        if guardian is not None:
-            self.verify_agent(agent_ref, "household_register", guardian[1])
+        self._verify_by_register(agent_ref)
         return self.acts_for(agent_ref)
+
+    def _verify_by_register(self, agent_ref: str) -> None:
+        guardian, agency = self.guardians.get(agent_ref), self.agencies.get(agent_ref)
+        if guardian is not None and agency is not None and agency.status == "claimed":
+            if guardian.vouches_for(agency):
+                self.verify_agent(agent_ref, "household_register", guardian.until)
 
     def verify_agent(self, agent_ref: str, basis: str, until: date | None) -> bool:
         """The evidence says `agent_ref` acts for the person (again, when renewed); False when
@@ -200,13 +226,22 @@ class Person(Aggregate):
             if agency.status == "verified" and agency.until is not None and agency.until < today
         ]
 
-    def guardian_recorded(self, guardian_ref: str, relationship: str, until: date | None) -> None:
-        """The household register names a guardian: a claim of theirs is verified by it."""
-        if self.guardians.get(guardian_ref) != (relationship, until):
-            self.trigger(GuardianRecorded(guardian_ref=guardian_ref, relationship=relationship, until=until))
-        agency = self.agencies.get(guardian_ref)
-        if agency is not None and agency.status == "claimed":
-            self.verify_agent(guardian_ref, "household_register", until)
+    def guardian_recorded(
+        self, guardian_ref: str, relationship: str, until: date | None, jurisdiction: Iterable[str]
+    ) -> None:
+        """The household register names a guardian: a claim of theirs made within the reporting
+        partner's jurisdiction is verified by it, now or when they make it."""
+        guardian = Guardian(relationship, until, tuple(sorted(jurisdiction)))
+        if self.guardians.get(guardian_ref) != guardian:
+            self.trigger(
+                GuardianRecorded(
+                    guardian_ref=guardian_ref,
+                    relationship=relationship,
+                    until=until,
+                    jurisdiction=list(guardian.jurisdiction),
+                )
+            )
+        self._verify_by_register(guardian_ref)
 
     def apply(self, event: DomainEvent) -> None:
         match event:
@@ -222,8 +257,8 @@ class Person(Aggregate):
                 self.barred_until = until
             case PersonErased(erased_on=erased_on):
                 self.erased_on = erased_on
-            case AgentClaimed(agent_ref=agent_ref, relationship=relationship):
-                self.agencies[agent_ref] = Agency(agent_ref, relationship, "claimed")
+            case AgentClaimed(agent_ref=agent_ref, relationship=relationship, household_region=region):
+                self.agencies[agent_ref] = Agency(agent_ref, relationship, "claimed", region=region)
             case AgentVerified(agent_ref=agent_ref, basis=basis, until=until):
                 before = self.agencies[agent_ref]
                 self.agencies[agent_ref] = replace(before, status="verified", basis=basis, until=until)
@@ -231,5 +266,7 @@ class Person(Aggregate):
                 self.agencies[agent_ref] = replace(self.agencies[agent_ref], status="refused")
             case AgentEnded(agent_ref=agent_ref):
                 self.agencies[agent_ref] = replace(self.agencies[agent_ref], status="ended")
-            case GuardianRecorded(guardian_ref=guardian_ref, relationship=relationship, until=until):
-                self.guardians[guardian_ref] = (relationship, until)
+            case GuardianRecorded(
+                guardian_ref=guardian_ref, relationship=relationship, until=until, jurisdiction=jurisdiction
+            ):
+                self.guardians[guardian_ref] = Guardian(relationship, until, tuple(sorted(jurisdiction)))
