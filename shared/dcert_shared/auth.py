@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from .i18n import text
 from .ids import IdentityNumber, InvalidIdentityNumber, InvalidRegionCode, RegionCode, mask
-from .problems import FieldError, Forbidden, ServiceUnavailable, Unauthenticated, ValidationFailed
+from .problems import Bilingual, FieldError, Forbidden, ServiceUnavailable, Unauthenticated, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class ClaimsRefused(Exception):
 
 
 def _claim_error(field: str, code: str, **params: object) -> FieldError:
-    return FieldError(field=field, code=code, message=text(f"field.{code}", "en", **params))
+    return FieldError(field=field, code=code, message=Bilingual.catalogued(f"field.{code}", **params))
 
 
 def _normalised_claim(name: str, value: object) -> tuple[str | None, FieldError | None]:
@@ -105,7 +105,7 @@ def _normalised_claim(name: str, value: object) -> tuple[str | None, FieldError 
         if name == "region":
             return RegionCode.parse(value).value, None
     except (InvalidIdentityNumber, InvalidRegionCode) as error:
-        return None, FieldError(field=name, code=error.code, message=error.title_en)
+        return None, FieldError(field=name, code=error.code, message=Bilingual.title_of(error))
     return value.strip(), None
 
 
@@ -222,7 +222,9 @@ class TokenVerifier:
             return await asyncio.to_thread(_remote_key, client, kid)
         except jwt.PyJWKClientConnectionError:
             log.warning("the token key set could not be fetched from %s", client.uri)
-            raise ServiceUnavailable(detail="the sign-in keys cannot be fetched") from None
+            raise ServiceUnavailable(
+                detail=Bilingual("无法获取登录签名密钥", "the sign-in keys cannot be fetched")
+            ) from None
         except jwt.PyJWTError:
             raise TokenInvalid() from None
 
@@ -241,7 +243,7 @@ class TokenVerifier:
 
     async def _discover_jwks_uri(self) -> str:
         if self._oidc_issuer is None:
-            raise TokenInvalid(detail="no key source configured")
+            raise TokenInvalid(detail=Bilingual("未配置令牌密钥来源", "no key source configured"))
         url = f"{self._oidc_issuer.rstrip('/')}/.well-known/openid-configuration"
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
@@ -250,15 +252,23 @@ class TokenVerifier:
                 document = answer.json()
         except (httpx.HTTPError, ValueError):
             log.warning("the OIDC discovery document could not be read from %s", url)
-            raise ServiceUnavailable(detail="the sign-in provider cannot be reached") from None
+            raise ServiceUnavailable(
+                detail=Bilingual("无法连接统一身份认证服务", "the sign-in provider cannot be reached")
+            ) from None
         jwks_uri = document.get("jwks_uri") if isinstance(document, dict) else None
         if not isinstance(jwks_uri, str):
-            raise ServiceUnavailable(detail="the sign-in provider publishes no key set")
+            raise ServiceUnavailable(
+                detail=Bilingual(
+                    "统一身份认证服务未公布签名密钥", "the sign-in provider publishes no key set"
+                )
+            )
         # OIDC Discovery 1.0 §4.3: `issuer` is exactly what its tokens carry as `iss`.
         issuer = document.get("issuer")
         if not isinstance(issuer, str) or issuer.rstrip("/") != self._oidc_issuer.rstrip("/"):
             log.warning("the OIDC discovery document at %s names another issuer", url)
-            raise ServiceUnavailable(detail="the sign-in provider is misconfigured")
+            raise ServiceUnavailable(
+                detail=Bilingual("统一身份认证服务配置有误", "the sign-in provider is misconfigured")
+            )
         self._discovered_issuer = issuer
         return jwks_uri
 
@@ -312,7 +322,7 @@ def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Prin
 
     async def principal_with_role(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:
-            raise Forbidden(detail="this needs the role " + " or ".join(sorted(allowed)))
+            raise Forbidden.needing(allowed)
         return principal
 
     return principal_with_role

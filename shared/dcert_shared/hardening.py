@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .i18n import negotiate, text
 from .problems import (
     PROBLEM_MEDIA_TYPE,
+    Bilingual,
     DomainError,
     FieldError,
     PayloadTooLarge,
@@ -88,9 +89,7 @@ class Hardening:
             return
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_request_bytes:
-            await self._refuse(
-                send, PayloadTooLarge(detail=f"at most {self.max_request_bytes} bytes"), language
-            )
+            await self._refuse(send, PayloadTooLarge(detail=_at_most(self.max_request_bytes)), language)
             return
 
         received = 0
@@ -102,7 +101,7 @@ class Hardening:
                 received += len(message.get("body", b""))
                 if received > self.max_request_bytes:
                     # Raised in the route that reads the body: its problem handlers answer 413.
-                    raise PayloadTooLarge(detail=f"at most {self.max_request_bytes} bytes")
+                    raise PayloadTooLarge(detail=_at_most(self.max_request_bytes))
             return message
 
         # Exactly the docs pages, as the router matches them: a prefix would cover `/docsx`.
@@ -138,6 +137,7 @@ async def send_problem(
             code=error.code,
             title=error.title(language),
             instance="about:blank",
+            language=language,
             detail=error.detail,
             errors=error.errors,
         ),
@@ -282,3 +282,7 @@ def harden(
         production=production,
         docs_paths=docs_paths,
     )
+
+
+def _at_most(limit: int) -> Bilingual:
+    return Bilingual(f"请求内容不得超过 {limit} 字节", f"at most {limit} bytes")

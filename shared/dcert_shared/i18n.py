@@ -137,6 +137,12 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "Should be 1 to {max_seconds} seconds",
     },
     "field.cursor_invalid": {"zh-CN": "分页标记无效", "en": "Not a page marker this service gave"},
+    "field.phone_format": {"zh-CN": "电话号码应为数字", "en": "A phone number of digits"},
+    "field.consent_required": {
+        "zh-CN": "须同意处理个人信息才能申请",
+        "en": "Consent to process personal data is required",
+    },
+    "field.duplicate_category": {"zh-CN": "每个类别只能填写一次", "en": "Each category once"},
     # 访问记录 (dcert_shared.access_log): who read a person's record, shown to the person.
     "access.role.applicant": {"zh-CN": "代理人", "en": "Agent"},
     "access.role.reviewer": {"zh-CN": "残联审核人员", "en": "Federation reviewer"},

@@ -15,6 +15,7 @@ import logging
 import traceback
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from .db import is_outage
@@ -34,15 +35,51 @@ _STANDARD_MEMBERS: Final = frozenset({"type", "title", "status", "detail", "inst
 
 
 @dataclass(frozen=True)
+class Bilingual:
+    """A text a caller reads, in Simplified Chinese and in English; never personal data.
+
+    Problem titles come from the catalogue by code; this is for what one occurrence says beside
+    them (`detail`, a field's `message`): the state it was in, the date a window opens.
+    """
+
+    zh: str
+    en: str
+
+    def text(self, language: str) -> str:
+        return self.en if language == "en" else self.zh
+
+    @classmethod
+    def title_of(cls, error: DomainError | type[DomainError]) -> Bilingual:
+        """An error's title as a field's message."""
+        return cls(error.title_zh, error.title_en)
+
+    @classmethod
+    def status(cls, status: str) -> Bilingual:
+        """The state a record is in (its code, as the API names it), when that is why."""
+        return cls(f"当前状态：{status}", f"status: {status}")
+
+    @classmethod
+    def until(cls, day: date | str) -> Bilingual:
+        return cls(f"截至 {day}", f"until {day}")
+
+    @classmethod
+    def catalogued(cls, key: str, **params: object) -> Bilingual:
+        """A message of the catalogue (dcert_shared.i18n) in both languages."""
+        return cls(text(key, "zh-CN", **params), text(key, "en", **params))
+
+
+@dataclass(frozen=True)
 class FieldError:
-    """One field's problem: a dotted path (`applicant.id_number`), a stable code and a message."""
+    """One field's problem: a dotted path (`applicant.id_number`), a stable code and a message
+    (in both languages, or already in the request's)."""
 
     field: str
     code: str
-    message: str
+    message: Bilingual | str
 
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "code": self.code, "message": self.message}
+    def as_dict(self, language: str) -> dict[str, str]:
+        message = self.message.text(language) if isinstance(self.message, Bilingual) else self.message
+        return {"field": self.field, "code": self.code, "message": message}
 
 
 def _title(code: str, language: str) -> str:
@@ -52,8 +89,8 @@ def _title(code: str, language: str) -> str:
 class DomainError(Exception):
     """Base of every error a caller may see; subclasses set `code`, `status` and both titles.
 
-    `detail` is free text for this occurrence and must never contain personal data; `extra`
-    members are added to the problem document as they are.
+    `detail` says what this occurrence adds to the title, in both languages, and must never
+    contain personal data; `extra` members are added to the problem document as they are.
     """
 
     code: str = "bad_request"
@@ -63,9 +100,11 @@ class DomainError(Exception):
     headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
-        self, detail: str | None = None, errors: Sequence[FieldError] | None = None, **extra: Any
+        self, detail: Bilingual | None = None, errors: Sequence[FieldError] | None = None, **extra: Any
     ) -> None:
         super().__init__(self.code)
+        if detail is not None and not isinstance(detail, Bilingual):
+            raise TypeError("a problem's detail is read by people: give it in both languages (Bilingual)")
         self.detail = detail
         self.errors: list[FieldError] = list(errors or [])
         self.extra: dict[str, Any] = {k: v for k, v in extra.items() if k not in _STANDARD_MEMBERS}
@@ -102,6 +141,17 @@ class Forbidden(DomainError):
     status = 403
     title_zh = _title("forbidden", "zh-CN")
     title_en = _title("forbidden", "en")
+
+    @classmethod
+    def needing(cls, roles: Collection[str]) -> Forbidden:
+        """The caller's role is not one of `roles` (named in `required_roles` for programs)."""
+        names = sorted(roles)
+        return cls(
+            detail=Bilingual(
+                "此操作需要以下角色之一：" + "、".join(names), "this needs the role " + " or ".join(names)
+            ),
+            required_roles=names,
+        )
 
 
 class NotFound(DomainError):
@@ -158,7 +208,7 @@ class CodedValidationFailed(ValidationFailed, ValueError):
     as a field error (with this code and title) among the others of the same request.
     """
 
-    def __init__(self, reason: str, field: str | None = None, detail: str | None = None) -> None:
+    def __init__(self, reason: str, field: str | None = None, detail: Bilingual | None = None) -> None:
         super().__init__(detail=detail)
         # Instance attributes shadow the class ones: one type, a distinct code per reason.
         self.code = reason
@@ -166,7 +216,7 @@ class CodedValidationFailed(ValidationFailed, ValueError):
         self.title_zh = _title(reason, "zh-CN")
         self.title_en = _title(reason, "en")
         if field is not None:
-            self.errors.append(FieldError(field=field, code=reason, message=self.title_en))
+            self.errors.append(FieldError(field=field, code=reason, message=Bilingual.title_of(self)))
 
 
 _HTTP_CODES: Final = {
@@ -191,19 +241,20 @@ def problem_document(
     code: str,
     title: str,
     instance: str,
-    detail: str | None = None,
+    language: str,
+    detail: Bilingual | None = None,
     errors: Sequence[FieldError] = (),
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The RFC 9457 body; `detail` falls back to the title so clients always find one."""
+    """The RFC 9457 body in `language`; `detail` falls back to the title so clients always find one."""
     return {
         **(extra or {}),
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
         "status": status,
-        "detail": detail or title,
+        "detail": detail.text(language) if detail is not None else title,
         "code": code,
-        "errors": [error.as_dict() for error in errors],
+        "errors": [error.as_dict(language) for error in errors],
         "instance": instance,
     }
 
@@ -234,6 +285,7 @@ def error_response(request: Request, error: DomainError) -> JSONResponse:
         code=error.code,
         title=error.title(language),
         instance=_instance(request),
+        language=language,
         detail=error.detail,
         errors=error.errors,
         extra=error.extra,
@@ -284,6 +336,12 @@ def validation_errors(raw_errors: Sequence[Mapping[str, Any]], language: str) ->
     return errors
 
 
+def validation_errors_in_both(raw_errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
+    """pydantic's errors as field errors for an answer whose reader's language is not known yet."""
+    both = zip(validation_errors(raw_errors, "zh-CN"), validation_errors(raw_errors, "en"), strict=True)
+    return [FieldError(zh.field, zh.code, Bilingual(str(zh.message), str(en.message))) for zh, en in both]
+
+
 async def _request_validation_error(request: Request, error: Exception) -> JSONResponse:
     from fastapi.exceptions import RequestValidationError
 
@@ -300,7 +358,11 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(error.status_code, "internal_error" if error.status_code >= 500 else "http_error")
     # Starlette's `detail` is free text set by whoever raised: not shown, it may hold anything.
     body = problem_document(
-        status=error.status_code, code=code, title=_title(code, language), instance=_instance(request)
+        status=error.status_code,
+        code=code,
+        title=_title(code, language),
+        instance=_instance(request),
+        language=language,
     )
     return _respond(body, language, error.headers)
 
@@ -352,7 +414,11 @@ class UnexpectedErrorMiddleware:
         language = _language(request)
         code = "service_unavailable" if status == 503 else "internal_error"
         body = problem_document(
-            status=status, code=code, title=_title(code, language), instance=_instance(request)
+            status=status,
+            code=code,
+            title=_title(code, language),
+            instance=_instance(request),
+            language=language,
         )
         headers = {"Retry-After": "5"} if status == 503 else None
         await _respond(body, language, headers)(scope, receive, send)

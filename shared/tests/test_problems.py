@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from dcert_shared.ids import IdentityNumber, make_identity_number
 from dcert_shared.problems import (
     PROBLEM_TYPE_BASE,
+    Bilingual,
     Conflict,
     FieldError,
     Unauthenticated,
@@ -62,7 +63,9 @@ def make_app() -> FastAPI:
     @app.get("/v1/certificates/{number}")
     async def certificate(number: str) -> None:
         raise CertificateNotActive(
-            detail="status: cancelled", errors=[FieldError("number", "cancelled", "x")], since="2026-01-01"
+            detail=Bilingual.status("cancelled"),
+            errors=[FieldError("number", "cancelled", Bilingual("已注销", "cancelled"))],
+            since="2026-01-01",
         )
 
     @app.post("/v1/applications")
@@ -110,15 +113,20 @@ async def test_a_domain_error_renders_a_problem_document_in_chinese_by_default(
     assert body["type"] == PROBLEM_TYPE_BASE + "certificate_not_active"
     assert body["title"] == "残疾人证不在有效状态"
     assert body["code"] == "certificate_not_active"
-    assert body["detail"] == "status: cancelled"
+    assert body["detail"] == "当前状态：cancelled"
     assert body["instance"] == "/v1/certificates/{number}", "the path holds the number: only the template"
-    assert body["errors"] == [{"field": "number", "code": "cancelled", "message": "x"}]
+    assert body["errors"] == [{"field": "number", "code": "cancelled", "message": "已注销"}]
     assert body["since"] == "2026-01-01"
 
 
 async def test_the_title_is_english_when_the_caller_prefers_english(client: httpx.AsyncClient) -> None:
     answer = await client.get("/v1/certificates/123", headers={"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"})
-    assert problem(answer, 409)["title"] == "The certificate is not active"
+    body = problem(answer, 409)
+    assert body["title"] == "The certificate is not active"
+    assert (body["detail"], body["errors"]) == (  # what this occurrence adds, in English too
+        "status: cancelled",
+        [{"field": "number", "code": "cancelled", "message": "cancelled"}],
+    )
     assert answer.headers["content-language"] == "en"
 
 

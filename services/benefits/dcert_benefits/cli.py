@@ -72,7 +72,13 @@ async def main(argv: list[str]) -> int:
         try:
             await _command(args, monthly_runs)
         except DomainError as refused:
-            print(json.dumps({"code": refused.code, "title": refused.title_en, "detail": refused.detail}))
+            said = {"zh-CN": refused.title_zh, "en": refused.title_en}
+            if refused.detail is not None:
+                said = {
+                    "zh-CN": f"{refused.title_zh}：{refused.detail.zh}",
+                    "en": f"{refused.title_en}: {refused.detail.en}",
+                }
+            print(json.dumps({"code": refused.code, "title": said}, ensure_ascii=False))
             return 1
     return 0
 

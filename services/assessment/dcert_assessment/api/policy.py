@@ -27,7 +27,7 @@ from fastapi import Depends, Request
 
 from dcert_shared.auth import Principal, Role, require_role
 from dcert_shared.ids import keyed_hash
-from dcert_shared.problems import Forbidden
+from dcert_shared.problems import Bilingual, Forbidden
 from dcert_shared.regions import covers
 
 from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor, NotYourAssessment
@@ -42,7 +42,7 @@ View = Literal["grade", "findings"]
 
 def _require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
-        raise Forbidden(detail="this needs the role " + " or ".join(sorted(roles)))
+        raise Forbidden.needing(roles)
 
 
 def _foreign(principal: Principal) -> Forbidden:
@@ -92,7 +92,9 @@ class AssessmentPolicy:
         """Whose assessments a list shows: a doctor's own; an admin's every one (None)."""
         if principal.role == "admin":
             if assigned == "me":
-                raise Forbidden(detail="assigned=me is for doctors")
+                raise Forbidden(
+                    detail=Bilingual("assigned=me 仅供评定医生使用", "assigned=me is for doctors")
+                )
             return None
         _require_role(principal, "doctor")
         return principal.doctor_id

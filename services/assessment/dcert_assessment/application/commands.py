@@ -88,7 +88,7 @@ class AssessmentCommands:
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             institution = await uow.load(Institution, new.institution_id)
             if institution is None:
-                raise InstitutionNotFound(detail=new.institution_id)
+                raise InstitutionNotFound()
             # 多点执业: a doctor may practise at several institutions, once at each.
             licence_at_institution = f"{new.license_no}@{institution.id}"
             if await uow.load(UniqueKey, UniqueKey.key_id(LICENCE, licence_at_institution)) is not None:
@@ -186,7 +186,7 @@ class AssessmentCommands:
         async def decide(uow: UnitOfWork) -> int:
             institution = await uow.load(Institution, institution_id)
             if institution is None:
-                raise InstitutionNotFound(detail=institution_id)
+                raise InstitutionNotFound()
             institution.renew_accreditation(until)
             await uow.save()
             assigned = 0

@@ -9,7 +9,7 @@ from enum import StrEnum
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 from dcert_shared.ids import check_level
-from dcert_shared.problems import FieldError
+from dcert_shared.problems import Bilingual, FieldError
 
 from .errors import (
     AssessmentCancelledError,
@@ -187,7 +187,10 @@ class Assessment(Aggregate):
             raise AssessmentCancelledError()
         if not doctor.qualified_for(result.category):
             raise DoctorNotQualified(
-                detail=f"qualified for {', '.join(doctor.categories)}; not for {result.category}",
+                detail=Bilingual(
+                    f"可评定：{'、'.join(doctor.categories)}；不可评定：{result.category}",
+                    f"qualified for {', '.join(doctor.categories)}; not for {result.category}",
+                ),
                 category=result.category,
                 qualified_categories=list(doctor.categories),
             )
@@ -229,7 +232,7 @@ class Assessment(Aggregate):
     def book(self, starts_at: datetime) -> None:
         """预约: a time with the assigned doctor; booking again moves the appointment."""
         if self.status is not AssessmentStatus.SCHEDULED or self.doctor_id is None:
-            raise NotBookable(detail=f"status: {self.status.value}")
+            raise NotBookable(detail=Bilingual.status(self.status.value))
         if starts_at == self.appointment_at:
             return
         self.trigger(
@@ -299,7 +302,7 @@ def _require_measures_of_the_category(result: Result) -> None:
         FieldError(
             field=f"{path.removesuffix('level')}measurements.{name}",
             code=MeasurementsNotForCategory.code,
-            message=f"not a measure of {part.category}",
+            message=Bilingual(f"不是{part.category}类别的测量项目", f"not a measure of {part.category}"),
         )
         for path, part in result.graded_parts()
         for name in foreign_measurements(part.category, part.measurements)
@@ -312,16 +315,28 @@ def _level_of(result: Result) -> int:
     """The grade of the result; for 多重残疾 the most severe component's, checked for composition."""
     if result.category != MULTIPLE:
         if result.components:
-            raise InvalidComposition(detail="components are given only for a multiple disability")
+            raise InvalidComposition(
+                detail=Bilingual(
+                    "只有多重残疾才填写各项残疾", "components are given only for a multiple disability"
+                )
+            )
         if result.level is None:
             raise LevelRequired()
         return check_level(result.level)
     categories = [component.category for component in result.components]
     if len(categories) < 2 or len(set(categories)) != len(categories) or MULTIPLE in categories:
-        raise InvalidComposition(detail="two or more components, each of a different single category")
+        raise InvalidComposition(
+            detail=Bilingual(
+                "须有两项或以上、类别各不相同的单项残疾",
+                "two or more components, each of a different single category",
+            )
+        )
     level = most_severe_level([check_level(component.level) for component in result.components])
     if result.level is not None and result.level != level:
         raise InvalidComposition(
-            detail=f"the level of a multiple disability is its most severe component's: {level}"
+            detail=Bilingual(
+                f"多重残疾的等级为其中最重一项的等级：{level}",
+                f"the level of a multiple disability is its most severe component's: {level}",
+            )
         )
     return level

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dcert_shared.problems import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from dcert_shared.problems import Bilingual, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
     from .assessment import Contradiction
@@ -114,13 +114,24 @@ class GradeOutsideStandard(ValidationFailed):
     @classmethod
     def for_contradictions(cls, contradictions: Sequence[Contradiction]) -> GradeOutsideStandard:
         return cls(
-            detail="; ".join(
-                f"{c.category} level {c.level}: {', '.join(c.measured)} give {list(c.expected_levels) or 'no level'}"
-                for c in contradictions
+            detail=Bilingual(
+                "；".join(
+                    f"{c.category} {c.level} 级：{'、'.join(c.measured)} 对应 {list(c.expected_levels) or '无等级'}"
+                    for c in contradictions
+                ),
+                "; ".join(
+                    f"{c.category} level {c.level}: {', '.join(c.measured)} give {list(c.expected_levels) or 'no level'}"
+                    for c in contradictions
+                ),
             ),
             errors=[
                 FieldError(
-                    field=c.field, code=cls.code, message=f"expected levels: {list(c.expected_levels)}"
+                    field=c.field,
+                    code=cls.code,
+                    message=Bilingual(
+                        f"测量结果对应的等级：{list(c.expected_levels)}",
+                        f"expected levels: {list(c.expected_levels)}",
+                    ),
                 )
                 for c in contradictions
             ],

@@ -7,7 +7,7 @@ from datetime import date
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
-from dcert_shared.problems import FieldError
+from dcert_shared.problems import Bilingual, FieldError
 
 from .errors import CategoriesOutsideInstitution
 from .events import (
@@ -103,9 +103,18 @@ class Doctor(Aggregate):
         outside = [category for category in wanted if category not in institution.categories]
         if outside:
             raise CategoriesOutsideInstitution(
-                detail=f"not among the institution's categories: {', '.join(outside)}",
+                detail=Bilingual(
+                    f"不在本机构的评定类别内：{'、'.join(outside)}",
+                    f"not among the institution's categories: {', '.join(outside)}",
+                ),
                 errors=[
-                    FieldError(field="categories", code="outside_institution", message=category)
+                    FieldError(
+                        field="categories",
+                        code="outside_institution",
+                        message=Bilingual(
+                            f"本机构不评定 {category}", f"the institution does not assess {category}"
+                        ),
+                    )
                     for category in outside
                 ],
             )

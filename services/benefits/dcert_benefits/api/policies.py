@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
+from dcert_shared.problems import Bilingual
 
 from ..adapters.read_models import circumstances_in
 from ..application.commands import BenefitsCommands
@@ -134,9 +135,9 @@ async def simulation(
     try:
         month = Month.parse(body.month) if body.month else Month.of(_commands(request).today())
     except ValueError:
-        raise SimulationInvalid(detail="月份写作 YYYY-MM / a month is written YYYY-MM") from None
+        raise SimulationInvalid(detail=Bilingual("月份写作 YYYY-MM", "a month is written YYYY-MM")) from None
     if body.region is not None and not is_region_code(body.region):
-        raise SimulationInvalid(detail="地区为六位数字 / a region is six digits")
+        raise SimulationInvalid(detail=Bilingual("地区为六位数字", "a region is six digits"))
     rows = await db.fetch(
         "SELECT * FROM circumstances_view WHERE certificate_live AND household_region LIKE $1 || '%'",
         significant_digits(body.region) if body.region else "",

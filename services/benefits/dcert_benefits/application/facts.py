@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dcert_shared.ids import IdentityNumber, keyed_hash
-from dcert_shared.problems import DomainError, FieldError
+from dcert_shared.problems import Bilingual, DomainError, FieldError, validation_errors_in_both
 from dcert_shared.uow import UnitOfWork
 
 from ..domain.calendar import is_region_code
@@ -89,11 +89,7 @@ def checked_report(partner_id: str, body: FactCreate | Any) -> FactReport:
         try:
             body = FactCreate.model_validate(body)
         except ValidationError as error:
-            fields = [
-                FieldError(field=".".join(map(str, e["loc"])), code=e["type"], message=e["msg"])
-                for e in error.errors(include_input=False)
-            ]
-            raise FactInvalid(errors=fields) from None
+            raise FactInvalid(errors=validation_errors_in_both(error.errors(include_input=False))) from None
     problems: list[FieldError] = []
     id_number = _identity_number(body.id_number, problems)
     # A date outside these is a typing mistake (and 9999-12-31 has no next month to pay from).
@@ -102,7 +98,10 @@ def checked_report(partner_id: str, body: FactCreate | Any) -> FactReport:
             FieldError(
                 field="effective_date",
                 code="date_out_of_range",
-                message=f"from {FIRST_FACT_DATE.isoformat()} to {LAST_FACT_DATE.isoformat()}",
+                message=Bilingual(
+                    f"应在 {FIRST_FACT_DATE.isoformat()} 至 {LAST_FACT_DATE.isoformat()} 之间",
+                    f"from {FIRST_FACT_DATE.isoformat()} to {LAST_FACT_DATE.isoformat()}",
+                ),
             )
         )
     details = dict(body.details)
@@ -123,9 +122,9 @@ def checked_report(partner_id: str, body: FactCreate | Any) -> FactReport:
 
 
 # Field messages in both languages: the code is for programs, the message for people.
-_REGION_CODE = "应为六位行政区划代码 / a 6-digit region code"
-_TRUE_OR_FALSE = "应为 true 或 false / true or false"
-_NOT_AN_IDENTITY_NUMBER = "不是有效的身份证号码 / not a valid identity number"
+_REGION_CODE = Bilingual("应为六位行政区划代码", "a 6-digit region code")
+_TRUE_OR_FALSE = Bilingual("应为 true 或 false", "true or false")
+_NOT_AN_IDENTITY_NUMBER = Bilingual("不是有效的身份证号码", "not a valid identity number")
 
 
 def _guardianship(
@@ -148,7 +147,7 @@ def _guardianship(
             FieldError(
                 field="details.guardian_id_number",
                 code="guardian_is_the_person",
-                message="监护人不能是本人 / the guardian is not the person themself",
+                message=Bilingual("监护人不能是本人", "the guardian is not the person themself"),
             )
         )
     relationship = details.get("relationship")
@@ -157,7 +156,7 @@ def _guardianship(
             FieldError(
                 field="details.relationship",
                 code="invalid",
-                message="应为 parent 或 guardian / parent or guardian",
+                message=Bilingual("应为 parent 或 guardian", "parent or guardian"),
             )
         )
     until = details.get("until")
@@ -170,7 +169,9 @@ def _guardianship(
             FieldError(
                 field="details.until",
                 code="invalid",
-                message="应为不早于生效日期的日期或 null / a date not before effective_date, or null",
+                message=Bilingual(
+                    "应为不早于生效日期的日期或 null", "a date not before effective_date, or null"
+                ),
             )
         )
     return {
@@ -202,7 +203,12 @@ async def record_fact(
         "SELECT facts, regions FROM partner_fact_policy WHERE partner_id = $1", report.partner_id
     )
     if policy is None or report.fact_type not in policy["facts"]:
-        raise FactTypeOutsidePolicy(detail=report.fact_type)
+        raise FactTypeOutsidePolicy(
+            detail=Bilingual(
+                f"数据共享协议不含此类信息：{report.fact_type}",
+                f"not in the partner's policy: {report.fact_type}",
+            )
+        )
     holding = await holding_of(uow, person_ref)
     holding.record_fact(report.fact(), catalogue, Jurisdiction.of(policy["regions"]))
     return {"fact_id": report.fact_id, "status": RECEIVED}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dcert_shared.envelope import CommandContext
+from dcert_shared.problems import Bilingual
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import UnitOfWork
 
@@ -27,10 +28,15 @@ def checked_document(document: Any, code: str | None = None) -> BenefitPolicy:
     try:
         policy = parse_policy(document, code or "policy")
     except PolicyCatalogueInvalid as invalid:
-        raise PolicyInvalid(detail=str(invalid)) from None
+        raise PolicyInvalid(
+            detail=Bilingual(f"政策文件不符合格式：{invalid}", f"the policy document is not valid: {invalid}")
+        ) from None
     if code is not None and policy.code != code:
         raise PolicyInvalid(
-            detail=f"文件的补贴代码 {policy.code!r} 不是 {code!r} / the document's code {policy.code!r} is not {code!r}"
+            detail=Bilingual(
+                f"文件的补贴代码 {policy.code!r} 不是 {code!r}",
+                f"the document's code {policy.code!r} is not {code!r}",
+            )
         )
     return policy
 

@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 
 from dcert_shared.envelope import CommandContext
+from dcert_shared.problems import Bilingual
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from ..domain.calendar import Month, significant_digits
@@ -193,7 +194,7 @@ class MonthlyRuns:
     async def run(self, context: CommandContext, month: Month, region: str) -> RunOutcome:
         """The month's run of `region`: made now, resumed, or the one made before."""
         if month > Month.of(self.today()):
-            raise MonthNotBegun(detail=str(month))  # the title says why, in the caller's language
+            raise MonthNotBegun(detail=Bilingual(f"{month} 尚未开始", f"{month} has not begun"))
         await self._refuse_closed(month, region)
         key = MonthlyRun.key(month, region)
 
@@ -267,7 +268,9 @@ class MonthlyRuns:
             prefix,
         )
         if closed is not None:
-            raise MonthClosed(detail=f"{month} {closed}")
+            raise MonthClosed(
+                detail=Bilingual(f"{closed} 地区 {month} 已结账", f"{month} is closed for region {closed}")
+            )
 
     async def _record_start(self, conn: asyncpg.Connection, run_id: str, month: Month, region: str) -> None:
         """The run's row, with where its arrears may reach (see the module's docstring)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
+from dcert_shared.problems import Bilingual
 
 from .errors import PolicyVersionStale
 from .events import PolicyVersionRecorded
@@ -42,7 +43,12 @@ class PolicyHistory(Aggregate):
         if policy.version <= self.current:
             if source == "file":
                 return False  # the store is ahead (an admin's version) or already has it
-            raise PolicyVersionStale(detail=f"{policy.version} ≤ {self.current}")
+            raise PolicyVersionStale(
+                detail=Bilingual(
+                    f"版本 {policy.version} 不高于现行版本 {self.current}",
+                    f"version {policy.version} is not after {self.current}",
+                )
+            )
         self.trigger(
             PolicyVersionRecorded(
                 code=policy.code,

@@ -14,7 +14,7 @@ from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, p
 from dcert_shared.auth import CurrentPrincipal, Principal
 from dcert_shared.i18n import negotiate
 from dcert_shared.ids import IdentityNumber, mask_numbers
-from dcert_shared.problems import FieldError, ValidationFailed
+from dcert_shared.problems import Bilingual, FieldError, ValidationFailed
 
 from ..application.commands import CertificateCommands, MatterRequest, NewApplication
 from ..domain.application import Agent, Applicant
@@ -56,7 +56,13 @@ async def _json_object(request: Request) -> dict[str, Any]:
         raw = None
     if not isinstance(raw, dict):
         raise ValidationFailed(
-            errors=[FieldError(field="body", code="json_invalid", message="a JSON object is required")]
+            errors=[
+                FieldError(
+                    field="body",
+                    code="json_invalid",
+                    message=Bilingual("请提交 JSON 对象", "a JSON object is required"),
+                )
+            ]
         )
     return raw
 
@@ -401,7 +407,11 @@ async def decide(
     policy.require_decider(principal, await application_row(db, application_id))
     if body.decision != "approve" and not body.reason:
         raise ValidationFailed(
-            errors=[FieldError(field="reason", code="missing", message="a reason is required")]
+            errors=[
+                FieldError(
+                    field="reason", code="missing", message=Bilingual("请填写理由", "a reason is required")
+                )
+            ]
         )
     await service.decide(
         principal_context(principal), application_id, body.decision, body.reason or "", body.agent
@@ -424,7 +434,13 @@ async def decide_agent(
     row = policy.require_agent_reviewer(principal, await application_row(db, application_id))
     if row["agent_status"] is None:
         raise ValidationFailed(
-            errors=[FieldError(field="decision", code="no_agent", message="the person applied themself")]
+            errors=[
+                FieldError(
+                    field="decision",
+                    code="no_agent",
+                    message=Bilingual("本人申请，没有代办人", "the person applied themself"),
+                )
+            ]
         )
     await service.decide_agent(principal_context(principal), application_id, body.decision)
     return await _answer(db, request, service, application_id)
@@ -480,7 +496,13 @@ async def resubmit(
         corrections["note"] = body.note
     if not corrections:
         raise ValidationFailed(
-            errors=[FieldError(field="body", code="missing", message="state what was corrected")]
+            errors=[
+                FieldError(
+                    field="body",
+                    code="missing",
+                    message=Bilingual("请说明补正了哪些内容", "state what was corrected"),
+                )
+            ]
         )
     row = policy.require_own_application(
         principal, await application_row(db, application_id), submitter_too=True

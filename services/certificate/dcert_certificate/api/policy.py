@@ -31,7 +31,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from dcert_shared.auth import Principal, Role, require_role
-from dcert_shared.problems import Forbidden
+from dcert_shared.problems import Bilingual, Forbidden
 from dcert_shared.regions import covers, significant_digits
 
 from ..domain.errors import (
@@ -48,7 +48,7 @@ Admin = Annotated[Principal, Depends(require_role("admin"))]  # rotating the e-c
 def _require_role(principal: Principal, *roles: Role) -> None:
     """403 for a role that may never do this."""
     if principal.role not in roles:
-        raise Forbidden(detail="this needs the role " + " or ".join(sorted(roles)))
+        raise Forbidden.needing(roles)
 
 
 def reviewer_covers(principal: Principal, regions: Iterable[str | None]) -> bool:
@@ -143,7 +143,11 @@ class CertificatePolicy:
         _require_role(principal, "reviewer")
         row = self.require_readable_application(principal, row)
         if not reviewer_covers(principal, (row["queue_region"],)):
-            raise NotYourPart(detail=f"acting region: {row['queue_region']}")
+            raise NotYourPart(
+                detail=Bilingual(
+                    f"当前办理地区：{row['queue_region']}", f"acting region: {row['queue_region']}"
+                )
+            )
         return row
 
     def application_list_filter(self, principal: Principal) -> tuple[str, str]:
@@ -156,7 +160,7 @@ class CertificatePolicy:
                 "($2 IN (application.person_ref, application.agent_ref) OR $2 = ANY(verified_agents))",
                 self.require_applicant(principal),
             )
-        raise Forbidden(detail="this needs the role applicant or reviewer")
+        raise Forbidden.needing(("applicant", "reviewer"))
 
     # -- agents -------------------------------------------------------------------------------------
     def require_agent_reviewer(self, principal: Principal, row: Record | None) -> Record:
@@ -165,7 +169,11 @@ class CertificatePolicy:
         _require_role(principal, "reviewer")
         row = self.require_readable_application(principal, row)
         if not reviewer_covers(principal, (row["household_region"],)):
-            raise NotYourPart(detail=f"household region: {row['household_region']}")
+            raise NotYourPart(
+                detail=Bilingual(
+                    f"户籍地：{row['household_region']}", f"household region: {row['household_region']}"
+                )
+            )
         return row
 
     def require_agency_reviewer(self, principal: Principal, row: Record | None) -> Record:
@@ -211,7 +219,7 @@ class CertificatePolicy:
         """A region's figures: an admin, or a reviewer whose area holds the region."""
         _require_role(principal, "reviewer", "admin")
         if principal.role == "reviewer" and not reviewer_covers(principal, (region,)):
-            raise Forbidden(detail="this region is not yours")
+            raise Forbidden(detail=Bilingual("不是您所辖的地区", "this region is not yours"))
 
     def require_admin(self, principal: Principal) -> None:
         _require_role(principal, "admin")

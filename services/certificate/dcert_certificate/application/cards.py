@@ -18,7 +18,7 @@ import asyncpg
 
 from dcert_shared.envelope import CommandContext
 from dcert_shared.ids import china_today
-from dcert_shared.problems import FieldError
+from dcert_shared.problems import Bilingual, FieldError
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import EventSourcing, Idempotency, UnitOfWork
 
@@ -143,7 +143,9 @@ def _require_all_in_batch(reports: Sequence[CardReport], batch: set[str]) -> Non
     """Every card outside the batch named at once, by its place in the request."""
     errors = [
         FieldError(
-            field=f"reports.{index}.card_id", code=CardNotInBatch.code, message=CardNotInBatch.title_en
+            field=f"reports.{index}.card_id",
+            code=CardNotInBatch.code,
+            message=Bilingual.title_of(CardNotInBatch),
         )
         for index, report in enumerate(reports)
         if report.card_id not in batch
@@ -159,7 +161,7 @@ def _apply_report(card: Card, report: CardReport, index: int) -> None:
         field = f"reports.{index}.status"
         raise CardTransitionNotAllowed(
             detail=refused.detail,
-            errors=[FieldError(field=field, code=refused.code, message=refused.title_en)],
+            errors=[FieldError(field=field, code=refused.code, message=Bilingual.title_of(refused))],
             card_id=card.id,
             card_status=card.status.value,
         ) from None

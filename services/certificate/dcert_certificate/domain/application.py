@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
+from dcert_shared.problems import Bilingual
 
 from .errors import (
     ApplicationNotInReviewableState,
@@ -297,11 +298,11 @@ class Application(Aggregate):
         """复核 within the dispute window of the latest result; the second time, the appeal to the
         provincial expert committee, whose answer is final."""
         if self.status not in (Status.PUBLIC_NOTICE, Status.ASSESSED) or self.grade is None:
-            raise NotDisputable(detail=f"status: {self.status.value}")
+            raise NotDisputable(detail=Bilingual.status(self.status.value))
         if self.dispute_round >= FINAL_ROUND:
             raise DisputeFinal()
         if self.dispute_until is None or today > self.dispute_until:
-            raise DisputeWindowClosed(detail=f"until {self.dispute_until}")
+            raise DisputeWindowClosed(detail=Bilingual.until(self.dispute_until))
         next_round = self.dispute_round + 1
         self.trigger(AssessmentDisputed(application_id=self.id, round=next_round, reason=reason))
         self.trigger(
@@ -330,7 +331,7 @@ class Application(Aggregate):
     def require_decidable(self) -> None:
         decidable = (Status.ASSESSED,) if self.needs_assessment else (Status.SUBMITTED, Status.MIGRATING)
         if self.status not in decidable:
-            raise ApplicationNotInReviewableState(detail=f"status: {self.status.value}")
+            raise ApplicationNotInReviewableState(detail=Bilingual.status(self.status.value))
 
     def approve(self, certificate_number: str) -> None:
         self.require_decidable()
@@ -346,7 +347,7 @@ class Application(Aggregate):
     def issue_migration_certificate(self, migration_number: str, today: date, deadlines: Deadlines) -> None:
         """迁移证明: the old region's approval; the new region's reviewers take it from here."""
         if self.status is not Status.SUBMITTED or self.matter != "transfer" or self.to_region is None:
-            raise ApplicationNotInReviewableState(detail=f"status: {self.status.value}")
+            raise ApplicationNotInReviewableState(detail=Bilingual.status(self.status.value))
         assert self.subject_certificate is not None
         self.trigger(
             MigrationCertificateIssued(
@@ -377,7 +378,7 @@ class Application(Aggregate):
     def resubmit(self, corrections: dict[str, object], today: date, deadlines: Deadlines) -> None:
         """补正: back to the reviewer where it left, with a fresh review period."""
         if self.status is not Status.RETURNED or self.returned_from is None:
-            raise NotReturned(detail=f"status: {self.status.value}")
+            raise NotReturned(detail=Bilingual.status(self.status.value))
         self.trigger(
             ApplicationResubmitted(
                 application_id=self.id,
@@ -390,7 +391,7 @@ class Application(Aggregate):
 
     def withdraw(self) -> None:
         if not self.is_open:
-            raise NotWithdrawable(detail=f"status: {self.status.value}")
+            raise NotWithdrawable(detail=Bilingual.status(self.status.value))
         self.trigger(ApplicationWithdrawn(application_id=self.id, matter=self.matter))
 
     def _open_review(self, region: str, today: date, deadlines: Deadlines) -> None:

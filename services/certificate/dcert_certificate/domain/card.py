@@ -15,7 +15,7 @@ from typing import ClassVar, Final, Self
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent, EventRegistry
-from dcert_shared.problems import Conflict, NotFound, ValidationFailed
+from dcert_shared.problems import Bilingual, Conflict, NotFound, ValidationFailed
 
 DELIVERY_MODES: Final = frozenset({"mail", "collect"})
 
@@ -272,7 +272,7 @@ class Card(Aggregate):
     def _require(self, allowed_from: Collection[CardStatus]) -> None:
         if self.status not in allowed_from:
             raise CardTransitionNotAllowed(
-                detail=f"current status: {self.status.value}", card_status=self.status.value
+                detail=Bilingual.status(self.status.value), card_status=self.status.value
             )
 
     def apply(self, event: DomainEvent) -> None:

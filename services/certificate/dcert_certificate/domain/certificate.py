@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
+from dcert_shared.problems import Bilingual
 
 from .errors import (
     AlreadyReportedLost,
@@ -184,7 +185,9 @@ class Certificate(Aggregate):
     # -- matters ------------------------------------------------------------------------------
     def require_status(self, *allowed: CertificateStatus) -> None:
         if self.status not in allowed:
-            raise CertificateNotActive(detail=self.status.value, certificate_status=self.status.value)
+            raise CertificateNotActive(
+                detail=Bilingual.status(self.status.value), certificate_status=self.status.value
+            )
 
     def open_matter_for(self, application_id: str, matter: str) -> None:
         if self.open_matter is not None:
@@ -204,7 +207,8 @@ class Certificate(Aggregate):
         opens = self.renewal_window_opens(rule)
         if self.status is CertificateStatus.ACTIVE and today < opens:
             raise RenewalWindowNotOpen(
-                detail=f"opens on {opens.isoformat()}", window_opens_on=opens.isoformat()
+                detail=Bilingual(f"{opens.isoformat()} 起可办理", f"opens on {opens.isoformat()}"),
+                window_opens_on=opens.isoformat(),
             )
 
     def report_lost(self, today: date) -> None:
@@ -306,7 +310,9 @@ class Certificate(Aggregate):
 
     def require_death_report(self) -> DeathHold:
         if self.hold is None:
-            raise NoDeathReportPending(detail=self.status.value, certificate_status=self.status.value)
+            raise NoDeathReportPending(
+                detail=Bilingual.status(self.status.value), certificate_status=self.status.value
+            )
         return self.hold
 
     def confirm_death(self, reason: str) -> date:

@@ -14,6 +14,7 @@ from datetime import date
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
+from dcert_shared.problems import Bilingual
 from dcert_shared.regions import NATIONAL, covers
 
 from .errors import (
@@ -88,7 +89,7 @@ class Person(Aggregate):
         if self.erased_on is not None:
             raise PersonErasedError()
         if self.barred_until is not None and today <= self.barred_until:
-            raise ReapplicationBarredError(detail=f"until {self.barred_until.isoformat()}")
+            raise ReapplicationBarredError(detail=Bilingual.until(self.barred_until))
         if self.live_certificate is not None:
             raise LiveCertificateExists()
         if "new" in self.open_applications.values():

@@ -10,7 +10,7 @@ from typing import Any
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 from dcert_shared.ids import RegionCode
-from dcert_shared.problems import DomainError, FieldError
+from dcert_shared.problems import Bilingual, DomainError, FieldError
 from dcert_shared.regions import NATIONAL, covers
 
 from .catalogue import FACT_TYPES, KNOWN_EVENT_TYPES
@@ -49,24 +49,36 @@ class DataSharingPolicy:
         )
         errors = [
             *(
-                FieldError(field="policy.event_types", code="unknown_event_type", message=event_type)
+                FieldError(
+                    field="policy.event_types",
+                    code="unknown_event_type",
+                    message=Bilingual(f"未知的事件类型：{event_type}", f"unknown event type: {event_type}"),
+                )
                 for event_type in policy.event_types
                 if event_type not in KNOWN_EVENT_TYPES
             ),
             *(
-                FieldError(field="policy.fields", code="invalid_field_name", message=field)
+                FieldError(
+                    field="policy.fields",
+                    code="invalid_field_name",
+                    message=Bilingual(f"不是有效的字段名：{field}", f"not a field name: {field}"),
+                )
                 for field in policy.fields
                 if not _FIELD_NAME.match(field)
             ),
             *(
-                FieldError(field="policy.facts", code="unknown_fact_type", message=fact)
+                FieldError(
+                    field="policy.facts",
+                    code="unknown_fact_type",
+                    message=Bilingual(f"未知的信息类型：{fact}", f"unknown fact type: {fact}"),
+                )
                 for fact in policy.facts
                 if fact not in FACT_TYPES
             ),
             *region_errors,
         ]
         if errors:
-            raise PolicyInvalid(detail="; ".join(f"{e.field}: {e.message!r}" for e in errors), errors=errors)
+            raise PolicyInvalid(errors=errors)
         return policy
 
     def grants(self, event_type: str) -> bool:
@@ -192,7 +204,16 @@ def _jurisdiction(regions: Iterable[str] | None) -> tuple[tuple[str, ...], list[
         return (NATIONAL,), []
     areas = _distinct(region.strip() for region in regions)
     if not areas:
-        return areas, [FieldError(field="policy.regions", code="regions_empty", message="[]")]
+        return areas, [
+            FieldError(
+                field="policy.regions",
+                code="regions_empty",
+                message=Bilingual(
+                    "管辖范围不能为空（全国为 000000）",
+                    "the jurisdiction cannot be empty (000000: the whole country)",
+                ),
+            )
+        ]
     errors = []
     for area in areas:
         if area == NATIONAL:
@@ -200,5 +221,11 @@ def _jurisdiction(regions: Iterable[str] | None) -> tuple[tuple[str, ...], list[
         try:
             RegionCode.parse(area)
         except (DomainError, ValueError):
-            errors.append(FieldError(field="policy.regions", code="region_invalid", message=area))
+            errors.append(
+                FieldError(
+                    field="policy.regions",
+                    code="region_invalid",
+                    message=Bilingual(f"不是有效的行政区划代码：{area}", f"not a region code: {area}"),
+                )
+            )
     return ((NATIONAL,) if NATIONAL in areas else areas), errors

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
-from dcert_shared.problems import FieldError
+from dcert_shared.problems import Bilingual, FieldError
 
 from .errors import EventTypesOutsidePolicy, RegionsOutsidePolicy
 from .events import SubscriptionCreated, SubscriptionSecretRotated
@@ -53,9 +53,17 @@ class Subscription(Aggregate):
         outside = [event_type for event_type in wanted if not partner.policy.grants(event_type)]
         if outside:
             raise EventTypesOutsidePolicy(
-                detail=", ".join(outside),  # names, in either language
+                detail=Bilingual(
+                    f"数据共享协议不含：{'、'.join(outside)}", f"not in the policy: {', '.join(outside)}"
+                ),
                 errors=[
-                    FieldError(field="event_types", code="outside_policy", message=event_type)
+                    FieldError(
+                        field="event_types",
+                        code="outside_policy",
+                        message=Bilingual(
+                            f"数据共享协议不含：{event_type}", f"not in the policy: {event_type}"
+                        ),
+                    )
                     for event_type in outside
                 ],
             )
@@ -64,7 +72,12 @@ class Subscription(Aggregate):
         if beyond:
             raise RegionsOutsidePolicy(
                 errors=[
-                    FieldError(field="regions", code="outside_policy", message=region) for region in beyond
+                    FieldError(
+                        field="regions",
+                        code="outside_policy",
+                        message=Bilingual(f"不在管辖范围内：{region}", f"outside the jurisdiction: {region}"),
+                    )
+                    for region in beyond
                 ],
             )
         subscription = cls(subscription_id)

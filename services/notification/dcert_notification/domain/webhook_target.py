@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from dcert_shared.problems import FieldError
+from dcert_shared.problems import Bilingual, FieldError
 
 from .errors import WebhookUrlRefused
 
@@ -97,22 +97,34 @@ class WebhookTarget:
     def parse(cls, url: str, *, allow_private: bool) -> WebhookTarget:
         """Check the URL itself; the addresses a DNS name resolves to are checked by `check_addresses`."""
         if any(character.isspace() or character == "\\" or ord(character) < 32 for character in url):
-            _refuse("invalid_url", "the URL contains spaces, control characters or backslashes")
+            _refuse(
+                "invalid_url",
+                Bilingual(
+                    "地址中含有空格、控制字符或反斜杠",
+                    "the URL contains spaces, control characters or backslashes",
+                ),
+            )
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError:
-            _refuse("invalid_url", "the URL cannot be parsed")
+            _refuse("invalid_url", Bilingual("无法解析该地址", "the URL cannot be parsed"))
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            _refuse("scheme_not_allowed", "only http and https URLs are accepted")
+            _refuse(
+                "scheme_not_allowed",
+                Bilingual("只接受 http 和 https 地址", "only http and https URLs are accepted"),
+            )
         if "@" in parts.netloc:
-            _refuse("credentials_not_allowed", "the URL must not carry a user name or password")
+            _refuse(
+                "credentials_not_allowed",
+                Bilingual("地址中不得含有用户名或密码", "the URL must not carry a user name or password"),
+            )
         host = (parts.hostname or "").rstrip(".")
         if not host:
-            _refuse("host_missing", "the URL has no host")
+            _refuse("host_missing", Bilingual("地址中没有主机名", "the URL has no host"))
         if host in METADATA_HOSTS:
-            _refuse("metadata_address", "cloud metadata endpoints are never allowed")
+            _refuse("metadata_address", _MESSAGES["metadata_address"])
         if host == "localhost" or host.endswith(".localhost"):
             host_check = [ipaddress.ip_address("127.0.0.1")]
         else:
@@ -176,10 +188,16 @@ def _public(address: IPAddress) -> bool:
 
 
 _MESSAGES = {
-    "metadata_address": "cloud metadata endpoints are never allowed",
-    "link_local_address": "link-local addresses (169.254.0.0/16, fe80::/10) are never allowed",
-    "multicast_address": "multicast addresses are never allowed",
-    "private_address": "loopback and private addresses are not allowed in this deployment",
+    "metadata_address": Bilingual("不允许使用云平台元数据地址", "cloud metadata endpoints are never allowed"),
+    "link_local_address": Bilingual(
+        "不允许使用链路本地地址（169.254.0.0/16、fe80::/10）",
+        "link-local addresses (169.254.0.0/16, fe80::/10) are never allowed",
+    ),
+    "multicast_address": Bilingual("不允许使用组播地址", "multicast addresses are never allowed"),
+    "private_address": Bilingual(
+        "本部署不允许使用环回地址和内网地址",
+        "loopback and private addresses are not allowed in this deployment",
+    ),
 }
 
 
@@ -190,5 +208,5 @@ def _as_address(host: str) -> IPAddress | None:
         return None
 
 
-def _refuse(code: str, message: str) -> NoReturn:
+def _refuse(code: str, message: Bilingual) -> NoReturn:
     raise WebhookUrlRefused(detail=message, errors=[FieldError(field="url", code=code, message=message)])
