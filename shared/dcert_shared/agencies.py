@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from .consumer import Handler
+from .consumer import Handler, InboundEvent, typed
 from .envelope import EventEnvelope
 from .uow import UnitOfWork
 
@@ -31,28 +31,33 @@ SCHEMA: list[str] = [
 ]
 
 
-async def _verified(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+class AgencyChanged(InboundEvent):
+    """certificate.AgentVerified, AgentRefused or AgentEnded: who, for whom (keyed hashes)."""
+
+    person_ref: str
+    agent_ref: str
+
+
+async def _verified(uow: UnitOfWork, agency: AgencyChanged, envelope: EventEnvelope) -> None:
     await uow.conn.execute(
         "INSERT INTO agencies (person_ref, agent_ref, verified_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        envelope.payload["person_ref"],
-        envelope.payload["agent_ref"],
+        agency.person_ref,
+        agency.agent_ref,
         envelope.occurred_at,
     )
 
 
-async def _ended(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+async def _ended(uow: UnitOfWork, agency: AgencyChanged, envelope: EventEnvelope) -> None:
     await uow.conn.execute(
-        "DELETE FROM agencies WHERE person_ref = $1 AND agent_ref = $2",
-        envelope.payload["person_ref"],
-        envelope.payload["agent_ref"],
+        "DELETE FROM agencies WHERE person_ref = $1 AND agent_ref = $2", agency.person_ref, agency.agent_ref
     )
 
 
 # The certificate service's events this copy follows (add them to the certificate reaction).
 HANDLERS: Mapping[str, Handler] = {
-    "AgentVerified": _verified,
-    "AgentRefused": _ended,
-    "AgentEnded": _ended,
+    "AgentVerified": typed(AgencyChanged, _verified),
+    "AgentRefused": typed(AgencyChanged, _ended),
+    "AgentEnded": typed(AgencyChanged, _ended),
 }
 
 

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import nats.errors
@@ -38,6 +38,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry import metrics, trace
+from pydantic import BaseModel, ConfigDict
 
 from .broker import Naming, Topology
 from .db import add_column, is_outage
@@ -51,6 +52,29 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
 Lane = Callable[[EventEnvelope], str]
+
+
+class InboundEvent(BaseModel):
+    """Another service's event as this service reads it: only the fields it uses, typed.
+    Fields the publisher adds later are ignored, so a new field never breaks a reader."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+Inbound = TypeVar("Inbound", bound=InboundEvent)
+
+
+def typed(
+    model: type[Inbound], reaction: Callable[[UnitOfWork, Inbound, EventEnvelope], Awaitable[None]]
+) -> Handler:
+    """The one way a service reacts to another's event: its payload parsed into `model`
+    (a payload that does not fit fails the handler, so the event is parked, never dropped)."""
+
+    async def handle(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        await reaction(uow, model.model_validate(envelope.payload), envelope)
+
+    return handle
+
 
 SCHEMA: list[str] = [
     """
