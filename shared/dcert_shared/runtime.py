@@ -121,19 +121,19 @@ class ServiceRuntime:
         schema: Sequence[str] = (),
         read_models: ReadModels | None = None,
         projectors: Iterable[Projector] = (),
-        subscriptions: Iterable[Subscription] = (),
-        workers: Iterable[Worker | Job] = (),
         stream_limits: StreamLimits | None = None,
         intake_contexts: Sequence[str] = (),
     ) -> None:
+        """The infrastructure: stores, streams, read models. What the service does with it
+        (reactions, background work) is declared once with `wire`."""
         self.settings = settings
         self.context = context
         self.registry = registry
         self.schema = list(schema)
         self.read_models = read_models
         self.projectors = list(projectors)
-        self.subscriptions = list(subscriptions)
-        self.workers: list[Worker | Job] = list(workers)
+        self.subscriptions: list[Subscription] = []
+        self.workers: list[Worker | Job] = []
         # Streams this service keeps for others to publish into (e.g. partner agencies' facts).
         self.intake_contexts = list(intake_contexts)
         self.redelivery = RedeliveryPolicy(
@@ -159,6 +159,22 @@ class ServiceRuntime:
         self.leases: Leases | None = None
         self.loops = Loops()
         self.read_model_keeper: ReadModelKeeper | None = None
+
+    def wire(
+        self,
+        *,
+        subscriptions: Iterable[Subscription] = (),
+        workers: Iterable[Worker | Job] = (),
+        on_erasure_reapplied: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Declare what the service runs besides its routes: its reactions to other services'
+        events, its background work and, for the erasing service, how it records an erasure
+        again. Once per runtime, before it starts."""
+        if self.subscriptions or self.workers or self.on_erasure_reapplied or self._pool is not None:
+            raise RuntimeError("a runtime is wired once, before it starts")
+        self.subscriptions = list(subscriptions)
+        self.workers = list(workers)
+        self.on_erasure_reapplied = on_erasure_reapplied
 
     @property
     def pool(self) -> asyncpg.Pool:

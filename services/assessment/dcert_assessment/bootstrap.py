@@ -33,6 +33,9 @@ def create_app(
         registry=registry(),
         read_models=ReadModels.of(read_models.ReadModel.metadata),
         projectors=[read_models.project],
+    )
+    commands = AssessmentCommands(runtime, deadline, settings)
+    runtime.wire(
         subscriptions=[
             # One consumer of the certificate stream: a withdrawal never before its request.
             Subscription.reacting(
@@ -48,16 +51,17 @@ def create_app(
                 formerly=("assessment-requested", "applications-ended"),
             ),
         ],
+        # 资质到期: lapsed institutions stop assessing and their open assessments move.
+        workers=[
+            periodic(
+                settings.accreditation_check_seconds, "accreditation-check", commands.lapse_accreditations
+            )
+        ],
     )
     app = build_app(
         runtime,
         title="残疾人证 assessment service",
         routers=[router],
     )
-    commands = AssessmentCommands(runtime, deadline, settings)
-    # 资质到期: lapsed institutions stop assessing and their open assessments move.
-    runtime.workers = [
-        periodic(settings.accreditation_check_seconds, "accreditation-check", commands.lapse_accreditations)
-    ]
     app.state.commands = commands
     return app

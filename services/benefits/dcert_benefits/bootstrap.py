@@ -37,10 +37,17 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         schema=[*read_models.SCHEMA, *policy_effects.SCHEMA, *runs.SCHEMA],
         projectors=[read_models.project],
         read_models=read_models.READ_MODELS,
-        subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),
         intake_contexts=[PARTNERS],
     )
     versions = PolicyVersions(runtime, catalogue)
+
+    async def keep_policies_current(context: CommandContext) -> dict[str, int]:
+        return await versions.keep_current(context)
+
+    runtime.wire(
+        subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),
+        workers=[periodic(settings.policy_effects_seconds, "policies", keep_policies_current)],
+    )
 
     async def record_shipped_policies(started: ServiceRuntime) -> None:
         context = command_context(Actor(role="service", subject="policy-files"))
@@ -57,12 +64,8 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
     app.state.policy_versions = versions
     app.state.catalogue = catalogue
 
-    async def keep_policies_current(context: CommandContext) -> dict[str, int]:
-        return await versions.keep_current(context)
-
     # A run first applies the rule changes due today, so no month is paid by an old rule.
     app.state.runs = runs.MonthlyRuns(
         lambda: runtime.es, today, keep_policies_current, settings.run_batch_size
     )
-    runtime.workers.append(periodic(settings.policy_effects_seconds, "policies", keep_policies_current))
     return app

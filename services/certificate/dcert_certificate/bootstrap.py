@@ -52,41 +52,6 @@ def create_app(
     )
     commands = CertificateCommands(runtime, settings, today)
     deaths = DeathReports(commands)
-    runtime.on_erasure_reapplied = commands.reapply_erasure
-    runtime.subscriptions = [
-        # One consumer of the assessment stream: a grade never before its scheduling.
-        Subscription.reacting(
-            "assessments",
-            "assessment",
-            {
-                "AssessmentScheduled": commands.on_assessment_scheduled,
-                "GradeRecorded": commands.on_grade_recorded,
-            },
-            formerly=("assessment-scheduled", "grade-recorded"),
-        ),
-        # The benefits service's facts about a person, in their order: a death (held for a
-        # reviewer) and its correction, a guardian the register names.
-        Subscription.reacting(
-            "benefits-facts",
-            "benefits",
-            {
-                "DeathReported": deaths.on_death_reported,
-                "DeathCorrected": deaths.on_death_corrected,
-                "GuardianshipReported": commands.on_guardianship_reported,
-            },
-            formerly=("death-reported",),
-        ),
-        # Every service's reads of a person's record, for GET /v1/me/access-log.
-        access_relay.collector(),
-    ]
-
-    # 公示期满 moves results to the reviewer's queue on time; 到期 expires and reminds.
-    runtime.workers = [
-        periodic(settings.notice_check_seconds, "public-notice-clock", commands.end_due_public_notices),
-        periodic(settings.expiry_check_seconds, "expiry-clock", commands.run_expiry),
-        # A guardian's rights end when the child comes of age (unless renewed).
-        periodic(settings.expiry_check_seconds, "agency-clock", commands.end_agencies_run_out),
-    ]
 
     async def on_started(started: ServiceRuntime) -> None:
         app.state.signer = await ecert.load_or_create_signer(
@@ -113,8 +78,44 @@ def create_app(
     app.state.commands = commands
     app.state.death_reports = deaths
     app.state.cards = CardCommands(runtime, settings, today)
-    # Every process reloads the keys another one rotated: not a singleton.
-    runtime.workers.append(Job("e-certificate-keys", keys_api.refresh_keys_worker(app), singleton=False))
+    runtime.wire(
+        on_erasure_reapplied=commands.reapply_erasure,
+        subscriptions=[
+            # One consumer of the assessment stream: a grade never before its scheduling.
+            Subscription.reacting(
+                "assessments",
+                "assessment",
+                {
+                    "AssessmentScheduled": commands.on_assessment_scheduled,
+                    "GradeRecorded": commands.on_grade_recorded,
+                },
+                formerly=("assessment-scheduled", "grade-recorded"),
+            ),
+            # The benefits service's facts about a person, in their order: a death (held for a
+            # reviewer) and its correction, a guardian the register names.
+            Subscription.reacting(
+                "benefits-facts",
+                "benefits",
+                {
+                    "DeathReported": deaths.on_death_reported,
+                    "DeathCorrected": deaths.on_death_corrected,
+                    "GuardianshipReported": commands.on_guardianship_reported,
+                },
+                formerly=("death-reported",),
+            ),
+            # Every service's reads of a person's record, for GET /v1/me/access-log.
+            access_relay.collector(),
+        ],
+        # 公示期满 moves results to the reviewer's queue on time; 到期 expires and reminds.
+        workers=[
+            periodic(settings.notice_check_seconds, "public-notice-clock", commands.end_due_public_notices),
+            periodic(settings.expiry_check_seconds, "expiry-clock", commands.run_expiry),
+            # A guardian's rights end when the child comes of age (unless renewed).
+            periodic(settings.expiry_check_seconds, "agency-clock", commands.end_agencies_run_out),
+            # Every process reloads the keys another one rotated: not a singleton.
+            Job("e-certificate-keys", keys_api.refresh_keys_worker(app), singleton=False),
+        ],
+    )
     _document_body_schemas(app, [ApplicationCreate])
     return app
 

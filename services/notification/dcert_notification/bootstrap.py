@@ -29,13 +29,13 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         schema=[*deliveries.SCHEMA, *people_state.SCHEMA],
         read_models=ReadModels.of(read_models.ReadModel.metadata),
         projectors=[read_models.project],
-        subscriptions=subscriptions(),
-        workers=[deliver_webhooks],
     )
     channels = channels_of(settings)
     rules = NoticeRules(settings.working_calendar(), settings.dispute_working_days)
-    runtime.subscriptions.extend(notice_subscriptions(rules, runtime.vault, list(channels)))
-    runtime.workers.append(notice_sender(channels))
+    runtime.wire(
+        subscriptions=[*subscriptions(), *notice_subscriptions(rules, runtime.vault, list(channels))],
+        workers=[deliver_webhooks, notice_sender(channels)],
+    )
     app = build_app(
         runtime,
         title="残疾人证 notification service",
