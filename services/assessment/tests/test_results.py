@@ -91,7 +91,7 @@ async def test_a_grade_the_measurements_contradict_is_refused_naming_the_grades_
     assert problem["expected_levels"] == [2]
     assert problem["code"] == "grade_outside_standard"
     assert problem["errors"] == [
-        {"field": "level", "code": "grade_outside_standard", "message": "expected levels: [2]"}
+        {"field": "level", "code": "grade_outside_standard", "message": "测量结果对应的等级：[2]"}
     ]
     assert "等级与测量结果不符" in problem["title"]
     in_english = await service.call(
@@ -102,6 +102,7 @@ async def test_a_grade_the_measurements_contradict_is_refused_naming_the_grades_
         {"Accept-Language": "en"},
     )
     assert in_english.json()["title"].startswith("The grade contradicts the measurements")
+    assert in_english.json()["errors"][0]["message"] == "expected levels: [2]"
     detail = (
         await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
     ).json()

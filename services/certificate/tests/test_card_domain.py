@@ -107,7 +107,8 @@ def test_an_impossible_step_is_refused_naming_the_current_status(
         card.report(reported)
     assert refused.value.status == 409
     assert refused.value.extra == {"card_status": current.value}
-    assert refused.value.detail is not None and current.value in refused.value.detail
+    assert refused.value.detail is not None
+    assert current.value in refused.value.detail.zh and current.value in refused.value.detail.en
     assert card.status is current and card.pending_events == []
 
 

@@ -31,13 +31,16 @@ def test_a_policy_with_unknown_event_types_fields_or_facts_is_refused_naming_eac
         DataSharingPolicy.of(
             ["CertificateIssued", "CertificateStolen", "GradeRecorded"], ["level", "a b"], ["rumour"]
         )
-    fields = [(error.field, error.message) for error in refused.value.errors or []]
+    fields = [(error.field, error.as_dict("en")["message"]) for error in refused.value.errors or []]
     assert fields == [
-        ("policy.event_types", "CertificateStolen"),
-        ("policy.event_types", "GradeRecorded"),  # assessment's findings never go to partners
-        ("policy.fields", "a b"),
-        ("policy.facts", "rumour"),
+        ("policy.event_types", "unknown event type: CertificateStolen"),
+        # assessment's findings never go to partners
+        ("policy.event_types", "unknown event type: GradeRecorded"),
+        ("policy.fields", "not a field name: a b"),
+        ("policy.facts", "unknown fact type: rumour"),
     ]
+    in_chinese = [error.as_dict("zh-CN")["message"] for error in refused.value.errors or []]
+    assert in_chinese[0] == "未知的事件类型：CertificateStolen"
 
 
 def test_the_webhook_id_is_stable_per_event_and_subscription() -> None:

@@ -80,7 +80,9 @@ async def test_a_policy_naming_unknown_event_types_or_blank_fields_is_a_problem_
     assert unknown.status_code == 422
     problem = unknown.json()
     assert problem["code"] == "policy_invalid"
-    assert [(e["field"], e["message"]) for e in problem["errors"]] == [("policy.event_types", "HolderMoved")]
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == [
+        ("policy.event_types", "未知的事件类型：HolderMoved")
+    ]
 
     blank = await service.call(
         "POST",
