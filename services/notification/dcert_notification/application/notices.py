@@ -32,7 +32,7 @@ from ..adapters import people
 from ..adapters.channels import Channel, ChannelError, SmsChannel, SmtpChannel
 from ..adapters.people import Recipients, hashed
 from ..domain.delivery import RetrySchedule
-from ..domain.notices import NoticeKind, NoticeRules, render
+from ..domain.notices import APPLICATION_STEPS, NoticeKind, NoticeRules, render
 from ..settings import NotificationSettings
 
 log = logging.getLogger(__name__)
@@ -123,18 +123,20 @@ def notice_subscriptions(rules: NoticeRules, vault: Vault, outbound: list[str]) 
                 raise RecipientNotKnownYet()
             return
         subject = keys[0] if keys else hashed("person", who.person_ref)
-        # The person, the agents verified for them now, and (on an application's steps) whoever made it.
-        about_application = isinstance(data.get("application_id"), str)
+        # The person, the agents verified for them now, and (of an application's steps) whoever made it.
         verified = await uow.conn.fetch(
             "SELECT agent_ref FROM agencies WHERE person_ref = $1", who.person_ref
         )
-        agents_told = [row["agent_ref"] for row in verified] + (
-            list(who.agent_refs) if about_application else []
-        )
+        verified_agents = [row["agent_ref"] for row in verified]
         for planned in rules.plan(envelope, who.card_delivery):
             if planned.replaces is not None:
                 await people.withdraw_pending(uow.conn, subject, planned.replaces, envelope.event_id)
-            told = [who.person_ref] if planned.to_person_only else [who.person_ref, *agents_told]
+            submitters = list(who.agent_refs) if planned.kind in APPLICATION_STEPS else []
+            told = (
+                [who.person_ref]
+                if planned.to_person_only
+                else [who.person_ref, *verified_agents, *submitters]
+            )
             for recipient in dict.fromkeys(told):
                 if await vault.is_erased(uow.conn, recipient):
                     continue  # erased on a legal request: told nothing more (their agents still are)

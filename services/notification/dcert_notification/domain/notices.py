@@ -43,6 +43,22 @@ class NoticeKind(StrEnum):
     CERTIFICATE_RESTORED = "certificate_restored"  # the hold lifted, or a mistaken death corrected
 
 
+# The steps of an application: whoever made it is told of them, verified or not. What follows
+# (the certificate, the card, benefits) is the person's record: their verified agents only.
+APPLICATION_STEPS = frozenset(
+    {
+        NoticeKind.APPLICATION_RECEIVED,
+        NoticeKind.DOCUMENTS_MISSING,
+        NoticeKind.APPOINTMENT_BOOKED,
+        NoticeKind.APPOINTMENT_TOMORROW,
+        NoticeKind.RESULT_RECORDED,
+        NoticeKind.DISPUTE_DEADLINE,
+        NoticeKind.APPLICATION_APPROVED,
+        NoticeKind.APPLICATION_REJECTED,
+    }
+)
+
+
 # (zh-CN title, zh-CN text, en title, en text); $placeholders come from the event.
 TEMPLATES: Mapping[NoticeKind, tuple[str, str, str, str]] = {
     NoticeKind.APPLIED_IN_YOUR_NAME: (
