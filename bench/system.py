@@ -96,7 +96,7 @@ async def _forget(server_url: str, databases: list[str], nats_url: str, prefix: 
 
 @dataclass
 class Client:
-    """One client of the public HTTP API (shared/API.md), on its own connection pool."""
+    """One client of the public HTTP API (docs/api.md), on its own connection pool."""
 
     ports: dict[str, int]
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))

@@ -15,7 +15,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from dcert_benefits.domain.events import DeathReported
+from dcert_shared.broker import Naming
 from dcert_shared.envelope import Actor, CommandContext, EventEnvelope
+from dcert_shared.erasure import erasure_stream_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,3 +73,41 @@ def test_a_real_published_event_validates_against_its_message_schema() -> None:
     assert list(validator.iter_errors(body)) == []
     body["data"].pop("fact_id")
     assert list(validator.iter_errors(body)), "a body without a required field must not validate"
+
+
+def test_a_partners_fact_as_published_on_nats_validates_against_the_intake_message() -> None:
+    document = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text(encoding="utf-8"))
+    assert document["channels"]["partners"]["address"] == "partners.events.{partner_id}.{fact_type}"
+    assert "death" in document["channels"]["partners"]["parameters"]["fact_type"]["enum"]
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:dcert:asyncapi", Resource(contents=document, specification=DRAFT202012)
+    )
+    fact = {"fact_id": "gaj-1", "id_number": "11010519491231002X", "effective_date": "2026-03-01"}
+    context = CommandContext(actor=Actor(role="partner", subject="public-security"))
+    envelope = EventEnvelope.record(
+        DeathReported(person_ref="ref-1", effective_date=date(2026, 3, 1), fact_id="gaj-1"),
+        "gaj-2026-1",
+        1,
+        "/partners/public-security",
+        context,
+    )
+    body = {**envelope.to_cloudevent(fact), "type": f"{uuid.uuid4()}.death"}
+    payload_schema = {"$ref": "urn:dcert:asyncapi#/components/messages/PartnerFact/payload"}
+    validator = Draft202012Validator(payload_schema, registry=registry)
+    assert list(validator.iter_errors(body)) == []
+    body["data"] = {**fact, "identity": "not a field of a fact"}
+    assert list(validator.iter_errors(body)), "a fact with a field it does not have must not validate"
+
+
+def test_every_services_dead_letters_and_the_erasure_stream_are_listed() -> None:
+    document = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text(encoding="utf-8"))
+    naming = Naming()
+    for service in ("certificate", "assessment", "benefits", "notification"):
+        channel = document["channels"][f"deadletter.{service}"]
+        assert channel["address"] == naming.dead_letter_subject(service, "{consumer}")
+        assert naming.dead_letter_stream(service) in channel["description"]
+    erased = document["channels"]["certificate.PersonErased"]
+    assert erasure_stream_name(naming) in erased["description"]
+    assert (
+        document["operations"]["reapplyErasures"]["channel"]["$ref"] == "#/channels/certificate.PersonErased"
+    )

@@ -1,4 +1,4 @@
-"""The main flow of API.md across the four services running as real processes."""
+"""The main flow of the public API (docs/api.md) across the four services running as real processes."""
 
 from __future__ import annotations
 

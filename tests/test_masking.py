@@ -1,5 +1,5 @@
 """Identity and certificate numbers and names are masked for anyone but the holder, their agent
-and the staff who act on them (DOMAIN.md, data protection)."""
+and the staff who act on them (docs/domain.md, data protection)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Writes docs/asyncapi.yaml from the four services' event classes and the access-log message
-(`python tools/asyncapi.py`).
+"""Writes docs/asyncapi.yaml from the four services' event classes, the access-log message and
+the body of a partner's fact (`python tools/asyncapi.py`).
 
 tests/test_asyncapi.py fails when the file and the code disagree: run this after changing an
 event and commit both.
@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from dcert_assessment.domain.events import registry as assessment_events
+from dcert_benefits.application.facts import FactCreate
 from dcert_benefits.domain.events import registry as benefits_events
 from dcert_certificate.domain.events import registry as certificate_events
 from dcert_notification.domain.events import registry as notification_events
@@ -32,7 +33,8 @@ def current_document() -> dict[str, Any]:
             "benefits": benefits_events(),
             "notification": notification_events(),
             ACCESS_CONTEXT: access_log_events(),
-        }
+        },
+        partner_fact=FactCreate,
     )
 
 

@@ -11,6 +11,7 @@ from .adapters import deliveries, read_models
 from .adapters import people as people_state
 from .api import people
 from .api.routes import router
+from .api.webhooks import webhooks
 from .application.commands import NotificationCommands
 from .application.delivering import deliver_webhooks
 from .application.notices import channels_of, notice_sender, notice_subscriptions
@@ -41,5 +42,6 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         title="残疾人证 notification service",
         routers=[router, people.router],
     )
+    app.webhooks.include_router(webhooks)
     app.state.commands = NotificationCommands(runtime, settings.allow_private_targets)
     return app
