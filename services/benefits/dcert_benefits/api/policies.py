@@ -13,7 +13,7 @@ from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.problems import Bilingual
 
-from ..adapters.read_models import circumstances_in
+from ..adapters import queries
 from ..application.commands import BenefitsCommands
 from ..application.policy_versions import PolicyVersions, checked_document
 from ..domain.calendar import Month, is_region_code, significant_digits
@@ -81,14 +81,18 @@ async def get_policy(code: str, principal: CurrentPrincipal, service: Versions) 
 
 @router.get("/policies/{code}/versions", response_model=list[PolicyVersionSummary])
 async def policy_versions(code: str, principal: CurrentPrincipal, db: Pool) -> list[PolicyVersionSummary]:
-    rows = await db.fetch(
-        "SELECT version, source, changed_rules, recorded_at FROM policy_version_view WHERE code = $1"
-        " ORDER BY version",
-        code,
-    )
-    if not rows:
+    recorded = await queries.policy_versions(db, code)
+    if not recorded:
         raise PolicyNotFound()
-    return [PolicyVersionSummary(**dict(row)) for row in rows]
+    return [
+        PolicyVersionSummary(
+            version=version.version,
+            source=version.source,
+            changed_rules=version.changed_rules,
+            recorded_at=version.recorded_at,
+        )
+        for version in recorded
+    ]
 
 
 @router.post("/policies/{code}/versions", status_code=201, response_model=PolicyRecorded)
@@ -100,10 +104,8 @@ async def record_policy_version(
     holders again on the day each takes effect."""
     policy = checked_document(document, code)
     await service.record(principal_context(principal), policy, "admin")
-    [recorded] = await service.runtime.pool.fetch(
-        "SELECT changed_rules FROM policy_version_view WHERE code = $1 AND version = $2", code, policy.version
-    )
-    return PolicyRecorded(code=code, version=policy.version, changed_rules=recorded["changed_rules"])
+    recorded = await queries.policy_version(service.runtime.pool, code, policy.version)
+    return PolicyRecorded(code=code, version=policy.version, changed_rules=recorded.changed_rules)
 
 
 class SimulationCreate(BaseModel):
@@ -138,11 +140,9 @@ async def simulation(
         raise SimulationInvalid(detail=Bilingual("月份写作 YYYY-MM", "a month is written YYYY-MM")) from None
     if body.region is not None and not is_region_code(body.region):
         raise SimulationInvalid(detail=Bilingual("地区为六位数字", "a region is six digits"))
-    rows = await db.fetch(
-        "SELECT * FROM circumstances_view WHERE certificate_live AND household_region LIKE $1 || '%'",
-        significant_digits(body.region) if body.region else "",
+    holders = await queries.live_certificate_circumstances(
+        db, significant_digits(body.region) if body.region else ""
     )
-    holders = (circumstances_in(row) for row in rows)
     result = simulate(service.catalogue, draft, holders, month)
     return SimulationResultPublic(
         benefit=result.benefit,

@@ -19,6 +19,7 @@ from dcert_shared.regions import NATIONAL
 from dcert_shared.uow import UnitOfWork
 from dcert_shared.working_days import WorkingCalendar
 
+from ..adapters import writes
 from ..domain.calendar import next_month_start
 from ..domain.holding import CertificateOnFile, HandoffDeadlines, Holding
 from ..domain.policies import Catalogue
@@ -221,13 +222,8 @@ def subscriptions(
         """A partner registered, or a new version of its policy: the fact types it may report,
         and where (its jurisdiction)."""
         partner = PartnerRegisteredData.model_validate(envelope.payload)
-        await uow.conn.execute(
-            "INSERT INTO partner_fact_policy (partner_id, facts, registered_at, policy_version, regions)"
-            " VALUES ($1, $2, $3, $4, $5)"
-            " ON CONFLICT (partner_id) DO UPDATE SET facts = EXCLUDED.facts,"
-            " registered_at = EXCLUDED.registered_at, policy_version = EXCLUDED.policy_version,"
-            " regions = EXCLUDED.regions"
-            " WHERE partner_fact_policy.policy_version < EXCLUDED.policy_version",  # never an older one
+        await writes.record_partner_policy(
+            uow.conn,
             partner.partner_id,
             partner.facts,
             envelope.occurred_at,
