@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from dcert_shared.access_log import Reads
@@ -14,12 +14,12 @@ from dcert_shared.ids import mask_numbers
 
 from ..adapters import queries
 from ..adapters.read_models import HandoffView
-from ..application.commands import BenefitsCommands
 from ..application.handoffs import complete_handoff_step
 from ..domain.calendar import significant_digits
 from ..domain.errors import HandoffNotFound
 from .access import record_shown
-from .policy import Staff, require_handoff_notifier, shows_numbers, staff_region
+from .dependencies import Commands, Staff
+from .policy import require_handoff_notifier, shows_numbers, staff_region
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
 
@@ -61,13 +61,12 @@ async def list_handoffs(
     principal: Staff,
     db: Pool,
     reads: Reads,
-    request: Request,
+    service: Commands,
     region: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
     overdue: bool = False,
 ) -> HandoffList:
     """Handoffs leaving or reaching a region, the late and overdue ones first."""
     area = staff_region(principal, region)
-    service: BenefitsCommands = request.app.state.commands
     today = service.today()
     handoffs = await queries.handoffs_in(db, None if area is None else significant_digits(area))
     items = [_public(handoff, today, shows_numbers(principal)) for handoff in handoffs]
@@ -86,10 +85,9 @@ async def list_handoffs(
 
 
 @router.post("/handoffs/{handoff_id}/notified", response_model=HandoffPublic)
-async def handoff_notified(handoff_id: str, principal: Staff, db: Pool, request: Request) -> HandoffPublic:
+async def handoff_notified(handoff_id: str, principal: Staff, db: Pool, service: Commands) -> HandoffPublic:
     """The new region told the person of its decisions: the handoff's last step."""
     handoff = require_handoff_notifier(principal, await queries.handoff(db, handoff_id))
-    service: BenefitsCommands = request.app.state.commands
     await complete_handoff_step(
         service.runtime.es,
         principal_context(principal),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from dcert_shared.api import Pool, principal_context
@@ -14,21 +14,13 @@ from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.problems import Bilingual
 
 from ..adapters import queries
-from ..application.commands import BenefitsCommands
-from ..application.policy_versions import PolicyVersions, checked_document
+from ..application.policy_versions import checked_document
 from ..domain.calendar import Month, is_region_code, significant_digits
 from ..domain.errors import PolicyNotFound, SimulationInvalid
 from ..domain.simulation import simulate
-from .policy import Admin
+from .dependencies import Admin, Commands, Versions
 
 router = APIRouter(prefix="/v1", tags=["policies"])
-
-
-def versions(request: Request) -> PolicyVersions:
-    return request.app.state.policy_versions  # type: ignore[no-any-return]
-
-
-Versions = Annotated[PolicyVersions, Depends(versions)]
 
 
 class PolicySummary(BaseModel):
@@ -54,10 +46,10 @@ class PolicyRecorded(BaseModel):
 
 @router.get("/policies", response_model=list[PolicySummary])
 async def list_policies(
-    principal: CurrentPrincipal, service: Versions, request: Request
+    principal: CurrentPrincipal, service: Versions, commands: Commands
 ) -> list[PolicySummary]:
     """Every benefit the service decides, at the version in force."""
-    today = _commands(request).today()
+    today = commands.today()
     catalogue = service.catalogue
     return [
         PolicySummary(
@@ -130,12 +122,12 @@ class SimulationResultPublic(BaseModel):
 
 @router.post("/simulations", response_model=SimulationResultPublic)
 async def simulation(
-    body: SimulationCreate, principal: Admin, service: Versions, request: Request, db: Pool
+    body: SimulationCreate, principal: Admin, service: Versions, commands: Commands, db: Pool
 ) -> SimulationResultPublic:
     """What-if: the draft against today's holders; nothing is recorded."""
     draft = checked_document(body.policy)
     try:
-        month = Month.parse(body.month) if body.month else Month.of(_commands(request).today())
+        month = Month.parse(body.month) if body.month else Month.of(commands.today())
     except ValueError:
         raise SimulationInvalid(detail=Bilingual("月份写作 YYYY-MM", "a month is written YYYY-MM")) from None
     if body.region is not None and not is_region_code(body.region):
@@ -157,7 +149,3 @@ async def simulation(
         difference_fen=result.difference_fen,
         reasons_lost=result.reasons_lost,
     )
-
-
-def _commands(request: Request) -> BenefitsCommands:
-    return request.app.state.commands  # type: ignore[no-any-return]

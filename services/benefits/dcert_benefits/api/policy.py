@@ -21,20 +21,14 @@ did not exist (its existence is personal data too).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import Depends, Request
-
-from dcert_shared.auth import Principal, Role, require_role
+from dcert_shared.auth import Principal, Role
 from dcert_shared.problems import Forbidden
 
 from ..adapters.queries import HolderOnFile
 from ..adapters.read_models import HandoffView
 from ..domain.calendar import covers
 from ..domain.errors import CertificateNotFound, HandoffNotFound
-
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-Staff = Annotated[Principal, Depends(require_role("reviewer", "admin"))]
 
 
 def _require_role(principal: Principal, *roles: Role) -> None:
@@ -112,10 +106,3 @@ class BenefitsPolicy:
         if principal.id_number.upper() == number[:18].upper():
             return True
         return self._person_ref(principal.id_number.upper()) in {holder.person_ref, *holder.agent_refs}
-
-
-def benefits_policy(request: Request) -> BenefitsPolicy:
-    return BenefitsPolicy(request.app.state.commands.person_ref)
-
-
-Policy = Annotated[BenefitsPolicy, Depends(benefits_policy)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 
 from dcert_shared.access_log import Reads
@@ -14,12 +14,12 @@ from dcert_shared.i18n import negotiate
 from dcert_shared.ids import mask_numbers
 
 from ..adapters import queries
-from ..application.commands import BenefitsCommands
 from ..domain.calendar import Month, significant_digits
 from ..domain.entitlement_review import FindingKind, Holder, review
 from ..domain.reasons import reason_text
 from .access import record_shown
-from .policy import Staff, shows_numbers, staff_region
+from .dependencies import Commands, Staff
+from .policy import shows_numbers, staff_region
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -47,7 +47,7 @@ async def entitlement_report(
     principal: Staff,
     db: Pool,
     reads: Reads,
-    request: Request,
+    service: Commands,
     region: Annotated[str, Query(pattern=r"^[0-9]{6}$")],
     kind: FindingKind | None = None,
     accept_language: Annotated[str | None, Header()] = None,
@@ -56,7 +56,6 @@ async def entitlement_report(
     not receive (or lack only a fact another agency holds), and those receiving one they no
     longer qualify for, each with the reason. Computed on current data; changes nothing."""
     staff_region(principal, region)
-    service: BenefitsCommands = request.app.state.commands
     month = Month.of(service.today())
     prefix = significant_digits(region)
     holders = await queries.living_holders_in(db, prefix)

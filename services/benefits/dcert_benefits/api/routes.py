@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, mark_replayed, principal_context
@@ -20,17 +20,11 @@ from ..adapters.read_models import BenefitPeriod, BenefitView
 from ..application.commands import BenefitsCommands
 from ..application.facts import checked_report
 from ..domain.reasons import reason_text
-from .policy import Policy, require_partner
+from .dependencies import Commands, Policy
+from .policy import require_partner
 from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate, UpcomingChange
 
 router = APIRouter(prefix="/v1")
-
-
-def commands(request: Request) -> BenefitsCommands:
-    return request.app.state.commands  # type: ignore[no-any-return]
-
-
-Commands = Annotated[BenefitsCommands, Depends(commands)]
 
 
 # --- a certificate's benefits ------------------------------------------------------------------

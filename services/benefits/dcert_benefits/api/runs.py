@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from dcert_shared.access_log import Reads
@@ -14,18 +14,11 @@ from ..adapters.queries import EntitlementLine
 from ..application.runs import MonthlyRuns, csv_rows
 from ..domain.calendar import Month
 from .access import record_run_reads
-from .policy import Admin
+from .dependencies import Admin, Runs
 from .schemas import RunCreate, RunLinePublic, RunPublic
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 LINES_SHOWN = 1000
-
-
-def monthly_runs(request: Request) -> MonthlyRuns:
-    return request.app.state.runs  # type: ignore[no-any-return]
-
-
-Runs = Annotated[MonthlyRuns, Depends(monthly_runs)]
 
 
 def _line(line: EntitlementLine) -> RunLinePublic:
