@@ -20,7 +20,7 @@ from .api.routes import router
 from .application import policy_effects, runs
 from .application.commands import BenefitsCommands
 from .application.policy_versions import PolicyVersions
-from .application.reactions import PARTNERS, subscriptions
+from .application.reactions import PARTNERS, BenefitsReactions
 from .domain.events import registry
 from .domain.policies import Catalogue
 from .settings import BenefitsSettings
@@ -44,8 +44,9 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
     async def keep_policies_current(context: CommandContext) -> dict[str, int]:
         return await versions.keep_current(context)
 
+    reactions = BenefitsReactions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes)
     runtime.wire(
-        subscriptions=subscriptions(catalogue, settings.working_calendar(), settings.identity_hash_key_bytes),
+        subscriptions=reactions.subscriptions(),
         workers=[periodic(settings.policy_effects_seconds, "policies", keep_policies_current)],
     )
 

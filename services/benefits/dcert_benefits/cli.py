@@ -26,6 +26,7 @@ from dcert_shared.problems import DomainError
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.telemetry import command_context
 
+from .adapters.queries import MonthlyRunRow
 from .application.runs import MonthlyRuns, csv_rows
 from .bootstrap import create_app
 from .domain.calendar import Month, is_region_code
@@ -102,9 +103,16 @@ async def _command(args: argparse.Namespace, monthly_runs: MonthlyRuns) -> None:
         print(json.dumps(_public(await monthly_runs.summary(args.run_id))))
 
 
-def _public(summary: dict[str, object]) -> dict[str, object]:
-    keys = ("id", "region", "status", "line_count", "arrears_count", "total_fen")
-    return {key: summary[key] for key in keys} | {"month": str(summary["month"])[:7]}
+def _public(summary: MonthlyRunRow) -> dict[str, object]:
+    return {
+        "id": summary.id,
+        "region": summary.region,
+        "status": summary.status,
+        "line_count": summary.line_count,
+        "arrears_count": summary.arrears_count,
+        "total_fen": summary.total_fen,
+        "month": str(summary.month)[:7],
+    }
 
 
 if __name__ == "__main__":

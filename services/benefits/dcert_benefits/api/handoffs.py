@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, principal_context
 from dcert_shared.ids import mask_numbers
 
-from ..application.commands import BenefitsCommands
+from ..adapters import queries
+from ..adapters.read_models import HandoffView
 from ..application.handoffs import complete_handoff_step
 from ..domain.calendar import significant_digits
+from ..domain.errors import HandoffNotFound
 from .access import record_shown
-from .policy import Staff, require_handoff_notifier, shows_numbers, staff_region
+from .dependencies import Commands, Staff
+from .policy import require_handoff_notifier, shows_numbers, staff_region
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
 
@@ -41,9 +44,10 @@ class HandoffList(BaseModel):
     items: list[HandoffPublic]
 
 
-def _public(row: dict[str, Any], today: date, numbers_shown: bool = True) -> HandoffPublic:
+def _public(handoff: HandoffView, today: date, numbers_shown: bool = True) -> HandoffPublic:
+    row = handoff.model_dump()
     if not numbers_shown:
-        row = {**row, "certificate_number": mask_numbers(row["certificate_number"])}
+        row["certificate_number"] = mask_numbers(handoff.certificate_number)
     overdue = [
         step
         for step, due in (("passed_on", "pass_on_by"), ("decided", "decide_by"), ("notified", "notify_by"))
@@ -57,44 +61,42 @@ async def list_handoffs(
     principal: Staff,
     db: Pool,
     reads: Reads,
-    request: Request,
+    service: Commands,
     region: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
     overdue: bool = False,
 ) -> HandoffList:
     """Handoffs leaving or reaching a region, the late and overdue ones first."""
     area = staff_region(principal, region)
-    service: BenefitsCommands = request.app.state.commands
     today = service.today()
-    rows = await db.fetch(
-        # A national admin's area has no significant digits: every region.
-        "SELECT * FROM handoff_view WHERE $1::text IS NULL"
-        " OR from_region LIKE $1 || '%' OR to_region LIKE $1 || '%' ORDER BY opened_on DESC, handoff_id",
-        None if area is None else significant_digits(area),
-    )
-    items = [_public(dict(row), today, shows_numbers(principal)) for row in rows]
+    handoffs = await queries.handoffs_in(db, None if area is None else significant_digits(area))
+    items = [_public(handoff, today, shows_numbers(principal)) for handoff in handoffs]
     if overdue:
         items = [item for item in items if item.overdue_steps or item.late_steps]
     items.sort(key=lambda item: not (item.overdue_steps or item.late_steps))
     await record_shown(
-        reads, db, "benefit_transfer", rows, "handoff_id", (item.id for item in items), "transfer"
+        reads,
+        db,
+        "benefit_transfer",
+        [(handoff.person_ref, handoff.handoff_id) for handoff in handoffs],
+        (item.id for item in items),
+        "transfer",
     )
     return HandoffList(items=items)
 
 
 @router.post("/handoffs/{handoff_id}/notified", response_model=HandoffPublic)
-async def handoff_notified(handoff_id: str, principal: Staff, db: Pool, request: Request) -> HandoffPublic:
+async def handoff_notified(handoff_id: str, principal: Staff, db: Pool, service: Commands) -> HandoffPublic:
     """The new region told the person of its decisions: the handoff's last step."""
-    row = require_handoff_notifier(
-        principal, await db.fetchrow("SELECT * FROM handoff_view WHERE handoff_id = $1", handoff_id)
-    )
-    service: BenefitsCommands = request.app.state.commands
+    handoff = require_handoff_notifier(principal, await queries.handoff(db, handoff_id))
     await complete_handoff_step(
         service.runtime.es,
         principal_context(principal),
-        row["person_ref"],
+        handoff.person_ref,
         handoff_id,
         "notified",
         service.today(),
     )
-    updated = await db.fetchrow("SELECT * FROM handoff_view WHERE handoff_id = $1", handoff_id)
-    return _public(dict(updated), service.today())
+    updated = await queries.handoff(db, handoff_id)
+    if updated is None:  # a handoff is never removed
+        raise HandoffNotFound()
+    return _public(updated, service.today())

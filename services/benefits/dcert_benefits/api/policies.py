@@ -6,29 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.problems import Bilingual
 
-from ..adapters.read_models import circumstances_in
-from ..application.commands import BenefitsCommands
-from ..application.policy_versions import PolicyVersions, checked_document
+from ..adapters import queries
+from ..application.policy_versions import checked_document
 from ..domain.calendar import Month, is_region_code, significant_digits
 from ..domain.errors import PolicyNotFound, SimulationInvalid
 from ..domain.simulation import simulate
-from .policy import Admin
+from .dependencies import Admin, Commands, Versions
 
 router = APIRouter(prefix="/v1", tags=["policies"])
-
-
-def versions(request: Request) -> PolicyVersions:
-    return request.app.state.policy_versions  # type: ignore[no-any-return]
-
-
-Versions = Annotated[PolicyVersions, Depends(versions)]
 
 
 class PolicySummary(BaseModel):
@@ -54,10 +46,10 @@ class PolicyRecorded(BaseModel):
 
 @router.get("/policies", response_model=list[PolicySummary])
 async def list_policies(
-    principal: CurrentPrincipal, service: Versions, request: Request
+    principal: CurrentPrincipal, service: Versions, commands: Commands
 ) -> list[PolicySummary]:
     """Every benefit the service decides, at the version in force."""
-    today = _commands(request).today()
+    today = commands.today()
     catalogue = service.catalogue
     return [
         PolicySummary(
@@ -81,14 +73,18 @@ async def get_policy(code: str, principal: CurrentPrincipal, service: Versions) 
 
 @router.get("/policies/{code}/versions", response_model=list[PolicyVersionSummary])
 async def policy_versions(code: str, principal: CurrentPrincipal, db: Pool) -> list[PolicyVersionSummary]:
-    rows = await db.fetch(
-        "SELECT version, source, changed_rules, recorded_at FROM policy_version_view WHERE code = $1"
-        " ORDER BY version",
-        code,
-    )
-    if not rows:
+    recorded = await queries.policy_versions(db, code)
+    if not recorded:
         raise PolicyNotFound()
-    return [PolicyVersionSummary(**dict(row)) for row in rows]
+    return [
+        PolicyVersionSummary(
+            version=version.version,
+            source=version.source,
+            changed_rules=version.changed_rules,
+            recorded_at=version.recorded_at,
+        )
+        for version in recorded
+    ]
 
 
 @router.post("/policies/{code}/versions", status_code=201, response_model=PolicyRecorded)
@@ -100,10 +96,8 @@ async def record_policy_version(
     holders again on the day each takes effect."""
     policy = checked_document(document, code)
     await service.record(principal_context(principal), policy, "admin")
-    [recorded] = await service.runtime.pool.fetch(
-        "SELECT changed_rules FROM policy_version_view WHERE code = $1 AND version = $2", code, policy.version
-    )
-    return PolicyRecorded(code=code, version=policy.version, changed_rules=recorded["changed_rules"])
+    recorded = await queries.policy_version(service.runtime.pool, code, policy.version)
+    return PolicyRecorded(code=code, version=policy.version, changed_rules=recorded.changed_rules)
 
 
 class SimulationCreate(BaseModel):
@@ -128,21 +122,19 @@ class SimulationResultPublic(BaseModel):
 
 @router.post("/simulations", response_model=SimulationResultPublic)
 async def simulation(
-    body: SimulationCreate, principal: Admin, service: Versions, request: Request, db: Pool
+    body: SimulationCreate, principal: Admin, service: Versions, commands: Commands, db: Pool
 ) -> SimulationResultPublic:
     """What-if: the draft against today's holders; nothing is recorded."""
     draft = checked_document(body.policy)
     try:
-        month = Month.parse(body.month) if body.month else Month.of(_commands(request).today())
+        month = Month.parse(body.month) if body.month else Month.of(commands.today())
     except ValueError:
         raise SimulationInvalid(detail=Bilingual("月份写作 YYYY-MM", "a month is written YYYY-MM")) from None
     if body.region is not None and not is_region_code(body.region):
         raise SimulationInvalid(detail=Bilingual("地区为六位数字", "a region is six digits"))
-    rows = await db.fetch(
-        "SELECT * FROM circumstances_view WHERE certificate_live AND household_region LIKE $1 || '%'",
-        significant_digits(body.region) if body.region else "",
+    holders = await queries.live_certificate_circumstances(
+        db, significant_digits(body.region) if body.region else ""
     )
-    holders = (circumstances_in(row) for row in rows)
     result = simulate(service.catalogue, draft, holders, month)
     return SimulationResultPublic(
         benefit=result.benefit,
@@ -157,7 +149,3 @@ async def simulation(
         difference_fen=result.difference_fen,
         reasons_lost=result.reasons_lost,
     )
-
-
-def _commands(request: Request) -> BenefitsCommands:
-    return request.app.state.commands  # type: ignore[no-any-return]

@@ -21,19 +21,14 @@ did not exist (its existence is personal data too).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
 
-from fastapi import Depends, Request
-
-from dcert_shared.auth import Principal, Role, require_role
+from dcert_shared.auth import Principal, Role
 from dcert_shared.problems import Forbidden
 
+from ..adapters.queries import HolderOnFile
+from ..adapters.read_models import HandoffView
 from ..domain.calendar import covers
 from ..domain.errors import CertificateNotFound, HandoffNotFound
-
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-Staff = Annotated[Principal, Depends(require_role("reviewer", "admin"))]
-Record = Any  # a read-model row (asyncpg.Record) or a mapping with the same keys
 
 
 def _require_role(principal: Principal, *roles: Role) -> None:
@@ -77,12 +72,10 @@ def require_partner(principal: Principal) -> str:
     return principal.partner_id
 
 
-def require_handoff_notifier(principal: Principal, handoff: Record | None) -> Record:
+def require_handoff_notifier(principal: Principal, handoff: HandoffView | None) -> HandoffView:
     """The handoff's last step: an admin, or a reviewer of the destination area."""
     _require_role(principal, "reviewer", "admin")
-    if handoff is None or not (
-        principal.role == "admin" or _reviewer_covers(principal, handoff["to_region"])
-    ):
+    if handoff is None or not (principal.role == "admin" or _reviewer_covers(principal, handoff.to_region)):
         raise HandoffNotFound()
     return handoff
 
@@ -93,31 +86,23 @@ class BenefitsPolicy:
     def __init__(self, person_ref: Callable[[str], str]) -> None:
         self._person_ref = person_ref
 
-    def require_benefits_reader(self, principal: Principal, number: str, holding: Record | None) -> Record:
+    def require_benefits_reader(
+        self, principal: Principal, number: str, holder: HolderOnFile | None
+    ) -> HolderOnFile:
         """两项补贴 of a certificate: the holder, their agent, a reviewer of the area, an admin."""
         _require_role(principal, "applicant", "reviewer", "admin")
-        if holding is None or not (
+        if holder is None or not (
             principal.role == "admin"
-            or _reviewer_covers(principal, holding["household_region"])
-            or self._is_holder_or_agent(principal, number, holding)
+            or _reviewer_covers(principal, holder.household_region)
+            or self._is_holder_or_agent(principal, number, holder)
         ):
             raise CertificateNotFound()
-        return holding
+        return holder
 
-    def _is_holder_or_agent(self, principal: Principal, number: str, holding: Record) -> bool:
+    def _is_holder_or_agent(self, principal: Principal, number: str, holder: HolderOnFile) -> bool:
         if principal.role != "applicant" or not principal.id_number:
             return False
-        # The number starts with the holder's identity number (DOMAIN.md).
+        # The number starts with the holder's identity number (docs/domain.md, certificate number).
         if principal.id_number.upper() == number[:18].upper():
             return True
-        return self._person_ref(principal.id_number.upper()) in {
-            holding["person_ref"],
-            *holding["agent_refs"],
-        }
-
-
-def benefits_policy(request: Request) -> BenefitsPolicy:
-    return BenefitsPolicy(request.app.state.commands.person_ref)
-
-
-Policy = Annotated[BenefitsPolicy, Depends(benefits_policy)]
+        return self._person_ref(principal.id_number.upper()) in {holder.person_ref, *holder.agent_refs}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 
 from dcert_shared.access_log import Reads
@@ -13,13 +13,13 @@ from dcert_shared.api import Pool
 from dcert_shared.i18n import negotiate
 from dcert_shared.ids import mask_numbers
 
-from ..adapters.read_models import circumstances_in
-from ..application.commands import BenefitsCommands
+from ..adapters import queries
 from ..domain.calendar import Month, significant_digits
 from ..domain.entitlement_review import FindingKind, Holder, review
 from ..domain.reasons import reason_text
 from .access import record_shown
-from .policy import Staff, shows_numbers, staff_region
+from .dependencies import Commands, Staff
+from .policy import shows_numbers, staff_region
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -47,7 +47,7 @@ async def entitlement_report(
     principal: Staff,
     db: Pool,
     reads: Reads,
-    request: Request,
+    service: Commands,
     region: Annotated[str, Query(pattern=r"^[0-9]{6}$")],
     kind: FindingKind | None = None,
     accept_language: Annotated[str | None, Header()] = None,
@@ -56,30 +56,19 @@ async def entitlement_report(
     not receive (or lack only a fact another agency holds), and those receiving one they no
     longer qualify for, each with the reason. Computed on current data; changes nothing."""
     staff_region(principal, region)
-    service: BenefitsCommands = request.app.state.commands
     month = Month.of(service.today())
-    holders = await db.fetch(
-        "SELECT c.*, h.certificate_number FROM circumstances_view c JOIN holding_view h USING (person_ref)"
-        " WHERE c.household_region LIKE $1 || '%' AND c.certificate_live AND c.deceased_on IS NULL"
-        " ORDER BY h.certificate_number",
-        significant_digits(region),
-    )
-    statuses: dict[str, dict[str, str]] = defaultdict(dict)
-    for row in await db.fetch(
-        "SELECT b.person_ref, b.benefit, b.status FROM benefit_view b"
-        " JOIN circumstances_view c USING (person_ref) WHERE c.household_region LIKE $1 || '%'",
-        significant_digits(region),
-    ):
-        statuses[row["person_ref"]][row["benefit"]] = row["status"]
+    prefix = significant_digits(region)
+    holders = await queries.living_holders_in(db, prefix)
+    statuses = await queries.benefit_statuses_in(db, prefix)
     findings = review(
         service.catalogue,
         (
             Holder(
-                certificate_number=row["certificate_number"],
-                circumstances=circumstances_in(row),
-                statuses=statuses[row["person_ref"]],
+                certificate_number=holder.certificate_number,
+                circumstances=holder.circumstances,
+                statuses=statuses.get(holder.person_ref, {}),
             )
-            for row in holders
+            for holder in holders
         ),
         month.first_day,
     )
@@ -89,8 +78,7 @@ async def entitlement_report(
         reads,
         db,
         "entitlement_review",
-        holders,
-        "certificate_number",
+        [(holder.person_ref, holder.certificate_number) for holder in holders],
         (f.certificate_number for f in findings),
     )
     language = negotiate(accept_language)

@@ -1,4 +1,4 @@
-"""HTTP routes of the benefits service (API.md): a certificate's benefits and partner facts.
+"""HTTP routes of the benefits service (docs/api.md): a certificate's benefits and partner facts.
 
 Paths hold certificate numbers, which contain identity numbers: nothing here logs a path, a
 number or an identity number.
@@ -8,28 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import asyncpg
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.i18n import negotiate
 
+from ..adapters import queries
+from ..adapters.read_models import BenefitPeriod, BenefitView
 from ..application.commands import BenefitsCommands
 from ..application.facts import checked_report
 from ..domain.reasons import reason_text
-from .policy import Policy, require_partner
+from .dependencies import Commands, Policy
+from .policy import require_partner
 from .schemas import BenefitList, BenefitPublic, FactAccepted, FactCreate, UpcomingChange
 
 router = APIRouter(prefix="/v1")
-
-
-def commands(request: Request) -> BenefitsCommands:
-    return request.app.state.commands  # type: ignore[no-any-return]
-
-
-Commands = Annotated[BenefitsCommands, Depends(commands)]
 
 
 # --- a certificate's benefits ------------------------------------------------------------------
@@ -47,67 +42,61 @@ async def certificate_benefits(
     accept_language: Annotated[str | None, Header()] = None,
 ) -> BenefitList:
     """两项补贴: the state of each benefit of a certificate, with its reason in the caller's language."""
-    holding = policy.require_benefits_reader(
-        principal,
-        number,
-        await db.fetchrow(
-            "SELECT h.person_ref, h.household_region, (SELECT coalesce(array_agg(agent_ref), '{}') FROM agencies g"
-            " WHERE g.person_ref = h.person_ref) AS agent_refs FROM holding_view h WHERE h.certificate_number = $1",
-            number,
-        ),
+    holder = policy.require_benefits_reader(
+        principal, number, await queries.holder_of_certificate(db, number)
     )
-    await reads.record(db, "benefits", [(holding["person_ref"], number)])
-    rows = await db.fetch(
-        "SELECT * FROM benefit_view WHERE person_ref = $1 ORDER BY benefit", holding["person_ref"]
-    )
+    await reads.record(db, "benefits", [(holder.person_ref, number)])
+    benefits = await queries.benefits_of(db, holder.person_ref)
     lang = negotiate(accept_language)
     response.headers["Content-Language"] = lang
-    today = service.today()
-    paying_now = {
-        period["benefit"]: period
-        for period in await db.fetch(
-            "SELECT benefit, monthly_amount_fen, active_from, active_to, policy_version FROM benefit_period"
-            " WHERE person_ref = $1 AND active_from <= $2 AND (active_to IS NULL OR active_to >= $2)",
-            holding["person_ref"],
-            today,
-        )
-    }
-    return BenefitList(items=[_public(row, paying_now.get(row["benefit"]), service, lang) for row in rows])
+    paying_now = await queries.periods_paying_on(db, holder.person_ref, service.today())
+    return BenefitList(
+        items=[_public(benefit, paying_now.get(benefit.benefit), service, lang) for benefit in benefits]
+    )
 
 
 def _public(
-    row: asyncpg.Record, paying_now: asyncpg.Record | None, service: BenefitsCommands, lang: str
+    benefit: BenefitView, paying_now: BenefitPeriod | None, service: BenefitsCommands, lang: str
 ) -> BenefitPublic:
     """One benefit as the person sees it today: an active one past its known last day has ended;
     a change decided for later (a new amount from January) is shown beside what is paid now."""
     today = service.today()
-    status, reason_code = row["status"], row["reason_code"]
-    if status == "active" and row["active_to"] is not None and row["active_to"] < today:
-        status, reason_code = "terminated", row["ends_because"] or reason_code
-    now = {key: row[key] for key in ("monthly_amount_fen", "active_from", "active_to", "policy_version")}
+    status, reason_code = benefit.status, benefit.reason_code
+    if status == "active" and benefit.active_to is not None and benefit.active_to < today:
+        status, reason_code = "terminated", benefit.ends_because or reason_code
+    now: BenefitView | BenefitPeriod = benefit
     upcoming = None
-    if status == "active" and paying_now is not None and row["active_from"] > today:
-        upcoming = UpcomingChange(
-            monthly_amount_fen=row["monthly_amount_fen"],
-            active_from=row["active_from"],
-            active_to=row["active_to"],
+    if (
+        status == "active"
+        and paying_now is not None
+        and benefit.active_from is not None
+        and benefit.active_from > today
+    ):
+        upcoming = UpcomingChange.model_validate(
+            {
+                "monthly_amount_fen": benefit.monthly_amount_fen,
+                "active_from": benefit.active_from,
+                "active_to": benefit.active_to,
+            }
         )
-        now = dict(paying_now)
-    code = row["benefit"]
+        now = paying_now
+    code = benefit.benefit
     catalogue = service.catalogue
-    return BenefitPublic(
-        code=code,
-        name=catalogue.policy(code).name(lang) if code in catalogue else code,
-        kind=catalogue.policy(code).kind_on(today) if code in catalogue else "cash",
-        status=status,
-        monthly_amount=now["monthly_amount_fen"],
-        monthly_amount_fen=now["monthly_amount_fen"],
-        active_from=now["active_from"],
-        active_to=now["active_to"],
-        reason_code=reason_code,
-        reason=reason_text(reason_code, lang),
-        policy_version=now["policy_version"],
-        upcoming=upcoming,
+    return BenefitPublic.model_validate(
+        {
+            "code": code,
+            "name": catalogue.policy(code).name(lang) if code in catalogue else code,
+            "kind": catalogue.policy(code).kind_on(today) if code in catalogue else "cash",
+            "status": status,
+            "monthly_amount": now.monthly_amount_fen,
+            "monthly_amount_fen": now.monthly_amount_fen,
+            "active_from": now.active_from,
+            "active_to": now.active_to,
+            "reason_code": reason_code,
+            "reason": reason_text(reason_code, lang),
+            "policy_version": now.policy_version,
+            "upcoming": upcoming,
+        }
     )
 
 

@@ -4,59 +4,56 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import principal_context
 
+from ..adapters.queries import EntitlementLine
 from ..application.runs import MonthlyRuns, csv_rows
 from ..domain.calendar import Month
 from .access import record_run_reads
-from .policy import Admin
+from .dependencies import Admin, Runs
 from .schemas import RunCreate, RunLinePublic, RunPublic
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 LINES_SHOWN = 1000
 
 
-def monthly_runs(request: Request) -> MonthlyRuns:
-    return request.app.state.runs  # type: ignore[no-any-return]
-
-
-Runs = Annotated[MonthlyRuns, Depends(monthly_runs)]
-
-
-def _line(row: asyncpg.Record) -> RunLinePublic:
-    return RunLinePublic(
-        id=row["id"],
-        certificate_number=row["certificate_number"],
-        benefit=row["benefit"],
-        household_region=row["household_region"],
-        for_month=str(Month.of(row["for_month"])),
-        kind=row["kind"],
-        amount_fen=row["amount_fen"],
-        policy_version=row["policy_version"],
+def _line(line: EntitlementLine) -> RunLinePublic:
+    return RunLinePublic.model_validate(
+        {
+            "id": line.id,
+            "certificate_number": line.certificate_number,
+            "benefit": line.benefit,
+            "household_region": line.household_region,
+            "for_month": str(Month.of(line.for_month)),
+            "kind": line.kind,
+            "amount_fen": line.amount_fen,
+            "policy_version": line.policy_version,
+        }
     )
 
 
 async def _public(runs: MonthlyRuns, run_id: str) -> RunPublic:
     run = await runs.summary(run_id)
     lines = await runs.lines(run_id, limit=LINES_SHOWN)
-    return RunPublic(
-        id=run["id"],
-        month=str(Month.of(run["month"])),
-        region=run["region"],
-        status=run["status"],
-        lines=[_line(row) for row in lines],
-        line_count=run["line_count"],
-        arrears_count=run["arrears_count"],
-        lines_truncated=run["line_count"] > len(lines),
-        total_fen=run["total_fen"],
-        started_at=run["started_at"],
-        completed_at=run["completed_at"],
-        closed_at=run["closed_at"],
+    return RunPublic.model_validate(
+        {
+            "id": run.id,
+            "month": str(Month.of(run.month)),
+            "region": run.region,
+            "status": run.status,
+            "lines": [_line(line) for line in lines],
+            "line_count": run.line_count,
+            "arrears_count": run.arrears_count,
+            "lines_truncated": run.line_count > len(lines),
+            "total_fen": run.total_fen,
+            "started_at": run.started_at,
+            "completed_at": run.completed_at,
+            "closed_at": run.closed_at,
+        }
     )
 
 
@@ -104,7 +101,7 @@ async def export_lines(run_id: str, principal: Admin, runs: Runs, reads: Reads) 
     """The run's lines for the paying agency, as UTF-8 CSV (amounts in integer fen and in yuan)."""
     run = await runs.summary(run_id)
     await record_run_reads(reads, runs.es.pool, run_id)
-    filename = f"run-{Month.of(run['month'])}-{run['region']}.csv"
+    filename = f"run-{Month.of(run.month)}-{run.region}.csv"
     return StreamingResponse(
         csv_rows(runs.all_lines(run_id)),
         media_type="text/csv; charset=utf-8",

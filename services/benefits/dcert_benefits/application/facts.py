@@ -23,10 +23,11 @@ from dcert_shared.ids import IdentityNumber, keyed_hash
 from dcert_shared.problems import Bilingual, DomainError, FieldError, validation_errors_in_both
 from dcert_shared.uow import UnitOfWork
 
+from ..adapters import queries
 from ..domain.calendar import is_region_code
 from ..domain.errors import FactInvalid, FactTypeOutsidePolicy
 from ..domain.holding import Fact, Holding
-from ..domain.jurisdiction import NOWHERE, Jurisdiction
+from ..domain.jurisdiction import Jurisdiction
 from ..domain.policies import Catalogue, Support
 
 FactType = Literal[
@@ -199,10 +200,8 @@ async def record_fact(
     became of it (applied, kept until a certificate, refused outside the jurisdiction):
     {"fact_id", "status": "received"}. Only what depends on the partner alone (a fact type
     its policy does not grant) is refused out loud."""
-    policy = await uow.conn.fetchrow(
-        "SELECT facts, regions FROM partner_fact_policy WHERE partner_id = $1", report.partner_id
-    )
-    if policy is None or report.fact_type not in policy["facts"]:
+    policy = await queries.partner_fact_policy(uow.conn, report.partner_id)
+    if policy is None or report.fact_type not in policy.facts:
         raise FactTypeOutsidePolicy(
             detail=Bilingual(
                 f"数据共享协议不含此类信息：{report.fact_type}",
@@ -210,7 +209,7 @@ async def record_fact(
             )
         )
     holding = await holding_of(uow, person_ref)
-    holding.record_fact(report.fact(), catalogue, Jurisdiction.of(policy["regions"]))
+    holding.record_fact(report.fact(), catalogue, Jurisdiction.of(policy.regions))
     return {"fact_id": report.fact_id, "status": RECEIVED}
 
 
@@ -223,11 +222,7 @@ async def jurisdictions_of(uow: UnitOfWork, holding: Holding) -> dict[str, Juris
     partners = sorted({fact.partner_id for fact in holding.waiting})
     if not partners:
         return {}
-    rows = await uow.conn.fetch(
-        "SELECT partner_id, regions FROM partner_fact_policy WHERE partner_id = ANY($1::text[])", partners
-    )
-    known = {row["partner_id"]: Jurisdiction.of(row["regions"]) for row in rows}
-    return {partner: known.get(partner, NOWHERE) for partner in partners}
+    return await queries.jurisdictions(uow.conn, partners)
 
 
 async def holding_of(uow: UnitOfWork, person_ref: str) -> Holding:

@@ -16,11 +16,12 @@ from dcert_shared.problems import Bilingual
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import UnitOfWork
 
+from ..adapters import queries, writes
 from ..adapters.policy_files import PolicyCatalogueInvalid, parse_policy
 from ..domain.errors import PolicyInvalid
 from ..domain.policies import BenefitPolicy, Catalogue
 from ..domain.policy_history import PolicyHistory, rule_effects
-from .policy_effects import apply_policy_effects, register_effects
+from .policy_effects import apply_policy_effects
 
 
 def checked_document(document: Any, code: str | None = None) -> BenefitPolicy:
@@ -61,7 +62,9 @@ class PolicyVersions:
             )
             if not history.record(policy, previous, source):
                 return False
-            await register_effects(uow.conn, policy.code, policy.version, rule_effects(previous, policy))
+            await writes.register_effects(
+                uow.conn, policy.code, policy.version, rule_effects(previous, policy)
+            )
             return True
 
         recorded: bool = await self.runtime.es.execute(context, decide)
@@ -89,14 +92,13 @@ class PolicyVersions:
     async def refresh(self) -> int:
         """Put into the catalogue every version recorded (here or by another replica) that is
         newer than the one it holds; returns how many."""
-        rows = await self.runtime.pool.fetch(
-            "SELECT DISTINCT ON (code) code, version, document FROM policy_version_view"
-            " ORDER BY code, version DESC"
-        )
         newer = 0
-        for row in rows:
-            if row["code"] in self.catalogue and self.catalogue.policy(row["code"]).version >= row["version"]:
+        for recorded in await queries.newest_policy_versions(self.runtime.pool):
+            if (
+                recorded.code in self.catalogue
+                and self.catalogue.policy(recorded.code).version >= recorded.version
+            ):
                 continue
-            self.catalogue.put(parse_policy(row["document"], f"{row['code']} v{row['version']}"))
+            self.catalogue.put(parse_policy(recorded.document, f"{recorded.code} v{recorded.version}"))
             newer += 1
         return newer

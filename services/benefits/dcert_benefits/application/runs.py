@@ -1,8 +1,8 @@
 """The monthly run (月度发放): each person's entitlements for a month, once and only once.
 
 - The ledger `entitlement_line` holds one row per (person, benefit, month paid for), unique:
-  every insert is `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, so no rerun, resume or
-  overlapping region can pay a month twice.
+  every insert is `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (adapters/writes.py), so no
+  rerun, resume or overlapping region can pay a month twice.
 - A run walks the holders of its region in `person_ref` order, one batch per transaction: the
   batch's lines and the run's `cursor` are committed together, so a process killed between
   batches (kill -9) loses nothing and repeats nothing; the next `run` (CLI or API) goes on from
@@ -27,17 +27,16 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-
-import asyncpg
 
 from dcert_shared.envelope import CommandContext
 from dcert_shared.problems import Bilingual
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
+from ..adapters import queries, writes
+from ..adapters.queries import EntitlementLine, MonthlyRunRow
 from ..domain.calendar import Month, significant_digits
 from ..domain.errors import MonthClosed, MonthNotBegun, RunNotFound
-from ..domain.monthly_run import COMPLETED, RUNNING, MonthlyRun, Reach, RunDone, reaches
+from ..domain.monthly_run import RUNNING, MonthlyRun, reaches
 
 SCHEMA: list[str] = [
     """
@@ -125,48 +124,6 @@ SCHEMA: list[str] = [
     """,
 ]
 
-# One batch: the lines of the holders after the cursor up to `upto`, in one statement. Each
-# period takes the reach of the most specific area it lies in: the region's, or one within it.
-_LINES = """
-WITH reach AS MATERIALIZED (
-    SELECT $3::text AS prefix, $5::date AS first_month, $6::date AS catch_up_from, $7::timestamptz AS late_since
-    UNION ALL
-    SELECT * FROM jsonb_to_recordset($9::jsonb)
-        AS within(prefix text, first_month date, catch_up_from date, late_since timestamptz)
-)
-INSERT INTO entitlement_line (run_id, person_ref, benefit, for_month, paid_in_month, certificate_number,
-                              household_region, amount_fen, policy_version, kind)
-SELECT $1, p.person_ref, p.benefit, m.for_month::date, $2::date, p.certificate_number, p.household_region,
-       p.monthly_amount_fen, p.policy_version,
-       CASE WHEN m.for_month::date = $2::date THEN 'regular' ELSE 'arrears' END
-FROM benefit_period p
-CROSS JOIN LATERAL (
-    SELECT reach.* FROM reach WHERE p.household_region LIKE reach.prefix || '%'
-    ORDER BY length(reach.prefix) DESC LIMIT 1
-) AS r
-CROSS JOIN LATERAL generate_series(
-    greatest(
-        date_trunc('month', p.active_from)::timestamp,
-        CASE WHEN p.recorded_at > r.late_since THEN r.first_month ELSE r.catch_up_from END::timestamp
-    ),
-    date_trunc('month', least(coalesce(p.active_to, $2::date), $2::date))::timestamp,
-    interval '1 month'
-) AS m(for_month)
-WHERE p.household_region LIKE $3 || '%' AND p.person_ref > $4 AND p.person_ref <= $8
-  AND p.monthly_amount_fen > 0
-  AND p.active_from <= ($2::date + interval '1 month' - interval '1 day')
-  AND (p.active_to IS NULL OR p.active_to >= p.active_from)
-ON CONFLICT (person_ref, benefit, for_month) DO NOTHING
-"""
-
-_BATCH_END = """
-SELECT max(person_ref) FROM (
-    SELECT DISTINCT person_ref FROM benefit_period
-    WHERE household_region LIKE $1 || '%' AND person_ref > $2
-    ORDER BY person_ref LIMIT $3
-) AS batch
-"""
-
 
 @dataclass(frozen=True)
 class RunOutcome:
@@ -206,20 +163,20 @@ class MonthlyRuns:
             uow.track(run)
             run_id = str(uuid.uuid4())
             run.start(run_id, month, region)
-            await self._record_start(uow.conn, run_id, month, region)
+            await self._record_start(uow, run_id, month, region)
             return run_id, True
 
         run_id, made_now = await self.es.execute(context, begin)
-        status = await self.es.pool.fetchval("SELECT status FROM monthly_run WHERE id = $1", run_id)
-        if status == RUNNING:
+        if await queries.run_status(self.es.pool, run_id) == RUNNING:
             await self.before_run(context)
-            await self._write_lines(run_id)
+            while await writes.write_next_batch(self.es.pool, run_id, self.batch_size):
+                pass  # each batch commits with the cursor (see the module's docstring)
             await self._complete(context, run_id, month, region)
         return RunOutcome(run_id, made_now)
 
     async def close(self, context: CommandContext, run_id: str) -> None:
-        row = await self._row(run_id)
-        month, region = Month.of(row["month"]), row["region"]
+        row = await self.summary(run_id)
+        month, region = Month.of(row.month), row.region
 
         async def decide(uow: UnitOfWork) -> None:
             run = await uow.load(MonthlyRun, MonthlyRun.key(month, region))
@@ -228,21 +185,14 @@ class MonthlyRuns:
             before = run.status
             run.close(month, region)
             if before != run.status:
-                await uow.conn.execute(
-                    "UPDATE monthly_run SET status = 'closed', closed_at = now() WHERE id = $1", run_id
-                )
+                await writes.record_run_closed(uow.conn, run_id)
 
         await self.es.execute(context, decide)
 
-    async def lines(self, run_id: str, after: int = 0, limit: int = 1000) -> list[asyncpg.Record]:
-        return await self.es.pool.fetch(  # type: ignore[no-any-return]
-            "SELECT * FROM entitlement_line WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            run_id,
-            after,
-            limit,
-        )
+    async def lines(self, run_id: str, after: int = 0, limit: int = 1000) -> list[EntitlementLine]:
+        return await queries.run_lines(self.es.pool, run_id, after, limit)
 
-    async def all_lines(self, run_id: str) -> AsyncIterator[asyncpg.Record]:
+    async def all_lines(self, run_id: str) -> AsyncIterator[EntitlementLine]:
         """Every line of the run in order, fetched a page at a time (an export of millions)."""
         after = 0
         while True:
@@ -251,111 +201,37 @@ class MonthlyRuns:
                 yield line
             if len(page) < 5000:
                 return
-            after = page[-1]["id"]
+            after = page[-1].id
 
-    async def _row(self, run_id: str) -> asyncpg.Record:
-        row = await self.es.pool.fetchrow("SELECT * FROM monthly_run WHERE id = $1", run_id)
-        if row is None:
+    async def summary(self, run_id: str) -> MonthlyRunRow:
+        run = await queries.monthly_run(self.es.pool, run_id)
+        if run is None:
             raise RunNotFound()
-        return row
+        return run
 
     async def _refuse_closed(self, month: Month, region: str) -> None:
-        prefix = significant_digits(region)
-        closed = await self.es.pool.fetchval(
-            "SELECT region FROM monthly_run WHERE month = $1 AND status = 'closed'"
-            " AND ($2 LIKE prefix || '%' OR prefix LIKE $2 || '%') LIMIT 1",
-            month.first_day,
-            prefix,
-        )
+        closed = await queries.closed_region_overlapping(self.es.pool, month, significant_digits(region))
         if closed is not None:
             raise MonthClosed(
                 detail=Bilingual(f"{closed} 地区 {month} 已结账", f"{month} is closed for region {closed}")
             )
 
-    async def _record_start(self, conn: asyncpg.Connection, run_id: str, month: Month, region: str) -> None:
+    async def _record_start(self, uow: UnitOfWork, run_id: str, month: Month, region: str) -> None:
         """The run's row, with where its arrears may reach (see the module's docstring)."""
         prefix = significant_digits(region)
-        done = await conn.fetch(
-            "SELECT prefix, month, started_at FROM monthly_run WHERE status <> 'running'"
-            " AND ($1 LIKE prefix || '%' OR prefix LIKE $1 || '%')",
-            prefix,
-        )
-        own, *within = reaches(
-            month, prefix, (RunDone(row["prefix"], Month.of(row["month"]), row["started_at"]) for row in done)
-        )
-        await conn.execute(
-            "INSERT INTO monthly_run (id, month, region, prefix, status, first_month, catch_up_from, late_since,"
-            " reach_within) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8)"
-            # A run started at the same moment: the stream append after this fails and retries.
-            " ON CONFLICT (month, region) DO NOTHING",
-            run_id,
-            month.first_day,
-            region,
-            prefix,
-            own.first_month.first_day,
-            own.catch_up_from.first_day,
-            own.late_since,
-            [_stored(reach) for reach in within],
-        )
-
-    async def _write_lines(self, run_id: str) -> None:
-        """Batches until every holder of the region is done; each batch commits with the cursor."""
-        while True:
-            async with self.es.pool.acquire() as conn, conn.transaction():
-                run = await conn.fetchrow("SELECT * FROM monthly_run WHERE id = $1 FOR UPDATE", run_id)
-                if run is None or run["status"] != RUNNING:
-                    return
-                upto = await conn.fetchval(_BATCH_END, run["prefix"], run["cursor"], self.batch_size)
-                if upto is None:
-                    return
-                await conn.execute(
-                    _LINES,
-                    run_id,
-                    run["month"],
-                    run["prefix"],
-                    run["cursor"],
-                    run["first_month"],
-                    run["catch_up_from"],
-                    run["late_since"],  # none: the region's first run, where nothing is late
-                    upto,
-                    run["reach_within"],
-                )
-                await conn.execute("UPDATE monthly_run SET cursor = $2 WHERE id = $1", run_id, upto)
+        own, *within = reaches(month, prefix, await queries.runs_done_overlapping(uow.conn, prefix))
+        await writes.record_run_start(uow.conn, run_id, month, region, prefix, own, within)
 
     async def _complete(self, context: CommandContext, run_id: str, month: Month, region: str) -> None:
         async def decide(uow: UnitOfWork) -> None:
             run = await uow.load(MonthlyRun, MonthlyRun.key(month, region))
             if run is None or run.status != RUNNING:
                 return
-            totals = await uow.conn.fetchrow(
-                "SELECT count(*) AS lines, count(*) FILTER (WHERE kind = 'arrears') AS arrears,"
-                " coalesce(sum(amount_fen), 0) AS total FROM entitlement_line WHERE run_id = $1",
-                run_id,
-            )
-            run.complete(month, region, totals["lines"], totals["arrears"], totals["total"])
-            await uow.conn.execute(
-                "UPDATE monthly_run SET status = $2, line_count = $3, arrears_count = $4, total_fen = $5,"
-                " completed_at = now() WHERE id = $1",
-                run_id,
-                COMPLETED,
-                totals["lines"],
-                totals["arrears"],
-                totals["total"],
-            )
+            totals = await queries.run_totals(uow.conn, run_id)
+            run.complete(month, region, totals.lines, totals.arrears, totals.total_fen)
+            await writes.record_run_completed(uow.conn, run_id, totals)
 
         await self.es.execute(context, decide)
-
-    async def summary(self, run_id: str) -> dict[str, Any]:
-        return dict(await self._row(run_id))
-
-
-def _stored(reach: Reach) -> dict[str, str | None]:
-    return {
-        "prefix": reach.prefix,
-        "first_month": reach.first_month.first_day.isoformat(),
-        "catch_up_from": reach.catch_up_from.first_day.isoformat(),
-        "late_since": None if reach.late_since is None else reach.late_since.isoformat(),
-    }
 
 
 # The export for the paying agency (HTTP `lines.csv` and the CLI's `export`).
@@ -378,22 +254,22 @@ def yuan(fen: int) -> str:
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
-async def csv_rows(lines: AsyncIterator[Any]) -> AsyncIterator[str]:
+async def csv_rows(lines: AsyncIterator[EntitlementLine]) -> AsyncIterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     async for line in lines:
         writer.writerow(
             (
-                str(Month.of(line["for_month"])),
-                str(Month.of(line["paid_in_month"])),
-                line["certificate_number"],
-                line["benefit"],
-                line["household_region"],
-                line["amount_fen"],
-                yuan(line["amount_fen"]),
-                line["policy_version"],
-                line["kind"],
+                str(Month.of(line.for_month)),
+                str(Month.of(line.paid_in_month)),
+                line.certificate_number,
+                line.benefit,
+                line.household_region,
+                line.amount_fen,
+                yuan(line.amount_fen),
+                line.policy_version,
+                line.kind,
             )
         )
         if buffer.tell() > 64_000:
