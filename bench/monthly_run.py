@@ -93,17 +93,17 @@ async def bench(dsn: str, holders: int, batch_size: int) -> None:
     ledger_total = await pool.fetchval("SELECT sum(amount_fen) FROM entitlement_line")
 
     baseline_rate = baseline_lines / baseline_seconds
-    run_rate = summary["line_count"] / run_seconds
+    run_rate = summary.line_count / run_seconds
     print(f"{'':26}{'lines':>12}{'seconds':>10}{'lines/s':>12}")
     print(
         f"{'plain INSERT ... SELECT':26}{baseline_lines:>12,}{baseline_seconds:>10.1f}{baseline_rate:>12,.0f}"
     )
     print(
-        f"{'monthly run (batches ' + str(batch_size) + ')':26}{summary['line_count']:>12,}{run_seconds:>10.1f}{run_rate:>12,.0f}"
+        f"{'monthly run (batches ' + str(batch_size) + ')':26}{summary.line_count:>12,}{run_seconds:>10.1f}{run_rate:>12,.0f}"
     )
     print(f"ratio run / baseline: {run_rate / baseline_rate:.0%} (target >= 30 %)")
     print(
-        f"run total {summary['total_fen']:,} fen = sum of its lines {ledger_total:,} fen: {summary['total_fen'] == ledger_total}"
+        f"run total {summary.total_fen:,} fen = sum of its lines {ledger_total:,} fen: {summary.total_fen == ledger_total}"
     )
 
     before = await pool.fetchval("SELECT count(*) FROM entitlement_line")
