@@ -110,7 +110,7 @@ async def bench(dsn: str, holders: int, batch_size: int) -> None:
     again = await monthly_runs.run(CONTEXT, MONTH, PROVINCE)
     city = await monthly_runs.run(CONTEXT, MONTH, "330100")  # a city inside the province, same month
     added = await pool.fetchval("SELECT count(*) FROM entitlement_line") - before
-    city_lines = (await monthly_runs.summary(city.run_id))["line_count"]
+    city_lines = (await monthly_runs.summary(city.run_id)).line_count
     print(
         f"rerun: same run {again.run_id == outcome.run_id}, made now {again.made_now};"
         f" a city's run of the same month: {city_lines} lines; lines added by both: {added}"
