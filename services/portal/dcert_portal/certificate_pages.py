@@ -22,8 +22,7 @@ from markupsafe import Markup, escape
 from .application_form import CATEGORIES
 from .i18n import N_, Translator
 from .live_code import live_code_path
-from .pages import person_as, render, translator
-from .routes import services
+from .pages import person_as, render, services, translator
 
 router = APIRouter()
 

@@ -19,8 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from .i18n import CHINA, Translator
-from .pages import render, signed_in, translator
-from .routes import services, signed_out
+from .pages import render, services, signed_in, signed_out, translator
 from .services import SignedOut
 
 router = APIRouter()
