@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -12,12 +13,11 @@ from dcert_shared.api import Pool
 from dcert_shared.i18n import negotiate
 from dcert_shared.problems import NotFound
 
-from ..adapters import people
-from ..domain.notices import NoticeKind, render
+from ..adapters import people, queries
+from ..domain.notices import Language, NoticeKind, render
 from .policy import Admin, Applicant, person_ref
 
 router = APIRouter(prefix="/v1", tags=["people"])
-Language = Literal["zh-CN", "en"]
 ChannelName = Literal["inbox", "sms", "email"]
 
 
@@ -87,12 +87,10 @@ async def set_contact(body: ContactIn, principal: Applicant, request: Request, d
     """How the signed-in person (or agent) wants to be told: language, phone, e-mail, channels.
     The phone and the e-mail are kept sealed with the person's own key."""
     me = person_ref(request, principal)
-    vault = request.app.state.runtime.vault
-    channels = list(dict.fromkeys(["inbox", *body.channels]))
-    async with db.acquire() as conn, conn.transaction():
-        sealed_phone = await vault.seal(conn, me, body.phone) if body.phone else None
-        sealed_email = await vault.seal(conn, me, body.email) if body.email else None
-        await people.save_contact(conn, me, body.language, channels, sealed_phone, sealed_email)
+    channels: list[str] = list(dict.fromkeys(["inbox", *body.channels]))
+    await people.save_contact(
+        db, request.app.state.runtime.vault, me, body.language, channels, body.phone, body.email
+    )
     return ContactPublic(
         language=body.language,
         channels=channels,
@@ -103,19 +101,16 @@ async def set_contact(body: ContactIn, principal: Applicant, request: Request, d
 
 @router.get("/me/contact", response_model=ContactPublic)
 async def get_contact(principal: Applicant, request: Request, db: Pool) -> ContactPublic:
-    me = person_ref(request, principal)
-    vault = request.app.state.runtime.vault
-    async with db.acquire() as conn:
-        row = await people.contact(conn, me)
-        if row is None:
-            return ContactPublic(language="zh-CN", channels=["inbox"], phone=None, email=None)
-        phone = await vault.open(conn, me, row["sealed_phone"]) if row["sealed_phone"] else None
-        email = await vault.open(conn, me, row["sealed_email"]) if row["sealed_email"] else None
+    contact = await queries.opened_contact(
+        db, request.app.state.runtime.vault, person_ref(request, principal)
+    )
+    if contact is None:
+        return ContactPublic(language="zh-CN", channels=["inbox"], phone=None, email=None)
     return ContactPublic(
-        language=row["language"],
-        channels=row["channels"],
-        phone=_masked_phone(phone),
-        email=_masked_email(email),
+        language=contact.language,
+        channels=contact.channels,
+        phone=_masked_phone(contact.phone),
+        email=_masked_email(contact.email),
     )
 
 
@@ -130,29 +125,16 @@ async def inbox(
 ) -> Inbox:
     """站内信: the notices for the signed-in person, and for everyone they are the agent of,
     newest first, in the language asked for (or the person's own)."""
-    me = person_ref(request, principal)
-    vault = request.app.state.runtime.vault
-    async with db.acquire() as conn:
-        contact = await people.contact(conn, me)
-        language = (
-            negotiate(accept_language) if accept_language else (contact["language"] if contact else "zh-CN")
-        )
-        items = []
-        for row in await people.inbox(conn, me, limit):
-            params = await vault.open(conn, me, row["sealed_params"])
-            if params is None:  # erased
-                continue
-            title, text = render(NoticeKind(row["kind"]), language, params)
-            items.append(
-                InboxItem(
-                    id=row["id"],
-                    kind=row["kind"],
-                    title=title,
-                    text=text,
-                    at=row["due_at"],
-                    read=bool(row["read_at"]),
-                )
+    mine = await queries.inbox(db, request.app.state.runtime.vault, person_ref(request, principal), limit)
+    language = negotiate(accept_language) if accept_language else mine.language
+    items = []
+    for notice in mine.notices:
+        title, text = render(NoticeKind(notice.kind), language, notice.params)
+        items.append(
+            InboxItem(
+                id=notice.id, kind=notice.kind, title=title, text=text, at=notice.due_at, read=notice.read
             )
+        )
     response.headers["Content-Language"] = language
     return Inbox(items=items, unread=sum(not item.read for item in items))
 
@@ -173,5 +155,6 @@ async def notice_records(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[NoticeRecord]:
     """The delivery record of notices (queued, sent, failed, retried): no recipient, no text."""
-    rows = await people.delivery_records(db, {"status": status, "channel": channel}, limit)
-    return [NoticeRecord(**dict(row)) for row in rows]
+    return [
+        NoticeRecord(**asdict(entry)) for entry in await queries.notice_records(db, status, channel, limit)
+    ]

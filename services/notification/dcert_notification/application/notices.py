@@ -28,9 +28,10 @@ from dcert_shared.telemetry import tracer
 from dcert_shared.uow import UnitOfWork
 from dcert_shared.vault import Vault
 
-from ..adapters import people
+from ..adapters import people, queries
 from ..adapters.channels import Channel, ChannelError, SmsChannel, SmtpChannel
-from ..adapters.people import Recipients, hashed
+from ..adapters.people import hashed
+from ..adapters.queries import Recipients
 from ..domain.delivery import RetrySchedule
 from ..domain.notices import NoticeKind, NoticeRules, render
 from ..settings import NotificationSettings
@@ -113,7 +114,7 @@ def notice_subscriptions(rules: NoticeRules, vault: Vault, outbound: list[str]) 
             await people.remember(uow.conn, keys, person_ref, agents)
         if envelope.event_type == "CardOrdered" and keys:
             await people.remember_card_delivery(uow.conn, keys[-1], str(data.get("delivery")))
-        who = await people.recipients(uow.conn, keys) if keys else None
+        who = await queries.recipients(uow.conn, keys) if keys else None
         if isinstance(person_ref, str) and person_ref and (who is None or who.person_ref != person_ref):
             who = Recipients(person_ref, tuple(agents))
         if who is None:
@@ -125,10 +126,7 @@ def notice_subscriptions(rules: NoticeRules, vault: Vault, outbound: list[str]) 
         subject = keys[0] if keys else hashed("person", who.person_ref)
         # The person, the agents verified for them now, and (on an application's steps) whoever made it.
         about_application = isinstance(data.get("application_id"), str)
-        verified = await uow.conn.fetch(
-            "SELECT agent_ref FROM agencies WHERE person_ref = $1", who.person_ref
-        )
-        agents_told = [row["agent_ref"] for row in verified] + (
+        agents_told = await queries.verified_agents(uow.conn, who.person_ref) + (
             list(who.agent_refs) if about_application else []
         )
         for planned in rules.plan(envelope, who.card_delivery):
@@ -138,11 +136,10 @@ def notice_subscriptions(rules: NoticeRules, vault: Vault, outbound: list[str]) 
             for recipient in dict.fromkeys(told):
                 if await vault.is_erased(uow.conn, recipient):
                     continue  # erased on a legal request: told nothing more (their agents still are)
-                contact = await people.contact(uow.conn, recipient)
+                contact = await queries.contact(uow.conn, recipient)
                 wanted = ["inbox"]
                 if contact is not None:
-                    addresses = {"sms": contact["sealed_phone"], "email": contact["sealed_email"]}
-                    wanted += [c for c in contact["channels"] if c in outbound and addresses.get(c)]
+                    wanted += [c for c in contact.channels if c in outbound and contact.sealed_address(c)]
                 sealed = await vault.seal(uow.conn, recipient, planned.params)
                 for channel in wanted:
                     await people.queue(
@@ -216,13 +213,13 @@ class NoticeSender:
         if channel is None:
             return "channel_not_configured"
         async with self.pool.acquire() as conn:
-            contact = await people.contact(conn, notice.recipient_ref)
-            sealed = contact[f"sealed_{'phone' if notice.channel == 'sms' else 'email'}"] if contact else None
+            contact = await queries.contact(conn, notice.recipient_ref)
+            sealed = contact.sealed_address(notice.channel) if contact else None
             address = await self.vault.open(conn, notice.recipient_ref, sealed) if sealed else None
             params = await self.vault.open(conn, notice.recipient_ref, notice.sealed_params)
         if not address or params is None:
             return "no_address"
-        language = contact["language"] if contact else "zh-CN"
+        language = contact.language if contact else "zh-CN"
         title, text = render(NoticeKind(notice.kind), language, params)
         try:
             await channel.send(str(address), title, text, notice.kind, dict(params))

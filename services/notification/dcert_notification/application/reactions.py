@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import hashlib
 
-import asyncpg
-
 from dcert_shared.consumer import Subscription as EventSubscription
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.regions import covers
 from dcert_shared.uow import UnitOfWork
 
-from ..adapters.deliveries import NewDelivery, enqueue
+from ..adapters import queries
+from ..adapters.deliveries import NewDelivery, enqueue, remember_region
 from ..domain.catalogue import SOURCE_CONTEXTS
 from ..domain.delivery import order_key, partner_event, webhook_body, webhook_id
-from ..domain.partner import DataSharingPolicy
 
 
 async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
@@ -22,32 +20,24 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
     policy's jurisdiction (and within the subscription's regions, if it names any), gets one
     delivery, holding only the granted fields. Runs in the inbox's transaction: a redelivered
     event is skipped by the inbox, and the unique (subscription, event) stops any second row."""
-    rows = await uow.conn.fetch(
-        "SELECT s.id, s.partner_id, s.regions AS narrowed_to, p.event_types, p.fields, p.facts, p.regions,"
-        " p.policy_version FROM subscription_view s JOIN partner_view p ON p.id = s.partner_id"
-        " WHERE s.event_types ? $1 AND p.event_types ? $1 ORDER BY s.id",
-        envelope.event_type,
-    )
-    region = await event_region(uow.conn, envelope)
+    reaches = await queries.subscribers(uow.conn, envelope.event_type)
+    region = await event_region(uow, envelope)
     key = order_key(envelope)
     person = envelope.payload.get("person_ref")  # whose access log records the delivery
     queued = []
-    for row in rows:
-        policy = DataSharingPolicy(
-            tuple(row["event_types"]), tuple(row["fields"]), tuple(row["facts"]), tuple(row["regions"])
-        )
-        if not policy.covers(region) or not _within(row["narrowed_to"], region):
+    for reach in reaches:
+        if not reach.policy.covers(region) or not _within(reach.narrowed_to, region):
             continue
         queued.append(
             NewDelivery(
-                id=webhook_id(row["id"], envelope.event_id),
-                subscription_id=row["id"],
-                partner_id=row["partner_id"],
+                id=webhook_id(reach.subscription_id, envelope.event_id),
+                subscription_id=reach.subscription_id,
+                partner_id=reach.partner_id,
                 event_id=envelope.event_id,
                 event_type=envelope.event_type,
-                body=webhook_body(partner_event(envelope, policy)),
+                body=webhook_body(partner_event(envelope, reach.policy)),
                 order_key=key,
-                policy_version=row["policy_version"],
+                policy_version=reach.policy_version,
                 person_ref=person if isinstance(person, str) else None,
                 region=region,
             )
@@ -55,7 +45,7 @@ async def queue_deliveries(uow: UnitOfWork, envelope: EventEnvelope) -> None:
     await enqueue(uow.conn, queued)
 
 
-def _within(regions: list[str], region: str | None) -> bool:
+def _within(regions: tuple[str, ...], region: str | None) -> bool:
     """A subscription's own narrowing: none names the policy's whole jurisdiction."""
     return not regions or (region is not None and any(covers(area, region) for area in regions))
 
@@ -63,7 +53,7 @@ def _within(regions: list[str], region: str | None) -> bool:
 REGION_FIELDS = ("household_region", "region", "to_region")
 
 
-async def event_region(conn: asyncpg.Connection, envelope: EventEnvelope) -> str | None:
+async def event_region(uow: UnitOfWork, envelope: EventEnvelope) -> str | None:
     """The household region an event is about: named in it, or remembered from an earlier event
     of the same certificate or person (a cancellation names no region). None: not known, and a
     subscription limited to regions does not get it."""
@@ -75,18 +65,11 @@ async def event_region(conn: asyncpg.Connection, envelope: EventEnvelope) -> str
     ]
     named = next((value for field in REGION_FIELDS if isinstance(value := payload.get(field), str)), None)
     if named is not None:
-        await conn.executemany(
-            "INSERT INTO event_regions (key, region) VALUES ($1, $2)"
-            " ON CONFLICT (key) DO UPDATE SET region = EXCLUDED.region",
-            [(key, named) for key in keys],
-        )
+        await remember_region(uow.conn, keys, named)
         return named
     if not keys:
         return None
-    found: str | None = await conn.fetchval(
-        "SELECT region FROM event_regions WHERE key = ANY($1::text[]) LIMIT 1", keys
-    )
-    return found
+    return await queries.remembered_region(uow.conn, keys)
 
 
 def _region_key(field: str, value: str) -> str:

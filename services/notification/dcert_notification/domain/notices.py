@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from string import Template
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.working_days import WorkingCalendar
 
 CHINA = ZoneInfo("Asia/Shanghai")
+Language = Literal["zh-CN", "en"]  # what a notice is written in
 
 
 class NoticeKind(StrEnum):
