@@ -6,25 +6,22 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dcert_shared.api import Pool
 from dcert_shared.i18n import negotiate
-from dcert_shared.problems import NotFound
 
 from ..adapters import people, queries
+from ..domain.errors import NoticeNotFound
 from ..domain.notices import Language, NoticeKind, render
-from .policy import Admin, Applicant, person_ref
+from .dependencies import Admin, AppVault, MyPersonRef, Pool
 
 router = APIRouter(prefix="/v1", tags=["people"])
 ChannelName = Literal["inbox", "sms", "email"]
 
 
-class NoticeNotFound(NotFound):
-    code = "notice_not_found"
-    title_zh = "未找到该通知"
-    title_en = "Notice not found"
+def _inbox_only() -> list[ChannelName]:
+    return ["inbox"]
 
 
 class ContactIn(BaseModel):
@@ -34,7 +31,7 @@ class ContactIn(BaseModel):
     phone: str | None = Field(None, pattern=r"^1[3-9][0-9]{9}$", description="a mainland mobile number")
     email: str | None = Field(None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     channels: list[ChannelName] = Field(
-        default_factory=lambda: ["inbox"], description="inbox always; sms and email when given"
+        default_factory=_inbox_only, description="inbox always; sms and email when given"
     )
 
 
@@ -83,14 +80,11 @@ def _masked_email(email: str | None) -> str | None:
 
 
 @router.put("/me/contact", response_model=ContactPublic)
-async def set_contact(body: ContactIn, principal: Applicant, request: Request, db: Pool) -> ContactPublic:
+async def set_contact(body: ContactIn, me: MyPersonRef, vault: AppVault, db: Pool) -> ContactPublic:
     """How the signed-in person (or agent) wants to be told: language, phone, e-mail, channels.
     The phone and the e-mail are kept sealed with the person's own key."""
-    me = person_ref(request, principal)
     channels: list[str] = list(dict.fromkeys(["inbox", *body.channels]))
-    await people.save_contact(
-        db, request.app.state.runtime.vault, me, body.language, channels, body.phone, body.email
-    )
+    await people.save_contact(db, vault, me, body.language, channels, body.phone, body.email)
     return ContactPublic(
         language=body.language,
         channels=channels,
@@ -100,10 +94,8 @@ async def set_contact(body: ContactIn, principal: Applicant, request: Request, d
 
 
 @router.get("/me/contact", response_model=ContactPublic)
-async def get_contact(principal: Applicant, request: Request, db: Pool) -> ContactPublic:
-    contact = await queries.opened_contact(
-        db, request.app.state.runtime.vault, person_ref(request, principal)
-    )
+async def get_contact(me: MyPersonRef, vault: AppVault, db: Pool) -> ContactPublic:
+    contact = await queries.opened_contact(db, vault, me)
     if contact is None:
         return ContactPublic(language="zh-CN", channels=["inbox"], phone=None, email=None)
     return ContactPublic(
@@ -116,8 +108,8 @@ async def get_contact(principal: Applicant, request: Request, db: Pool) -> Conta
 
 @router.get("/inbox", response_model=Inbox)
 async def inbox(
-    principal: Applicant,
-    request: Request,
+    me: MyPersonRef,
+    vault: AppVault,
     db: Pool,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -125,7 +117,7 @@ async def inbox(
 ) -> Inbox:
     """站内信: the notices for the signed-in person, and for everyone they are the agent of,
     newest first, in the language asked for (or the person's own)."""
-    mine = await queries.inbox(db, request.app.state.runtime.vault, person_ref(request, principal), limit)
+    mine = await queries.inbox(db, vault, me, limit)
     language = negotiate(accept_language) if accept_language else mine.language
     items = []
     for notice in mine.notices:
@@ -140,8 +132,8 @@ async def inbox(
 
 
 @router.post("/inbox/{notice_id}/read", status_code=204)
-async def mark_read(notice_id: str, principal: Applicant, request: Request, db: Pool) -> Response:
-    if not await people.mark_read(db, person_ref(request, principal), notice_id):
+async def mark_read(notice_id: str, me: MyPersonRef, db: Pool) -> Response:
+    if not await people.mark_read(db, me, notice_id):
         raise NoticeNotFound()
     return Response(status_code=204)
 

@@ -6,17 +6,17 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
-from dcert_shared.auth import CurrentPrincipal
+from dcert_shared.api import idempotency, mark_replayed, principal_context
 
 from ..adapters import deliveries, queries
 from ..adapters.deliveries import DeliveryFilter
 from ..adapters.read_models import PartnerPolicyVersionView, PartnerView
-from ..application.commands import NewPartner, NewSubscription, NotificationCommands
+from ..application.commands import NewPartner, NewSubscription
 from ..domain.errors import PartnerNotFound, ReplayTooBroad
 from ..domain.partner import DataSharingPolicy, Onboarding
+from .dependencies import Commands, CurrentPrincipal, IdempotencyKey, Pool, Settings
 from .policy import delivery_reader, require_admin, require_own_subscription, require_partner
 from .schemas import (
     DeliveryList,
@@ -40,13 +40,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/v1")
-
-
-def commands(request: Request) -> NotificationCommands:
-    return request.app.state.commands  # type: ignore[no-any-return]
-
-
-Commands = Annotated[NotificationCommands, Depends(commands)]
 
 
 def _policy(view: PartnerView | PartnerPolicyVersionView) -> PolicyPublic:
@@ -186,13 +179,13 @@ async def list_subscriptions(principal: CurrentPrincipal, db: Pool) -> Subscript
 
 @router.post("/subscriptions/{subscription_id}/secret", response_model=SecretRotated, tags=["subscriptions"])
 async def rotate_secret(
-    subscription_id: str, principal: CurrentPrincipal, service: Commands, request: Request, db: Pool
+    subscription_id: str, principal: CurrentPrincipal, service: Commands, settings: Settings, db: Pool
 ) -> dict[str, Any]:
     """A new signing secret for one of the partner's subscriptions; until `previous_valid_until`
     every delivery carries a signature by each secret, so the receiver can switch at leisure."""
     partner_id = require_partner(principal)
     require_own_subscription(partner_id, await queries.subscription_owner(db, subscription_id))
-    overlap = timedelta(hours=request.app.state.settings.webhook_secret_overlap_hours)
+    overlap = timedelta(hours=settings.webhook_secret_overlap_hours)
     return await service.rotate_secret(principal_context(principal), partner_id, subscription_id, overlap)
 
 
