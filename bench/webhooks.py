@@ -58,7 +58,7 @@ import asyncpg
 import httpx
 from system import expect
 
-from dcert_notification.application.reactions import subscriptions as webhook_subscriptions
+from dcert_notification.application.reactions import partner_deliveries_consumer
 from dcert_notification.bootstrap import create_app
 from dcert_notification.settings import NotificationSettings
 from dcert_shared.broker import connect
@@ -380,7 +380,7 @@ async def queued_at(service: ServiceUnderTest, sequence: int, deadline: float) -
     """When (epoch s) the service's webhook consumer of the certificate stream (not its other
     consumers of it) had acknowledged message `sequence`: every delivery of the burst queued.
     None: not by the deadline."""
-    webhook_consumers = {sub.name for sub in webhook_subscriptions() if sub.source_context == "certificate"}
+    webhook_consumers = {partner_deliveries_consumer("certificate")}
     stream = service.naming.event_stream("certificate")
     durables = [
         consumer.durable

@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from dcert_notification.domain.catalogue import KNOWN_EVENT_TYPES
-from dcert_portal.admin_pages import EVENT_TYPES
 from dcert_portal.i18n import CHINA
+from dcert_portal.vocabulary import EVENT_TYPES
 
 from .system import System, WebhookReceiver, application, new_person, register_doctor, wait_for
 from .test_main_flow import apply, graded, status_of

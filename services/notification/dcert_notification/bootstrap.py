@@ -14,8 +14,8 @@ from .api.routes import router
 from .api.webhooks import webhooks
 from .application.commands import NotificationCommands
 from .application.delivering import deliver_webhooks
-from .application.notices import channels_of, notice_sender, notice_subscriptions
-from .application.reactions import subscriptions
+from .application.notices import channels_of, notice_sender
+from .application.reactions import NotificationReactions
 from .domain.events import registry
 from .domain.notices import NoticeRules
 from .settings import NotificationSettings
@@ -33,8 +33,9 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     )
     channels = channels_of(settings)
     rules = NoticeRules(settings.working_calendar(), settings.dispute_working_days)
+    reactions = NotificationReactions(rules, runtime.vault, list(channels))
     runtime.wire(
-        subscriptions=[*subscriptions(), *notice_subscriptions(rules, runtime.vault, list(channels))],
+        subscriptions=reactions.subscriptions(),
         workers=[deliver_webhooks, notice_sender(channels)],
     )
     app = build_app(

@@ -15,11 +15,12 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import asdict
 from datetime import datetime
 
 from dcert_shared.runtime import ServiceRuntime
 
-from .adapters import deliveries
+from .adapters import deliveries, queries
 from .adapters.deliveries import DeliveryFilter
 from .bootstrap import create_app
 from .settings import NotificationSettings
@@ -62,8 +63,8 @@ async def main(argv: list[str]) -> int:
     await runtime.open_store()
     try:
         if args.action == "list":
-            for row in await deliveries.listed(runtime.pool, which, args.limit):
-                print(json.dumps(dict(row), default=str, ensure_ascii=False))
+            for entry in await queries.deliveries(runtime.pool, which, args.limit):
+                print(json.dumps(asdict(entry), default=str, ensure_ascii=False))
         else:
             print(json.dumps({"replayed": await deliveries.replay(runtime.pool, which)}))
     finally:

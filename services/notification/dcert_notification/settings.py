@@ -37,7 +37,7 @@ class NotificationSettings(ServiceSettings):
     sms_api_key: SecretStr | None = None
     sms_sign_name: str = "残疾人证"
     notice_retry_schedule_seconds: list[float] = Field(
-        default_factory=lambda: [60, 300, 1800, 7200, 21600], min_length=1
+        default_factory=lambda: [60.0, 300.0, 1800.0, 7200.0, 21600.0], min_length=1
     )
     dispute_working_days: int = Field(default=10, ge=1)
 

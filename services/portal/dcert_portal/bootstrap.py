@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from .admin_pages import router as admin_router
+from .applicant_pages import router as applicant_router
 from .card_pages import router as card_router
 from .certificate_pages import router as certificate_router
 from .doctor_pages import router as doctor_router
@@ -18,12 +19,13 @@ from .i18n import load_translators
 from .identity import provider_of
 from .live_code import router as live_code_router
 from .matter_pages import router as matter_router
-from .pages import PageRefused, render
+from .pages import PageRefused, render, signed_out
+from .partner_pages import router as partner_router
 from .review_pages import router as review_router
-from .routes import router, signed_out
 from .services import Services, ServiceUnavailable, SignedOut
 from .sessions import EncryptedSessionMiddleware
 from .settings import PortalSettings
+from .sign_in_pages import router as sign_in_router
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "dcert_portal_session"
@@ -93,13 +95,19 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     async def unavailable(request: Request, error: Exception) -> Response:
         return render(request, "unavailable.html", 503)
 
-    app.include_router(router)
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(sign_in_router)
+    app.include_router(applicant_router)
     app.include_router(review_router)
     app.include_router(certificate_router)
     app.include_router(doctor_router)
     app.include_router(matter_router)
     app.include_router(card_router)
     app.include_router(admin_router)
+    app.include_router(partner_router)
     app.include_router(live_code_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

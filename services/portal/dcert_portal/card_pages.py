@@ -1,6 +1,6 @@
 """The card centre's pages (制卡中心): its home with the cards waiting and overdue, its batches
 with the number of cards in each state and a form to take a batch; a batch with its cards and a
-form to report their states. Only through the public API, as the signed-in card centre (API.md):
+form to report their states. Only through the public API, as the signed-in card centre (docs/api.md):
 the API keeps a card centre to its province and applies a report all or nothing."""
 
 from __future__ import annotations
@@ -13,8 +13,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .i18n import N_
-from .pages import Person, csrf_ok, forbidden, idempotency_key, person_as, problem_text, render, translator
-from .routes import services
+from .pages import (
+    Person,
+    csrf_ok,
+    forbidden,
+    idempotency_key,
+    person_as,
+    problem_text,
+    render,
+    services,
+    translator,
+)
 
 router = APIRouter()
 

@@ -1,7 +1,8 @@
 """The certificate page of an applicant or agent: the certificate with its card status, the
-e-certificate QR codes (segno, inline SVG) and the benefits with their reasons. The code shown
-first is the online one, made anew every minute in a frame of its own (live_code.py); the
-offline code, which a screenshot would keep, is one click away for places without a network.
+e-certificate QR codes (inline SVG, made by live_code.py) and the benefits with their reasons.
+The code shown first is the online one, made anew every minute in a frame of its own
+(live_code.py); the offline code, which a screenshot would keep, is one click away for places
+without a network.
 
 Certificates are found from the person's own applications (and those they made as an agent):
 never from a number in the URL. With several, one is chosen by the application's opaque id.
@@ -13,17 +14,14 @@ import asyncio
 from decimal import Decimal
 from typing import Any, Final
 
-import segno
 from babel.numbers import format_currency
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from markupsafe import Markup, escape
 
 from .application_form import CATEGORIES
 from .i18n import N_, Translator
-from .live_code import live_code_path
-from .pages import person_as, render, translator
-from .routes import services
+from .live_code import live_code_path, qr_svg
+from .pages import person_as, render, services, translator
 
 router = APIRouter()
 
@@ -71,12 +69,6 @@ def yuan(t: Translator, fen: int | None) -> str:
     if fen is None:
         return t.gettext("None")
     return format_currency(Decimal(fen) / 100, "CNY", locale=t.locale)
-
-
-def qr_svg(code: str, label: str) -> Markup:
-    """The e-certificate's code as an inline SVG QR code with an accessible name."""
-    svg = segno.make(code, error="m").svg_inline(omitsize=True, dark="#000", light="#fff")
-    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1))
 
 
 def certificates_of(applications: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,8 +23,8 @@ from .doctor_form import (
     ordered,
 )
 from .i18n import N_
-from .pages import Person, csrf_ok, idempotency_key, person_as, problem_text, render, translator
-from .routes import LABELS, services
+from .pages import Person, csrf_ok, idempotency_key, person_as, problem_text, render, services, translator
+from .vocabulary import LABELS
 
 router = APIRouter()
 

@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Final
 from urllib.parse import urlencode
 
+import segno
 from babel.dates import format_time
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 
 from .i18n import CHINA, Translator
-from .pages import render, signed_in, translator
-from .routes import services, signed_out
+from .pages import render, services, signed_in, signed_out, translator
 from .services import SignedOut
 
 router = APIRouter()
@@ -44,6 +45,12 @@ def live_code_path(application_id: str, language: str, round_number: int = 0) ->
     return f"/certificate/{application_id}/live-code?" + urlencode({"lang": language, "round": round_number})
 
 
+def qr_svg(code: str, label: str) -> Markup:
+    """The e-certificate's code as an inline SVG QR code with an accessible name."""
+    svg = segno.make(code, error="m").svg_inline(omitsize=True, dark="#000", light="#fff")
+    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1))
+
+
 def clock_time(t: Translator, moment: datetime) -> str:
     """The time of day in China Standard Time, in the locale's form (14:05:30, 2:05:30 PM)."""
     return format_time(moment, format="medium", tzinfo=CHINA, locale=t.locale)
@@ -53,9 +60,6 @@ def clock_time(t: Translator, moment: datetime) -> str:
 async def live_code(
     request: Request, application_id: str, round_number: int = Query(0, alias="round", ge=0)
 ) -> Response:
-    # Imported here: certificate_pages imports this module's path helper.
-    from .certificate_pages import qr_svg
-
     t = translator(request)
     person = signed_in(request)
     if person is None or person.role != "applicant":

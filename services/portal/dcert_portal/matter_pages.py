@@ -1,5 +1,5 @@
 """The five matters on an existing certificate (renewal, replacement, change of grade, transfer,
-cancellation; API.md) and the appointment for an assessment, for an applicant or agent.
+cancellation; docs/api.md) and the appointment for an assessment, for an applicant or agent.
 
 The certificate a matter is about is the person's own, chosen by the opaque id of the
 application that made it: its number is taken on the server, never typed and never in a URL.
@@ -25,12 +25,14 @@ from .pages import (
     person_as,
     problem_text,
     render,
+    services,
     signed_in,
+    signed_out,
     to_sign_in,
     translator,
 )
-from .routes import LABELS, MATTERS, services, signed_out
 from .services import SignedOut
+from .vocabulary import LABELS, MATTERS
 
 router = APIRouter()
 

@@ -1,4 +1,5 @@
-"""Rendering a page: the language, the signed-in person, the form tokens and the template."""
+"""Rendering a page: the language, the signed-in person, the form tokens and the template; the
+services the pages call, and what a page does when the token is refused."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from .i18n import LANGUAGES, Translator, choose_language
+from .services import Services
 
 LANGUAGE_COOKIE = "dcert_lang"
 LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English"}
@@ -56,6 +58,21 @@ def signed_in(request: Request) -> Person | None:
         doctor_id=session.get("doctor_id"),
         partner_id=session.get("partner_id"),
     )
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def signed_out(request: Request) -> Response:
+    """The token was refused (it expired): the session ends, the person signs in again. Who it
+    was is remembered (a keyed hash) so that a draft kept meanwhile goes back to them only."""
+    owner = request.session.get("owner")
+    request.session.clear()
+    if owner:
+        request.session["owner"] = owner
+    return to_sign_in(request)
 
 
 def csrf_token(request: Request) -> str:

@@ -1,6 +1,6 @@
 """The county reviewer's pages: the queue of their region (overdue first, by status) and a case
 with its assessment, public notice and history, decided by approve / reject / return.
-Only through the public APIs, as the signed-in reviewer (API.md)."""
+Only through the public APIs, as the signed-in reviewer (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .i18n import N_
-from .pages import Person, csrf_ok, person_as, problem_text, render, translator
-from .routes import LABELS, STATUSES, services
+from .pages import Person, csrf_ok, person_as, problem_text, render, services, translator
+from .vocabulary import LABELS, STATUSES
 
 router = APIRouter()
 

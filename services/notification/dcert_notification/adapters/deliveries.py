@@ -15,6 +15,8 @@ with their original order and webhook-id.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -167,6 +169,36 @@ async def enqueue(conn: asyncpg.Connection, queued: list[NewDelivery]) -> None:
         [d.person_ref for d in queued],
         [d.region for d in queued],
     )
+
+
+async def remember_region(conn: asyncpg.Connection, keys: list[str], region: str) -> None:
+    """The household region an event named, for later events of the same certificate or person
+    that name none (a cancellation); `keys` are hashed."""
+    await conn.executemany(
+        "INSERT INTO event_regions (key, region) VALUES ($1, $2)"
+        " ON CONFLICT (key) DO UPDATE SET region = EXCLUDED.region",
+        [(key, region) for key in keys],
+    )
+
+
+# What a claim can fail with while the database is away: the sender waits and claims again.
+QUEUE_UNAVAILABLE: tuple[type[Exception], ...] = (OSError, TimeoutError, asyncpg.PostgresError)
+
+
+@asynccontextmanager
+async def new_deliveries_wake(pool: asyncpg.Pool, wake: Callable[[], None]) -> AsyncIterator[None]:
+    """Calls `wake` whenever deliveries are queued (the table's trigger notifies), while open."""
+
+    def on_notify(*_: object) -> None:
+        wake()
+
+    async with pool.acquire() as listener:
+        channel = await listener.fetchval("SELECT current_setting('dcert.schema') || '_deliveries'")
+        await listener.add_listener(channel, on_notify)
+        try:
+            yield
+        finally:
+            await listener.remove_listener(channel, on_notify)
 
 
 _CLAIM = """
@@ -324,21 +356,6 @@ class DeliveryFilter:
                 args.append(value)
                 clauses.append(clause % len(args))
         return " AND ".join(clauses), args
-
-
-async def listed(
-    conn: asyncpg.Connection | asyncpg.Pool, which: DeliveryFilter, limit: int
-) -> list[asyncpg.Record]:
-    """Deliveries, newest first."""
-    where, args = which.where()
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT id, subscription_id, partner_id, event_type, status, attempts, last_status_code, last_error,"
-        f" next_attempt_at, created_at, delivered_at FROM deliveries WHERE {where}"
-        f" ORDER BY seq DESC LIMIT ${len(args) + 1}",
-        *args,
-        limit,
-    )
-    return rows
 
 
 async def replay(pool: asyncpg.Pool, which: DeliveryFilter) -> int:

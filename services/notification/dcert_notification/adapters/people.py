@@ -1,10 +1,11 @@
 """People's side of the notification service: who an event is about, how they want to be told,
 and every notice with its delivery record (and, for the inbox, the notice itself).
 
-State, not projections: written by the consumers and the sender. Phone numbers, e-mail
-addresses and the notices' parameters are sealed with the recipient's data key (dcert_shared
-vault), so erasing a person's key leaves nothing readable; keys of applications and
-certificates are stored hashed (a certificate number holds an identity number).
+State, not projections: written here by the consumers and the sender, read through
+adapters/queries.py. Phone numbers, e-mail addresses and the notices' parameters are sealed
+with the recipient's data key (dcert_shared vault), so erasing a person's key leaves nothing
+readable; keys of applications and certificates are stored hashed (a certificate number holds
+an identity number).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
+
+from dcert_shared.vault import Vault
 
 SCHEMA: list[str] = [
     """
@@ -71,17 +73,6 @@ def hashed(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Recipients:
-    person_ref: str
-    agent_refs: tuple[str, ...]
-    card_delivery: str | None = None
-
-    @property
-    def everyone(self) -> list[str]:
-        return list(dict.fromkeys([self.person_ref, *self.agent_refs]))
-
-
 async def remember(
     conn: asyncpg.Connection, keys: Iterable[str], person_ref: str, agent_refs: Iterable[str]
 ) -> None:
@@ -100,42 +91,30 @@ async def remember_card_delivery(conn: asyncpg.Connection, key: str, delivery: s
     await conn.execute("UPDATE person_links SET card_delivery = $2 WHERE key = $1", key, delivery)
 
 
-async def recipients(conn: asyncpg.Connection, keys: Iterable[str]) -> Recipients | None:
-    row = await conn.fetchrow(
-        "SELECT person_ref, agent_refs, card_delivery FROM person_links WHERE key = ANY($1::text[]) LIMIT 1",
-        list(keys),
-    )
-    if row is None:
-        return None
-    return Recipients(row["person_ref"], tuple(row["agent_refs"]), row["card_delivery"])
-
-
-async def contact(conn: asyncpg.Connection | asyncpg.Pool, person_ref: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT * FROM contacts WHERE person_ref = $1", person_ref
-    )
-    return row
-
-
 async def save_contact(
-    conn: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    vault: Vault,
     person_ref: str,
     language: str,
     channels: list[str],
-    sealed_phone: str | None,
-    sealed_email: str | None,
+    phone: str | None,
+    email: str | None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO contacts (person_ref, language, channels, sealed_phone, sealed_email)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_ref) DO UPDATE SET language = EXCLUDED.language,"
-        " channels = EXCLUDED.channels, sealed_phone = EXCLUDED.sealed_phone,"
-        " sealed_email = EXCLUDED.sealed_email, updated_at = now()",
-        person_ref,
-        language,
-        channels,
-        sealed_phone,
-        sealed_email,
-    )
+    """How the person wants to be told; the phone and the e-mail sealed with their own key."""
+    async with pool.acquire() as conn, conn.transaction():
+        sealed_phone = await vault.seal(conn, person_ref, phone) if phone else None
+        sealed_email = await vault.seal(conn, person_ref, email) if email else None
+        await conn.execute(
+            "INSERT INTO contacts (person_ref, language, channels, sealed_phone, sealed_email)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_ref) DO UPDATE SET language = EXCLUDED.language,"
+            " channels = EXCLUDED.channels, sealed_phone = EXCLUDED.sealed_phone,"
+            " sealed_email = EXCLUDED.sealed_email, updated_at = now()",
+            person_ref,
+            language,
+            channels,
+            sealed_phone,
+            sealed_email,
+        )
 
 
 @dataclass(frozen=True)
@@ -229,19 +208,6 @@ async def record_outcome(
         )
 
 
-async def inbox(
-    conn: asyncpg.Connection | asyncpg.Pool, recipient_ref: str, limit: int
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT id, kind, sealed_params, due_at, read_at FROM notices"
-        " WHERE recipient_ref = $1 AND channel = 'inbox' AND status = 'sent' AND due_at <= now()"
-        " ORDER BY due_at DESC, seq DESC LIMIT $2",
-        recipient_ref,
-        limit,
-    )
-    return rows
-
-
 async def mark_read(conn: asyncpg.Connection | asyncpg.Pool, recipient_ref: str, notice_id: str) -> bool:
     done = await conn.fetchval(
         "UPDATE notices SET read_at = coalesce(read_at, now()) WHERE id = $1 AND recipient_ref = $2"
@@ -250,18 +216,3 @@ async def mark_read(conn: asyncpg.Connection | asyncpg.Pool, recipient_ref: str,
         recipient_ref,
     )
     return bool(done)
-
-
-async def delivery_records(
-    conn: asyncpg.Connection | asyncpg.Pool, filters: dict[str, Any], limit: int
-) -> list[asyncpg.Record]:
-    """The delivery record of notices (no recipient, no content): kind, channel, status, tries."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT id, kind, channel, status, attempts, last_error, due_at, created_at, sent_at FROM notices"
-        " WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR channel = $2)"
-        " ORDER BY seq DESC LIMIT $3",
-        filters.get("status"),
-        filters.get("channel"),
-        limit,
-    )
-    return rows

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dcert_shared.api import Pool
 from dcert_shared.i18n import negotiate
-from dcert_shared.problems import NotFound
 
-from ..adapters import people
-from ..domain.notices import NoticeKind, render
-from .policy import Admin, Applicant, person_ref
+from ..adapters import people, queries
+from ..domain.errors import NoticeNotFound
+from ..domain.notices import Language, NoticeKind, render
+from .dependencies import Admin, AppVault, MyPersonRef, Pool
 
 router = APIRouter(prefix="/v1", tags=["people"])
-Language = Literal["zh-CN", "en"]
 ChannelName = Literal["inbox", "sms", "email"]
 
 
-class NoticeNotFound(NotFound):
-    code = "notice_not_found"
-    title_zh = "未找到该通知"
-    title_en = "Notice not found"
+def _inbox_only() -> list[ChannelName]:
+    return ["inbox"]
 
 
 class ContactIn(BaseModel):
@@ -34,7 +31,7 @@ class ContactIn(BaseModel):
     phone: str | None = Field(None, pattern=r"^1[3-9][0-9]{9}$", description="a mainland mobile number")
     email: str | None = Field(None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     channels: list[ChannelName] = Field(
-        default_factory=lambda: ["inbox"], description="inbox always; sms and email when given"
+        default_factory=_inbox_only, description="inbox always; sms and email when given"
     )
 
 
@@ -83,16 +80,11 @@ def _masked_email(email: str | None) -> str | None:
 
 
 @router.put("/me/contact", response_model=ContactPublic)
-async def set_contact(body: ContactIn, principal: Applicant, request: Request, db: Pool) -> ContactPublic:
+async def set_contact(body: ContactIn, me: MyPersonRef, vault: AppVault, db: Pool) -> ContactPublic:
     """How the signed-in person (or agent) wants to be told: language, phone, e-mail, channels.
     The phone and the e-mail are kept sealed with the person's own key."""
-    me = person_ref(request, principal)
-    vault = request.app.state.runtime.vault
-    channels = list(dict.fromkeys(["inbox", *body.channels]))
-    async with db.acquire() as conn, conn.transaction():
-        sealed_phone = await vault.seal(conn, me, body.phone) if body.phone else None
-        sealed_email = await vault.seal(conn, me, body.email) if body.email else None
-        await people.save_contact(conn, me, body.language, channels, sealed_phone, sealed_email)
+    channels: list[str] = list(dict.fromkeys(["inbox", *body.channels]))
+    await people.save_contact(db, vault, me, body.language, channels, body.phone, body.email)
     return ContactPublic(
         language=body.language,
         channels=channels,
@@ -102,27 +94,22 @@ async def set_contact(body: ContactIn, principal: Applicant, request: Request, d
 
 
 @router.get("/me/contact", response_model=ContactPublic)
-async def get_contact(principal: Applicant, request: Request, db: Pool) -> ContactPublic:
-    me = person_ref(request, principal)
-    vault = request.app.state.runtime.vault
-    async with db.acquire() as conn:
-        row = await people.contact(conn, me)
-        if row is None:
-            return ContactPublic(language="zh-CN", channels=["inbox"], phone=None, email=None)
-        phone = await vault.open(conn, me, row["sealed_phone"]) if row["sealed_phone"] else None
-        email = await vault.open(conn, me, row["sealed_email"]) if row["sealed_email"] else None
+async def get_contact(me: MyPersonRef, vault: AppVault, db: Pool) -> ContactPublic:
+    contact = await queries.opened_contact(db, vault, me)
+    if contact is None:
+        return ContactPublic(language="zh-CN", channels=["inbox"], phone=None, email=None)
     return ContactPublic(
-        language=row["language"],
-        channels=row["channels"],
-        phone=_masked_phone(phone),
-        email=_masked_email(email),
+        language=contact.language,
+        channels=contact.channels,
+        phone=_masked_phone(contact.phone),
+        email=_masked_email(contact.email),
     )
 
 
 @router.get("/inbox", response_model=Inbox)
 async def inbox(
-    principal: Applicant,
-    request: Request,
+    me: MyPersonRef,
+    vault: AppVault,
     db: Pool,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -130,36 +117,23 @@ async def inbox(
 ) -> Inbox:
     """站内信: the notices for the signed-in person, and for everyone they are the agent of,
     newest first, in the language asked for (or the person's own)."""
-    me = person_ref(request, principal)
-    vault = request.app.state.runtime.vault
-    async with db.acquire() as conn:
-        contact = await people.contact(conn, me)
-        language = (
-            negotiate(accept_language) if accept_language else (contact["language"] if contact else "zh-CN")
-        )
-        items = []
-        for row in await people.inbox(conn, me, limit):
-            params = await vault.open(conn, me, row["sealed_params"])
-            if params is None:  # erased
-                continue
-            title, text = render(NoticeKind(row["kind"]), language, params)
-            items.append(
-                InboxItem(
-                    id=row["id"],
-                    kind=row["kind"],
-                    title=title,
-                    text=text,
-                    at=row["due_at"],
-                    read=bool(row["read_at"]),
-                )
+    mine = await queries.inbox(db, vault, me, limit)
+    language = negotiate(accept_language) if accept_language else mine.language
+    items = []
+    for notice in mine.notices:
+        title, text = render(NoticeKind(notice.kind), language, notice.params)
+        items.append(
+            InboxItem(
+                id=notice.id, kind=notice.kind, title=title, text=text, at=notice.due_at, read=notice.read
             )
+        )
     response.headers["Content-Language"] = language
     return Inbox(items=items, unread=sum(not item.read for item in items))
 
 
 @router.post("/inbox/{notice_id}/read", status_code=204)
-async def mark_read(notice_id: str, principal: Applicant, request: Request, db: Pool) -> Response:
-    if not await people.mark_read(db, person_ref(request, principal), notice_id):
+async def mark_read(notice_id: str, me: MyPersonRef, db: Pool) -> Response:
+    if not await people.mark_read(db, me, notice_id):
         raise NoticeNotFound()
     return Response(status_code=204)
 
@@ -173,5 +147,6 @@ async def notice_records(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[NoticeRecord]:
     """The delivery record of notices (queued, sent, failed, retried): no recipient, no text."""
-    rows = await people.delivery_records(db, {"status": status, "channel": channel}, limit)
-    return [NoticeRecord(**dict(row)) for row in rows]
+    return [
+        NoticeRecord(**asdict(entry)) for entry in await queries.notice_records(db, status, channel, limit)
+    ]

@@ -7,7 +7,7 @@
   is only its policy's fields (application/delivering.py). Dead letters are the operator's: a
   partner sees its own dead ones in its delivery log (`status=dead`).
 - A person (and their agent) keeps their own contact and inbox, found by the keyed hash of the
-  token's identity number.
+  token's identity number (api/dependencies.py, `MyPersonRef`).
 
 Answers: 403 for a role that may never do something; 404 for a subscription or a notice that
 exists but is someone else's, as if it did not exist.
@@ -15,18 +15,10 @@ exists but is someone else's, as if it did not exist.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends, Request
-
-from dcert_shared.auth import Principal, Role, require_role
-from dcert_shared.ids import keyed_hash
+from dcert_shared.auth import Principal, Role
 from dcert_shared.problems import Forbidden
 
 from ..domain.errors import PartnerNotRegistered, SubscriptionNotFound
-
-Applicant = Annotated[Principal, Depends(require_role("applicant"))]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 
 def _require_role(principal: Principal, *roles: Role) -> None:
@@ -59,10 +51,3 @@ def require_own_subscription(partner_id: str, owner: str | None) -> None:
     there is no such subscription)."""
     if owner != partner_id:
         raise SubscriptionNotFound()
-
-
-def person_ref(request: Request, principal: Principal) -> str:
-    """The keyed hash a person's contact and notices are filed under."""
-    _require_role(principal, "applicant")
-    assert principal.id_number is not None  # an applicant's token always carries it
-    return keyed_hash(request.app.state.settings.identity_hash_key_bytes, principal.id_number.upper())

@@ -1,21 +1,22 @@
-"""HTTP routes of the notification service (API.md): partners, subscriptions, deliveries."""
+"""HTTP routes of the notification service (docs/api.md): partners, subscriptions, deliveries."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
-from dcert_shared.auth import CurrentPrincipal
+from dcert_shared.api import idempotency, mark_replayed, principal_context
 
-from ..adapters import deliveries
+from ..adapters import deliveries, queries
 from ..adapters.deliveries import DeliveryFilter
-from ..application.commands import NewPartner, NewSubscription, NotificationCommands
+from ..adapters.read_models import PartnerPolicyVersionView, PartnerView
+from ..application.commands import NewPartner, NewSubscription
 from ..domain.errors import PartnerNotFound, ReplayTooBroad
 from ..domain.partner import DataSharingPolicy, Onboarding
+from .dependencies import Commands, CurrentPrincipal, IdempotencyKey, Pool, Settings
 from .policy import delivery_reader, require_admin, require_own_subscription, require_partner
 from .schemas import (
     DeliveryList,
@@ -41,27 +42,20 @@ from .schemas import (
 router = APIRouter(prefix="/v1")
 
 
-def commands(request: Request) -> NotificationCommands:
-    return request.app.state.commands  # type: ignore[no-any-return]
-
-
-Commands = Annotated[NotificationCommands, Depends(commands)]
-
-
-def _policy(row: asyncpg.Record) -> PolicyPublic:
+def _policy(view: PartnerView | PartnerPolicyVersionView) -> PolicyPublic:
     return PolicyPublic(
-        event_types=row["event_types"],
-        fields=row["fields"],
-        facts=row["facts"],
-        regions=row["regions"],
-        version=row["policy_version"],
-        legal_basis=row["legal_basis"],
-        purpose=row["purpose"],
+        event_types=view.event_types,
+        fields=view.fields,
+        facts=view.facts,
+        regions=view.regions,
+        version=view.policy_version,
+        legal_basis=view.legal_basis,
+        purpose=view.purpose,
     )
 
 
-def _partner(row: asyncpg.Record) -> PartnerPublic:
-    return PartnerPublic(id=row["id"], name=row["name"], policy=_policy(row))
+def _partner(view: PartnerView) -> PartnerPublic:
+    return PartnerPublic(id=view.id, name=view.name, policy=_policy(view))
 
 
 @router.post("/partners", status_code=201, response_model=PartnerPublic, tags=["partners"])
@@ -98,17 +92,16 @@ async def register_partner(
 @router.get("/partners", response_model=PartnerList, tags=["partners"])
 async def list_partners(principal: CurrentPrincipal, db: Pool) -> PartnerList:
     require_admin(principal)
-    rows = await db.fetch("SELECT * FROM partner_view ORDER BY registered_at, id")
-    return PartnerList(items=[_partner(row) for row in rows])
+    return PartnerList(items=[_partner(view) for view in await queries.partners(db)])
 
 
 @router.get("/partners/me/policy", response_model=PolicyPublic, tags=["partners"])
 async def my_policy(principal: CurrentPrincipal, db: Pool) -> PolicyPublic:
     """A partner's own data-sharing policy: what it receives and which facts it may report."""
-    row = await db.fetchrow("SELECT * FROM partner_view WHERE id = $1", require_partner(principal))
-    if row is None:
+    view = await queries.partner(db, require_partner(principal))
+    if view is None:
         raise PartnerNotFound()
-    return _partner(row).policy
+    return _policy(view)
 
 
 @router.put("/partners/{partner_id}/policy", response_model=PartnerPublic, tags=["partners"])
@@ -128,23 +121,22 @@ async def change_policy(
         body.purpose,
         keep_regions=given.regions is None,
     )
-    row = await db.fetchrow("SELECT * FROM partner_view WHERE id = $1", partner_id)
-    assert row is not None
-    return _partner(row)
+    view = await queries.partner(db, partner_id)
+    assert view is not None
+    return _partner(view)
 
 
 @router.get("/partners/{partner_id}/policy/versions", response_model=PolicyVersionList, tags=["partners"])
 async def policy_versions(partner_id: str, principal: CurrentPrincipal, db: Pool) -> PolicyVersionList:
     """Every version of a partner's policy: what it was granted, on which basis, from when."""
     require_admin(principal)
-    rows = await db.fetch(
-        "SELECT * FROM partner_policy_version_view WHERE partner_id = $1 ORDER BY policy_version", partner_id
-    )
-    if not rows:
+    versions = await queries.policy_versions(db, partner_id)
+    if not versions:
         raise PartnerNotFound()
     return PolicyVersionList(
         items=[
-            PolicyVersionPublic(**_policy(row).model_dump(), recorded_at=row["recorded_at"]) for row in rows
+            PolicyVersionPublic(**_policy(view).model_dump(), recorded_at=view.recorded_at)
+            for view in versions
         ]
     )
 
@@ -152,10 +144,10 @@ async def policy_versions(partner_id: str, principal: CurrentPrincipal, db: Pool
 @router.get("/partners/{partner_id}", response_model=PartnerPublic, tags=["partners"])
 async def get_partner(partner_id: str, principal: CurrentPrincipal, db: Pool) -> PartnerPublic:
     require_admin(principal)
-    row = await db.fetchrow("SELECT * FROM partner_view WHERE id = $1", partner_id)
-    if row is None:
+    view = await queries.partner(db, partner_id)
+    if view is None:
         raise PartnerNotFound()
-    return _partner(row)
+    return _partner(view)
 
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated, tags=["subscriptions"])
@@ -181,32 +173,20 @@ async def create_subscription(
 @router.get("/subscriptions", response_model=SubscriptionList, tags=["subscriptions"])
 async def list_subscriptions(principal: CurrentPrincipal, db: Pool) -> SubscriptionList:
     """A partner's own subscriptions."""
-    rows = await db.fetch(
-        "SELECT id, url, event_types, regions, created_at FROM subscription_view WHERE partner_id = $1"
-        " ORDER BY created_at, id",
-        require_partner(principal),
-    )
-    return SubscriptionList(items=[SubscriptionPublic(**dict(row)) for row in rows])
+    listed = await queries.subscriptions_of(db, require_partner(principal))
+    return SubscriptionList(items=[SubscriptionPublic(**asdict(subscription)) for subscription in listed])
 
 
 @router.post("/subscriptions/{subscription_id}/secret", response_model=SecretRotated, tags=["subscriptions"])
 async def rotate_secret(
-    subscription_id: str, principal: CurrentPrincipal, service: Commands, request: Request, db: Pool
+    subscription_id: str, principal: CurrentPrincipal, service: Commands, settings: Settings, db: Pool
 ) -> dict[str, Any]:
     """A new signing secret for one of the partner's subscriptions; until `previous_valid_until`
     every delivery carries a signature by each secret, so the receiver can switch at leisure."""
     partner_id = require_partner(principal)
-    require_own_subscription(partner_id, await _subscription_owner(db, subscription_id))
-    overlap = timedelta(hours=request.app.state.settings.webhook_secret_overlap_hours)
+    require_own_subscription(partner_id, await queries.subscription_owner(db, subscription_id))
+    overlap = timedelta(hours=settings.webhook_secret_overlap_hours)
     return await service.rotate_secret(principal_context(principal), partner_id, subscription_id, overlap)
-
-
-async def _subscription_owner(db: asyncpg.Pool, subscription_id: str) -> str | None:
-    """The partner a subscription is of; None when there is no such subscription."""
-    owner: str | None = await db.fetchval(
-        "SELECT partner_id FROM subscription_view WHERE id = $1", subscription_id
-    )
-    return owner
 
 
 @router.get("/deliveries", response_model=DeliveryList, tags=["deliveries"])
@@ -222,7 +202,7 @@ async def list_deliveries(
     """The delivery log, newest first: an admin sees all, a partner its own (dead ones included)."""
     partner_id = delivery_reader(principal)
     if partner_id is not None and subscription_id is not None:
-        require_own_subscription(partner_id, await _subscription_owner(db, subscription_id))
+        require_own_subscription(partner_id, await queries.subscription_owner(db, subscription_id))
     which = DeliveryFilter(
         partner_id=partner_id,
         subscription_id=subscription_id,
@@ -230,8 +210,9 @@ async def list_deliveries(
         status=status,
         since=since,
     )
-    rows = await deliveries.listed(db, which, limit)
-    return DeliveryList(items=[DeliveryPublic(**dict(row)) for row in rows])
+    return DeliveryList(
+        items=[DeliveryPublic(**asdict(entry)) for entry in await queries.deliveries(db, which, limit)]
+    )
 
 
 @router.post("/deliveries/replay", response_model=Replayed, tags=["deliveries"])
@@ -240,7 +221,7 @@ async def replay_my_deliveries(body: PartnerReplayRequest, principal: CurrentPri
     side): delivered and dead ones are sent again, in order, with their original webhook-id."""
     partner_id = require_partner(principal)
     if body.subscription_id is not None:
-        require_own_subscription(partner_id, await _subscription_owner(db, body.subscription_id))
+        require_own_subscription(partner_id, await queries.subscription_owner(db, body.subscription_id))
     which = DeliveryFilter(partner_id=partner_id, subscription_id=body.subscription_id, since=body.since)
     return Replayed(replayed=await deliveries.replay(db, which))
 
@@ -267,7 +248,7 @@ async def dead_letters(
         until=until,
     )
     return DeliveryList(
-        items=[DeliveryPublic(**dict(row)) for row in await deliveries.listed(db, which, limit)]
+        items=[DeliveryPublic(**asdict(entry)) for entry in await queries.deliveries(db, which, limit)]
     )
 
 

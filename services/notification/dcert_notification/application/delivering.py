@@ -13,7 +13,6 @@ import asyncio
 import logging
 import random
 
-import asyncpg
 from opentelemetry import metrics, trace
 
 from dcert_shared.runtime import ServiceRuntime
@@ -52,21 +51,15 @@ class DeliveryWorker:
         self._in_flight: set[asyncio.Task[None]] = set()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        async with self.pool.acquire() as listener:
-            channel = await listener.fetchval("SELECT current_setting('dcert.schema') || '_deliveries'")
-            await listener.add_listener(channel, self._on_notify)
-            try:
+        try:
+            async with deliveries.new_deliveries_wake(self.pool, self._wake.set):
                 while not stopping.is_set():
                     await self.claim_and_send()
                     await self._wait(stopping)
-            finally:
-                await listener.remove_listener(channel, self._on_notify)
-                if self._in_flight:  # let tries in flight finish and be recorded
-                    await asyncio.wait(self._in_flight)
-                await self.client.close()
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
+        finally:
+            if self._in_flight:  # let tries in flight finish and be recorded
+                await asyncio.wait(self._in_flight)
+            await self.client.close()
 
     async def _wait(self, stopping: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
@@ -81,7 +74,7 @@ class DeliveryWorker:
             return
         try:
             claimed = await deliveries.claim(self.pool, self.vault, free, self.lease_seconds)
-        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        except deliveries.QUEUE_UNAVAILABLE as error:
             log.warning("delivery queue unavailable: %s", type(error).__name__)
             return
         for delivery in claimed:

@@ -1,13 +1,10 @@
-"""Notices to people: queued by the consumers of the other services' events, sent by a worker.
+"""Notices to people: queued by the consumers of the other services' events (reactions.py), sent
+by a worker, through the channels this deployment has.
 
-The consumer (one durable consumer per source context, apart from the partners' deliveries)
-links applications and certificates to the person and agents they are about, and queues each
-planned notice once per recipient and channel in the inbox's transaction: the in-app inbox
-always, SMS and e-mail where the recipient gave a number or an address and the deployment has
-the channel. The sender claims due SMS and e-mail notices (reminders wait for their time),
-opens the address with the recipient's data key, renders the text in the recipient's language
-and records each try: queued, sent, retried (a try failed, another is due), failed. Logs and
-spans carry notice ids, kinds and channels only.
+The sender claims due SMS and e-mail notices (reminders wait for their time), opens the address
+with the recipient's data key, renders the text in the recipient's language and records each
+try: queued, sent, retried (a try failed, another is due), failed. Logs and spans carry notice
+ids, kinds and channels only.
 """
 
 from __future__ import annotations
@@ -15,59 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
-from typing import Any
 
 from opentelemetry import metrics
 
-from dcert_shared import agencies
-from dcert_shared.consumer import Subscription as EventSubscription
-from dcert_shared.envelope import EventEnvelope
 from dcert_shared.runtime import ServiceRuntime, Worker
 from dcert_shared.telemetry import tracer
-from dcert_shared.uow import UnitOfWork
-from dcert_shared.vault import Vault
 
-from ..adapters import people
+from ..adapters import people, queries
 from ..adapters.channels import Channel, ChannelError, SmsChannel, SmtpChannel
-from ..adapters.people import Recipients, hashed
 from ..domain.delivery import RetrySchedule
-from ..domain.notices import APPLICATION_STEPS, NoticeKind, NoticeRules, render
+from ..domain.notices import NoticeKind, render
 from ..settings import NotificationSettings
 
 log = logging.getLogger(__name__)
 _sent = metrics.get_meter("dcert").create_counter(
     "dcert.notices", description="Notice tries by channel and outcome"
 )
-
-NOTICE_EVENTS: Mapping[str, list[str]] = {
-    "certificate": [
-        "ApplicationSubmitted",
-        "AssessmentRequested",
-        "ApplicationReturned",
-        "ApplicationApproved",
-        "ApplicationRejected",
-        "CertificateIssued",
-        "CardOrdered",
-        "CardProduced",
-        "CardDispatched",
-        "RenewalReminderDue",
-        "CertificateCancelled",
-        # 代办: the person is told when someone names themself their agent; who acts for whom.
-        "AgentClaimed",
-        *agencies.HANDLERS,
-        # 暂停: a reported death, and its end either way.
-        "CertificatePutOnHold",
-        "CertificateHoldLifted",
-        "CertificateReinstated",
-    ],
-    "assessment": ["AppointmentBooked", "GradeRecorded"],
-    "benefits": ["BenefitActivated", "BenefitTerminated"],
-}
-
-
-class RecipientNotKnownYet(Exception):
-    """An event about a person this service cannot name yet; retried by the consumer."""
 
 
 def channels_of(settings: NotificationSettings) -> dict[str, Channel]:
@@ -86,84 +46,6 @@ def channels_of(settings: NotificationSettings) -> dict[str, Channel]:
         key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else ""
         channels["sms"] = SmsChannel(settings.sms_provider_url, key, settings.sms_sign_name)
     return channels
-
-
-def _keys(data: Mapping[str, Any]) -> list[str]:
-    """The hashed keys of the application and certificate an event is about."""
-    keys = []
-    if isinstance(application_id := data.get("application_id"), str) and application_id:
-        keys.append(hashed("application", application_id))
-    if isinstance(number := data.get("certificate_number"), str) and number:
-        keys.append(hashed("certificate", number))
-    return keys
-
-
-def notice_subscriptions(rules: NoticeRules, vault: Vault, outbound: list[str]) -> list[EventSubscription]:
-    async def queue_notices(uow: UnitOfWork, envelope: EventEnvelope) -> None:
-        data = envelope.payload
-        if envelope.event_type in agencies.HANDLERS:
-            await agencies.HANDLERS[envelope.event_type](uow, envelope)
-            return
-        keys = _keys(data)
-        person_ref = data.get("person_ref")
-        # Linked to the application: who made it for the person (told of its steps, verified or not).
-        submitter = data.get("agent_ref") if envelope.event_type == "ApplicationSubmitted" else None
-        agents = [submitter] if isinstance(submitter, str) and submitter else []
-        if isinstance(person_ref, str) and person_ref and keys:
-            await people.remember(uow.conn, keys, person_ref, agents)
-        if envelope.event_type == "CardOrdered" and keys:
-            await people.remember_card_delivery(uow.conn, keys[-1], str(data.get("delivery")))
-        who = await people.recipients(uow.conn, keys) if keys else None
-        if isinstance(person_ref, str) and person_ref and (who is None or who.person_ref != person_ref):
-            who = Recipients(person_ref, tuple(agents))
-        if who is None:
-            if rules.plan(envelope):
-                # About an application this service has not linked to a person yet (its
-                # ApplicationSubmitted comes on another stream): the consumer tries again shortly.
-                raise RecipientNotKnownYet()
-            return
-        subject = keys[0] if keys else hashed("person", who.person_ref)
-        # The person, the agents verified for them now, and (of an application's steps) whoever made it.
-        verified = await uow.conn.fetch(
-            "SELECT agent_ref FROM agencies WHERE person_ref = $1", who.person_ref
-        )
-        verified_agents = [row["agent_ref"] for row in verified]
-        for planned in rules.plan(envelope, who.card_delivery):
-            if planned.replaces is not None:
-                await people.withdraw_pending(uow.conn, subject, planned.replaces, envelope.event_id)
-            submitters = list(who.agent_refs) if planned.kind in APPLICATION_STEPS else []
-            told = (
-                [who.person_ref]
-                if planned.to_person_only
-                else [who.person_ref, *verified_agents, *submitters]
-            )
-            for recipient in dict.fromkeys(told):
-                if await vault.is_erased(uow.conn, recipient):
-                    continue  # erased on a legal request: told nothing more (their agents still are)
-                contact = await people.contact(uow.conn, recipient)
-                wanted = ["inbox"]
-                if contact is not None:
-                    addresses = {"sms": contact["sealed_phone"], "email": contact["sealed_email"]}
-                    wanted += [c for c in contact["channels"] if c in outbound and addresses.get(c)]
-                sealed = await vault.seal(uow.conn, recipient, planned.params)
-                for channel in wanted:
-                    await people.queue(
-                        uow.conn,
-                        people.NewNotice(
-                            event_id=envelope.event_id,
-                            recipient_ref=recipient,
-                            subject_key=subject,
-                            kind=planned.kind.value,
-                            channel=channel,
-                            sealed_params=sealed,
-                            due_at=planned.due_at,
-                        ),
-                    )
-
-    return [
-        EventSubscription(f"people-notices-{context}", context, event_types, queue_notices)
-        for context, event_types in NOTICE_EVENTS.items()
-    ]
 
 
 class NoticeSender:
@@ -218,13 +100,13 @@ class NoticeSender:
         if channel is None:
             return "channel_not_configured"
         async with self.pool.acquire() as conn:
-            contact = await people.contact(conn, notice.recipient_ref)
-            sealed = contact[f"sealed_{'phone' if notice.channel == 'sms' else 'email'}"] if contact else None
+            contact = await queries.contact(conn, notice.recipient_ref)
+            sealed = contact.sealed_address(notice.channel) if contact else None
             address = await self.vault.open(conn, notice.recipient_ref, sealed) if sealed else None
             params = await self.vault.open(conn, notice.recipient_ref, notice.sealed_params)
         if not address or params is None:
             return "no_address"
-        language = contact["language"] if contact else "zh-CN"
+        language = contact.language if contact else "zh-CN"
         title, text = render(NoticeKind(notice.kind), language, params)
         try:
             await channel.send(str(address), title, text, notice.kind, dict(params))

@@ -59,16 +59,17 @@ def narrowed_body(body: str, policy: DataSharingPolicy) -> str | None:
     return webhook_body(event)
 
 
-def order_key(envelope: EventEnvelope) -> str:
+def order_key(
+    stream_id: str, certificate_number: str | None, person_ref: str | None, application_id: str | None
+) -> str:
     """What a partner's deliveries are ordered by: the certificate (or person) the event is about,
     so one certificate's events arrive in order while a stuck one holds up no other."""
-    payload = envelope.payload
-    key = f"stream:{envelope.stream_id}"
-    for field in ("certificate_number", "person_ref", "application_id"):
-        value = payload.get(field)
-        if isinstance(value, str) and value:
-            key = f"{field}:{value}"
-            break
+    about = {
+        "certificate_number": certificate_number,
+        "person_ref": person_ref,
+        "application_id": application_id,
+    }
+    key = next((f"{field}:{value}" for field, value in about.items() if value), f"stream:{stream_id}")
     # Hashed: a certificate number holds an identity number, and this key is stored for ordering only.
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 

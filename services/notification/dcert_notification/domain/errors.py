@@ -57,3 +57,9 @@ class RegionsOutsidePolicy(Forbidden):
     code = "regions_outside_policy"
     title_zh = "订阅的地区超出本单位数据共享策略的管辖范围"
     title_en = "The subscription names regions outside the partner's data-sharing policy"
+
+
+class NoticeNotFound(NotFound):
+    code = "notice_not_found"
+    title_zh = "未找到该通知"
+    title_en = "Notice not found"

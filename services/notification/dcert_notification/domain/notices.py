@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from string import Template
-from typing import Any
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from dcert_shared.envelope import EventEnvelope
 from dcert_shared.working_days import WorkingCalendar
 
 CHINA = ZoneInfo("Asia/Shanghai")
+Language = Literal["zh-CN", "en"]  # what a notice is written in
 
 
 class NoticeKind(StrEnum):
@@ -215,95 +215,59 @@ class NoticeRules:
     dispute_working_days: int = 10
     reminder_hour: int = 9  # reminders go out at 09:00 China time
 
-    def plan(self, envelope: EventEnvelope, card_delivery: str | None = None) -> list[PlannedNotice]:
-        """The notices an event gives rise to (none for most events); `card_delivery`: how the
-        card of a card event is handed over (`counter` or `mail`), as its CardOrdered said."""
-        data = envelope.payload
-        match envelope.event_type:
-            case "AgentClaimed":
-                return [PlannedNotice(NoticeKind.APPLIED_IN_YOUR_NAME, {}, to_person_only=True)]
-            case "ApplicationSubmitted":
-                zh, en = MATTERS.get(str(data.get("matter")), (str(data.get("matter")),) * 2)
-                return [PlannedNotice(NoticeKind.APPLICATION_RECEIVED, {"matter_zh": zh, "matter_en": en})]
-            case "ApplicationReturned":
-                return [PlannedNotice(NoticeKind.DOCUMENTS_MISSING, {})]
-            case "AppointmentBooked":
-                starts_at = datetime.fromisoformat(str(data["starts_at"])).astimezone(CHINA)
-                params = {
-                    "starts_at_local": starts_at.strftime("%Y-%m-%d %H:%M"),
-                    "home_visit_zh": "（上门评定）" if data.get("home_visit") else "",
-                    "home_visit_en": " (a home visit)" if data.get("home_visit") else "",
-                }
-                remind_at = datetime.combine(
-                    starts_at.date() - timedelta(days=1), time(self.reminder_hour), CHINA
-                )
-                return [
-                    PlannedNotice(NoticeKind.APPOINTMENT_BOOKED, params),
-                    PlannedNotice(
-                        NoticeKind.APPOINTMENT_TOMORROW,
-                        params,
-                        due_at=remind_at,
-                        replaces=NoticeKind.APPOINTMENT_TOMORROW,
-                    ),
-                ]
-            case "GradeRecorded":
-                if int(data.get("round", 0)) >= 2:  # the provincial committee's answer is final
-                    return []
-                recorded_on = envelope.occurred_at.astimezone(CHINA).date()
-                until = self.calendar.add_working_days(recorded_on, self.dispute_working_days)
-                params = {"dispute_until": until.isoformat()}
-                remind_on = self.calendar.add_working_days(recorded_on, self.dispute_working_days - 2)
-                return [
-                    PlannedNotice(NoticeKind.RESULT_RECORDED, params),
-                    PlannedNotice(
-                        NoticeKind.DISPUTE_DEADLINE,
-                        params,
-                        due_at=datetime.combine(remind_on, time(self.reminder_hour), CHINA),
-                        replaces=NoticeKind.DISPUTE_DEADLINE,
-                    ),
-                ]
-            case "ApplicationApproved":
-                return [PlannedNotice(NoticeKind.APPLICATION_APPROVED, _certificate(data))]
-            case "ApplicationRejected":
-                return [PlannedNotice(NoticeKind.APPLICATION_REJECTED, {})]
-            case "CertificateIssued":
-                return [
-                    PlannedNotice(
-                        NoticeKind.CERTIFICATE_ISSUED,
-                        {**_certificate(data), "expires_on": str(data["expires_on"])},
-                    )
-                ]
-            case "CardProduced" if card_delivery == "counter":
-                return [PlannedNotice(NoticeKind.CARD_READY, _certificate(data))]
-            case "CardDispatched":
-                return [PlannedNotice(NoticeKind.CARD_DISPATCHED, _certificate(data))]
-            case "RenewalReminderDue":
-                params = {
-                    **_certificate(data),
-                    "expires_on": str(data["expires_on"]),
-                    "window_opens_on": str(data["window_opens_on"]),
-                }
-                return [PlannedNotice(NoticeKind.RENEWAL_WINDOW, params)]
-            case "CertificateCancelled":
-                return [PlannedNotice(NoticeKind.CERTIFICATE_CANCELLED, _certificate(data))]
-            case "CertificatePutOnHold":
-                return [PlannedNotice(NoticeKind.CERTIFICATE_ON_HOLD, _certificate(data))]
-            case "CertificateHoldLifted" | "CertificateReinstated":
-                return [PlannedNotice(NoticeKind.CERTIFICATE_RESTORED, _certificate(data))]
-            case "BenefitActivated":
-                return [
-                    PlannedNotice(
-                        NoticeKind.BENEFIT_GRANTED,
-                        {**_benefit(data), "active_from": str(data["active_from"])},
-                    )
-                ]
-            case "BenefitTerminated":
-                return [
-                    PlannedNotice(
-                        NoticeKind.BENEFIT_ENDED, {**_benefit(data), "active_to": str(data["active_to"])}
-                    )
-                ]
-        return []
+    def appointment_booked(self, starts_at: str, home_visit: bool) -> list[PlannedNotice]:
+        """The booking, and a reminder the day before at `reminder_hour` (replacing an earlier
+        one: the appointment moved)."""
+        local_start = datetime.fromisoformat(starts_at).astimezone(CHINA)
+        params = {
+            "starts_at_local": local_start.strftime("%Y-%m-%d %H:%M"),
+            "home_visit_zh": "（上门评定）" if home_visit else "",
+            "home_visit_en": " (a home visit)" if home_visit else "",
+        }
+        remind_at = datetime.combine(local_start.date() - timedelta(days=1), time(self.reminder_hour), CHINA)
+        return [
+            PlannedNotice(NoticeKind.APPOINTMENT_BOOKED, params),
+            PlannedNotice(
+                NoticeKind.APPOINTMENT_TOMORROW,
+                params,
+                due_at=remind_at,
+                replaces=NoticeKind.APPOINTMENT_TOMORROW,
+            ),
+        ]
+
+    def grade_recorded(self, round: int, recorded_at: datetime) -> list[PlannedNotice]:
+        """The result and the last day to dispute it, with a reminder two working days before
+        (none after the provincial committee's answer, round 2: it is final)."""
+        if round >= 2:
+            return []
+        recorded_on = recorded_at.astimezone(CHINA).date()
+        until = self.calendar.add_working_days(recorded_on, self.dispute_working_days)
+        params = {"dispute_until": until.isoformat()}
+        remind_on = self.calendar.add_working_days(recorded_on, self.dispute_working_days - 2)
+        return [
+            PlannedNotice(NoticeKind.RESULT_RECORDED, params),
+            PlannedNotice(
+                NoticeKind.DISPUTE_DEADLINE,
+                params,
+                due_at=datetime.combine(remind_on, time(self.reminder_hour), CHINA),
+                replaces=NoticeKind.DISPUTE_DEADLINE,
+            ),
+        ]
+
+
+def application_received(matter: str | None) -> list[PlannedNotice]:
+    zh, en = MATTERS.get(str(matter), (str(matter),) * 2)
+    return [PlannedNotice(NoticeKind.APPLICATION_RECEIVED, {"matter_zh": zh, "matter_en": en})]
+
+
+def about_certificate(kind: NoticeKind, certificate_number: str | None, **params: str) -> list[PlannedNotice]:
+    """A notice about a certificate: its number masked, and any dates it names."""
+    return [PlannedNotice(kind, {"certificate_masked": mask_certificate(certificate_number or ""), **params})]
+
+
+def about_benefit(kind: NoticeKind, benefit: str, **params: str) -> list[PlannedNotice]:
+    zh, en = BENEFITS.get(benefit, (benefit,) * 2)
+    return [PlannedNotice(kind, {"benefit_zh": zh, "benefit_en": en, **params})]
 
 
 def render(kind: NoticeKind, language: str, params: Mapping[str, str]) -> tuple[str, str]:
@@ -317,12 +281,3 @@ def render(kind: NoticeKind, language: str, params: Mapping[str, str]) -> tuple[
 def mask_certificate(number: str) -> str:
     """3305**********1234-style: the region and the last four characters of the identity part."""
     return number[:4] + "*" * 10 + number[14:18] if len(number) >= 18 else "*" * len(number)
-
-
-def _certificate(data: Mapping[str, Any]) -> dict[str, str]:
-    return {"certificate_masked": mask_certificate(str(data.get("certificate_number", "")))}
-
-
-def _benefit(data: Mapping[str, Any]) -> dict[str, str]:
-    zh, en = BENEFITS.get(str(data["benefit"]), (str(data["benefit"]),) * 2)
-    return {"benefit_zh": zh, "benefit_en": en}
