@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.uow import UnitOfWork
 
-from ..adapters import assignment as queries
+from ..adapters import queries
 from ..domain.assessment import Assessment, AssessmentRequest
 from ..domain.staff import UniqueKey
 from .assignment import Deadline, assign
