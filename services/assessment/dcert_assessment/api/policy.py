@@ -21,21 +21,14 @@ went to another doctor learns why. An id that names no assessment is 404.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Depends, Request
-
-from dcert_shared.auth import Principal, Role, require_role
-from dcert_shared.ids import keyed_hash
+from dcert_shared.auth import Principal, Role
 from dcert_shared.problems import Bilingual, Forbidden
 from dcert_shared.regions import covers
 
 from ..adapters.queries import AssessmentRecord
 from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor, NotYourAssessment
-
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
-DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
 
 View = Literal["grade", "findings"]
 
@@ -131,11 +124,3 @@ class AssessmentPolicy:
         if not self.is_the_assigned_doctor(principal, found):
             raise NotTheAssignedDoctor()
         return found
-
-
-def assessment_policy(request: Request) -> AssessmentPolicy:
-    key: bytes = request.app.state.runtime.settings.identity_hash_key_bytes
-    return AssessmentPolicy(lambda id_number: keyed_hash(key, id_number))
-
-
-Policy = Annotated[AssessmentPolicy, Depends(assessment_policy)]

@@ -5,18 +5,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from dcert_shared.access_log import Reads
-from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
-from dcert_shared.auth import CurrentPrincipal
+from dcert_shared.api import idempotency, mark_replayed, principal_context
 
 from ..adapters import medical_records, queries
 from ..adapters.read_models import AssessmentView, InstitutionView
-from ..application.commands import AssessmentCommands, NewDoctor, NewInstitution
+from ..application.commands import NewDoctor, NewInstitution
 from ..domain.errors import InstitutionNotFound
 from ..domain.events import MedicalRecord
-from .policy import Admin, DoctorOrAdmin, DoctorPrincipal, Policy
+from .dependencies import (
+    Admin,
+    Commands,
+    CurrentPrincipal,
+    DoctorOrAdmin,
+    DoctorPrincipal,
+    IdempotencyKey,
+    Policy,
+    Pool,
+    Reads,
+    RecordVault,
+)
 from .schemas import (
     AccreditationCheck,
     AccreditationRenewal,
@@ -45,13 +54,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/v1")
-
-
-def commands(request: Request) -> AssessmentCommands:
-    return request.app.state.commands  # type: ignore[no-any-return]
-
-
-Commands = Annotated[AssessmentCommands, Depends(commands)]
 
 
 @router.post("/institutions", status_code=201, response_model=InstitutionPublic, tags=["institutions"])
@@ -180,7 +182,12 @@ async def list_assessments(
     "/assessments/{assessment_id}", response_model=AssessmentDetail | AssessmentPublic, tags=["assessments"]
 )
 async def get_assessment(
-    assessment_id: str, principal: CurrentPrincipal, policy: Policy, db: Pool, request: Request, reads: Reads
+    assessment_id: str,
+    principal: CurrentPrincipal,
+    policy: Policy,
+    db: Pool,
+    vault: RecordVault,
+    reads: Reads,
 ) -> AssessmentDetail | AssessmentPublic:
     """Findings and measurements are sensitive: the assigned doctor, the reviewer of the case (its
     household region) and the person assessed see them; an admin sees the grade only."""
@@ -194,9 +201,7 @@ async def get_assessment(
     detail = None
     if assessment.status == "assessed":
         assert assessment.sealed_record is not None  # recorded with the grade
-        record = await medical_records.open_record(
-            request.app.state.runtime.vault, db, assessment.person_ref, assessment.sealed_record
-        )
+        record = await medical_records.open_record(vault, db, assessment.person_ref, assessment.sealed_record)
         detail = _grade_detail(assessment, record)
     return AssessmentDetail.model_validate({**fields, "result": detail})
 
