@@ -21,6 +21,7 @@ __all__ = [
     "Commands",
     "CurrentPrincipal",
     "DoctorOrAdmin",
+    "DoctorOrReviewer",
     "DoctorPrincipal",
     "IdempotencyKey",
     "Policy",
@@ -32,6 +33,7 @@ __all__ = [
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
 DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
+DoctorOrReviewer = Annotated[Principal, Depends(require_role("doctor", "reviewer"))]
 
 
 def assessment_commands(request: Request) -> AssessmentCommands:

@@ -12,6 +12,7 @@ from dcert_shared.api import idempotency, mark_replayed, principal_context
 from ..adapters import medical_records, queries
 from ..adapters.read_models import AssessmentView, InstitutionView
 from ..application.commands import NewDoctor, NewInstitution
+from ..domain import grading
 from ..domain.errors import InstitutionNotFound
 from ..domain.events import MedicalRecord
 from .dependencies import (
@@ -19,6 +20,7 @@ from .dependencies import (
     Commands,
     CurrentPrincipal,
     DoctorOrAdmin,
+    DoctorOrReviewer,
     DoctorPrincipal,
     IdempotencyKey,
     Policy,
@@ -26,6 +28,7 @@ from .dependencies import (
     Reads,
     RecordVault,
 )
+from .grading_schemas import GradingCheck, GradingQuestion
 from .schemas import (
     AccreditationCheck,
     AccreditationRenewal,
@@ -272,6 +275,13 @@ async def record_result(
     )
     mark_replayed(response, replayed)
     return recorded
+
+
+@router.post("/grading/check", response_model=GradingCheck, tags=["grading"])
+async def check_grading(body: GradingQuestion, _: DoctorOrReviewer) -> GradingCheck:
+    """GB/T 26341-2010: the grades some measurements give for a category at an age, measure by
+    measure, as the check of a result weighs them; the doctor's form explains it before recording."""
+    return GradingCheck.of(body, grading.read(body.category, body.measurements.to_domain(), body.age_years))
 
 
 @router.get("/reports/overrides", response_model=OverrideReport, tags=["reports"])
