@@ -514,6 +514,13 @@ MATRIX: tuple[Entry, ...] = (
         foreign={"doctor_foreign"},
         body=lambda w, c: _RESULT,
     ),
+    op(
+        "assessment",
+        "POST",
+        "/v1/grading/check",
+        allowed={"doctor", "doctor_foreign", "reviewer", "reviewer_foreign"},
+        body=lambda w, c: {"category": "hearing", "age_years": 40, "measurements": {"hearing_loss_db": 85}},
+    ),
     admin_only("assessment", "GET", "/v1/reports/overrides"),
     # -- benefits service -------------------------------------------------------------------------
     public("benefits", "GET", "/health"),

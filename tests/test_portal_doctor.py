@@ -12,8 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from dcert_portal.doctor_form import implied
-
 from .system import System, application, new_person, register_doctor, wait_for
 from .test_main_flow import apply, status_of
 from .test_portal_pages import hidden
@@ -75,32 +73,38 @@ async def doctor_signed_in(visitor: httpx.AsyncClient, doctor_id: str) -> httpx.
     return answer
 
 
-def test_the_check_agrees_with_the_services_grading() -> None:
-    """The portal's table is the service's (domain/grading.py), value by value."""
-    from dcert_assessment.domain.grading import Measurements, expected_levels
+async def test_the_check_shows_the_range_the_assessment_service_gives(
+    visitor: httpx.AsyncClient, system: System, admin: str, hearing_doctor: str
+) -> None:
+    """An adult's IQ and WHO-DAS II point at different grades: the page shows, measure by measure,
+    the range the assessment service's grading check answers (the portal keeps no table of its own)."""
+    _, _, assessment_id, doctor_id = await asyncio.to_thread(assigned_case, system, admin, hearing_doctor)
+    age = system.call("assessment", "GET", f"/v1/assessments/{assessment_id}", token=admin).json()[
+        "age_years"
+    ]
+    doctor = system.token("doctor", f"doctor-{doctor_id}", doctor_id=doctor_id)
+    question = {"category": "intellectual", "age_years": age, "measurements": {"iq": 30, "whodas_score": 100}}
+    given = system.call("assessment", "POST", "/v1/grading/check", question, token=doctor).json()
+    low, high = given["expected_levels"][0], given["expected_levels"][-1]
+    assert low < high, given  # a range
 
-    samples: list[tuple[str, dict[str, float], int]] = [
-        ("visual", {"best_corrected_acuity": a}, 40) for a in (0.01, 0.02, 0.04, 0.05, 0.09, 0.1, 0.29, 0.3)
-    ]
-    samples += [
-        ("visual", {"best_corrected_acuity": 0.2, "visual_field_radius_deg": f}, 40) for f in (4, 9, 10)
-    ]
-    samples += [("hearing", {"hearing_loss_db": d}, 40) for d in (30, 40, 41, 60, 61, 80, 81, 90, 91)]
-    samples += [("speech", {"speech_intelligibility_pct": p}, 40) for p in (5, 10, 11, 25, 45, 65, 66)]
-    samples += [("intellectual", {"dq": q}, 5) for q in (25, 26, 39, 54, 75, 76)]
-    samples += [("intellectual", {"iq": q}, 12) for q in (19, 20, 34, 49, 69, 70)]
-    samples += [("intellectual", {"iq": 30, "whodas_score": w}, 40) for w in (50, 100, 120)]
-    samples += [
-        ("mental", {"whodas_score": w, "illness_months": m}, 40) for w in (50, 100, 120) for m in (6, 24)
-    ]
-    samples += [("mental", {"whodas_score": 120}, 15), ("physical", {}, 40), ("hearing", {}, 40)]
-    for category, numbers, age in samples:
-        service = expected_levels(category, Measurements(**numbers), age)
-        portal = implied(category, numbers, age)
-        if service is None:
-            assert portal.kind in ("physical", "judgement", "none"), (category, numbers, age)
-        else:
-            assert portal.levels == service.levels, (category, numbers, age)
+    await doctor_signed_in(visitor, doctor_id)
+    case = await visitor.get(f"/worklist/{assessment_id}")
+    form = {
+        "csrf": hidden(case.text, "csrf"),
+        "form_token": hidden(case.text, "form_token"),
+        "category": "intellectual",
+        "iq": "30",
+        "whodas_score": "100",
+        "action": "check",
+    }
+    checked = await visitor.post(f"/worklist/{assessment_id}", data=form)
+    assert checked.status_code == 200
+    assert f"测量结果对应{low}至{high}级。" in checked.text
+    labels = {"iq": "智商（IQ）", "whodas_score": "WHO-DAS II 分值"}
+    for weighed in given["weighed"]:
+        assert f"{labels[weighed['measure']]} {weighed['value']:g}：{weighed['level']}级。" in checked.text
+    assert "与此不同的等级须填写偏离理由。" in checked.text  # no level chosen yet
 
 
 async def test_a_doctor_signs_in_and_only_doctors_use_the_worklist(

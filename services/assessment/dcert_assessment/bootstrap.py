@@ -7,8 +7,6 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from dcert_shared import agencies
-from dcert_shared.consumer import Subscription
 from dcert_shared.db import ReadModels
 from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app, periodic
@@ -17,7 +15,7 @@ from .adapters import read_models
 from .api.routes import router
 from .application.assignment import Deadline
 from .application.commands import AssessmentCommands
-from .application.reactions import on_application_ended, on_assessment_requested
+from .application.reactions import AssessmentReactions
 from .domain.events import registry
 from .settings import AssessmentSettings
 
@@ -35,22 +33,9 @@ def create_app(
         projectors=[read_models.project],
     )
     commands = AssessmentCommands(runtime, deadline, settings)
+    reactions = AssessmentReactions(deadline)
     runtime.wire(
-        subscriptions=[
-            # One consumer of the certificate stream: a withdrawal never before its request.
-            Subscription.reacting(
-                "applications",
-                "certificate",
-                {
-                    "AssessmentRequested": on_assessment_requested(deadline),
-                    "ApplicationWithdrawn": on_application_ended,
-                    "ApplicationRejected": on_application_ended,
-                    # Who acts for whom, as the certificate service verifies it.
-                    **agencies.HANDLERS,
-                },
-                formerly=("assessment-requested", "applications-ended"),
-            ),
-        ],
+        subscriptions=reactions.subscriptions(),
         # 资质到期: lapsed institutions stop assessing and their open assessments move.
         workers=[
             periodic(

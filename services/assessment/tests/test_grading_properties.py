@@ -1,4 +1,5 @@
-"""Generated measurements against DOMAIN.md's GB/T 26341-2010 table, read by a plain oracle.
+"""Generated measurements against the GB/T 26341-2010 table of docs/domain.md (grading), read by
+a plain oracle.
 
 The oracle below is written from the table's text, not from grading.py's scales. The table
 gives whole numbers; a fractional value between two bands (80.5 dB, 34.5 IQ) is read by carrying

@@ -1,14 +1,13 @@
-"""The doctor's result form (API.md, `POST /v1/assessments/{id}/result`): its fields, the API body
-it makes, and the consistency check explained in words before submitting.
+"""The doctor's result form (docs/api.md, assessment service, `POST /v1/assessments/{id}/result`):
+its fields, the API body it makes, and the consistency check explained in words before submitting.
 
-The check mirrors the grading table of GB/T 26341-2010 as DOMAIN.md tabulates it (the assessment
-service's `domain/grading.py`); the portal talks to the service only through its API, so the table
-is repeated here and a test compares the two. The service stays the judge: it refuses a level
-that contradicts the measurements without an override reason, whatever this page said."""
+The check is the assessment service's (`POST /v1/grading/check`, GB/T 26341-2010 as its
+`domain/grading.py` holds it): the page asks it and puts its answer into words. The service stays
+the judge when the result is sent: it refuses a level that contradicts the measurements without
+an override reason."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -73,34 +72,7 @@ def component_field(category: str, name: str | None = None) -> str:
     return f"component-{category}" if name is None else f"component-{category}-{name}"
 
 
-ADULT_AGE: Final = 18
-SCHOOL_AGE: Final = 7
-MENTAL_ILLNESS_MIN_MONTHS: Final = 12
-
-
-@dataclass(frozen=True)
-class Scale:
-    """Grade limits of one measure, most severe first: a value reaching limit n gives level n."""
-
-    reaches: Callable[[float, float], bool]
-    limits: tuple[float, ...]
-
-    def level(self, value: float) -> int | None:
-        for level, limit in enumerate(self.limits, start=1):
-            if self.reaches(value, limit):
-                return level
-        return None
-
-
-SCALES: Final = {
-    "best_corrected_acuity": Scale(operator.lt, (0.02, 0.05, 0.1, 0.3)),
-    "visual_field_radius_deg": Scale(operator.lt, (5, 10)),
-    "hearing_loss_db": Scale(operator.gt, (90, 80, 60, 40)),
-    "speech_intelligibility_pct": Scale(operator.le, (10, 25, 45, 65)),
-    "dq": Scale(operator.le, (25, 39, 54, 75)),
-    "iq": Scale(operator.lt, (20, 35, 50, 70)),
-    "whodas_score": Scale(operator.ge, (116, 106, 96, 52)),
-}
+# The measurements the form offers for each category: a component shows only its own.
 MEASURES: Final = {
     "visual": ("best_corrected_acuity", "visual_field_radius_deg"),
     "hearing": ("hearing_loss_db",),
@@ -130,61 +102,35 @@ FIELD_ORDER: Final = [
 ]
 
 
-def weighed_measures(category: str, age_years: int) -> tuple[str, ...]:
-    """The measures the service checks the level against, for this category and age."""
-    if category == "intellectual":
-        if age_years < SCHOOL_AGE:
-            return ("dq",)
-        return ("iq",) if age_years < ADULT_AGE else ("iq", "whodas_score")
-    if category == "mental":
-        return ("whodas_score",) if age_years >= ADULT_AGE else ()
-    return MEASURES.get(category, ())
+# The service's outcomes in which the level is checked against the measurements.
+CHECKED: Final = ("levels", "no_level", "short_illness")
 
 
 @dataclass(frozen=True)
 class Check:
-    """What the measurements say about the level, for the page to put into words."""
+    """The assessment service's grading check of the measurements, for the page to put into words."""
 
-    kind: str  # "physical", "judgement" (mental under 18), "none" (no measure entered),
-    # "short_illness", "no_level" (no grade reached), "levels"
+    outcome: str  # levels, no_level, short_illness, not_measured, functional_assessment, adaptive_behaviour
     levels: tuple[int, ...] = ()
     each: tuple[tuple[str, float, int | None], ...] = ()  # measure, value, the level it gives
-    foreign: tuple[str, ...] = ()  # entered measures that are not of the category
+    foreign: tuple[str, ...] = ()  # entered measures that are not of the category, in the page's order
+
+    @classmethod
+    def from_answer(cls, answer: dict[str, Any]) -> Check:
+        """The service's `GradingCheck`."""
+        foreign = set(answer["foreign_measurements"])
+        return cls(
+            outcome=str(answer["outcome"]),
+            levels=tuple(answer["expected_levels"]),
+            each=tuple((item["measure"], float(item["value"]), item["level"]) for item in answer["weighed"]),
+            foreign=tuple(name for name in MEASUREMENTS if name in foreign),
+        )
 
     def admits(self, level: int | None) -> bool | None:
         """Whether the level agrees; None when nothing is checked or no level was chosen."""
-        if level is None or self.kind not in ("levels", "no_level", "short_illness"):
+        if level is None or self.outcome not in CHECKED:
             return None
         return level in self.levels
-
-
-def implied(category: str, measurements: dict[str, float], age_years: int) -> Check:
-    """The levels the entered measurements give for `category` (the service's rule)."""
-    foreign = tuple(name for name in measurements if name not in MEASURES.get(category, ()))
-    if category == "physical":
-        return Check("physical", foreign=foreign)
-    if category == "mental":
-        if age_years < ADULT_AGE:
-            return Check("judgement", foreign=foreign)
-        months = measurements.get("illness_months")
-        if months is not None and months <= MENTAL_ILLNESS_MIN_MONTHS:
-            return Check("short_illness", foreign=foreign)
-    names = weighed_measures(category, age_years)
-    each = tuple(
-        (name, measurements[name], SCALES[name].level(measurements[name]))
-        for name in names
-        if name in measurements
-    )
-    if not each:
-        return Check("none", foreign=foreign)
-    reached = [level for _, _, level in each if level is not None]
-    if not reached:
-        return Check("no_level", each=each, foreign=foreign)
-    if category == "intellectual":
-        levels = tuple(range(min(reached), max(reached) + 1))  # weighed together: every grade between
-    else:
-        levels = (min(reached),)  # visual acuity or field: the more severe decides
-    return Check("levels", levels=levels, each=each, foreign=foreign)
 
 
 def describe_levels(levels: tuple[int, ...]) -> tuple[str, dict[str, object]]:

@@ -1,6 +1,7 @@
 """The doctor's pages: the worklist with due dates, and a case with the result form, whose
-consistency check (the level the measurements give) is explained in words before submitting.
-Only through the public APIs, as the signed-in doctor (API.md)."""
+consistency check (the level the measurements give, as the assessment service answers it) is
+explained in words before submitting. Only through the public APIs, as the signed-in doctor
+(docs/api.md)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ from fastapi.responses import RedirectResponse, Response
 
 from .application_form import FieldError
 from .doctor_form import (
+    CHECKED,
     FORM_CATEGORIES,
     LEVELS,
     MEASUREMENTS,
     MEASURES,
     RESULT_CATEGORIES,
+    Check,
     ResultForm,
     component_field,
     describe_levels,
-    implied,
     ordered,
 )
 from .i18n import N_
@@ -54,9 +56,17 @@ async def worklist(request: Request) -> Response:
     )
 
 
-def explanation(t: Any, category: str, numbers: dict[str, float], age: int, level: int | None) -> list[str]:
+async def grading_check(
+    request: Request, person: Person, category: str, numbers: dict[str, float], age: int
+) -> Check:
+    """What the measurements give for `category`, as the assessment service weighs them."""
+    language = translator(request).language
+    answer = await services(request).grading_check(person.token, language, category, age, numbers)
+    return Check.from_answer(answer)
+
+
+def explanation(t: Any, check: Check, level: int | None) -> list[str]:
     """The consistency check in words: the level the measurements give, and what follows."""
-    check = implied(category, numbers, age)
     lines = []
     for name, value, given in check.each:
         label = t.gettext(MEASUREMENTS[name][0])
@@ -70,29 +80,29 @@ def explanation(t: Any, category: str, numbers: dict[str, float], age: int, leve
                     "%(measure)s %(value)s: level %(level)s.", measure=label, value=f"{value:g}", level=given
                 )
             )
-    if check.kind == "physical":
+    if check.outcome == "functional_assessment":
         lines.append(
             t.gettext(
                 "Physical disability is graded by your functional assessment: no measurement is checked."
             )
         )
-    elif check.kind == "judgement":
+    elif check.outcome == "adaptive_behaviour":
         lines.append(
             t.gettext(
                 "Under 18, mental disability is graded by adaptive behaviour: no measurement is checked."
             )
         )
-    elif check.kind == "none":
+    elif check.outcome == "not_measured":
         lines.append(
             t.gettext("No measurement of this kind of disability is entered: the level is not checked.")
         )
-    elif check.kind == "short_illness":
+    elif check.outcome == "short_illness":
         lines.append(
             t.gettext(
                 "The illness has lasted 12 months or less: the measurements give no level of mental disability."
             )
         )
-    elif check.kind == "no_level":
+    elif check.outcome == "no_level":
         lines.append(t.gettext("The measurements reach no level of disability."))
     else:
         text, params = describe_levels(check.levels)
@@ -107,7 +117,7 @@ def explanation(t: Any, category: str, numbers: dict[str, float], age: int, leve
                 level=level,
             )
         )
-    elif level is None and check.kind in ("levels", "no_level", "short_illness"):
+    elif level is None and check.outcome in CHECKED:
         lines.append(t.gettext("A level that differs from this needs an override reason."))
     for name in check.foreign:
         lines.append(
@@ -119,16 +129,17 @@ def explanation(t: Any, category: str, numbers: dict[str, float], age: int, leve
     return lines
 
 
-def component_explanations(t: Any, form: ResultForm, age: int) -> tuple[dict[str, list[str]], list[str]]:
+async def component_explanations(
+    request: Request, person: Person, form: ResultForm, age: int
+) -> tuple[dict[str, list[str]], list[str]]:
     """A multiple disability's check in words: per ticked component what its measurements give,
     then the overall level, the most severe component's."""
+    t = translator(request)
     ticked = form.ticked()
-    each = {
-        category: explanation(
-            t, category, form.component_measurements(category)[0], age, form.component_level(category)
-        )
-        for category in ticked
-    }
+    each = {}
+    for category in ticked:
+        check = await grading_check(request, person, category, form.component_measurements(category)[0], age)
+        each[category] = explanation(t, check, form.component_level(category))
     levels = [level for level in (form.component_level(category) for category in ticked) if level is not None]
     if len(ticked) < 2:
         overall = t.gettext(
@@ -282,7 +293,7 @@ async def submit(request: Request, assessment_id: str) -> Response:
             mistakes = [
                 error for c in form.ticked() for error in form.component_measurements(c, t.gettext)[1]
             ]
-            component_checks, checked = component_explanations(t, form, age)
+            component_checks, checked = await component_explanations(request, person, form, age)
         else:
             numbers, mistakes = form.measurements(t.gettext)
             if category not in RESULT_CATEGORIES:
@@ -291,7 +302,8 @@ async def submit(request: Request, assessment_id: str) -> Response:
                 )
                 checked = None
             else:
-                checked = explanation(t, category, numbers, age, form.level())
+                check = await grading_check(request, person, category, numbers, age)
+                checked = explanation(t, check, form.level())
         return await _case_page(
             request,
             person,

@@ -1,4 +1,4 @@
-"""The four services as the portal sees them: their public HTTP APIs (API.md), called with the
+"""The four services as the portal sees them: their public HTTP APIs (docs/api.md), called with the
 signed-in person's bearer token and the page's language; nothing else."""
 
 from __future__ import annotations
@@ -56,6 +56,25 @@ class Services:
             return None
         _raise_for_status(answer)
         return str(answer.json()["access_token"])
+
+    async def grading_check(
+        self, token: str, language: str, category: str, age_years: int, measurements: dict[str, float]
+    ) -> dict[str, Any]:
+        """The assessment service's grading check (`POST /v1/grading/check`): what the measurements
+        give. The form sends only numbers it has checked, so any other answer than 200 (a refusal,
+        too many requests) means the check cannot be given now."""
+        answer = await self.call(
+            self.assessment,
+            "POST",
+            "/v1/grading/check",
+            token,
+            language,
+            json={"category": category, "age_years": age_years, "measurements": measurements},
+        )
+        if answer.status_code != 200:
+            raise ServiceUnavailable(str(answer.request.url))
+        check: dict[str, Any] = answer.json()
+        return check
 
     async def call(
         self,

@@ -13,9 +13,11 @@ async def seal(vault: Vault, conn: asyncpg.Connection, person_ref: str, record: 
     return await vault.seal(conn, person_ref, record.model_dump(mode="json"))
 
 
-async def open_record(vault: Vault, conn: asyncpg.Connection, person_ref: str, token: str) -> MedicalRecord:
+async def open_record(
+    vault: Vault, db: asyncpg.Connection | asyncpg.Pool, person_ref: str, token: str
+) -> MedicalRecord:
     """The record, or an empty one when the person has been erased (their key destroyed)."""
     if token.startswith(LEGACY_UNSEALED):
         return MedicalRecord.model_validate_json(token.removeprefix(LEGACY_UNSEALED))
-    opened = await vault.open(conn, person_ref, token)
+    opened = await vault.open(db, person_ref, token)
     return MedicalRecord() if opened is None else MedicalRecord.model_validate(opened)

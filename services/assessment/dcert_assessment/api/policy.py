@@ -21,22 +21,15 @@ went to another doctor learns why. An id that names no assessment is 404.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from fastapi import Depends, Request
-
-from dcert_shared.auth import Principal, Role, require_role
-from dcert_shared.ids import keyed_hash
+from dcert_shared.auth import Principal, Role
 from dcert_shared.problems import Bilingual, Forbidden
 from dcert_shared.regions import covers
 
+from ..adapters.queries import AssessmentRecord
 from ..domain.errors import AssessmentNotFound, NotTheAssignedDoctor, NotYourAssessment
 
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
-DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
-
-Fields = dict[str, Any]  # a row of assessment_view
 View = Literal["grade", "findings"]
 
 
@@ -55,36 +48,34 @@ class AssessmentPolicy:
     def __init__(self, person_ref: Callable[[str], str]) -> None:
         self._person_ref = person_ref
 
-    def is_the_person_or_agent(self, principal: Principal, fields: Fields) -> bool:
+    def is_the_person_or_agent(self, principal: Principal, found: AssessmentRecord) -> bool:
         """The person, or an agent verified for them now."""
         if principal.role != "applicant" or not principal.id_number:
             return False
         ref = self._person_ref(principal.id_number)
-        return ref == fields["person_ref"] or ref in (fields["verified_agents"] or [])
+        return ref == found.view.person_ref or ref in found.verified_agents
 
-    def may_book(self, principal: Principal, fields: Fields) -> bool:
+    def may_book(self, principal: Principal, found: AssessmentRecord) -> bool:
         """The person, a verified agent, or whoever the request named to book (who applied)."""
-        if self.is_the_person_or_agent(principal, fields):
+        if self.is_the_person_or_agent(principal, found):
             return True
         if principal.role != "applicant" or not principal.id_number:
             return False
-        return self._person_ref(principal.id_number) in (fields["agent_refs"] or [])
+        return self._person_ref(principal.id_number) in (found.view.agent_refs or [])
 
     @staticmethod
-    def is_the_assigned_doctor(principal: Principal, fields: Fields) -> bool:
-        return (
-            principal.role == "doctor"
-            and bool(fields["doctor_id"])
-            and fields["doctor_id"] == principal.doctor_id
-        )
+    def is_the_assigned_doctor(principal: Principal, found: AssessmentRecord) -> bool:
+        doctor_id = found.view.doctor_id
+        return principal.role == "doctor" and bool(doctor_id) and doctor_id == principal.doctor_id
 
     @staticmethod
-    def reviews_the_case(principal: Principal, fields: Fields) -> bool:
+    def reviews_the_case(principal: Principal, found: AssessmentRecord) -> bool:
+        household_region = found.view.household_region
         return (
             principal.role == "reviewer"
             and principal.region is not None
-            and bool(fields["household_region"])
-            and covers(principal.region, fields["household_region"])
+            and bool(household_region)
+            and covers(principal.region, household_region)
         )
 
     @staticmethod
@@ -99,43 +90,37 @@ class AssessmentPolicy:
         _require_role(principal, "doctor")
         return principal.doctor_id
 
-    def readable(self, principal: Principal, fields: Fields | None) -> tuple[Fields, View]:
+    def readable(self, principal: Principal, found: AssessmentRecord | None) -> tuple[AssessmentRecord, View]:
         """The assessment and what of it the caller reads: the grade (admin) or the findings too."""
         _require_role(principal, "applicant", "doctor", "reviewer", "admin")
-        if fields is None:
+        if found is None:
             raise AssessmentNotFound()
         if principal.role == "admin":
-            return fields, "grade"
+            return found, "grade"
         if (
-            self.is_the_assigned_doctor(principal, fields)
-            or self.reviews_the_case(principal, fields)
-            or self.is_the_person_or_agent(principal, fields)
+            self.is_the_assigned_doctor(principal, found)
+            or self.reviews_the_case(principal, found)
+            or self.is_the_person_or_agent(principal, found)
         ):
-            return fields, "findings"
+            return found, "findings"
         raise _foreign(principal)
 
-    def require_booker(self, principal: Principal, fields: Fields | None) -> Fields:
+    def require_booker(self, principal: Principal, found: AssessmentRecord | None) -> AssessmentRecord:
         """预约: the person, their agent, or the assigned doctor picks the time."""
         _require_role(principal, "applicant", "doctor")
-        if fields is None:
+        if found is None:
             raise AssessmentNotFound()
-        if not (self.is_the_assigned_doctor(principal, fields) or self.may_book(principal, fields)):
+        if not (self.is_the_assigned_doctor(principal, found) or self.may_book(principal, found)):
             raise _foreign(principal)
-        return fields
+        return found
 
-    def require_assigned_doctor(self, principal: Principal, fields: Fields | None) -> Fields:
+    def require_assigned_doctor(
+        self, principal: Principal, found: AssessmentRecord | None
+    ) -> AssessmentRecord:
         """The result: the doctor assigned now (the command checks again on the assessment itself)."""
         _require_role(principal, "doctor")
-        if fields is None:
+        if found is None:
             raise AssessmentNotFound()
-        if not self.is_the_assigned_doctor(principal, fields):
+        if not self.is_the_assigned_doctor(principal, found):
             raise NotTheAssignedDoctor()
-        return fields
-
-
-def assessment_policy(request: Request) -> AssessmentPolicy:
-    key: bytes = request.app.state.runtime.settings.identity_hash_key_bytes
-    return AssessmentPolicy(lambda id_number: keyed_hash(key, id_number))
-
-
-Policy = Annotated[AssessmentPolicy, Depends(assessment_policy)]
+        return found

@@ -1,20 +1,34 @@
-"""HTTP routes of the assessment service (API.md): institutions, doctors, assessments, results."""
+"""HTTP routes of the assessment service (docs/api.md): institutions, doctors, assessments, results."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
 
-import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from dcert_shared.access_log import Reads
-from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
-from dcert_shared.auth import CurrentPrincipal
+from dcert_shared.api import idempotency, mark_replayed, principal_context
 
-from ..adapters import medical_records
-from ..application.commands import AssessmentCommands, NewDoctor, NewInstitution
-from .policy import Admin, DoctorOrAdmin, DoctorPrincipal, Policy
+from ..adapters import medical_records, queries
+from ..adapters.read_models import AssessmentView, InstitutionView
+from ..application.commands import NewDoctor, NewInstitution
+from ..domain import grading
+from ..domain.errors import InstitutionNotFound
+from ..domain.events import MedicalRecord
+from .dependencies import (
+    Admin,
+    Commands,
+    CurrentPrincipal,
+    DoctorOrAdmin,
+    DoctorOrReviewer,
+    DoctorPrincipal,
+    IdempotencyKey,
+    Policy,
+    Pool,
+    Reads,
+    RecordVault,
+)
+from .grading_schemas import GradingCheck, GradingQuestion
 from .schemas import (
     AccreditationCheck,
     AccreditationRenewal,
@@ -45,13 +59,6 @@ from .schemas import (
 router = APIRouter(prefix="/v1")
 
 
-def commands(request: Request) -> AssessmentCommands:
-    return request.app.state.commands  # type: ignore[no-any-return]
-
-
-Commands = Annotated[AssessmentCommands, Depends(commands)]
-
-
 @router.post("/institutions", status_code=201, response_model=InstitutionPublic, tags=["institutions"])
 async def register_institution(
     body: InstitutionCreate,
@@ -72,11 +79,7 @@ async def register_institution(
 
 @router.get("/institutions", response_model=InstitutionList, tags=["institutions"])
 async def list_institutions(_: Admin, db: Pool) -> InstitutionList:
-    rows = await db.fetch(
-        "SELECT id, name, region, categories, accredited_until, lapsed FROM institution_view"
-        " ORDER BY registered_at, id"
-    )
-    return InstitutionList(items=[InstitutionPublic(**dict(row)) for row in rows])
+    return InstitutionList(items=[_institution(view) for view in await queries.institutions(db)])
 
 
 @router.post(
@@ -87,11 +90,14 @@ async def renew_accreditation(
 ) -> InstitutionPublic:
     """评定机构资质续期: a new last day; the institution's doctors take waiting assessments again."""
     await service.renew_accreditation(principal_context(principal), institution_id, body.accredited_until)
-    row = await db.fetchrow(
-        "SELECT id, name, region, categories, accredited_until, lapsed FROM institution_view WHERE id = $1",
-        institution_id,
-    )
-    return InstitutionPublic(**dict(row))
+    renewed = await queries.institution(db, institution_id)
+    if renewed is None:
+        raise InstitutionNotFound()
+    return _institution(renewed)
+
+
+def _institution(view: InstitutionView) -> InstitutionPublic:
+    return InstitutionPublic.model_validate(view, from_attributes=True)
 
 
 @router.post("/jobs/accreditation", response_model=AccreditationCheck, tags=["operations"])
@@ -127,11 +133,9 @@ async def register_doctor(
 
 @router.get("/doctors", response_model=DoctorList, tags=["doctors"])
 async def list_doctors(_: Admin, db: Pool) -> DoctorList:
-    rows = await db.fetch(
-        "SELECT id, name, institution_id, license_no, categories, suspended FROM doctor_view"
-        " ORDER BY registered_at, id"
+    return DoctorList(
+        items=[DoctorPublic.model_validate(view, from_attributes=True) for view in await queries.doctors(db)]
     )
-    return DoctorList(items=[DoctorPublic(**dict(row)) for row in rows])
 
 
 @router.post("/doctors/{doctor_id}/suspension", response_model=DoctorStatus, tags=["doctors"])
@@ -166,65 +170,55 @@ async def list_assessments(
     """A doctor's worklist (`assigned=me`), most urgent first, with due dates; filters by status,
     home visit, the day assigned (from/to, inclusive) and `overdue`. An admin sees every assessment."""
     doctor_id = policy.worklist_doctor(principal, assigned)
-    today = service.today()
-    rows = await db.fetch(
-        "SELECT *, (status = 'scheduled' AND due_on < $7) AS overdue FROM assessment_view"
-        " WHERE ($1::text IS NULL OR doctor_id = $1) AND ($2::text IS NULL OR status = $2)"
-        " AND ($3::boolean IS NULL OR home_visit = $3)"
-        " AND ($4::date IS NULL OR (assigned_at AT TIME ZONE 'Asia/Shanghai')::date >= $4)"
-        " AND ($5::date IS NULL OR (assigned_at AT TIME ZONE 'Asia/Shanghai')::date <= $5)"
-        " AND (NOT $6 OR (status = 'scheduled' AND due_on < $7))"
-        " ORDER BY due_on NULLS LAST, coalesce(assigned_at, requested_at), id LIMIT $8",
-        doctor_id,
-        status,
-        home_visit,
-        assigned_from,
-        assigned_to,
-        overdue,
-        today,
-        limit,
+    wanted = queries.WorklistFilter(doctor_id, status, home_visit, assigned_from, assigned_to, overdue, limit)
+    entries = await queries.worklist(db, wanted, service.today())
+    await reads.record(db, "assessment", [(entry.view.person_ref, entry.view.id) for entry in entries])
+    return AssessmentList(
+        items=[
+            AssessmentItem.model_validate({**entry.view.model_dump(), "overdue": entry.overdue})
+            for entry in entries
+        ]
     )
-    await reads.record(db, "assessment", [(row["person_ref"], row["id"]) for row in rows])
-    return AssessmentList(items=[AssessmentItem.model_validate(dict(row)) for row in rows])
 
 
 @router.get(
     "/assessments/{assessment_id}", response_model=AssessmentDetail | AssessmentPublic, tags=["assessments"]
 )
 async def get_assessment(
-    assessment_id: str, principal: CurrentPrincipal, policy: Policy, db: Pool, request: Request, reads: Reads
+    assessment_id: str,
+    principal: CurrentPrincipal,
+    policy: Policy,
+    db: Pool,
+    vault: RecordVault,
+    reads: Reads,
 ) -> AssessmentDetail | AssessmentPublic:
     """Findings and measurements are sensitive: the assigned doctor, the reviewer of the case (its
     household region) and the person assessed see them; an admin sees the grade only."""
-    fields, view = policy.readable(principal, await _assessment(db, assessment_id))
-    await reads.record(db, "assessment", [(fields["person_ref"], assessment_id)])
+    found, view = policy.readable(principal, await queries.assessment(db, assessment_id))
+    assessment = found.view
+    await reads.record(db, "assessment", [(assessment.person_ref, assessment_id)])
+    fields = assessment.model_dump()
     if view == "grade":
-        result = GradePublic.model_validate(fields) if fields["status"] == "assessed" else None
+        result = GradePublic.model_validate(fields) if assessment.status == "assessed" else None
         return AssessmentPublic.model_validate({**fields, "result": result})
-    detail = await _grade_detail(fields, db, request) if fields["status"] == "assessed" else None
+    detail = None
+    if assessment.status == "assessed":
+        assert assessment.sealed_record is not None  # recorded with the grade
+        record = await medical_records.open_record(vault, db, assessment.person_ref, assessment.sealed_record)
+        detail = _grade_detail(assessment, record)
     return AssessmentDetail.model_validate({**fields, "result": detail})
 
 
-async def _grade_detail(fields: dict[str, Any], db: asyncpg.Pool, request: Request) -> GradeDetail:
-    async with db.acquire() as conn:
-        record = await medical_records.open_record(
-            request.app.state.runtime.vault, conn, fields["person_ref"], fields["sealed_record"]
-        )
-    measured = record.component_measurements or [{} for _ in fields["components"]]
+def _grade_detail(assessment: AssessmentView, record: MedicalRecord) -> GradeDetail:
+    """The grade with its findings, and each component with its own measurements."""
+    grades = assessment.components or []
+    measured = record.component_measurements or [{} for _ in grades]
     components = [
-        {**grade, "measurements": measurements}
-        for grade, measurements in zip(fields["components"], measured, strict=True)
+        {**grade, "measurements": measurements} for grade, measurements in zip(grades, measured, strict=True)
     ]
-    return GradeDetail.model_validate({**fields, **record.model_dump(), "components": components})
-
-
-async def _assessment(db: asyncpg.Pool, assessment_id: str) -> dict[str, Any] | None:
-    row = await db.fetchrow(
-        "SELECT a.*, (SELECT coalesce(array_agg(agent_ref), '{}') FROM agencies g"
-        " WHERE g.person_ref = a.person_ref) AS verified_agents FROM assessment_view a WHERE a.id = $1",
-        assessment_id,
+    return GradeDetail.model_validate(
+        {**assessment.model_dump(), **record.model_dump(), "components": components}
     )
-    return None if row is None else dict(row)
 
 
 @router.get("/assessments/{assessment_id}/slots", response_model=Slots, tags=["appointments"])
@@ -232,11 +226,11 @@ async def free_slots(
     assessment_id: str, principal: CurrentPrincipal, service: Commands, policy: Policy, db: Pool
 ) -> Slots:
     """预约: the assigned doctor's free times on the coming working days (Asia/Shanghai)."""
-    fields = policy.require_booker(principal, await _assessment(db, assessment_id))
-    if fields["status"] != "scheduled" or fields["doctor_id"] is None:
-        return Slots(appointment_at=fields["appointment_at"], items=[])
-    free = await service.free_slots(fields["doctor_id"], assessment_id)
-    return Slots(appointment_at=fields["appointment_at"], items=[Slot(starts_at=moment) for moment in free])
+    assessment = policy.require_booker(principal, await queries.assessment(db, assessment_id)).view
+    if assessment.status != "scheduled" or assessment.doctor_id is None:
+        return Slots(appointment_at=assessment.appointment_at, items=[])
+    free = await service.free_slots(assessment.doctor_id, assessment_id)
+    return Slots(appointment_at=assessment.appointment_at, items=[Slot(starts_at=moment) for moment in free])
 
 
 @router.post("/assessments/{assessment_id}/appointment", response_model=Appointment, tags=["appointments"])
@@ -249,7 +243,7 @@ async def book_appointment(
     db: Pool,
 ) -> Appointment:
     """预约 or 改约: one of the offered slots; booking again moves the appointment."""
-    policy.require_booker(principal, await _assessment(db, assessment_id))
+    policy.require_booker(principal, await queries.assessment(db, assessment_id))
     booked = await service.book(principal_context(principal), assessment_id, body.starts_at)
     return Appointment(assessment_id=assessment_id, appointment_at=booked)
 
@@ -271,7 +265,7 @@ async def record_result(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """The assigned doctor records category, grade, findings and measurements, once."""
-    policy.require_assigned_doctor(principal, await _assessment(db, assessment_id))
+    policy.require_assigned_doctor(principal, await queries.assessment(db, assessment_id))
     recorded, replayed = await service.record_result(
         principal_context(principal),
         idempotency(principal, idempotency_key, body),
@@ -283,12 +277,17 @@ async def record_result(
     return recorded
 
 
+@router.post("/grading/check", response_model=GradingCheck, tags=["grading"])
+async def check_grading(body: GradingQuestion, _: DoctorOrReviewer) -> GradingCheck:
+    """GB/T 26341-2010: the grades some measurements give for a category at an age, measure by
+    measure, as the check of a result weighs them; the doctor's form explains it before recording."""
+    return GradingCheck.of(body, grading.read(body.category, body.measurements.to_domain(), body.age_years))
+
+
 @router.get("/reports/overrides", response_model=OverrideReport, tags=["reports"])
 async def override_report(_: Admin, db: Pool) -> OverrideReport:
     """Per doctor, results recorded and those kept against the measurements with a reason."""
-    rows = await db.fetch(
-        "SELECT doctor_id, count(*) AS results, count(*) FILTER (WHERE override_reason_given) AS overrides"
-        " FROM assessment_view WHERE status = 'assessed' GROUP BY doctor_id"
-        " ORDER BY count(*) FILTER (WHERE override_reason_given) DESC, doctor_id"
+    counts = await queries.override_counts(db)
+    return OverrideReport(
+        items=[DoctorOverrides.model_validate(count, from_attributes=True) for count in counts]
     )
-    return OverrideReport(items=[DoctorOverrides(**dict(row)) for row in rows])

@@ -12,7 +12,7 @@ from datetime import date
 from dcert_shared.uow import UnitOfWork
 from dcert_shared.working_days import WorkingCalendar
 
-from ..adapters import assignment as queries
+from ..adapters import queries
 from ..domain.assessment import Assessment
 from ..domain.assignment import choose_doctor
 from ..domain.staff import Doctor, Institution

@@ -12,8 +12,7 @@ from dcert_shared.ids import keyed_hash
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import Idempotency, UnitOfWork
 
-from ..adapters import assignment as queries
-from ..adapters import medical_records
+from ..adapters import medical_records, queries
 from ..domain.appointments import offered_slots
 from ..domain.assessment import Assessment, Result
 from ..domain.errors import (

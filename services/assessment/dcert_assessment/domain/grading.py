@@ -1,7 +1,8 @@
 """Grading rules of GB/T 26341-2010 (残疾人残疾分类和分级): which grades the measurements give.
 
 Pure functions over numbers. A level is 1 (一级, the most severe) to 4 (四级); a measurement
-that reaches no grade gives `None` (not disabled by that measure). The table is DOMAIN.md's.
+that reaches no grade gives `None` (not disabled by that measure). The table is that of
+docs/domain.md (grading).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 ADULT_AGE = 18
 SCHOOL_AGE = 7  # IQ from 7; development quotient (DQ) for ages 0-6
@@ -60,7 +62,7 @@ class Scale:
         return None
 
 
-# GB/T 26341-2010, as DOMAIN.md tabulates it.
+# GB/T 26341-2010, as docs/domain.md (grading) tabulates it.
 SCALES: dict[str, Scale] = {
     # better eye: < 0.02 一级, 0.02-< 0.05 二级, 0.05-< 0.1 三级, 0.1-< 0.3 四级
     "best_corrected_acuity": Scale(operator.lt, (0.02, 0.05, 0.1, 0.3)),
@@ -79,19 +81,36 @@ SCALES: dict[str, Scale] = {
 }
 
 
-def _graded(measurements: Measurements, names: tuple[str, ...]) -> dict[str, int | None]:
-    """The grade each of the named measurements gives, for those the doctor recorded."""
-    given = measurements.given()
-    return {name: SCALES[name].level(given[name]) for name in names if name in given}
+@dataclass(frozen=True)
+class MeasureGrade:
+    """One weighed measurement and the grade it reaches on its own (None: no grade)."""
+
+    measure: str
+    value: float
+    level: int | None
 
 
-def _weigh(
-    graded: dict[str, int | None], combine: Callable[[list[int]], tuple[int, ...]]
-) -> Expectation | None:
-    if not graded:
-        return None
-    reached = [level for level in graded.values() if level is not None]
-    return Expectation(levels=combine(reached) if reached else (), basis=tuple(graded))
+# Why the measurements give the grades they give, or why nothing is checked.
+Outcome = Literal[
+    "levels",  # the measurements give these grades
+    "no_level",  # they reach no grade at all
+    "short_illness",  # mental: an illness of 12 months or less reaches no grade
+    "not_measured",  # no measure of the category was recorded: nothing to check
+    "functional_assessment",  # physical: the doctor's functional findings, no numeric check
+    "adaptive_behaviour",  # mental under 18: the doctor's judgement, no numeric check
+]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the measurements say about the grade of one category, for a person of an age:
+    the grades that agree (`expectation`, None when nothing is checked), each measurement
+    weighed with the grade it reaches alone, and the measurements of another category."""
+
+    outcome: Outcome
+    expectation: Expectation | None
+    weighed: tuple[MeasureGrade, ...] = ()
+    foreign: tuple[str, ...] = ()
 
 
 def _most_severe(levels: list[int]) -> tuple[int, ...]:
@@ -105,44 +124,61 @@ def _span(levels: list[int]) -> tuple[int, ...]:
     return tuple(range(min(levels), max(levels) + 1))
 
 
-def _intellectual_measures(age_years: int) -> tuple[str, ...]:
-    if age_years < SCHOOL_AGE:
-        return ("dq",)
-    if age_years < ADULT_AGE:
-        return ("iq",)
-    return ("iq", "whodas_score")
+def _weighed_measures(category: str, age_years: int) -> tuple[str, ...]:
+    """The measures the grade of `category` rests on at this age (mental: adults only)."""
+    match category:
+        case "visual":
+            return ("best_corrected_acuity", "visual_field_radius_deg")
+        case "hearing":
+            return ("hearing_loss_db",)
+        case "speech":
+            return ("speech_intelligibility_pct",)
+        case "intellectual" if age_years < SCHOOL_AGE:
+            return ("dq",)
+        case "intellectual" if age_years < ADULT_AGE:
+            return ("iq",)
+        case "intellectual":
+            return ("iq", "whodas_score")
+        case "mental":
+            return ("whodas_score",)
+        case _:
+            return ()
 
 
-def _mental(m: Measurements, age_years: int) -> Expectation | None:
-    # Under 18 the grade rests on adaptive behaviour alone: the doctor's judgement.
-    if age_years < ADULT_AGE:
-        return None
-    if m.illness_months is not None and m.illness_months <= MENTAL_ILLNESS_MIN_MONTHS:
-        return Expectation(levels=(), basis=("illness_months",))
-    return _weigh(_graded(m, ("whodas_score",)), _most_severe)
-
-
-def expected_levels(category: str, measurements: Measurements, age_years: int) -> Expectation | None:
-    """The grades the measurements give for `category`; None when there is nothing to check.
+def read(category: str, measurements: Measurements, age_years: int) -> Reading:
+    """What the measurements give for `category` at `age_years`, measure by measure.
 
     Only the measures of the category (and, for intellectual and mental, of the person's age)
     are weighed. Physical disability is graded by the doctor's functional assessment (no
     numeric check); a multiple disability is checked component by component.
     """
-    m = measurements
-    match category:
-        case "visual":
-            return _weigh(_graded(m, ("best_corrected_acuity", "visual_field_radius_deg")), _most_severe)
-        case "hearing":
-            return _weigh(_graded(m, ("hearing_loss_db",)), _most_severe)
-        case "speech":
-            return _weigh(_graded(m, ("speech_intelligibility_pct",)), _most_severe)
-        case "intellectual":
-            return _weigh(_graded(m, _intellectual_measures(age_years)), _span)
-        case "mental":
-            return _mental(m, age_years)
-        case _:
-            return None
+    foreign = tuple(foreign_measurements(category, measurements))
+    if category == "physical":
+        return Reading("functional_assessment", None, foreign=foreign)
+    if category == "mental" and age_years < ADULT_AGE:
+        return Reading("adaptive_behaviour", None, foreign=foreign)
+    months = measurements.illness_months
+    if category == "mental" and months is not None and months <= MENTAL_ILLNESS_MIN_MONTHS:
+        return Reading("short_illness", Expectation(levels=(), basis=("illness_months",)), foreign=foreign)
+    given = measurements.given()
+    weighed = tuple(
+        MeasureGrade(name, given[name], SCALES[name].level(given[name]))
+        for name in _weighed_measures(category, age_years)
+        if name in given
+    )
+    if not weighed:
+        return Reading("not_measured", None, foreign=foreign)
+    basis = tuple(grade.measure for grade in weighed)
+    reached = [grade.level for grade in weighed if grade.level is not None]
+    if not reached:
+        return Reading("no_level", Expectation(levels=(), basis=basis), weighed, foreign)
+    combine = _span if category == "intellectual" else _most_severe
+    return Reading("levels", Expectation(levels=combine(reached), basis=basis), weighed, foreign)
+
+
+def expected_levels(category: str, measurements: Measurements, age_years: int) -> Expectation | None:
+    """The grades the measurements give for `category`; None when there is nothing to check."""
+    return read(category, measurements, age_years).expectation
 
 
 def contradiction(
@@ -160,7 +196,7 @@ def most_severe_level(levels: list[int]) -> int:
     return min(levels)
 
 
-# The measures of each category (DOMAIN.md's table); physical disability has none (the doctor's
+# The measures of each category (the table of docs/domain.md, grading); physical disability has none (the doctor's
 # functional findings), a multiple disability has those of its components.
 MEASURES: dict[str, frozenset[str]] = {
     "visual": frozenset({"best_corrected_acuity", "visual_field_radius_deg"}),
