@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Service projects are added as they appear: every services/<name>/ with a pyproject.toml.
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml)
 SERVICE_DIRS := $(patsubst %/pyproject.toml,%,$(SERVICE_PROJECTS))
-DEV_TOOLS := pytest==9.2.0 pytest-asyncio==1.5.0 ruff==0.17.6 mypy==2.4.1 hypothesis==6.170.15 pyyaml==6.0.3 aiosmtpd==1.4.6 schemathesis==4.32.5 \
+DEV_TOOLS := ruff==0.17.6 mypy==2.4.1 hypothesis==6.170.15 pyyaml==6.0.3 aiosmtpd==1.4.6 schemathesis==4.32.5 \
 	playwright==1.65.2 axe-playwright-python==0.1.8
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 CHROMIUM ?= /usr/bin/chromium
@@ -28,15 +28,15 @@ venv: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) Makefile pyproject.toml shared/pyproject.toml $(SERVICE_PROJECTS)
+$(STAMP): $(PY) Makefile pyproject.toml shared/pyproject.toml dev/pyproject.toml $(SERVICE_PROJECTS)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e shared $(addprefix -e ,$(SERVICE_DIRS)) $(DEV_TOOLS)
+	$(PY) -m pip install -e shared -e dev $(addprefix -e ,$(SERVICE_DIRS)) $(DEV_TOOLS)
 	touch $(STAMP)
 
 # exec: the supervisor replaces the shell, so a SIGINT to the process group reaches it directly;
 # it stops the services, NATS and PostgreSQL in order and exits 0.
 run: venv
-	exec $(PY) -m dcert_shared.supervisor $(SERVICES)
+	exec $(PY) -m dcert_dev.supervisor $(SERVICES)
 
 # Chromium, and a Chinese font for the pages' screenshots (docs/screenshots/), from Debian.
 browser:
@@ -61,6 +61,7 @@ check: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	MYPYPATH=shared $(VENV)/bin/mypy --strict shared/dcert_shared
+	MYPYPATH=shared:dev $(VENV)/bin/mypy --strict dev/dcert_dev
 	MYPYPATH=shared $(VENV)/bin/mypy --strict services/portal/dcert_portal
 
 clean-data:

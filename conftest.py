@@ -1,3 +1,3 @@
-"""Root conftest: loads the shared fixtures of dcert_shared.testing for every test directory."""
+"""Root conftest: loads the shared fixtures of dcert_dev.testing for every test directory."""
 
-pytest_plugins = ["dcert_shared.testing"]
+pytest_plugins = ["dcert_dev.testing"]

@@ -20,8 +20,8 @@ import asyncpg
 import nats
 import pytest
 
-from dcert_shared.embedded import EmbeddedNats, EmbeddedPostgres, ensure_databases, process_alive
-from dcert_shared.supervisor import free_port
+from dcert_dev.embedded import EmbeddedNats, EmbeddedPostgres, ensure_databases, process_alive
+from dcert_dev.supervisor import free_port
 
 
 def alive(pid: int | None) -> bool:
@@ -157,7 +157,7 @@ class SupervisorRun:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL", "DCERT_DEV_AUTH")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.tmp_path), env.get("PYTHONPATH")]))
         env["DCERT_DATA_DIR"] = str(self.data_dir)
-        command = [sys.executable, "-m", "dcert_shared.supervisor"]
+        command = [sys.executable, "-m", "dcert_dev.supervisor"]
         for name, port in self.ports.items():
             command += ["--service", f"{name}=dcert_tiny_health_app:app:{port}"]
         with self.log_path.open("ab") as log:

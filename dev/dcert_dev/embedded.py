@@ -41,7 +41,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import psutil
 
-from .broker_permissions import OPERATOR, Partner, authorization_block, embedded_users, user_names
+from dcert_shared.broker_permissions import OPERATOR, Partner, authorization_block, embedded_users, user_names
 
 log = logging.getLogger(__name__)
 
@@ -509,7 +509,7 @@ class EmbeddedNats:
         config = directory / "nats.conf"
         _write_private(
             config,
-            "# Written by dcert_shared.embedded on every start; edits are lost.\n"
+            "# Written by dcert_dev.embedded on every start; edits are lost.\n"
             'server_name: "dcert-embedded"\n'
             f'listen: "127.0.0.1:{port}"\n'
             "jetstream {\n"
