@@ -1,5 +1,6 @@
 # make run    - install (once) and run the whole system: four services, the portal, embedded PostgreSQL and NATS
 # make test   - install (once) and run every test
+# make lock   - pin the dependencies anew in uv.lock after a pyproject changed
 # make faults - the fault suite: the system under load, one fault per round, then checks (docs/fault-suite.md)
 
 PYTHON ?= python3
@@ -9,8 +10,9 @@ STAMP := $(VENV)/.installed
 # Service projects are added as they appear: every services/<name>/ with a pyproject.toml.
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml)
 SERVICE_DIRS := $(patsubst %/pyproject.toml,%,$(SERVICE_PROJECTS))
-DEV_TOOLS := ruff==0.17.6 mypy==2.4.1 hypothesis==6.170.15 pyyaml==6.0.3 aiosmtpd==1.4.6 schemathesis==4.32.5 \
-	playwright==1.65.2 axe-playwright-python==0.1.8
+# uv reads and writes the one lock file, uv.lock; pip installs from it, checking every hash.
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 CHROMIUM ?= /usr/bin/chromium
 
@@ -21,17 +23,28 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv browser run test bench faults check clean-data
+.PHONY: venv lock browser run test bench faults check clean-data
 
 venv: $(STAMP)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) Makefile pyproject.toml shared/pyproject.toml dev/pyproject.toml $(SERVICE_PROJECTS)
-	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e shared -e dev $(addprefix -e ,$(SERVICE_DIRS)) $(DEV_TOOLS)
+$(UV): | $(PY)
+	$(PY) -m pip install uv==$(UV_VERSION)
+
+# Every pinned dependency from uv.lock (refused if a pyproject changed without `make lock`), then
+# the repository's own projects, editable, without dependencies of their own.
+$(STAMP): $(PY) $(UV) Makefile uv.lock pyproject.toml shared/pyproject.toml dev/pyproject.toml $(SERVICE_PROJECTS)
+	$(UV) export --locked --all-packages --no-emit-workspace --quiet --output-file $(VENV)/requirements.txt
+	$(PY) -m pip install --require-hashes -r $(VENV)/requirements.txt
+	$(PY) -m pip install --no-deps -e shared -e dev $(addprefix -e ,$(SERVICE_DIRS))
 	touch $(STAMP)
+
+# After changing a pyproject's dependencies: pins what is new, keeps every other pin.
+# LOCK_ARGS=--upgrade moves every pin to the newest release; --upgrade-package NAME one of them.
+lock: $(UV)
+	$(UV) lock $(LOCK_ARGS)
 
 # exec: the supervisor replaces the shell, so a SIGINT to the process group reaches it directly;
 # it stops the services, NATS and PostgreSQL in order and exits 0.
