@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 # Service projects are added as they appear: every services/<name>/ with a pyproject.toml.
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml)
 SERVICE_DIRS := $(patsubst %/pyproject.toml,%,$(SERVICE_PROJECTS))
+PACKAGES := shared/dcert_shared dev/dcert_dev $(foreach service,$(SERVICE_DIRS),$(service)/dcert_$(notdir $(service)))
 # uv reads and writes the one lock file, uv.lock; pip installs from it, checking every hash.
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
@@ -23,7 +24,7 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv lock browser run test bench faults check clean-data
+.PHONY: venv lock browser run test bench faults check lint typecheck imports clean-data
 
 venv: $(STAMP)
 
@@ -70,12 +71,20 @@ bench: venv
 faults: venv
 	$(PY) -m tests.faults $(FAULTS_ARGS)
 
-check: venv
+# The rules the build enforces: lint and format (ruff), types (mypy --strict on every package),
+# the shape of the imports (lint-imports, contracts in pyproject.toml). .pre-commit-config.yaml
+# runs the same before each commit.
+check: lint typecheck imports
+
+lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	MYPYPATH=shared $(VENV)/bin/mypy --strict shared/dcert_shared
-	MYPYPATH=shared:dev $(VENV)/bin/mypy --strict dev/dcert_dev
-	MYPYPATH=shared $(VENV)/bin/mypy --strict services/portal/dcert_portal
+
+typecheck: venv
+	MYPYPATH=shared:dev $(VENV)/bin/mypy --strict $(PACKAGES)
+
+imports: venv
+	$(VENV)/bin/lint-imports
 
 clean-data:
 	rm -rf .data

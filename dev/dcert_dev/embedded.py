@@ -643,10 +643,9 @@ async def ensure_databases(server_url: str, names: list[str]) -> dict[str, str]:
             if exists:
                 continue
             quoted = '"' + name.replace('"', '""') + '"'
-            try:
-                await conn.execute(f"CREATE DATABASE {quoted}")  # never inside a transaction
-            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
-                pass  # created concurrently by someone else
+            # Never inside a transaction; a database created concurrently by someone else is fine.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                await conn.execute(f"CREATE DATABASE {quoted}")
     finally:
         await conn.close()
     return {name: database_url(server_url, name) for name in names}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -251,10 +252,8 @@ async def test_supervisor_runs_services_restarts_a_crashed_one_and_stops_cleanly
 
     # a service that dies is started again (after 1 s)
     crashed_pid = bodies["other"]["pid"]
-    try:
+    with contextlib.suppress(urllib.error.URLError, OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{run.ports['other']}/crash", timeout=2)
-    except (urllib.error.URLError, OSError):
-        pass
     wait_until(
         lambda: (body := run.health("other")) is not None and body["pid"] != crashed_pid,
         15,
