@@ -1,5 +1,6 @@
 # make run    - install (once) and run the whole system: four services, the portal, embedded PostgreSQL and NATS
 # make test   - install (once) and run every test
+# make test-fast - the unit tests alone (no servers), in under a minute
 # make lock   - pin the dependencies anew in uv.lock after a pyproject changed
 # make faults - the fault suite: the system under load, one fault per round, then checks (docs/fault-suite.md)
 
@@ -24,7 +25,7 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv lock browser run test bench faults check lint typecheck imports clean-data
+.PHONY: venv lock browser run test test-fast bench faults check lint typecheck imports clean-data
 
 venv: $(STAMP)
 
@@ -59,6 +60,11 @@ browser:
 
 test: venv browser
 	$(PY) -m pytest -q
+
+# The unit tier alone: no PostgreSQL, no NATS, no browser; under a minute. tests/ is all e2e,
+# so it is not even collected.
+test-fast: venv
+	$(PY) -m pytest -q -m unit shared/tests dev/tests services
 
 bench: venv
 	$(PY) bench/append.py

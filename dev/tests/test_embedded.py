@@ -24,6 +24,8 @@ import pytest
 from dcert_dev.embedded import EmbeddedNats, EmbeddedPostgres, ensure_databases, process_alive
 from dcert_dev.supervisor import free_port
 
+pytestmark = pytest.mark.service  # each test starts the servers it checks
+
 
 def alive(pid: int | None) -> bool:
     return process_alive(pid) is not None

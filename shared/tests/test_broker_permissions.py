@@ -72,6 +72,7 @@ def test_a_connection_reads_its_replies_below_its_users_inbox() -> None:
     assert inbox_prefix("odd.user") == "_INBOX"
 
 
+@pytest.mark.service  # it starts a NATS server of its own
 async def test_the_embedded_server_keeps_its_passwords_private_and_across_restarts(tmp_path: Path) -> None:
     server = EmbeddedNats.start(tmp_path)
     try:
