@@ -1,11 +1,27 @@
 # One image per service: docker build --build-arg SERVICE=certificate -t dcert-certificate .
+# Its dependencies are the service's share of uv.lock, every one checked against its hash; the
+# development package (dev/: embedded servers, test fixtures) and its tools never enter it.
+
+# The service's pinned dependencies, from the one lock file of the repository.
+FROM python:3.11-slim AS requirements
+ARG SERVICE
+WORKDIR /src
+RUN pip install --no-cache-dir uv==0.13.9
+COPY pyproject.toml uv.lock ./
+COPY shared/pyproject.toml shared/
+COPY dev/pyproject.toml dev/
+COPY services/ services/
+RUN uv export --locked --package dcert-${SERVICE} --no-emit-workspace --quiet --output-file /requirements.txt
+
 FROM python:3.11-slim AS base
 ARG SERVICE
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DCERT_SERVICE_NAME=${SERVICE}
 WORKDIR /app
+COPY --from=requirements /requirements.txt requirements.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements.txt
 COPY shared/ shared/
 COPY services/${SERVICE}/ services/${SERVICE}/
-RUN pip install --no-cache-dir ./shared ./services/${SERVICE} \
+RUN pip install --no-cache-dir --no-deps ./shared ./services/${SERVICE} \
     && useradd --system --uid 10001 dcert
 USER dcert
 EXPOSE 8000

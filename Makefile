@@ -1,5 +1,7 @@
 # make run    - install (once) and run the whole system: four services, the portal, embedded PostgreSQL and NATS
 # make test   - install (once) and run every test
+# make test-fast - the unit tests alone (no servers), in under a minute
+# make lock   - pin the dependencies anew in uv.lock after a pyproject changed
 # make faults - the fault suite: the system under load, one fault per round, then checks (docs/fault-suite.md)
 
 PYTHON ?= python3
@@ -9,8 +11,10 @@ STAMP := $(VENV)/.installed
 # Service projects are added as they appear: every services/<name>/ with a pyproject.toml.
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml)
 SERVICE_DIRS := $(patsubst %/pyproject.toml,%,$(SERVICE_PROJECTS))
-DEV_TOOLS := pytest==9.2.0 pytest-asyncio==1.5.0 ruff==0.17.6 mypy==2.4.1 hypothesis==6.170.15 pyyaml==6.0.3 aiosmtpd==1.4.6 schemathesis==4.32.5 \
-	playwright==1.65.2 axe-playwright-python==0.1.8
+PACKAGES := shared/dcert_shared dev/dcert_dev $(foreach service,$(SERVICE_DIRS),$(service)/dcert_$(notdir $(service)))
+# uv reads and writes the one lock file, uv.lock; pip installs from it, checking every hash.
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 CHROMIUM ?= /usr/bin/chromium
 
@@ -21,22 +25,33 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv browser run test bench faults check clean-data
+.PHONY: venv lock browser run test test-fast bench faults check lint typecheck imports clean-data
 
 venv: $(STAMP)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) Makefile pyproject.toml shared/pyproject.toml $(SERVICE_PROJECTS)
-	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e shared $(addprefix -e ,$(SERVICE_DIRS)) $(DEV_TOOLS)
+$(UV): | $(PY)
+	$(PY) -m pip install uv==$(UV_VERSION)
+
+# Every pinned dependency from uv.lock (refused if a pyproject changed without `make lock`), then
+# the repository's own projects, editable, without dependencies of their own.
+$(STAMP): $(PY) $(UV) Makefile uv.lock pyproject.toml shared/pyproject.toml dev/pyproject.toml $(SERVICE_PROJECTS)
+	$(UV) export --locked --all-packages --no-emit-workspace --quiet --output-file $(VENV)/requirements.txt
+	$(PY) -m pip install --require-hashes -r $(VENV)/requirements.txt
+	$(PY) -m pip install --no-deps -e shared -e dev $(addprefix -e ,$(SERVICE_DIRS))
 	touch $(STAMP)
+
+# After changing a pyproject's dependencies: pins what is new, keeps every other pin.
+# LOCK_ARGS=--upgrade moves every pin to the newest release; --upgrade-package NAME one of them.
+lock: $(UV)
+	$(UV) lock $(LOCK_ARGS)
 
 # exec: the supervisor replaces the shell, so a SIGINT to the process group reaches it directly;
 # it stops the services, NATS and PostgreSQL in order and exits 0.
 run: venv
-	exec $(PY) -m dcert_shared.supervisor $(SERVICES)
+	exec $(PY) -m dcert_dev.supervisor $(SERVICES)
 
 # Chromium, and a Chinese font for the pages' screenshots (docs/screenshots/), from Debian.
 browser:
@@ -45,6 +60,11 @@ browser:
 
 test: venv browser
 	$(PY) -m pytest -q
+
+# The unit tier alone: no PostgreSQL, no NATS, no browser; under a minute. tests/ is all e2e,
+# so it is not even collected.
+test-fast: venv
+	$(PY) -m pytest -q -m unit shared/tests dev/tests services
 
 bench: venv
 	$(PY) bench/append.py
@@ -57,11 +77,20 @@ bench: venv
 faults: venv
 	$(PY) -m tests.faults $(FAULTS_ARGS)
 
-check: venv
+# The rules the build enforces: lint and format (ruff), types (mypy --strict on every package),
+# the shape of the imports (lint-imports, contracts in pyproject.toml). .pre-commit-config.yaml
+# runs the same before each commit.
+check: lint typecheck imports
+
+lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	MYPYPATH=shared $(VENV)/bin/mypy --strict shared/dcert_shared
-	MYPYPATH=shared $(VENV)/bin/mypy --strict services/portal/dcert_portal
+
+typecheck: venv
+	MYPYPATH=shared:dev $(VENV)/bin/mypy --strict $(PACKAGES)
+
+imports: venv
+	$(VENV)/bin/lint-imports
 
 clean-data:
 	rm -rf .data

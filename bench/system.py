@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 
-from dcert_shared.embedded import EmbeddedPostgres, ensure_databases, free_port, start_infra
-from dcert_shared.supervisor import ServiceProcess
-from dcert_shared.testing import delete_streams
+from dcert_dev.embedded import EmbeddedPostgres, ensure_databases, free_port, start_infra
+from dcert_dev.supervisor import ServiceProcess
+from dcert_dev.testing import delete_streams
 
 T = TypeVar("T")
 

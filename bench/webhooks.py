@@ -58,13 +58,13 @@ import asyncpg
 import httpx
 from system import expect
 
+from dcert_dev.embedded import Infra, ensure_databases, start_infra
+from dcert_dev.testing import ServiceUnderTest, a_traceparent, publish_event, running_service
 from dcert_notification.application.reactions import partner_deliveries_consumer
 from dcert_notification.bootstrap import create_app
 from dcert_notification.settings import NotificationSettings
 from dcert_shared.broker import connect
-from dcert_shared.embedded import Infra, ensure_databases, start_infra
 from dcert_shared.envelope import EventEnvelope
-from dcert_shared.testing import ServiceUnderTest, a_traceparent, publish_event, running_service
 
 ENDPOINTS = 20
 FAILING = 0  # the endpoint that answers 500 to everything

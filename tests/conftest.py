@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from dcert_dev.embedded import EmbeddedNats, Infra, ensure_databases, free_port
+from dcert_dev.supervisor import ServiceProcess
 from dcert_portal.bootstrap import create_app as create_portal
 from dcert_portal.settings import PortalSettings
-from dcert_shared.embedded import EmbeddedNats, Infra, ensure_databases, free_port
-from dcert_shared.supervisor import ServiceProcess
 
 from .system import SERVICES, System, TelemetryReceiver, WebhookReceiver, register_doctor
 

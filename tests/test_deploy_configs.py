@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from dcert_dev.embedded import nats_server_binary
 from dcert_shared.broker_permissions import main, password_variable, user_names
-from dcert_shared.embedded import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 NATS = ROOT / "deploy" / "nats"

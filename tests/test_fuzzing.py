@@ -34,10 +34,10 @@ from dcert_benefits.bootstrap import create_app as benefits_app
 from dcert_benefits.settings import BenefitsSettings
 from dcert_certificate.bootstrap import create_app as certificate_app
 from dcert_certificate.settings import CertificateSettings
+from dcert_dev.embedded import Infra, ensure_databases, free_port
+from dcert_dev.supervisor import ServiceProcess
 from dcert_notification.bootstrap import create_app as notification_app
 from dcert_notification.settings import NotificationSettings
-from dcert_shared.embedded import Infra, ensure_databases, free_port
-from dcert_shared.supervisor import ServiceProcess
 
 from .system import SERVICES, System, new_person
 

@@ -20,10 +20,10 @@ from fastapi import FastAPI
 
 from dcert_certificate.bootstrap import create_app
 from dcert_certificate.settings import CertificateSettings
+from dcert_dev.testing import LocalOidcProvider
 from dcert_portal.bootstrap import create_app as create_portal
 from dcert_portal.settings import PortalSettings
 from dcert_shared.auth import DevIssuer
-from dcert_shared.testing import LocalOidcProvider
 
 from .system import new_person
 

@@ -20,8 +20,8 @@ from dcert_assessment.bootstrap import create_app as create_assessment
 from dcert_assessment.settings import AssessmentSettings
 from dcert_certificate.bootstrap import create_app as create_certificate
 from dcert_certificate.settings import CertificateSettings
+from dcert_dev.embedded import ensure_databases
 from dcert_shared.auth import DevIssuer, TokenVerifier
-from dcert_shared.embedded import ensure_databases
 
 from .system import application, new_person
 

@@ -28,7 +28,7 @@ from dcert_notification.settings import NotificationSettings
 from dcert_shared.settings import ServiceSettings
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "docs" / "openapi"
-# As `make run` sets them (dcert_shared.supervisor); the servers are never connected to: the app
+# As `make run` sets them (dcert_dev.supervisor); the servers are never connected to: the app
 # is built, not started.
 EMBEDDED_RUN: dict[str, Any] = {
     "environment": "embedded",

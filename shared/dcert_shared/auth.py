@@ -23,9 +23,8 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from .i18n import text
+from .errors import Bilingual, FieldError, Forbidden, ServiceUnavailable, Unauthenticated, ValidationFailed
 from .ids import IdentityNumber, InvalidIdentityNumber, InvalidRegionCode, RegionCode, mask
-from .problems import Bilingual, FieldError, Forbidden, ServiceUnavailable, Unauthenticated, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +48,14 @@ _MAX_CLAIM_LENGTH: Final = 200
 
 class TokenMissing(Unauthenticated):
     code = "token_missing"
-    title_zh = text("problem.token_missing", "zh-CN")
-    title_en = text("problem.token_missing", "en")
 
 
 class TokenExpired(Unauthenticated):
     code = "token_expired"
-    title_zh = text("problem.token_expired", "zh-CN")
-    title_en = text("problem.token_expired", "en")
 
 
 class TokenInvalid(Unauthenticated):
     code = "token_invalid"
-    title_zh = text("problem.token_invalid", "zh-CN")
-    title_en = text("problem.token_invalid", "en")
 
 
 @dataclass(frozen=True, repr=False)

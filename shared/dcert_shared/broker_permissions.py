@@ -6,7 +6,7 @@ come on an inbox no other user can read (`_INBOX.<user>.>`, see `broker.connect`
 publishes only its facts, `partners.events.<partner id>.>`. The operator (tests, tools, an
 administrator) may do anything.
 
-The same rules write the embedded server's configuration (`dcert_shared.embedded`) and the
+The same rules write the embedded server's configuration (`dcert_dev.embedded`) and the
 production one (`deploy/nats/users.conf`: `python -m dcert_shared.broker_permissions`), so what
 the tests prove is what production enforces, with two differences that runs under a test prefix
 (`broker.Naming`) force:

@@ -43,8 +43,8 @@ from pydantic import BaseModel, ConfigDict
 from .broker import Naming, Topology
 from .db import add_column, is_outage
 from .envelope import Actor, EventEnvelope
+from .errors import ConcurrencyConflict
 from .loops import Run
-from .problems import ConcurrencyConflict
 from .telemetry import command_context, context_from_headers, tracer
 from .uow import EventSourcing, UnitOfWork
 

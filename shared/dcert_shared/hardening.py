@@ -30,17 +30,9 @@ from urllib.parse import parse_qsl
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .errors import Bilingual, DomainError, FieldError, PayloadTooLarge, TooManyRequests, ValidationFailed
 from .i18n import negotiate, text
-from .problems import (
-    PROBLEM_MEDIA_TYPE,
-    Bilingual,
-    DomainError,
-    FieldError,
-    PayloadTooLarge,
-    TooManyRequests,
-    ValidationFailed,
-    problem_document,
-)
+from .problem_responses import PROBLEM_MEDIA_TYPE, problem_document
 from .rate_limits import LocalBuckets, RateLimiter
 
 SECURITY_HEADERS: Mapping[str, str] = {

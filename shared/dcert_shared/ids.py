@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from enum import Enum, IntEnum
 from typing import Final
 
-from .problems import CodedValidationFailed
+from .errors import CodedValidationFailed
 
 _WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS: Final = "10X98765432"

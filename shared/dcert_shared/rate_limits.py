@@ -33,7 +33,7 @@ from typing import Final, Protocol
 import asyncpg
 from starlette.types import Scope
 
-from .problems import TooManyRequests
+from .errors import TooManyRequests
 
 log = logging.getLogger(__name__)
 

@@ -55,8 +55,9 @@ from .erasure import (
 from .hardening import harden
 from .logs import RequestLog, configure_logging
 from .loops import Backoff, Leases, Loops, Run
+from .openapi import document_problem_answers
 from .outbox import OutboxRelay
-from .problems import document_problem_answers, install_problem_handlers
+from .problem_responses import install_problem_handlers
 from .pruning import prune
 from .rate_limits import RateLimiter, SharedBuckets
 from .read_models import ReadModelKeeper

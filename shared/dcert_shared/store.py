@@ -22,7 +22,7 @@ import asyncpg
 
 from .db import add_column
 from .envelope import CommandContext, DomainEvent, EventEnvelope, EventRegistry
-from .problems import ConcurrencyConflict
+from .errors import ConcurrencyConflict
 from .vault import Vault
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from opentelemetry import metrics
 
 from .aggregate import Aggregate
 from .envelope import CommandContext, DomainEvent, EventEnvelope
-from .problems import ConcurrencyConflict, IdempotencyKeyReused
+from .errors import ConcurrencyConflict, IdempotencyKeyReused
 from .store import EventStore
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from dcert_shared.broker import StreamLimits
 from dcert_shared.consumer import SCHEMA as CONSUMER_SCHEMA
 from dcert_shared.db import create_pool, migrate
 from dcert_shared.envelope import DomainEvent, EventEnvelope, EventRegistry
-from dcert_shared.problems import Conflict
+from dcert_shared.errors import Conflict
 from dcert_shared.store import SCHEMA as STORE_SCHEMA
 from dcert_shared.store import EventStore
 from dcert_shared.uow import SCHEMA as UOW_SCHEMA

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from fastapi import Depends, FastAPI
 
+from dcert_dev.testing import LocalOidcProvider
 from dcert_shared.auth import (
     CurrentPrincipal,
     DevIssuer,
@@ -22,14 +23,9 @@ from dcert_shared.auth import (
     dev_auth_router,
     require_role,
 )
+from dcert_shared.errors import ServiceUnavailable, Unauthenticated, ValidationFailed
 from dcert_shared.ids import make_identity_number
-from dcert_shared.problems import (
-    ServiceUnavailable,
-    Unauthenticated,
-    ValidationFailed,
-    install_problem_handlers,
-)
-from dcert_shared.testing import LocalOidcProvider
+from dcert_shared.problem_responses import install_problem_handlers
 
 PERSON = make_identity_number("330502", date(1980, 5, 17), 123)
 CHILD_WITH_X = "11010519491231002X"

@@ -8,6 +8,7 @@ from pathlib import Path
 import nats
 import pytest
 
+from dcert_dev.embedded import EmbeddedNats, redact_url
 from dcert_shared import access_relay, erasure
 from dcert_shared.broker import Naming, connect, inbox_prefix
 from dcert_shared.broker_permissions import (
@@ -20,7 +21,6 @@ from dcert_shared.broker_permissions import (
     production_users,
     service_permissions,
 )
-from dcert_shared.embedded import EmbeddedNats, redact_url
 
 
 def test_the_names_it_spells_are_the_runtimes() -> None:
@@ -72,6 +72,7 @@ def test_a_connection_reads_its_replies_below_its_users_inbox() -> None:
     assert inbox_prefix("odd.user") == "_INBOX"
 
 
+@pytest.mark.service  # it starts a NATS server of its own
 async def test_the_embedded_server_keeps_its_passwords_private_and_across_restarts(tmp_path: Path) -> None:
     server = EmbeddedNats.start(tmp_path)
     try:

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
 
+from dcert_dev.testing import eventually, publish_event
 from dcert_shared.broker import (
     Naming,
     connect,
@@ -22,7 +23,6 @@ from dcert_shared.broker import (
 from dcert_shared.consumer import EventConsumer, RedeliveryPolicy, Subscription
 from dcert_shared.envelope import Actor, CommandContext, EventEnvelope
 from dcert_shared.loops import Backoff, Loops
-from dcert_shared.testing import eventually, publish_event
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from .eventsourcing_fixtures import TEST_LIMITS, Ticket, TicketOpened, event_sourcing

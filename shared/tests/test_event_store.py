@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from dcert_shared.envelope import Actor, CommandContext, EventEnvelope
-from dcert_shared.problems import ConcurrencyConflict, IdempotencyKeyReused
+from dcert_shared.errors import ConcurrencyConflict, IdempotencyKeyReused
 from dcert_shared.store import START, Checkpoint
 from dcert_shared.uow import EventSourcing, UnitOfWork
 

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI, Request
 
 from dcert_shared.hardening import harden
-from dcert_shared.problems import install_problem_handlers
+from dcert_shared.problem_responses import install_problem_handlers
 from dcert_shared.rate_limits import LocalBuckets
 
 

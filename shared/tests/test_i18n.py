@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from dcert_shared import auth, ids, problems
+from dcert_shared import auth, errors, ids
 from dcert_shared.i18n import LANGUAGES, MESSAGES, negotiate, text
 
 
@@ -28,11 +28,11 @@ def test_both_languages_of_a_message_take_the_same_parameters() -> None:
 def test_every_shared_problem_code_has_a_title_in_both_languages() -> None:
     classes = [
         value
-        for module in (problems, auth)
+        for module in (errors, auth)
         for value in vars(module).values()
-        if isinstance(value, type) and issubclass(value, problems.DomainError)
+        if isinstance(value, type) and issubclass(value, errors.DomainError)
     ]
-    codes = {cls.code for cls in classes if cls is not problems.CodedValidationFailed}
+    codes = {cls.code for cls in classes if cls is not errors.CodedValidationFailed}
     codes |= {"id_format", "id_check_digit", "id_birth_date", "id_future_birth_date", "id_region"}
     codes |= {"region_format", "region_province", "category_invalid", "level_invalid", "internal_error"}
     codes |= {f"certificate_number_{part}" for part in ("format", "category", "level", "replacement")}

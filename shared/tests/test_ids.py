@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from dcert_shared.errors import ValidationFailed
 from dcert_shared.ids import (
     Category,
     CertificateNumber,
@@ -22,7 +23,6 @@ from dcert_shared.ids import (
     keyed_hash,
     make_identity_number,
 )
-from dcert_shared.problems import ValidationFailed
 
 TODAY = date(2026, 6, 1)
 # A published sample with X as its check character (GB 11643-1999 examples are of this form).

@@ -7,8 +7,8 @@ import asyncio
 
 import asyncpg
 
+from dcert_dev.testing import eventually
 from dcert_shared.loops import Backoff, Leases, Loops, Run
-from dcert_shared.testing import eventually
 
 
 async def test_a_loop_that_fails_is_started_again_and_readiness_says_so(fresh_database: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dcert_shared.problems import Bilingual, Conflict, FieldError
+from dcert_shared.errors import Bilingual, Conflict, FieldError
 
 ROOT = Path(__file__).resolve().parents[2]
 # The portal renders its own forms through gettext catalogues (its FieldError is another type).

@@ -12,16 +12,10 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException
 
+from dcert_shared.errors import Bilingual, Conflict, FieldError, Unauthenticated
 from dcert_shared.ids import IdentityNumber, make_identity_number
-from dcert_shared.problems import (
-    PROBLEM_TYPE_BASE,
-    Bilingual,
-    Conflict,
-    FieldError,
-    Unauthenticated,
-    document_problem_answers,
-    install_problem_handlers,
-)
+from dcert_shared.openapi import document_problem_answers
+from dcert_shared.problem_responses import PROBLEM_TYPE_BASE, install_problem_handlers
 
 PERSON = make_identity_number("330502", date(1980, 5, 17), 123)
 WRONG = PERSON[:-1] + ("1" if PERSON[-1] != "1" else "2")
@@ -213,7 +207,7 @@ async def test_an_unauthenticated_problem_says_how_to_authenticate(client: httpx
 async def test_an_unexpected_error_is_a_bare_500_and_logs_only_its_type(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="dcert_shared.problems"):
+    with caplog.at_level(logging.ERROR, logger="dcert_shared.problem_responses"):
         answer = await client.get("/v1/crash")
     body = problem(answer, 500)
     assert (body["code"], body["title"]) == ("internal_error", "服务器内部错误")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
+from dcert_dev.testing import eventually
 from dcert_shared.consumer import SCHEMA as CONSUMER_SCHEMA
 from dcert_shared.db import ReadModels, create_pool, migrate_schema
 from dcert_shared.envelope import Actor, CommandContext
@@ -18,7 +19,6 @@ from dcert_shared.read_models import SCHEMA as READ_MODELS_SCHEMA
 from dcert_shared.read_models import ReadModelKeeper
 from dcert_shared.store import SCHEMA as STORE_SCHEMA
 from dcert_shared.store import EventStore
-from dcert_shared.testing import eventually
 from dcert_shared.uow import SCHEMA as UOW_SCHEMA
 from dcert_shared.uow import EventSourcing, UnitOfWork
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from dcert_dev.embedded import EmbeddedPostgres, ensure_databases
 from dcert_shared.broker import Naming, connect, ensure_stream, event_stream_config
 from dcert_shared.consumer import SCHEMA as CONSUMER_SCHEMA
 from dcert_shared.db import create_pool, migrate_schema
-from dcert_shared.embedded import EmbeddedPostgres, ensure_databases
 from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.outbox import OutboxRelay
 from dcert_shared.restore import rebase_if_restored

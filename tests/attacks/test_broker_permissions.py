@@ -34,16 +34,16 @@ from dcert_benefits.bootstrap import create_app as benefits_app
 from dcert_benefits.settings import BenefitsSettings
 from dcert_certificate.bootstrap import create_app as certificate_app
 from dcert_certificate.settings import CertificateSettings
+from dcert_dev.embedded import EmbeddedNats, Infra
+from dcert_dev.testing import SettingsMaker, delete_streams, eventually, running_service
 from dcert_notification.bootstrap import create_app as notification_app
 from dcert_notification.settings import NotificationSettings
 from dcert_shared.broker import Naming, StreamLimits, ensure_stream, event_stream_config, inbox_prefix
 from dcert_shared.broker_permissions import ERASING_CONTEXT, Partner, ServiceAccess
 from dcert_shared.broker_permissions import SERVICES as SERVICES_ACCESS
-from dcert_shared.embedded import EmbeddedNats, Infra
 from dcert_shared.erasure import erasure_stream_config, erasure_stream_name
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.settings import ServiceSettings
-from dcert_shared.testing import SettingsMaker, delete_streams, eventually, running_service
 
 from ..system import System, WebhookReceiver, application, new_person, wait_for
 from ..test_lifecycle_flow import issued

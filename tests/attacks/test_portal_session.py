@@ -17,10 +17,10 @@ import itsdangerous
 import pytest
 from pydantic import ValidationError
 
+from dcert_dev.testing import LocalOidcProvider
 from dcert_portal.bootstrap import SESSION_COOKIE
 from dcert_portal.bootstrap import create_app as create_portal
 from dcert_portal.settings import PortalSettings
-from dcert_shared.testing import LocalOidcProvider
 
 from ..system import new_person
 from ..test_portal_pages import signed_in

@@ -22,9 +22,9 @@ from fastapi import FastAPI
 
 from dcert_certificate.bootstrap import create_app
 from dcert_certificate.settings import CertificateSettings
+from dcert_dev.embedded import free_port
+from dcert_dev.supervisor import ServiceProcess
 from dcert_shared.auth import DevIssuer, TokenVerifier
-from dcert_shared.embedded import free_port
-from dcert_shared.supervisor import ServiceProcess
 
 PER_MINUTE = 5
 PROXY = "10.0.0.2"

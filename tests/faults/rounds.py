@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dcert_dev.embedded import ensure_databases
+from dcert_dev.testing import delete_streams
 from dcert_shared.broker import Naming
-from dcert_shared.embedded import ensure_databases
-from dcert_shared.testing import delete_streams
 
 from . import checks, logs, readmodels
 from .actors import Doctor, People, Staff, register_staff

@@ -1,7 +1,7 @@
 """The system under test: embedded servers the suite may kill, and the service processes of a round.
 
 `Infrastructure` owns one embedded PostgreSQL and one nats-server on a data folder of its own
-and brings them back the way the supervisor does (`dcert_shared.supervisor.Supervisor._check_infra`):
+and brings them back the way the supervisor does (`dcert_dev.supervisor.Supervisor._check_infra`):
 NATS on the same port (kept in `<data>/nats/port`), PostgreSQL through crash recovery.
 `ServiceSet` runs the four services of one round as uvicorn processes, restarts the ones the
 suite kills, runs a second process of a service beside the first (a twin, or a new version of
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import psutil
 
-from dcert_shared.embedded import EmbeddedNats, EmbeddedPostgres, Infra, free_port, start_infra
-from dcert_shared.supervisor import ServiceProcess
+from dcert_dev.embedded import EmbeddedNats, EmbeddedPostgres, Infra, free_port, start_infra
+from dcert_dev.supervisor import ServiceProcess
 
 log = logging.getLogger("faults.system")
 

@@ -14,7 +14,7 @@ import pytest
 
 from dcert_assessment.bootstrap import create_app
 from dcert_assessment.settings import AssessmentSettings
-from dcert_shared.testing import ServiceUnderTest, SettingsMaker, eventually, running_service
+from dcert_dev.testing import ServiceUnderTest, SettingsMaker, eventually, running_service
 
 
 @dataclass(frozen=True)

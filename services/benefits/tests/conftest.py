@@ -18,8 +18,8 @@ import pytest
 
 from dcert_benefits.bootstrap import create_app
 from dcert_benefits.settings import BenefitsSettings
+from dcert_dev.testing import ServiceUnderTest, SettingsMaker, running_service
 from dcert_shared.ids import keyed_hash, make_identity_number
-from dcert_shared.testing import ServiceUnderTest, SettingsMaker, running_service
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ import pytest_asyncio
 
 from dcert_certificate.bootstrap import create_app
 from dcert_certificate.settings import CertificateSettings
-from dcert_shared.embedded import ensure_databases
+from dcert_dev.embedded import ensure_databases
+from dcert_dev.testing import ServiceUnderTest, eventually, new_prefix, running_service
 from dcert_shared.ids import make_identity_number
-from dcert_shared.testing import ServiceUnderTest, eventually, new_prefix, running_service
 
 HOME = "330502"  # 湖州市吴兴区
 OTHER_PROVINCE = "310101"  # 上海市黄浦区

@@ -8,8 +8,8 @@ from urllib.parse import quote
 import asyncpg
 import pytest
 
+from dcert_dev.testing import eventually
 from dcert_shared.ids import mask
-from dcert_shared.testing import eventually
 
 from .conftest import HOME, CertificateService, new_application, new_person
 

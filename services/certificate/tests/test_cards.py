@@ -21,10 +21,10 @@ from dcert_certificate.bootstrap import create_app
 from dcert_certificate.domain.card import Card, CardAlreadyLost
 from dcert_certificate.domain.certificate import Certificate, Holder
 from dcert_certificate.settings import CertificateSettings
+from dcert_dev.testing import ServiceUnderTest, SettingsMaker, running_service
 from dcert_shared.envelope import Actor
 from dcert_shared.ids import make_identity_number
 from dcert_shared.telemetry import command_context
-from dcert_shared.testing import ServiceUnderTest, SettingsMaker, running_service
 from dcert_shared.uow import UnitOfWork
 
 HOME = "330502"  # 湖州市吴兴区, province 33 (浙江)

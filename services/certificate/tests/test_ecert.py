@@ -26,8 +26,8 @@ from dcert_certificate.adapters.ecert import CodeContent, ECertificateSigner, In
 from dcert_certificate.bootstrap import create_app
 from dcert_certificate.offline_verify import public_key, verify_offline
 from dcert_certificate.settings import CertificateSettings
+from dcert_dev.testing import ServiceUnderTest, SettingsMaker, eventually, running_service
 from dcert_shared.ids import make_identity_number
-from dcert_shared.testing import ServiceUnderTest, SettingsMaker, eventually, running_service
 
 TODAY = date(2026, 11, 20)
 CONTENT = CodeContent(

@@ -13,9 +13,9 @@ import pytest
 
 from dcert_certificate.bootstrap import create_app
 from dcert_certificate.settings import CertificateSettings
-from dcert_shared.embedded import ensure_databases
+from dcert_dev.embedded import ensure_databases
+from dcert_dev.testing import delete_streams, eventually, new_prefix, running_service
 from dcert_shared.ids import keyed_hash
-from dcert_shared.testing import delete_streams, eventually, new_prefix, running_service
 
 from .conftest import CertificateService, Clock, new_application, new_person
 

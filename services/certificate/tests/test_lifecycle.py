@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-from dcert_shared.testing import eventually
+from dcert_dev.testing import eventually
 
 from .conftest import (
     HOME,

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from dcert_notification.bootstrap import create_app
-from dcert_notification.settings import NotificationSettings
-from dcert_shared.testing import (
+from dcert_dev.testing import (
     ServiceUnderTest,
     SettingsMaker,
     delete_streams,
     eventually,
     running_service,
 )
+from dcert_notification.bootstrap import create_app
+from dcert_notification.settings import NotificationSettings
 
 FIELDS = ["certificate_number", "category", "level", "expires_on"]
 FAST = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dcert_shared.testing import eventually
+from dcert_dev.testing import eventually
 
 if TYPE_CHECKING:
     from conftest import NotificationService

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 
+from dcert_dev.testing import eventually
 from dcert_shared.ids import keyed_hash, make_identity_number
-from dcert_shared.testing import eventually
 
 if TYPE_CHECKING:
     from conftest import NotificationService, Starter

@@ -54,10 +54,10 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
 
+from dcert_dev.embedded import Infra, ensure_databases, start_infra
 from dcert_shared.auth import DevIssuer, TokenVerifier
 from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
 from dcert_shared.consumer import EventConsumer
-from dcert_shared.embedded import Infra, ensure_databases, start_infra
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.settings import ServiceSettings

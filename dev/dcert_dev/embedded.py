@@ -41,7 +41,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import psutil
 
-from .broker_permissions import OPERATOR, Partner, authorization_block, embedded_users, user_names
+from dcert_shared.broker_permissions import OPERATOR, Partner, authorization_block, embedded_users, user_names
 
 log = logging.getLogger(__name__)
 
@@ -509,7 +509,7 @@ class EmbeddedNats:
         config = directory / "nats.conf"
         _write_private(
             config,
-            "# Written by dcert_shared.embedded on every start; edits are lost.\n"
+            "# Written by dcert_dev.embedded on every start; edits are lost.\n"
             'server_name: "dcert-embedded"\n'
             f'listen: "127.0.0.1:{port}"\n'
             "jetstream {\n"
@@ -643,10 +643,9 @@ async def ensure_databases(server_url: str, names: list[str]) -> dict[str, str]:
             if exists:
                 continue
             quoted = '"' + name.replace('"', '""') + '"'
-            try:
-                await conn.execute(f"CREATE DATABASE {quoted}")  # never inside a transaction
-            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
-                pass  # created concurrently by someone else
+            # Never inside a transaction; a database created concurrently by someone else is fine.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                await conn.execute(f"CREATE DATABASE {quoted}")
     finally:
         await conn.close()
     return {name: database_url(server_url, name) for name in names}

@@ -1,6 +1,6 @@
 """Run the whole system on one machine: embedded servers, one database per service, the services.
 
-    python -m dcert_shared.supervisor \\
+    python -m dcert_dev.supervisor \\
         --service certificate=dcert_certificate.main:app:8001 \\
         --service assessment=dcert_assessment.main:app:8002 ...
 
@@ -40,7 +40,7 @@ from typing import IO, Any
 
 import psutil
 
-from dcert_shared.embedded import (
+from dcert_dev.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
     Infra,
@@ -599,7 +599,7 @@ def _port_owner(port: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     description = (__doc__ or "").splitlines()[0]
-    parser = argparse.ArgumentParser(prog="python -m dcert_shared.supervisor", description=description)
+    parser = argparse.ArgumentParser(prog="python -m dcert_dev.supervisor", description=description)
     parser.add_argument(
         "--service",
         action="append",

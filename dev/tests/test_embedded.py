@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -20,8 +21,10 @@ import asyncpg
 import nats
 import pytest
 
-from dcert_shared.embedded import EmbeddedNats, EmbeddedPostgres, ensure_databases, process_alive
-from dcert_shared.supervisor import free_port
+from dcert_dev.embedded import EmbeddedNats, EmbeddedPostgres, ensure_databases, process_alive
+from dcert_dev.supervisor import free_port
+
+pytestmark = pytest.mark.service  # each test starts the servers it checks
 
 
 def alive(pid: int | None) -> bool:
@@ -157,7 +160,7 @@ class SupervisorRun:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL", "DCERT_DEV_AUTH")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.tmp_path), env.get("PYTHONPATH")]))
         env["DCERT_DATA_DIR"] = str(self.data_dir)
-        command = [sys.executable, "-m", "dcert_shared.supervisor"]
+        command = [sys.executable, "-m", "dcert_dev.supervisor"]
         for name, port in self.ports.items():
             command += ["--service", f"{name}=dcert_tiny_health_app:app:{port}"]
         with self.log_path.open("ab") as log:
@@ -251,10 +254,8 @@ async def test_supervisor_runs_services_restarts_a_crashed_one_and_stops_cleanly
 
     # a service that dies is started again (after 1 s)
     crashed_pid = bodies["other"]["pid"]
-    try:
+    with contextlib.suppress(urllib.error.URLError, OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{run.ports['other']}/crash", timeout=2)
-    except (urllib.error.URLError, OSError):
-        pass
     wait_until(
         lambda: (body := run.health("other")) is not None and body["pid"] != crashed_pid,
         15,
