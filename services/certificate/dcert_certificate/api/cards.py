@@ -7,11 +7,9 @@ A card centre's token carries `region` (required): it acts for that region's pro
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dcert_shared.access_log import Reads
@@ -19,7 +17,8 @@ from dcert_shared.api import IdempotencyKey, idempotency, mark_replayed, princip
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import mask_numbers
 
-from ..adapters.cards import CardFilter
+from ..adapters.cards import CardView
+from ..adapters.queries import CardDue, CardFilter
 from ..application.cards import CardCommands, CardReport
 from ..domain.card import CardStatus
 from .access_log import record_card_reads
@@ -80,16 +79,16 @@ async def list_batches(
     """The card centre's batches of its province, newest first: when each was taken, its number
     of cards and how many are in each state now. Counts only, naming no card or person, so the
     read is not recorded in the access log. A batch taken empty has no card and is not listed."""
-    rows = await cards.batches(policy.card_centre_province(principal), limit)
+    summaries = await cards.batches(policy.card_centre_province(principal), limit)
     return BatchList(
         items=[
             BatchSummary(
-                id=row["batch_id"],
-                taken_at=row["taken_at"],
-                card_count=row["card_count"],
-                counts=CardStatusCounts(**json.loads(row["counts"])),
+                id=summary.batch_id,
+                taken_at=summary.taken_at,
+                card_count=summary.card_count,
+                counts=CardStatusCounts(**summary.counts),
             )
-            for row in rows
+            for summary in summaries
         ]
     )
 
@@ -100,9 +99,9 @@ async def get_batch(
 ) -> BatchStatus:
     """A batch's cards and their current states (no name, no address); another province's
     batch is answered as absent."""
-    rows = await cards.batch(str(batch_id), policy.card_centre_province(principal))
-    await record_card_reads(reads, cards.runtime.pool, [row["certificate_number"] for row in rows])
-    return _batch_status(batch_id, rows)
+    in_batch = await cards.batch(str(batch_id), policy.card_centre_province(principal))
+    await record_card_reads(reads, cards.runtime.pool, [card.certificate_number for card in in_batch])
+    return _batch_status(batch_id, in_batch)
 
 
 @router.post("/card-batches/{batch_id}/reports", response_model=BatchStatus)
@@ -118,8 +117,8 @@ async def report_states(
         )
         for report in body.reports
     ]
-    rows = await cards.report(principal_context(principal), str(batch_id), scope, reports)
-    return _batch_status(batch_id, rows)
+    in_batch = await cards.report(principal_context(principal), str(batch_id), scope, reports)
+    return _batch_status(batch_id, in_batch)
 
 
 @router.get("/cards", response_model=CardList)
@@ -140,41 +139,43 @@ async def list_cards(
         overdue=overdue,
         limit=limit,
     )
-    rows = await cards.list_cards(wanted)
-    await record_card_reads(reads, cards.runtime.pool, [row["certificate_number"] for row in rows])
+    listed = await cards.list_cards(wanted)
+    await record_card_reads(reads, cards.runtime.pool, [due.card.certificate_number for due in listed])
     shown = policy.shows_numbers(principal)
-    return CardList(items=[_listed(row, shown) for row in rows])
+    return CardList(items=[_listed(due, shown) for due in listed])
 
 
-def _batch_status(batch_id: uuid.UUID, rows: list[asyncpg.Record]) -> BatchStatus:
+def _batch_status(batch_id: uuid.UUID, in_batch: list[CardView]) -> BatchStatus:
     return BatchStatus(
         id=batch_id,
         cards=[
             BatchCard(
-                card_id=row["card_id"],
-                certificate_number=row["certificate_number"],
-                region=row["region"],
-                status=row["status"],
-                delivery=row["delivery"],
-                tracking_number=row["tracking_number"],
-                ordered_on=row["ordered_on"],
-                updated_at=row["updated_at"],
+                card_id=card.card_id,
+                certificate_number=card.certificate_number,
+                region=card.region,
+                status=card.status,
+                delivery=card.delivery,
+                tracking_number=card.tracking_number,
+                ordered_on=card.ordered_on,
+                updated_at=card.updated_at,
             )
-            for row in rows
+            for card in in_batch
         ],
     )
 
 
-def _listed(row: asyncpg.Record, numbers_shown: bool) -> CardListed:
-    number = row["certificate_number"]
+def _listed(due: CardDue, numbers_shown: bool) -> CardListed:
+    card = due.card
     return CardListed(
-        card_id=row["card_id"],
-        certificate_number=number if numbers_shown else mask_numbers(number),
-        status=row["status"],
-        region=row["region"],
-        ordered_on=row["ordered_on"],
-        due_on=row["due_on"],
-        overdue=row["overdue"],
-        tracking_number=row["tracking_number"],
-        batch_id=row["batch_id"],
+        card_id=card.card_id,
+        certificate_number=card.certificate_number
+        if numbers_shown
+        else mask_numbers(card.certificate_number),
+        status=card.status,
+        region=card.region,
+        ordered_on=card.ordered_on,
+        due_on=due.due_on,
+        overdue=due.overdue,
+        tracking_number=card.tracking_number,
+        batch_id=card.batch_id,
     )

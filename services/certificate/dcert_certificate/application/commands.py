@@ -18,6 +18,7 @@ from dcert_shared.regions import NATIONAL
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import EventSourcing, Idempotency, UnitOfWork
 
+from ..adapters import queries
 from ..domain.application import Agent, Applicant, Application, Deadlines, Grade, Matter, Status, age_on
 from ..domain.card import Card
 from ..domain.certificate import (
@@ -589,14 +590,10 @@ class CertificateCommands:
 
     async def end_agencies_run_out(self, context: CommandContext) -> int:
         """A guardian's rights end when the child comes of age (unless renewed meanwhile)."""
-        due = await self.es.pool.fetch(
-            "SELECT DISTINCT person_ref FROM agency_view WHERE status = 'verified' AND until < $1",
-            self.today(),
-        )
         ended = 0
-        for row in due:
+        for due in await queries.people_with_agencies_run_out(self.es.pool, self.today()):
 
-            async def run(uow: UnitOfWork, person_ref: str = row["person_ref"]) -> int:
+            async def run(uow: UnitOfWork, person_ref: str = due) -> int:
                 person = await uow.load(Person, person_ref)
                 if person is None:
                     return 0
@@ -624,14 +621,10 @@ class CertificateCommands:
     # -- the clock ----------------------------------------------------------------------------
     async def end_due_public_notices(self, context: CommandContext) -> int:
         """公示期满: move every application whose notice period has passed to the review queue."""
-        due = await self.es.pool.fetch(
-            "SELECT id FROM application_view WHERE status = 'public_notice' AND notice_until <= $1",
-            self.today(),
-        )
         ended = 0
-        for row in due:
+        for due in await queries.applications_past_public_notice(self.es.pool, self.today()):
 
-            async def run(uow: UnitOfWork, application_id: str = row["id"]) -> bool:
+            async def run(uow: UnitOfWork, application_id: str = due) -> bool:
                 application = await uow.load(Application, application_id)
                 return application is not None and application.end_public_notice(self.today(), self.deadlines)
 
@@ -645,19 +638,12 @@ class CertificateCommands:
         reminder_horizon = today + timedelta(
             days=self.settings.renewal_reminder_days + 31 * self.settings.renewal_window_months
         )
-        expiring = await self.es.pool.fetch(
-            "SELECT number FROM certificate_view WHERE status IN ('active', 'lost') AND expires_on < $1",
-            today,
-        )
-        reminding = await self.es.pool.fetch(
-            "SELECT number FROM certificate_view WHERE status = 'active' AND expires_on <= $1"
-            " AND reminded_for IS DISTINCT FROM expires_on",
-            reminder_horizon,
-        )
+        expiring = await queries.certificates_past_expiry(self.es.pool, today)
+        reminding = await queries.certificates_to_remind(self.es.pool, reminder_horizon)
         expired = 0
-        for row in expiring:
+        for due in expiring:
 
-            async def expire(uow: UnitOfWork, number: str = row["number"]) -> bool:
+            async def expire(uow: UnitOfWork, number: str = due) -> bool:
                 certificate = await uow.load(Certificate, number)
                 if certificate is None or not certificate.expire(today):
                     return False
@@ -669,9 +655,9 @@ class CertificateCommands:
 
             expired += await self.es.execute(context, expire)
         reminded = 0
-        for row in reminding:
+        for due in reminding:
 
-            async def remind(uow: UnitOfWork, number: str = row["number"]) -> bool:
+            async def remind(uow: UnitOfWork, number: str = due) -> bool:
                 certificate = await uow.load(Certificate, number)
                 return certificate is not None and certificate.remind_renewal(today, self.renewal_rule)
 
@@ -735,12 +721,8 @@ class CertificateCommands:
 
     async def _cards_of(self, uow: UnitOfWork, number: str) -> list[Card]:
         """The certificate's cards that still count (neither lost nor invalidated)."""
-        rows = await uow.conn.fetch(
-            "SELECT card_id FROM card_view WHERE certificate_number = $1"
-            " AND status NOT IN ('lost', 'invalidated') ORDER BY card_id",
-            number,
-        )
-        cards = [await uow.load(Card, row["card_id"]) for row in rows]
+        card_ids = await queries.counting_cards(uow.conn, number)
+        cards = [await uow.load(Card, card_id) for card_id in card_ids]
         return [card for card in cards if card is not None]
 
     async def _order_card(self, uow: UnitOfWork, certificate: Certificate, application: Application) -> None:
