@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 
 import asyncpg
 from sqlmodel import SQLModel
@@ -24,7 +24,7 @@ from .cards import CardView
 from .death_reports import DeathReportView
 from .read_models import AgencyView, ApplicationView, CertificateView
 
-Database = asyncpg.Pool | asyncpg.Connection
+Database: TypeAlias = asyncpg.Pool | asyncpg.Connection
 Row = TypeVar("Row", bound=SQLModel)
 
 

@@ -25,7 +25,7 @@ from dcert_shared.auth import CurrentPrincipal
 from ..adapters import queries
 from ..adapters.queries import AgencyRecord
 from ..domain.errors import AgencyNotFound
-from .dependencies import Commands
+from .dependencies import People
 from .policy import Policy
 
 router = APIRouter(prefix="/v1", tags=["agents"])
@@ -134,12 +134,12 @@ async def my_agents(principal: CurrentPrincipal, policy: Policy, db: Pool) -> Ag
 
 @router.post("/me/agents/{agency_id}/revocation", response_model=Agency)
 async def revoke_my_agent(
-    agency_id: str, principal: CurrentPrincipal, policy: Policy, service: Commands, db: Pool
+    agency_id: str, principal: CurrentPrincipal, policy: Policy, people: People, db: Pool
 ) -> Agency:
     """I end an agency (claimed or verified): from now on they act for me in nothing."""
     person_ref = policy.require_applicant(principal)
     agency = await _agency_of(db, person_ref, agency_id)
-    await service.end_agency(
+    await people.end_agency(
         principal_context(principal), person_ref, agency.view.agent_ref, "revoked_by_person"
     )
     return _agency(await _agency_of(db, person_ref, agency_id))
@@ -157,12 +157,12 @@ async def certificate_agents(
 
 @router.post("/certificates/{number}/agents/{agency_id}/revocation", response_model=Agency)
 async def revoke_agent(
-    number: str, agency_id: str, principal: CurrentPrincipal, policy: Policy, service: Commands, db: Pool
+    number: str, agency_id: str, principal: CurrentPrincipal, policy: Policy, people: People, db: Pool
 ) -> Agency:
     """A reviewer ends an agency (the evidence no longer holds, a court ended a guardianship)."""
     holder = policy.require_agency_reviewer(principal, await queries.certificate(db, number))
     agency = await _agency_of(db, holder.person_ref, agency_id)
-    await service.end_agency(
+    await people.end_agency(
         principal_context(principal), holder.person_ref, agency.view.agent_ref, "revoked_by_reviewer"
     )
     return _agency(await _agency_of(db, holder.person_ref, agency_id))
@@ -175,14 +175,14 @@ async def confirm_agent(
     body: AgencyConfirmation,
     principal: CurrentPrincipal,
     policy: Policy,
-    service: Commands,
+    people: People,
     db: Pool,
 ) -> Agency:
     """A reviewer confirms an agent on the evidence checked, without an end: a claimed one, or a
     guardian renewed as the guardian of an adult without capacity when the child came of age."""
     holder = policy.require_agency_reviewer(principal, await queries.certificate(db, number))
     agency = await _agency_of(db, holder.person_ref, agency_id)
-    await service.confirm_agency(
+    await people.confirm_agency(
         principal_context(principal), holder.person_ref, agency.view.agent_ref, body.basis
     )
     return _agency(await _agency_of(db, holder.person_ref, agency_id))

@@ -17,13 +17,14 @@ from dcert_shared.problems import Bilingual, FieldError, ValidationFailed
 
 from ..adapters import queries
 from ..adapters.queries import ApplicationRecord
-from ..application.commands import CertificateCommands, MatterRequest, NewApplication
-from ..domain.application import Agent, Applicant
+from ..application.service import CertificateService
+from ..application.submissions import MatterRequest, NewApplication
+from ..domain.application import Agent, AgentDecision, Applicant, Decision, MatterKind
 from .completeness import check_submission
-from .dependencies import Commands
+from .dependencies import Decisions, Service, Submissions
 from .policy import CertificatePolicy, Policy
+from .schemas import AgentDecision as AgentDecisionIn
 from .schemas import (
-    AgentDecision,
     ApplicationAgent,
     ApplicationCreate,
     ApplicationCreated,
@@ -32,12 +33,12 @@ from .schemas import (
     ApplicationStatus,
     Assessment,
     Deadlines,
-    Decision,
     Dispute,
     NextStep,
     Resubmission,
     Timeline,
 )
+from .schemas import Decision as DecisionIn
 from .timeline import STEP_TITLES, timeline_entries
 
 router = APIRouter(prefix="/v1")
@@ -92,7 +93,8 @@ async def _own_certificate_region(
 async def submit_application(
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    submissions: Submissions,
     policy: Policy,
     db: Pool,
     response: Response,
@@ -108,18 +110,18 @@ async def submit_application(
         raise ValidationFailed(errors=errors)
     once = idempotency(principal, idempotency_key, body)
     if body.matter == "new":
-        result, replayed = await service.submit_new(
+        result, replayed = await submissions.submit_new(
             principal_context(principal), once, _new(body, principal, policy, service)
         )
     else:
         matter = _matter(body, principal, policy)
-        result, replayed = await service.submit_matter(principal_context(principal), once, matter)
+        result, replayed = await submissions.submit_matter(principal_context(principal), once, matter)
     mark_replayed(response, replayed)
     return result
 
 
 def _new(
-    body: ApplicationCreate, principal: Principal, policy: CertificatePolicy, service: CertificateCommands
+    body: ApplicationCreate, principal: Principal, policy: CertificatePolicy, service: CertificateService
 ) -> NewApplication:
     assert body.applicant is not None and body.declared_category is not None
     policy.require_applying_for(
@@ -158,7 +160,7 @@ def _matter(body: ApplicationCreate, principal: Principal, policy: CertificatePo
     policy.require_agent_is_caller(principal, body.agent.id_number if body.agent else None)
     assert body.certificate_number is not None
     return MatterRequest(
-        kind=body.matter,
+        kind=MatterKind(body.matter),
         certificate_number=body.certificate_number,
         requester_ref=policy.require_applicant(principal),
         reason=body.reason,
@@ -283,7 +285,7 @@ def application_status(application: ApplicationRecord) -> ApplicationStatus:
 async def _answer(
     db: Pool,
     request: Request,
-    service: CertificateCommands,
+    service: CertificateService,
     application_id: str,
     numbers_shown: bool = True,
 ) -> ApplicationPublic:
@@ -302,7 +304,7 @@ async def get_application(
     application_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     reads: Reads,
@@ -322,7 +324,7 @@ async def get_application(
 async def list_applications(
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     reads: Reads,
@@ -364,10 +366,11 @@ async def list_applications(
 @router.post("/applications/{application_id}/decision", response_model=ApplicationPublic, tags=["review"])
 async def decide(
     application_id: str,
-    body: Decision,
+    body: DecisionIn,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    decisions: Decisions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic:
@@ -382,8 +385,12 @@ async def decide(
                 )
             ]
         )
-    await service.decide(
-        principal_context(principal), application_id, body.decision, body.reason or "", body.agent
+    await decisions.decide(
+        principal_context(principal),
+        application_id,
+        Decision(body.decision),
+        body.reason or "",
+        AgentDecision(body.agent) if body.agent else None,
     )
     return await _answer(db, request, service, application_id)
 
@@ -391,10 +398,11 @@ async def decide(
 @router.post("/applications/{application_id}/agent", response_model=ApplicationPublic, tags=["review"])
 async def decide_agent(
     application_id: str,
-    body: AgentDecision,
+    body: AgentDecisionIn,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    decisions: Decisions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic:
@@ -411,7 +419,7 @@ async def decide_agent(
                 )
             ]
         )
-    await service.decide_agent(principal_context(principal), application_id, body.decision)
+    await decisions.decide_agent(principal_context(principal), application_id, AgentDecision(body.decision))
     return await _answer(db, request, service, application_id)
 
 
@@ -424,7 +432,8 @@ async def withdraw(
     application_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    submissions: Submissions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic | ApplicationStatus:
@@ -433,7 +442,7 @@ async def withdraw(
     application = policy.require_own_application(
         principal, await queries.application(db, application_id), submitter_too=True
     )
-    await service.withdraw(principal_context(principal), application_id)
+    await submissions.withdraw(principal_context(principal), application_id)
     if policy.application_view(principal, application) == "status":
         refreshed = await queries.application(db, application_id)
         assert refreshed is not None
@@ -451,7 +460,8 @@ async def resubmit(
     body: Resubmission,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    submissions: Submissions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic | ApplicationStatus:
@@ -476,7 +486,7 @@ async def resubmit(
     application = policy.require_own_application(
         principal, await queries.application(db, application_id), submitter_too=True
     )
-    await service.resubmit(principal_context(principal), application_id, corrections)
+    await submissions.resubmit(principal_context(principal), application_id, corrections)
     if policy.application_view(principal, application) == "status":
         refreshed = await queries.application(db, application_id)
         assert refreshed is not None
@@ -494,7 +504,8 @@ async def dispute(
     body: Dispute,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    submissions: Submissions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic | ApplicationStatus:
@@ -504,7 +515,7 @@ async def dispute(
     application = policy.require_own_application(
         principal, await queries.application(db, application_id), submitter_too=True
     )
-    await service.dispute(principal_context(principal), application_id, body.reason)
+    await submissions.dispute(principal_context(principal), application_id, body.reason)
     if policy.application_view(principal, application) == "status":
         refreshed = await queries.application(db, application_id)
         assert refreshed is not None
@@ -517,7 +528,7 @@ async def timeline(
     application_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     reads: Reads,

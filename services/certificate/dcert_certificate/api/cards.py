@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dcert_shared.access_log import Reads
-from dcert_shared.api import IdempotencyKey, idempotency, mark_replayed, principal_context
+from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import mask_numbers
 
@@ -54,6 +54,7 @@ async def take_batch(
     cards: Cards,
     policy: Policy,
     reads: Reads,
+    db: Pool,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
@@ -62,9 +63,7 @@ async def take_batch(
     scope = policy.card_centre_province(principal)
     once = idempotency(principal, idempotency_key, body)
     batch, replayed = await cards.take_batch(principal_context(principal), once, scope, body.limit)
-    await record_card_reads(
-        reads, cards.runtime.pool, [card["certificate_number"] for card in batch["cards"]]
-    )
+    await record_card_reads(reads, db, [card["certificate_number"] for card in batch["cards"]])
     mark_replayed(response, replayed)
     return batch
 
@@ -95,12 +94,12 @@ async def list_batches(
 
 @router.get("/card-batches/{batch_id}", response_model=BatchStatus)
 async def get_batch(
-    batch_id: uuid.UUID, principal: CurrentPrincipal, cards: Cards, policy: Policy, reads: Reads
+    batch_id: uuid.UUID, principal: CurrentPrincipal, cards: Cards, policy: Policy, reads: Reads, db: Pool
 ) -> BatchStatus:
     """A batch's cards and their current states (no name, no address); another province's
     batch is answered as absent."""
     in_batch = await cards.batch(str(batch_id), policy.card_centre_province(principal))
-    await record_card_reads(reads, cards.runtime.pool, [card.certificate_number for card in in_batch])
+    await record_card_reads(reads, db, [card.certificate_number for card in in_batch])
     return _batch_status(batch_id, in_batch)
 
 
@@ -127,6 +126,7 @@ async def list_cards(
     cards: Cards,
     policy: Policy,
     reads: Reads,
+    db: Pool,
     status: CardStatusName | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -140,7 +140,7 @@ async def list_cards(
         limit=limit,
     )
     listed = await cards.list_cards(wanted)
-    await record_card_reads(reads, cards.runtime.pool, [due.card.certificate_number for due in listed])
+    await record_card_reads(reads, db, [due.card.certificate_number for due in listed])
     shown = policy.shows_numbers(principal)
     return CardList(items=[_listed(due, shown) for due in listed])
 

@@ -16,9 +16,9 @@ from dcert_shared.ids import RegionCode, mask_numbers
 from ..adapters import queries
 from ..adapters.ecert import CodeContent, ECertificateSigner
 from ..adapters.read_models import CertificateView
-from ..application.commands import CATEGORY_CODES, CertificateCommands
-from ..domain.certificate import months_before
-from .dependencies import Commands
+from ..application.service import CertificateService
+from ..domain.certificate import CATEGORY_CODES, months_before
+from .dependencies import Clocks, Decisions, Service, Submissions
 from .policy import Policy
 from .schemas import (
     Card,
@@ -34,7 +34,7 @@ router = APIRouter(prefix="/v1")
 
 
 def certificate_public(
-    row: CertificateView | None, service: CertificateCommands, numbers_shown: bool = True
+    row: CertificateView | None, service: CertificateService, numbers_shown: bool = True
 ) -> CertificatePublic:
     assert row is not None  # read after the caller was allowed to see it
 
@@ -61,7 +61,7 @@ def certificate_public(
 
 @router.get("/certificates/{number}", response_model=CertificatePublic, tags=["certificates"])
 async def get_certificate(
-    number: str, principal: CurrentPrincipal, service: Commands, policy: Policy, db: Pool, reads: Reads
+    number: str, principal: CurrentPrincipal, service: Service, policy: Policy, db: Pool, reads: Reads
 ) -> CertificatePublic:
     row = policy.require_readable_certificate(principal, await queries.certificate(db, number))
     await reads.record(db, "certificate", [(row.person_ref, number)])
@@ -73,7 +73,7 @@ async def get_e_certificate(
     number: str,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     reads: Reads,
@@ -105,11 +105,16 @@ async def get_e_certificate(
 
 @router.post("/certificates/{number}/loss-report", response_model=CertificatePublic, tags=["certificates"])
 async def report_loss(
-    number: str, principal: CurrentPrincipal, service: Commands, policy: Policy, db: Pool
+    number: str,
+    principal: CurrentPrincipal,
+    service: Service,
+    submissions: Submissions,
+    policy: Policy,
+    db: Pool,
 ) -> CertificatePublic:
     """挂失: the holder or agent reports the card lost; it and every code stop at once."""
     policy.require_holders_certificate(principal, await queries.certificate(db, number))
-    await service.report_loss(principal_context(principal), number, policy.require_applicant(principal))
+    await submissions.report_loss(principal_context(principal), number, policy.require_applicant(principal))
     return certificate_public(await queries.certificate(db, number), service)
 
 
@@ -118,28 +123,29 @@ async def cancel_on_fact(
     number: str,
     body: StaffCancellation,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    decisions: Decisions,
     policy: Policy,
     db: Pool,
 ) -> CertificatePublic:
     """注销 on a fact (death, no longer eligible, fraud, settled abroad), by a reviewer of the region."""
     row = policy.require_canceller(principal, await queries.certificate(db, number))
     # The command checks the region again on the certificate itself (a transfer may have moved it).
-    await service.cancel_on_fact(principal_context(principal), number, body.reason, row.household_region)
+    await decisions.cancel_on_fact(principal_context(principal), number, body.reason, row.household_region)
     return certificate_public(await queries.certificate(db, number), service)
 
 
 @router.post("/jobs/expiry", response_model=ExpiryRun, tags=["operations"])
-async def run_expiry(principal: CurrentPrincipal, service: Commands, policy: Policy) -> ExpiryRun:
+async def run_expiry(principal: CurrentPrincipal, clocks: Clocks, policy: Policy) -> ExpiryRun:
     """The expiry job now (it also runs on its own): expired certificates and renewal reminders."""
     policy.require_admin(principal)
-    return ExpiryRun(**await service.run_expiry(principal_context(principal)))
+    return ExpiryRun(**await clocks.run_expiry(principal_context(principal)))
 
 
 @router.get("/reports/sla", response_model=SlaReport, tags=["reports"])
 async def sla_report(
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     region: Annotated[str, Query(min_length=6, max_length=6)],

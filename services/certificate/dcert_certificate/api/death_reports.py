@@ -19,8 +19,9 @@ from dcert_shared.ids import mask_numbers
 
 from ..adapters import queries
 from ..application.deaths import DeathReports
+from ..domain.holds import DeathDecision
 from .certificates import certificate_public
-from .dependencies import Commands
+from .dependencies import Service
 from .policy import Policy
 from .schemas import CertificatePublic
 
@@ -36,7 +37,7 @@ def death_reports(request: Request) -> DeathReports:
 Deaths = Annotated[DeathReports, Depends(death_reports)]
 
 
-class DeathDecision(BaseModel):
+class DeathDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     decision: Literal["confirm", "reject"]
@@ -93,9 +94,9 @@ async def list_death_reports(
 )
 async def decide_death(
     number: str,
-    body: DeathDecision,
+    body: DeathDecisionIn,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     deaths: Deaths,
     policy: Policy,
     db: Pool,
@@ -105,5 +106,7 @@ async def decide_death(
     policy.require_canceller(principal, await queries.certificate(db, number))
     assert principal.region is not None  # a reviewer of the household area
     # The command checks the area again on the certificate itself (a transfer may have moved it).
-    await deaths.decide(principal_context(principal), number, body.decision, body.reason, principal.region)
+    await deaths.decide(
+        principal_context(principal), number, DeathDecision(body.decision), body.reason, principal.region
+    )
     return certificate_public(await queries.certificate(db, number), service)

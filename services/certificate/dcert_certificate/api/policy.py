@@ -257,7 +257,7 @@ class CertificatePolicy:
 
 
 def certificate_policy(request: Request) -> CertificatePolicy:
-    return CertificatePolicy(request.app.state.commands.person_ref)
+    return CertificatePolicy(request.app.state.service.person_ref)
 
 
 Policy = Annotated[CertificatePolicy, Depends(certificate_policy)]

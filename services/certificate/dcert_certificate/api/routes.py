@@ -16,8 +16,9 @@ from dcert_shared.api import Pool
 
 from ..adapters import queries
 from ..adapters.ecert import CodeContent, ECertificateSigner, InvalidCode, is_online_code, online_code_refusal
-from ..application.commands import CATEGORY_CODES, CertificateCommands
-from .dependencies import Commands
+from ..application.service import CertificateService
+from ..domain.certificate import CATEGORY_CODES
+from .dependencies import Service
 from .schemas import CodeToVerify, Verification
 
 router = APIRouter(prefix="/v1")
@@ -34,7 +35,7 @@ Signer = Annotated[ECertificateSigner, Depends(signer)]
 
 @router.get("/verify", response_model=Verification, tags=["verification"])
 async def verify(
-    code: Annotated[str, Query(min_length=1, max_length=2000)], db: Pool, keys: Signer, service: Commands
+    code: Annotated[str, Query(min_length=1, max_length=2000)], db: Pool, keys: Signer, service: Service
 ) -> Verification:
     """Anyone, without a token: is this code genuine, and is the certificate live now?
 
@@ -44,13 +45,13 @@ async def verify(
 
 
 @router.post("/verify", response_model=Verification, tags=["verification"])
-async def verify_in_body(body: CodeToVerify, db: Pool, keys: Signer, service: Commands) -> Verification:
+async def verify_in_body(body: CodeToVerify, db: Pool, keys: Signer, service: Service) -> Verification:
     """The same as `GET /v1/verify`, with the code in the body, out of any URL that gets logged."""
     return await _verification(body.code, db, keys, service)
 
 
 async def _verification(
-    code: str, db: Pool, keys: ECertificateSigner, service: CertificateCommands
+    code: str, db: Pool, keys: ECertificateSigner, service: CertificateService
 ) -> Verification:
     if is_online_code(code):
         return await _online_verification(code, db, keys, service)
@@ -62,7 +63,7 @@ async def _verification(
 
 
 async def _online_verification(
-    code: str, db: Pool, keys: ECertificateSigner, service: CertificateCommands
+    code: str, db: Pool, keys: ECertificateSigner, service: CertificateService
 ) -> Verification:
     """The online code: genuine, then fresh (a screenshot is stale in a minute or two), then the
     certificate's status as for an offline code."""
@@ -84,7 +85,7 @@ async def _online_verification(
 
 
 async def _status_of(
-    content: CodeContent, db: Pool, service: CertificateCommands, answer: Verification
+    content: CodeContent, db: Pool, service: CertificateService, answer: Verification
 ) -> Verification:
     status = _status(await queries.credential_state(db, content.serial), service.today())
     return answer.model_copy(

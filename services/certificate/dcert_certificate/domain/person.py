@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
@@ -37,6 +37,27 @@ from .events import (
     PersonErased,
     ReapplicationBarred,
 )
+
+# 监护人: who acts for a minor by law; approving the child's application confirms them (they are
+# verified until the day before the child's 18th birthday).
+GUARDIANS = frozenset({"parent", "guardian"})
+
+# What refuses to issue a certificate on an application an unverified agent made (it was never
+# opened for the person); another open application of the person's does not.
+_REFUSED_AT_APPROVAL: dict[str, type[Exception]] = {
+    "person_erased": PersonErasedError,
+    "reapplication_barred": ReapplicationBarredError,
+    "live_certificate_exists": LiveCertificateExists,
+}
+
+
+def last_day_as_minor(birth_date: date) -> date:
+    """The day before the 18th birthday (29 February birthdays come of age on 1 March)."""
+    try:
+        birthday = birth_date.replace(year=birth_date.year + 18)
+    except ValueError:
+        birthday = date(birth_date.year + 18, 3, 1)
+    return birthday - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,13 @@ class Person(Aggregate):
         if "new" in self.open_applications.values():
             return "open_application_exists"
         return None
+
+    def require_issuable_on_claim(self, today: date) -> None:
+        """An application an unverified agent made was never opened for the person: its
+        approval checks the person's state now."""
+        refused = _REFUSED_AT_APPROVAL.get(self.new_application_refusal(today) or "")
+        if refused is not None:
+            raise refused()
 
     # -- agents -------------------------------------------------------------------------------
     @property
