@@ -25,7 +25,8 @@ from dcert_shared.i18n import has_text, negotiate, text
 from dcert_shared.problems import FieldError, ValidationFailed
 
 from ..adapters import queries
-from .policy import CertificatePolicy, Policy
+from .dependencies import Policy
+from .policy import CertificatePolicy
 
 router = APIRouter(prefix="/v1", tags=["access log"])
 

@@ -25,8 +25,7 @@ from dcert_shared.auth import CurrentPrincipal
 from ..adapters import queries
 from ..adapters.queries import AgencyRecord
 from ..domain.errors import AgencyNotFound
-from .dependencies import People
-from .policy import Policy
+from .dependencies import People, Policy
 
 router = APIRouter(prefix="/v1", tags=["agents"])
 

@@ -21,8 +21,8 @@ from ..application.service import CertificateService
 from ..application.submissions import MatterRequest, NewApplication
 from ..domain.application import Agent, AgentDecision, Applicant, Decision, MatterKind
 from .completeness import check_submission
-from .dependencies import Decisions, Service, Submissions
-from .policy import CertificatePolicy, Policy
+from .dependencies import Decisions, Policy, Service, Submissions
+from .policy import CertificatePolicy
 from .schemas import AgentDecision as AgentDecisionIn
 from .schemas import (
     ApplicationAgent,

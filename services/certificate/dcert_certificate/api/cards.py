@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
@@ -19,7 +19,7 @@ from dcert_shared.ids import mask_numbers
 
 from ..adapters.cards import CardView
 from ..adapters.queries import CardDue, CardFilter
-from ..application.cards import CardCommands, CardReport
+from ..application.cards import CardReport
 from ..domain.card import CardStatus
 from .access_log import record_card_reads
 from .card_schemas import (
@@ -35,16 +35,9 @@ from .card_schemas import (
     CardStatusCounts,
     CardStatusName,
 )
-from .policy import Policy
+from .dependencies import Cards, Policy
 
 router = APIRouter(prefix="/v1", tags=["cards"])
-
-
-def card_commands(request: Request) -> CardCommands:
-    return request.app.state.cards  # type: ignore[no-any-return]
-
-
-Cards = Annotated[CardCommands, Depends(card_commands)]
 
 
 @router.post("/card-batches", status_code=201, response_model=Batch)

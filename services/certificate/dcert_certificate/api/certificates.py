@@ -18,8 +18,7 @@ from ..adapters.ecert import CodeContent, ECertificateSigner
 from ..adapters.read_models import CertificateView
 from ..application.service import CertificateService
 from ..domain.certificate import CATEGORY_CODES, months_before
-from .dependencies import Clocks, Decisions, Service, Submissions
-from .policy import Policy
+from .dependencies import Clocks, Decisions, Policy, Service, Submissions
 from .schemas import (
     Card,
     CertificatePublic,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from dcert_shared.api import Pool, principal_context
@@ -18,23 +18,14 @@ from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import mask_numbers
 
 from ..adapters import queries
-from ..application.deaths import DeathReports
 from ..domain.holds import DeathDecision
 from .certificates import certificate_public
-from .dependencies import Service
-from .policy import Policy
+from .dependencies import Deaths, Policy, Service
 from .schemas import CertificatePublic
 
 router = APIRouter(prefix="/v1")
 
 ReportStatus = Literal["pending", "confirmed", "rejected", "corrected"]
-
-
-def death_reports(request: Request) -> DeathReports:
-    return request.app.state.death_reports  # type: ignore[no-any-return]
-
-
-Deaths = Annotated[DeathReports, Depends(death_reports)]
 
 
 class DeathDecisionIn(BaseModel):

@@ -8,8 +8,7 @@ from dcert_shared.api import principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import mask
 
-from .dependencies import People, Service
-from .policy import Policy
+from .dependencies import People, Policy, Service
 from .schemas import ErasureAnswer, ErasureRequest
 
 router = APIRouter(prefix="/v1", tags=["personal data"])

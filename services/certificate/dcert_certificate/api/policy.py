@@ -26,11 +26,8 @@ its existence is personal data too; a region named in a query that the caller do
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Annotated
 
-from fastapi import Depends, Request
-
-from dcert_shared.auth import Principal, Role, require_role
+from dcert_shared.auth import Principal, Role
 from dcert_shared.problems import Bilingual, Forbidden
 from dcert_shared.regions import covers, significant_digits
 
@@ -42,8 +39,6 @@ from ..domain.errors import (
     NotYourApplication,
     NotYourPart,
 )
-
-Admin = Annotated[Principal, Depends(require_role("admin"))]  # rotating the e-certificate keys
 
 
 def _require_role(principal: Principal, *roles: Role) -> None:
@@ -254,10 +249,3 @@ class CertificatePolicy:
             assert principal.region is not None
             return significant_digits(principal.region)
         return ""
-
-
-def certificate_policy(request: Request) -> CertificatePolicy:
-    return CertificatePolicy(request.app.state.service.person_ref)
-
-
-Policy = Annotated[CertificatePolicy, Depends(certificate_policy)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from dcert_shared.api import Pool
 
@@ -18,19 +18,12 @@ from ..adapters import queries
 from ..adapters.ecert import CodeContent, ECertificateSigner, InvalidCode, is_online_code, online_code_refusal
 from ..application.service import CertificateService
 from ..domain.certificate import CATEGORY_CODES
-from .dependencies import Service
+from .dependencies import Service, Signer
 from .schemas import CodeToVerify, Verification
 
 router = APIRouter(prefix="/v1")
 
 CATEGORY_NAMES = {code: name for name, code in CATEGORY_CODES.items()}
-
-
-def signer(request: Request) -> ECertificateSigner:
-    return request.app.state.signer  # type: ignore[no-any-return]
-
-
-Signer = Annotated[ECertificateSigner, Depends(signer)]
 
 
 @router.get("/verify", response_model=Verification, tags=["verification"])
