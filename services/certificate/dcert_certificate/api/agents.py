@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, principal_context
@@ -30,6 +30,7 @@ from .dependencies import People, Policy
 router = APIRouter(prefix="/v1", tags=["agents"])
 
 AgencyStatus = Literal["claimed", "verified", "refused", "ended"]
+AGENCY_STATUS = TypeAdapter[AgencyStatus](AgencyStatus)  # a read-model status, as the answer states it
 
 
 class MadeBy(BaseModel):
@@ -88,7 +89,7 @@ def _agency(agency: AgencyRecord) -> Agency:
         id=row.agency_id,
         agent_name=agency.agent_name_masked,
         relationship=row.relationship,
-        status=row.status,
+        status=AGENCY_STATUS.validate_python(row.status),
         basis=row.basis,
         until=row.until,
         ended_reason=row.ended_reason,
@@ -113,7 +114,7 @@ async def my_applications(principal: CurrentPrincipal, policy: Policy, db: Pool)
                     who="agent",
                     agent_name=row.agent_name_masked,
                     relationship=row.agent_relationship,
-                    agent_status=row.agent_status,
+                    agent_status=AGENCY_STATUS.validate_python(row.agent_status),
                 ),
                 withdrawable=row.status in _OPEN,
                 submitted_at=row.submitted_at,

@@ -20,6 +20,7 @@ from ..adapters.queries import ApplicationRecord
 from ..application.service import CertificateService
 from ..application.submissions import MatterRequest, NewApplication
 from ..domain.application import Agent, AgentDecision, Applicant, Decision, MatterKind
+from .agents import AGENCY_STATUS
 from .completeness import check_submission
 from .dependencies import Decisions, Policy, Service, Submissions
 from .policy import CertificatePolicy
@@ -76,7 +77,7 @@ async def _own_certificate_region(
     or verified for them: before anything that depends on the certificate, so that someone else
     learns nothing of it (whether it exists, where, its grade) from the answer."""
     number = raw.get("certificate_number")
-    if raw.get("matter") == "new" or not isinstance(number, str):
+    if raw.get("matter") == MatterKind.NEW or not isinstance(number, str):
         return None
     return policy.require_holders_certificate(
         principal, await queries.certificate(db, number)
@@ -109,7 +110,7 @@ async def submit_application(
     if body is None:
         raise ValidationFailed(errors=errors)
     once = idempotency(principal, idempotency_key, body)
-    if body.matter == "new":
+    if MatterKind(body.matter) is MatterKind.NEW:
         result, replayed = await submissions.submit_new(
             principal_context(principal), once, _new(body, principal, policy, service)
         )
@@ -250,7 +251,9 @@ def application_public(
         subject_certificate=shown(row.subject_certificate),
         certificate_number=shown(row.certificate_number),
         agent=ApplicationAgent(
-            name=row.agent_name_masked, relationship=row.agent_relationship, status=row.agent_status
+            name=row.agent_name_masked,
+            relationship=row.agent_relationship,
+            status=AGENCY_STATUS.validate_python(row.agent_status),
         )
         if row.agent_status
         else None,
@@ -275,7 +278,7 @@ def application_status(application: ApplicationRecord) -> ApplicationStatus:
         id=row.id,
         matter=row.matter,
         status=row.status,
-        agent_status=row.agent_status or "claimed",
+        agent_status=AGENCY_STATUS.validate_python(row.agent_status or "claimed"),
         assessment_id=row.assessment_id,
         submitted_at=row.submitted_at,
         updated_at=row.updated_at,
@@ -377,7 +380,7 @@ async def decide(
     """审核: the reviewer whose part it is approves, rejects (with reason) or returns for correction.
     A transfer is approved twice: by the old region (migration certificate), then the new one."""
     policy.require_decider(principal, await queries.application(db, application_id))
-    if body.decision != "approve" and not body.reason:
+    if Decision(body.decision) is not Decision.APPROVE and not body.reason:
         raise ValidationFailed(
             errors=[
                 FieldError(

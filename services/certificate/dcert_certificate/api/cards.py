@@ -8,9 +8,10 @@ A card centre's token carries `region` (required): it acts for that region's pro
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
@@ -38,6 +39,12 @@ from .card_schemas import (
 from .dependencies import Cards, Policy
 
 router = APIRouter(prefix="/v1", tags=["cards"])
+
+Delivery = Literal["mail", "collect"]
+
+# The read model's values, as the answers state them.
+CARD_STATUS = TypeAdapter[CardStatusName](CardStatusName)
+DELIVERY = TypeAdapter[Delivery](Delivery)
 
 
 @router.post("/card-batches", status_code=201, response_model=Batch)
@@ -75,7 +82,7 @@ async def list_batches(
     return BatchList(
         items=[
             BatchSummary(
-                id=summary.batch_id,
+                id=uuid.UUID(summary.batch_id),
                 taken_at=summary.taken_at,
                 card_count=summary.card_count,
                 counts=CardStatusCounts(**summary.counts),
@@ -146,8 +153,8 @@ def _batch_status(batch_id: uuid.UUID, in_batch: list[CardView]) -> BatchStatus:
                 card_id=card.card_id,
                 certificate_number=card.certificate_number,
                 region=card.region,
-                status=card.status,
-                delivery=card.delivery,
+                status=CARD_STATUS.validate_python(card.status),
+                delivery=DELIVERY.validate_python(card.delivery),
                 tracking_number=card.tracking_number,
                 ordered_on=card.ordered_on,
                 updated_at=card.updated_at,
@@ -164,11 +171,11 @@ def _listed(due: CardDue, numbers_shown: bool) -> CardListed:
         certificate_number=card.certificate_number
         if numbers_shown
         else mask_numbers(card.certificate_number),
-        status=card.status,
+        status=CARD_STATUS.validate_python(card.status),
         region=card.region,
         ordered_on=card.ordered_on,
         due_on=due.due_on,
         overdue=due.overdue,
         tracking_number=card.tracking_number,
-        batch_id=card.batch_id,
+        batch_id=uuid.UUID(card.batch_id) if card.batch_id is not None else None,
     )

@@ -41,7 +41,7 @@ def certificate_public(
         return number if numbers_shown or number is None else mask_numbers(number)
 
     return CertificatePublic(
-        number=shown(row.number),
+        number=row.number if numbers_shown else mask_numbers(row.number),
         status=row.status,
         category=row.category,
         level=row.level,

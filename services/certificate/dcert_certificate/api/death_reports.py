@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
@@ -26,6 +26,7 @@ from .schemas import CertificatePublic
 router = APIRouter(prefix="/v1")
 
 ReportStatus = Literal["pending", "confirmed", "rejected", "corrected"]
+REPORT_STATUS = TypeAdapter[ReportStatus](ReportStatus)
 
 
 class DeathDecisionIn(BaseModel):
@@ -67,7 +68,7 @@ async def list_death_reports(
                 certificate_number=report.view.certificate_number
                 if shown
                 else mask_numbers(report.view.certificate_number),
-                status=report.view.status,
+                status=REPORT_STATUS.validate_python(report.view.status),
                 household_region=report.view.household_region,
                 holder=report.holder_name_masked,
                 died_on=report.view.died_on,

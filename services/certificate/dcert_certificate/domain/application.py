@@ -336,7 +336,7 @@ class Application(Aggregate):
         if self.dispute_round >= FINAL_ROUND:
             raise DisputeFinal()
         if self.dispute_until is None or today > self.dispute_until:
-            raise DisputeWindowClosed(detail=Bilingual.until(self.dispute_until))
+            raise DisputeWindowClosed(detail=Bilingual.until(str(self.dispute_until)))
         next_round = self.dispute_round + 1
         self.trigger(AssessmentDisputed(application_id=self.id, round=next_round, reason=reason))
         self.trigger(
