@@ -17,6 +17,7 @@ from dcert_shared.envelope import DomainEvent
 from dcert_shared.problems import Bilingual
 from dcert_shared.regions import NATIONAL, covers
 
+from .application import MatterKind
 from .errors import (
     LiveCertificateExists,
     OpenApplicationExists,
@@ -113,9 +114,9 @@ class Person(Aggregate):
             raise ReapplicationBarredError(detail=Bilingual.until(self.barred_until))
         if self.live_certificate is not None:
             raise LiveCertificateExists()
-        if "new" in self.open_applications.values():
+        if MatterKind.NEW in self.open_applications.values():
             raise OpenApplicationExists()
-        self.trigger(OpenApplicationRecorded(application_id=application_id, matter="new"))
+        self.trigger(OpenApplicationRecorded(application_id=application_id, matter=MatterKind.NEW))
 
     def close_application(self, application_id: str) -> None:
         if application_id in self.open_applications:
@@ -166,7 +167,7 @@ class Person(Aggregate):
             return "reapplication_barred"
         if self.live_certificate is not None:
             return "live_certificate_exists"
-        if "new" in self.open_applications.values():
+        if MatterKind.NEW in self.open_applications.values():
             return "open_application_exists"
         return None
 
