@@ -18,7 +18,7 @@ from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import mask_numbers
 
 from ..adapters import queries
-from ..domain.holds import DeathDecision
+from ..domain import holds
 from .certificates import certificate_public
 from .dependencies import Deaths, Policy, Service
 from .schemas import CertificatePublic
@@ -29,7 +29,7 @@ ReportStatus = Literal["pending", "confirmed", "rejected", "corrected"]
 REPORT_STATUS = TypeAdapter[ReportStatus](ReportStatus)
 
 
-class DeathDecisionIn(BaseModel):
+class DeathDecision(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     decision: Literal["confirm", "reject"]
@@ -86,7 +86,7 @@ async def list_death_reports(
 )
 async def decide_death(
     number: str,
-    body: DeathDecisionIn,
+    body: DeathDecision,
     principal: CurrentPrincipal,
     service: Service,
     deaths: Deaths,
@@ -99,6 +99,10 @@ async def decide_death(
     assert principal.region is not None  # a reviewer of the household area
     # The command checks the area again on the certificate itself (a transfer may have moved it).
     await deaths.decide(
-        principal_context(principal), number, DeathDecision(body.decision), body.reason, principal.region
+        principal_context(principal),
+        number,
+        holds.DeathDecision(body.decision),
+        body.reason,
+        principal.region,
     )
     return certificate_public(await queries.certificate(db, number), service)
