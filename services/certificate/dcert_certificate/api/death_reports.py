@@ -1,6 +1,6 @@
 """死亡核实 (API): the reviewer's list of reported deaths and the decision on one.
 
-A partner's death report puts the certificate on hold (application/deaths.py); the reviewer of
+A partner's death report puts the certificate on hold (application/reactions.py); the reviewer of
 the household area lists what waits (`GET /v1/death-reports`) and confirms it (注销, reason
 death) or rejects it (`POST /v1/certificates/{number}/death-confirmation`).
 """
