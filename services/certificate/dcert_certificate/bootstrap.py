@@ -13,7 +13,6 @@ from pydantic.json_schema import models_json_schema
 
 from dcert_shared import access_relay
 from dcert_shared.auth import DevIssuer
-from dcert_shared.consumer import Subscription
 from dcert_shared.db import ReadModels
 from dcert_shared.ids import china_today
 from dcert_shared.runtime import Job, ServiceRuntime, build_app, periodic
@@ -26,8 +25,13 @@ from .api import keys as keys_api
 from .api.routes import router
 from .api.schemas import ApplicationCreate
 from .application.cards import CardCommands
-from .application.commands import CertificateCommands
+from .application.clocks import ClockJobs
 from .application.deaths import DeathReports
+from .application.decisions import DecisionCommands
+from .application.people import PersonCommands
+from .application.reactions import CertificateReactions
+from .application.service import CertificateService
+from .application.submissions import SubmissionCommands
 from .domain.events import registry
 from .settings import CertificateSettings
 
@@ -50,8 +54,9 @@ def create_app(
         ),
         projectors=[read_models.project, cards.project, death_reports.project],
     )
-    commands = CertificateCommands(runtime, settings, today)
-    deaths = DeathReports(commands)
+    service = CertificateService(runtime, settings, today)
+    person_commands = PersonCommands(service)
+    clocks = ClockJobs(service)
 
     async def on_started(started: ServiceRuntime) -> None:
         app.state.signer = await ecert.load_or_create_signer(
@@ -75,43 +80,22 @@ def create_app(
         dev_issuer=DevIssuer() if settings.dev_auth else None,
         on_started=on_started,
     )
-    app.state.commands = commands
-    app.state.death_reports = deaths
-    app.state.cards = CardCommands(runtime, settings, today)
+    app.state.service = service
+    app.state.submissions = SubmissionCommands(service)
+    app.state.decisions = DecisionCommands(service)
+    app.state.people = person_commands
+    app.state.clocks = clocks
+    app.state.death_reports = DeathReports(service)
+    app.state.cards = CardCommands(service)
     runtime.wire(
-        on_erasure_reapplied=commands.reapply_erasure,
-        subscriptions=[
-            # One consumer of the assessment stream: a grade never before its scheduling.
-            Subscription.reacting(
-                "assessments",
-                "assessment",
-                {
-                    "AssessmentScheduled": commands.on_assessment_scheduled,
-                    "GradeRecorded": commands.on_grade_recorded,
-                },
-                formerly=("assessment-scheduled", "grade-recorded"),
-            ),
-            # The benefits service's facts about a person, in their order: a death (held for a
-            # reviewer) and its correction, a guardian the register names.
-            Subscription.reacting(
-                "benefits-facts",
-                "benefits",
-                {
-                    "DeathReported": deaths.on_death_reported,
-                    "DeathCorrected": deaths.on_death_corrected,
-                    "GuardianshipReported": commands.on_guardianship_reported,
-                },
-                formerly=("death-reported",),
-            ),
-            # Every service's reads of a person's record, for GET /v1/me/access-log.
-            access_relay.collector(),
-        ],
+        on_erasure_reapplied=person_commands.reapply_erasure,
+        subscriptions=CertificateReactions(service).subscriptions(),
         # 公示期满 moves results to the reviewer's queue on time; 到期 expires and reminds.
         workers=[
-            periodic(settings.notice_check_seconds, "public-notice-clock", commands.end_due_public_notices),
-            periodic(settings.expiry_check_seconds, "expiry-clock", commands.run_expiry),
+            periodic(settings.notice_check_seconds, "public-notice-clock", clocks.end_due_public_notices),
+            periodic(settings.expiry_check_seconds, "expiry-clock", clocks.run_expiry),
             # A guardian's rights end when the child comes of age (unless renewed).
-            periodic(settings.expiry_check_seconds, "agency-clock", commands.end_agencies_run_out),
+            periodic(settings.expiry_check_seconds, "agency-clock", clocks.end_agencies_run_out),
             # Every process reloads the keys another one rotated: not a singleton.
             Job("e-certificate-keys", keys_api.refresh_keys_worker(app), singleton=False),
         ],

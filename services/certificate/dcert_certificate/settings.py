@@ -13,7 +13,7 @@ from .offline_verify import public_key
 
 class CertificateSettings(ServiceSettings):
     service_name: str = "certificate"
-    # Local rules (DOMAIN.md): periods in working days on the official calendar.
+    # Local rules (docs/domain.md, the new-certificate path): periods in working days on the official calendar.
     public_notice_working_days: int = 5  # 公示
     review_working_days: int = 10  # 县级审核
     dispute_working_days: int = 10  # 复核申请期

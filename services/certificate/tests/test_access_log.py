@@ -15,7 +15,7 @@ from .conftest import HOME, CertificateService, new_application, new_person
 
 
 def person_ref(certificate: CertificateService, person: str) -> str:
-    return str(certificate.app.state.commands.person_ref(person))
+    return str(certificate.app.state.service.person_ref(person))
 
 
 async def reads_of(certificate: CertificateService, record_ref: str) -> list[dict[str, Any]]:

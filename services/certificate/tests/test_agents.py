@@ -46,7 +46,7 @@ async def test_a_parents_rights_end_the_day_the_child_comes_of_age(certificate: 
 
     certificate.clock.today = date(2026, 12, 1)
     try:
-        ended = await certificate.app.state.commands.end_agencies_run_out(CommandContext())
+        ended = await certificate.app.state.clocks.end_agencies_run_out(CommandContext())
     finally:
         certificate.clock.today = TODAY
     assert ended == 1

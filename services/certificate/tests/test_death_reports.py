@@ -22,7 +22,7 @@ async def reported_dead(
         "benefits",
         "DeathReported",
         {
-            "person_ref": certificate.app.state.commands.person_ref(person),
+            "person_ref": certificate.app.state.service.person_ref(person),
             "effective_date": "2026-11-12",
             "fact_id": fact_id,
             "partner_id": "gongan-huzhou",
@@ -38,7 +38,7 @@ async def corrected(certificate: CertificateService, person: str, number: str) -
         "benefits",
         "DeathCorrected",
         {
-            "person_ref": certificate.app.state.commands.person_ref(person),
+            "person_ref": certificate.app.state.service.person_ref(person),
             "fact_id": f"gaj-fix-{uuid.uuid4().hex[:6]}",
             "effective_date": "2026-11-19",
             "partner_id": "gongan-huzhou",
@@ -78,7 +78,7 @@ async def test_a_reported_death_holds_the_certificate_and_it_stops_verifying_at_
     [event] = await certificate.published_about("CertificatePutOnHold", "certificate_number", number)
     assert event["data"] | {"held_on": None} == {
         "certificate_number": number,
-        "person_ref": certificate.app.state.commands.person_ref(person),
+        "person_ref": certificate.app.state.service.person_ref(person),
         "household_region": HOME,
         "reason_code": "death_reported",
         "effective_date": "2026-11-12",

@@ -1,4 +1,4 @@
-"""Read model of cards, projected from their events in the same transaction, and its queries.
+"""Read model of cards, projected from their events in the same transaction (read: adapters/queries.py).
 
 - card_view: one row per card, for the card centre's queue and reports; no name or address
   (those stay in the card's events and reach only the card centre, with the print data).
@@ -10,7 +10,6 @@ Cards are scoped by region prefix: a card centre's province (2 digits), a review
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
@@ -21,7 +20,6 @@ from sqlmodel import Field, SQLModel
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.card import (
-    SETTLED,
     CardDelivered,
     CardDispatched,
     CardInvalidated,
@@ -56,9 +54,6 @@ class CardView(CardReadModel, table=True):
     ordered_on: date
     ordered_at: datetime
     updated_at: datetime
-
-
-_SETTLED = [status.value for status in SETTLED]
 
 
 async def project(conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent) -> None:
@@ -121,79 +116,4 @@ async def _card_moved(
     # Only where this card is the current one: an old card's end must not hide the new card.
     await conn.execute(
         "UPDATE certificate_view SET card_status = $2 WHERE card_id = $1", card_id, status.value
-    )
-
-
-# -- queries ----------------------------------------------------------------------------------
-async def take_waiting_cards(conn: asyncpg.Connection, region_prefix: str, limit: int) -> list[str]:
-    """Lock up to `limit` ordered cards of the scope, oldest first, skipping cards another
-    transaction holds: two card centres taking batches at once never get the same card."""
-    rows = await conn.fetch(
-        "SELECT card_id FROM card_view WHERE status = $1 AND starts_with(region, $2)"
-        " ORDER BY ordered_on, ordered_at, card_id LIMIT $3 FOR UPDATE SKIP LOCKED",
-        CardStatus.ORDERED.value,
-        region_prefix,
-        limit,
-    )
-    return [row["card_id"] for row in rows]
-
-
-async def cards_of_batch(
-    conn: asyncpg.Connection | asyncpg.Pool, batch_id: str, region_prefix: str
-) -> list[asyncpg.Record]:
-    return await conn.fetch(  # type: ignore[no-any-return]
-        "SELECT card_id, certificate_number, region, status, delivery, tracking_number, ordered_on,"
-        " updated_at FROM card_view WHERE batch_id = $1 AND starts_with(region, $2)"
-        " ORDER BY ordered_on, ordered_at, card_id",
-        batch_id,
-        region_prefix,
-    )
-
-
-async def batches(pool: asyncpg.Pool, region_prefix: str, limit: int) -> list[asyncpg.Record]:
-    """The scope's batches, newest first: when taken, how many cards, and how many in each state
-    now (`counts`: status -> number), in one pass over the batched cards. No personal reference."""
-    return await pool.fetch(  # type: ignore[no-any-return]
-        "SELECT batch_id, min(taken_at) AS taken_at, sum(n)::int AS card_count,"
-        "  jsonb_object_agg(status, n)::text AS counts"
-        " FROM ("
-        "  SELECT batch_id, status, min(batched_at) AS taken_at, count(*) AS n FROM card_view"
-        "  WHERE batch_id IS NOT NULL AND starts_with(region, $1) GROUP BY batch_id, status"
-        " ) per_status"
-        " GROUP BY batch_id ORDER BY taken_at DESC, batch_id LIMIT $2",
-        region_prefix,
-        limit,
-    )
-
-
-@dataclass(frozen=True)
-class CardFilter:
-    """Which cards a list shows: the caller's scope, a status, overdue or not (None: either)."""
-
-    region_prefix: str
-    status: CardStatus | None = None
-    overdue: bool | None = None
-    limit: int = 100
-
-
-async def list_cards(
-    pool: asyncpg.Pool, wanted: CardFilter, today: date, overdue_days: int
-) -> list[asyncpg.Record]:
-    """Cards with their due date (ordered + `overdue_days`) and whether they are past it today."""
-    return await pool.fetch(  # type: ignore[no-any-return]
-        "SELECT * FROM ("
-        "  SELECT card_id, certificate_number, status, region, ordered_on, ordered_at, tracking_number,"
-        "   batch_id, ordered_on + $2::int AS due_on,"
-        "   status <> ALL($3::text[]) AND $4::date > ordered_on + $2::int AS overdue"
-        "  FROM card_view WHERE starts_with(region, $1)"
-        " ) card"
-        " WHERE ($5::text IS NULL OR status = $5) AND ($6::boolean IS NULL OR overdue = $6)"
-        " ORDER BY ordered_on, ordered_at, card_id LIMIT $7",
-        wanted.region_prefix,
-        overdue_days,
-        _SETTLED,
-        today,
-        wanted.status.value if wanted.status else None,
-        wanted.overdue,
-        wanted.limit,
     )

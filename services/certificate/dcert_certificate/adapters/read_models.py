@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel
 
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
+from ..domain.application import MatterKind
 from ..domain.card import CardDelivered, CardInvalidated, CardOrdered, CardReportedLost
 from ..domain.certificate import mask_name
 from ..domain.events import (
@@ -368,7 +369,7 @@ async def _project_decisions(conn: asyncpg.Connection, at: datetime, event: Doma
             )
             await _close_steps(conn, event.application_id, at)
         case ApplicationApproved():
-            status = "issued" if event.matter == "new" else "completed"
+            status = "issued" if event.matter == MatterKind.NEW else "completed"
             await _update(
                 conn,
                 event.application_id,

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -25,8 +24,9 @@ from dcert_shared.auth import CurrentPrincipal, Principal
 from dcert_shared.i18n import has_text, negotiate, text
 from dcert_shared.problems import FieldError, ValidationFailed
 
-from .applications import application_row
-from .policy import CertificatePolicy, Policy
+from ..adapters import queries
+from .dependencies import Policy
+from .policy import CertificatePolicy
 
 router = APIRouter(prefix="/v1", tags=["access log"])
 
@@ -84,25 +84,17 @@ async def my_access_log(
         person_ref = await _represented(db, application_id, principal, policy, reads)
     language = negotiate(request.headers.get("accept-language"))
     after = _position(before, language) if before else None
-    rows = await db.fetch(
-        "SELECT service, log_id, read_at, reader_role, reader_region, reader_organisation, record_kind,"
-        " record_ref, purpose FROM person_access_log WHERE person_ref = $1"
-        " AND ($2::timestamptz IS NULL OR (read_at, service, log_id) < ($2, $3, $4))"
-        " ORDER BY read_at DESC, service DESC, log_id DESC LIMIT $5",
-        person_ref,
-        *(after or (None, "", 0)),
-        limit + 1,
-    )
+    entries = await queries.access_log(db, person_ref, after, limit + 1)
     response.headers["Content-Language"] = language
-    page = rows[:limit]
+    page = entries[:limit]
     return AccessLogPage(
-        items=[_entry(row, language) for row in page],
-        next_before=_cursor(page[-1]) if len(rows) > limit else None,
+        items=[_entry(entry, language) for entry in page],
+        next_before=_cursor(page[-1]) if len(entries) > limit else None,
     )
 
 
 async def _represented(
-    db: asyncpg.Pool,
+    db: Pool,
     application_id: str,
     principal: Principal,
     policy: CertificatePolicy,
@@ -110,9 +102,9 @@ async def _represented(
 ) -> str:
     """The person of an application the caller may act on as the person: the person or an
     agent verified for them (an agent whose claim is not verified sees nothing of the person)."""
-    row = policy.require_own_application(principal, await application_row(db, application_id))
-    await reads.record(db, "access_log", [(row["person_ref"], application_id)])
-    return str(row["person_ref"])
+    application = policy.require_own_application(principal, await queries.application(db, application_id))
+    await reads.record(db, "access_log", [(application.view.person_ref, application_id)])
+    return application.view.person_ref
 
 
 def _label(group: str, code: str, language: str) -> str:
@@ -120,34 +112,34 @@ def _label(group: str, code: str, language: str) -> str:
     return text(key, language) if has_text(key) else code
 
 
-def _entry(row: asyncpg.Record, language: str) -> AccessEntry:
-    role = row["reader_role"]
+def _entry(entry: queries.AccessLogEntry, language: str) -> AccessEntry:
+    role = entry.reader_role
     return AccessEntry(
-        read_at=row["read_at"],
-        service=row["service"],
-        service_name=_label("service", row["service"], language),
+        read_at=entry.read_at,
+        service=entry.service,
+        service_name=_label("service", entry.service, language),
         # An applicant reading someone else's record can only be their agent.
         reader_role="agent" if role == "applicant" else role,
         reader_role_name=_label("role", role, language),
-        reader_organisation=row["reader_organisation"],
-        reader_region=row["reader_region"],
-        record_kind=row["record_kind"],
-        record_kind_name=_label("kind", row["record_kind"], language),
-        record_ref=row["record_ref"],
-        purpose=row["purpose"],
-        purpose_text=_label("purpose", row["purpose"], language),
+        reader_organisation=entry.reader_organisation,
+        reader_region=entry.reader_region,
+        record_kind=entry.record_kind,
+        record_kind_name=_label("kind", entry.record_kind, language),
+        record_ref=entry.record_ref,
+        purpose=entry.purpose,
+        purpose_text=_label("purpose", entry.purpose, language),
     )
 
 
-def _cursor(row: asyncpg.Record) -> str:
-    place = f"{row['read_at'].isoformat()}|{row['service']}|{row['log_id']}"
+def _cursor(entry: queries.AccessLogEntry) -> str:
+    place = f"{entry.read_at.isoformat()}|{entry.service}|{entry.log_id}"
     return base64.urlsafe_b64encode(place.encode()).decode()
 
 
-def _position(cursor: str, language: str) -> tuple[datetime, str, int]:
+def _position(cursor: str, language: str) -> queries.AccessLogPlace:
     try:
         read_at, service, log_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(read_at), service, int(log_id)
+        return queries.AccessLogPlace(datetime.fromisoformat(read_at), service, int(log_id))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         message = text("field.cursor_invalid", language)
         raise ValidationFailed(
@@ -155,12 +147,7 @@ def _position(cursor: str, language: str) -> tuple[datetime, str, int]:
         ) from None
 
 
-async def record_card_reads(
-    reads: AccessRecorder, db: asyncpg.Pool, certificate_numbers: Iterable[str]
-) -> None:
+async def record_card_reads(reads: AccessRecorder, db: Pool, certificate_numbers: Iterable[str]) -> None:
     """The holders of these certificates' cards, as a card centre (or staff) reads them."""
-    numbers = list(dict.fromkeys(certificate_numbers))
-    rows = await db.fetch(
-        "SELECT number, person_ref FROM certificate_view WHERE number = ANY($1::text[])", numbers
-    )
-    await reads.record(db, "card", [(row["person_ref"], row["number"]) for row in rows])
+    holders = await queries.certificate_holders(db, dict.fromkeys(certificate_numbers))
+    await reads.record(db, "card", holders)

@@ -15,21 +15,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-import asyncpg
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from dcert_shared.access_log import Reads
 from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
 
+from ..adapters import queries
+from ..adapters.queries import AgencyRecord
 from ..domain.errors import AgencyNotFound
-from .dependencies import Commands
-from .policy import Policy
+from .dependencies import People, Policy
 
 router = APIRouter(prefix="/v1", tags=["agents"])
 
 AgencyStatus = Literal["claimed", "verified", "refused", "ended"]
+AGENCY_STATUS = TypeAdapter[AgencyStatus](AgencyStatus)  # a read-model status, as the answer states it
 
 
 class MadeBy(BaseModel):
@@ -81,25 +82,18 @@ class AgencyConfirmation(BaseModel):
 
 _OPEN = ("submitted", "assessing", "assessed", "public_notice", "returned", "migrating")
 
-_AGENCIES = """
-SELECT agency.*, (
-    SELECT agent_name_masked FROM application_view WHERE application_view.person_ref = agency.person_ref
-      AND application_view.agent_ref = agency.agent_ref ORDER BY submitted_at DESC LIMIT 1
-) AS agent_name_masked
-FROM agency_view agency WHERE agency.person_ref = $1
-"""
 
-
-def _agency(row: asyncpg.Record) -> Agency:
+def _agency(agency: AgencyRecord) -> Agency:
+    row = agency.view
     return Agency(
-        id=row["agency_id"],
-        agent_name=row["agent_name_masked"],
-        relationship=row["relationship"],
-        status=row["status"],
-        basis=row["basis"],
-        until=row["until"],
-        ended_reason=row["ended_reason"],
-        since=row["since"],
+        id=row.agency_id,
+        agent_name=agency.agent_name_masked,
+        relationship=row.relationship,
+        status=AGENCY_STATUS.validate_python(row.status),
+        basis=row.basis,
+        until=row.until,
+        ended_reason=row.ended_reason,
+        since=row.since,
     )
 
 
@@ -108,30 +102,25 @@ async def my_applications(principal: CurrentPrincipal, policy: Policy, db: Pool)
     """Every application made in my name, by me or by anyone who named themself my agent, and
     who made it; an open one I may withdraw (`POST /v1/applications/{id}/withdrawal`)."""
     person_ref = policy.require_applicant(principal)
-    rows = await db.fetch(
-        "SELECT id, matter, status, agent_ref, agent_status, agent_relationship, agent_name_masked,"
-        " submitted_at, updated_at FROM application_view WHERE person_ref = $1 ORDER BY submitted_at DESC",
-        person_ref,
-    )
     return MyApplications(
         items=[
             MyApplication(
-                id=row["id"],
-                matter=row["matter"],
-                status=row["status"],
+                id=row.id,
+                matter=row.matter,
+                status=row.status,
                 made_by=MadeBy(who="self")
-                if row["agent_status"] is None
+                if row.agent_status is None
                 else MadeBy(
                     who="agent",
-                    agent_name=row["agent_name_masked"],
-                    relationship=row["agent_relationship"],
-                    agent_status=row["agent_status"],
+                    agent_name=row.agent_name_masked,
+                    relationship=row.agent_relationship,
+                    agent_status=AGENCY_STATUS.validate_python(row.agent_status),
                 ),
-                withdrawable=row["status"] in _OPEN,
-                submitted_at=row["submitted_at"],
-                updated_at=row["updated_at"],
+                withdrawable=row.status in _OPEN,
+                submitted_at=row.submitted_at,
+                updated_at=row.updated_at,
             )
-            for row in rows
+            for row in await queries.applications_of_person(db, person_ref)
         ]
     )
 
@@ -140,19 +129,20 @@ async def my_applications(principal: CurrentPrincipal, policy: Policy, db: Pool)
 async def my_agents(principal: CurrentPrincipal, policy: Policy, db: Pool) -> Agencies:
     """Everyone who named themself my agent, and whether they may act for me."""
     person_ref = policy.require_applicant(principal)
-    rows = await db.fetch(f"{_AGENCIES} ORDER BY agency.since", person_ref)
-    return Agencies(items=[_agency(row) for row in rows])
+    return Agencies(items=[_agency(agency) for agency in await queries.agencies(db, person_ref)])
 
 
 @router.post("/me/agents/{agency_id}/revocation", response_model=Agency)
 async def revoke_my_agent(
-    agency_id: str, principal: CurrentPrincipal, policy: Policy, service: Commands, db: Pool
+    agency_id: str, principal: CurrentPrincipal, policy: Policy, people: People, db: Pool
 ) -> Agency:
     """I end an agency (claimed or verified): from now on they act for me in nothing."""
     person_ref = policy.require_applicant(principal)
-    row = await _agency_row(db, person_ref, agency_id)
-    await service.end_agency(principal_context(principal), person_ref, row["agent_ref"], "revoked_by_person")
-    return _agency(await _agency_row(db, person_ref, agency_id))
+    agency = await _agency_of(db, person_ref, agency_id)
+    await people.end_agency(
+        principal_context(principal), person_ref, agency.view.agent_ref, "revoked_by_person"
+    )
+    return _agency(await _agency_of(db, person_ref, agency_id))
 
 
 @router.get("/certificates/{number}/agents", response_model=Agencies)
@@ -160,23 +150,22 @@ async def certificate_agents(
     number: str, principal: CurrentPrincipal, policy: Policy, db: Pool, reads: Reads
 ) -> Agencies:
     """The holder's agents, for a reviewer of the certificate's household area."""
-    holder = policy.require_agency_reviewer(principal, await _certificate_holder(db, number))
-    await reads.record(db, "agents", [(holder["person_ref"], holder["number"])])
-    rows = await db.fetch(f"{_AGENCIES} ORDER BY agency.since", holder["person_ref"])
-    return Agencies(items=[_agency(row) for row in rows])
+    holder = policy.require_agency_reviewer(principal, await queries.certificate(db, number))
+    await reads.record(db, "agents", [(holder.person_ref, holder.number)])
+    return Agencies(items=[_agency(agency) for agency in await queries.agencies(db, holder.person_ref)])
 
 
 @router.post("/certificates/{number}/agents/{agency_id}/revocation", response_model=Agency)
 async def revoke_agent(
-    number: str, agency_id: str, principal: CurrentPrincipal, policy: Policy, service: Commands, db: Pool
+    number: str, agency_id: str, principal: CurrentPrincipal, policy: Policy, people: People, db: Pool
 ) -> Agency:
     """A reviewer ends an agency (the evidence no longer holds, a court ended a guardianship)."""
-    holder = policy.require_agency_reviewer(principal, await _certificate_holder(db, number))
-    row = await _agency_row(db, holder["person_ref"], agency_id)
-    await service.end_agency(
-        principal_context(principal), holder["person_ref"], row["agent_ref"], "revoked_by_reviewer"
+    holder = policy.require_agency_reviewer(principal, await queries.certificate(db, number))
+    agency = await _agency_of(db, holder.person_ref, agency_id)
+    await people.end_agency(
+        principal_context(principal), holder.person_ref, agency.view.agent_ref, "revoked_by_reviewer"
     )
-    return _agency(await _agency_row(db, holder["person_ref"], agency_id))
+    return _agency(await _agency_of(db, holder.person_ref, agency_id))
 
 
 @router.post("/certificates/{number}/agents/{agency_id}/confirmation", response_model=Agency)
@@ -186,27 +175,21 @@ async def confirm_agent(
     body: AgencyConfirmation,
     principal: CurrentPrincipal,
     policy: Policy,
-    service: Commands,
+    people: People,
     db: Pool,
 ) -> Agency:
     """A reviewer confirms an agent on the evidence checked, without an end: a claimed one, or a
     guardian renewed as the guardian of an adult without capacity when the child came of age."""
-    holder = policy.require_agency_reviewer(principal, await _certificate_holder(db, number))
-    row = await _agency_row(db, holder["person_ref"], agency_id)
-    await service.confirm_agency(
-        principal_context(principal), holder["person_ref"], row["agent_ref"], body.basis
+    holder = policy.require_agency_reviewer(principal, await queries.certificate(db, number))
+    agency = await _agency_of(db, holder.person_ref, agency_id)
+    await people.confirm_agency(
+        principal_context(principal), holder.person_ref, agency.view.agent_ref, body.basis
     )
-    return _agency(await _agency_row(db, holder["person_ref"], agency_id))
+    return _agency(await _agency_of(db, holder.person_ref, agency_id))
 
 
-async def _certificate_holder(db: asyncpg.Pool, number: str) -> asyncpg.Record | None:
-    return await db.fetchrow(
-        "SELECT number, person_ref, household_region FROM certificate_view WHERE number = $1", number
-    )
-
-
-async def _agency_row(db: asyncpg.Pool, person_ref: str, agency_id: str) -> asyncpg.Record:
-    row = await db.fetchrow(f"{_AGENCIES} AND agency.agency_id = $2", person_ref, agency_id)
-    if row is None:
+async def _agency_of(db: Pool, person_ref: str, agency_id: str) -> AgencyRecord:
+    agency = await queries.agency(db, person_ref, agency_id)
+    if agency is None:
         raise AgencyNotFound()
-    return row
+    return agency

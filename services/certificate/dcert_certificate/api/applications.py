@@ -1,4 +1,4 @@
-"""Applications (API.md): every matter, the reviewer's queue, decisions, withdrawal, correction, timeline."""
+"""Applications (docs/api.md): every matter, the reviewer's queue, decisions, withdrawal, correction, timeline."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Query, Request, Response
 
 from dcert_shared.access_log import Reads
@@ -16,13 +15,17 @@ from dcert_shared.i18n import negotiate
 from dcert_shared.ids import IdentityNumber, mask_numbers
 from dcert_shared.problems import Bilingual, FieldError, ValidationFailed
 
-from ..application.commands import CertificateCommands, MatterRequest, NewApplication
-from ..domain.application import Agent, Applicant
+from ..adapters import queries
+from ..adapters.queries import ApplicationRecord
+from ..application.service import CertificateService
+from ..application.submissions import MatterRequest, NewApplication
+from ..domain.application import Agent, AgentDecision, Applicant, Decision, MatterKind
+from .agents import AGENCY_STATUS
 from .completeness import check_submission
-from .dependencies import Commands
-from .policy import CertificatePolicy, Policy
+from .dependencies import Decisions, Policy, Service, Submissions
+from .policy import CertificatePolicy
+from .schemas import AgentDecision as AgentDecisionIn
 from .schemas import (
-    AgentDecision,
     ApplicationAgent,
     ApplicationCreate,
     ApplicationCreated,
@@ -31,12 +34,12 @@ from .schemas import (
     ApplicationStatus,
     Assessment,
     Deadlines,
-    Decision,
     Dispute,
     NextStep,
     Resubmission,
     Timeline,
 )
+from .schemas import Decision as DecisionIn
 from .timeline import STEP_TITLES, timeline_entries
 
 router = APIRouter(prefix="/v1")
@@ -68,22 +71,17 @@ async def _json_object(request: Request) -> dict[str, Any]:
 
 
 async def _own_certificate_region(
-    db: asyncpg.Pool, raw: dict[str, Any], principal: Principal, policy: CertificatePolicy
+    db: Pool, raw: dict[str, Any], principal: Principal, policy: CertificatePolicy
 ) -> str | None:
     """The household region of the certificate a matter is about, once the caller is its holder
     or verified for them: before anything that depends on the certificate, so that someone else
     learns nothing of it (whether it exists, where, its grade) from the answer."""
     number = raw.get("certificate_number")
-    if raw.get("matter") == "new" or not isinstance(number, str):
+    if raw.get("matter") == MatterKind.NEW or not isinstance(number, str):
         return None
-    row = policy.require_holders_certificate(
-        principal,
-        await db.fetchrow(
-            "SELECT household_region, person_ref, agent_refs FROM certificate_view WHERE number = $1", number
-        ),
-    )
-    region: str = row["household_region"]
-    return region
+    return policy.require_holders_certificate(
+        principal, await queries.certificate(db, number)
+    ).household_region
 
 
 @router.post(
@@ -96,7 +94,8 @@ async def _own_certificate_region(
 async def submit_application(
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    submissions: Submissions,
     policy: Policy,
     db: Pool,
     response: Response,
@@ -111,19 +110,19 @@ async def submit_application(
     if body is None:
         raise ValidationFailed(errors=errors)
     once = idempotency(principal, idempotency_key, body)
-    if body.matter == "new":
-        result, replayed = await service.submit_new(
+    if MatterKind(body.matter) is MatterKind.NEW:
+        result, replayed = await submissions.submit_new(
             principal_context(principal), once, _new(body, principal, policy, service)
         )
     else:
         matter = _matter(body, principal, policy)
-        result, replayed = await service.submit_matter(principal_context(principal), once, matter)
+        result, replayed = await submissions.submit_matter(principal_context(principal), once, matter)
     mark_replayed(response, replayed)
     return result
 
 
 def _new(
-    body: ApplicationCreate, principal: Principal, policy: CertificatePolicy, service: CertificateCommands
+    body: ApplicationCreate, principal: Principal, policy: CertificatePolicy, service: CertificateService
 ) -> NewApplication:
     assert body.applicant is not None and body.declared_category is not None
     policy.require_applying_for(
@@ -162,7 +161,7 @@ def _matter(body: ApplicationCreate, principal: Principal, policy: CertificatePo
     policy.require_agent_is_caller(principal, body.agent.id_number if body.agent else None)
     assert body.certificate_number is not None
     return MatterRequest(
-        kind=body.matter,
+        kind=MatterKind(body.matter),
         certificate_number=body.certificate_number,
         requester_ref=policy.require_applicant(principal),
         reason=body.reason,
@@ -181,20 +180,21 @@ def _documents(body: ApplicationCreate) -> list[dict[str, str]]:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def next_step(row: asyncpg.Record, today: date, language: str) -> NextStep | None:
+def next_step(application: ApplicationRecord, today: date, language: str) -> NextStep | None:
     """What comes next, who acts and by when: no step is a black hole."""
-    status = row["status"]
+    row, card = application.view, application.card
+    status = row.status
     step: tuple[str, str, str | None, date | None] | None = None
-    if status == "submitted" and row["review_due"] is None or status == "assessing":
-        step = ("assessment", "doctor", row["accepting_region"], None)
+    if status == "submitted" and row.review_due is None or status == "assessing":
+        step = ("assessment", "doctor", row.accepting_region, None)
     elif status == "public_notice":
-        step = ("public_notice_end", "system", row["accepting_region"], row["notice_until"])
+        step = ("public_notice_end", "system", row.accepting_region, row.notice_until)
     elif status in ("submitted", "assessed", "migrating"):
-        step = ("review", "reviewer", row["queue_region"], row["review_due"])
+        step = ("review", "reviewer", row.queue_region, row.review_due)
     elif status == "returned":
         step = ("resubmission", "applicant", None, None)
-    elif status in ("issued", "completed") and row["card_status"] not in (None, *_CARD_DONE):
-        step = ("card_delivery", "card_centre", row["card_region"], row["card_due_on"])
+    elif status in ("issued", "completed") and card is not None and card.status not in _CARD_DONE:
+        step = ("card_delivery", "card_centre", card.region, card.due_on)
     if step is None:
         return None
     name, role, region, due_on = step
@@ -211,73 +211,55 @@ def next_step(row: asyncpg.Record, today: date, language: str) -> NextStep | Non
 _CARD_DONE = ("delivered", "collected", "lost", "invalidated")
 
 
-# The agents verified for an application's person: they read it as the person does.
-_VERIFIED_AGENTS = """
-LEFT JOIN LATERAL (
-    SELECT coalesce(array_agg(agent_ref), '{}') AS verified_agents FROM agency_view
-    WHERE agency_view.person_ref = application.person_ref AND agency_view.status = 'verified'
-) agents ON true
-"""
-
-# Each application with its latest card (the next step after approval is the card's delivery).
-_SELECT_APPLICATIONS = f"""
-SELECT application.*, agents.verified_agents, card.status AS card_status, card.region AS card_region,
-       card.ordered_on + $1::int AS card_due_on
-FROM application_view application
-LEFT JOIN LATERAL (
-    SELECT status, region, ordered_on FROM card_view
-    WHERE card_view.application_id = application.id ORDER BY ordered_at DESC LIMIT 1
-) card ON true
-{_VERIFIED_AGENTS}
-"""
-
-
 def application_public(
-    row: asyncpg.Record, today: date, language: str, numbers_shown: bool = True
+    application: ApplicationRecord, today: date, language: str, numbers_shown: bool = True
 ) -> ApplicationPublic:
     shown = _as_is if numbers_shown else _masked
+    row = application.view
     return ApplicationPublic(
-        id=row["id"],
-        matter=row["matter"],
-        status=row["status"],
-        household_region=row["household_region"],
-        residence_region=row["residence_region"],
-        accepting_region=row["accepting_region"],
-        queue_region=row["queue_region"],
-        to_region=row["to_region"],
-        declared_category=row["declared_category"],
-        home_visit=row["home_visit"],
-        is_minor=row["is_minor"],
-        applicant_name=row["applicant_name_masked"],
-        reason=row["reason"],
+        id=row.id,
+        matter=row.matter,
+        status=row.status,
+        household_region=row.household_region,
+        residence_region=row.residence_region,
+        accepting_region=row.accepting_region,
+        queue_region=row.queue_region,
+        to_region=row.to_region,
+        declared_category=row.declared_category,
+        home_visit=row.home_visit,
+        is_minor=row.is_minor,
+        applicant_name=row.applicant_name_masked,
+        reason=row.reason,
         assessment=Assessment(
-            assessment_id=row["assessment_id"],
-            doctor_id=row["doctor_id"],
-            category=row["category"],
-            level=row["level"],
-            override_reason_given=row["override_reason_given"],
+            assessment_id=row.assessment_id,
+            doctor_id=row.doctor_id,
+            category=row.category,
+            level=row.level,
+            override_reason_given=row.override_reason_given,
         ),
-        notice_until=row["notice_until"],
+        notice_until=row.notice_until,
         deadlines=Deadlines(
-            notice_until=row["notice_until"], review_due=row["review_due"], dispute_until=row["dispute_until"]
+            notice_until=row.notice_until, review_due=row.review_due, dispute_until=row.dispute_until
         ),
-        due_on=row["due_on"],
-        overdue=row["due_on"] is not None and today > row["due_on"],
-        next_step=next_step(row, today, language),
-        decision_reason=row["decision_reason"],
-        returned_from=row["returned_from"],
-        dispute_round=row["dispute_round"],
-        migration_number=shown(row["migration_number"]),
-        subject_certificate=shown(row["subject_certificate"]),
-        certificate_number=shown(row["certificate_number"]),
+        due_on=row.due_on,
+        overdue=row.due_on is not None and today > row.due_on,
+        next_step=next_step(application, today, language),
+        decision_reason=row.decision_reason,
+        returned_from=row.returned_from,
+        dispute_round=row.dispute_round,
+        migration_number=shown(row.migration_number),
+        subject_certificate=shown(row.subject_certificate),
+        certificate_number=shown(row.certificate_number),
         agent=ApplicationAgent(
-            name=row["agent_name_masked"], relationship=row["agent_relationship"], status=row["agent_status"]
+            name=row.agent_name_masked,
+            relationship=row.agent_relationship,
+            status=AGENCY_STATUS.validate_python(row.agent_status),
         )
-        if row["agent_status"]
+        if row.agent_status
         else None,
-        person_state=row["person_state"],
-        submitted_at=row["submitted_at"],
-        updated_at=row["updated_at"],
+        person_state=row.person_state,
+        submitted_at=row.submitted_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -289,41 +271,31 @@ def _masked(number: str | None) -> str | None:
     return mask_numbers(number) if number is not None else None
 
 
-async def application_row(db: asyncpg.Pool, application_id: str) -> asyncpg.Record | None:
-    return await db.fetchrow(
-        f"SELECT application.*, agents.verified_agents FROM application_view application {_VERIFIED_AGENTS}"
-        " WHERE application.id = $1",
-        application_id,
-    )
-
-
-def application_status(row: asyncpg.Record) -> ApplicationStatus:
+def application_status(application: ApplicationRecord) -> ApplicationStatus:
     """What an agent whose claim is not verified reads of what they submitted."""
+    row = application.view
     return ApplicationStatus(
-        id=row["id"],
-        matter=row["matter"],
-        status=row["status"],
-        agent_status=row["agent_status"] or "claimed",
-        assessment_id=row["assessment_id"],
-        submitted_at=row["submitted_at"],
-        updated_at=row["updated_at"],
+        id=row.id,
+        matter=row.matter,
+        status=row.status,
+        agent_status=AGENCY_STATUS.validate_python(row.agent_status or "claimed"),
+        assessment_id=row.assessment_id,
+        submitted_at=row.submitted_at,
+        updated_at=row.updated_at,
     )
 
 
 async def _answer(
-    db: asyncpg.Pool,
+    db: Pool,
     request: Request,
-    service: CertificateCommands,
+    service: CertificateService,
     application_id: str,
     numbers_shown: bool = True,
 ) -> ApplicationPublic:
-    row = await db.fetchrow(
-        f"{_SELECT_APPLICATIONS} WHERE application.id = $2",
-        service.settings.card_overdue_days,
-        application_id,
-    )
+    application = await queries.application_with_card(db, application_id, service.settings.card_overdue_days)
+    assert application is not None  # read after the caller was allowed to see it
     language = negotiate(request.headers.get("accept-language"))
-    return application_public(row, service.today(), language, numbers_shown)
+    return application_public(application, service.today(), language, numbers_shown)
 
 
 @router.get(
@@ -335,17 +307,19 @@ async def get_application(
     application_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     reads: Reads,
 ) -> ApplicationPublic | ApplicationStatus:
     """The application: for its person, their verified agents and the staff of its area; an
     agent whose claim is not verified reads only the status of what they submitted."""
-    row, view = policy.require_application_view(principal, await application_row(db, application_id))
+    application, view = policy.require_application_view(
+        principal, await queries.application(db, application_id)
+    )
     if view == "status":
-        return application_status(row)
-    await reads.record(db, "application", [(row["person_ref"], application_id)])
+        return application_status(application)
+    await reads.record(db, "application", [(application.view.person_ref, application_id)])
     return await _answer(db, request, service, application_id, policy.shows_numbers(principal))
 
 
@@ -353,7 +327,7 @@ async def get_application(
 async def list_applications(
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     reads: Reads,
@@ -365,28 +339,28 @@ async def list_applications(
     """A reviewer's queue: the applications whose current step is their area's, the most
     urgent first; or an applicant's own applications (and, as an agent, the status of those
     they submitted, or all of the person's once verified)."""
-    where, key = policy.application_list_filter(principal)
+    scope = policy.application_list_scope(principal)
     today = service.today()
-    rows = await db.fetch(
-        f"{_SELECT_APPLICATIONS} WHERE {where} AND ($3::text IS NULL OR application.status = $3)"
-        " AND ($4::text IS NULL OR application.matter = $4) AND (NOT $5 OR application.due_on < $6)"
-        " ORDER BY application.due_on NULLS LAST, application.updated_at LIMIT $7",
-        service.settings.card_overdue_days,
-        key,
-        status,
-        matter,
-        overdue,
-        today,
-        limit,
+    found = await queries.applications(
+        db,
+        scope,
+        status=status,
+        matter=matter,
+        overdue=overdue,
+        today=today,
+        limit=limit,
+        card_overdue_days=service.settings.card_overdue_days,
     )
-    views = [(row, policy.application_view(principal, row)) for row in rows]
-    full = [row for row, view in views if view == "full"]
-    await reads.record(db, "application", [(row["person_ref"], row["id"]) for row in full])
+    views = [(application, policy.application_view(principal, application)) for application in found]
+    full = [application.view for application, view in views if view == "full"]
+    await reads.record(db, "application", [(row.person_ref, row.id) for row in full])
     language = negotiate(request.headers.get("accept-language"))
     return ApplicationList(
         items=[
-            application_public(row, today, language) if view == "full" else application_status(row)
-            for row, view in views
+            application_public(application, today, language)
+            if view == "full"
+            else application_status(application)
+            for application, view in views
             if view is not None
         ]
     )
@@ -395,17 +369,18 @@ async def list_applications(
 @router.post("/applications/{application_id}/decision", response_model=ApplicationPublic, tags=["review"])
 async def decide(
     application_id: str,
-    body: Decision,
+    body: DecisionIn,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    decisions: Decisions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic:
     """审核: the reviewer whose part it is approves, rejects (with reason) or returns for correction.
     A transfer is approved twice: by the old region (migration certificate), then the new one."""
-    policy.require_decider(principal, await application_row(db, application_id))
-    if body.decision != "approve" and not body.reason:
+    policy.require_decider(principal, await queries.application(db, application_id))
+    if Decision(body.decision) is not Decision.APPROVE and not body.reason:
         raise ValidationFailed(
             errors=[
                 FieldError(
@@ -413,8 +388,12 @@ async def decide(
                 )
             ]
         )
-    await service.decide(
-        principal_context(principal), application_id, body.decision, body.reason or "", body.agent
+    await decisions.decide(
+        principal_context(principal),
+        application_id,
+        Decision(body.decision),
+        body.reason or "",
+        AgentDecision(body.agent) if body.agent else None,
     )
     return await _answer(db, request, service, application_id)
 
@@ -422,17 +401,18 @@ async def decide(
 @router.post("/applications/{application_id}/agent", response_model=ApplicationPublic, tags=["review"])
 async def decide_agent(
     application_id: str,
-    body: AgentDecision,
+    body: AgentDecisionIn,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    decisions: Decisions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic:
     """代办核验: a reviewer of the household area confirms or refuses the agent who applied, on
     the evidence checked, apart from the decision on the matter (which may also carry it)."""
-    row = policy.require_agent_reviewer(principal, await application_row(db, application_id))
-    if row["agent_status"] is None:
+    application = policy.require_agent_reviewer(principal, await queries.application(db, application_id))
+    if application.view.agent_status is None:
         raise ValidationFailed(
             errors=[
                 FieldError(
@@ -442,7 +422,7 @@ async def decide_agent(
                 )
             ]
         )
-    await service.decide_agent(principal_context(principal), application_id, body.decision)
+    await decisions.decide_agent(principal_context(principal), application_id, AgentDecision(body.decision))
     return await _answer(db, request, service, application_id)
 
 
@@ -455,18 +435,19 @@ async def withdraw(
     application_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    submissions: Submissions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic | ApplicationStatus:
     """撤回: the person (whoever made it in their name), a verified agent, or the agent who
     submitted it withdraws it before a decision."""
-    row = policy.require_own_application(
-        principal, await application_row(db, application_id), submitter_too=True
+    application = policy.require_own_application(
+        principal, await queries.application(db, application_id), submitter_too=True
     )
-    await service.withdraw(principal_context(principal), application_id)
-    if policy.application_view(principal, row) == "status":
-        refreshed = await application_row(db, application_id)
+    await submissions.withdraw(principal_context(principal), application_id)
+    if policy.application_view(principal, application) == "status":
+        refreshed = await queries.application(db, application_id)
         assert refreshed is not None
         return application_status(refreshed)
     return await _answer(db, request, service, application_id)
@@ -482,7 +463,8 @@ async def resubmit(
     body: Resubmission,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    submissions: Submissions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic | ApplicationStatus:
@@ -504,12 +486,12 @@ async def resubmit(
                 )
             ]
         )
-    row = policy.require_own_application(
-        principal, await application_row(db, application_id), submitter_too=True
+    application = policy.require_own_application(
+        principal, await queries.application(db, application_id), submitter_too=True
     )
-    await service.resubmit(principal_context(principal), application_id, corrections)
-    if policy.application_view(principal, row) == "status":
-        refreshed = await application_row(db, application_id)
+    await submissions.resubmit(principal_context(principal), application_id, corrections)
+    if policy.application_view(principal, application) == "status":
+        refreshed = await queries.application(db, application_id)
         assert refreshed is not None
         return application_status(refreshed)
     return await _answer(db, request, service, application_id)
@@ -525,19 +507,20 @@ async def dispute(
     body: Dispute,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    submissions: Submissions,
     policy: Policy,
     db: Pool,
 ) -> ApplicationPublic | ApplicationStatus:
     """复核: within the dispute window (working days from the result) the applicant asks for a
     re-assessment by another institution; a second time, the provincial expert committee's final
     answer. The application goes back to assessment; the new result replaces the old one."""
-    row = policy.require_own_application(
-        principal, await application_row(db, application_id), submitter_too=True
+    application = policy.require_own_application(
+        principal, await queries.application(db, application_id), submitter_too=True
     )
-    await service.dispute(principal_context(principal), application_id, body.reason)
-    if policy.application_view(principal, row) == "status":
-        refreshed = await application_row(db, application_id)
+    await submissions.dispute(principal_context(principal), application_id, body.reason)
+    if policy.application_view(principal, application) == "status":
+        refreshed = await queries.application(db, application_id)
         assert refreshed is not None
         return application_status(refreshed)
     return await _answer(db, request, service, application_id)
@@ -548,18 +531,20 @@ async def timeline(
     application_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     reads: Reads,
 ) -> Timeline:
     """Every step with when it happened and which role acted, and what comes next by when."""
-    row = policy.require_readable_application(principal, await application_row(db, application_id))
-    await reads.record(db, "application_timeline", [(row["person_ref"], application_id)])
+    application = policy.require_readable_application(
+        principal, await queries.application(db, application_id)
+    )
+    await reads.record(db, "application_timeline", [(application.view.person_ref, application_id)])
     language = negotiate(request.headers.get("accept-language"))
     answer = await _answer(db, request, service, application_id)
-    async with db.acquire() as conn:
-        steps = await timeline_entries(conn, service.es.store, application_id, language)
+    events = await queries.timeline_events(db, service.es.store, application_id)
+    steps = timeline_entries(events, language)
     return Timeline(
         application_id=application_id, status=answer.status, steps=steps, next_step=answer.next_step
     )

@@ -7,20 +7,20 @@ A card centre's token carries `region` (required): it acts for that region's pro
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
 
 from dcert_shared.access_log import Reads
-from dcert_shared.api import IdempotencyKey, idempotency, mark_replayed, principal_context
+from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import mask_numbers
 
-from ..adapters.cards import CardFilter
-from ..application.cards import CardCommands, CardReport
+from ..adapters.cards import CardView
+from ..adapters.queries import CardDue, CardFilter
+from ..application.cards import CardReport
 from ..domain.card import CardStatus
 from .access_log import record_card_reads
 from .card_schemas import (
@@ -36,16 +36,15 @@ from .card_schemas import (
     CardStatusCounts,
     CardStatusName,
 )
-from .policy import Policy
+from .dependencies import Cards, Policy
 
 router = APIRouter(prefix="/v1", tags=["cards"])
 
+Delivery = Literal["mail", "collect"]
 
-def card_commands(request: Request) -> CardCommands:
-    return request.app.state.cards  # type: ignore[no-any-return]
-
-
-Cards = Annotated[CardCommands, Depends(card_commands)]
+# The read model's values, as the answers state them.
+CARD_STATUS = TypeAdapter[CardStatusName](CardStatusName)
+DELIVERY = TypeAdapter[Delivery](Delivery)
 
 
 @router.post("/card-batches", status_code=201, response_model=Batch)
@@ -55,6 +54,7 @@ async def take_batch(
     cards: Cards,
     policy: Policy,
     reads: Reads,
+    db: Pool,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
@@ -63,9 +63,7 @@ async def take_batch(
     scope = policy.card_centre_province(principal)
     once = idempotency(principal, idempotency_key, body)
     batch, replayed = await cards.take_batch(principal_context(principal), once, scope, body.limit)
-    await record_card_reads(
-        reads, cards.runtime.pool, [card["certificate_number"] for card in batch["cards"]]
-    )
+    await record_card_reads(reads, db, [card["certificate_number"] for card in batch["cards"]])
     mark_replayed(response, replayed)
     return batch
 
@@ -80,29 +78,29 @@ async def list_batches(
     """The card centre's batches of its province, newest first: when each was taken, its number
     of cards and how many are in each state now. Counts only, naming no card or person, so the
     read is not recorded in the access log. A batch taken empty has no card and is not listed."""
-    rows = await cards.batches(policy.card_centre_province(principal), limit)
+    summaries = await cards.batches(policy.card_centre_province(principal), limit)
     return BatchList(
         items=[
             BatchSummary(
-                id=row["batch_id"],
-                taken_at=row["taken_at"],
-                card_count=row["card_count"],
-                counts=CardStatusCounts(**json.loads(row["counts"])),
+                id=uuid.UUID(summary.batch_id),
+                taken_at=summary.taken_at,
+                card_count=summary.card_count,
+                counts=CardStatusCounts(**summary.counts),
             )
-            for row in rows
+            for summary in summaries
         ]
     )
 
 
 @router.get("/card-batches/{batch_id}", response_model=BatchStatus)
 async def get_batch(
-    batch_id: uuid.UUID, principal: CurrentPrincipal, cards: Cards, policy: Policy, reads: Reads
+    batch_id: uuid.UUID, principal: CurrentPrincipal, cards: Cards, policy: Policy, reads: Reads, db: Pool
 ) -> BatchStatus:
     """A batch's cards and their current states (no name, no address); another province's
     batch is answered as absent."""
-    rows = await cards.batch(str(batch_id), policy.card_centre_province(principal))
-    await record_card_reads(reads, cards.runtime.pool, [row["certificate_number"] for row in rows])
-    return _batch_status(batch_id, rows)
+    in_batch = await cards.batch(str(batch_id), policy.card_centre_province(principal))
+    await record_card_reads(reads, db, [card.certificate_number for card in in_batch])
+    return _batch_status(batch_id, in_batch)
 
 
 @router.post("/card-batches/{batch_id}/reports", response_model=BatchStatus)
@@ -118,8 +116,8 @@ async def report_states(
         )
         for report in body.reports
     ]
-    rows = await cards.report(principal_context(principal), str(batch_id), scope, reports)
-    return _batch_status(batch_id, rows)
+    in_batch = await cards.report(principal_context(principal), str(batch_id), scope, reports)
+    return _batch_status(batch_id, in_batch)
 
 
 @router.get("/cards", response_model=CardList)
@@ -128,6 +126,7 @@ async def list_cards(
     cards: Cards,
     policy: Policy,
     reads: Reads,
+    db: Pool,
     status: CardStatusName | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -140,41 +139,43 @@ async def list_cards(
         overdue=overdue,
         limit=limit,
     )
-    rows = await cards.list_cards(wanted)
-    await record_card_reads(reads, cards.runtime.pool, [row["certificate_number"] for row in rows])
+    listed = await cards.list_cards(wanted)
+    await record_card_reads(reads, db, [due.card.certificate_number for due in listed])
     shown = policy.shows_numbers(principal)
-    return CardList(items=[_listed(row, shown) for row in rows])
+    return CardList(items=[_listed(due, shown) for due in listed])
 
 
-def _batch_status(batch_id: uuid.UUID, rows: list[asyncpg.Record]) -> BatchStatus:
+def _batch_status(batch_id: uuid.UUID, in_batch: list[CardView]) -> BatchStatus:
     return BatchStatus(
         id=batch_id,
         cards=[
             BatchCard(
-                card_id=row["card_id"],
-                certificate_number=row["certificate_number"],
-                region=row["region"],
-                status=row["status"],
-                delivery=row["delivery"],
-                tracking_number=row["tracking_number"],
-                ordered_on=row["ordered_on"],
-                updated_at=row["updated_at"],
+                card_id=card.card_id,
+                certificate_number=card.certificate_number,
+                region=card.region,
+                status=CARD_STATUS.validate_python(card.status),
+                delivery=DELIVERY.validate_python(card.delivery),
+                tracking_number=card.tracking_number,
+                ordered_on=card.ordered_on,
+                updated_at=card.updated_at,
             )
-            for row in rows
+            for card in in_batch
         ],
     )
 
 
-def _listed(row: asyncpg.Record, numbers_shown: bool) -> CardListed:
-    number = row["certificate_number"]
+def _listed(due: CardDue, numbers_shown: bool) -> CardListed:
+    card = due.card
     return CardListed(
-        card_id=row["card_id"],
-        certificate_number=number if numbers_shown else mask_numbers(number),
-        status=row["status"],
-        region=row["region"],
-        ordered_on=row["ordered_on"],
-        due_on=row["due_on"],
-        overdue=row["overdue"],
-        tracking_number=row["tracking_number"],
-        batch_id=row["batch_id"],
+        card_id=card.card_id,
+        certificate_number=card.certificate_number
+        if numbers_shown
+        else mask_numbers(card.certificate_number),
+        status=CARD_STATUS.validate_python(card.status),
+        region=card.region,
+        ordered_on=card.ordered_on,
+        due_on=due.due_on,
+        overdue=due.overdue,
+        tracking_number=card.tracking_number,
+        batch_id=uuid.UUID(card.batch_id) if card.batch_id is not None else None,
     )

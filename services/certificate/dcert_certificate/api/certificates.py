@@ -1,4 +1,4 @@
-"""Certificates (API.md): reading one, its e-certificate, a loss report, staff cancellation on a
+"""Certificates (docs/api.md): reading one, its e-certificate, a loss report, staff cancellation on a
 fact, the expiry job, and the SLA report of a region's steps."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Query, Request
 
 from dcert_shared.access_log import Reads
@@ -14,11 +13,12 @@ from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import RegionCode, mask_numbers
 
+from ..adapters import queries
 from ..adapters.ecert import CodeContent, ECertificateSigner
-from ..application.commands import CATEGORY_CODES, CertificateCommands
-from ..domain.certificate import months_before
-from .dependencies import Commands
-from .policy import Policy
+from ..adapters.read_models import CertificateView
+from ..application.service import CertificateService
+from ..domain.certificate import CATEGORY_CODES, months_before
+from .dependencies import Clocks, Decisions, Policy, Service, Submissions
 from .schemas import (
     Card,
     CertificatePublic,
@@ -32,41 +32,39 @@ from .schemas import (
 router = APIRouter(prefix="/v1")
 
 
-async def _certificate_row(db: asyncpg.Pool, number: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM certificate_view WHERE number = $1", number)
-
-
-def _certificate(
-    row: asyncpg.Record, service: CertificateCommands, numbers_shown: bool = True
+def certificate_public(
+    row: CertificateView | None, service: CertificateService, numbers_shown: bool = True
 ) -> CertificatePublic:
+    assert row is not None  # read after the caller was allowed to see it
+
     def shown(number: str | None) -> str | None:
         return number if numbers_shown or number is None else mask_numbers(number)
 
     return CertificatePublic(
-        number=shown(row["number"]),
-        status=row["status"],
-        category=row["category"],
-        level=row["level"],
-        issued_on=row["issued_on"],
-        expires_on=row["expires_on"],
-        region=row["household_region"],
-        residence_region=row["residence_region"],
-        holder=row["holder_name_masked"],
-        card=Card(id=row["card_id"], status=row["card_status"]),
-        previous_number=shown(row["previous_number"]),
-        replaced_by=shown(row["replaced_by"]),
-        open_matter=row["open_matter"],
-        renewal_window_opens_on=months_before(row["expires_on"], service.settings.renewal_window_months),
+        number=row.number if numbers_shown else mask_numbers(row.number),
+        status=row.status,
+        category=row.category,
+        level=row.level,
+        issued_on=row.issued_on,
+        expires_on=row.expires_on,
+        region=row.household_region,
+        residence_region=row.residence_region,
+        holder=row.holder_name_masked,
+        card=Card(id=row.card_id, status=row.card_status),
+        previous_number=shown(row.previous_number),
+        replaced_by=shown(row.replaced_by),
+        open_matter=row.open_matter,
+        renewal_window_opens_on=months_before(row.expires_on, service.settings.renewal_window_months),
     )
 
 
 @router.get("/certificates/{number}", response_model=CertificatePublic, tags=["certificates"])
 async def get_certificate(
-    number: str, principal: CurrentPrincipal, service: Commands, policy: Policy, db: Pool, reads: Reads
+    number: str, principal: CurrentPrincipal, service: Service, policy: Policy, db: Pool, reads: Reads
 ) -> CertificatePublic:
-    row = policy.require_readable_certificate(principal, await _certificate_row(db, number))
-    await reads.record(db, "certificate", [(row["person_ref"], number)])
-    return _certificate(row, service, policy.shows_numbers(principal))
+    row = policy.require_readable_certificate(principal, await queries.certificate(db, number))
+    await reads.record(db, "certificate", [(row.person_ref, number)])
+    return certificate_public(row, service, policy.shows_numbers(principal))
 
 
 @router.get("/certificates/{number}/e-certificate", response_model=ECertificate, tags=["certificates"])
@@ -74,7 +72,7 @@ async def get_e_certificate(
     number: str,
     request: Request,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     reads: Reads,
@@ -82,22 +80,22 @@ async def get_e_certificate(
     """电子证照: the holder's or agent's signed codes, for a QR code: `code` verifies offline too
     and keeps verifying until the certificate stops; `online_code`, to show on a screen,
     verifies online only and for `DCERT_ECERT_ONLINE_CODE_SECONDS` (90) after it is made."""
-    row = policy.require_holders_certificate(principal, await _certificate_row(db, number))
-    await reads.record(db, "e_certificate", [(row["person_ref"], number)])
+    row = policy.require_holders_certificate(principal, await queries.certificate(db, number))
+    await reads.record(db, "e_certificate", [(row.person_ref, number)])
     keys: ECertificateSigner = request.app.state.signer
     content = CodeContent(
-        serial=row["serial"],
-        category=CATEGORY_CODES[row["category"]],
-        level=row["level"],
-        expires_on=row["expires_on"],
-        holder_masked=row["holder_name_masked"],
+        serial=row.serial,
+        category=CATEGORY_CODES[row.category],
+        level=row.level,
+        expires_on=row.expires_on,
+        holder_masked=row.holder_name_masked,
     )
     # The online code beside the offline one: a screenshot of it stops verifying (ecert.py).
     issued_at = datetime.now(UTC).replace(microsecond=0)
     return ECertificate(
         code=keys.sign(content),
         key_id=keys.key_id,
-        expires_on=row["expires_on"],
+        expires_on=row.expires_on,
         online_code=keys.sign_online(content, issued_at),
         online_code_issued_at=issued_at,
         online_code_valid_until=issued_at + timedelta(seconds=service.settings.ecert_online_code_seconds),
@@ -106,12 +104,17 @@ async def get_e_certificate(
 
 @router.post("/certificates/{number}/loss-report", response_model=CertificatePublic, tags=["certificates"])
 async def report_loss(
-    number: str, principal: CurrentPrincipal, service: Commands, policy: Policy, db: Pool
+    number: str,
+    principal: CurrentPrincipal,
+    service: Service,
+    submissions: Submissions,
+    policy: Policy,
+    db: Pool,
 ) -> CertificatePublic:
     """挂失: the holder or agent reports the card lost; it and every code stop at once."""
-    policy.require_holders_certificate(principal, await _certificate_row(db, number))
-    await service.report_loss(principal_context(principal), number, policy.require_applicant(principal))
-    return _certificate(await _certificate_row(db, number), service)
+    policy.require_holders_certificate(principal, await queries.certificate(db, number))
+    await submissions.report_loss(principal_context(principal), number, policy.require_applicant(principal))
+    return certificate_public(await queries.certificate(db, number), service)
 
 
 @router.post("/certificates/{number}/cancellation", response_model=CertificatePublic, tags=["certificates"])
@@ -119,51 +122,29 @@ async def cancel_on_fact(
     number: str,
     body: StaffCancellation,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
+    decisions: Decisions,
     policy: Policy,
     db: Pool,
 ) -> CertificatePublic:
     """注销 on a fact (death, no longer eligible, fraud, settled abroad), by a reviewer of the region."""
-    row = policy.require_canceller(principal, await _certificate_row(db, number))
+    row = policy.require_canceller(principal, await queries.certificate(db, number))
     # The command checks the region again on the certificate itself (a transfer may have moved it).
-    await service.cancel_on_fact(principal_context(principal), number, body.reason, row["household_region"])
-    return _certificate(await _certificate_row(db, number), service)
+    await decisions.cancel_on_fact(principal_context(principal), number, body.reason, row.household_region)
+    return certificate_public(await queries.certificate(db, number), service)
 
 
 @router.post("/jobs/expiry", response_model=ExpiryRun, tags=["operations"])
-async def run_expiry(principal: CurrentPrincipal, service: Commands, policy: Policy) -> ExpiryRun:
+async def run_expiry(principal: CurrentPrincipal, clocks: Clocks, policy: Policy) -> ExpiryRun:
     """The expiry job now (it also runs on its own): expired certificates and renewal reminders."""
     policy.require_admin(principal)
-    return ExpiryRun(**await service.run_expiry(principal_context(principal)))
-
-
-_SLA = """
-WITH steps AS (
-    SELECT step, started_at, ended_at,
-           CASE WHEN step = 'card' THEN (started_at AT TIME ZONE 'Asia/Shanghai')::date + $3::int
-                ELSE due_on END AS due
-    FROM application_step WHERE region = $1
-)
-SELECT step,
-       count(*) FILTER (WHERE ended_at IS NOT NULL) AS completed,
-       count(*) FILTER (WHERE ended_at IS NULL) AS open,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at))
-           FILTER (WHERE ended_at IS NOT NULL) / 3600 AS median_hours,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at))
-           FILTER (WHERE ended_at IS NOT NULL) / 3600 AS p90_hours,
-       count(*) FILTER (WHERE ended_at IS NULL AND due < $2) AS overdue,
-       count(*) FILTER (WHERE ended_at IS NOT NULL AND due < (ended_at AT TIME ZONE 'Asia/Shanghai')::date)
-           AS completed_late
-FROM steps
-GROUP BY step
-ORDER BY step
-"""
+    return ExpiryRun(**await clocks.run_expiry(principal_context(principal)))
 
 
 @router.get("/reports/sla", response_model=SlaReport, tags=["reports"])
 async def sla_report(
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     policy: Policy,
     db: Pool,
     region: Annotated[str, Query(min_length=6, max_length=6)],
@@ -172,25 +153,25 @@ async def sla_report(
     code = str(RegionCode.parse(region))
     policy.require_report_reader(principal, code)
     today = service.today()
-    rows = await db.fetch(_SLA, code, today, service.settings.card_overdue_days)
+    figures = await queries.sla_figures(db, code, today, service.settings.card_overdue_days)
     return SlaReport(
         region=code,
         as_of=today,
         steps=[
             StepFigures(
-                step=row["step"],
-                count=row["completed"] + row["open"],
-                completed=row["completed"],
-                open=row["open"],
-                median_hours=_rounded(row["median_hours"]),
-                p90_hours=_rounded(row["p90_hours"]),
-                overdue=row["overdue"],
-                completed_late=row["completed_late"],
+                step=step.step,
+                count=step.completed + step.open,
+                completed=step.completed,
+                open=step.open,
+                median_hours=_rounded(step.median_hours),
+                p90_hours=_rounded(step.p90_hours),
+                overdue=step.overdue,
+                completed_late=step.completed_late,
             )
-            for row in rows
+            for step in figures
         ],
     )
 
 
 def _rounded(hours: float | None) -> float | None:
-    return None if hours is None else round(float(hours), 3)
+    return None if hours is None else round(hours, 3)

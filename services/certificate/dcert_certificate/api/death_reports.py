@@ -1,6 +1,6 @@
 """死亡核实 (API): the reviewer's list of reported deaths and the decision on one.
 
-A partner's death report puts the certificate on hold (application/deaths.py); the reviewer of
+A partner's death report puts the certificate on hold (application/reactions.py); the reviewer of
 the household area lists what waits (`GET /v1/death-reports`) and confirms it (注销, reason
 death) or rejects it (`POST /v1/certificates/{number}/death-confirmation`).
 """
@@ -10,29 +10,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import mask_numbers
 
-from ..application.deaths import DeathReports
-from .certificates import _certificate, _certificate_row
-from .dependencies import Commands
-from .policy import Policy
+from ..adapters import queries
+from ..domain import holds
+from .certificates import certificate_public
+from .dependencies import Deaths, Policy, Service
 from .schemas import CertificatePublic
 
 router = APIRouter(prefix="/v1")
 
 ReportStatus = Literal["pending", "confirmed", "rejected", "corrected"]
-
-
-def death_reports(request: Request) -> DeathReports:
-    return request.app.state.death_reports  # type: ignore[no-any-return]
-
-
-Deaths = Annotated[DeathReports, Depends(death_reports)]
+REPORT_STATUS = TypeAdapter[ReportStatus](ReportStatus)
 
 
 class DeathDecision(BaseModel):
@@ -67,31 +61,22 @@ async def list_death_reports(
 ) -> DeathReportList:
     """The reported deaths of the reviewer's area (an admin: every area), oldest first."""
     area = policy.death_report_scope(principal)
-    rows = await db.fetch(
-        "SELECT d.*, c.holder_name_masked FROM death_report_view d"
-        " JOIN certificate_view c ON c.number = d.certificate_number"
-        " WHERE d.status = $1 AND starts_with(d.household_region, $2)"
-        " ORDER BY d.held_on, d.certificate_number LIMIT $3",
-        status,
-        area,
-        limit,
-    )
     shown = policy.shows_numbers(principal)
     return DeathReportList(
         items=[
             DeathReportPublic(
-                certificate_number=row["certificate_number"]
+                certificate_number=report.view.certificate_number
                 if shown
-                else mask_numbers(row["certificate_number"]),
-                status=row["status"],
-                household_region=row["household_region"],
-                holder=row["holder_name_masked"],
-                died_on=row["died_on"],
-                held_on=row["held_on"],
-                partner_id=row["partner_id"],
-                decided_at=row["decided_at"],
+                else mask_numbers(report.view.certificate_number),
+                status=REPORT_STATUS.validate_python(report.view.status),
+                household_region=report.view.household_region,
+                holder=report.holder_name_masked,
+                died_on=report.view.died_on,
+                held_on=report.view.held_on,
+                partner_id=report.view.partner_id,
+                decided_at=report.view.decided_at,
             )
-            for row in rows
+            for report in await queries.death_reports(db, status, area, limit)
         ]
     )
 
@@ -103,15 +88,21 @@ async def decide_death(
     number: str,
     body: DeathDecision,
     principal: CurrentPrincipal,
-    service: Commands,
+    service: Service,
     deaths: Deaths,
     policy: Policy,
     db: Pool,
 ) -> CertificatePublic:
     """The reviewer of the household area confirms a reported death (注销, reason death, benefits
     end) or rejects it (the hold lifts, the benefits carry on and the months held are paid)."""
-    policy.require_canceller(principal, await _certificate_row(db, number))
+    policy.require_canceller(principal, await queries.certificate(db, number))
     assert principal.region is not None  # a reviewer of the household area
     # The command checks the area again on the certificate itself (a transfer may have moved it).
-    await deaths.decide(principal_context(principal), number, body.decision, body.reason, principal.region)
-    return _certificate(await _certificate_row(db, number), service)
+    await deaths.decide(
+        principal_context(principal),
+        number,
+        holds.DeathDecision(body.decision),
+        body.reason,
+        principal.region,
+    )
+    return certificate_public(await queries.certificate(db, number), service)

@@ -19,8 +19,7 @@ from dcert_shared.runtime import ServiceRuntime, Worker
 
 from ..adapters import ecert
 from ..settings import CertificateSettings
-from .policy import Admin
-from .routes import Signer
+from .dependencies import Admin, Signer
 
 log = logging.getLogger(__name__)
 

@@ -26,23 +26,19 @@ its existence is personal data too; a region named in a query that the caller do
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any
 
-from fastapi import Depends, Request
-
-from dcert_shared.auth import Principal, Role, require_role
+from dcert_shared.auth import Principal, Role
 from dcert_shared.problems import Bilingual, Forbidden
 from dcert_shared.regions import covers, significant_digits
 
+from ..adapters.queries import ApplicationListScope, ApplicationRecord
+from ..adapters.read_models import CertificateView
 from ..domain.errors import (
     ApplicationNotFound,
     CertificateNotFound,
     NotYourApplication,
     NotYourPart,
 )
-
-Record = Any  # a read-model row (asyncpg.Record) or a mapping with the same keys
-Admin = Annotated[Principal, Depends(require_role("admin"))]  # rotating the e-certificate keys
 
 
 def _require_role(principal: Principal, *roles: Role) -> None:
@@ -98,113 +94,119 @@ class CertificatePolicy:
             raise NotYourApplication()
 
     # -- applications -----------------------------------------------------------------------------
-    def application_view(self, principal: Principal, row: Record) -> str | None:
+    def application_view(self, principal: Principal, application: ApplicationRecord) -> str | None:
         """What of an application the caller reads: `full`, `status` (an agent whose claim is not
         verified, of what they submitted), or nothing (None)."""
-        regions = (row["household_region"], row["accepting_region"], row["queue_region"], row["to_region"])
+        row = application.view
+        regions = (row.household_region, row.accepting_region, row.queue_region, row.to_region)
         if principal.role == "admin" or reviewer_covers(principal, regions):
             return "full"
         ref = self.caller_ref(principal)
         if ref is None:
             return None
-        if ref == row["person_ref"] or ref in (row["verified_agents"] or ()):
+        if ref == row.person_ref or ref in application.verified_agents:
             return "full"
-        return "status" if ref == row["agent_ref"] else None
+        return "status" if ref == row.agent_ref else None
 
-    def require_readable_application(self, principal: Principal, row: Record | None) -> Record:
+    def require_readable_application(
+        self, principal: Principal, application: ApplicationRecord | None
+    ) -> ApplicationRecord:
         """The whole application: staff of its area, the person, their verified agents."""
-        return self.require_application_view(principal, row, "full")[0]
+        return self.require_application_view(principal, application, "full")[0]
 
     def require_application_view(
-        self, principal: Principal, row: Record | None, wanted: str = "status"
-    ) -> tuple[Record, str]:
+        self, principal: Principal, application: ApplicationRecord | None, wanted: str = "status"
+    ) -> tuple[ApplicationRecord, str]:
         _require_role(principal, "applicant", "reviewer", "admin")
-        view = self.application_view(principal, row) if row is not None else None
-        if row is None or view is None or (wanted == "full" and view != "full"):
+        view = self.application_view(principal, application) if application is not None else None
+        if application is None or view is None or (wanted == "full" and view != "full"):
             raise ApplicationNotFound()
-        return row, view
+        return application, view
 
     def require_own_application(
-        self, principal: Principal, row: Record | None, submitter_too: bool = False
-    ) -> Record:
+        self, principal: Principal, application: ApplicationRecord | None, submitter_too: bool = False
+    ) -> ApplicationRecord:
         """Withdrawal, correction, dispute: the person or a verified agent; with `submitter_too`,
         also the agent who submitted it, verified or not (their own submission)."""
         _require_role(principal, "applicant")
         ref = self.caller_ref(principal)
-        if row is None or ref is None:
+        if application is None or ref is None:
             raise ApplicationNotFound()
-        own = ref == row["person_ref"] or ref in (row["verified_agents"] or ())
-        if not (own or (submitter_too and ref == row["agent_ref"])):
+        own = ref == application.view.person_ref or ref in application.verified_agents
+        if not (own or (submitter_too and ref == application.view.agent_ref)):
             raise ApplicationNotFound()
-        return row
+        return application
 
-    def require_decider(self, principal: Principal, row: Record | None) -> Record:
+    def require_decider(
+        self, principal: Principal, application: ApplicationRecord | None
+    ) -> ApplicationRecord:
         """审核: a reviewer of the area whose step it is now."""
         _require_role(principal, "reviewer")
-        row = self.require_readable_application(principal, row)
-        if not reviewer_covers(principal, (row["queue_region"],)):
-            raise NotYourPart(
-                detail=Bilingual(
-                    f"当前办理地区：{row['queue_region']}", f"acting region: {row['queue_region']}"
-                )
-            )
-        return row
+        application = self.require_readable_application(principal, application)
+        region = application.view.queue_region
+        if not reviewer_covers(principal, (region,)):
+            raise NotYourPart(detail=Bilingual(f"当前办理地区：{region}", f"acting region: {region}"))
+        return application
 
-    def application_list_filter(self, principal: Principal) -> tuple[str, str]:
+    def application_list_scope(self, principal: Principal) -> ApplicationListScope:
         """Which applications a list shows: a reviewer's area queue; a person's own ones, those
         of the people they are verified to act for, and those they submitted as an agent."""
         if principal.role == "reviewer" and principal.region is not None:
-            return "starts_with(application.queue_region, $2)", significant_digits(principal.region)
+            return ApplicationListScope("queue_region", significant_digits(principal.region))
         if principal.role == "applicant":
-            return (
-                "($2 IN (application.person_ref, application.agent_ref) OR $2 = ANY(verified_agents))",
-                self.require_applicant(principal),
-            )
+            return ApplicationListScope("person", self.require_applicant(principal))
         raise Forbidden.needing(("applicant", "reviewer"))
 
     # -- agents -------------------------------------------------------------------------------------
-    def require_agent_reviewer(self, principal: Principal, row: Record | None) -> Record:
+    def require_agent_reviewer(
+        self, principal: Principal, application: ApplicationRecord | None
+    ) -> ApplicationRecord:
         """Confirming or refusing the agent who applied: a reviewer of the application's household
         area (the person's own federation checks the evidence)."""
         _require_role(principal, "reviewer")
-        row = self.require_readable_application(principal, row)
-        if not reviewer_covers(principal, (row["household_region"],)):
-            raise NotYourPart(
-                detail=Bilingual(
-                    f"户籍地：{row['household_region']}", f"household region: {row['household_region']}"
-                )
-            )
-        return row
+        application = self.require_readable_application(principal, application)
+        region = application.view.household_region
+        if not reviewer_covers(principal, (region,)):
+            raise NotYourPart(detail=Bilingual(f"户籍地：{region}", f"household region: {region}"))
+        return application
 
-    def require_agency_reviewer(self, principal: Principal, row: Record | None) -> Record:
+    def require_agency_reviewer(
+        self, principal: Principal, certificate: CertificateView | None
+    ) -> CertificateView:
         """Confirming or ending an agent of a certificate's holder: a reviewer of its household
         area (a certificate elsewhere, or none, is not found)."""
-        return self.require_canceller(principal, row)
+        return self.require_canceller(principal, certificate)
 
     # -- certificates -----------------------------------------------------------------------------
-    def require_readable_certificate(self, principal: Principal, row: Record | None) -> Record:
+    def require_readable_certificate(
+        self, principal: Principal, certificate: CertificateView | None
+    ) -> CertificateView:
         _require_role(principal, "applicant", "reviewer", "admin")
-        if row is None or not (
+        if certificate is None or not (
             principal.role == "admin"
-            or reviewer_covers(principal, (row["household_region"], row["residence_region"]))
-            or self.is_own(principal, (row["person_ref"], *row["agent_refs"]))
+            or reviewer_covers(principal, (certificate.household_region, certificate.residence_region))
+            or self.is_own(principal, (certificate.person_ref, *certificate.agent_refs))
         ):
             raise CertificateNotFound()
-        return row
+        return certificate
 
-    def require_holders_certificate(self, principal: Principal, row: Record | None) -> Record:
+    def require_holders_certificate(
+        self, principal: Principal, certificate: CertificateView | None
+    ) -> CertificateView:
         """The e-certificate, a loss report, a matter: the holder or their agent only."""
         _require_role(principal, "applicant")
-        if row is None or not self.is_own(principal, (row["person_ref"], *row["agent_refs"])):
+        if certificate is None or not self.is_own(
+            principal, (certificate.person_ref, *certificate.agent_refs)
+        ):
             raise CertificateNotFound()
-        return row
+        return certificate
 
-    def require_canceller(self, principal: Principal, row: Record | None) -> Record:
+    def require_canceller(self, principal: Principal, certificate: CertificateView | None) -> CertificateView:
         """注销 on a fact: a reviewer of the certificate's household area."""
         _require_role(principal, "reviewer")
-        if row is None or not reviewer_covers(principal, (row["household_region"],)):
+        if certificate is None or not reviewer_covers(principal, (certificate.household_region,)):
             raise CertificateNotFound()
-        return row
+        return certificate
 
     def death_report_scope(self, principal: Principal) -> str:
         """死亡核实: the reported deaths a list shows: a reviewer's area (the prefix of its region),
@@ -247,10 +249,3 @@ class CertificatePolicy:
             assert principal.region is not None
             return significant_digits(principal.region)
         return ""
-
-
-def certificate_policy(request: Request) -> CertificatePolicy:
-    return CertificatePolicy(request.app.state.commands.person_ref)
-
-
-Policy = Annotated[CertificatePolicy, Depends(certificate_policy)]

@@ -1,4 +1,4 @@
-"""Verification of e-certificate codes (API.md): online status for anyone, without a token.
+"""Verification of e-certificate codes (docs/api.md): online status for anyone, without a token.
 
 `GET /v1/verify?code=` is the contract; `POST /v1/verify` with `{"code"}` answers the same for
 scanners behind proxies that log URLs (a code is a credential and names the holder's number).
@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from dcert_shared.api import Pool
 
+from ..adapters import queries
 from ..adapters.ecert import CodeContent, ECertificateSigner, InvalidCode, is_online_code, online_code_refusal
-from ..application.commands import CATEGORY_CODES, CertificateCommands
-from .dependencies import Commands
+from ..application.service import CertificateService
+from ..domain.certificate import CATEGORY_CODES
+from .dependencies import Service, Signer
 from .schemas import CodeToVerify, Verification
 
 router = APIRouter(prefix="/v1")
@@ -25,16 +26,9 @@ router = APIRouter(prefix="/v1")
 CATEGORY_NAMES = {code: name for name, code in CATEGORY_CODES.items()}
 
 
-def signer(request: Request) -> ECertificateSigner:
-    return request.app.state.signer  # type: ignore[no-any-return]
-
-
-Signer = Annotated[ECertificateSigner, Depends(signer)]
-
-
 @router.get("/verify", response_model=Verification, tags=["verification"])
 async def verify(
-    code: Annotated[str, Query(min_length=1, max_length=2000)], db: Pool, keys: Signer, service: Commands
+    code: Annotated[str, Query(min_length=1, max_length=2000)], db: Pool, keys: Signer, service: Service
 ) -> Verification:
     """Anyone, without a token: is this code genuine, and is the certificate live now?
 
@@ -44,13 +38,13 @@ async def verify(
 
 
 @router.post("/verify", response_model=Verification, tags=["verification"])
-async def verify_in_body(body: CodeToVerify, db: Pool, keys: Signer, service: Commands) -> Verification:
+async def verify_in_body(body: CodeToVerify, db: Pool, keys: Signer, service: Service) -> Verification:
     """The same as `GET /v1/verify`, with the code in the body, out of any URL that gets logged."""
     return await _verification(body.code, db, keys, service)
 
 
 async def _verification(
-    code: str, db: asyncpg.Pool, keys: ECertificateSigner, service: CertificateCommands
+    code: str, db: Pool, keys: ECertificateSigner, service: CertificateService
 ) -> Verification:
     if is_online_code(code):
         return await _online_verification(code, db, keys, service)
@@ -62,7 +56,7 @@ async def _verification(
 
 
 async def _online_verification(
-    code: str, db: asyncpg.Pool, keys: ECertificateSigner, service: CertificateCommands
+    code: str, db: Pool, keys: ECertificateSigner, service: CertificateService
 ) -> Verification:
     """The online code: genuine, then fresh (a screenshot is stale in a minute or two), then the
     certificate's status as for an offline code."""
@@ -84,15 +78,9 @@ async def _online_verification(
 
 
 async def _status_of(
-    content: CodeContent, db: asyncpg.Pool, service: CertificateCommands, answer: Verification
+    content: CodeContent, db: Pool, service: CertificateService, answer: Verification
 ) -> Verification:
-    row = await db.fetchrow(
-        "SELECT credential.superseded, certificate.status, certificate.expires_on"
-        " FROM credential_view credential JOIN certificate_view certificate"
-        " ON certificate.number = credential.certificate_number WHERE credential.serial = $1",
-        content.serial,
-    )
-    status = _status(row, service.today())
+    status = _status(await queries.credential_state(db, content.serial), service.today())
     return answer.model_copy(
         update={
             "valid": status == "active",
@@ -106,11 +94,11 @@ async def _status_of(
     )
 
 
-def _status(row: asyncpg.Record | None, today: date) -> str:
-    if row is None:
+def _status(credential: queries.CredentialState | None, today: date) -> str:
+    if credential is None:
         return "unknown"
-    if row["superseded"] is not None:
-        return str(row["superseded"])
-    if row["status"] == "active" and row["expires_on"] < today:
+    if credential.superseded is not None:
+        return credential.superseded
+    if credential.certificate_status == "active" and credential.expires_on < today:
         return "expired"
-    return str(row["status"])
+    return credential.certificate_status

@@ -6,12 +6,9 @@ person. Titles in zh-CN and en.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import asyncpg
+from collections.abc import Iterable, Mapping
 
 from dcert_shared.envelope import EventEnvelope
-from dcert_shared.store import EventStore
 
 from .schemas import TimelineEntry
 
@@ -95,12 +92,7 @@ def _entry(envelope: EventEnvelope, language: str) -> TimelineEntry | None:
     )
 
 
-async def timeline_entries(
-    conn: asyncpg.Connection, store: EventStore, application_id: str, language: str
-) -> list[TimelineEntry]:
-    envelopes = list(await store.load(conn, f"application-{application_id}"))
-    for row in await conn.fetch("SELECT card_id FROM card_view WHERE application_id = $1", application_id):
-        envelopes.extend(await store.load(conn, f"card-{row['card_id']}"))
-    envelopes.sort(key=lambda envelope: envelope.occurred_at)
-    entries = (_entry(envelope, language) for envelope in envelopes)
+def timeline_entries(events: Iterable[EventEnvelope], language: str) -> list[TimelineEntry]:
+    """The steps of an application's (and its cards') events, in their order."""
+    entries = (_entry(envelope, language) for envelope in events)
     return [entry for entry in entries if entry is not None]

@@ -9,23 +9,19 @@ centre: it is neither projected nor kept with the Idempotency-Key's answer.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-import asyncpg
-
 from dcert_shared.envelope import CommandContext
-from dcert_shared.ids import china_today
 from dcert_shared.problems import Bilingual, FieldError
-from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.uow import EventSourcing, Idempotency, UnitOfWork
 
-from ..adapters import cards as card_views
-from ..adapters.cards import CardFilter
+from ..adapters import queries
+from ..adapters.cards import CardView
+from ..adapters.queries import BatchSummary, CardDue, CardFilter
 from ..domain.card import Card, CardBatchNotFound, CardNotInBatch, CardStatus, CardTransitionNotAllowed
-from ..settings import CertificateSettings
+from .service import CertificateService
 
 
 @dataclass(frozen=True)
@@ -40,16 +36,12 @@ class CardReport:
 class CardCommands:
     """The card centre's commands and queries over the certificate service's event store."""
 
-    def __init__(
-        self, runtime: ServiceRuntime, settings: CertificateSettings, today: Callable[[], date] = china_today
-    ) -> None:
-        self.runtime = runtime
-        self.settings = settings
-        self.today = today
+    def __init__(self, service: CertificateService) -> None:
+        self.service = service
 
     @property
     def es(self) -> EventSourcing:
-        return self.runtime.es
+        return self.service.es
 
     # -- batches ------------------------------------------------------------------------------
     async def take_batch(
@@ -60,7 +52,7 @@ class CardCommands:
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             batch_id = str(uuid.uuid4())
-            card_ids = await card_views.take_waiting_cards(uow.conn, region_prefix, limit)
+            card_ids = await queries.take_waiting_cards(uow.conn, region_prefix, limit)
             for card in await self._load_cards(uow, card_ids):
                 card.start_production(batch_id)
             return {"id": batch_id, "card_ids": card_ids}
@@ -79,29 +71,29 @@ class CardCommands:
 
         return await self.es.execute(context, read)
 
-    async def batch(self, batch_id: str, region_prefix: str) -> list[asyncpg.Record]:
+    async def batch(self, batch_id: str, region_prefix: str) -> list[CardView]:
         """The batch's cards in the caller's scope, with their current states."""
-        cards = await card_views.cards_of_batch(self.runtime.pool, batch_id, region_prefix)
+        cards = await queries.cards_of_batch(self.es.pool, batch_id, region_prefix)
         if not cards:
             raise CardBatchNotFound()
         return cards
 
-    async def batches(self, region_prefix: str, limit: int) -> list[asyncpg.Record]:
+    async def batches(self, region_prefix: str, limit: int) -> list[BatchSummary]:
         """The scope's batches, newest first, with the number of cards in each state."""
-        return await card_views.batches(self.runtime.pool, region_prefix, limit)
+        return await queries.batches(self.es.pool, region_prefix, limit)
 
     async def report(
         self, context: CommandContext, batch_id: str, region_prefix: str, reports: Sequence[CardReport]
-    ) -> list[asyncpg.Record]:
+    ) -> list[CardView]:
         """The states of a batch's cards, all or nothing: one card not in the batch or one
         impossible step refuses the whole report. Reports of one card apply in their order.
         A card the centre invalidates is ordered again at once."""
 
         async def decide(uow: UnitOfWork) -> None:
-            in_batch = await card_views.cards_of_batch(uow.conn, batch_id, region_prefix)
+            in_batch = await queries.cards_of_batch(uow.conn, batch_id, region_prefix)
             if not in_batch:
                 raise CardBatchNotFound()
-            _require_all_in_batch(reports, {row["card_id"] for row in in_batch})
+            _require_all_in_batch(reports, {card.card_id for card in in_batch})
             named = dict.fromkeys(report.card_id for report in reports)
             cards = {card.id: card for card in await self._load_cards(uow, named)}
             for index, report in enumerate(reports):
@@ -109,15 +101,16 @@ class CardCommands:
                 _apply_report(card, report, index)
                 if report.status is CardStatus.INVALIDATED:
                     # 作废 at the centre (spoiled in production): the holder still needs a card.
-                    uow.track(card.reordered(uuid.uuid4().hex, self.today()))
+                    uow.track(card.reordered(uuid.uuid4().hex, self.service.today()))
 
         await self.es.execute(context, decide)
         return await self.batch(batch_id, region_prefix)
 
     # -- lists --------------------------------------------------------------------------------
-    async def list_cards(self, wanted: CardFilter) -> list[asyncpg.Record]:
-        return await card_views.list_cards(
-            self.runtime.pool, wanted, self.today(), self.settings.card_overdue_days
+    async def list_cards(self, wanted: CardFilter) -> list[CardDue]:
+        service = self.service
+        return await queries.cards(
+            service.es.pool, wanted, service.today(), service.settings.card_overdue_days
         )
 
     @staticmethod

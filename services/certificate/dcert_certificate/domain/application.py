@@ -46,6 +46,40 @@ ADULT_AGE = 18
 FINAL_ROUND = 2  # the provincial expert committee's answer
 
 
+class MatterKind(StrEnum):
+    """What an application asks for (docs/domain.md, matters)."""
+
+    NEW = "new"
+    RENEWAL = "renewal"
+    REPLACEMENT = "replacement"
+    GRADE_CHANGE = "grade_change"
+    TRANSFER = "transfer"
+    CANCELLATION = "cancellation"
+
+    def needs_assessment(self, renewal_requires_assessment: bool) -> bool:
+        """A matter on a certificate that a doctor assesses first (a new one always is)."""
+        return self is MatterKind.GRADE_CHANGE or (self is MatterKind.RENEWAL and renewal_requires_assessment)
+
+
+class Decision(StrEnum):
+    """审核: the reviewer's decision on an application."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
+
+
+class AgentDecision(StrEnum):
+    """代办核验: the reviewer's decision on the agent who applied, on the evidence checked."""
+
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+
+
+MOOT_REASON = "残疾人证已注销，此事项不再办理 / The certificate was cancelled; this matter ends"
+DECEASED_REASON = "申请人已身故，申请终止 / The applicant has died; the application ends"
+
+
 class Status(StrEnum):
     SUBMITTED = "submitted"
     ASSESSING = "assessing"
@@ -101,9 +135,9 @@ class Grade:
 
 @dataclass(frozen=True)
 class Matter:
-    """What is asked: the matter and its own fields (DOMAIN.md "Matters")."""
+    """What is asked: the matter and its own fields (docs/domain.md, matters)."""
 
-    kind: str
+    kind: MatterKind
     declared_category: str = ""
     home_visit: bool = False
     certificate_number: str | None = None
@@ -143,7 +177,7 @@ class Application(Aggregate):
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
         self.status = Status.SUBMITTED
-        self.matter = ""
+        self.matter = MatterKind.NEW
         self.submitted_on: date | None = None
         self.household_region = ""
         self.residence_region = ""
@@ -302,7 +336,7 @@ class Application(Aggregate):
         if self.dispute_round >= FINAL_ROUND:
             raise DisputeFinal()
         if self.dispute_until is None or today > self.dispute_until:
-            raise DisputeWindowClosed(detail=Bilingual.until(self.dispute_until))
+            raise DisputeWindowClosed(detail=Bilingual.until(str(self.dispute_until)))
         next_round = self.dispute_round + 1
         self.trigger(AssessmentDisputed(application_id=self.id, round=next_round, reason=reason))
         self.trigger(
@@ -346,7 +380,11 @@ class Application(Aggregate):
 
     def issue_migration_certificate(self, migration_number: str, today: date, deadlines: Deadlines) -> None:
         """迁移证明: the old region's approval; the new region's reviewers take it from here."""
-        if self.status is not Status.SUBMITTED or self.matter != "transfer" or self.to_region is None:
+        if (
+            self.status is not Status.SUBMITTED
+            or self.matter is not MatterKind.TRANSFER
+            or self.to_region is None
+        ):
             raise ApplicationNotInReviewableState(detail=Bilingual.status(self.status.value))
         assert self.subject_certificate is not None
         self.trigger(
@@ -411,7 +449,7 @@ class Application(Aggregate):
         match event:
             case ApplicationSubmitted():
                 self.submitted_on = event.submitted_on
-                self.matter = event.matter
+                self.matter = MatterKind(event.matter)
                 self.household_region = event.household_region
                 self.residence_region = event.residence_region
                 self.accepting_region = event.accepting_region or event.residence_region
@@ -451,7 +489,7 @@ class Application(Aggregate):
                 self.status = Status.MIGRATING
                 self.migration_number = migration_number
             case ApplicationApproved(certificate_number=number):
-                self.status = Status.ISSUED if self.matter == "new" else Status.COMPLETED
+                self.status = Status.ISSUED if self.matter is MatterKind.NEW else Status.COMPLETED
                 self.certificate_number = number
             case ApplicationRejected():
                 self.status = Status.REJECTED

@@ -17,12 +17,16 @@ from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 from dcert_shared.problems import Bilingual
 
+from .application import Grade, MatterKind
 from .errors import (
     AlreadyReportedLost,
     CertificateNotActive,
+    GradeUnchanged,
     LiveCertificateExists,
     OpenMatterExists,
     RenewalWindowNotOpen,
+    SameGrade,
+    SameRegion,
 )
 from .events import (
     CertificateCancelled,
@@ -49,6 +53,16 @@ from .holds import (
 
 VALIDITY_YEARS = 10
 
+CATEGORY_CODES = {
+    "visual": 1,
+    "hearing": 2,
+    "speech": 3,
+    "physical": 4,
+    "intellectual": 5,
+    "mental": 6,
+    "multiple": 7,
+}
+
 
 class CertificateStatus(StrEnum):
     ACTIVE = "active"
@@ -60,6 +74,15 @@ class CertificateStatus(StrEnum):
 
 
 LIVE_STATUSES = frozenset({CertificateStatus.ACTIVE, CertificateStatus.LOST, CertificateStatus.ON_HOLD})
+
+# Which statuses a matter on the certificate is approved in.
+_APPROVABLE: dict[MatterKind, tuple[CertificateStatus, ...]] = {
+    MatterKind.RENEWAL: (CertificateStatus.ACTIVE, CertificateStatus.EXPIRED),
+    MatterKind.REPLACEMENT: (CertificateStatus.ACTIVE, CertificateStatus.LOST),
+    MatterKind.GRADE_CHANGE: (CertificateStatus.ACTIVE,),
+    MatterKind.TRANSFER: (CertificateStatus.ACTIVE,),
+    MatterKind.CANCELLATION: (CertificateStatus.ACTIVE, CertificateStatus.LOST),
+}
 
 
 def years_later(day: date, years: int) -> date:
@@ -92,6 +115,22 @@ def mask_name(name: str) -> str:
 def base_number(number: str) -> str:
     """The 20-character number without a replacement suffix `B<n>`."""
     return number[:20]
+
+
+def compose_number(id_number: str, grade: Grade) -> str:
+    """Identity number + category digit + grade digit (docs/domain.md, certificate number)."""
+    return f"{id_number}{CATEGORY_CODES[grade.category]}{grade.level}"
+
+
+@dataclass(frozen=True)
+class Successor:
+    """The certificate that takes a superseded one's place: its number, grade and validity
+    (None: ten years from its issue), and how many replacements came before it."""
+
+    number: str
+    grade: Grade
+    expires_on: date | None
+    replacement_count: int
 
 
 @dataclass(frozen=True)
@@ -182,14 +221,75 @@ class Certificate(Aggregate):
             )
         )
 
+    @property
+    def grade(self) -> Grade:
+        return Grade(self.category, self.level)
+
+    @property
+    def holder_id_number(self) -> str:
+        return base_number(self.id)[:18]
+
     # -- matters ------------------------------------------------------------------------------
+    def check_matter(
+        self,
+        matter: MatterKind,
+        today: date,
+        rule: RenewalRule,
+        *,
+        reason: str | None = None,
+        declared: Grade | None = None,
+        to_region: str | None = None,
+    ) -> bool:
+        """Each matter's own rules on the certificate's state (docs/domain.md, matters). True
+        when the card is to be reported lost first (a replacement for a card lost now)."""
+        match matter:
+            case MatterKind.RENEWAL:
+                self.require_renewable(today, rule)
+            case MatterKind.REPLACEMENT if reason == "lost":
+                if self.status is CertificateStatus.LOST and self.open_matter is not None:
+                    raise AlreadyReportedLost()
+                return self.status is not CertificateStatus.LOST
+            case MatterKind.REPLACEMENT:
+                self.require_status(CertificateStatus.ACTIVE)
+            case MatterKind.GRADE_CHANGE:
+                self.require_status(CertificateStatus.ACTIVE)
+                if declared == self.grade:
+                    raise SameGrade()
+            case MatterKind.TRANSFER:
+                self.require_status(CertificateStatus.ACTIVE)
+                if to_region == self.household_region:
+                    raise SameRegion()
+            case MatterKind.CANCELLATION:
+                self.require_status(CertificateStatus.ACTIVE, CertificateStatus.LOST)
+        return False
+
+    def require_approvable(self, matter: MatterKind) -> None:
+        """The certificate may have changed since the submission (a death reported, an expiry)."""
+        self.require_status(*_APPROVABLE[matter])
+
+    def supersede_by_replacement(self, reason: str, application_id: str) -> Successor:
+        """补领/换领 of the card: the next number `B<n>`, the same grade and validity."""
+        successor = Successor(
+            self.next_replacement_number(), self.grade, self.expires_on, self.replacement_count + 1
+        )
+        self.replaced_by(successor.number, reason, application_id)
+        return successor
+
+    def supersede_by_grade(self, grade: Grade, application_id: str) -> Successor:
+        """A new grade is a new number, valid ten years from its issue."""
+        if grade == self.grade:
+            raise GradeUnchanged()
+        successor = Successor(compose_number(self.holder_id_number, grade), grade, None, 0)
+        self.grade_changed(successor.number, grade.category, grade.level, application_id)
+        return successor
+
     def require_status(self, *allowed: CertificateStatus) -> None:
         if self.status not in allowed:
             raise CertificateNotActive(
                 detail=Bilingual.status(self.status.value), certificate_status=self.status.value
             )
 
-    def open_matter_for(self, application_id: str, matter: str) -> None:
+    def open_matter_for(self, application_id: str, matter: MatterKind) -> None:
         if self.open_matter is not None:
             raise OpenMatterExists()
         self.trigger(MatterOpened(certificate_number=self.id, application_id=application_id, matter=matter))

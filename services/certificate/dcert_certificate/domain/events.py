@@ -328,7 +328,7 @@ class MatterClosed(DomainEvent):
 
 
 class ReapplicationBarred(DomainEvent):
-    """After a voluntary cancellation no new application for a year (DOMAIN.md)."""
+    """After a voluntary cancellation no new application for a year (docs/domain.md, matters)."""
 
     public: ClassVar[bool] = False
     until: date

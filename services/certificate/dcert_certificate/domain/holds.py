@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import ClassVar
 
 from dcert_shared.envelope import DomainEvent, EventRegistry
@@ -19,6 +20,13 @@ from dcert_shared.problems import Conflict
 DEATH_REPORTED = "death_reported"
 DEATH_REJECTED = "death_rejected"  # the reviewer found it was not so
 DEATH_CORRECTED = "death_corrected"  # the reporting side corrected it
+
+
+class DeathDecision(StrEnum):
+    """死亡核实: the reviewer confirms the reported death (注销) or rejects it (the hold lifts)."""
+
+    CONFIRM = "confirm"
+    REJECT = "reject"
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
 from dcert_shared.problems import Bilingual
 from dcert_shared.regions import NATIONAL, covers
 
+from .application import MatterKind
 from .errors import (
     LiveCertificateExists,
     OpenApplicationExists,
@@ -37,6 +38,27 @@ from .events import (
     PersonErased,
     ReapplicationBarred,
 )
+
+# 监护人: who acts for a minor by law; approving the child's application confirms them (they are
+# verified until the day before the child's 18th birthday).
+GUARDIANS = frozenset({"parent", "guardian"})
+
+# What refuses to issue a certificate on an application an unverified agent made (it was never
+# opened for the person); another open application of the person's does not.
+_REFUSED_AT_APPROVAL: dict[str, type[Exception]] = {
+    "person_erased": PersonErasedError,
+    "reapplication_barred": ReapplicationBarredError,
+    "live_certificate_exists": LiveCertificateExists,
+}
+
+
+def last_day_as_minor(birth_date: date) -> date:
+    """The day before the 18th birthday (29 February birthdays come of age on 1 March)."""
+    try:
+        birthday = birth_date.replace(year=birth_date.year + 18)
+    except ValueError:
+        birthday = date(birth_date.year + 18, 3, 1)
+    return birthday - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -92,9 +114,9 @@ class Person(Aggregate):
             raise ReapplicationBarredError(detail=Bilingual.until(self.barred_until))
         if self.live_certificate is not None:
             raise LiveCertificateExists()
-        if "new" in self.open_applications.values():
+        if MatterKind.NEW in self.open_applications.values():
             raise OpenApplicationExists()
-        self.trigger(OpenApplicationRecorded(application_id=application_id, matter="new"))
+        self.trigger(OpenApplicationRecorded(application_id=application_id, matter=MatterKind.NEW))
 
     def close_application(self, application_id: str) -> None:
         if application_id in self.open_applications:
@@ -145,9 +167,16 @@ class Person(Aggregate):
             return "reapplication_barred"
         if self.live_certificate is not None:
             return "live_certificate_exists"
-        if "new" in self.open_applications.values():
+        if MatterKind.NEW in self.open_applications.values():
             return "open_application_exists"
         return None
+
+    def require_issuable_on_claim(self, today: date) -> None:
+        """An application an unverified agent made was never opened for the person: its
+        approval checks the person's state now."""
+        refused = _REFUSED_AT_APPROVAL.get(self.new_application_refusal(today) or "")
+        if refused is not None:
+            raise refused()
 
     # -- agents -------------------------------------------------------------------------------
     @property
