@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -212,10 +213,8 @@ class Endpoints:
         return True
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._control.send("stop")
-        except OSError:
-            pass
         self.process.join(5)
         if self.process.is_alive():
             self.process.kill()

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("asyncapi_tool", ROOT / "tools" / "asyncapi.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -51,7 +52,8 @@ def test_every_published_event_is_a_message_and_no_private_field_is_in_its_schem
             if not event_class.public:
                 assert name not in messages, f"{name} is internal but listed"
                 continue
-            assert name in messages and f"{module}.{name}" in document["channels"]
+            assert name in messages
+            assert f"{module}.{name}" in document["channels"]
             assert document["channels"][f"{module}.{name}"]["address"] == f"{module}.events.{name}"
             assert not set(event_class.private_fields) & set(schemas[name]["properties"]), name
     for schema in schemas.values():

@@ -157,7 +157,8 @@ def test_a_person_who_is_not_the_registered_agent_neither_reads_nor_acts_for_the
         assert answer.status_code == 404, (service, answer.text)
         assert child_id not in answer.text
     assessment = _get(system, "assessment", f"/v1/assessments/{world.assessment_a}", stranger)
-    assert assessment.status_code == 403 and assessment.json()["code"] == "not_your_assessment"
+    assert assessment.status_code == 403
+    assert assessment.json()["code"] == "not_your_assessment"
     assert world.findings_a not in assessment.text
 
     as_agent = {"id_number": stranger_id, "name": "陌生人", "relationship": "entrusted"}
@@ -172,7 +173,8 @@ def test_a_person_who_is_not_the_registered_agent_neither_reads_nor_acts_for_the
         assert answer.status_code == 404, answer.text
     pretending = application(new_person(birth=date(2019, 9, 9)), agent=world.id_numbers["applicant"])
     refused = system.call("certificate", "POST", "/v1/applications", pretending, stranger)
-    assert refused.status_code == 403 and refused.json()["code"] == "not_your_application"
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "not_your_application"
     lost = system.call("certificate", "POST", f"/v1/certificates/{number}/loss-report", None, stranger)
     assert lost.status_code == 404
     for action, body in (("withdrawal", None), ("dispute", {"reason": "x"}), ("resubmission", {"note": "x"})):
@@ -192,17 +194,18 @@ def test_a_partner_reaches_none_of_another_partners_deliveries_dead_letters_secr
 ) -> None:
     other = world.tokens["partner_foreign"]
     deliveries = _get(system, "notification", f"/v1/deliveries?subscription_id={world.subscription_a}", other)
-    assert deliveries.status_code == 404 and deliveries.json()["code"] == "subscription_not_found"
+    assert deliveries.status_code == 404
+    assert deliveries.json()["code"] == "subscription_not_found"
     own_log = ok(_get(system, "notification", "/v1/deliveries", other))["items"]
-    assert own_log and {item["partner_id"] for item in own_log} == {own_log[0]["partner_id"]} != {
-        world.partner_a
-    }
+    assert own_log
+    assert {item["partner_id"] for item in own_log} == {own_log[0]["partner_id"]} != {world.partner_a}
     replay = {"since": world.since, "subscription_id": world.subscription_a}
     assert system.call("notification", "POST", "/v1/deliveries/replay", replay, other).status_code == 404
     rotated = system.call(
         "notification", "POST", f"/v1/subscriptions/{world.subscription_a}/secret", None, other
     )
-    assert rotated.status_code == 404 and "secret" not in rotated.json()
+    assert rotated.status_code == 404
+    assert "secret" not in rotated.json()
     for method, path, body in (
         ("GET", f"/v1/dead-letters?partner_id={world.partner_a}", None),
         ("POST", "/v1/dead-letters/replay", {"partner_id": world.partner_a}),
@@ -311,16 +314,19 @@ def test_a_card_centre_of_another_province_sees_and_changes_no_card_of_this_one(
 def test_a_doctor_neither_reads_nor_records_another_doctors_assessment(system: System, world: World) -> None:
     other = world.tokens["doctor_foreign"]
     seen = _get(system, "assessment", f"/v1/assessments/{world.assessment_a}", other)
-    assert seen.status_code == 403 and seen.json()["code"] == "not_the_assigned_doctor"
+    assert seen.status_code == 403
+    assert seen.json()["code"] == "not_the_assigned_doctor"
     assert world.findings_a not in seen.text
     assert _get(system, "assessment", f"/v1/assessments/{world.assessment_a}/slots", other).status_code == 403
     result = {"category": "hearing", "level": 4, "findings": "改", "measurements": {"hearing_loss_db": 50}}
     recorded = system.call(
         "assessment", "POST", f"/v1/assessments/{world.assessment_a}/result", result, other
     )
-    assert recorded.status_code == 403 and recorded.json()["code"] == "not_the_assigned_doctor"
+    assert recorded.status_code == 403
+    assert recorded.json()["code"] == "not_the_assigned_doctor"
     worklist = ok(_get(system, "assessment", "/v1/assessments?assigned=me", other))["items"]
-    assert worklist and world.assessment_a not in {item["id"] for item in worklist}
+    assert worklist
+    assert world.assessment_a not in {item["id"] for item in worklist}
     assigned = ok(_get(system, "assessment", f"/v1/assessments/{world.assessment_a}", world.tokens["doctor"]))
     assert (assigned["result"]["level"], assigned["result"]["findings"]) == (1, world.findings_a)
 
@@ -335,7 +341,8 @@ def test_an_admin_reads_the_grade_but_never_the_findings_or_measurements(
     for sensitive in (world.findings_a, '"findings"', '"measurements"', "hearing_loss_db"):
         assert sensitive not in answer.text, sensitive
     listed = _get(system, "assessment", "/v1/assessments?status=assessed&limit=500", world.tokens["admin"])
-    assert world.findings_a not in listed.text and "hearing_loss_db" not in listed.text
+    assert world.findings_a not in listed.text
+    assert "hearing_loss_db" not in listed.text
     person = ok(_get(system, "assessment", path, world.tokens["applicant"]))
     assert person["result"]["findings"] == world.findings_a
     assert person["result"]["measurements"] == {"hearing_loss_db": 95}
@@ -350,7 +357,8 @@ def test_a_partner_outside_its_jurisdiction_neither_subscribes_there_nor_ends_an
         answer = system.call(
             "notification", "POST", "/v1/subscriptions", {**beyond, "regions": regions}, other
         )
-        assert answer.status_code == 403 and answer.json()["code"] == "regions_outside_policy", regions
+        assert answer.status_code == 403, regions
+        assert answer.json()["code"] == "regions_outside_policy", regions
     empty = system.call("notification", "POST", "/v1/subscriptions", {**beyond, "regions": []}, other)
     assert empty.status_code == 422
 

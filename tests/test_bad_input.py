@@ -20,7 +20,8 @@ def assert_problem(answer: httpx.Response, status: int) -> dict[str, Any]:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     problem: dict[str, Any] = answer.json()
-    assert {"type", "title", "status"} <= set(problem) and problem["status"] == status
+    assert {"type", "title", "status"} <= set(problem)
+    assert problem["status"] == status
     return problem
 
 

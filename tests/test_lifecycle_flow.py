@@ -63,7 +63,8 @@ def test_a_parent_changes_a_childs_grade_through_a_real_reassessment(
     verified = system.client.get(
         system.url("certificate", "/v1/verify"), params={"code": code.json()["code"]}
     )
-    assert verified.json()["valid"] is False and verified.json()["status"] == "replaced"
+    assert verified.json()["valid"] is False
+    assert verified.json()["status"] == "replaced"
     timeline = system.call(
         "certificate", "GET", f"/v1/applications/{change.json()['id']}/timeline", token=parent_token
     ).json()
@@ -80,7 +81,8 @@ def test_a_withdrawn_application_leaves_the_doctors_worklist_as_cancelled(
     withdrawn = system.call(
         "certificate", "POST", f"/v1/applications/{application_id}/withdrawal", token=token
     )
-    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["status"] == "withdrawn"
 
     def cancelled() -> bool:
         items = system.call("assessment", "GET", "/v1/assessments?assigned=me", token=doctor).json()["items"]
@@ -94,7 +96,8 @@ def test_a_withdrawn_application_leaves_the_doctors_worklist_as_cancelled(
         {"category": "physical", "level": 2, "findings": "x", "measurements": {}},
         doctor,
     )
-    assert late.status_code == 409 and late.json()["code"] == "assessment_cancelled"
+    assert late.status_code == 409
+    assert late.json()["code"] == "assessment_cancelled"
 
 
 def test_a_disputed_result_is_reassessed_by_another_institution_across_the_services(
@@ -128,7 +131,8 @@ def test_a_disputed_result_is_reassessed_by_another_institution_across_the_servi
         "certificate", "POST", f"/v1/applications/{application_id}/dispute", {"reason": "等级偏轻"}, token
     )
     # The parent is not verified before the approval: they see the status of what they sent.
-    assert disputed.status_code == 200 and disputed.json()["status"] == "assessing"
+    assert disputed.status_code == 200
+    assert disputed.json()["status"] == "assessing"
 
     def second_round() -> dict[str, Any] | None:
         items = system.call("assessment", "GET", "/v1/assessments?status=scheduled", token=admin).json()[
@@ -143,7 +147,8 @@ def test_a_disputed_result_is_reassessed_by_another_institution_across_the_servi
     ]
     first_id = next(item["id"] for item in assessed if item["application_id"] == application_id)
     first = system.call("assessment", "GET", f"/v1/assessments/{first_id}", token=admin).json()
-    assert first["institution_id"] and detail["institution_id"] != first["institution_id"]
+    assert first["institution_id"]
+    assert detail["institution_id"] != first["institution_id"]
     assert detail["doctor_id"] != first["doctor_id"]
     second_doctor = system.token("doctor", "second-doctor", doctor_id=detail["doctor_id"])
     recorded = system.call(

@@ -32,28 +32,32 @@ def client(app: FastAPI) -> httpx.AsyncClient:
 async def test_health_is_ok_while_the_database_and_nats_answer(certificate: FastAPI) -> None:
     async with client(certificate) as http:
         answer = await http.get("/health")
-    assert answer.status_code == 200 and answer.json() == {"status": "ok", "database": "ok", "nats": "ok"}
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "database": "ok", "nats": "ok"}
 
 
 async def test_health_is_503_when_nats_is_gone(certificate: FastAPI) -> None:
     await certificate.state.runtime._nc.close()
     async with client(certificate) as http:
         answer = await http.get("/health")
-    assert answer.status_code == 503 and answer.json()["nats"] == "unavailable"
+    assert answer.status_code == 503
+    assert answer.json()["nats"] == "unavailable"
 
 
 async def test_health_is_503_when_the_database_is_gone(certificate: FastAPI) -> None:
     await certificate.state.runtime.pool.close()
     async with client(certificate) as http:
         answer = await http.get("/health")
-    assert answer.status_code == 503 and answer.json()["database"] == "unavailable"
+    assert answer.status_code == 503
+    assert answer.json()["database"] == "unavailable"
 
 
 async def test_readiness_names_every_loop_and_fails_while_one_cannot_run(certificate: FastAPI) -> None:
     async with client(certificate) as http:
         assert (await http.get("/health/live")).json() == {"status": "ok"}
         ready = (await http.get("/health/ready")).json()
-        assert ready["status"] == "ok" and ready["not_ready"] == {}
+        assert ready["status"] == "ok"
+        assert ready["not_ready"] == {}
         loops = ready["loops"]
         assert {"outbox-relay", "access-log-relay", "consumer assessments", "expiry-clock", "pruning"} <= set(
             loops
@@ -64,7 +68,8 @@ async def test_readiness_names_every_loop_and_fails_while_one_cannot_run(certifi
 
         await certificate.state.runtime._nc.close()  # the broker is gone for this process
         answer = await http.get("/health/ready")
-        assert answer.status_code == 503 and answer.json()["nats"] == "unavailable"
+        assert answer.status_code == 503
+        assert answer.json()["nats"] == "unavailable"
         assert (await http.get("/health/live")).status_code == 200  # alive: do not restart it for that
 
 
@@ -77,7 +82,8 @@ async def test_a_request_while_the_database_is_away_is_a_503_to_try_again(certif
         answer = await http.get(
             "/v1/applications", params={"status": "assessed"}, headers={"Authorization": f"Bearer {reviewer}"}
         )
-    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
     assert answer.json()["code"] == "service_unavailable"
 
 

@@ -137,7 +137,8 @@ def test_a_form_with_errors_announces_them_all_and_leads_to_each_field(
         field = page.locator(str(target))
         assert field.count() == 1, target
         described = field.get_attribute("aria-describedby")
-        assert described and page.locator(f"#{described.split()[0]}").is_visible(), target
+        assert described, target
+        assert page.locator(f"#{described.split()[0]}").is_visible(), target
         if field.evaluate("element => element.tagName") != "FIELDSET":  # a group names its error
             assert field.get_attribute("aria-invalid") == "true", target
     assert page.locator("[name=applicant_name]").input_value() == "王小明", "what was typed is kept"
@@ -173,9 +174,7 @@ def test_an_application_is_made_by_keyboard_alone(portal: str, browser: Browser)
             assert outline != "none" or shadow != "none", f"no visible focus on {name or tag}"
         if name in typed and name not in seen:
             page.keyboard.type(typed[name])
-        elif name == "declared_category" and name not in seen:
-            page.keyboard.press("Space")
-        elif name == "consent" and name not in seen:
+        elif name == "declared_category" and name not in seen or name == "consent" and name not in seen:
             page.keyboard.press("Space")
         elif tag == "BUTTON" and kind == "submit" and {"consent", "applicant_name"} <= seen:
             page.keyboard.press("Enter")

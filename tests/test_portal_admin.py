@@ -130,7 +130,8 @@ async def test_an_admin_registers_a_partner_once_and_sees_its_policy_versions(
 ) -> None:
     await admin_signed_in(visitor)
     home = await visitor.get("/admin")
-    assert home.status_code == 200 and home.text.count("<h1>") == 1
+    assert home.status_code == 200
+    assert home.text.count("<h1>") == 1
     for link in ("/admin/partners", "/admin/dead-letters", "/admin/sla"):
         assert f'href="{link}"' in home.text
     page = await visitor.get("/admin/partners")
@@ -151,7 +152,8 @@ async def test_an_admin_registers_a_partner_once_and_sees_its_policy_versions(
     first = await visitor.post("/admin/partners", data=form)
     again = await visitor.post("/admin/partners", data=form)  # a double click: the same form token
     assert first.status_code == 303, first.text
-    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    assert again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
     listed = system.call("notification", "GET", "/v1/partners", token=admin).json()["items"]
     mine = [partner for partner in listed if partner["name"] == name]
     assert len(mine) == 1, "a double click registered two partners"
@@ -162,9 +164,14 @@ async def test_an_admin_registers_a_partner_once_and_sees_its_policy_versions(
     assert first.headers["location"] == f"/admin/partners/{partner_id}?registered=1"
 
     shown = await visitor.get(first.headers["location"])
-    assert shown.status_code == 200 and shown.text.count("<h1>") == 1
-    assert name in shown.text and partner_id in shown.text and 'role="status"' in shown.text
-    assert "已发证" in shown.text and "死亡" in shown.text and "<code>level</code>" in shown.text
+    assert shown.status_code == 200
+    assert shown.text.count("<h1>") == 1
+    assert name in shown.text
+    assert partner_id in shown.text
+    assert 'role="status"' in shown.text
+    assert "已发证" in shown.text
+    assert "死亡" in shown.text
+    assert "<code>level</code>" in shown.text
     # A second version of the policy: both are listed, the newest first.
     changed = system.call(
         "notification",
@@ -207,7 +214,8 @@ async def test_a_partner_form_with_several_mistakes_shows_them_all_and_creates_n
         assert f'href="#{field}"' in refused.text, field
         assert f'id="{field}-error"' in refused.text, field
     assert 'aria-invalid="true"' in refused.text
-    assert purpose in refused.text and "certificate-number" in refused.text, "what was typed is kept"
+    assert purpose in refused.text, "what was typed is kept"
+    assert "certificate-number" in refused.text, "what was typed is kept"
     assert re.search(r'id="facts-death"[^>]* checked', refused.text), "the choice is kept"
     assert "请输入合作单位名称。" in refused.text
     listed = system.call("notification", "GET", "/v1/partners", token=admin).json()["items"]
@@ -238,8 +246,10 @@ async def test_a_refused_delivery_becomes_a_dead_letter_the_admin_replays_and_th
     try:
         await partner_signed_in(visitor, partner_id)
         page = await visitor.get("/partner")
-        assert page.status_code == 200 and page.text.count("<h1>") == 1
-        assert "核对困难残疾人生活补贴" in page.text and "<code>application_id</code>" in page.text
+        assert page.status_code == 200
+        assert page.text.count("<h1>") == 1
+        assert "核对困难残疾人生活补贴" in page.text
+        assert "<code>application_id</code>" in page.text
         assert 'name="event_types" value="ApplicationSubmitted"' in page.text
         assert 'value="CertificateIssued"' not in page.text, "only what the policy grants is offered"
 
@@ -254,19 +264,22 @@ async def test_a_refused_delivery_becomes_a_dead_letter_the_admin_replays_and_th
         assert created.status_code == 201, created.text
         secret = re.search(r"<code>(whsec_[^<]+)</code>", created.text)
         assert secret, "the secret is shown on the answer page"
-        assert "只显示这一次" in created.text and 'role="alert"' in created.text
+        assert "只显示这一次" in created.text
+        assert 'role="alert"' in created.text
         assert again.status_code == 201
         subscriptions = system.call("notification", "GET", "/v1/subscriptions", token=token).json()["items"]
         assert len(subscriptions) == 1, "a double click made two subscriptions"
         subscription_id = subscriptions[0]["id"]
         listed = await visitor.get("/partner")
-        assert receiver.url in listed.text and secret.group(1) not in listed.text, "the secret is shown once"
+        assert receiver.url in listed.text, "the secret is shown once"
+        assert secret.group(1) not in listed.text, "the secret is shown once"
 
         await asyncio.to_thread(an_application_submitted, system)
         dead = await asyncio.to_thread(wait_for, lambda: dead_letters_of(system, token), 60)
         letter_id = dead[0]["id"]
         partner_page = await visitor.get("/partner")
-        assert letter_id in partner_page.text and "HTTP 503" in partner_page.text
+        assert letter_id in partner_page.text
+        assert "HTTP 503" in partner_page.text
 
         # The admin finds it among the dead letters of this partner and sends it again.
         await admin_signed_in(visitor)
@@ -277,7 +290,8 @@ async def test_a_refused_delivery_becomes_a_dead_letter_the_admin_replays_and_th
         nothing = await visitor.post(
             "/admin/dead-letters", data={"csrf": hidden(letters.text, "csrf"), "action": "chosen"}
         )
-        assert nothing.status_code == 422 and 'href="#ids"' in nothing.text
+        assert nothing.status_code == 422
+        assert 'href="#ids"' in nothing.text
         replayed = await visitor.post(
             "/admin/dead-letters",
             data={
@@ -311,8 +325,10 @@ async def test_a_refused_delivery_becomes_a_dead_letter_the_admin_replays_and_th
         )
         assert rotated.status_code == 200, rotated.text
         new_secret = re.search(r"<code>(whsec_[^<]+)</code>", rotated.text)
-        assert new_secret and new_secret.group(1) != secret.group(1)
-        assert "旧密钥签名至" in rotated.text and "只显示这一次" in rotated.text
+        assert new_secret
+        assert new_secret.group(1) != secret.group(1)
+        assert "旧密钥签名至" in rotated.text
+        assert "只显示这一次" in rotated.text
         assert new_secret.group(1) not in (await visitor.get("/partner")).text
         forged = await visitor.post(f"/partner/subscriptions/{subscription_id}/secret", data={"csrf": "x"})
         assert forged.status_code == 400
@@ -326,7 +342,8 @@ async def test_a_refused_delivery_becomes_a_dead_letter_the_admin_replays_and_th
         assert again_since.status_code == 303
         assert int(again_since.headers["location"].rsplit("=", 1)[1]) >= 1
         no_time = await visitor.post("/partner/replay", data={"csrf": hidden(page.text, "csrf"), "since": ""})
-        assert no_time.status_code == 422 and 'href="#since"' in no_time.text
+        assert no_time.status_code == 422
+        assert 'href="#since"' in no_time.text
     finally:
         receiver.close()
 
@@ -361,26 +378,33 @@ async def test_the_sla_page_shows_a_table_and_a_chart_of_the_region(
 ) -> None:
     await admin_signed_in(visitor)
     empty = await visitor.get("/admin/sla")
-    assert empty.status_code == 200 and "<svg" not in empty.text
+    assert empty.status_code == 200
+    assert "<svg" not in empty.text
     page = await visitor.get(f"/admin/sla?region={sla_region}")
     assert page.status_code == 200, page.text
     assert page.text.count("<h1>") == 1
     assert '<svg role="img" aria-labelledby="sla-chart-title sla-chart-desc"' in page.text
     assert re.search(r'<title id="sla-chart-title">[^<]*' + sla_region, page.text)
-    assert "<table" in page.text and '<th scope="row">医生评定</th>' in page.text
+    assert "<table" in page.text
+    assert '<th scope="row">医生评定</th>' in page.text
     main = page.text.split("<main", 1)[1].split("</main>", 1)[0]
-    assert 'style="' not in main and "<script" not in main
+    assert 'style="' not in main
+    assert "<script" not in main
     steps = main.count('<th scope="row">')
     assert steps >= 2
     # Per step a median and a 90th percentile bar (and one of each in the legend), and an overdue bar.
     assert main.count('fill="#1d4f91"') == main.count('fill="#00703c"') == steps + 1
     assert main.count('fill="#d4351c"') == steps + 1
     english = await visitor.get(f"/admin/sla?region={sla_region}&lang=en")
-    assert "Assessment by a doctor" in english.text and "Median hours" in english.text
+    assert "Assessment by a doctor" in english.text
+    assert "Median hours" in english.text
     remembered = await visitor.get("/admin/sla")
-    assert f'value="{sla_region}"' in remembered.text and "<svg" in remembered.text
+    assert f'value="{sla_region}"' in remembered.text
+    assert "<svg" in remembered.text
     wrong = await visitor.get("/admin/sla?region=3305")
-    assert wrong.status_code == 422 and 'href="#region"' in wrong.text and "<svg" not in wrong.text
+    assert wrong.status_code == 422
+    assert 'href="#region"' in wrong.text
+    assert "<svg" not in wrong.text
 
 
 @pytest.mark.parametrize("role", ["reviewer", "applicant"])

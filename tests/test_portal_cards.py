@@ -94,7 +94,8 @@ async def test_a_card_centre_takes_a_batch_once_and_reports_produced_then_dispat
     number = await asyncio.to_thread(certified)
     await centre_signed_in(visitor)
     home = await visitor.get("/cards")
-    assert home.status_code == 200 and home.text.count("<h1>") == 1
+    assert home.status_code == 200
+    assert home.text.count("<h1>") == 1
     waiting = home.text.split('id="waiting-title"')[1].split('id="overdue-title"')[0]
     assert number in waiting, "the ordered card waits for its province's card centre"
 
@@ -105,7 +106,8 @@ async def test_a_card_centre_takes_a_batch_once_and_reports_produced_then_dispat
     assert first.status_code == second.status_code == 201
     batch_path = batch_link(first.text)
     assert batch_link(second.text) == batch_path, "a double click took two batches"
-    assert number in first.text and "邮寄地址" in first.text, "the print data is shown when taken"
+    assert number in first.text, "the print data is shown when taken"
+    assert "邮寄地址" in first.text, "the print data is shown when taken"
     assert len(await asyncio.to_thread(batches_with, system, number)) == 1
 
     page = await visitor.get(batch_path)
@@ -114,7 +116,8 @@ async def test_a_card_centre_takes_a_batch_once_and_reports_produced_then_dispat
     assert "制作中" in rows(page.text)[card], "a card taken is in production"
     home = await visitor.get("/cards")
     assert number not in home.text.split('id="waiting-title"')[1].split('id="overdue-title"')[0]
-    assert f'href="{batch_path}"' in home.text and "制作中: 1" in home.text
+    assert f'href="{batch_path}"' in home.text
+    assert "制作中: 1" in home.text
 
     for status, tracking, shown in (("produced", "", "已制成"), ("dispatched", "SF5100001234", "已寄出")):
         page = await visitor.get(batch_path)
@@ -132,7 +135,8 @@ async def test_a_card_centre_takes_a_batch_once_and_reports_produced_then_dispat
         assert shown in rows(after.text)[card], status
     assert "SF5100001234" in rows(after.text)[card]
     english = await visitor.get(batch_path + "?lang=en")
-    assert "Dispatched" in rows(english.text)[card] and "Card batch" in english.text
+    assert "Dispatched" in rows(english.text)[card]
+    assert "Card batch" in english.text
     home = await visitor.get("/cards?lang=zh-CN")
     assert "已寄出: 1" in home.text
 
@@ -160,15 +164,18 @@ async def test_a_dispatch_without_a_tracking_number_shows_the_error_and_changes_
     refused = await visitor.post(batch_path, data=data)
     assert refused.status_code == 422
     summary = refused.text.split('role="alert"')[1].split("</div>")[0]
-    assert f'href="#tracking-{second}"' in summary and "快递单号" in summary
+    assert f'href="#tracking-{second}"' in summary
+    assert "快递单号" in summary
     assert f'id="tracking-{second}-error"' in refused.text
     assert f'aria-describedby="tracking-{second}-error"' in refused.text
     kept = rows(refused.text)
     assert 'value="SF5100009999"' in kept[first], "what was typed is kept"
-    assert "checked" in kept[first] and "checked" in kept[second], "what was chosen is kept"
+    assert "checked" in kept[first], "what was chosen is kept"
+    assert "checked" in kept[second], "what was chosen is kept"
     assert 'value="dispatched" aria-describedby="status-dispatched-hint" checked' in refused.text
     now = rows((await visitor.get(batch_path)).text)
-    assert "已制成" in now[first] and "已制成" in now[second], "a refused report changed a card"
+    assert "已制成" in now[first], "a refused report changed a card"
+    assert "已制成" in now[second], "a refused report changed a card"
     assert "SF5100009999" not in now[first]
 
     # A step the API refuses (delivered before dispatched) is shown at its card, and nothing changes.
@@ -176,14 +183,17 @@ async def test_a_dispatch_without_a_tracking_number_shows_the_error_and_changes_
     refused = await visitor.post(batch_path, data=data)
     assert refused.status_code == 422
     summary = refused.text.split('role="alert"')[1].split("</div>")[0]
-    assert f'href="#card-{first}"' in summary and "已制成" in summary
+    assert f'href="#card-{first}"' in summary
+    assert "已制成" in summary
     assert f'aria-describedby="card-{first}-error"' in refused.text
     now = rows((await visitor.get(batch_path)).text)
-    assert "已制成" in now[first] and "已制成" in now[second]
+    assert "已制成" in now[first]
+    assert "已制成" in now[second]
 
     nothing = await visitor.post(batch_path, data={"csrf": hidden(page.text, "csrf")})
     assert nothing.status_code == 422
-    assert 'href="#cards"' in nothing.text and 'href="#status"' in nothing.text
+    assert 'href="#cards"' in nothing.text
+    assert 'href="#status"' in nothing.text
 
 
 async def test_the_batch_form_checks_the_number_and_an_empty_province_takes_nothing(
@@ -193,7 +203,8 @@ async def test_the_batch_form_checks_the_number_and_an_empty_province_takes_noth
     for limit in ("", "0", "501", "十"):
         refused = await take_batch(visitor, limit)
         assert refused.status_code == 422, limit
-        assert 'href="#limit"' in refused.text and 'aria-describedby="limit-hint limit-error"' in refused.text
+        assert 'href="#limit"' in refused.text
+        assert 'aria-describedby="limit-hint limit-error"' in refused.text
     empty = await take_batch(visitor, "5")
     assert empty.headers["location"] == "/cards?empty=1"
     assert 'role="status"' in (await visitor.get("/cards?empty=1")).text
@@ -207,7 +218,9 @@ async def test_another_provinces_card_centre_sees_none_of_it_and_an_applicant_is
     assert batches == [], "the card is still waiting"
     await centre_signed_in(visitor, OTHER_PROVINCE)
     home = await visitor.get("/cards")
-    assert home.status_code == 200 and number not in home.text and number[:6] not in home.text
+    assert home.status_code == 200
+    assert number not in home.text
+    assert number[:6] not in home.text
     # Taken by its own centre, its batch is absent for the other one.
     own = system.token("card_centre", "cards-own", region=PROVINCE)
     batch = system.call("certificate", "POST", "/v1/card-batches", {"limit": 50}, own).json()
@@ -267,7 +280,8 @@ def test_the_card_centre_pages_pass_axe_in_both_languages_and_fit_a_phone(
         alert = page.get_by_role("alert")
         assert alert.count() == 1
         target = alert.get_by_role("link").first.get_attribute("href")
-        assert target and page.locator(str(target)).count() == 1
+        assert target
+        assert page.locator(str(target)).count() == 1
         found[f"batch errors {language}"] = violations(page)
         assert no_sideways_scroll(page), f"batch errors {language}"
         if language == "zh-CN":

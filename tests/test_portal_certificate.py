@@ -56,38 +56,52 @@ async def test_a_parent_sees_the_childs_certificate_qr_code_and_benefits(
     page = await visitor.get("/certificate")
     assert page.status_code == 200, page.text
     text = page.text
-    assert text.count("<h1>") == 1 and "<h1>我的残疾人证</h1>" in text
-    assert '<a class="skip-link" href="#main">' in text and '<main id="main"' in text
+    assert text.count("<h1>") == 1
+    assert "<h1>我的残疾人证</h1>" in text
+    assert '<a class="skip-link" href="#main">' in text
+    assert '<main id="main"' in text
     assert 'href="/certificate" aria-current="page"' in text  # the nav link
     assert number in text
-    assert "肢体残疾" in text and "一级（最重）" in text and "有效" in text
+    assert "肢体残疾" in text
+    assert "一级（最重）" in text
+    assert "有效" in text
     assert "已向制卡中心下单" in text  # the card as ordered on issuance
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", text)  # dates in the locale's form
     # The QR code to show: the online one, in a frame of its own that reloads itself.
     frame = re.search(r'<iframe class="live-code" src="([^"]+)" title="([^"]+)"', text)
-    assert frame and frame.group(2) == "您的电子残疾人证二维码（每分钟更新）"
-    assert "<figcaption>此二维码是您的电子残疾人证" in text and "截图很快就会失效" in text
+    assert frame
+    assert frame.group(2) == "您的电子残疾人证二维码（每分钟更新）"
+    assert "<figcaption>此二维码是您的电子残疾人证" in text
+    assert "截图很快就会失效" in text
     live = await visitor.get(frame.group(1).replace("&amp;", "&"))
-    assert live.status_code == 200 and "frame-ancestors 'self'" in live.headers["content-security-policy"]
+    assert live.status_code == 200
+    assert "frame-ancestors 'self'" in live.headers["content-security-policy"]
     assert re.search(r'<meta http-equiv="refresh" content="\d+; url=/certificate/[^"]+round=1">', live.text)
     live_svg = re.search(r"<svg [^>]*>", live.text)
-    assert live_svg and 'role="img"' in live_svg.group(0)
+    assert live_svg
+    assert 'role="img"' in live_svg.group(0)
     assert re.search(r'aria-label="您的电子残疾人证实时二维码，有效至\d', live_svg.group(0))
     # The offline code, for places without a network, one click away: an inline SVG with an
     # accessible name, and a text telling what it is.
     assert '<details class="offline-code">' in text
     svg = re.search(r"<svg [^>]*>", text)
-    assert svg and 'role="img"' in svg.group(0)
+    assert svg
+    assert 'role="img"' in svg.group(0)
     assert re.search(r'aria-label="您的电子残疾人证二维码，有效期至\d{4}年', svg.group(0))
-    assert "<path" in text and "离线核验" in text and "到期" in text
+    assert "<path" in text
+    assert "离线核验" in text
+    assert "到期" in text
     # Benefits with their state, amount in yuan and the reason in Chinese.
     nursing = benefits["nursing_subsidy"]
-    assert "正在发放" in text and "¥" in text
-    assert escape(nursing["name"]) in text and escape(nursing["reason"]) in text
+    assert "正在发放" in text
+    assert "¥" in text
+    assert escape(nursing["name"]) in text
+    assert escape(nursing["reason"]) in text
     assert escape(benefits["living_subsidy"]["reason"]) in text
     # No certificate or identity number in any link, or in the frame's address.
     for href in [*hrefs(text), frame.group(1)]:
-        assert number not in href and parent not in href, href
+        assert number not in href, href
+        assert parent not in href, href
 
 
 async def test_the_certificate_page_is_in_english_when_chosen(
@@ -98,19 +112,24 @@ async def test_the_certificate_page_is_in_english_when_chosen(
     page = await visitor.get("/certificate?lang=en")
     assert page.status_code == 200
     text = page.text
-    assert '<html lang="en">' in text and "<h1>My certificate</h1>" in text
-    assert number in text and "Physical disability" in text and "Level 1 (the most severe)" in text
+    assert '<html lang="en">' in text
+    assert "<h1>My certificate</h1>" in text
+    assert number in text
+    assert "Physical disability" in text
+    assert "Level 1 (the most severe)" in text
     assert re.search(
         r'aria-label="QR code of your electronic disability certificate, valid until \w+ \d', text
     )
     frame = re.search(r'<iframe class="live-code" src="([^"]+)"', text)
-    assert frame and "lang=en" in frame.group(1)
+    assert frame
+    assert "lang=en" in frame.group(1)
     live = await visitor.get(frame.group(1).replace("&amp;", "&"))
     assert '<html lang="en">' in live.text
     assert re.search(
         r'aria-label="Live QR code of your electronic disability certificate, valid until \d', live.text
     )
-    assert "Being paid" in text and "CN¥" in text
+    assert "Being paid" in text
+    assert "CN¥" in text
     token = system.token("applicant", "portal-certificate-parent-en", id_number=parent)
     english = system.call(
         "benefits",
@@ -129,8 +148,10 @@ async def test_a_person_without_a_certificate_is_told_so_and_how_to_apply(
     await signed_in(visitor, new_person())
     page = await visitor.get("/certificate")
     assert page.status_code == 200
-    assert "<h1>我的残疾人证</h1>" in page.text and "您还没有残疾人证。" in page.text
-    assert 'href="/applications/new"' in page.text and "<svg" not in page.text
+    assert "<h1>我的残疾人证</h1>" in page.text
+    assert "您还没有残疾人证。" in page.text
+    assert 'href="/applications/new"' in page.text
+    assert "<svg" not in page.text
     english = await visitor.get("/certificate?lang=en")
     assert "You have no disability certificate yet." in english.text
 
@@ -163,11 +184,13 @@ def test_the_certificate_with_its_qr_code_passes_axe_and_fits_a_phone(
     live = page.frame_locator("iframe.live-code").get_by_role(
         "img", name=re.compile("实时二维码|Live QR code")
     )
-    assert live.count() == 1 and live.is_visible()
+    assert live.count() == 1
+    assert live.is_visible()
     offline = page.get_by_role("img", name=re.compile("二维码|QR code"))
     assert offline.count() == 0
     page.locator("details.offline-code summary").click()
-    assert offline.count() == 1 and offline.is_visible()
+    assert offline.count() == 1
+    assert offline.is_visible()
     assert violations(page) == []
     assert no_sideways_scroll(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -112,14 +112,13 @@ async def test_a_doctor_signs_in_and_only_doctors_use_the_worklist(
 ) -> None:
     missing = await visitor.post("/sign-in", data={"role": "doctor", "doctor_id": ""})
     assert missing.status_code == 422
-    assert (
-        'href="#doctor_id"' in missing.text
-        and 'aria-describedby="doctor_id-hint doctor_id-error"' in missing.text
-    )
+    assert 'href="#doctor_id"' in missing.text
+    assert 'aria-describedby="doctor_id-hint doctor_id-error"' in missing.text
     answer = await doctor_signed_in(visitor, "doctor-of-nobody")
     assert answer.headers["location"] == "/worklist"
     empty = await visitor.get("/worklist")
-    assert empty.status_code == 200 and "目前没有分配给您的评定。" in empty.text
+    assert empty.status_code == 200
+    assert "目前没有分配给您的评定。" in empty.text
     assert (await visitor.get("/")).headers["location"] == "/worklist"
     for path in ("/applications/new", "/inbox", "/access-log", "/review"):
         assert (await visitor.get(path)).status_code == 403, path
@@ -139,15 +138,19 @@ async def test_the_doctor_checks_the_level_is_refused_a_contradiction_and_record
     )
     await doctor_signed_in(visitor, doctor_id)
     worklist = await visitor.get("/worklist")
-    assert worklist.status_code == 200 and worklist.text.count("<h1>") == 1
-    assert f'href="/worklist/{assessment_id}"' in worklist.text and "听力残疾" in worklist.text
+    assert worklist.status_code == 200
+    assert worklist.text.count("<h1>") == 1
+    assert f'href="/worklist/{assessment_id}"' in worklist.text
+    assert "听力残疾" in worklist.text
     assert "待评定" in worklist.text  # the status, and a due date in the locale's form
-    assert "年" in worklist.text and "月" in worklist.text
+    assert "年" in worklist.text
+    assert "月" in worklist.text
 
     case = await visitor.get(f"/worklist/{assessment_id}")
     assert case.status_code == 200
     assert 'id="category-hearing" name="category" value="hearing" checked' in case.text
-    assert '<label for="hearing_loss_db">' in case.text and 'aria-describedby="level-check"' in case.text
+    assert '<label for="hearing_loss_db">' in case.text
+    assert 'aria-describedby="level-check"' in case.text
     form = {
         "csrf": hidden(case.text, "csrf"),
         "form_token": hidden(case.text, "form_token"),
@@ -160,37 +163,42 @@ async def test_the_doctor_checks_the_level_is_refused_a_contradiction_and_record
     checked = await visitor.post(f"/worklist/{assessment_id}", data={**form, "action": "check"})
     assert checked.status_code == 200
     assert "听力损失（dB HL） 85：2级。" in checked.text
-    assert "测量结果对应2级。" in checked.text and "您选择的1级与之不符" in checked.text
-    assert 'value="85"' in checked.text and 'id="level-1" name="level" value="1" checked' in checked.text
+    assert "测量结果对应2级。" in checked.text
+    assert "您选择的1级与之不符" in checked.text
+    assert 'value="85"' in checked.text
+    assert 'id="level-1" name="level" value="1" checked' in checked.text
     in_english = await visitor.post(f"/worklist/{assessment_id}?lang=en", data={**form, "action": "check"})
     assert "The measurements give level 2." in in_english.text
 
     refused = await visitor.post(f"/worklist/{assessment_id}?lang=zh-CN", data={**form, "action": "record"})
     assert refused.status_code == 422
     assert 'role="alert"' in refused.text
-    assert 'href="#level"' in refused.text and 'href="#override_reason"' in refused.text
-    assert 'id="level-error"' in refused.text and 'id="override_reason-error"' in refused.text
+    assert 'href="#level"' in refused.text
+    assert 'href="#override_reason"' in refused.text
+    assert 'id="level-error"' in refused.text
+    assert 'id="override_reason-error"' in refused.text
     assert "测量结果对应2级：请改正等级或填写偏离理由。" in refused.text
     assert "双耳感音神经性聋" in refused.text  # everything typed is kept
     still = system.call("assessment", "GET", f"/v1/assessments/{assessment_id}", token=admin).json()
-    assert still["status"] == "scheduled" and still["result"] is None
+    assert still["status"] == "scheduled"
+    assert still["result"] is None
 
     not_a_number = await visitor.post(
         f"/worklist/{assessment_id}",
         data={**form, "hearing_loss_db": "八十五", "level": "", "action": "record"},
     )
     assert not_a_number.status_code == 422
-    assert 'href="#hearing_loss_db"' in not_a_number.text and 'href="#level"' in not_a_number.text
+    assert 'href="#hearing_loss_db"' in not_a_number.text
+    assert 'href="#level"' in not_a_number.text
 
     recorded = await visitor.post(
         f"/worklist/{assessment_id}", data={**form, "level": "2", "action": "record"}
     )
-    assert (
-        recorded.status_code == 303
-        and recorded.headers["location"] == f"/worklist/{assessment_id}?recorded=1"
-    )
+    assert recorded.status_code == 303
+    assert recorded.headers["location"] == f"/worklist/{assessment_id}?recorded=1"
     shown = await visitor.get(recorded.headers["location"])
-    assert "评定结果已记录。" in shown.text and "已记录的评定结果" in shown.text
+    assert "评定结果已记录。" in shown.text
+    assert "已记录的评定结果" in shown.text
     assert 'name="action"' not in shown.text  # no second result
     await asyncio.to_thread(wait_for, lambda: status_of(system, applicant, application_id) == "assessed")
 
@@ -208,7 +216,8 @@ async def test_the_doctor_records_a_multiple_disability_by_its_components(
     # The declared multiple disability is preselected; a fieldset per single category, with its
     # checkbox, its level and only its own measurements.
     assert 'id="category-multiple" name="category" value="multiple" checked' in case.text
-    assert "<legend>视力残疾</legend>" in case.text and "<legend>听力残疾</legend>" in case.text
+    assert "<legend>视力残疾</legend>" in case.text
+    assert "<legend>听力残疾</legend>" in case.text
     assert '<label for="component-hearing">属于本次多重残疾</label>' in case.text
     assert '<label for="component-hearing-hearing_loss_db">' in case.text
     assert 'id="component-hearing-best_corrected_acuity"' not in case.text
@@ -240,11 +249,16 @@ async def test_the_doctor_records_a_multiple_disability_by_its_components(
         f"/worklist/{assessment_id}",
         data={**form, "component-hearing": "", "component-visual-level": "", "action": "record"},
     )
-    assert one.status_code == 422 and 'role="alert"' in one.text
-    assert 'href="#components"' in one.text and 'href="#component-visual-level"' in one.text
-    assert 'id="components-error"' in one.text and 'id="component-visual-level-error"' in one.text
-    assert "请勾选两类或两类以上残疾" in one.text and "视力残疾：请选择等级。" in one.text
-    assert 'value="0.08"' in one.text and 'value="85"' in one.text  # everything typed is kept
+    assert one.status_code == 422
+    assert 'role="alert"' in one.text
+    assert 'href="#components"' in one.text
+    assert 'href="#component-visual-level"' in one.text
+    assert 'id="components-error"' in one.text
+    assert 'id="component-visual-level-error"' in one.text
+    assert "请勾选两类或两类以上残疾" in one.text
+    assert "视力残疾：请选择等级。" in one.text
+    assert 'value="0.08"' in one.text
+    assert 'value="85"' in one.text
     assert 'id="component-visual" name="component-visual" value="1" checked' in one.text
     assert "双耳感音神经性聋，双眼视力低下" in one.text
     assert unrecorded()
@@ -262,14 +276,17 @@ async def test_the_doctor_records_a_multiple_disability_by_its_components(
     assert two.status_code == 422
     assert 'href="#component-visual-level"' in two.text
     assert 'href="#component-visual-best_corrected_acuity"' in two.text
-    assert 'href="#components"' not in two.text and 'href="#component-hearing-level"' not in two.text
-    assert 'id="component-visual-best_corrected_acuity-error"' in two.text and 'value="零点零八"' in two.text
+    assert 'href="#components"' not in two.text
+    assert 'href="#component-hearing-level"' not in two.text
+    assert 'id="component-visual-best_corrected_acuity-error"' in two.text
+    assert 'value="零点零八"' in two.text
     assert unrecorded()
 
     # The check in words, per component, and the overall level.
     checked = await visitor.post(f"/worklist/{assessment_id}", data={**form, "action": "check-components"})
     assert checked.status_code == 200
-    assert "听力损失（dB HL） 85：2级。" in checked.text and "最佳矫正视力 0.08：3级。" in checked.text
+    assert "听力损失（dB HL） 85：2级。" in checked.text
+    assert "最佳矫正视力 0.08：3级。" in checked.text
     assert "总体等级取各类残疾中最重的等级：2级。" in checked.text
     in_english = await visitor.post(
         f"/worklist/{assessment_id}?lang=en", data={**form, "action": "check-components"}
@@ -283,7 +300,8 @@ async def test_the_doctor_records_a_multiple_disability_by_its_components(
         data={**form, "component-hearing-level": "1", "action": "record"},
     )
     assert refused.status_code == 422
-    assert 'href="#component-hearing-level"' in refused.text and 'href="#override_reason"' in refused.text
+    assert 'href="#component-hearing-level"' in refused.text
+    assert 'href="#override_reason"' in refused.text
     assert "测量结果对应2级：请改正等级或填写偏离理由。" in refused.text
     assert unrecorded()
 
@@ -291,15 +309,18 @@ async def test_the_doctor_records_a_multiple_disability_by_its_components(
     assert recorded.status_code == 303, recorded.text
     mine = system.token("doctor", f"doctor-{doctor_id}", doctor_id=doctor_id)
     result = system.call("assessment", "GET", f"/v1/assessments/{assessment_id}", token=mine).json()["result"]
-    assert result["category"] == "multiple" and result["level"] == 2
+    assert result["category"] == "multiple"
+    assert result["level"] == 2
     assert sorted((c["category"], c["level"], c["measurements"]) for c in result["components"]) == [
         ("hearing", 2, {"hearing_loss_db": 85}),
         ("visual", 3, {"best_corrected_acuity": 0.08}),
     ]
     assert result["measurements"] == {}  # no measurements of its own
     shown = await visitor.get(recorded.headers["location"])
-    assert "评定结果已记录。" in shown.text and "多重残疾" in shown.text
-    assert "听力残疾：残疾等级" in shown.text and 'name="action"' not in shown.text
+    assert "评定结果已记录。" in shown.text
+    assert "多重残疾" in shown.text
+    assert "听力残疾：残疾等级" in shown.text
+    assert 'name="action"' not in shown.text
     await asyncio.to_thread(wait_for, lambda: status_of(system, applicant, application_id) == "assessed")
 
 
@@ -322,9 +343,11 @@ def test_the_multiple_disability_form_passes_axe(portal: str, system: System, ad
         page.wait_for_url(re.compile(r"/worklist$"))
         page.goto(f"{portal}/worklist/{assessment_id}")
         found = {"case": violations(page)}
-        assert page.locator("#component-hearing").is_visible() and not page.locator("#level").is_visible()
+        assert page.locator("#component-hearing").is_visible()
+        assert not page.locator("#level").is_visible()
         page.locator("#category-hearing").check()
-        assert page.locator("#level").is_visible() and not page.locator("#component-hearing").is_visible()
+        assert page.locator("#level").is_visible()
+        assert not page.locator("#component-hearing").is_visible()
         page.locator("#category-multiple").check()
         page.get_by_label("属于本次多重残疾").first.check()  # visual only: one component
         page.locator("button[name=action][value=record]").click()

@@ -63,13 +63,15 @@ async def test_a_visitor_signs_in_and_sees_their_home(visitor: httpx.AsyncClient
     assert '<a class="skip-link" href="#main">' in home.text
     assert "您还没有申请。" in home.text
     assert person not in home.text  # shown masked
-    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
 
 
 async def test_a_wrong_identity_number_is_refused_at_sign_in(visitor: httpx.AsyncClient) -> None:
     page = await visitor.post("/sign-in", data={"role": "applicant", "id_number": "330502196001010011"})
     assert page.status_code == 422
-    assert 'role="alert"' in page.text and 'href="#id_number"' in page.text
+    assert 'role="alert"' in page.text
+    assert 'href="#id_number"' in page.text
     assert 'aria-describedby="id_number-hint id_number-error id_number-check"' in page.text
 
 
@@ -125,9 +127,11 @@ async def test_a_correct_application_is_created_once_and_shown(
     assert location == f"/applications/{created['id']}"
     page = await visitor.get(location)
     assert page.status_code == 200
-    assert "新办残疾人证" in page.text and "办理进度" in page.text
+    assert "新办残疾人证" in page.text
+    assert "办理进度" in page.text
     assert '<ol class="timeline">' in page.text  # the submission at least
-    assert "<h1>" in page.text and page.text.count("<h1>") == 1
+    assert "<h1>" in page.text
+    assert page.text.count("<h1>") == 1
     home = await visitor.get("/")
     assert location in home.text
 
@@ -148,7 +152,8 @@ async def test_the_same_form_sent_twice_creates_one_application(
 async def test_pages_are_in_english_when_chosen(visitor: httpx.AsyncClient) -> None:
     await signed_in(visitor, new_person())
     home = await visitor.get("/?lang=en")
-    assert '<html lang="en">' in home.text and "<h1>My applications</h1>" in home.text
+    assert '<html lang="en">' in home.text
+    assert "<h1>My applications</h1>" in home.text
     for path, heading in (
         ("/applications/new", "Apply for a disability certificate"),
         ("/inbox", "Inbox"),

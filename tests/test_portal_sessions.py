@@ -43,12 +43,14 @@ async def test_a_form_sent_after_the_session_ended_is_kept_for_the_same_person(
     typed = filled_in(person, applicant_name="李晓红", applicant_address="湖州市吴兴区凤凰路8号")
     sent = await visitor.post("/applications/new", data={**typed, **tokens})
 
-    assert sent.status_code == 303 and sent.headers["location"] == "/sign-in?next=%2Fapplications%2Fnew"
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/sign-in?next=%2Fapplications%2Fnew"
     assert DRAFT_COOKIE in visitor.cookies
     assert "李晓红" not in visitor.cookies[DRAFT_COOKIE], "the draft is encrypted"
     assert applications_of(system, person) == [], "nothing was sent"
     sign_in_page = await visitor.get(sent.headers["location"])
-    assert "表单没有提交" in sign_in_page.text and 'role="status"' in sign_in_page.text
+    assert "表单没有提交" in sign_in_page.text
+    assert 'role="status"' in sign_in_page.text
 
     back = await visitor.post(
         "/sign-in", data={"role": "applicant", "id_number": person, "next": "/applications/new"}
@@ -56,7 +58,8 @@ async def test_a_form_sent_after_the_session_ended_is_kept_for_the_same_person(
     assert back.headers["location"] == "/applications/new"
     form = await visitor.get("/applications/new")
     assert form.status_code == 200
-    assert 'value="李晓红"' in form.text and 'value="湖州市吴兴区凤凰路8号"' in form.text
+    assert 'value="李晓红"' in form.text
+    assert 'value="湖州市吴兴区凤凰路8号"' in form.text
     assert "尚未提交" in form.text
     assert DRAFT_COOKIE not in visitor.cookies, "given back once, then gone"
     again = await visitor.get("/applications/new")
@@ -76,7 +79,8 @@ async def test_someone_else_signing_in_on_the_same_browser_never_sees_the_draft(
 
     await signed_in(visitor, new_person())
     form = await visitor.get("/applications/new")
-    assert "李晓红" not in form.text and first not in form.text
+    assert "李晓红" not in form.text
+    assert first not in form.text
     assert DRAFT_COOKIE not in visitor.cookies, "another person's draft is deleted, not kept"
 
 
@@ -105,6 +109,7 @@ async def test_a_token_the_services_refuse_ends_the_session_on_every_page(
     assert (await visitor.get(path)).status_code == 200
     change_session(visitor, portal_settings, token="a.revoked.token")
     refused = await visitor.get(path)
-    assert refused.status_code == 303 and refused.headers["location"].startswith("/sign-in?next=")
+    assert refused.status_code == 303
+    assert refused.headers["location"].startswith("/sign-in?next=")
     again = await visitor.get(path)
     assert again.status_code == 303, "the session ended: no second call with the refused token"

@@ -213,15 +213,20 @@ async def through_the_provider(visitor: httpx.AsyncClient, path: str) -> httpx.R
     """Asks the portal for `path` signed out, follows it to the provider and back: the answer of
     the portal's callback."""
     to_sign_in = await visitor.get(path)
-    assert to_sign_in.status_code == 303 and to_sign_in.headers["location"].startswith("/sign-in?next=")
+    assert to_sign_in.status_code == 303
+    assert to_sign_in.headers["location"].startswith("/sign-in?next=")
     page = await visitor.get(to_sign_in.headers["location"])
-    assert page.status_code == 200 and "/sign-in/start?next=" in page.text
+    assert page.status_code == 200
+    assert "/sign-in/start?next=" in page.text
     start = await visitor.get("/sign-in/start", params={"next": path})
     assert start.status_code == 302
     authorize = httpx.URL(start.headers["location"])
     query = dict(authorize.params)
-    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
-    assert query["state"] and query["nonce"] and "code_verifier" not in query
+    assert query["code_challenge_method"] == "S256"
+    assert len(query["code_challenge"]) == 43
+    assert query["state"]
+    assert query["nonce"]
+    assert "code_verifier" not in query
     async with httpx.AsyncClient() as browser_to_provider:
         back = await browser_to_provider.get(authorize)
     assert back.status_code == 302
@@ -236,13 +241,15 @@ async def test_the_portal_signs_in_through_the_provider_with_pkce_and_uses_its_t
     person = new_person()
     provider.next_sign_in = ("applicant", "gov-account-7", {"id_number": person})
     answer = await through_the_provider(portal_visitor, "/applications/new")
-    assert answer.status_code == 303 and answer.headers["location"] == "/applications/new"
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/applications/new"
     verifier = provider.token_requests[-1]["code_verifier"]
     assert 43 <= len(verifier) <= 128, "the code was exchanged on the server with its verifier"
     assert (await portal_visitor.get("/applications/new")).status_code == 200
     home = await portal_visitor.get("/")
     assert home.status_code == 200, "the certificate service took the provider's access token"
-    assert person not in home.text and "330502" in home.text  # the masked number, never whole
+    assert person not in home.text
+    assert "330502" in home.text
     dev_form = await portal_visitor.post("/sign-in", data={"role": "admin"})
     assert dev_form.status_code == 404, "no development sign-in beside the provider"
 
@@ -252,7 +259,8 @@ async def test_a_callback_that_does_not_verify_signs_no_one_in(
 ) -> None:
     provider.next_sign_in = ("applicant", "gov-account-8", {"id_number": new_person()})
     forged = await portal_visitor.get("/sign-in/callback", params={"code": "made-up", "state": "made-up"})
-    assert forged.status_code == 400 and 'role="alert"' in forged.text
+    assert forged.status_code == 400
+    assert 'role="alert"' in forged.text
     assert (await portal_visitor.get("/")).status_code == 303, "still signed out"
 
     provider.next_sign_in = None  # the person cancels at the provider

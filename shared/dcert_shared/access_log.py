@@ -16,6 +16,7 @@ rows. docs/access-log.md.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Final
@@ -262,10 +263,8 @@ async def access_recorder(
 def stated_purpose(header: str) -> str:
     """The purpose as the reader wrote it: percent-encoded UTF-8, or raw UTF-8 bytes (which the
     server reads as Latin-1); control characters left out."""
-    try:
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         header = header.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
     return "".join(character for character in unquote(header) if character.isprintable()).strip()
 
 

@@ -101,10 +101,8 @@ def periodic(seconds: float, name: str, job: Callable[[CommandContext], Awaitabl
                     log.info("%s: %s", name, done)
             except Exception as error:
                 log.error("%s failed (%s); trying again", name, type(error).__name__)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), seconds)
-            except TimeoutError:
-                pass
 
     run.__name__ = name
     return Job(name, run)

@@ -26,7 +26,7 @@ from dcert_shared.broker_permissions import (
 def test_the_names_it_spells_are_the_runtimes() -> None:
     assert ACCESS_LOG == access_relay.ACCESS_CONTEXT
     assert ERASING_CONTEXT == erasure.ERASING_CONTEXT
-    assert ERASURES_STREAM == erasure.erasure_stream_name(Naming())
+    assert erasure.erasure_stream_name(Naming()) == ERASURES_STREAM
 
 
 def test_a_service_publishes_its_own_subjects_and_no_other_contexts() -> None:
@@ -62,7 +62,7 @@ def test_production_takes_every_password_from_the_environment() -> None:
     assert "password: $DCERT_NATS_OPERATOR_PASSWORD" in block
     assert "password: $DCERT_NATS_PARTNER_CIVIL_AFFAIRS_PASSWORD" in block
     assert '"partners.events.3f1c2b9e.>"' in block
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not usable in a NATS subject"):
         Partner("3f1c2b9e.>", "anyone")
 
 
@@ -82,7 +82,8 @@ async def test_the_embedded_server_keeps_its_passwords_private_and_across_restar
         url = server.url_for("certificate")
         assert server.passwords["certificate"] not in redact_url(url)
         nc = await connect(url, "certificate")  # the user and password apart from the URL
-        assert nc.is_connected and nc.new_inbox().startswith("_INBOX.certificate.")
+        assert nc.is_connected
+        assert nc.new_inbox().startswith("_INBOX.certificate.")
         await nc.close()
         with pytest.raises(nats.errors.Error):
             await nats.connect(server.address, allow_reconnect=False, max_reconnect_attempts=0)

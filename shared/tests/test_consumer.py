@@ -173,9 +173,11 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_then_replayed(
     await running.stop()
     async with es.pool.acquire() as conn:
         letter = await conn.fetchrow("SELECT * FROM dead_letters")
-    assert letter["event_id"] == event.event_id and letter["deliveries"] == 3
+    assert letter["event_id"] == event.event_id
+    assert letter["deliveries"] == 3
     assert letter["error"] == "ValueError"  # the type only: an error's text may quote personal data
-    assert len(tries) == 3 and await count_effects(es) == 0
+    assert len(tries) == 3
+    assert await count_effects(es) == 0
     dead = await nc.jetstream().stream_info(Naming(test_prefix).dead_letter_stream("benefits"))
     assert dead.state.messages == 1
 

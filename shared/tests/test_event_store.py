@@ -98,7 +98,8 @@ async def test_a_rule_broken_after_reloading_is_refused_not_overwritten(es: Even
     finally:
         Ticket.limit = 1_000_000
     refused = [r for r in results if isinstance(r, Exception)]
-    assert len(refused) == 1 and type(refused[0]).__name__ == "TicketFull"
+    assert len(refused) == 1
+    assert type(refused[0]).__name__ == "TicketFull"
     async with es.pool.acquire() as conn:
         assert len(await es.store.load(conn, "ticket-t4")) == 2
 
@@ -147,7 +148,8 @@ async def test_public_events_reach_the_outbox_without_their_private_fields(es: E
         "tickets.events.TicketOpened",
         "tickets.events.TicketHolderRecorded",
     ]
-    assert "王小明" not in rows[1]["body"] and "330502" in rows[1]["body"]
+    assert "王小明" not in rows[1]["body"]
+    assert "330502" in rows[1]["body"]
     assert all(r["headers"]["Nats-Msg-Id"] for r in rows)
 
 

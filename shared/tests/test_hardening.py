@@ -50,7 +50,8 @@ def client(app: FastAPI, address: str = "10.0.0.1") -> httpx.AsyncClient:
 async def test_a_body_over_the_limit_is_refused_with_413_whether_declared_or_streamed() -> None:
     async with client(an_app()) as http:
         fine = await http.post("/v1/things", content=b"x" * 2000)
-        assert fine.status_code == 200 and fine.json() == {"bytes": 2000}
+        assert fine.status_code == 200
+        assert fine.json() == {"bytes": 2000}
         declared = await http.post("/v1/things", content=b"x" * 5000)
         assert declared.status_code == 413
         assert declared.headers["content-type"] == "application/problem+json"
@@ -61,7 +62,8 @@ async def test_a_body_over_the_limit_is_refused_with_413_whether_declared_or_str
                 yield b"y" * 1000
 
         streamed = await http.post("/v1/things", content=chunks(), headers={"accept-language": "en"})
-        assert streamed.status_code == 413 and streamed.json()["title"] == "Request too large"
+        assert streamed.status_code == 413
+        assert streamed.json()["title"] == "Request too large"
 
 
 async def test_the_open_endpoints_are_rate_limited_per_client_with_retry_after() -> None:
@@ -92,11 +94,13 @@ async def test_text_no_database_can_store_is_refused_with_422_before_the_route_r
         assert {error["code"] for error in problem["errors"]} == {"character_not_allowed"}
         assert problem["errors"][0]["message"].startswith("Contains a character that is not allowed")
         in_query = await http.post("/v1/partners?name=a%00b", json={})
-        assert in_query.status_code == 422 and in_query.json()["errors"][0]["field"] == "name"
+        assert in_query.status_code == 422
+        assert in_query.json()["errors"][0]["field"] == "name"
         assert in_query.json()["title"] == "提交的内容不符合要求"
         assert not app.state.reached
         fine = await http.post("/v1/partners?name=x", content=b'{"name": "\\u6c11\\u653f"}', headers=english)
-        assert fine.status_code == 200 and fine.json() == {"query": "x", "name": "民政"}
+        assert fine.status_code == 200
+        assert fine.json() == {"query": "x", "name": "民政"}
 
 
 def test_a_bucket_refills_with_time() -> None:

@@ -23,7 +23,8 @@ async def test_a_loop_that_fails_is_started_again_and_readiness_says_so(fresh_da
     loops = Loops(backoff=Backoff(first=0.05, cap=0.1))
     loops.spawn("consumer x", flaky)
     await eventually(lambda: _running(loops, "consumer x"))
-    assert len(runs) == 3 and loops.states["consumer x"].restarts == 2
+    assert len(runs) == 3
+    assert loops.states["consumer x"].restarts == 2
     assert loops.readiness(max_lag_seconds=60) == {}
     loops.states["consumer x"].progress(lag_events=40, lag_seconds=120)
     assert loops.readiness(max_lag_seconds=60) == {"consumer x": "behind by 120 s (40 events)"}
@@ -82,7 +83,8 @@ async def test_a_singleton_runs_in_one_process_at_a_time_and_another_takes_over_
     await loops.stop(5)
     await leases.stop()
     await eventually(lambda: _one_runs(running), timeout=5)
-    assert running == {other} and most_at_once == 1
+    assert running == {other}
+    assert most_at_once == 1
     for leases, loops in processes.values():
         await loops.stop(5)
         await leases.stop()

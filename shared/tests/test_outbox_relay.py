@@ -96,13 +96,13 @@ async def test_committed_events_are_published_in_order_with_their_event_id(
     js = nc.jetstream()
     await ensure_stream(js, event_stream_config(naming, "tickets", TEST_LIMITS))
     await open_tickets(es, 5)
-    with pytest.raises(RuntimeError):  # a rolled-back command publishes nothing
 
-        async def fail(uow: UnitOfWork) -> None:
-            uow.track(Ticket.open("rolled-back", "clerk"))
-            await uow.save()
-            raise RuntimeError("after the append, before the commit")
+    async def fail(uow: UnitOfWork) -> None:
+        uow.track(Ticket.open("rolled-back", "clerk"))
+        await uow.save()
+        raise RuntimeError("after the append, before the commit")
 
+    with pytest.raises(RuntimeError, match="before the commit"):  # a rolled-back command publishes nothing
         await es.execute(CONTEXT, fail)
     relay = OutboxRelay(es.pool, nc, stream, idle_wait_seconds=0.05)
     assert await relay.relay_once() == 5
@@ -113,7 +113,8 @@ async def test_committed_events_are_published_in_order_with_their_event_id(
         ]
     assert await read_event_ids(nc, stream, naming.event_subject_prefix("tickets") + ">") == expected
     last = await js.get_msg(stream, seq=5)
-    assert last.headers is not None and last.headers["Nats-Msg-Id"] == expected[-1]
+    assert last.headers is not None
+    assert last.headers["Nats-Msg-Id"] == expected[-1]
 
 
 async def test_a_relay_killed_between_publish_and_checkpoint_loses_and_repeats_nothing(
@@ -309,7 +310,8 @@ async def test_a_full_stream_refuses_new_events_and_loses_none_the_relay_waits(
         await asyncio.sleep(1.5)
         held = await stream_ids(nc, stream)
         expected = await event_ids_in_order(es)
-        assert 0 < len(held) < 8 and held == expected[: len(held)]  # the first ones, none dropped
+        assert 0 < len(held) < 8
+        assert held == expected[: len(held)]
         await js.update_stream(event_stream_config(naming, "tickets", TEST_LIMITS))
         await wait_for_ids(nc, stream, expected)
     finally:

@@ -77,7 +77,8 @@ async def test_two_limiters_on_one_database_share_the_buckets(pool: asyncpg.Pool
     one = RateLimiter(SharedBuckets(lambda: pool), {"/v1/verify": 3}, key_secret=b"k" * 32)
     other = RateLimiter(SharedBuckets(lambda: pool), {"/v1/verify": 3}, key_secret=b"k" * 32)
     waits = [await (one if n % 2 else other).path_wait(scope("203.0.113.5")) for n in range(4)]
-    assert waits[:3] == [0, 0, 0] and 0 < waits[3] <= 20
+    assert waits[:3] == [0, 0, 0]
+    assert 0 < waits[3] <= 20
 
 
 async def test_concurrent_requests_are_counted_once_each(pool: asyncpg.Pool) -> None:
@@ -90,7 +91,8 @@ async def test_the_buckets_hold_no_address_and_full_ones_are_pruned(pool: asyncp
     limiter = RateLimiter(SharedBuckets(lambda: pool), {"/v1/verify": 600}, key_secret=b"k" * 32)
     await limiter.path_wait(scope("203.0.113.77"))
     rows = await pool.fetch("SELECT key, tat FROM rate_limit_buckets")
-    assert len(rows) == 1 and b"203.0.113" not in bytes(rows[0]["key"])
+    assert len(rows) == 1
+    assert b"203.0.113" not in bytes(rows[0]["key"])
     assert await prune(pool) == 0, "a bucket still refilling is kept"
     await pool.execute("UPDATE rate_limit_buckets SET tat = tat - 3600")
     assert await prune(pool) == 1
@@ -114,7 +116,8 @@ async def test_an_outage_counts_in_the_process_and_says_so_once(
     await pool.close()
     with caplog.at_level(logging.WARNING, logger="dcert_shared.rate_limits"):
         waits = [await buckets.take(b"client", 3) for _ in range(4)]
-    assert waits[:3] == [0, 0, 0] and waits[3] > 0
+    assert waits[:3] == [0, 0, 0]
+    assert waits[3] > 0
     warnings = [record for record in caplog.records if "rate limits" in record.getMessage()]
     assert len(warnings) == 1
 
@@ -123,7 +126,8 @@ async def test_an_app_without_a_database_counts_in_the_process() -> None:
     buckets = SharedBuckets(lambda: None)
     assert [await buckets.take(b"client", 2) for _ in range(3)][2] > 0
     local = LocalBuckets()
-    assert local.take_now(b"a", 1, 0.0) == 0 and local.take_now(b"a", 1, 1.0) == pytest.approx(59.0)
+    assert local.take_now(b"a", 1, 0.0) == 0
+    assert local.take_now(b"a", 1, 1.0) == pytest.approx(59.0)
 
 
 def test_settings_refuse_to_trust_every_address() -> None:

@@ -167,7 +167,8 @@ async def test_old_and_new_versions_side_by_side_each_see_every_write(
         return len(old_rows) == len(new_rows) == 21 and old_rows == new_rows
 
     await eventually(both_complete, timeout=20)
-    assert await old.keeper.differences() == [] and await new.keeper.differences() == []
+    assert await old.keeper.differences() == []
+    assert await new.keeper.differences() == []
     await old.close()
     versions.remove(old)
 

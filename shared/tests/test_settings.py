@@ -38,7 +38,8 @@ def test_a_start_that_names_no_environment_is_production_and_refuses_development
         from_environment()
     message = str(refused.value)
     assert "settings of production are incomplete" in message
-    assert "DCERT_MASTER_KEY must be set" in message and "DCERT_IDENTITY_HASH_KEY" in message
+    assert "DCERT_MASTER_KEY must be set" in message
+    assert "DCERT_IDENTITY_HASH_KEY" in message
 
 
 def test_an_embedded_run_needs_only_the_database_and_nats_urls(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,8 @@ async def test_a_sealed_value_opens_for_its_person_only(pool: asyncpg.Pool) -> N
     async with pool.acquire() as conn:
         token = await vault.seal(conn, "person-a", FINDINGS)
         await vault.seal(conn, "person-b", {"findings": "other"})
-        assert "神经" not in token and "hearing_loss_db" not in token  # (85 may occur in base64)
+        assert "神经" not in token
+        assert "hearing_loss_db" not in token
         assert await vault.open(conn, "person-a", token) == FINDINGS
         with pytest.raises(InvalidTag):  # a token copied onto another person's record does not open
             await vault.open(conn, "person-b", token)

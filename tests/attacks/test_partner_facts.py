@@ -122,7 +122,8 @@ def test_a_reported_death_only_holds_the_certificate_until_the_reviewer_of_the_a
     assert decide(system, holder.token, holder.number, "confirm").status_code == 403
 
     rejected = decide(system, reviewer, holder.number, "reject")
-    assert rejected.status_code == 200 and rejected.json()["status"] == "active"
+    assert rejected.status_code == 200
+    assert rejected.json()["status"] == "active"
     wait_for(
         lambda: benefit_status(benefits(system, holder.token, holder.number), "nursing_subsidy") == "active"
     )

@@ -138,7 +138,8 @@ async def test_a_signed_in_caller_gets_429_past_its_own_limit_from_any_address(
             params={"status": "assessed"},
             headers={"Authorization": f"Bearer {reviewer}", "Accept-Language": "en"},
         )
-        assert en.status_code == 429 and en.json()["title"] == "Too many requests"
+        assert en.status_code == 429
+        assert en.json()["title"] == "Too many requests"
 
 
 async def test_a_local_peer_cannot_choose_its_address_through_the_server_either(

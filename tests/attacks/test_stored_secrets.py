@@ -53,10 +53,12 @@ def test_a_subscriptions_secret_is_not_stored_in_the_clear_and_a_retry_still_see
     assert first.status_code == again.status_code == 201, (first.text, again.text)
     assert again.headers.get("Idempotent-Replayed") == "true"
     secret = first.json()["secret"]
-    assert secret.startswith("whsec_") and again.json() == first.json()
+    assert secret.startswith("whsec_")
+    assert again.json() == first.json()
     stored = asyncio.run(_saved_answers(system.databases["notification"], subject))
     assert len(stored) == 1
-    assert secret not in stored[0] and secret.removeprefix("whsec_") not in stored[0]
+    assert secret not in stored[0]
+    assert secret.removeprefix("whsec_") not in stored[0]
 
 
 def test_an_applications_saved_answer_holds_no_identity_number_in_the_clear(system: System) -> None:
@@ -73,4 +75,5 @@ def test_an_applications_saved_answer_holds_no_identity_number_in_the_clear(syst
     assert again.json()["id"] == first.json()["id"]
     stored = asyncio.run(_saved_answers(system.databases["certificate"], subject))
     assert len(stored) == 1
-    assert person not in stored[0] and first.json()["id"] not in stored[0]
+    assert person not in stored[0]
+    assert first.json()["id"] not in stored[0]

@@ -119,7 +119,8 @@ def test_a_resolved_address_in_disguise_is_refused_at_delivery_too() -> None:
 def test_a_teredo_tunnel_is_no_public_target_even_to_a_public_client() -> None:
     # Teredo: server 65.54.227.120, client 8.8.8.8 (obfuscated: bits inverted in the last 32)
     public_client = ipaddress.IPv6Address("2001:0:4136:e378:8000:63bf:f7f7:f7f7")
-    assert public_client.teredo is not None and str(public_client.teredo[1]) == "8.8.8.8"
+    assert public_client.teredo is not None
+    assert str(public_client.teredo[1]) == "8.8.8.8"
     assert refusal(public_client, allow_private=False) == "private_address"
     metadata_client = ipaddress.IPv6Address(int(public_client) & ~0xFFFFFFFF | (~0xA9FEA9FE & 0xFFFFFFFF))
     assert refusal(metadata_client, allow_private=True) == "metadata_address"

@@ -5,6 +5,7 @@ Identity numbers stay in this process: nothing printed names a person."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -161,10 +162,8 @@ class Doctor:
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            try:
+            with contextlib.suppress(Unavailable, UnexpectedAnswer):  # the fault is still on: look again
                 await self.work_list()
-            except (Unavailable, UnexpectedAnswer):
-                pass  # the fault is still on: look again
             await _sleep_unless(stopping, 0.5)
 
     async def work_list(self) -> None:
@@ -203,7 +202,5 @@ class Doctor:
 
 
 async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stopping.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -299,8 +299,10 @@ class Load:
             label=f"withdraw application {application_id}",
             token=caller,
         )
-        if answer.status_code == 409:
-            if (await self.application(caller, application_id))["status"] == "withdrawn":
-                return
+        if (
+            answer.status_code == 409
+            and (await self.application(caller, application_id))["status"] == "withdrawn"
+        ):
+            return
         if answer.status_code != 200:
             raise UnexpectedAnswer(f"withdraw application {application_id}", answer)

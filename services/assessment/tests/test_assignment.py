@@ -72,7 +72,8 @@ async def test_an_assessment_waits_until_a_qualified_doctor_is_registered(servic
     await service.qualified_doctor(service.regions.home, ("visual",))
     application_id = await service.request_assessment("mental", service.regions.home)
     waiting = await service.assessment_of(application_id)
-    assert waiting["status"] == "unassigned" and waiting["assigned_at"] is None
+    assert waiting["status"] == "unassigned"
+    assert waiting["assigned_at"] is None
 
     await service.qualified_doctor(service.regions.other_province, ("mental",))  # too far away: still waiting
     assert (await service.assessment_of(application_id))["status"] == "unassigned"
@@ -80,7 +81,8 @@ async def test_an_assessment_waits_until_a_qualified_doctor_is_registered(servic
     psychiatrist = await service.qualified_doctor(service.regions.same_province, ("mental",))
     assigned = await service.call("GET", "/v1/assessments?assigned=me", service.doctor_token(psychiatrist))
     [item] = assigned.json()["items"]
-    assert item["application_id"] == application_id and item["status"] == "scheduled"
+    assert item["application_id"] == application_id
+    assert item["status"] == "scheduled"
     [scheduled] = await service.published("AssessmentScheduled")
     assert scheduled["data"]["doctor_id"] == psychiatrist
 
@@ -236,7 +238,8 @@ async def test_an_institution_past_its_accreditation_gets_nothing_new_and_its_op
         service.admin,
         {"accredited_until": "2099-12-31"},
     )
-    assert renewed.status_code == 200 and renewed.json()["accredited_until"] == "2099-12-31"
+    assert renewed.status_code == 200
+    assert renewed.json()["accredited_until"] == "2099-12-31"
     assert (await service.assessment_of(waiting))["status"] == "scheduled"
 
 
@@ -263,7 +266,8 @@ async def test_the_worklist_shows_due_dates_in_working_days_filters_and_flags_th
         [late] = (await service.call("GET", "/v1/assessments?assigned=me&overdue=true", token)).json()[
             "items"
         ]
-        assert late["id"] == item["id"] and late["overdue"] is True
+        assert late["id"] == item["id"]
+        assert late["overdue"] is True
     finally:
         del commands.today
     assert (await service.call("GET", "/v1/assessments?assigned=me&overdue=true", token)).json()[
@@ -402,7 +406,8 @@ async def test_the_person_picks_and_changes_a_time_and_two_people_never_get_the_
     first, second = await requested(), await requested()
     parent_token = service.token("applicant", "parent", id_number=parent)
     slots = (await service.call("GET", f"/v1/assessments/{first}/slots", parent_token)).json()
-    assert slots["appointment_at"] is None and len(slots["items"]) == 60  # 6 hours x 10 working days
+    assert slots["appointment_at"] is None
+    assert len(slots["items"]) == 60
     chosen, later = slots["items"][0]["starts_at"], slots["items"][1]["starts_at"]
 
     async def book(assessment_id: str, starts_at: str) -> Any:

@@ -62,7 +62,8 @@ def test_the_nearest_doctor_wins_even_when_busier() -> None:
         ],
         "330502",
     )
-    assert chosen is not None and chosen.doctor_id == "county"
+    assert chosen is not None
+    assert chosen.doctor_id == "county"
 
 
 def test_among_equally_near_doctors_the_least_loaded_then_the_first_registered_goes_first() -> None:
@@ -119,7 +120,8 @@ def test_a_doctor_cannot_be_qualified_beyond_their_institution() -> None:
 def test_a_scheduled_assessment_keeps_its_doctor() -> None:
     assessment = a_scheduled_assessment()
     assessment.schedule("doc-9", "inst-9")
-    assert assessment.doctor_id == "doc-1" and assessment.pending_events == []
+    assert assessment.doctor_id == "doc-1"
+    assert assessment.pending_events == []
 
 
 def test_the_assigned_doctor_records_a_grade_that_agrees_with_the_measurements() -> None:
@@ -157,7 +159,8 @@ def test_a_contradicting_grade_needs_a_reason_which_is_kept() -> None:
     )
     [recorded] = assessment.pending_events
     assert isinstance(recorded, GradeRecorded)
-    assert recorded.override_reason_given and recorded.sealed_record == SEALED
+    assert recorded.override_reason_given
+    assert recorded.sealed_record == SEALED
 
 
 def test_a_multiple_disability_has_two_different_components_and_their_most_severe_grade() -> None:
@@ -172,7 +175,8 @@ def test_a_multiple_disability_has_two_different_components_and_their_most_sever
     assessment.record_grade(a_doctor(), Result("multiple", None, components=(hearing, visual)), SEALED)
     [recorded] = assessment.pending_events
     assert isinstance(recorded, GradeRecorded)
-    assert recorded.category == "multiple" and recorded.level == 2
+    assert recorded.category == "multiple"
+    assert recorded.level == 2
     assert [c.model_dump() for c in recorded.components] == [
         {"category": "hearing", "level": 3},
         {"category": "visual", "level": 2},
@@ -225,7 +229,8 @@ async def test_a_grade_recorded_before_sealing_still_reads_as_its_record() -> No
         correlation_id=uuid.uuid4(),
     )
     event = registry().decode(stored)
-    assert isinstance(event, GradeRecorded) and event.level == 2
+    assert isinstance(event, GradeRecorded)
+    assert event.level == 2
     # The legacy token never reaches the vault: no connection is needed to read it.
     record = await open_record(Vault(LocalKeyManager(bytes(32))), None, "ab" * 32, event.sealed_record)  # type: ignore[arg-type]
     assert record == MedicalRecord(findings="双眼视神经萎缩", measurements={"best_corrected_acuity": 0.03})

@@ -105,19 +105,24 @@ def test_good_sight_and_a_wide_field_reach_no_visual_grade() -> None:
     expectation = expected_levels(
         "visual", Measurements(best_corrected_acuity=0.5, visual_field_radius_deg=30), ADULT
     )
-    assert expectation is not None and expectation.levels == ()
+    assert expectation is not None
+    assert expectation.levels == ()
 
 
 def test_a_five_year_old_is_graded_by_dq_not_iq() -> None:
     measured = Measurements(dq=30, iq=60)
     expectation = expected_levels("intellectual", measured, CHILD)
-    assert expectation is not None and expectation.levels == (2,) and expectation.basis == ("dq",)
+    assert expectation is not None
+    assert expectation.levels == (2,)
+    assert expectation.basis == ("dq",)
 
 
 def test_a_schoolchild_is_graded_by_iq_and_the_adult_whodas_is_not_weighed() -> None:
     measured = Measurements(dq=30, iq=45, whodas_score=120)
     expectation = expected_levels("intellectual", measured, SCHOOLCHILD)
-    assert expectation is not None and expectation.levels == (3,) and expectation.basis == ("iq",)
+    assert expectation is not None
+    assert expectation.levels == (3,)
+    assert expectation.basis == ("iq",)
 
 
 def test_age_six_still_uses_dq_and_age_seven_uses_iq() -> None:
@@ -129,7 +134,8 @@ def test_age_six_still_uses_dq_and_age_seven_uses_iq() -> None:
 def test_an_adult_with_iq_and_whodas_apart_may_be_graded_anywhere_between() -> None:
     measured = Measurements(iq=30, whodas_score=60)  # IQ says 二级, WHO-DAS II says 四级
     expectation = expected_levels("intellectual", measured, ADULT)
-    assert expectation is not None and expectation.levels == (2, 3, 4)
+    assert expectation is not None
+    assert expectation.levels == (2, 3, 4)
     assert contradiction("intellectual", 3, measured, ADULT) is None
     assert contradiction("intellectual", 1, measured, ADULT) == expectation
 
@@ -143,7 +149,8 @@ def test_mental_disability_is_graded_by_whodas_for_adults_ill_over_a_year() -> N
 def test_a_mental_illness_of_twelve_months_or_less_reaches_no_grade() -> None:
     expectation = contradiction("mental", 2, Measurements(whodas_score=110, illness_months=12), ADULT)
     assert expectation is not None
-    assert expectation.levels == () and expectation.basis == ("illness_months",)
+    assert expectation.levels == ()
+    assert expectation.basis == ("illness_months",)
     assert contradiction("mental", 2, Measurements(whodas_score=110, illness_months=13), ADULT) is None
 
 
@@ -170,9 +177,9 @@ def test_a_grade_that_agrees_passes_and_one_that_does_not_names_the_expected_gra
     measured = Measurements(hearing_loss_db=85)
     assert contradiction("hearing", 2, measured, ADULT) is None
     expectation = contradiction("hearing", 1, measured, ADULT)
-    assert (
-        expectation is not None and expectation.levels == (2,) and expectation.basis == ("hearing_loss_db",)
-    )
+    assert expectation is not None
+    assert expectation.levels == (2,)
+    assert expectation.basis == ("hearing_loss_db",)
 
 
 def test_multiple_disability_carries_the_most_severe_component_grade() -> None:

@@ -46,12 +46,14 @@ async def test_a_reviewer_learns_what_is_not_weighed_and_why(service: Assessment
         return dict(answer.json())
 
     visual = await check("visual", 40, {"best_corrected_acuity": 0.5, "hearing_loss_db": 85})
-    assert visual["outcome"] == "no_level" and visual["expected_levels"] == []
+    assert visual["outcome"] == "no_level"
+    assert visual["expected_levels"] == []
     assert visual["foreign_measurements"] == ["hearing_loss_db"]
     assert (await check("physical", 40, {}))["outcome"] == "functional_assessment"
     assert (await check("mental", 15, {"whodas_score": 120}))["outcome"] == "adaptive_behaviour"
     short = await check("mental", 40, {"whodas_score": 120, "illness_months": 6})
-    assert short["outcome"] == "short_illness" and short["weighed"] == []
+    assert short["outcome"] == "short_illness"
+    assert short["weighed"] == []
     assert (await check("hearing", 40, {}))["outcome"] == "not_measured"
 
 
@@ -72,7 +74,8 @@ async def test_a_measurement_out_of_range_is_a_problem_in_either_language(servic
         answer = await service.call(
             "POST", CHECK, service.doctor_token("d-1"), question, headers={"Accept-Language": language}
         )
-        assert answer.status_code == 422 and answer.headers["content-type"].startswith(PROBLEM)
+        assert answer.status_code == 422
+        assert answer.headers["content-type"].startswith(PROBLEM)
         problem = answer.json()
         assert problem["code"] == "validation_failed"
         [error] = problem["errors"]

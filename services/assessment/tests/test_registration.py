@@ -22,7 +22,8 @@ async def test_an_admin_registers_an_institution_and_finds_it_in_the_list(servic
     )
     assert answer.status_code == 201, answer.text
     created = answer.json()
-    assert created["name"] == "吴兴区人民医院" and created["region"] == service.regions.home
+    assert created["name"] == "吴兴区人民医院"
+    assert created["region"] == service.regions.home
     assert created["categories"] == ["physical", "visual"]
     listed = await service.call("GET", "/v1/institutions", service.admin)
     assert listed.json()["items"] == [created]
@@ -60,7 +61,8 @@ async def test_an_admin_registers_a_doctor_of_an_institution(service: Assessment
     )
     assert answer.status_code == 201, answer.text
     doctor = answer.json()
-    assert doctor["institution_id"] == institution_id and doctor["categories"] == ["hearing", "multiple"]
+    assert doctor["institution_id"] == institution_id
+    assert doctor["categories"] == ["hearing", "multiple"]
     listed = await service.call("GET", "/v1/doctors", service.admin)
     assert listed.json()["items"] == [doctor]
 
@@ -80,7 +82,8 @@ async def test_a_doctor_of_an_unknown_institution_or_beyond_its_categories_is_re
             "categories": ["visual"],
         },
     )
-    assert unknown.status_code == 422 and unknown.headers["content-type"].startswith(PROBLEM)
+    assert unknown.status_code == 422
+    assert unknown.headers["content-type"].startswith(PROBLEM)
     assert unknown.json()["code"] == "institution_not_found"
     beyond = await service.call(
         "POST",
@@ -93,7 +96,8 @@ async def test_a_doctor_of_an_unknown_institution_or_beyond_its_categories_is_re
             "categories": ["visual", "mental"],
         },
     )
-    assert beyond.status_code == 422 and beyond.json()["code"] == "categories_outside_institution"
+    assert beyond.status_code == 422
+    assert beyond.json()["code"] == "categories_outside_institution"
     assert (await service.call("GET", "/v1/doctors", service.admin)).json()["items"] == []
     # The refused licence number was not taken either.
     again = await service.call(

@@ -106,7 +106,8 @@ async def test_a_grade_the_measurements_contradict_is_refused_naming_the_grades_
     detail = (
         await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
     ).json()
-    assert detail["status"] == "scheduled" and detail["result"] is None
+    assert detail["status"] == "scheduled"
+    assert detail["result"] is None
 
 
 async def test_an_override_reason_lets_a_contradicting_grade_through_and_is_kept(
@@ -127,7 +128,8 @@ async def test_an_override_reason_lets_a_contradicting_grade_through_and_is_kept
     assert answer.status_code == 201, answer.text
     assert answer.json()["override_reason_given"] is True
     [published] = await service.published("GradeRecorded")
-    assert published["data"]["override_reason_given"] is True and "override_reason" not in published["data"]
+    assert published["data"]["override_reason_given"] is True
+    assert "override_reason" not in published["data"]
     detail = (
         await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
     ).json()
@@ -148,7 +150,8 @@ async def test_a_childs_intellectual_grade_is_checked_against_the_development_qu
         doctor,
         {"category": "intellectual", "level": 4, "measurements": {"dq": 30, "iq": 60}},
     )
-    assert refused.status_code == 422 and refused.json()["expected_levels"] == [2]
+    assert refused.status_code == 422
+    assert refused.json()["expected_levels"] == [2]
     accepted = await record(
         service, assessment_id, doctor, {"category": "intellectual", "level": 2, "measurements": {"dq": 30}}
     )
@@ -166,7 +169,8 @@ async def test_a_multiple_disability_carries_its_most_severe_component(service: 
             "components": [{"category": "hearing", "level": 3, "measurements": {"hearing_loss_db": 70}}],
         },
     )
-    assert one.status_code == 422 and one.json()["code"] == "invalid_composition"
+    assert one.status_code == 422
+    assert one.json()["code"] == "invalid_composition"
     contradicting = await record(
         service,
         assessment_id,
@@ -179,7 +183,8 @@ async def test_a_multiple_disability_carries_its_most_severe_component(service: 
             ],
         },
     )
-    assert contradicting.status_code == 422 and contradicting.json()["expected_levels"] == [3]
+    assert contradicting.status_code == 422
+    assert contradicting.json()["expected_levels"] == [3]
     answer = await record(
         service,
         assessment_id,
@@ -195,7 +200,8 @@ async def test_a_multiple_disability_carries_its_most_severe_component(service: 
     )
     assert answer.status_code == 201, answer.text
     [published] = await service.published("GradeRecorded")
-    assert published["data"]["category"] == "multiple" and published["data"]["level"] == 2
+    assert published["data"]["category"] == "multiple"
+    assert published["data"]["level"] == 2
     assert published["data"]["components"] == [
         {"category": "hearing", "level": 3},
         {"category": "visual", "level": 2},
@@ -207,7 +213,8 @@ async def test_another_doctor_may_neither_see_nor_record_the_assessment(service:
     other = await service.doctor(await service.institution("110105"), ("visual",))
     body = {"category": "visual", "level": 4, "measurements": {"best_corrected_acuity": 0.2}}
     refused = await record(service, assessment_id, other, body)
-    assert refused.status_code == 403 and refused.headers["content-type"].startswith(PROBLEM)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith(PROBLEM)
     assert refused.json()["code"] == "not_the_assigned_doctor"
     seen = await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(other))
     assert seen.status_code == 403
@@ -216,7 +223,8 @@ async def test_another_doctor_may_neither_see_nor_record_the_assessment(service:
 async def test_a_doctor_records_only_categories_they_are_qualified_for(service: AssessmentService) -> None:
     assessment_id, doctor = await scheduled_with(service, "visual", doctor_categories=("visual", "hearing"))
     answer = await record(service, assessment_id, doctor, {"category": "physical", "level": 2})
-    assert answer.status_code == 403 and answer.json()["code"] == "doctor_not_qualified"
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "doctor_not_qualified"
     reason = answer.json()
     assert (reason["category"], reason["qualified_categories"]) == ("physical", ["visual", "hearing"])
     assert reason["title"] == "医生无该残疾类别的评定资格"
@@ -227,13 +235,15 @@ async def test_a_result_is_recorded_once(service: AssessmentService) -> None:
     body = {"category": "visual", "level": 4, "measurements": {"best_corrected_acuity": 0.2}}
     assert (await record(service, assessment_id, doctor, body)).status_code == 201
     again = await record(service, assessment_id, doctor, {**body, "level": 3, "override_reason": "复查"})
-    assert again.status_code == 409 and again.json()["code"] == "result_already_recorded"
+    assert again.status_code == 409
+    assert again.json()["code"] == "result_already_recorded"
 
 
 async def test_an_unknown_assessment_is_not_found(service: AssessmentService) -> None:
     doctor = await service.qualified_doctor()
     answer = await record(service, "no-such-assessment", doctor, {"category": "visual", "level": 4})
-    assert answer.status_code == 404 and answer.headers["content-type"].startswith(PROBLEM)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith(PROBLEM)
     seen = await service.call("GET", "/v1/assessments/no-such-assessment", service.doctor_token(doctor))
     assert seen.status_code == 404
 
@@ -252,9 +262,12 @@ async def test_an_admin_sees_the_grade_without_findings_or_measurements(service:
         },
     )
     seen = (await service.call("GET", f"/v1/assessments/{assessment_id}", service.admin)).json()
-    assert seen["result"]["level"] == 3 and seen["doctor_id"] == doctor
-    assert "findings" not in seen["result"] and "measurements" not in seen["result"]
-    assert "黄斑" not in str(seen) and "0.06" not in str(seen)
+    assert seen["result"]["level"] == 3
+    assert seen["doctor_id"] == doctor
+    assert "findings" not in seen["result"]
+    assert "measurements" not in seen["result"]
+    assert "黄斑" not in str(seen)
+    assert "0.06" not in str(seen)
 
 
 async def test_a_withdrawn_application_cancels_its_assessment_and_a_late_result_is_refused(
@@ -272,7 +285,8 @@ async def test_a_withdrawn_application_cancels_its_assessment_and_a_late_result_
     late = await record(
         service, assessment_id, doctor, {"category": "visual", "level": 2, "findings": "", "measurements": {}}
     )
-    assert late.status_code == 409 and late.json()["code"] == "assessment_cancelled"
+    assert late.status_code == 409
+    assert late.json()["code"] == "assessment_cancelled"
     [cancelled] = await service.published("AssessmentCancelled")
     assert cancelled["data"] == {
         "assessment_id": assessment_id,
@@ -297,7 +311,8 @@ async def test_results_outside_the_standard_are_refused_whole(service: Assessmen
             "measurements": {"best_corrected_acuity": 0.03, "iq": 30},
         },
     )
-    assert wrong_kind.status_code == 422 and wrong_kind.json()["code"] == "measurement_not_for_category"
+    assert wrong_kind.status_code == 422
+    assert wrong_kind.json()["code"] == "measurement_not_for_category"
     assert [error["field"] for error in wrong_kind.json()["errors"]] == ["measurements.iq"]
     beyond = await record(service, assessment_id, doctor, {"category": "visual", "level": 5, "findings": ""})
     assert beyond.status_code == 422
@@ -307,7 +322,8 @@ async def test_results_outside_the_standard_are_refused_whole(service: Assessmen
         doctor,
         {"category": "multiple", "findings": "", "components": [{"category": "visual", "level": 2}]},
     )
-    assert alone.status_code == 422 and alone.json()["code"] == "invalid_composition"
+    assert alone.status_code == 422
+    assert alone.json()["code"] == "invalid_composition"
     stored = await service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
     assert stored.json()["status"] == "scheduled", "a refused result changed the assessment"
 
@@ -364,14 +380,16 @@ async def test_findings_are_shown_to_the_doctor_the_reviewer_of_the_case_and_the
         service.token("applicant", "the-person", id_number=person),
     ):
         seen = await findings_for(token)
-        assert seen.status_code == 200 and seen.json()["result"]["findings"] == "双眼视神经萎缩"
+        assert seen.status_code == 200
+        assert seen.json()["result"]["findings"] == "双眼视神经萎缩"
     other_person = make_identity_number(service.regions.home, date(1966, 6, 6), 67)
     for token in (
         service.token("reviewer", "reviewer-far", region=service.regions.other_province),
         service.token("applicant", "someone-else", id_number=other_person),
     ):
         refused = await findings_for(token)
-        assert refused.status_code == 403 and refused.json()["code"] == "not_your_assessment"
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "not_your_assessment"
     admin_view = (await findings_for(service.admin)).json()
     assert "findings" not in admin_view["result"]
 
@@ -400,9 +418,11 @@ async def test_findings_are_stored_sealed_and_erasing_the_person_leaves_only_the
         return " ".join(row[0] for row in [*events, *views])
 
     stored = await stored_text()
-    assert "视神经萎缩" not in stored and "best_corrected_acuity" not in stored
+    assert "视神经萎缩" not in stored
+    assert "best_corrected_acuity" not in stored
     # The value itself, as JSON writes it after its key (a bare "0.03" also matches timestamps).
-    assert ": 0.03" not in stored and ":0.03" not in stored
+    assert ": 0.03" not in stored
+    assert ":0.03" not in stored
 
     def seen_by_the_doctor() -> Any:
         return service.call("GET", f"/v1/assessments/{assessment_id}", service.doctor_token(doctor))
@@ -416,7 +436,8 @@ async def test_findings_are_stored_sealed_and_erasing_the_person_leaves_only_the
 
     erased = (await seen_by_the_doctor()).json()["result"]
     assert (erased["category"], erased["level"]) == ("visual", 2)
-    assert erased["findings"] is None and erased["measurements"] == {}
+    assert erased["findings"] is None
+    assert erased["measurements"] == {}
     assert "视神经萎缩" not in await stored_text()
 
 
@@ -441,7 +462,8 @@ async def test_two_doctors_recording_at_once_while_the_assessment_moves_keep_one
             assert suspended.json()["reassigned"] == 0
             assert (await record(service, assessment_id, second, body)).status_code == 403
         else:
-            assert recorded.status_code == 403 and suspended.json()["reassigned"] == 1
+            assert recorded.status_code == 403
+            assert suspended.json()["reassigned"] == 1
             late, on_time = await asyncio.gather(
                 record(service, assessment_id, first, body), record(service, assessment_id, second, body)
             )

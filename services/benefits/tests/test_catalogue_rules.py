@@ -67,7 +67,8 @@ def test_blind_holders_ride_free_and_others_are_told_why_not() -> None:
     assert (blind.monthly_amount_fen, blind.reason_code) == (0, "category_visual")
     assert CATALOGUE.policy("free_transit_blind").kind_on(date(2025, 5, 1)) == "in_kind"
     physical = decided("free_transit_blind", holder())
-    assert isinstance(physical, NotEligible) and physical.reason_code == "category_not_covered"
+    assert isinstance(physical, NotEligible)
+    assert physical.reason_code == "category_not_covered"
 
 
 def test_pension_contributions_are_paid_from_16_through_the_month_before_the_60th_birthday() -> None:
@@ -80,23 +81,28 @@ def test_pension_contributions_are_paid_from_16_through_the_month_before_the_60t
     assert isinstance(teenager, Eligible)
     assert (teenager.active_from, teenager.active_to) == (date(2026, 10, 1), date(2070, 9, 30))
     too_old = decided("pension_contribution_severe", holder(birth_date=date(1950, 1, 1)))
-    assert isinstance(too_old, NotEligible) and too_old.reason_code == "age_not_covered"
+    assert isinstance(too_old, NotEligible)
+    assert too_old.reason_code == "age_not_covered"
     unknown = decided("pension_contribution_severe", holder(birth_date=None))
-    assert isinstance(unknown, NotEligible) and unknown.reason_code == "age_unknown"
+    assert isinstance(unknown, NotEligible)
+    assert unknown.reason_code == "age_unknown"
     moderate = decided("pension_contribution_severe", holder(level=3))
-    assert isinstance(moderate, NotEligible) and moderate.reason_code == "grade_not_covered"
+    assert isinstance(moderate, NotEligible)
+    assert moderate.reason_code == "grade_not_covered"
 
 
 def test_child_rehabilitation_to_6_nationally_and_to_17_for_children_living_in_zhejiang() -> None:
     child = holder(level=3, birth_date=date(2019, 6, 10))
     in_hefei = decided("child_rehabilitation", replace(child, household_region=HEFEI_COUNTY))
-    assert isinstance(in_hefei, Eligible) and in_hefei.active_to == date(2026, 6, 30)
+    assert isinstance(in_hefei, Eligible)
+    assert in_hefei.active_to == date(2026, 6, 30)
     older = replace(child, birth_date=date(2015, 6, 10))
     assert decided("child_rehabilitation", replace(older, household_region=HEFEI_COUNTY)).reason_code == (
         "age_not_covered"
     )
     in_huzhou = decided("child_rehabilitation", older)
-    assert isinstance(in_huzhou, Eligible) and in_huzhou.active_to == date(2033, 6, 30)
+    assert isinstance(in_huzhou, Eligible)
+    assert in_huzhou.active_to == date(2033, 6, 30)
     living_elsewhere = decided("child_rehabilitation", replace(older, residence_region=HEFEI_COUNTY))
     assert isinstance(living_elsewhere, NotEligible)
     assert living_elsewhere.reason_code == "residence_not_covered"
@@ -109,9 +115,11 @@ def test_free_psychiatric_medication_is_for_mental_disability_of_any_grade() -> 
 
 def test_the_nursing_subsidy_needs_long_term_care_and_starts_in_the_month_of_application() -> None:
     no_care = decided("nursing_subsidy", holder(long_term_care=False))
-    assert isinstance(no_care, NotEligible) and no_care.reason_code == "no_long_term_care"
+    assert isinstance(no_care, NotEligible)
+    assert no_care.reason_code == "no_long_term_care"
     applied_in_march = decided("nursing_subsidy", holder(applied_on=date(2025, 3, 28)), date(2025, 3, 28))
-    assert isinstance(applied_in_march, Eligible) and applied_in_march.active_from == date(2025, 3, 1)
+    assert isinstance(applied_in_march, Eligible)
+    assert applied_in_march.active_from == date(2025, 3, 1)
 
 
 def test_an_aged_out_benefit_ends_in_the_holders_benefits_and_death_before_it_brings_the_end_forward() -> (
@@ -274,4 +282,5 @@ def test_every_reason_a_decision_can_give_has_a_chinese_and_an_english_text() ->
     codes = {decided(code, who).reason_code for code in CATALOGUE.codes for who in holders}
     assert {"category_not_covered", "age_not_covered", "age_unknown", "no_long_term_care"} <= codes
     for code in codes:
-        assert reason_text(code, "zh-CN") != code and reason_text(code, "en") != code, code
+        assert reason_text(code, "zh-CN") != code, code
+        assert reason_text(code, "en") != code, code

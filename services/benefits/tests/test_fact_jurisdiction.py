@@ -48,18 +48,21 @@ async def test_a_fact_about_a_holder_outside_the_jurisdiction_is_answered_alike_
     again = await service.report(
         anhui, "low_income_started", holder.id_number, date(2025, 6, 1), fact_id="ah-0"
     )
-    assert again.status_code == 202 and again.json() == answers[0].json()
+    assert again.status_code == 202
+    assert again.json() == answers[0].json()
     other = await service.report(
         anhui, "low_income_started", holder.id_number, date(2025, 7, 1), fact_id="ah-0"
     )
-    assert other.status_code == 409 and other.json()["code"] == "fact_id_reused"
+    assert other.status_code == 409
+    assert other.json()["code"] == "fact_id_reused"
 
 
 async def test_a_fact_within_the_jurisdiction_counts(service: BenefitsService) -> None:
     holder = await service.issue_certificate(level=2, region="330502", issued_on=date(2025, 3, 3))
     zhejiang = await service.register_partner(("low_income_started",), regions=(ZHEJIANG,))
     answer = await service.report(zhejiang, "low_income_started", holder.id_number, date(2025, 4, 18))
-    assert answer.status_code == 202 and answer.json()["status"] == "received"
+    assert answer.status_code == 202
+    assert answer.json()["status"] == "received"
     living = (await service.benefits_of(holder.number))["living_subsidy"]
     assert (living["status"], living["active_from"]) == ("active", "2025-04-01")
 
@@ -136,7 +139,8 @@ async def test_guardianship_is_published_with_keyed_hashes_only(service: Benefit
     answer = await service.report(
         zhejiang, "guardianship", child.id_number, date(2025, 6, 1), details=details
     )
-    assert answer.status_code == 202 and answer.json()["status"] == "received"
+    assert answer.status_code == 202
+    assert answer.json()["status"] == "received"
     [reported] = await service.published("GuardianshipReported")
     key = service.settings.identity_hash_key_bytes
     assert reported["data"] == {

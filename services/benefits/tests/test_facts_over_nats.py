@@ -42,7 +42,8 @@ async def test_a_fact_published_on_nats_is_applied_once_and_is_the_same_fact_as_
     again = await service.report(
         token, "low_income_started", certificate.id_number, started, fact_id="dibao-2026-001"
     )
-    assert again.status_code == 202 and again.json()["status"] == "received"
+    assert again.status_code == 202
+    assert again.json()["status"] == "received"
     async with service.runtime.pool.acquire() as conn:
         recorded = await conn.fetchval(
             "SELECT count(*) FROM events WHERE event_type = 'FactRecorded' AND stream_id = $1",

@@ -51,7 +51,8 @@ def test_a_grade_1_holder_gets_nursing_from_the_month_of_issue_and_no_living_sub
     assert nursing.activation_rule == "month_of_application"  # applied in the month of issue
     assert nursing.policy_version == "nursing_subsidy/v1/huzhou-2024"
     living = decisions["living_subsidy"]
-    assert isinstance(living, BenefitNotEligible) and living.reason_code == "no_low_income_fact"
+    assert isinstance(living, BenefitNotEligible)
+    assert living.reason_code == "no_low_income_fact"
 
 
 def test_grade_3_is_covered_only_where_the_local_extension_reaches_intellectual_and_mental() -> None:
@@ -125,7 +126,8 @@ def test_a_household_move_pays_the_old_region_to_the_month_end_and_the_new_one_f
         for event in holding.pending_events
         if isinstance(event, BenefitTerminated | BenefitActivated) and event.benefit == "nursing_subsidy"
     ]
-    assert isinstance(ended, BenefitTerminated) and ended.active_to == date(2025, 8, 31)
+    assert isinstance(ended, BenefitTerminated)
+    assert ended.active_to == date(2025, 8, 31)
     assert isinstance(started, BenefitActivated)
     assert (started.active_from, started.monthly_amount_fen, started.household_region) == (
         date(2025, 9, 1),

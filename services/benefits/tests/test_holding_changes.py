@@ -126,7 +126,8 @@ def test_a_move_across_provinces_pays_the_old_region_through_its_month_and_opens
     holding.mark_saved()
     assert holding.complete_handoff_step("h-1", "notified", date(2025, 11, 3))
     [late] = holding.pending_events
-    assert isinstance(late, BenefitHandoffStepCompleted) and not late.on_time
+    assert isinstance(late, BenefitHandoffStepCompleted)
+    assert not late.on_time
     assert not holding.complete_handoff_step("h-1", "notified", date(2025, 11, 4)), "done once"
 
 

@@ -51,14 +51,16 @@ def test_the_shipped_catalogue_pays_huzhou_and_the_other_city_their_own_amounts(
         "pension_contribution_severe",
     ]
     huzhou_living = catalogue.resolve("living_subsidy", "330502", on)
-    assert huzhou_living is not None and huzhou_living.monthly_amount_fen == 26200
+    assert huzhou_living is not None
+    assert huzhou_living.monthly_amount_fen == 26200
     assert huzhou_living.version == "living_subsidy/v1/huzhou-2024"
     other_city = "340104"
     assert catalogue.resolve("living_subsidy", other_city, on).monthly_amount_fen == 18100  # type: ignore[union-attr]
     assert catalogue.resolve("nursing_subsidy", other_city, on).monthly_amount_fen == 24300  # type: ignore[union-attr]
     # Elsewhere the national frame applies, and it leaves the amount to the region.
     elsewhere = catalogue.resolve("nursing_subsidy", "110101", on)
-    assert elsewhere is not None and elsewhere.monthly_amount_fen is None
+    assert elsewhere is not None
+    assert elsewhere.monthly_amount_fen is None
 
 
 def test_the_most_local_rule_wins_county_over_city_over_province_over_national(tmp_path: Path) -> None:
@@ -106,7 +108,8 @@ def test_a_local_rule_changes_only_what_it_names(tmp_path: Path) -> None:
     )
     policy = catalogue.resolve("nursing_subsidy", "330502", date(2024, 6, 1))
     assert policy is not None
-    assert policy.monthly_amount_fen == 30000 and policy.intellectual_mental_grade_3_4 is True
+    assert policy.monthly_amount_fen == 30000
+    assert policy.intellectual_mental_grade_3_4 is True
     assert policy.levels == frozenset({1, 2})
 
 

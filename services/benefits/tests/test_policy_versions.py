@@ -67,7 +67,8 @@ async def test_a_new_version_decides_its_holders_again_from_the_month_it_takes_e
     assert answer.status_code == 201, answer.text
     assert answer.json() == {"code": "nursing_subsidy", "version": 2, "changed_rules": ["huzhou-2025-01-01"]}
     applied = await service.call("POST", "/v1/jobs/policy-effects", service.admin)
-    assert applied.status_code == 200 and applied.json()["rules"] == 1
+    assert applied.status_code == 200
+    assert applied.json()["rules"] == 1
     nursing = (await service.benefits_of(holder.number))["nursing_subsidy"]
     assert (nursing["monthly_amount_fen"], nursing["active_from"], nursing["policy_version"]) == (
         30000,
@@ -128,19 +129,22 @@ async def test_stale_broken_or_unauthorised_versions_are_refused_and_change_noth
     assert first.status_code == 201
     events_before = await service.fetch("SELECT count(*) AS n FROM events")
     stale = await service.call("POST", "/v1/policies/nursing_subsidy/versions", service.admin, draft)
-    assert stale.status_code == 409 and stale.json()["code"] == "policy_version_stale"
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "policy_version_stale"
     negative = copy.deepcopy(draft)
     negative["version"] = 3
     negative["rules"][-1]["monthly_amount_fen"] = -1
     refused = await service.call("POST", "/v1/policies/nursing_subsidy/versions", service.admin, negative)
-    assert refused.status_code == 422 and refused.json()["code"] == "policy_invalid"
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "policy_invalid"
     assert "monthly_amount_fen" in refused.json()["detail"]
     overlapping = copy.deepcopy(draft)
     overlapping["version"] = 3
     overlapping["rules"][-1]["effective_to"] = "2025-12-31"
     overlapping["rules"].append({"id": "huzhou-mid", "region": "330500", "effective_from": "2025-06-01"})
     refused = await service.call("POST", "/v1/policies/nursing_subsidy/versions", service.admin, overlapping)
-    assert refused.status_code == 422 and "overlap" in refused.json()["detail"]
+    assert refused.status_code == 422
+    assert "overlap" in refused.json()["detail"]
     other_code = await service.call(
         "POST", "/v1/policies/living_subsidy/versions", service.admin, {**draft, "version": 3}
     )

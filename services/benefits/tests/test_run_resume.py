@@ -80,7 +80,8 @@ async def test_a_run_killed_mid_way_resumes_and_pays_each_line_exactly_once(serv
     assert process.returncode == -signal.SIGKILL, output.decode() + errors.decode()[-3000:]
     [half] = await service.fetch("SELECT id, status, cursor FROM monthly_run")
     written = (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"]
-    assert half["status"] == "running" and 0 < written < HOLDERS, (half, written)
+    assert half["status"] == "running", (half, written)
+    assert 0 < written < HOLDERS, (half, written)
 
     resumed = await service.call("POST", "/v1/runs", service.admin, {"month": "2025-03", "region": REGION})
     assert resumed.status_code == 200, resumed.text
@@ -92,7 +93,8 @@ async def test_a_run_killed_mid_way_resumes_and_pays_each_line_exactly_once(serv
     )
     assert ledger == {"lines": HOLDERS, "distinct_lines": HOLDERS, "total": HOLDERS * 27500}
     assert result["total_fen"] == HOLDERS * 27500
-    assert result["lines_truncated"] and len(result["lines"]) == 1000
+    assert result["lines_truncated"]
+    assert len(result["lines"]) == 1000
     again = await service.call("POST", "/v1/runs", service.admin, {"month": "2025-03", "region": REGION})
     assert again.json()["line_count"] == HOLDERS
     assert (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"] == HOLDERS
@@ -120,20 +122,27 @@ async def test_the_operator_runs_exports_and_closes_a_month_from_the_command_lin
 ) -> None:
     holder = await service.issue_certificate(level=1, issued_on=date(2025, 1, 10))
     status, [made] = await cli(service, "run", "--month", "2025-03", "--region", REGION)
-    assert status == 0 and made["made_now"] and made["status"] == "completed"
+    assert status == 0
+    assert made["made_now"]
+    assert made["status"] == "completed"
     assert (made["month"], made["line_count"], made["total_fen"]) == ("2025-03", 2, 27500 + 2500)
 
     exported = tmp_path / "run.csv"
     status, [written] = await cli(service, "export", "--run-id", made["id"], "--out", str(exported))
-    assert status == 0 and written["file"] == str(exported)
+    assert status == 0
+    assert written["file"] == str(exported)
     over_http = await service.call("GET", f"/v1/runs/{made['id']}/lines.csv", service.admin)
     assert exported.read_text(encoding="utf-8") == over_http.text
-    assert holder.number in over_http.text and "275.00" in over_http.text
+    assert holder.number in over_http.text
+    assert "275.00" in over_http.text
 
     status, [closed] = await cli(service, "close", "--run-id", made["id"])
-    assert status == 0 and closed["status"] == "closed"
+    assert status == 0
+    assert closed["status"] == "closed"
     status, [refused] = await cli(service, "run", "--month", "2025-03", "--region", REGION)
-    assert status == 1 and refused["code"] == "month_closed"
+    assert status == 1
+    assert refused["code"] == "month_closed"
     status, [missing] = await cli(service, "export", "--run-id", "no-such-run")
-    assert status == 1 and missing["code"] == "run_not_found"
+    assert status == 1
+    assert missing["code"] == "run_not_found"
     assert (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"] == 2

@@ -74,7 +74,8 @@ async def test_a_monthly_run_pays_each_active_cash_benefit_of_the_region_once(
     )
     assert (result["line_count"], result["arrears_count"], result["lines_truncated"]) == (5, 0, False)
     fetched = await service.call("GET", f"/v1/runs/{result['id']}", service.admin)
-    assert fetched.status_code == 200 and fetched.json() == result
+    assert fetched.status_code == 200
+    assert fetched.json() == result
 
 
 async def test_a_second_run_of_the_same_month_and_region_returns_the_first_and_adds_no_line(
@@ -119,7 +120,8 @@ async def test_runs_are_for_admins_and_months_that_have_begun_and_are_open(servi
     assert (await service.call("POST", "/v1/runs", reviewer, body)).status_code == 403
     next_year = f"{date.today().year + 1}-01"
     future = await service.call("POST", "/v1/runs", service.admin, {"month": next_year, "region": "330500"})
-    assert future.status_code == 409 and future.json()["code"] == "month_not_begun"
+    assert future.status_code == 409
+    assert future.json()["code"] == "month_not_begun"
     for month in ("2025-13", "0000-01"):  # year 0 has no first day: it was a 500 (found by fuzzing)
         malformed = await service.call(
             "POST", "/v1/runs", service.admin, {"month": month, "region": "330500"}
@@ -132,10 +134,12 @@ async def test_runs_are_for_admins_and_months_that_have_begun_and_are_open(servi
     await service.issue_certificate(level=1, issued_on=date(2025, 1, 10))
     march = await run(service, "2025-03", "330502")
     closed = await service.call("POST", f"/v1/runs/{march['id']}/close", service.admin)
-    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
     for region in ("330502", "330500"):  # the county itself, and the city over it
         again = await service.call("POST", "/v1/runs", service.admin, {"month": "2025-03", "region": region})
-        assert again.status_code == 409 and again.json()["code"] == "month_closed"
+        assert again.status_code == 409
+        assert again.json()["code"] == "month_closed"
     assert (await run(service, "2025-04", "330502"))["line_count"] == 2
     assert len(await service.fetch("SELECT * FROM entitlement_line")) == 4
 
@@ -151,7 +155,8 @@ async def test_a_benefit_ended_before_the_month_is_not_paid_in_it(service: Benef
         "nursing_subsidy",
         "pension_contribution_severe",
     ]
-    assert april["lines"] == [] and april["total_fen"] == 0
+    assert april["lines"] == []
+    assert april["total_fen"] == 0
 
 
 async def test_late_decisions_and_months_never_run_are_paid_as_arrears_once(service: BenefitsService) -> None:
@@ -176,11 +181,13 @@ async def test_late_decisions_and_months_never_run_are_paid_as_arrears_once(serv
             (late.number, "pension_contribution_severe", "2025-03", 2500, "arrears"),
         ]
     )  # February is before the county's first run here: not paid by this platform
-    assert april["arrears_count"] == 3 and april["line_count"] == 3 + 5
+    assert april["arrears_count"] == 3
+    assert april["line_count"] == 3 + 5
     assert april["total_fen"] == sum(line["amount_fen"] for line in april["lines"])
 
     may = await run(service, "2025-05", "330502")
-    assert {line["kind"] for line in may["lines"]} == {"regular"} and may["line_count"] == 5
+    assert {line["kind"] for line in may["lines"]} == {"regular"}
+    assert may["line_count"] == 5
     july = await run(service, "2025-07", "330502")  # June was never run: paid in July
     assert sorted({line["for_month"] for line in july["lines"]}) == ["2025-06", "2025-07"]
     assert july["arrears_count"] == 5
@@ -194,7 +201,8 @@ async def test_the_lines_export_as_csv_for_the_paying_agency_and_page_in_order(
     await three_holders(service)
     result = await run(service, this_month(), "330000")
     exported = await service.call("GET", f"/v1/runs/{result['id']}/lines.csv", service.admin)
-    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(rows) == result["line_count"] == 5
     assert sum(int(row["amount_fen"]) for row in rows) == result["total_fen"]
@@ -326,14 +334,16 @@ async def test_runs_of_the_first_version_are_in_the_ledger_and_never_paid_again(
         30000,
     )
     city = await run(service, "2025-03", "330500")
-    assert city["line_count"] == 0 and city["total_fen"] == 0
+    assert city["line_count"] == 0
+    assert city["total_fen"] == 0
     april = await run(service, "2025-04", "330502")
     assert paid(april) == [
         (holder.number, "nursing_subsidy", "2025-04", 27500, "regular"),
         (holder.number, "pension_contribution_severe", "2025-04", 2500, "regular"),
     ]
     closed = await service.call("POST", f"/v1/runs/{old_run_id}/close", service.admin)
-    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
 
 
 # --- how far back a run pays (domain) ----------------------------------------------------------

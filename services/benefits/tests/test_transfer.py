@@ -59,7 +59,8 @@ async def test_a_move_to_another_province_hands_the_benefits_over_with_tracked_d
     [handoff] = (await service.call("GET", "/v1/handoffs", new_region)).json()["items"]
     assert (handoff["from_region"], handoff["to_region"]) == (certificate.region, HEFEI_COUNTY)
     assert handoff["passed_on_on"] == handoff["decided_on"] == today.isoformat()
-    assert handoff["notified_on"] is None and handoff["overdue_steps"] == []
+    assert handoff["notified_on"] is None
+    assert handoff["overdue_steps"] == []
     assert today < date.fromisoformat(handoff["pass_on_by"]) < date.fromisoformat(handoff["notify_by"])
     assert (await service.call("GET", "/v1/handoffs", service.reviewer(certificate.region))).json()["items"]
     foreign = service.reviewer("110105")
@@ -68,9 +69,11 @@ async def test_a_move_to_another_province_hands_the_benefits_over_with_tracked_d
     url = f"/v1/handoffs/{handoff['id']}/notified"
     assert (await service.call("POST", url, foreign)).status_code == 404
     told = await service.call("POST", url, new_region)
-    assert told.status_code == 200 and told.json()["notified_on"] == today.isoformat()
+    assert told.status_code == 200
+    assert told.json()["notified_on"] == today.isoformat()
     again = await service.call("POST", url, new_region)
-    assert again.json()["notified_on"] == today.isoformat() and again.json()["late_steps"] == []
+    assert again.json()["notified_on"] == today.isoformat()
+    assert again.json()["late_steps"] == []
 
 
 async def test_a_renewal_after_expiry_pays_again_from_its_month(service: BenefitsService) -> None:

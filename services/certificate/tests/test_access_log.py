@@ -147,7 +147,8 @@ async def test_a_person_sees_who_read_their_record_newest_first_in_their_languag
         "supervision",
     )
     assert (newest["reader_role_name"], newest["record_kind_name"]) == ("Administrator", "Certificate")
-    assert newest["purpose_text"] == "Supervision" and newest["service_name"] == "Certificate service"
+    assert newest["purpose_text"] == "Supervision"
+    assert newest["service_name"] == "Certificate service"
     assert newest["record_ref"] == mask(number[:18]) + number[18:]
     assert (older["reader_role"], older["reader_region"], older["record_ref"]) == (
         "reviewer",
@@ -155,7 +156,8 @@ async def test_a_person_sees_who_read_their_record_newest_first_in_their_languag
         application_id,
     )
     assert newest["read_at"] >= older["read_at"]
-    assert "reader_subject" not in newest and person not in str(log)
+    assert "reader_subject" not in newest
+    assert person not in str(log)
     # the approving reviewer's reads while deciding are there too; none is the holder's own
     assert {item["reader_role"] for item in log["items"]} <= {"reviewer", "admin"}
 
@@ -237,4 +239,5 @@ async def test_only_the_person_may_ask_for_an_access_log(certificate: Certificat
     broken = await certificate.call(
         "GET", "/v1/me/access-log?before=not-a-marker", certificate.holder(new_person())
     )
-    assert broken.status_code == 422 and broken.json()["errors"][0]["code"] == "cursor_invalid"
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["code"] == "cursor_invalid"

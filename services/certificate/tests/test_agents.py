@@ -65,7 +65,8 @@ async def test_the_person_revokes_an_agent_and_a_reviewer_confirms_a_guardian_of
     revoked = await certificate.call(
         "POST", f"/v1/me/agents/{agency['id']}/revocation", certificate.holder(child)
     )
-    assert revoked.status_code == 200 and revoked.json()["status"] == "ended"
+    assert revoked.status_code == 200
+    assert revoked.json()["status"] == "ended"
     assert await status(certificate, certificate.holder(parent), f"/v1/certificates/{number}") == 404
 
     # The reviewer of the household area renews them (a court named them guardian of an adult).

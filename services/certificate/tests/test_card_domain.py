@@ -65,7 +65,8 @@ def test_a_mailed_card_goes_from_order_to_the_holders_door() -> None:
     card.report(CardStatus.DISPATCHED, "SF1234567890")
     card.report(CardStatus.DELIVERED)
     assert card.status is CardStatus.DELIVERED
-    assert card.batch_id == "batch-1" and card.tracking_number == "SF1234567890"
+    assert card.batch_id == "batch-1"
+    assert card.tracking_number == "SF1234567890"
     assert [type(event).__name__ for event in card.pending_events] == [
         "CardProductionStarted",
         "CardProduced",
@@ -108,8 +109,10 @@ def test_an_impossible_step_is_refused_naming_the_current_status(
     assert refused.value.status == 409
     assert refused.value.extra == {"card_status": current.value}
     assert refused.value.detail is not None
-    assert current.value in refused.value.detail.zh and current.value in refused.value.detail.en
-    assert card.status is current and card.pending_events == []
+    assert current.value in refused.value.detail.zh
+    assert current.value in refused.value.detail.en
+    assert card.status is current
+    assert card.pending_events == []
 
 
 def test_production_starts_only_once() -> None:
@@ -147,7 +150,8 @@ def test_a_lost_card_cannot_be_delivered_nor_reported_lost_again() -> None:
     assert card.status is CardStatus.LOST
     with pytest.raises(CardAlreadyLost) as again:
         card.report_lost()
-    assert again.value.code == "card_already_lost" and again.value.status == 409
+    assert again.value.code == "card_already_lost"
+    assert again.value.status == 409
     with pytest.raises(CardTransitionNotAllowed):
         card.report(CardStatus.DELIVERED)
 
@@ -172,7 +176,8 @@ def test_invalidating_an_ended_card_records_nothing() -> None:
     lost.report_lost()
     lost.mark_saved()
     lost.invalidate("replaced")
-    assert lost.status is CardStatus.LOST and lost.pending_events == []
+    assert lost.status is CardStatus.LOST
+    assert lost.pending_events == []
     invalidated = a_card()
     invalidated.invalidate("renewed")
     invalidated.invalidate("cancelled")
@@ -211,8 +216,10 @@ def test_the_holders_name_and_address_stay_in_the_service() -> None:
     assert isinstance(event, CardOrdered)
     published = event.published_data()
     assert {"holder_name", "mail_address", "serial"}.isdisjoint(published)
-    assert published["card_id"] == "card-2" and published["region"] == "330502"
-    assert published["delivery"] == "collect" and published["ordered_on"] == "2026-11-20"
+    assert published["card_id"] == "card-2"
+    assert published["region"] == "330502"
+    assert published["delivery"] == "collect"
+    assert published["ordered_on"] == "2026-11-20"
 
 
 def test_replaying_the_stored_events_rebuilds_the_card() -> None:
@@ -237,12 +244,15 @@ def test_replaying_the_stored_events_rebuilds_the_card() -> None:
     ]
     events = registry()
     rebuilt = Card.rehydrate("card-1", [events.decode(envelope) for envelope in stored])
-    assert rebuilt.status is CardStatus.DISPATCHED and rebuilt.tracking_number == "SF1234567890"
-    assert rebuilt.holder_name == "李明华" and rebuilt.mail_address == "人民路1号"
-    assert rebuilt.batch_id == "batch-1" and rebuilt.ordered_on == ORDERED_ON
+    assert rebuilt.status is CardStatus.DISPATCHED
+    assert rebuilt.tracking_number == "SF1234567890"
+    assert rebuilt.holder_name == "李明华"
+    assert rebuilt.mail_address == "人民路1号"
+    assert rebuilt.batch_id == "batch-1"
+    assert rebuilt.ordered_on == ORDERED_ON
     assert rebuilt.version == 4
 
 
 def test_an_unknown_delivery_mode_is_a_programming_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="delivery must be one of"):
         a_card(delivery="drone")

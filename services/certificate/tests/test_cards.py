@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from dcert_certificate.bootstrap import create_app
@@ -234,7 +235,8 @@ async def test_one_impossible_step_refuses_the_whole_report_naming_the_current_s
     batch = await world.take_batch(2)
     refused = await world.report(batch["id"], (first, "produced"), (second, "delivered"), expect=409)
     assert refused["code"] == "card_transition_not_allowed"
-    assert refused["card_status"] == "in_production" and "in_production" in refused["detail"]
+    assert refused["card_status"] == "in_production"
+    assert "in_production" in refused["detail"]
     assert [error["field"] for error in refused["errors"]] == ["reports.1.status"]
     assert await world.statuses(batch["id"]) == {first: "in_production", second: "in_production"}
     produced = await world.fetch("SELECT count(*) AS n FROM events WHERE event_type = 'CardProduced'")
@@ -259,10 +261,12 @@ async def test_a_card_outside_the_batch_is_named_by_its_place_and_nothing_change
     )
     assert refused["code"] == "card_not_in_batch"
     assert [error["field"] for error in refused["errors"]] == ["reports.1.card_id", "reports.2.card_id"]
-    assert elsewhere not in str(refused) and "no-such-card" not in str(refused), "input echoed back"
+    assert elsewhere not in str(refused), "input echoed back"
+    assert "no-such-card" not in str(refused), "input echoed back"
     assert await world.statuses(batch["id"]) == {mine: "in_production"}
     unknown = await world.call("GET", f"/v1/card-batches/{uuid.uuid4()}", world.centre())
-    assert unknown.status_code == 404 and unknown.json()["code"] == "card_batch_not_found"
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "card_batch_not_found"
 
 
 async def test_a_lost_card_cannot_be_reported_lost_again_nor_delivered(world: CardWorld) -> None:
@@ -277,11 +281,9 @@ async def test_a_lost_card_cannot_be_reported_lost_again_nor_delivered(world: Ca
 
     await world.execute(report_lost)
     assert (await world.certificate_card(number))["card_status"] == "lost"
-    try:
+    with pytest.raises(CardAlreadyLost) as again:  # a lost card is never reported lost again
         await world.execute(report_lost)
-        raise AssertionError("a lost card was reported lost again")
-    except CardAlreadyLost as again:
-        assert (again.status, again.code) == (409, "card_already_lost")
+    assert (again.value.status, again.value.code) == (409, "card_already_lost")
     refused = await world.report(batch["id"], (card_id, "delivered"), expect=409)
     assert refused["card_status"] == "lost"
     assert await world.statuses(batch["id"]) == {card_id: "lost"}
@@ -314,7 +316,8 @@ async def test_a_card_spoiled_at_the_centre_is_ordered_again_for_the_holder(worl
     batch = await world.take_batch(1)
     await world.report(batch["id"], (spoiled, "invalidated"))
     current = await world.certificate_card(number)
-    assert current["card_id"] != spoiled and current["card_status"] == "ordered"
+    assert current["card_id"] != spoiled
+    assert current["card_status"] == "ordered"
     again = await world.take_batch(1)
     assert [card["card_id"] for card in again["cards"]] == [current["card_id"]]
     assert again["cards"][0]["holder_name"] == HOLDER_NAME
@@ -332,9 +335,11 @@ async def test_a_card_not_in_the_holders_hands_after_the_overdue_days_shows_as_o
 
     overdue = await world.cards(world.admin, "?overdue=true")
     assert [card["card_id"] for card in overdue] == [late]
-    assert overdue[0]["due_on"] == (TODAY - timedelta(days=1)).isoformat() and overdue[0]["overdue"] is True
+    assert overdue[0]["due_on"] == (TODAY - timedelta(days=1)).isoformat()
+    assert overdue[0]["overdue"] is True
     everything = {card["card_id"]: card for card in await world.cards(world.reviewer_of(HOME))}
-    assert everything[due_today]["overdue"] is False and everything[due_today]["due_on"] == TODAY.isoformat()
+    assert everything[due_today]["overdue"] is False
+    assert everything[due_today]["due_on"] == TODAY.isoformat()
     assert everything[delivered_late]["overdue"] is False
     assert everything[delivered_late]["batch_id"] == batch["id"]
     waiting = await world.cards(world.centre(), "?status=ordered&overdue=false")
@@ -366,7 +371,8 @@ async def test_only_card_centres_take_batches_and_only_staff_list_cards(world: C
     )
     for token in (applicant, world.reviewer_of(HOME), world.admin):
         refused = await world.call("POST", "/v1/card-batches", token, {"limit": 1})
-        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "forbidden"
     assert (await world.call("GET", "/v1/cards", applicant)).status_code == 403
     too_many = await world.call("POST", "/v1/card-batches", world.centre(), {"limit": 501})
     assert too_many.status_code == 422
@@ -379,16 +385,20 @@ async def test_names_and_addresses_reach_only_the_card_centre_with_the_print_dat
     collected = (await world.order_cards(1, delivery="collect"))[0]
     batch = await world.take_batch(2)
     print_data = {card["card_id"]: card for card in batch["cards"]}
-    assert print_data[mailed]["holder_name"] == HOLDER_NAME and print_data[mailed]["mail_address"] == ADDRESS
+    assert print_data[mailed]["holder_name"] == HOLDER_NAME
+    assert print_data[mailed]["mail_address"] == ADDRESS
     assert print_data[collected]["mail_address"] is None, "a card collected at the counter needs no address"
 
     for token in (world.centre(), world.reviewer_of(HOME), world.admin):
         listed = await world.call("GET", "/v1/cards", token)
-        assert HOLDER_NAME not in listed.text and ADDRESS not in listed.text
+        assert HOLDER_NAME not in listed.text
+        assert ADDRESS not in listed.text
     followed = await world.call("GET", f"/v1/card-batches/{batch['id']}", world.centre())
-    assert HOLDER_NAME not in followed.text and ADDRESS not in followed.text
+    assert HOLDER_NAME not in followed.text
+    assert ADDRESS not in followed.text
     stored = await world.fetch("SELECT * FROM card_view")
-    assert HOLDER_NAME not in str(stored) and ADDRESS not in str(stored)
+    assert HOLDER_NAME not in str(stored)
+    assert ADDRESS not in str(stored)
     kept = await world.fetch("SELECT response::text AS response FROM idempotency_keys")
     assert HOLDER_NAME not in str(kept)
     ordered = await world.published("CardOrdered", 2)
@@ -406,7 +416,8 @@ async def test_a_replayed_idempotency_key_answers_the_same_batch(world: CardWorl
         {"limit": 5},
         headers={"Idempotency-Key": "batch-2026-11-20-1"},
     )
-    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first
     still_waiting = await world.cards(world.centre(), "?status=ordered")
     assert len(still_waiting) == 1, "the replay took new cards"
@@ -417,7 +428,8 @@ async def test_a_replayed_idempotency_key_answers_the_same_batch(world: CardWorl
         {"limit": 1},
         headers={"Idempotency-Key": "batch-2026-11-20-1"},
     )
-    assert other_body.status_code == 409 and other_body.json()["code"] == "idempotency_key_reused"
+    assert other_body.status_code == 409
+    assert other_body.json()["code"] == "idempotency_key_reused"
 
 
 async def test_a_card_centre_lists_its_provinces_batches_newest_first_with_counts_per_state(
@@ -438,7 +450,8 @@ async def test_a_card_centre_lists_its_provinces_batches_newest_first_with_count
     assert answer.status_code == 200, answer.text
     items = answer.json()["items"]
     assert [item["id"] for item in items] == [newer["id"], older["id"]], "newest first, own province only"
-    assert items[1]["card_count"] == 2 and items[0]["card_count"] == 1
+    assert items[1]["card_count"] == 2
+    assert items[0]["card_count"] == 1
     assert items[1]["counts"] == {
         "ordered": 0,
         "in_production": 0,
@@ -451,7 +464,8 @@ async def test_a_card_centre_lists_its_provinces_batches_newest_first_with_count
     }
     assert items[0]["counts"]["in_production"] == 1
     assert items[1]["taken_at"] <= items[0]["taken_at"]
-    assert first not in answer.text and number[:18] not in answer.text, "counts only, no card nor person"
+    assert first not in answer.text, "counts only, no card nor person"
+    assert number[:18] not in answer.text, "counts only, no card nor person"
     assert shanghai_card not in answer.text
 
     limited = await world.call("GET", "/v1/card-batches?limit=1", world.centre())
@@ -460,7 +474,8 @@ async def test_a_card_centre_lists_its_provinces_batches_newest_first_with_count
     assert [item["card_count"] for item in shanghai.json()["items"]] == [1]
     for token in (world.reviewer_of(HOME), world.admin):
         refused = await world.call("GET", "/v1/card-batches", token)
-        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "forbidden"
     assert (await world.call("GET", "/v1/card-batches?limit=0", world.centre())).status_code == 422
     assert reads_before[0]["n"] > 0, "taking the batch with its print data was recorded"
     reads_after = await world.fetch("SELECT count(*) AS n FROM access_log")

@@ -138,7 +138,8 @@ async def test_the_reviewer_confirms_the_death_and_the_certificate_ends_with_its
     ended = await certificate.reaches(holder, renewal["id"], "rejected")
     assert "cancelled" in ended["decision_reason"]
     again = await decision(certificate, number, "confirm")
-    assert again.status_code == 409 and again.json()["code"] == "no_death_report_pending"
+    assert again.status_code == 409
+    assert again.json()["code"] == "no_death_report_pending"
     confirmed = await certificate.call("GET", "/v1/death-reports?status=confirmed", certificate.reviewer())
     assert number in {item["certificate_number"] for item in confirmed.json()["items"]}
 
@@ -150,7 +151,8 @@ async def test_the_reviewer_rejects_the_death_and_the_certificate_is_as_it_was(
     code = await certificate.code(holder, number)
     await reported_dead(certificate, person, number)
     answer = await decision(certificate, number, "reject")
-    assert answer.status_code == 200 and answer.json()["status"] == "active"
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "active"
     assert (await certificate.verify(code))["valid"] is True
     [lifted] = await certificate.published_about("CertificateHoldLifted", "certificate_number", number)
     assert (lifted["data"]["reason_code"], lifted["data"]["restored_status"]) == ("death_rejected", "active")
@@ -184,7 +186,8 @@ async def test_a_correction_after_the_confirmation_makes_the_certificate_live_ag
     assert reinstated["data"]["reason_code"] == "death_corrected"
     # The person holds it again: a second live certificate is refused as before.
     again = await certificate.call("POST", "/v1/applications", holder, new_application(person))
-    assert again.status_code == 409 and again.json()["code"] == "live_certificate_exists"
+    assert again.status_code == 409
+    assert again.json()["code"] == "live_certificate_exists"
 
 
 async def test_a_death_reported_for_someone_without_a_certificate_changes_nothing(

@@ -78,7 +78,8 @@ def graded(application: Application, level: int = 1) -> Application:
 def test_a_submission_asks_for_an_assessment_with_the_age_not_the_birth_date() -> None:
     application = submitted()
     requested = [e for e in application.pending_events if isinstance(e, AssessmentRequested)]
-    assert requested and requested[0].age_years == 46
+    assert requested
+    assert requested[0].age_years == 46
     assert "birth_date" not in requested[0].published_data()
 
 
@@ -146,7 +147,8 @@ def test_a_late_duplicate_result_changes_nothing() -> None:
     application.approve("x")
     before = len(application.pending_events)
     application.result_received("as-2", Grade("physical", 1), [], False, TODAY, DEADLINES)
-    assert len(application.pending_events) == before and application.grade == Grade("physical", 2)
+    assert len(application.pending_events) == before
+    assert application.grade == Grade("physical", 2)
 
 
 def test_replaying_the_events_rebuilds_the_same_application() -> None:
@@ -213,7 +215,8 @@ def test_renewal_opens_in_its_window_and_after_expiry() -> None:
         certificate.require_renewable(date(2036, 5, 19), rule)
     certificate.require_renewable(date(2036, 5, 20), rule)
     assert certificate.expire(date(2036, 11, 20)) is False, "the last valid day is still valid"
-    assert certificate.expire(date(2036, 11, 21)) is True and certificate.expire(date(2036, 11, 22)) is False
+    assert certificate.expire(date(2036, 11, 21)) is True
+    assert certificate.expire(date(2036, 11, 22)) is False
     certificate.require_renewable(date(2037, 1, 1), rule)
 
 
@@ -256,7 +259,8 @@ def test_a_closed_number_can_live_again() -> None:
         residence_region="330502",
         today=date(2027, 12, 1),
     )
-    assert certificate.status is CertificateStatus.ACTIVE and certificate.expires_on == date(2037, 12, 1)
+    assert certificate.status is CertificateStatus.ACTIVE
+    assert certificate.expires_on == date(2037, 12, 1)
     with pytest.raises(LiveCertificateExists):
         certificate.issue(
             application_id="a3",
@@ -291,7 +295,8 @@ def test_working_days_skip_weekends(start: date, days: int, expected: date) -> N
 def test_working_days_follow_the_official_holidays_and_worked_weekends() -> None:
     # 2026 National Day: 1-7 October off, Saturday 10 October worked (调休).
     assert CALENDAR.add_working_days(date(2026, 9, 30), 5) == date(2026, 10, 13)
-    assert CALENDAR.is_working_day(date(2026, 10, 10)) and not CALENDAR.is_working_day(date(2026, 10, 5))
+    assert CALENDAR.is_working_day(date(2026, 10, 10))
+    assert not CALENDAR.is_working_day(date(2026, 10, 5))
 
 
 def test_settings_cover_a_year_the_calendar_package_does_not_know_yet() -> None:

@@ -96,7 +96,8 @@ async def test_an_erased_person_reads_as_nobody_anywhere_and_the_counts_stay(
     assert person not in answer.text
 
     seen = await certificate.application(certificate.reviewer(), application_id)
-    assert seen["applicant_name"] == "" and seen["status"] == "withdrawn"
+    assert seen["applicant_name"] == ""
+    assert seen["status"] == "withdrawn"
     async with certificate.runtime.pool.acquire() as conn:
         [submitted, *_] = await certificate.runtime.es.store.load(conn, f"application-{application_id}")
     assert submitted.payload["applicant_name"] is None
@@ -105,15 +106,18 @@ async def test_an_erased_person_reads_as_nobody_anywhere_and_the_counts_stay(
     # A rebuild from the streams replays every event and still knows nobody.
     assert await rebuild_read_models(certificate) >= events_before
     seen = await certificate.application(certificate.reviewer(), application_id)
-    assert seen["applicant_name"] == "" and seen["status"] == "withdrawn"
+    assert seen["applicant_name"] == ""
+    assert seen["status"] == "withdrawn"
     assert len(await certificate.fetch("SELECT 1 FROM application_view")) == applications_before
 
     again = await certificate.call("POST", "/v1/people/erasure", certificate.admin, erasure(person))
-    assert again.status_code == 200 and again.json()["erased_now"] is False
+    assert again.status_code == 200
+    assert again.json()["erased_now"] is False
     refused = await certificate.call(
         "POST", "/v1/applications", certificate.holder(person), new_application(person)
     )
-    assert refused.status_code == 409 and refused.json()["code"] == "person_erased"
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "person_erased"
     [published] = await certificate.published_about(
         "PersonErased", "person_ref", submitted.payload["person_ref"]
     )
@@ -123,7 +127,8 @@ async def test_an_erased_person_reads_as_nobody_anywhere_and_the_counts_stay(
 async def test_erasure_waits_until_nothing_is_open_or_live(certificate: CertificateService) -> None:
     person, _, _ = await certificate.holder_with_certificate()
     answer = await certificate.call("POST", "/v1/people/erasure", certificate.admin, erasure(person))
-    assert answer.status_code == 409 and answer.json()["code"] == "person_has_live_records"
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "person_has_live_records"
     # Nothing was destroyed: the key is there and the holder's certificate shows their name.
     assert not await erased_key(certificate, person)
     seen = await certificate.application(
@@ -224,16 +229,20 @@ async def test_a_backup_restored_from_before_the_erasure_yields_nothing_of_the_p
             keys = await restored.fetch(
                 "SELECT wrapped_key, erased_at FROM person_keys WHERE person_ref = $1", person_ref
             )
-            assert keys and keys[0]["wrapped_key"] is None and keys[0]["erased_at"] is not None
+            assert keys
+            assert keys[0]["wrapped_key"] is None
+            assert keys[0]["erased_at"] is not None
             seen = await restored.application(restored.reviewer(), application_id)
-            assert seen["applicant_name"] == "" and seen["status"] == "withdrawn"
+            assert seen["applicant_name"] == ""
+            assert seen["status"] == "withdrawn"
             async with restored.runtime.pool.acquire() as conn:
                 [submitted, *_] = await restored.runtime.es.store.load(conn, f"application-{application_id}")
             assert submitted.payload["applicant_name"] is None
             refused = await restored.call(
                 "POST", "/v1/applications", restored.holder(person), new_application(person)
             )
-            assert refused.status_code == 409 and refused.json()["code"] == "person_erased"
+            assert refused.status_code == 409
+            assert refused.json()["code"] == "person_erased"
     finally:
         await delete_streams(nats_url, prefix)
 

@@ -32,7 +32,8 @@ async def test_renewal_opens_in_its_window_keeps_the_number_and_gives_ten_more_y
     person, holder, number = await certificate.holder_with_certificate()
     old_code = await certificate.code(holder, number)
     refused = await certificate.call("POST", "/v1/applications", holder, a_matter("renewal", number))
-    assert refused.status_code == 409 and refused.json()["code"] == "renewal_window_not_open"
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "renewal_window_not_open"
     assert refused.json()["window_opens_on"] == "2036-05-20"
 
     certificate.clock.today = date(2036, 6, 1)
@@ -44,9 +45,11 @@ async def test_renewal_opens_in_its_window_keeps_the_number_and_gives_ten_more_y
         )
         assert renewal["id"] in [item["id"] for item in queue.json()["items"]]
         done = await certificate.decide(renewal["id"])
-        assert done["status"] == "completed" and done["certificate_number"] == number
+        assert done["status"] == "completed"
+        assert done["certificate_number"] == number
         renewed = await certificate.certificate(holder, number)
-        assert renewed["status"] == "active" and renewed["expires_on"] == "2046-06-01"
+        assert renewed["status"] == "active"
+        assert renewed["expires_on"] == "2046-06-01"
         assert (await certificate.verify(old_code))["status"] == "replaced", (
             "the old card's code still worked"
         )
@@ -64,19 +67,23 @@ async def test_a_loss_stops_the_old_codes_at_once_and_the_replacement_carries_b1
     replacement = await certificate.submit(holder, a_matter("replacement", number, reason="lost"))
     assert (await certificate.certificate(holder, number))["status"] == "lost", "the loss waited for review"
     verified = await certificate.verify(old_code)
-    assert verified["valid"] is False and verified["status"] == "lost"
+    assert verified["valid"] is False
+    assert verified["status"] == "lost"
     again = await certificate.call(
         "POST", "/v1/applications", holder, a_matter("replacement", number, reason="lost")
     )
-    assert again.status_code == 409 and again.json()["code"] == "already_reported_lost"
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_reported_lost"
     report = await certificate.call("POST", f"/v1/certificates/{number}/loss-report", holder)
-    assert report.status_code == 409 and report.json()["code"] == "already_reported_lost"
+    assert report.status_code == 409
+    assert report.json()["code"] == "already_reported_lost"
 
     done = await certificate.decide(replacement["id"])
     new_number = done["certificate_number"]
     assert new_number == f"{number}B1"
     old = await certificate.certificate(holder, number)
-    assert old["status"] == "replaced" and old["replaced_by"] == new_number
+    assert old["status"] == "replaced"
+    assert old["replaced_by"] == new_number
     assert (await certificate.certificate(holder, new_number))["previous_number"] == number
     assert (await certificate.verify(await certificate.code(holder, new_number)))["valid"] is True
 
@@ -101,7 +108,8 @@ async def test_a_grade_change_is_reassessed_and_closes_the_old_number(
         holder,
         a_matter("grade_change", number, declared_category="physical", declared_level=3),
     )
-    assert same.status_code == 422 and same.json()["code"] == "same_grade"
+    assert same.status_code == 422
+    assert same.json()["code"] == "same_grade"
 
     unchanged = await certificate.submit(
         holder, a_matter("grade_change", number, declared_category="physical")
@@ -132,13 +140,15 @@ async def test_a_transfer_is_let_go_by_the_old_region_and_taken_by_the_new(
     same = await certificate.call(
         "POST", "/v1/applications", holder, a_matter("transfer", number, to_region=HOME)
     )
-    assert same.status_code == 422 and same.json()["code"] == "same_region"
+    assert same.status_code == 422
+    assert same.json()["code"] == "same_region"
 
     transfer = await certificate.submit(holder, a_matter("transfer", number, to_region=OTHER_PROVINCE))
     too_early = await certificate.decide(transfer["id"], region=OTHER_PROVINCE, expect=403)
     assert too_early["code"] == "not_your_part"
     migrating = await certificate.decide(transfer["id"])
-    assert migrating["status"] == "migrating" and migrating["migration_number"].startswith("QY")
+    assert migrating["status"] == "migrating"
+    assert migrating["migration_number"].startswith("QY")
     assert migrating["queue_region"] == OTHER_PROVINCE
     assert (await certificate.certificate(holder, number))["status"] == "active", (
         "no live certificate in transit"
@@ -151,7 +161,8 @@ async def test_a_transfer_is_let_go_by_the_old_region_and_taken_by_the_new(
     assert transfer["id"] not in [item["id"] for item in old_queue.json()["items"]]
 
     done = await certificate.decide(transfer["id"], region=OTHER_PROVINCE)
-    assert done["status"] == "completed" and done["certificate_number"] == number
+    assert done["status"] == "completed"
+    assert done["certificate_number"] == number
     moved = await certificate.certificate(holder, number)
     assert (moved["status"], moved["region"]) == ("active", OTHER_PROVINCE)
     assert (await certificate.verify(code))["status"] == "transferred"
@@ -168,20 +179,20 @@ async def test_a_voluntary_cancellation_closes_everything_and_bars_a_new_applica
     bad = await certificate.call(
         "POST", "/v1/applications", holder, a_matter("cancellation", number, reason="bored")
     )
-    assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["reason"]
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json()["errors"]] == ["reason"]
 
     cancellation = await certificate.submit(holder, a_matter("cancellation", number, reason="voluntary"))
     assert (await certificate.decide(cancellation["id"]))["status"] == "completed"
     assert (await certificate.certificate(holder, number))["status"] == "cancelled"
     assert (await certificate.verify(code))["status"] == "cancelled"
     barred = await certificate.call("POST", "/v1/applications", holder, new_application(person))
-    assert barred.status_code == 409 and barred.json()["code"] == "reapplication_barred"
+    assert barred.status_code == 409
+    assert barred.json()["code"] == "reapplication_barred"
     closed = await certificate.call("POST", "/v1/applications", holder, a_matter("renewal", number))
     assert closed.status_code == 409
-    assert (
-        closed.json()["code"] == "certificate_not_active"
-        and closed.json()["certificate_status"] == "cancelled"
-    )
+    assert closed.json()["code"] == "certificate_not_active"
+    assert closed.json()["certificate_status"] == "cancelled"
 
     certificate.clock.today = TODAY + timedelta(days=366)
     try:
@@ -197,7 +208,8 @@ async def test_a_reviewer_cancels_on_a_fact_and_the_number_can_live_again_later(
     fraud = await certificate.call(
         "POST", f"/v1/certificates/{number}/cancellation", certificate.reviewer(), {"reason": "fraud"}
     )
-    assert fraud.status_code == 200 and fraud.json()["status"] == "cancelled"
+    assert fraud.status_code == 200
+    assert fraud.json()["status"] == "cancelled"
     again = await certificate.certificate_for(person, "visual", 2)
     assert again == number, "the same category and grade give the same number"
     assert (await certificate.certificate(holder, number))["status"] == "active"
@@ -213,7 +225,8 @@ async def test_a_matter_left_open_ends_when_the_certificate_is_cancelled_or_no_l
     )
     assert fraud.status_code == 200
     ended = await certificate.application(holder, transfer["id"])
-    assert ended["status"] == "rejected" and "cancelled" in ended["decision_reason"]
+    assert ended["status"] == "rejected"
+    assert "cancelled" in ended["decision_reason"]
     assert ended["next_step"] is None
 
     person, holder, number = await certificate.holder_with_certificate()
@@ -274,7 +287,8 @@ async def test_a_disputed_result_is_reassessed_then_appealed_once_and_the_last_a
     assert appealed.json()["dispute_round"] == 2
     await certificate.assessed(holder, created["id"], "physical", 1)
     final = await certificate.call("POST", url, holder, {"reason": "再次申请"})
-    assert final.status_code == 409 and final.json()["code"] == "dispute_final"
+    assert final.status_code == 409
+    assert final.json()["code"] == "dispute_final"
     assert (await certificate.decide(created["id"]))["certificate_number"].endswith("41"), "the final grade"
     timeline = (await certificate.call("GET", f"/v1/applications/{created['id']}/timeline", holder)).json()
     assert [entry["actor_role"] for entry in timeline["steps"] if entry["step"] == "disputed"] == [
@@ -290,7 +304,8 @@ async def test_a_disputed_result_is_reassessed_then_appealed_once_and_the_last_a
         closed = await certificate.call(
             "POST", f"/v1/applications/{other['id']}/dispute", late_holder, {"reason": "x"}
         )
-        assert closed.status_code == 409 and closed.json()["code"] == "dispute_window_closed"
+        assert closed.status_code == 409
+        assert closed.json()["code"] == "dispute_window_closed"
     finally:
         certificate.clock.today = TODAY
     stranger = await certificate.call(
@@ -304,9 +319,11 @@ async def test_withdrawal_frees_the_person_and_cannot_happen_twice(certificate: 
     holder = certificate.holder(person)
     created = await certificate.submit(holder, new_application(person))
     withdrawn = await certificate.call("POST", f"/v1/applications/{created['id']}/withdrawal", holder)
-    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["status"] == "withdrawn"
     twice = await certificate.call("POST", f"/v1/applications/{created['id']}/withdrawal", holder)
-    assert twice.status_code == 409 and twice.json()["code"] == "not_withdrawable"
+    assert twice.status_code == 409
+    assert twice.json()["code"] == "not_withdrawable"
     stranger = certificate.holder(new_person())
     assert (
         await certificate.call("POST", f"/v1/applications/{created['id']}/withdrawal", stranger)
@@ -323,7 +340,8 @@ async def test_a_returned_application_is_corrected_and_comes_back_without_starti
     created = await certificate.submit(holder, new_application(person))
     await certificate.assessed(holder, created["id"])
     returned = await certificate.decide(created["id"], "return")
-    assert returned["status"] == "returned" and returned["next_step"]["step"] == "resubmission"
+    assert returned["status"] == "returned"
+    assert returned["next_step"]["step"] == "resubmission"
     empty = await certificate.call("POST", f"/v1/applications/{created['id']}/resubmission", holder, {})
     assert empty.status_code == 422
     resubmitted = await certificate.call(
@@ -334,13 +352,15 @@ async def test_a_returned_application_is_corrected_and_comes_back_without_starti
     )
     assert resubmitted.status_code == 200, resubmitted.text
     body = resubmitted.json()
-    assert body["status"] == "assessed" and body["assessment"]["level"] == 2, "the assessment was kept"
+    assert body["status"] == "assessed", "the assessment was kept"
+    assert body["assessment"]["level"] == 2, "the assessment was kept"
     assert body["deadlines"]["review_due"] is not None
     assert (await certificate.decide(created["id"]))["status"] == "issued"
     again = await certificate.call(
         "POST", f"/v1/applications/{created['id']}/resubmission", holder, {"note": "x"}
     )
-    assert again.status_code == 409 and again.json()["code"] == "not_returned"
+    assert again.status_code == 409
+    assert again.json()["code"] == "not_returned"
 
 
 async def test_one_visit_lists_everything_missing_at_once(certificate: CertificateService) -> None:
@@ -409,20 +429,23 @@ async def test_a_cross_province_application_is_split_between_the_two_regions_que
             item["id"] for item in (await certificate.call("GET", "/v1/applications", token)).json()["items"]
         ]
 
-    assert created["id"] in await queue(residence_side) and created["id"] not in await queue(household_side)
+    assert created["id"] in await queue(residence_side)
+    assert created["id"] not in await queue(household_side)
     await certificate.assessed(holder, created["id"])
-    assert created["id"] in await queue(household_side) and created["id"] not in await queue(residence_side)
+    assert created["id"] in await queue(household_side)
+    assert created["id"] not in await queue(residence_side)
     seen = await certificate.application(residence_side, created["id"])
-    assert seen["accepting_region"] == OTHER_PROVINCE and seen["next_step"]["region"] == HOME
+    assert seen["accepting_region"] == OTHER_PROVINCE
+    assert seen["next_step"]["region"] == HOME
     assert (await certificate.decide(created["id"], region=OTHER_PROVINCE, expect=403))[
         "code"
     ] == "not_your_part"
     assert (await certificate.decide(created["id"]))["status"] == "issued"
     timeline = (await certificate.call("GET", f"/v1/applications/{created['id']}/timeline", holder)).json()
     steps = [entry["step"] for entry in timeline["steps"]]
-    assert (
-        steps[:2] == ["submitted", "assessment_requested"] and "approved" in steps and "card_ordered" in steps
-    )
+    assert steps[:2] == ["submitted", "assessment_requested"]
+    assert "approved" in steps
+    assert "card_ordered" in steps
 
 
 async def test_conflicting_matters_on_one_certificate_one_wins_the_other_gets_409(
@@ -456,7 +479,8 @@ async def test_expiry_is_recorded_once_and_the_holder_is_reminded_before_the_win
         certificate.clock.today = date(2036, 4, 25)  # 25 days before the window opens (2036-05-20)
         first = (await certificate.call("POST", "/v1/jobs/expiry", expiry)).json()
         second = (await certificate.call("POST", "/v1/jobs/expiry", expiry)).json()
-        assert first["reminded"] >= 1 and second == {"expired": 0, "reminded": 0}
+        assert first["reminded"] >= 1
+        assert second == {"expired": 0, "reminded": 0}
         reminders = await certificate.published_about("RenewalReminderDue", "certificate_number", number)
         assert len(reminders) == 1
 
@@ -465,7 +489,8 @@ async def test_expiry_is_recorded_once_and_the_holder_is_reminded_before_the_win
         assert (await certificate.verify(code_before))["status"] == "expired", "the code outlived its date"
         first = (await certificate.call("POST", "/v1/jobs/expiry", expiry)).json()
         second = (await certificate.call("POST", "/v1/jobs/expiry", expiry)).json()
-        assert first["expired"] >= 1 and second["expired"] == 0
+        assert first["expired"] >= 1
+        assert second["expired"] == 0
         assert (await certificate.certificate(holder, number))["status"] == "expired"
         expired = await certificate.published_about("CertificateExpired", "certificate_number", number)
         assert len(expired) == 1
@@ -498,12 +523,14 @@ async def test_deadlines_show_in_the_queue_and_the_sla_report(certificate: Certi
     certificate.clock.today = date(2026, 12, 7)
     try:
         overdue = (await certificate.call("GET", "/v1/applications?overdue=true", reviewer)).json()["items"]
-        assert [item["id"] for item in overdue] == [created["id"]] and overdue[0]["overdue"] is True
+        assert [item["id"] for item in overdue] == [created["id"]]
+        assert overdue[0]["overdue"] is True
         report = (await certificate.call("GET", f"/v1/reports/sla?region={region}", reviewer)).json()
         review = next(step for step in report["steps"] if step["step"] == "review")
         assert (review["open"], review["overdue"]) == (1, 1)
         assessment = next(step for step in report["steps"] if step["step"] == "assessment")
-        assert assessment["completed"] == 1 and assessment["median_hours"] is not None
+        assert assessment["completed"] == 1
+        assert assessment["median_hours"] is not None
     finally:
         certificate.clock.today = TODAY
     await certificate.decide(created["id"], region=region)
@@ -523,7 +550,8 @@ async def test_the_timeline_names_roles_and_always_says_what_comes_next(
     holder = certificate.holder(person)
     created = await certificate.submit(holder, new_application(person))
     timeline = (await certificate.call("GET", f"/v1/applications/{created['id']}/timeline", holder)).json()
-    assert timeline["next_step"]["step"] == "assessment" and timeline["next_step"]["actor_role"] == "doctor"
+    assert timeline["next_step"]["step"] == "assessment"
+    assert timeline["next_step"]["actor_role"] == "doctor"
     await certificate.assessed(holder, created["id"])
     await certificate.decide(created["id"])
     timeline = (
@@ -532,12 +560,11 @@ async def test_the_timeline_names_roles_and_always_says_what_comes_next(
         )
     ).json()
     roles = {entry["step"]: entry["actor_role"] for entry in timeline["steps"]}
-    assert (
-        roles["submitted"] == "applicant"
-        and roles["approved"] == "reviewer"
-        and roles["assessed"] == "doctor"
-    )
-    assert timeline["next_step"]["step"] == "card_delivery" and timeline["next_step"]["due_on"] is not None
+    assert roles["submitted"] == "applicant"
+    assert roles["approved"] == "reviewer"
+    assert roles["assessed"] == "doctor"
+    assert timeline["next_step"]["step"] == "card_delivery"
+    assert timeline["next_step"]["due_on"] is not None
     assert all("reviewer-" not in str(entry) for entry in timeline["steps"]), "a person's identity shown"
     stranger = await certificate.call(
         "GET", f"/v1/applications/{created['id']}/timeline", certificate.holder(new_person())
@@ -567,7 +594,9 @@ async def test_every_read_model_rebuilt_from_the_events_equals_the_live_one(
         }
 
     live = await snapshot()
-    assert live["certificate_view"] and live["card_view"] and live["application_step"]
+    assert live["certificate_view"]
+    assert live["card_view"]
+    assert live["application_step"]
     await certificate.runtime.rebuild_read_models()
     rebuilt = await snapshot()
     for table in tables:
@@ -581,9 +610,11 @@ async def test_a_code_verified_in_a_post_body_answers_as_in_the_query(
     _, holder, number = await certificate.holder_with_certificate()
     code = await certificate.code(holder, number)
     in_body = await certificate.http.post("/v1/verify", json={"code": code})
-    assert in_body.status_code == 200 and in_body.json() == await certificate.verify(code)
+    assert in_body.status_code == 200
+    assert in_body.json() == await certificate.verify(code)
     assert in_body.json()["valid"] is True
     forged = await certificate.http.post("/v1/verify", json={"code": code[:-4] + "AAAA"})
-    assert forged.status_code == 200 and forged.json()["valid"] is False
+    assert forged.status_code == 200
+    assert forged.json()["valid"] is False
     empty = await certificate.http.post("/v1/verify", json={"code": ""})
     assert empty.status_code == 422

@@ -72,11 +72,9 @@ async def test_a_certificate_issued_reaches_the_partner_once_signed_and_holding_
     [got] = await receiver.got(1)
     assert Webhook(subscription["secret"]).verify(got.body, got.headers) == got.event
     event = got.event
-    assert (
-        event["id"] == str(event_id)
-        and event["type"] == "CertificateIssued"
-        and event["specversion"] == "1.0"
-    )
+    assert event["id"] == str(event_id)
+    assert event["type"] == "CertificateIssued"
+    assert event["specversion"] == "1.0"
     assert event["data"] == {field: data[field] for field in FIELDS}
     assert got.headers["content-type"] == "application/cloudevents+json"
     text = got.body.decode()
@@ -117,8 +115,10 @@ async def test_a_partner_gets_only_event_types_it_both_subscribed_to_and_is_gran
     [issued_delivery] = await issued_only.got(1)
     [cancelled_delivery] = await cancelled_only.got(1)
     await quiet()
-    assert issued_delivery.event["type"] == "CertificateIssued" and len(issued_only.received) == 1
-    assert cancelled_delivery.event["type"] == "CertificateCancelled" and len(cancelled_only.received) == 1
+    assert issued_delivery.event["type"] == "CertificateIssued"
+    assert len(issued_only.received) == 1
+    assert cancelled_delivery.event["type"] == "CertificateCancelled"
+    assert len(cancelled_only.received) == 1
     assert cancelled_delivery.event["data"] == {
         "certificate_number": "33050220160417000141",
         "reason": "death",
@@ -352,8 +352,8 @@ async def test_two_replicas_share_the_queue_and_send_each_event_once(
         await receiver.got(7)
         await quiet()
         # Two tries failed (whichever events they were); each event was then delivered once.
-        assert len(receiver.received) == 7 and set(
-            Counter(got.event["id"] for got in receiver.received)
-        ) == set(ids)
+        assert len(receiver.received) == 7
+        assert set(Counter(got.event["id"] for got in receiver.received)) == set(ids)
         delivered = await first.deliveries(status="delivered")
-        assert len(delivered) == 5 and sum(delivery["attempts"] for delivery in delivered) == 7
+        assert len(delivered) == 5
+        assert sum(delivery["attempts"] for delivery in delivered) == 7

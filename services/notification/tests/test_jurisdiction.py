@@ -81,7 +81,8 @@ async def test_a_subscription_narrows_the_jurisdiction_and_never_widens_it(
         token,
         {"url": receiver.url, "event_types": ["CertificateIssued"], "regions": []},
     )
-    assert empty.status_code == 422 and [e["code"] for e in empty.json()["errors"]] == ["too_short"]
+    assert empty.status_code == 422
+    assert [e["code"] for e in empty.json()["errors"]] == ["too_short"]
     listed = (await service.call("GET", "/v1/subscriptions", token)).json()["items"]
     assert [item["id"] for item in listed] == [inside["id"]]
 
@@ -144,7 +145,8 @@ async def test_a_jurisdiction_narrowed_later_withdraws_what_is_queued_outside_it
             "policy": {"event_types": ["CertificateIssued"], "fields": list(FIELDS), "regions": ["330000"]}
         }
         changed = await service.call("PUT", f"/v1/partners/{partner_id}/policy", service.admin, narrowed)
-        assert changed.status_code == 200 and changed.json()["policy"]["regions"] == ["330000"]
+        assert changed.status_code == 200
+        assert changed.json()["policy"]["regions"] == ["330000"]
         [withdrawn] = await service.deliveries_once("withdrawn")
         await service.deliveries_once("delivered")
         await quiet(1.5)
@@ -162,9 +164,8 @@ async def test_a_policy_change_that_names_no_regions_keeps_the_jurisdiction(
     unchanged = {"policy": {"event_types": ["CertificateIssued"], "fields": ["level"]}}
     again = await service.call("PUT", f"/v1/partners/{partner_id}/policy", service.admin, unchanged)
     assert again.status_code == 200
-    assert (
-        again.json()["policy"]["regions"] == ["330000", "340000"] and again.json()["policy"]["version"] == 2
-    )
+    assert again.json()["policy"]["regions"] == ["330000", "340000"]
+    assert again.json()["policy"]["version"] == 2
     path = f"/v1/partners/{partner_id}/policy/versions"
     versions = (await service.call("GET", path, service.admin)).json()["items"]
     assert [item["regions"] for item in versions] == [["330000", "340000"], ["330000", "340000"]]

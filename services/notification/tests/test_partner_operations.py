@@ -96,7 +96,8 @@ async def test_onboarding_records_the_basis_and_a_policy_change_is_a_new_version
         (2, ["certificate_number"]),
     ]
     own = await service.call("GET", "/v1/partners/me/policy", service.partner_token(partner["id"]))
-    assert own.json()["version"] == 2 and own.json()["event_types"] == [
+    assert own.json()["version"] == 2
+    assert own.json()["event_types"] == [
         "CertificateIssued",
         "CertificateCancelled",
     ]
@@ -172,7 +173,8 @@ async def test_an_event_type_withdrawn_from_the_policy_is_not_sent_at_all(start_
         )
         [withdrawn] = await service.deliveries_once("withdrawn")
         await quiet(1.5)
-        assert len(receiver.received) == 1 and withdrawn["attempts"] == 1
+        assert len(receiver.received) == 1
+        assert withdrawn["attempts"] == 1
 
 
 async def test_a_subscription_limited_to_a_region_gets_only_that_regions_events_including_later_ones(
@@ -190,7 +192,8 @@ async def test_a_subscription_limited_to_a_region_gets_only_that_regions_events_
             "regions": ["330500"],
         },
     )
-    assert answer.status_code == 201 and answer.json()["regions"] == ["330500"]
+    assert answer.status_code == 201
+    assert answer.json()["regions"] == ["330500"]
     huzhou, hefei = issued(), issued(household_region="340104")
     await service.publish("certificate", "CertificateIssued", huzhou)
     await service.publish("certificate", "CertificateIssued", hefei)
@@ -268,7 +271,8 @@ async def test_dead_letters_are_listed_filtered_and_replayed_with_the_same_webho
         tries = await receiver.got(3)
         assert {got.headers["webhook-id"] for got in tries} == {dead["id"]}
         [delivered] = await service.deliveries_once("delivered")
-        assert delivered["id"] == dead["id"] and delivered["attempts"] == 1
+        assert delivered["id"] == dead["id"]
+        assert delivered["attempts"] == 1
 
 
 async def test_a_partner_asks_for_its_deliveries_since_a_time_again_and_gets_them_in_order(
@@ -327,7 +331,8 @@ async def test_an_operator_lists_and_replays_dead_letters_from_the_command_line(
         [dead] = await service.deliveries_once("dead")
         listed = await cli(service, "dead-letters", "list", "--subscription", subscription["id"])
         assert [(row["id"], row["status"], row["attempts"]) for row in listed] == [(dead["id"], "dead", 2)]
-        assert "body" not in listed[0] and "url" not in listed[0]
+        assert "body" not in listed[0]
+        assert "url" not in listed[0]
         assert await cli(service, "dead-letters", "replay", "--subscription", subscription["id"]) == [
             {"replayed": 1}
         ]
@@ -366,7 +371,8 @@ async def test_a_redirecting_endpoint_is_retried_and_the_redirect_never_followed
             await service.publish("certificate", "CertificateIssued", issued())
             [dead] = await service.deliveries_once("dead")
             assert (dead["attempts"], dead["last_status_code"]) == (3, 307)
-            assert len(hits) == 3 and elsewhere.received == []
+            assert len(hits) == 3
+            assert elsewhere.received == []
         finally:
             server.shutdown()
             server.server_close()

@@ -31,7 +31,8 @@ async def test_an_admin_registers_a_partner_and_its_policy_is_published_for_the_
     assert partner["policy"] == {**CIVIL_AFFAIRS["policy"], "version": 1, "legal_basis": "", "purpose": ""}
 
     shown = await service.call("GET", f"/v1/partners/{partner['id']}", service.admin)
-    assert shown.status_code == 200 and shown.json() == partner
+    assert shown.status_code == 200
+    assert shown.json() == partner
 
     subscription = await service.js.pull_subscribe(
         service.naming.event_subject("notification", "PartnerRegistered"),
@@ -90,7 +91,8 @@ async def test_a_policy_naming_unknown_event_types_or_blank_fields_is_a_problem_
         service.admin,
         {"name": "交通运输局", "policy": {"event_types": ["CertificateIssued"], "fields": ["level", "  "]}},
     )
-    assert blank.status_code == 422 and blank.headers["content-type"].startswith("application/problem+json")
+    assert blank.status_code == 422
+    assert blank.headers["content-type"].startswith("application/problem+json")
     assert any("fields" in str(error.get("field", "")) for error in blank.json()["errors"])
 
     no_policy = await service.call("POST", "/v1/partners", service.admin, {"name": "交通运输局"})
@@ -101,7 +103,8 @@ async def test_a_policy_naming_unknown_event_types_or_blank_fields_is_a_problem_
 
 async def test_an_unknown_partner_is_not_found(service: NotificationService) -> None:
     answer = await service.call("GET", "/v1/partners/5e0d3c57-0000-4000-8000-000000000000", service.admin)
-    assert answer.status_code == 404 and answer.json()["code"] == "partner_not_found"
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "partner_not_found"
 
 
 async def test_registering_again_with_the_same_idempotency_key_answers_the_first_registration(
@@ -110,12 +113,14 @@ async def test_registering_again_with_the_same_idempotency_key_answers_the_first
     key = {"Idempotency-Key": "partner-civil-affairs-1"}
     first = await service.call("POST", "/v1/partners", service.admin, CIVIL_AFFAIRS, key)
     again = await service.call("POST", "/v1/partners", service.admin, CIVIL_AFFAIRS, key)
-    assert first.status_code == 201 and again.status_code in (200, 201)
+    assert first.status_code == 201
+    assert again.status_code in (200, 201)
     assert again.json() == first.json()
     other = await service.call(
         "POST", "/v1/partners", service.admin, {**CIVIL_AFFAIRS, "name": "人社局"}, key
     )
-    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
     assert len((await service.call("GET", "/v1/partners", service.admin)).json()["items"]) == 1
 
 
@@ -126,6 +131,7 @@ async def test_a_request_without_a_valid_token_is_refused(service: NotificationS
 
 async def test_the_service_answers_health_and_serves_its_openapi(service: NotificationService) -> None:
     health = await service.call("GET", "/health", None)
-    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
     paths = (await service.call("GET", "/openapi.json", None)).json()["paths"]
     assert {"/v1/partners", "/v1/partners/me/policy", "/v1/subscriptions", "/v1/deliveries"} <= set(paths)

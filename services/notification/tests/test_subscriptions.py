@@ -21,20 +21,23 @@ async def test_a_partner_subscribes_and_gets_a_standard_webhooks_secret_once(
     )
     assert answer.status_code == 201, answer.text
     created = answer.json()
-    assert created["url"] == receiver.url and created["event_types"] == ["CertificateIssued"]
+    assert created["url"] == receiver.url
+    assert created["event_types"] == ["CertificateIssued"]
     assert created["secret"].startswith("whsec_")
     assert len(base64.b64decode(created["secret"].removeprefix("whsec_"))) == 24
 
     listed = await service.call("GET", "/v1/subscriptions", token)
     assert listed.status_code == 200
     [item] = listed.json()["items"]
-    assert item["id"] == created["id"] and "secret" not in item
+    assert item["id"] == created["id"]
+    assert "secret" not in item
 
     # At rest the secret is sealed: not in the stored events, not in the read model.
     stored = await service.fetch("SELECT payload::text AS text FROM events")
     view = await service.fetch("SELECT secret FROM subscription_view WHERE id = $1", created["id"])
     assert all(created["secret"] not in row["text"] for row in stored)
-    assert view[0]["secret"].startswith("v1.") and created["secret"] not in view[0]["secret"]
+    assert view[0]["secret"].startswith("v1.")
+    assert created["secret"] not in view[0]["secret"]
 
 
 async def test_a_partner_sees_only_its_own_subscriptions(service: NotificationService) -> None:
@@ -54,7 +57,8 @@ async def test_event_types_outside_the_policy_are_forbidden(service: Notificatio
     )
     assert answer.status_code == 403
     problem = answer.json()
-    assert problem["code"] == "event_types_outside_policy" and "CertificateCancelled" in problem["detail"]
+    assert problem["code"] == "event_types_outside_policy"
+    assert "CertificateCancelled" in problem["detail"]
     assert (await service.call("GET", "/v1/subscriptions", token)).json()["items"] == []
 
 
@@ -101,7 +105,8 @@ async def test_subscribing_again_with_the_same_idempotency_key_answers_the_same_
     key = {"Idempotency-Key": "sub-1"}
     first = await service.call("POST", "/v1/subscriptions", token, body, key)
     again = await service.call("POST", "/v1/subscriptions", token, body, key)
-    assert first.status_code == 201 and again.json() == first.json()
+    assert first.status_code == 201
+    assert again.json() == first.json()
     assert again.headers.get("Idempotent-Replayed") == "true"
     other = await service.call(
         "POST", "/v1/subscriptions", token, {**body, "url": service.receiver().url}, key
@@ -118,4 +123,5 @@ async def test_a_token_of_an_unregistered_partner_cannot_subscribe(service: Noti
         token,
         {"url": service.receiver().url, "event_types": ["CertificateIssued"]},
     )
-    assert answer.status_code == 403 and answer.json()["code"] == "partner_not_registered"
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "partner_not_registered"

@@ -86,17 +86,28 @@ class PartnerForm:
         for name in ("legal_basis", "purpose"):
             if len(v[name]) > 2000:
                 add(name, N_("Write no more than 2000 characters."))
+        regions = lines_of(v["regions"])
+        if not regions:  # the admin grants the jurisdiction explicitly, the whole country too
+            add("regions", N_("Enter the regions the partner acts for, or 000000 for the whole country."))
+        elif any(not REGION_CODE.fullmatch(region) for region in regions) or len(regions) > 100:
+            add("regions", N_("Enter region codes of 6 digits, one a line."))
+        for name, error in self._contact_checks().items():
+            errors.setdefault(name, error)
+        return errors
+
+    def _contact_checks(self) -> dict[str, FieldError]:
+        v = self.values
+        errors: dict[str, FieldError] = {}
+
+        def add(name: str, message: str) -> None:
+            errors.setdefault(name, FieldError(name, message))
+
         contact = [v["contact_role"], v["contact_email"], v["contact_phone"]]
         if any(contact) and not v["contact_name"]:
             add("contact_name", N_("Enter the contact's name, or leave the contact empty."))
         for name, limit in (("contact_name", 100), ("contact_role", 100), ("contact_email", 200)):
             if len(v[name]) > limit:
                 add(name, _too_long(limit))
-        regions = lines_of(v["regions"])
-        if not regions:  # the admin grants the jurisdiction explicitly, the whole country too
-            add("regions", N_("Enter the regions the partner acts for, or 000000 for the whole country."))
-        elif any(not REGION_CODE.fullmatch(region) for region in regions) or len(regions) > 100:
-            add("regions", N_("Enter region codes of 6 digits, one a line."))
         if v["contact_email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v["contact_email"]):
             add("contact_email", N_("Enter an e-mail address like name@example.cn."))
         if len(v["contact_phone"]) > 30:

@@ -24,7 +24,8 @@ def test_production_needs_a_session_secret() -> None:
         oidc_issuer="https://id.example.gov.cn",
         public_url="https://portal.example.gov.cn",
     )
-    assert settings.secure_cookies and settings.secret == "x" * 48
+    assert settings.secure_cookies
+    assert settings.secret == "x" * 48
 
 
 def test_a_portal_that_names_no_environment_is_production(monkeypatch: pytest.MonkeyPatch) -> None:

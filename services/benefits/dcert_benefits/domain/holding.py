@@ -681,27 +681,41 @@ class Holding(Aggregate):
 
     # --- state -------------------------------------------------------------------------------
 
-    def apply(self, event: DomainEvent) -> None:
+    def _certificate_recorded(self, event: CertificateRecorded) -> None:
+        # Facts kept until now count from here (noted before the certificate is on file,
+        # as they always were: a move before it does not move it).
+        for waiting in self.waiting:
+            self._note_fact(waiting)
+        self.waiting = []
+        self.closed_on = self.closed_reason = None
+        self.certificate = CertificateOnFile(
+            number=event.certificate_number,
+            category=event.category,
+            level=event.level,
+            issued_on=event.issued_on,
+            expires_on=event.expires_on,
+            household_region=event.household_region,
+            agent_refs=tuple(event.agent_refs),
+            residence_region=event.residence_region,
+            birth_date=event.birth_date,
+            applied_on=event.applied_on,
+        )
+
+    def _fact_recorded(self, event: FactRecorded) -> None:
+        self.facts[(event.partner_id, event.fact_id)] = (
+            event.fact_type,
+            event.effective_date,
+            details_digest(event.details),
+        )
+        if self.certificate is None:
+            self.waiting.append(event)  # counts once a certificate is on file
+        else:
+            self._note_fact(event)
+
+    def apply(self, event: DomainEvent) -> None:  # noqa: C901 (one flat case per event type)
         match event:
             case CertificateRecorded():
-                # Facts kept until now count from here (noted before the certificate is on file,
-                # as they always were: a move before it does not move it).
-                for waiting in self.waiting:
-                    self._note_fact(waiting)
-                self.waiting = []
-                self.closed_on = self.closed_reason = None
-                self.certificate = CertificateOnFile(
-                    number=event.certificate_number,
-                    category=event.category,
-                    level=event.level,
-                    issued_on=event.issued_on,
-                    expires_on=event.expires_on,
-                    household_region=event.household_region,
-                    agent_refs=tuple(event.agent_refs),
-                    residence_region=event.residence_region,
-                    birth_date=event.birth_date,
-                    applied_on=event.applied_on,
-                )
+                self._certificate_recorded(event)
             case CertificateRenewalRecorded():
                 assert self.certificate is not None
                 self.closed_on = None
@@ -735,15 +749,7 @@ class Holding(Aggregate):
                 handoff = self.handoffs[event.handoff_id]
                 self.handoffs[event.handoff_id] = replace(handoff, done=handoff.done | {event.step})
             case FactRecorded():
-                self.facts[(event.partner_id, event.fact_id)] = (
-                    event.fact_type,
-                    event.effective_date,
-                    details_digest(event.details),
-                )
-                if self.certificate is None:
-                    self.waiting.append(event)
-                else:
-                    self._note_fact(event)
+                self._fact_recorded(event)
             case BenefitActivated():
                 self.benefits[event.benefit] = BenefitState(
                     status="active",

@@ -124,7 +124,8 @@ async def submit_application(
 def _new(
     body: ApplicationCreate, principal: Principal, policy: CertificatePolicy, service: CertificateService
 ) -> NewApplication:
-    assert body.applicant is not None and body.declared_category is not None
+    assert body.applicant is not None
+    assert body.declared_category is not None
     policy.require_applying_for(
         principal, body.applicant.id_number, body.agent.id_number if body.agent else None
     )

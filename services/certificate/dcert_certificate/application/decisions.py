@@ -194,7 +194,8 @@ class DecisionCommands:
             application.issue_migration_certificate(migration_number, today, self.service.deadlines)
             return
         application.require_decidable()
-        assert application.to_region is not None and application.migration_number is not None
+        assert application.to_region is not None
+        assert application.migration_number is not None
         certificate.transfer(application.to_region, application.migration_number, application.id)
         await self.service.replace_card(uow, certificate, application, "transferred")
         certificate.close_matter(application.id)

@@ -210,9 +210,13 @@ class Person(Aggregate):
 
     def _verify_by_register(self, agent_ref: str) -> None:
         guardian, agency = self.guardians.get(agent_ref), self.agencies.get(agent_ref)
-        if guardian is not None and agency is not None and agency.status == "claimed":
-            if guardian.vouches_for(agency):
-                self.verify_agent(agent_ref, "household_register", guardian.until)
+        if (
+            guardian is not None
+            and agency is not None
+            and agency.status == "claimed"
+            and guardian.vouches_for(agency)
+        ):
+            self.verify_agent(agent_ref, "household_register", guardian.until)
 
     def verify_agent(self, agent_ref: str, basis: str, until: date | None) -> bool:
         """The evidence says `agent_ref` acts for the person (again, when renewed); False when

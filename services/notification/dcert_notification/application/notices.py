@@ -10,6 +10,7 @@ ids, kinds and channels only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 
@@ -68,10 +69,8 @@ class NoticeSender:
                 if claimed:
                     await asyncio.gather(*(self.send(notice) for notice in claimed))
                     continue
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), self.poll_seconds)
-                except TimeoutError:
-                    pass
         finally:
             for channel in self.channels.values():
                 if isinstance(channel, SmsChannel):
