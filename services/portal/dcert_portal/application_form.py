@@ -1,4 +1,4 @@
-"""The new-certificate form (matter `new`, API.md): what it asks, the API body it makes, and the
+"""The new-certificate form (matter `new`, docs/api.md): what it asks, the API body it makes, and the
 API's field errors (RFC 9457 `errors`) mapped back onto its fields, all of them at once."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class NewApplicationForm:
         )
 
     def body(self) -> dict[str, Any]:
-        """The API body (API.md, `POST /v1/applications`); the API is the judge of the values."""
+        """The API body (docs/api.md, `POST /v1/applications`); the API is the judge of the values."""
         v = self.values
         agent = (
             {

@@ -84,7 +84,7 @@ class CircumstancesNoted(DomainEvent):
 
 class BenefitHandoffOpened(DomainEvent):
     """A move across provinces: the old region passes the benefits on within 3 working days, the
-    new one decides within 10, and the person is told within 3 (DOMAIN.md)."""
+    new one decides within 10, and the person is told within 3 (docs/domain.md)."""
 
     handoff_id: str
     person_ref: str

@@ -1,6 +1,6 @@
 """The policy catalogue: each benefit's national frame and local rules, versioned by effective date.
 
-Amounts and some conditions are local (DOMAIN.md): a rule applies to its region and everything
+Amounts and some conditions are local (docs/domain.md): a rule applies to its region and everything
 under it from its `effective_from` on. For one holder, at one date, the rules in effect along the
 region's ancestry (national, province, city, county) are laid over each other, least local
 first, so the most local rule wins field by field and a local rule only names what it changes.
@@ -20,7 +20,7 @@ from .calendar import NATIONAL, ancestry
 class Activation(StrEnum):
     """The first month a benefit is paid for (local)."""
 
-    MONTH_OF_APPLICATION = "month_of_application"  # of the certificate application (DOMAIN.md)
+    MONTH_OF_APPLICATION = "month_of_application"  # of the certificate application (docs/domain.md)
     MONTH_OF_ISSUE = "month_of_issue"
     MONTH_AFTER_ISSUE = "month_after_issue"
     MONTH_OF_FACT = "month_of_fact"  # of the qualifying fact, e.g. the start of 低保

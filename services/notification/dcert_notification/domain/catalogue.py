@@ -1,6 +1,6 @@
 """What partners may be granted: the published event types by context, and the fact types.
 
-The one list of event types a data-sharing policy may name (docs/events.md and API.md). The
+The one list of event types a data-sharing policy may name (docs/events.md and docs/api.md). The
 service consumes exactly these contexts; an event type added to a context is grantable once it
 is added here.
 """
@@ -57,7 +57,7 @@ SOURCE_CONTEXTS: tuple[str, ...] = tuple(PARTNER_EVENT_TYPES)
 
 KNOWN_EVENT_TYPES: frozenset[str] = frozenset().union(*PARTNER_EVENT_TYPES.values())
 
-# The facts a partner agency may report to the benefits service (API.md, `POST /v1/facts`).
+# The facts a partner agency may report to the benefits service (docs/api.md, `POST /v1/facts`).
 FACT_TYPES: frozenset[str] = frozenset(
     {
         "low_income_started",
