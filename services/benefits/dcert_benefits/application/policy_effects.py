@@ -22,22 +22,6 @@ from ..domain.holding import Holding
 from ..domain.policies import Catalogue
 from ..domain.policy_history import RuleEffect
 
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS policy_effects (
-        benefit text NOT NULL,
-        version integer NOT NULL,
-        rule_id text NOT NULL,
-        region text NOT NULL,
-        effective_from date NOT NULL,
-        reached text NOT NULL DEFAULT '',
-        holders integer NOT NULL DEFAULT 0,
-        applied_at timestamptz,
-        PRIMARY KEY (benefit, version, rule_id)
-    )
-    """,
-]
-
 
 async def register_effects(
     conn: asyncpg.Connection, benefit: str, version: int, effects: Iterable[RuleEffect]
