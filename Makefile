@@ -1,6 +1,7 @@
 # make run    - install (once) and run the whole system: four services, the portal, embedded PostgreSQL and NATS
 # make test   - install (once) and run every test
 # make faults - the fault suite: the system under load, one fault per round, then checks (docs/fault-suite.md)
+# make schema-sql SERVICE=certificate - the SQL that brings a service's database to head, for a DBA (docs/adr/0010)
 
 PYTHON ?= python3
 VENV := .venv
@@ -21,7 +22,7 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv browser run test bench faults check clean-data
+.PHONY: venv browser run test bench faults schema-sql check clean-data
 
 venv: $(STAMP)
 
@@ -56,6 +57,11 @@ bench: venv
 # One round per fault (about 25 minutes); e.g. FAULTS_ARGS="--rounds kill:nats,wipe:nats --seed 7".
 faults: venv
 	$(PY) -m tests.faults $(FAULTS_ARGS)
+
+# alembic's `upgrade heads --sql` for every branch of the service's schema history.
+schema-sql: venv
+	@test -n "$(SERVICE)" || (echo "SERVICE=certificate|assessment|benefits|notification" >&2; exit 2)
+	@$(PY) -m dcert_shared.schema_history sql $(SERVICE)
 
 check: venv
 	$(VENV)/bin/ruff check .
