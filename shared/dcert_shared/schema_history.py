@@ -95,6 +95,11 @@ class SchemaHistory:
         config.set_main_option(
             "version_locations", os.pathsep.join(str(branch.versions) for branch in self.branches)
         )
+        # A written revision is formatted as the rest of the code is.
+        config.set_section_option("post_write_hooks", "hooks", "ruff")
+        config.set_section_option("post_write_hooks", "ruff.type", "module")
+        config.set_section_option("post_write_hooks", "ruff.module", "ruff")
+        config.set_section_option("post_write_hooks", "ruff.options", "format REVISION_SCRIPT_FILENAME")
         config.attributes.update(history=self, **attributes)
         return config
 
