@@ -189,13 +189,13 @@ async def migrate_schema(
 
 @asynccontextmanager
 async def alembic_connection(dsn: str, schema: str = "public") -> AsyncIterator[AsyncConnection]:
-    """A SQLAlchemy connection in a transaction, on asyncpg set up as the pool's connections are
+    """A SQLAlchemy connection in a transaction, on asyncpg with `schema` alone on its search path
     (alembic works through SQLAlchemy; the transaction commits when the block ends well)."""
     engine = create_async_engine(
         "postgresql+asyncpg://",
         poolclass=NullPool,
         async_creator=lambda: asyncpg.connect(
-            dsn, timeout=10, server_settings=connection_settings(schema, "dcert-migrate")
+            dsn, server_settings=connection_settings(schema, "dcert-migrate")
         ),
     )
     try:
