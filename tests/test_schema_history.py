@@ -5,16 +5,32 @@ a DBA runs; the declared tables and the revisions never drift apart."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import pytest
 
+from dcert_assessment.bootstrap import create_app as create_assessment
+from dcert_assessment.settings import AssessmentSettings
+from dcert_benefits.bootstrap import create_app as create_benefits
+from dcert_benefits.settings import BenefitsSettings
+from dcert_certificate.bootstrap import create_app as create_certificate
+from dcert_certificate.settings import CertificateSettings
+from dcert_notification.bootstrap import create_app as create_notification
+from dcert_notification.settings import NotificationSettings
 from dcert_shared.db import alembic_connection, migrate_schema
 from dcert_shared.embedded import ensure_databases
 from dcert_shared.schema_history import SchemaHistory, history_of, upgrade_sql
-from dcert_shared.testing import SESSION_TOKEN
+from dcert_shared.testing import SESSION_TOKEN, SettingsMaker, running_service
 
 SERVICES = ["certificate", "assessment", "benefits", "notification"]
+# How each service is built, and the streams of the contexts it consumes.
+APPS: dict[str, tuple[Any, type[Any], tuple[str, ...]]] = {
+    "certificate": (create_certificate, CertificateSettings, ("assessment", "benefits")),
+    "assessment": (create_assessment, AssessmentSettings, ("certificate",)),
+    "benefits": (create_benefits, BenefitsSettings, ("certificate", "notification")),
+    "notification": (create_notification, NotificationSettings, ("certificate", "assessment", "benefits")),
+}
 
 # What a schema is, as PostgreSQL keeps it: tables (logged or not, storage options), columns,
 # constraints, indexes, triggers and functions, in the connection's schema.
@@ -128,3 +144,17 @@ async def test_replicas_starting_together_upgrade_once(fresh_database: str) -> N
         assert await conn.fetchval("SELECT count(*) FROM signing_keys") == 0
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_a_service_starts_and_serves_on_a_database_from_before_the_history(
+    service: str, service_settings: SettingsMaker
+) -> None:
+    create_app, settings_class, upstream = APPS[service]
+    settings = service_settings(settings_class)
+    await made_before_the_history(settings.database_url, history_of(service))
+    async with running_service(create_app, settings, upstream) as running:
+        ready = await running.http.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+    assert await recorded(settings.database_url)  # recognised, recorded
+    assert await differences(settings.database_url, history_of(service)) == []
