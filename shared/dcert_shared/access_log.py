@@ -28,6 +28,8 @@ from .auth import CurrentPrincipal, Principal
 from .ids import keyed_hash, mask_numbers
 
 # Three years and a leap day: no row younger than this can be deleted, by any setting or hand.
+# The database's trigger holds the same floor (`access_log_kept`, revision shared_0001): a
+# change of it is a revision too (docs/adr/0010).
 RETENTION_FLOOR_DAYS: Final = 1096
 PURPOSE_MAX_LENGTH: Final = 200
 # The tables whose rows `prune` may remove (those a service has): a service's own log, and the
