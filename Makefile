@@ -3,6 +3,7 @@
 # make test-fast - the unit tests alone (no servers), in under a minute
 # make lock   - pin the dependencies anew in uv.lock after a pyproject changed
 # make faults - the fault suite: the system under load, one fault per round, then checks (docs/fault-suite.md)
+# make schema-sql SERVICE=certificate - the SQL that brings a service's database to head, for a DBA (docs/adr/0010)
 
 PYTHON ?= python3
 VENV := .venv
@@ -25,7 +26,7 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv lock browser run test test-fast bench faults check lint typecheck imports clean-data
+.PHONY: venv lock browser run test test-fast bench faults schema-sql check lint typecheck imports clean-data
 
 venv: $(STAMP)
 
@@ -76,6 +77,11 @@ bench: venv
 # One round per fault (about 25 minutes); e.g. FAULTS_ARGS="--rounds kill:nats,wipe:nats --seed 7".
 faults: venv
 	$(PY) -m tests.faults $(FAULTS_ARGS)
+
+# alembic's `upgrade heads --sql` for every branch of the service's schema history.
+schema-sql: venv
+	@test -n "$(SERVICE)" || (echo "SERVICE=certificate|assessment|benefits|notification" >&2; exit 2)
+	@$(PY) -m dcert_shared.schema_history sql $(SERVICE)
 
 # The rules the build enforces: lint and format (ruff), types (mypy --strict on every package),
 # the shape of the imports (lint-imports, contracts in pyproject.toml). .pre-commit-config.yaml

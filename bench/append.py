@@ -25,10 +25,10 @@ from typing import ClassVar
 import asyncpg
 from system import bench_database
 
-from dcert_shared.db import create_pool, migrate
+from dcert_shared.db import create_pool, migrate, migrate_schema
 from dcert_shared.envelope import Actor, CommandContext, DomainEvent, EventRegistry
-from dcert_shared.store import SCHEMA, EventStore
-from dcert_shared.vault import SCHEMA as VAULT_SCHEMA
+from dcert_shared.schema_history import SchemaHistory
+from dcert_shared.store import EventStore
 from dcert_shared.vault import LocalKeyManager, Vault
 
 CONTEXT = CommandContext(actor=Actor(role="applicant", subject="bench"))
@@ -72,9 +72,10 @@ async def run_for(seconds: float, writers: int, write_once: Callable[[], Awaitab
 
 
 async def bench(dsn: str, seconds: float) -> None:
+    await migrate_schema(dsn, "public", SchemaHistory())
     pool = await create_pool(dsn, max_size=20)
     await migrate(
-        pool, [*SCHEMA, "CREATE TABLE IF NOT EXISTS raw_baseline (id uuid PRIMARY KEY, body jsonb NOT NULL)"]
+        pool, ["CREATE TABLE IF NOT EXISTS raw_baseline (id uuid PRIMARY KEY, body jsonb NOT NULL)"]
     )
     registry = EventRegistry()
     registry.register(BenchmarkRecorded)
@@ -105,7 +106,6 @@ async def bench(dsn: str, seconds: float) -> None:
 
 
 async def bench_sealing(pool: asyncpg.Pool, seconds: float) -> None:
-    await migrate(pool, VAULT_SCHEMA)
     registry = EventRegistry()
     registry.register(BenchmarkRecorded, BenchmarkSubmitted)
     store = EventStore(registry, "/dcert/bench", "bench.events.", Vault(LocalKeyManager(os.urandom(32))))

@@ -21,15 +21,13 @@ from datetime import date
 
 from system import bench_database
 
-from dcert_benefits.adapters import read_models
+from dcert_benefits.adapters import read_models, tables
 from dcert_benefits.application import runs
 from dcert_benefits.domain.calendar import Month
 from dcert_benefits.domain.events import registry
-from dcert_shared.db import create_pool, migrate
+from dcert_shared.db import create_pool, migrate, migrate_schema
 from dcert_shared.envelope import Actor, CommandContext
-from dcert_shared.store import SCHEMA as STORE_SCHEMA
 from dcert_shared.store import EventStore
-from dcert_shared.uow import SCHEMA as UOW_SCHEMA
 from dcert_shared.uow import EventSourcing
 
 CONTEXT = CommandContext(actor=Actor(role="admin", subject="bench"))
@@ -66,8 +64,9 @@ async def nothing_due(context: CommandContext) -> None:
 
 
 async def bench(dsn: str, holders: int, batch_size: int) -> None:
+    await migrate_schema(dsn, "public", tables.HISTORY)
     pool = await create_pool(dsn, max_size=4)
-    await migrate(pool, [*STORE_SCHEMA, *UOW_SCHEMA, *read_models.READ_MODELS.schema, *runs.SCHEMA])
+    await migrate(pool, read_models.READ_MODELS.schema)
     await migrate(pool, ["CREATE TABLE IF NOT EXISTS baseline_line (LIKE entitlement_line INCLUDING ALL)"])
     es = EventSourcing(
         pool, EventStore(registry(), "/dcert/benefits", "benefits.events."), [read_models.project]

@@ -20,8 +20,9 @@ from collections.abc import Awaitable, Callable
 
 from system import bench_database
 
-from dcert_shared.db import create_pool, migrate
-from dcert_shared.rate_limits import SCHEMA, SharedBuckets
+from dcert_shared.db import create_pool, migrate, migrate_schema
+from dcert_shared.rate_limits import SharedBuckets
+from dcert_shared.schema_history import SchemaHistory
 
 
 async def run_for(seconds: float, callers: int, once: Callable[[], Awaitable[object]]) -> float:
@@ -39,11 +40,11 @@ async def run_for(seconds: float, callers: int, once: Callable[[], Awaitable[obj
 
 
 async def bench(dsn: str, seconds: float) -> None:
+    await migrate_schema(dsn, "public", SchemaHistory())
     pool = await create_pool(dsn, max_size=20)
     await migrate(
         pool,
         [
-            *SCHEMA,
             "CREATE TABLE IF NOT EXISTS small_read (id int PRIMARY KEY, body text NOT NULL)",
             "INSERT INTO small_read SELECT n, md5(n::text) FROM generate_series(1, 10000) n ON CONFLICT DO NOTHING",
         ],

@@ -29,6 +29,8 @@ from .auth import CurrentPrincipal, Principal
 from .ids import keyed_hash, mask_numbers
 
 # Three years and a leap day: no row younger than this can be deleted, by any setting or hand.
+# The database's trigger holds the same floor (`access_log_kept`, revision shared_0001): a
+# change of it is a revision too (docs/adr/0010).
 RETENTION_FLOOR_DAYS: Final = 1096
 PURPOSE_MAX_LENGTH: Final = 200
 # The tables whose rows `prune` may remove (those a service has): a service's own log, and the
@@ -62,72 +64,6 @@ DEFAULT_PURPOSES: Final = {
     "partner": "partner_sharing",
     "admin": "supervision",
 }
-
-_APPEND_ONLY = f"""
-CREATE OR REPLACE FUNCTION access_log_kept() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        IF OLD.read_at < now() - make_interval(days => {RETENTION_FLOOR_DAYS}) THEN
-            RETURN OLD;
-        END IF;
-    END IF;
-    RAISE EXCEPTION 'the access log is kept: % of % refused', TG_OP, TG_TABLE_NAME
-        USING HINT = 'rows are removed only past the retention, by the retention job';
-END $$
-"""
-
-
-def append_only(table: str) -> list[str]:
-    """Triggers that make `table` (with a `read_at` column) append-only, as described above."""
-    return [
-        _APPEND_ONLY,
-        f"""
-        DO $$ BEGIN
-            CREATE TRIGGER {table}_rows_kept BEFORE UPDATE OR DELETE ON {table}
-                FOR EACH ROW EXECUTE FUNCTION access_log_kept();
-        EXCEPTION WHEN duplicate_object THEN NULL; END $$
-        """,
-        f"""
-        DO $$ BEGIN
-            CREATE TRIGGER {table}_not_truncated BEFORE TRUNCATE ON {table}
-                FOR EACH STATEMENT EXECUTE FUNCTION access_log_kept();
-        EXCEPTION WHEN duplicate_object THEN NULL; END $$
-        """,
-    ]
-
-
-SCHEMA: list[str] = [
-    # The benefits service's first log (actor_role, resource, at) is kept aside, not lost.
-    """
-    DO $$ BEGIN
-        IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
-                   AND table_name = 'access_log' AND column_name = 'actor_role') THEN
-            ALTER TABLE access_log RENAME TO access_log_before_v1;
-        END IF;
-    END $$
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS access_log (
-        id bigserial PRIMARY KEY,
-        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
-        read_at timestamptz NOT NULL DEFAULT now(),
-        person_ref text NOT NULL,
-        reader_role text NOT NULL,
-        reader_subject text NOT NULL,
-        reader_region text,
-        reader_organisation text,
-        record_kind text NOT NULL,
-        record_ref text NOT NULL,
-        service text NOT NULL,
-        route text NOT NULL,
-        purpose text NOT NULL
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS access_log_person_read_at ON access_log (person_ref, read_at)",
-    # The relay reads in commit order (the gap problem, dcert_shared.store).
-    "CREATE INDEX IF NOT EXISTS access_log_commit_order ON access_log (transaction_id, id)",
-    *append_only("access_log"),
-]
 
 
 def opaque_ref(reference: str) -> str:

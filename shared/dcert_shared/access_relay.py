@@ -20,7 +20,6 @@ import asyncpg
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
-from .access_log import append_only
 from .broker import Naming, Topology
 from .consumer import Subscription
 from .envelope import DomainEvent, EventEnvelope, EventRegistry
@@ -56,32 +55,6 @@ _COLUMNS = (
     "read_at, person_ref, reader_role, reader_subject, reader_region, reader_organisation,"
     " record_kind, record_ref, route, purpose"
 )
-
-PERSON_VIEW_SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS person_access_log (
-        service text NOT NULL,
-        log_id bigint NOT NULL,
-        read_at timestamptz NOT NULL,
-        person_ref text NOT NULL,
-        reader_role text NOT NULL,
-        reader_subject text NOT NULL,
-        reader_region text,
-        reader_organisation text,
-        record_kind text NOT NULL,
-        record_ref text NOT NULL,
-        route text NOT NULL,
-        purpose text NOT NULL,
-        collected_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (service, log_id)
-    )
-    """,
-    """
-    CREATE INDEX IF NOT EXISTS person_access_log_newest
-        ON person_access_log (person_ref, read_at DESC, service DESC, log_id DESC)
-    """,
-    *append_only("person_access_log"),
-]
 
 
 def message_of(service: str, row: asyncpg.Record) -> tuple[bytes, dict[str, str]]:

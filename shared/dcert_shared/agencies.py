@@ -18,18 +18,6 @@ from .consumer import Handler, InboundEvent, typed
 from .envelope import EventEnvelope
 from .uow import UnitOfWork
 
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS agencies (
-        person_ref text NOT NULL,
-        agent_ref text NOT NULL,
-        verified_at timestamptz NOT NULL,
-        PRIMARY KEY (person_ref, agent_ref)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS agencies_by_agent ON agencies (agent_ref)",
-]
-
 
 class AgencyChanged(InboundEvent):
     """certificate.AgentVerified, AgentRefused or AgentEnded: who, for whom (keyed hashes)."""

@@ -41,7 +41,7 @@ from opentelemetry import metrics, trace
 from pydantic import BaseModel, ConfigDict
 
 from .broker import Naming, Topology
-from .db import add_column, is_outage
+from .db import is_outage
 from .envelope import Actor, EventEnvelope
 from .errors import ConcurrencyConflict
 from .loops import Run
@@ -75,54 +75,6 @@ def typed(
 
     return handle
 
-
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS inbox (
-        consumer text NOT NULL,
-        event_id uuid NOT NULL,
-        handled_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (consumer, event_id)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS dead_letters (
-        id bigserial PRIMARY KEY,
-        consumer text NOT NULL,
-        event_id uuid,
-        event_type text,
-        subject text NOT NULL,
-        message jsonb,
-        error text NOT NULL,
-        deliveries integer NOT NULL,
-        failed_at timestamptz NOT NULL DEFAULT now(),
-        replayed_at timestamptz
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS dead_letters_open ON dead_letters (consumer) WHERE replayed_at IS NULL",
-    # A dead letter that holds its lane (its later events are parked behind it), and one that an
-    # operator gave up for good.
-    add_column("dead_letters", "lane", "text"),
-    add_column("dead_letters", "discarded_at", "timestamptz"),
-    """
-    CREATE TABLE IF NOT EXISTS parked_events (
-        id bigserial PRIMARY KEY,
-        consumer text NOT NULL,
-        lane text NOT NULL,
-        event_id uuid NOT NULL,
-        event_type text NOT NULL,
-        subject text NOT NULL,
-        message jsonb NOT NULL,
-        attempts integer NOT NULL DEFAULT 0,
-        error text,
-        next_try_at timestamptz NOT NULL DEFAULT now(),
-        dead boolean NOT NULL DEFAULT false,
-        parked_at timestamptz NOT NULL DEFAULT now(),
-        CONSTRAINT parked_events_once UNIQUE (consumer, event_id)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS parked_events_lanes ON parked_events (consumer, lane, id)",
-]
 
 _meter = metrics.get_meter("dcert")
 _handled = _meter.create_counter("dcert.consumer.handled", description="Events handled")

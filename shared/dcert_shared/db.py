@@ -1,8 +1,10 @@
 """PostgreSQL access: the asyncpg pool, JSON codecs, schema isolation and migrations.
 
-Each service owns one database; tests isolate themselves by schema (`search_path`). Read models
-are declared as SQLModel tables on a registry of the service's own, and their DDL is generated
-from those declarations, so the table shape is written once.
+Each service owns one database; tests isolate themselves by schema (`search_path`). Every table
+is declared once and its DDL generated from the declaration: the write side's tables as
+SQLAlchemy metadata whose history alembic keeps (`migrate_schema`, docs/adr/0010), read models as
+SQLModel tables on a registry of the service's own, built anew when their shape changes
+(`ReadModels`).
 """
 
 from __future__ import annotations
@@ -10,14 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import asyncpg
 from sqlalchemy import MetaData
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateIndex, CreateTable
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+if TYPE_CHECKING:
+    from .schema_history import SchemaHistory
 
 log = logging.getLogger(__name__)
 
@@ -144,53 +153,56 @@ def ddl_for(metadata: MetaData) -> list[str]:
     return statements
 
 
-def add_column(table: str, column: str, definition: str) -> str:
-    """DDL adding a column unless it is there: unlike `ADD COLUMN IF NOT EXISTS`, it takes no
-    lock on the table when the column exists, so a start never waits on a busy table."""
-    return (
-        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema ="
-        f" coalesce(current_setting('dcert.schema', true), current_schema()) AND table_name = '{table}' AND column_name = '{column}') THEN"
-        f" ALTER TABLE {table} ADD COLUMN {column} {definition}; END IF; END $$"
-    )
+_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext(coalesce(current_setting('dcert.schema', true), current_schema()) || ':migrate'))"
 
 
 async def migrate(pool: asyncpg.Pool, statements: Iterable[str]) -> None:
-    """Apply idempotent DDL under an advisory lock, so replicas starting together do not race.
-    The pool's first schema receives what is created."""
-    async with pool.acquire() as conn:
-        await migrate_on(conn, statements)
+    """Apply idempotent DDL of tables outside any schema history (a test's, a benchmark's) under
+    the migration lock, so concurrent callers do not race. The pool's first schema receives it."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(_MIGRATION_LOCK)
+        for statement in statements:
+            await conn.execute(statement)
 
 
 async def migrate_schema(
     dsn: str,
     schema: str,
-    statements: Iterable[str],
+    history: SchemaHistory,
     then: Callable[[asyncpg.Connection], Awaitable[object]] | None = None,
 ) -> None:
-    """`migrate`, on a connection of its own whose only schema is `schema`; `then` runs in the
-    same transaction, under the same lock, after the DDL."""
+    """Upgrade `schema` to the head of every branch of `history` (docs/adr/0010), on a connection of
+    its own whose only schema is `schema`, in one transaction under the migration lock: replicas
+    starting together wait for the first, then find nothing left to do. `then` runs in the same
+    transaction, under the same lock, after the upgrade."""
     if schema != "public":
         await create_schema(dsn, schema)
-    conn = await asyncpg.connect(dsn, server_settings=connection_settings(schema, "dcert-migrate"))
-    try:
-        await migrate_on(conn, statements, then)
-    finally:
-        await conn.close()
-
-
-async def migrate_on(
-    conn: asyncpg.Connection,
-    statements: Iterable[str],
-    then: Callable[[asyncpg.Connection], Awaitable[object]] | None = None,
-) -> None:
-    async with conn.transaction():
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(coalesce(current_setting('dcert.schema', true), current_schema()) || ':migrate'))"
-        )
-        for statement in statements:
-            await conn.execute(statement)
+    async with alembic_connection(dsn, schema) as connection:
+        await connection.exec_driver_sql(_MIGRATION_LOCK)
+        conn = (await connection.get_raw_connection()).driver_connection
+        assert conn is not None
+        adopted = await history.adopt(conn, await connection.run_sync(history.recorded))
+        await connection.run_sync(history.upgrade, adopted)
         if then is not None:
             await then(conn)
+
+
+@asynccontextmanager
+async def alembic_connection(dsn: str, schema: str = "public") -> AsyncIterator[AsyncConnection]:
+    """A SQLAlchemy connection in a transaction, on asyncpg with `schema` alone on its search path
+    (alembic works through SQLAlchemy; the transaction commits when the block ends well)."""
+    engine = create_async_engine(
+        "postgresql+asyncpg://",
+        poolclass=NullPool,
+        async_creator=lambda: asyncpg.connect(
+            dsn, server_settings=connection_settings(schema, "dcert-migrate")
+        ),
+    )
+    try:
+        async with engine.begin() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 from opentelemetry import metrics
 
 from .broker import Naming, PipelinedPublisher, StreamLimits, Topology, connect, event_stream_config
-from .db import create_pool, migrate
+from .db import create_pool, migrate_schema
 from .loops import LoopState, Run
+from .schema_history import SchemaHistory
 from .store import (
-    SCHEMA,
     START,
     Checkpoint,
     checkpoint_of,
@@ -229,8 +229,8 @@ class OutboxRelay:
 
 async def _main(args: argparse.Namespace) -> None:
     naming = Naming(args.prefix)
+    await migrate_schema(args.database_url, args.schema, SchemaHistory())
     pool = await create_pool(args.database_url, args.schema, application_name="outbox-relay")
-    await migrate(pool, SCHEMA)
     stream = naming.event_stream(args.context)
     relay: OutboxRelay | None = None
 

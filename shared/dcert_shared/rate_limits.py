@@ -41,16 +41,6 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 SHARED_TIMEOUT_SECONDS: Final = 1.0
 _OUTAGE_LOG_SECONDS: Final = 60.0
 
-SCHEMA = [
-    """
-    CREATE UNLOGGED TABLE IF NOT EXISTS rate_limit_buckets (
-        key bytea PRIMARY KEY,
-        tat double precision NOT NULL,
-        admitted boolean NOT NULL
-    ) WITH (fillfactor = 70)
-    """,
-]
-
 # GCRA in one statement on the database's clock. $2: seconds per request, $3: the burst's
 # tolerance. `admitted` keeps the decision of the last request, so RETURNING can tell it.
 _TAKE = """
@@ -222,7 +212,6 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 __all__ = [
-    "SCHEMA",
     "Buckets",
     "LocalBuckets",
     "RateLimited",

@@ -44,31 +44,6 @@ from .uow import Projector
 
 log = logging.getLogger(__name__)
 
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS read_model_sets (
-        fingerprint text PRIMARY KEY,
-        schema_name text NOT NULL,
-        inline boolean NOT NULL DEFAULT false,
-        built boolean NOT NULL DEFAULT false,
-        transaction_id xid8 NOT NULL DEFAULT '0',
-        position bigint NOT NULL DEFAULT 0,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        switched_at timestamptz NOT NULL DEFAULT now()
-    )
-    """,
-    # A writer's first statement: wait for any switch of mode to end, then read its shape's
-    # mode in a snapshot taken after the wait (a function's statements each take their own).
-    """
-    CREATE OR REPLACE FUNCTION dcert_begin_write(lock_key text, wanted text) RETURNS boolean
-    LANGUAGE plpgsql VOLATILE AS $$
-    BEGIN
-        PERFORM pg_advisory_xact_lock_shared(hashtextextended(lock_key, 0));
-        RETURN coalesce((SELECT inline FROM read_model_sets WHERE fingerprint = wanted), false);
-    END $$
-    """,
-]
-
 _EVENT_COLUMNS = (
     "position, transaction_id, event_id, stream_id, version, event_type, schema_version,"
     " payload, metadata, recorded_at"

@@ -25,13 +25,7 @@ from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from . import access_log as access_log_module
-from . import agencies as agencies_module
-from . import consumer as consumer_module
 from . import rate_limits as rate_limits_module
-from . import read_models as read_models_module
-from . import store as store_module
-from . import uow as uow_module
-from . import vault as vault_module
 from .access_relay import ACCESS_CONTEXT, AccessLogRelay
 from .auth import DevIssuer, TokenVerifier, dev_auth_router
 from .broker import (
@@ -62,6 +56,7 @@ from .pruning import prune
 from .rate_limits import RateLimiter, SharedBuckets
 from .read_models import ReadModelKeeper
 from .restore import rebase_if_restored
+from .schema_history import SchemaHistory
 from .settings import ServiceSettings
 from .store import EventStore
 from .telemetry import command_context, instrument_app, instrument_asyncpg, setup_telemetry
@@ -117,7 +112,7 @@ class ServiceRuntime:
         *,
         context: str,
         registry: EventRegistry,
-        schema: Sequence[str] = (),
+        schema: SchemaHistory = SchemaHistory(),
         read_models: ReadModels | None = None,
         projectors: Iterable[Projector] = (),
         stream_limits: StreamLimits | None = None,
@@ -128,7 +123,7 @@ class ServiceRuntime:
         self.settings = settings
         self.context = context
         self.registry = registry
-        self.schema = list(schema)
+        self.schema = schema
         self.read_models = read_models
         self.projectors = list(projectors)
         self.subscriptions: list[Subscription] = []
@@ -206,17 +201,7 @@ class ServiceRuntime:
         await migrate_schema(
             settings.database_url,
             settings.database_schema,
-            [
-                *store_module.SCHEMA,
-                *uow_module.SCHEMA,
-                *consumer_module.SCHEMA,
-                *vault_module.SCHEMA,
-                *access_log_module.SCHEMA,
-                *read_models_module.SCHEMA,
-                *agencies_module.SCHEMA,
-                *rate_limits_module.SCHEMA,
-                *self.schema,
-            ],
+            self.schema,
             # Before anything is written: ids of another cluster (a logical restore) rebased.
             then=rebase_if_restored,
         )

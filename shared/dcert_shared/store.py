@@ -20,53 +20,11 @@ from typing import Any
 
 import asyncpg
 
-from .db import add_column
 from .envelope import CommandContext, DomainEvent, EventEnvelope, EventRegistry
 from .errors import ConcurrencyConflict
 from .vault import Vault
 
 log = logging.getLogger(__name__)
-
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS events (
-        position bigserial PRIMARY KEY,
-        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
-        event_id uuid NOT NULL UNIQUE,
-        stream_id text NOT NULL,
-        version integer NOT NULL,
-        event_type text NOT NULL,
-        schema_version integer NOT NULL,
-        payload jsonb NOT NULL,
-        metadata jsonb NOT NULL,
-        recorded_at timestamptz NOT NULL DEFAULT now(),
-        CONSTRAINT events_stream_version UNIQUE (stream_id, version)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS events_global_order ON events (transaction_id, position)",
-    """
-    CREATE TABLE IF NOT EXISTS outbox (
-        position bigserial PRIMARY KEY,
-        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
-        message_id uuid NOT NULL UNIQUE,
-        subject text NOT NULL,
-        headers jsonb NOT NULL,
-        body text NOT NULL,
-        recorded_at timestamptz NOT NULL DEFAULT now()
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS outbox_global_order ON outbox (transaction_id, position)",
-    """
-    CREATE TABLE IF NOT EXISTS checkpoints (
-        name text PRIMARY KEY,
-        transaction_id xid8 NOT NULL DEFAULT '0',
-        position bigint NOT NULL DEFAULT 0,
-        updated_at timestamptz NOT NULL DEFAULT now()
-    )
-    """,
-    # Where a relay's last message landed in its stream (its JetStream sequence).
-    add_column("checkpoints", "stream_sequence", "bigint NOT NULL DEFAULT 0"),
-]
 
 _SELECT_EVENTS = (
     "SELECT position, transaction_id, event_id, stream_id, version, event_type, schema_version,"

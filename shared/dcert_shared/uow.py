@@ -34,19 +34,6 @@ T = TypeVar("T")
 
 Projector = Callable[[asyncpg.Connection, EventEnvelope, DomainEvent], Awaitable[None]]
 
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS idempotency_keys (
-        principal text NOT NULL,
-        key text NOT NULL,
-        request_hash text NOT NULL,
-        response jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (principal, key)
-    )
-    """,
-]
-
 _meter = metrics.get_meter("dcert")
 _events_appended = _meter.create_counter("dcert.events.appended", description="Events appended")
 _conflicts = _meter.create_counter("dcert.commands.conflicts", description="Commands decided again")

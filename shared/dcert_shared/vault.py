@@ -23,18 +23,6 @@ from typing import Any, Final, Protocol
 import asyncpg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS person_keys (
-        person_ref text PRIMARY KEY,
-        master_key_id text NOT NULL,
-        wrapped_key bytea,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        erased_at timestamptz
-    )
-    """,
-]
-
 TOKEN_VERSION: Final = "v1."
 _NONCE_BYTES: Final = 12
 KEY_BYTES: Final = 32

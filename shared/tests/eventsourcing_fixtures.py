@@ -8,13 +8,11 @@ import asyncpg
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.broker import StreamLimits
-from dcert_shared.consumer import SCHEMA as CONSUMER_SCHEMA
-from dcert_shared.db import create_pool, migrate
+from dcert_shared.db import create_pool, migrate, migrate_schema
 from dcert_shared.envelope import DomainEvent, EventEnvelope, EventRegistry
 from dcert_shared.errors import Conflict
-from dcert_shared.store import SCHEMA as STORE_SCHEMA
+from dcert_shared.schema_history import SchemaHistory
 from dcert_shared.store import EventStore
-from dcert_shared.uow import SCHEMA as UOW_SCHEMA
 from dcert_shared.uow import EventSourcing
 
 
@@ -94,6 +92,7 @@ async def project_ticket(conn: asyncpg.Connection, envelope: EventEnvelope, even
 
 async def event_sourcing(dsn: str, prefix: str = "", pool_size: int = 10) -> EventSourcing:
     pool = await create_pool(dsn, max_size=pool_size)
-    await migrate(pool, [*STORE_SCHEMA, *UOW_SCHEMA, *CONSUMER_SCHEMA, *READ_MODEL])
+    await migrate_schema(dsn, "public", SchemaHistory())
+    await migrate(pool, READ_MODEL)
     subject_prefix = f"{prefix}.tickets.events." if prefix else "tickets.events."
     return EventSourcing(pool, EventStore(registry(), "/dcert/tickets", subject_prefix), [project_ticket])

@@ -11,12 +11,12 @@ import asyncpg
 import pytest
 from pydantic import ValidationError
 
-from dcert_shared.access_log import SCHEMA, Reader, prune, record_reads, stated_purpose
-from dcert_shared.access_relay import ACCESS_CONTEXT, PERSON_VIEW_SCHEMA, AccessLogRelay
+from dcert_shared.access_log import Reader, prune, record_reads, stated_purpose
+from dcert_shared.access_relay import ACCESS_CONTEXT, AccessLogRelay
 from dcert_shared.broker import Naming, StreamLimits, connect, ensure_stream, event_stream_config
-from dcert_shared.db import migrate
+from dcert_shared.db import migrate_schema
+from dcert_shared.schema_history import PERSON_ACCESS_LOG_BRANCH, SchemaHistory
 from dcert_shared.settings import ServiceSettings
-from dcert_shared.store import SCHEMA as STORE_SCHEMA
 
 REVIEWER = Reader(role="reviewer", subject="reviewer-7", region="330502")
 CERTIFICATE_NUMBER = "33050219600101001X41"
@@ -25,7 +25,9 @@ CERTIFICATE_NUMBER = "33050219600101001X41"
 @pytest.fixture
 async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
     async with asyncpg.create_pool(fresh_database, min_size=1, max_size=4) as created:
-        await migrate(created, [*STORE_SCHEMA, *SCHEMA, *PERSON_VIEW_SCHEMA])
+        await migrate_schema(
+            fresh_database, "public", SchemaHistory().with_branches(PERSON_ACCESS_LOG_BRANCH)
+        )
         yield created
 
 
@@ -122,8 +124,8 @@ async def test_the_first_log_of_the_benefits_service_is_kept_aside_not_lost(fres
             "INSERT INTO access_log (actor_role, actor_subject, person_ref, resource)"
             " VALUES ('admin', 'a', 'person-a', 'benefits')"
         )
-        await migrate(pool, SCHEMA)
-        await migrate(pool, SCHEMA)
+        await migrate_schema(fresh_database, "public", SchemaHistory())
+        await migrate_schema(fresh_database, "public", SchemaHistory())
         assert await pool.fetchval("SELECT count(*) FROM access_log_before_v1") == 1
         assert await read(pool, REVIEWER, ("person-a", "application-1")) == 1
 

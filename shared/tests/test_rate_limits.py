@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from dcert_shared.db import create_pool, migrate_schema
 from dcert_shared.rate_limits import (
-    SCHEMA,
     LocalBuckets,
     RateLimited,
     RateLimiter,
@@ -23,6 +22,7 @@ from dcert_shared.rate_limits import (
     client_address,
     prune,
 )
+from dcert_shared.schema_history import SchemaHistory
 from dcert_shared.settings import ServiceSettings
 
 TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8")]
@@ -67,7 +67,7 @@ def test_without_trusted_proxies_the_header_is_never_read() -> None:
 
 @pytest.fixture
 async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate_schema(fresh_database, "public", SCHEMA)
+    await migrate_schema(fresh_database, "public", SchemaHistory())
     opened = await create_pool(fresh_database)
     yield opened
     await opened.close()

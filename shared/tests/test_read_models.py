@@ -11,15 +11,12 @@ import asyncpg
 import pytest
 
 from dcert_dev.testing import eventually
-from dcert_shared.consumer import SCHEMA as CONSUMER_SCHEMA
 from dcert_shared.db import ReadModels, create_pool, migrate_schema
 from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.loops import Loops
-from dcert_shared.read_models import SCHEMA as READ_MODELS_SCHEMA
 from dcert_shared.read_models import ReadModelKeeper
-from dcert_shared.store import SCHEMA as STORE_SCHEMA
+from dcert_shared.schema_history import SchemaHistory
 from dcert_shared.store import EventStore
-from dcert_shared.uow import SCHEMA as UOW_SCHEMA
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from .eventsourcing_fixtures import READ_MODEL, Ticket, project_ticket, registry
@@ -52,7 +49,7 @@ class Version:
 
 
 async def start_version(dsn: str, shape: ReadModels, *, tail: bool = True, pool_size: int = 10) -> Version:
-    await migrate_schema(dsn, "public", [*STORE_SCHEMA, *UOW_SCHEMA, *CONSUMER_SCHEMA, *READ_MODELS_SCHEMA])
+    await migrate_schema(dsn, "public", SchemaHistory())
     store = EventStore(registry(), "/dcert/tickets", "tickets.events.")
     keeper = ReadModelKeeper(
         shape, store, [project_ticket], dsn=dsn, service_schema="public", service_name="tickets"

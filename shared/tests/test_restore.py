@@ -13,24 +13,21 @@ import pytest
 
 from dcert_dev.embedded import EmbeddedPostgres, ensure_databases
 from dcert_shared.broker import Naming, connect, ensure_stream, event_stream_config
-from dcert_shared.consumer import SCHEMA as CONSUMER_SCHEMA
 from dcert_shared.db import create_pool, migrate_schema
 from dcert_shared.envelope import Actor, CommandContext
 from dcert_shared.outbox import OutboxRelay
 from dcert_shared.restore import rebase_if_restored
-from dcert_shared.store import SCHEMA as STORE_SCHEMA
+from dcert_shared.schema_history import SchemaHistory
 from dcert_shared.store import START, EventStore
-from dcert_shared.uow import SCHEMA as UOW_SCHEMA
 from dcert_shared.uow import EventSourcing, UnitOfWork
 
 from .eventsourcing_fixtures import TEST_LIMITS, Ticket, registry
 
 CONTEXT = CommandContext(actor=Actor(role="clerk", subject="c-1"))
-SCHEMAS = [*STORE_SCHEMA, *UOW_SCHEMA, *CONSUMER_SCHEMA]
 
 
 async def tickets(dsn: str, prefix: str) -> EventSourcing:
-    await migrate_schema(dsn, "public", SCHEMAS, then=rebase_if_restored)
+    await migrate_schema(dsn, "public", SchemaHistory(), then=rebase_if_restored)
     pool = await create_pool(dsn)
     return EventSourcing(pool, EventStore(registry(), "/dcert/tickets", f"{prefix}.tickets.events."))
 

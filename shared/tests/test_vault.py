@@ -10,8 +10,9 @@ import asyncpg
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from dcert_shared.db import migrate
-from dcert_shared.vault import SCHEMA, LocalKeyManager, PersonErased, UnknownMasterKey, Vault
+from dcert_shared.db import migrate_schema
+from dcert_shared.schema_history import SchemaHistory
+from dcert_shared.vault import LocalKeyManager, PersonErased, UnknownMasterKey, Vault
 
 FINDINGS = {"findings": "双耳感音神经性聋", "measurements": {"hearing_loss_db": 85}}
 
@@ -19,7 +20,7 @@ FINDINGS = {"findings": "双耳感音神经性聋", "measurements": {"hearing_lo
 @pytest.fixture
 async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
     async with asyncpg.create_pool(fresh_database, min_size=1, max_size=4) as created:
-        await migrate(created, SCHEMA)
+        await migrate_schema(fresh_database, "public", SchemaHistory())
         yield created
 
 

@@ -11,7 +11,7 @@ from dcert_shared.db import ReadModels
 from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 
-from .adapters import read_models
+from .adapters import read_models, tables
 from .api.routes import router
 from .application.assignment import Deadline
 from .application.commands import AssessmentCommands
@@ -29,6 +29,7 @@ def create_app(
         settings,
         context="assessment",
         registry=registry(),
+        schema=tables.HISTORY,
         read_models=ReadModels.of(read_models.ReadModel.metadata),
         projectors=[read_models.project],
     )

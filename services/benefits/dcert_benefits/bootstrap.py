@@ -12,12 +12,12 @@ from dcert_shared.ids import china_today
 from dcert_shared.runtime import ServiceRuntime, build_app, periodic
 from dcert_shared.telemetry import command_context
 
-from .adapters import read_models
+from .adapters import read_models, tables
 from .adapters.policy_files import load_catalogue
 from .api import handoffs, jobs, policies, reports
 from .api import runs as runs_api
 from .api.routes import router
-from .application import policy_effects, runs
+from .application import runs
 from .application.commands import BenefitsCommands
 from .application.policy_versions import PolicyVersions
 from .application.reactions import PARTNERS, BenefitsReactions
@@ -34,7 +34,7 @@ def create_app(settings: BenefitsSettings | None = None, today: Callable[[], dat
         settings,
         context="benefits",
         registry=registry(),
-        schema=[*read_models.SCHEMA, *policy_effects.SCHEMA, *runs.SCHEMA],
+        schema=tables.HISTORY,
         projectors=[read_models.project],
         read_models=read_models.READ_MODELS,
         intake_contexts=[PARTNERS],

@@ -11,13 +11,12 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from dcert_shared import access_relay
 from dcert_shared.auth import DevIssuer
 from dcert_shared.db import ReadModels
 from dcert_shared.ids import china_today
 from dcert_shared.runtime import Job, ServiceRuntime, build_app, periodic
 
-from .adapters import cards, death_reports, ecert, read_models
+from .adapters import cards, death_reports, ecert, read_models, tables
 from .api import access_log, agents, applications, certificates, people
 from .api import cards as cards_api
 from .api import death_reports as death_reports_api
@@ -46,7 +45,7 @@ def create_app(
         settings,
         context="certificate",
         registry=registry(),
-        schema=[*ecert.SCHEMA, *access_relay.PERSON_VIEW_SCHEMA],
+        schema=tables.HISTORY,
         read_models=ReadModels.of(
             read_models.ReadModel.metadata,
             cards.CardReadModel.metadata,

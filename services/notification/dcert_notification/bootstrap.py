@@ -7,8 +7,7 @@ from fastapi import FastAPI
 from dcert_shared.db import ReadModels
 from dcert_shared.runtime import ServiceRuntime, build_app
 
-from .adapters import deliveries, read_models
-from .adapters import people as people_state
+from .adapters import read_models, tables
 from .api import people
 from .api.routes import router
 from .api.webhooks import webhooks
@@ -27,7 +26,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         settings,
         context="notification",
         registry=registry(),
-        schema=[*deliveries.SCHEMA, *people_state.SCHEMA],
+        schema=tables.HISTORY,
         read_models=ReadModels.of(read_models.ReadModel.metadata),
         projectors=[read_models.project],
     )

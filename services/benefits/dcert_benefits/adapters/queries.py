@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
 from ..domain.calendar import Month
 from ..domain.eligibility import Circumstances
@@ -23,7 +24,6 @@ from .read_models import (
     BenefitPeriod,
     BenefitView,
     HandoffView,
-    PartnerFactPolicy,
     PolicyVersionView,
     circumstances_in,
 )
@@ -190,6 +190,19 @@ async def pending_rule_effects(db: Database) -> list[PendingRuleEffect]:
 
 
 # --- partners ----------------------------------------------------------------------------------
+
+
+class PartnerFactPolicy(BaseModel):
+    """The fact types a partner agency may report, and its jurisdiction (a row of
+    `partner_fact_policy`, kept from `PartnerRegistered` and `PartnerPolicyChanged`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partner_id: str
+    facts: list[str]
+    registered_at: datetime
+    policy_version: int
+    regions: list[str]
 
 
 async def partner_fact_policy(db: Database, partner_id: str) -> PartnerFactPolicy | None:

@@ -4,7 +4,8 @@ No identity number is stored: people are found by `person_ref` (the keyed hash).
 table keeps every paid stretch of a benefit (from, to, amount, household region), which is what
 a monthly run reads. Every table on `ReadModel` is rebuilt from the events when its shape
 changes (`READ_MODELS`, ADR 0004). `partner_fact_policy` is the one table fed by another
-context's events (`PartnerRegistered`, written by its consumer): it is plain `SCHEMA`, never dropped.
+context's events (`PartnerRegistered`, written by its consumer): it is write-side state, never dropped
+(`adapters/tables.py`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Column, text
+from sqlalchemy import Column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from dcert_shared.db import ReadModels, ddl_for
+from dcert_shared.db import ReadModels
 from dcert_shared.envelope import DomainEvent, EventEnvelope
 
 from ..domain.eligibility import Circumstances
@@ -149,33 +150,7 @@ class PolicyVersionView(ReadModel, table=True):
     recorded_at: datetime
 
 
-class ConsumerState(SQLModel, registry=registry()):
-    """Tables a consumer handler writes (not a projection of this service's events): never dropped."""
-
-
-class PartnerFactPolicy(ConsumerState, table=True):
-    """The fact types each partner agency may report, and its jurisdiction (from
-    `PartnerRegistered` and `PartnerPolicyChanged`)."""
-
-    __tablename__ = "partner_fact_policy"
-
-    partner_id: str = Field(primary_key=True)
-    facts: list[str] = Field(sa_column=Column(JSONB, nullable=False))
-    registered_at: datetime
-    policy_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
-    regions: list[str] = Field(
-        default_factory=lambda: ["000000"],
-        sa_column=Column(JSONB, nullable=False, server_default=text("'[\"000000\"]'::jsonb")),
-    )
-
-
 READ_MODELS = ReadModels.of(ReadModel.metadata)  # rebuilt from the events when their shape changes
-SCHEMA = [
-    *ddl_for(ConsumerState.metadata),
-    "ALTER TABLE partner_fact_policy ADD COLUMN IF NOT EXISTS policy_version integer NOT NULL DEFAULT 1",
-    # Partners registered before jurisdictions had the whole country (their events name none).
-    """ALTER TABLE partner_fact_policy ADD COLUMN IF NOT EXISTS regions jsonb NOT NULL DEFAULT '["000000"]'""",
-]
 
 
 def circumstances_in(row: Mapping[str, Any]) -> Circumstances:

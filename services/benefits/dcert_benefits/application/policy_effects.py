@@ -18,22 +18,6 @@ from ..domain.calendar import significant_digits
 from ..domain.holding import Holding
 from ..domain.policies import Catalogue
 
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS policy_effects (
-        benefit text NOT NULL,
-        version integer NOT NULL,
-        rule_id text NOT NULL,
-        region text NOT NULL,
-        effective_from date NOT NULL,
-        reached text NOT NULL DEFAULT '',
-        holders integer NOT NULL DEFAULT 0,
-        applied_at timestamptz,
-        PRIMARY KEY (benefit, version, rule_id)
-    )
-    """,
-]
-
 
 async def apply_policy_effects(
     es: EventSourcing, catalogue: Catalogue, context: CommandContext, batch_size: int = 200

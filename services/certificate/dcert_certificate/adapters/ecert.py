@@ -43,7 +43,6 @@ from ..offline_verify import (
 )
 
 __all__ = [
-    "SCHEMA",
     "CodeContent",
     "CurrentSigningKeyNotRetirable",
     "ECertificateSigner",
@@ -57,18 +56,6 @@ __all__ = [
     "online_code_refusal",
     "retire_signing_key",
     "rotate_signing_key",
-]
-
-SCHEMA = [
-    """
-    CREATE TABLE IF NOT EXISTS signing_keys (
-        key_id text PRIMARY KEY,
-        private_seed bytea NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        retired_at timestamptz NULL
-    )
-    """,
-    "ALTER TABLE signing_keys ADD COLUMN IF NOT EXISTS retired_at timestamptz NULL",
 ]
 
 # Held for the length of a transaction that creates, rotates or retires a key, so that replicas

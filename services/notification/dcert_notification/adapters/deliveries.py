@@ -22,90 +22,11 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
 
 from dcert_shared.access_log import Reader, record_reads
-from dcert_shared.db import ddl_for
 from dcert_shared.vault import Vault
 
-from ..domain.delivery import DeliveryStatus
 from ..domain.subscription import SECRET_PREFIX
-
-
-class QueueTable(SQLModel, registry=registry()):
-    pass
-
-
-class DeliveryRow(QueueTable, table=True):
-    __tablename__ = "deliveries"
-    __table_args__ = (
-        UniqueConstraint("subscription_id", "event_id", name="deliveries_once_per_subscription"),
-        Index("deliveries_partner", "partner_id", "seq"),
-    )
-
-    seq: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    id: str = Field(unique=True)  # the webhook-id
-    subscription_id: str
-    partner_id: str
-    event_id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), nullable=False))
-    event_type: str
-    order_key: str = Field(default="", sa_column_kwargs={"server_default": ""})
-    # Whose data the event carries (keyed hash): its delivery is recorded in the person's access log.
-    person_ref: str | None = None
-    region: str | None = None  # where the event is about: a jurisdiction narrowed later withdraws it
-    policy_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
-    body: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default=DeliveryStatus.PENDING.value)
-    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    last_status_code: int | None = None
-    last_error: str | None = None
-    next_attempt_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), server_default=text("now()"))
-    )
-    claimed_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    created_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
-    )
-    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-
-
-SCHEMA: list[str] = [
-    *ddl_for(QueueTable.metadata),
-    # Columns and indexes added since the first version (a queue is state: altered, never rebuilt).
-    "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS order_key text NOT NULL DEFAULT ''",
-    "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS policy_version integer NOT NULL DEFAULT 1",
-    "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS person_ref text",
-    # The household region the event is about (None: not known), for a jurisdiction narrowed later.
-    "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS region text",
-    "DROP INDEX IF EXISTS deliveries_pending_heads",
-    """
-    CREATE INDEX IF NOT EXISTS deliveries_pending_heads_by_key ON deliveries (subscription_id, order_key, seq)
-        WHERE status = 'pending'
-    """,
-    "CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (created_at) WHERE status = 'dead'",
-    # Where each certificate (and person) is registered, for subscriptions filtered by region:
-    # kept by the consumer from the events themselves (not a projection of this service's).
-    """
-    CREATE TABLE IF NOT EXISTS event_regions (
-        key text PRIMARY KEY,
-        region text NOT NULL
-    )
-    """,
-    """
-    CREATE OR REPLACE FUNCTION notify_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM pg_notify(coalesce(current_setting('dcert.schema', true), current_schema()) || '_deliveries', '');
-    RETURN NULL; END $$
-    """,
-    """
-    DO $$ BEGIN
-        CREATE TRIGGER deliveries_notify AFTER INSERT ON deliveries
-            FOR EACH STATEMENT EXECUTE FUNCTION notify_deliveries();
-    EXCEPTION WHEN duplicate_object THEN NULL; END $$
-    """,
-]
 
 
 @dataclass(frozen=True)

@@ -20,54 +20,6 @@ import asyncpg
 
 from dcert_shared.vault import Vault
 
-SCHEMA: list[str] = [
-    """
-    CREATE TABLE IF NOT EXISTS person_links (
-        key text PRIMARY KEY,
-        person_ref text NOT NULL,
-        agent_refs jsonb NOT NULL DEFAULT '[]',
-        card_delivery text
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS contacts (
-        person_ref text PRIMARY KEY,
-        language text NOT NULL DEFAULT 'zh-CN',
-        channels jsonb NOT NULL DEFAULT '["inbox"]',
-        sealed_phone text,
-        sealed_email text,
-        updated_at timestamptz NOT NULL DEFAULT now()
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS notices (
-        seq bigserial PRIMARY KEY,
-        id text NOT NULL UNIQUE,
-        event_id uuid NOT NULL,
-        recipient_ref text NOT NULL,
-        subject_key text NOT NULL,
-        kind text NOT NULL,
-        channel text NOT NULL CHECK (channel IN ('inbox', 'sms', 'email')),
-        sealed_params text NOT NULL,
-        status text NOT NULL CHECK (status IN ('queued', 'retried', 'sent', 'failed', 'withdrawn')),
-        attempts integer NOT NULL DEFAULT 0,
-        last_error text,
-        due_at timestamptz NOT NULL DEFAULT now(),
-        next_attempt_at timestamptz NOT NULL DEFAULT now(),
-        claimed_until timestamptz,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        sent_at timestamptz,
-        read_at timestamptz,
-        UNIQUE (event_id, recipient_ref, kind, channel)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS notices_inbox ON notices (recipient_ref, due_at) WHERE channel = 'inbox'",
-    """
-    CREATE INDEX IF NOT EXISTS notices_to_send ON notices (next_attempt_at)
-        WHERE status IN ('queued', 'retried') AND channel <> 'inbox'
-    """,
-]
-
 
 def hashed(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
