@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from dcert_shared.access_log import Reads
-from dcert_shared.api import IdempotencyKey, Pool
+from dcert_shared.api import Admin, IdempotencyKey, PersonalDataVault, Pool, from_app_state
 from dcert_shared.auth import CurrentPrincipal, Principal, require_role
 from dcert_shared.ids import keyed_hash
-from dcert_shared.vault import Vault
 
 from ..application.commands import AssessmentCommands
 from .policy import AssessmentPolicy
@@ -30,15 +29,11 @@ __all__ = [
     "RecordVault",
 ]
 
-Admin = Annotated[Principal, Depends(require_role("admin"))]
 DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
 DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
 DoctorOrReviewer = Annotated[Principal, Depends(require_role("doctor", "reviewer"))]
-
-
-def assessment_commands(request: Request) -> AssessmentCommands:
-    commands: AssessmentCommands = request.app.state.commands
-    return commands
+Commands = Annotated[AssessmentCommands, Depends(from_app_state("commands", AssessmentCommands))]
+RecordVault = PersonalDataVault  # opens findings and measurements sealed with the person's key
 
 
 def assessment_policy(request: Request) -> AssessmentPolicy:
@@ -46,12 +41,4 @@ def assessment_policy(request: Request) -> AssessmentPolicy:
     return AssessmentPolicy(lambda id_number: keyed_hash(key, id_number))
 
 
-def record_vault(request: Request) -> Vault:
-    """Opens findings and measurements sealed with the person's data key."""
-    vault: Vault = request.app.state.runtime.vault
-    return vault
-
-
-Commands = Annotated[AssessmentCommands, Depends(assessment_commands)]
 Policy = Annotated[AssessmentPolicy, Depends(assessment_policy)]
-RecordVault = Annotated[Vault, Depends(record_vault)]

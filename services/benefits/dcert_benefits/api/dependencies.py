@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
+from dcert_shared.api import Admin, from_app_state
 from dcert_shared.auth import Principal, require_role
 
 from ..application.commands import BenefitsCommands
@@ -16,32 +17,12 @@ from ..application.policy_versions import PolicyVersions
 from ..application.runs import MonthlyRuns
 from .policy import BenefitsPolicy
 
-Admin = Annotated[Principal, Depends(require_role("admin"))]
+__all__ = ["Admin", "Commands", "Policy", "Runs", "Staff", "Versions"]
+
 Staff = Annotated[Principal, Depends(require_role("reviewer", "admin"))]
-
-
-def commands(request: Request) -> BenefitsCommands:
-    service: BenefitsCommands = request.app.state.commands
-    return service
-
-
-Commands = Annotated[BenefitsCommands, Depends(commands)]
-
-
-def policy_versions(request: Request) -> PolicyVersions:
-    versions: PolicyVersions = request.app.state.policy_versions
-    return versions
-
-
-Versions = Annotated[PolicyVersions, Depends(policy_versions)]
-
-
-def monthly_runs(request: Request) -> MonthlyRuns:
-    runs: MonthlyRuns = request.app.state.runs
-    return runs
-
-
-Runs = Annotated[MonthlyRuns, Depends(monthly_runs)]
+Commands = Annotated[BenefitsCommands, Depends(from_app_state("commands", BenefitsCommands))]
+Versions = Annotated[PolicyVersions, Depends(from_app_state("policy_versions", PolicyVersions))]
+Runs = Annotated[MonthlyRuns, Depends(from_app_state("runs", MonthlyRuns))]
 
 
 def benefits_policy(service: Commands) -> BenefitsPolicy:

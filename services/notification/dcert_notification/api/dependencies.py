@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from dcert_shared.api import IdempotencyKey, Pool
+from dcert_shared.api import Admin, IdempotencyKey, PersonalDataVault, Pool, from_app_state
 from dcert_shared.auth import CurrentPrincipal, Principal, require_role
 from dcert_shared.ids import keyed_hash
-from dcert_shared.vault import Vault
 
 from ..application.commands import NotificationCommands
 from ..settings import NotificationSettings
@@ -19,37 +18,19 @@ from ..settings import NotificationSettings
 __all__ = [
     "Admin",
     "Applicant",
+    "AppVault",
     "Commands",
     "CurrentPrincipal",
     "IdempotencyKey",
     "MyPersonRef",
     "Pool",
     "Settings",
-    "AppVault",
 ]
 
 Applicant = Annotated[Principal, Depends(require_role("applicant"))]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-
-
-def _commands(request: Request) -> NotificationCommands:
-    commands: NotificationCommands = request.app.state.commands
-    return commands
-
-
-def _settings(request: Request) -> NotificationSettings:
-    settings: NotificationSettings = request.app.state.settings
-    return settings
-
-
-def _vault(request: Request) -> Vault:
-    vault: Vault = request.app.state.runtime.vault
-    return vault
-
-
-Commands = Annotated[NotificationCommands, Depends(_commands)]
-Settings = Annotated[NotificationSettings, Depends(_settings)]
-AppVault = Annotated[Vault, Depends(_vault)]
+Commands = Annotated[NotificationCommands, Depends(from_app_state("commands", NotificationCommands))]
+Settings = Annotated[NotificationSettings, Depends(from_app_state("settings", NotificationSettings))]
+AppVault = PersonalDataVault
 
 
 def _my_person_ref(principal: Applicant, settings: Settings) -> str:
