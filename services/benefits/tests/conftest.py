@@ -19,7 +19,7 @@ import pytest
 from dcert_benefits.bootstrap import create_app
 from dcert_benefits.settings import BenefitsSettings
 from dcert_dev.testing import ServiceUnderTest, SettingsMaker, running_service
-from dcert_shared.ids import keyed_hash, make_identity_number
+from dcert_shared.ids import Category, keyed_hash, make_identity_number
 
 
 @dataclass(frozen=True)
@@ -112,15 +112,7 @@ class BenefitsService(ServiceUnderTest):
     ) -> Certificate:
         """The certificate service issued a certificate; returns once this service has handled it."""
         id_number = id_number or an_identity_number(region)
-        category_digit = {
-            "visual": 1,
-            "hearing": 2,
-            "speech": 3,
-            "physical": 4,
-            "intellectual": 5,
-            "mental": 6,
-            "multiple": 7,
-        }[category]
+        category_digit = Category[category].code
         number = f"{id_number}{category_digit}{level}"
         issued_on = issued_on or date.today()
         data = {

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
+from dcert_shared.ids import Category
 from dcert_shared.problems import Bilingual
 
 from .application import Grade, MatterKind
@@ -53,15 +54,8 @@ from .holds import (
 
 VALIDITY_YEARS = 10
 
-CATEGORY_CODES = {
-    "visual": 1,
-    "hearing": 2,
-    "speech": 3,
-    "physical": 4,
-    "intellectual": 5,
-    "mental": 6,
-    "multiple": 7,
-}
+# A category's digit in the certificate number (GB/T 26341-2010), by name.
+CATEGORY_CODES = {category.name: category.code for category in Category}
 
 
 class CertificateStatus(StrEnum):
