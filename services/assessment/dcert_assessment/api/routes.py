@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from dcert_shared.access_log import Reads
-from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
+from dcert_shared.api import IdempotencyKey, IsoDate, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal
 
 from ..adapters import medical_records
@@ -158,8 +157,8 @@ async def list_assessments(
     assigned: Annotated[str | None, Query(pattern="^me$")] = None,
     status: Status | None = None,
     home_visit: bool | None = None,
-    assigned_from: date | None = None,
-    assigned_to: date | None = None,
+    assigned_from: IsoDate | None = None,
+    assigned_to: IsoDate | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AssessmentList:

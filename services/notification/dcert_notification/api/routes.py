@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from dcert_shared.api import IdempotencyKey, Pool, idempotency, mark_replayed, principal_context
+from dcert_shared.api import IdempotencyKey, IsoDateTime, Pool, idempotency, mark_replayed, principal_context
 from dcert_shared.auth import CurrentPrincipal
 
 from ..adapters import deliveries
@@ -216,7 +216,7 @@ async def list_deliveries(
     status: DeliveryStatusName | None = None,
     subscription_id: str | None = None,
     event_type: str | None = None,
-    since: datetime | None = None,
+    since: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
     """The delivery log, newest first: an admin sees all, a partner its own (dead ones included)."""
@@ -252,8 +252,8 @@ async def dead_letters(
     partner_id: str | None = None,
     subscription_id: str | None = None,
     event_type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
     """死信: deliveries given up after the last try, newest first, for an operator to look into."""
