@@ -25,7 +25,7 @@ SERVICES = ("certificate", "assessment", "benefits", "notification")
 
 @dataclass
 class System:
-    """Talks to the running services over HTTP, as a client of API.md would."""
+    """Talks to the running services over HTTP, as a client of docs/api.md would."""
 
     ports: dict[str, int]
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15))

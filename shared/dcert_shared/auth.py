@@ -1,6 +1,6 @@
 """Bearer tokens: verification against a JWKS (an OIDC issuer in production), and the development issuer.
 
-Roles and their claims follow API.md: `applicant` (`id_number`), `reviewer` (`region`), `doctor`
+Roles and their claims follow docs/api.md: `applicant` (`id_number`), `reviewer` (`region`), `doctor`
 (`doctor_id`), `partner` (`partner_id`), `admin`, `card_centre` (`region`: it acts for that
 province). Only asymmetric signatures (EdDSA, RS256, ES256) are accepted. The development issuer
 is mounted only where `DCERT_DEV_AUTH=1`, which production settings refuse.

@@ -114,7 +114,7 @@ _IDENTITY_NUMBER_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")
 
 def mask_numbers(text: str) -> str:
     """Every identity-number-shaped part of `text` masked: a certificate number
-    33050219600101001241 becomes 3305**********001241 (DOMAIN.md, data protection)."""
+    33050219600101001241 becomes 3305**********001241 (docs/domain.md, data protection)."""
     return _IDENTITY_NUMBER_SHAPE.sub(lambda found: mask(found.group()), text)
 
 

@@ -1,4 +1,4 @@
-"""HTTP routes of the assessment service (API.md): institutions, doctors, assessments, results."""
+"""HTTP routes of the assessment service (docs/api.md): institutions, doctors, assessments, results."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the assessment API (API.md). Responses list what they show."""
+"""Request and response models of the assessment API (docs/api.md). Responses list what they show."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ class DoctorList(BaseModel):
 
 
 class MeasurementsIn(Strict):
-    """Measurement names of API.md; only those of the graded category are checked."""
+    """Measurement names of docs/api.md; only those of the graded category are checked."""
 
     best_corrected_acuity: float | None = Field(default=None, ge=0, le=2)
     visual_field_radius_deg: float | None = Field(default=None, ge=0, le=90)

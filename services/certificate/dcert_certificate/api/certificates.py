@@ -1,4 +1,4 @@
-"""Certificates (API.md): reading one, its e-certificate, a loss report, staff cancellation on a
+"""Certificates (docs/api.md): reading one, its e-certificate, a loss report, staff cancellation on a
 fact, the expiry job, and the SLA report of a region's steps."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Request and response models of the certificate API (API.md). Responses list what they show."""
+"""Request and response models of the certificate API (docs/api.md). Responses list what they show."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HTTP routes of the notification service (API.md): partners, subscriptions, deliveries."""
+"""HTTP routes of the notification service (docs/api.md): partners, subscriptions, deliveries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the notification API (API.md). Responses list what they show."""
+"""Request and response models of the notification API (docs/api.md). Responses list what they show."""
 
 from __future__ import annotations
 
