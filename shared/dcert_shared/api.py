@@ -6,7 +6,6 @@ Each service's routers import these instead of defining their own.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, Final
 
@@ -54,13 +53,21 @@ def mark_replayed(response: Response, replayed: bool) -> None:
         response.headers["Idempotent-Replayed"] = "true"
 
 
-_NUMBER: Final = re.compile(r"\s*[-+]?[0-9]+(\.[0-9]*)?\s*")
+def _is_number(value: Any) -> bool:
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _written(kind: str, message: str) -> Any:
     def refuse_numbers(value: Any) -> Any:
-        """pydantic reads a number as a Unix time; the documents say RFC 3339 (format date, date-time)."""
-        if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        """pydantic reads a number (also 1e3 in a string) as a Unix time; the documents say
+        RFC 3339 (format date, date-time)."""
+        if _is_number(value):
             raise PydanticCustomError(kind, message)
         return value
 
