@@ -102,6 +102,48 @@ def system(
 
 
 @pytest.fixture(scope="session")
+def fuzzed_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """The four services as uvicorn processes, with development sign-in, on fresh databases of
+    their own: the fuzzing tests register institutions, doctors and partners at random, which the
+    end-to-end flows must not meet."""
+    run = secrets.token_hex(3)
+    names = {service: f"dcert_fuzz_{run}_{service}" for service in SERVICES}
+    databases = asyncio.run(ensure_databases(infra.database_server_url, list(names.values())))
+    ports = {service: free_port() for service in SERVICES}
+    logs = tmp_path_factory.mktemp("fuzz-logs")
+    processes = [
+        ServiceProcess(
+            service,
+            f"dcert_{service}.main:app",
+            ports[service],
+            {
+                **os.environ,
+                "NATS_URL": infra.nats_url_for(service),
+                "DATABASE_URL": databases[names[service]],
+                "DCERT_SERVICE_NAME": service,
+                "DCERT_ENV": "test",
+                "DCERT_DEV_AUTH": "1",
+                "DCERT_NATS_PREFIX": f"fz{run}",
+                "DCERT_AUTH_JWKS_URL": f"http://127.0.0.1:{ports['certificate']}/v1/dev/jwks.json",
+                # A few tokens send every case: counted per subject, never refused for it.
+                "DCERT_SUBJECT_RATE_LIMIT_PER_MINUTE": "1000000",
+            },
+            log_path=logs / f"{service}.log",
+        )
+        for service in SERVICES
+    ]
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.wait_healthy(timeout=60)
+        yield System(ports)
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@pytest.fixture(scope="session")
 def admin(system: System) -> str:
     return system.token("admin", "admin-1")
 

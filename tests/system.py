@@ -79,6 +79,13 @@ def new_person(region: str = "330502", birth: date | None = None) -> str:
     return make_identity_number(region, born, number % 999 + 1)
 
 
+def created(system: System, service: str, path: str, body: dict[str, Any], token: str) -> str:
+    """The id of what a POST made (201)."""
+    answer = system.call(service, "POST", path, body, token)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
 def register_doctor(
     system: System, admin: str, region: str, categories: list[str], hospital: str, name: str
 ) -> str:

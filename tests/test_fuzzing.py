@@ -9,10 +9,7 @@ institutions, doctors and partners at random, which the end-to-end flows must no
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,12 +31,10 @@ from dcert_benefits.bootstrap import create_app as benefits_app
 from dcert_benefits.settings import BenefitsSettings
 from dcert_certificate.bootstrap import create_app as certificate_app
 from dcert_certificate.settings import CertificateSettings
-from dcert_dev.embedded import Infra, ensure_databases, free_port
-from dcert_dev.supervisor import ServiceProcess
 from dcert_notification.bootstrap import create_app as notification_app
 from dcert_notification.settings import NotificationSettings
 
-from .system import SERVICES, System, new_person
+from .system import System, created, new_person
 
 REGION = "330502"
 SETTINGS: dict[str, Any] = {
@@ -73,46 +68,6 @@ DOCUMENTS = _documents()
 SERVICE_BY_TITLE = {document["info"]["title"]: service for service, document in DOCUMENTS.items()}
 
 
-@pytest.fixture(scope="module")
-def fuzzed_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """The four services as uvicorn processes, with development sign-in, on fresh databases."""
-    run = secrets.token_hex(3)
-    names = {service: f"dcert_fuzz_{run}_{service}" for service in SERVICES}
-    databases = asyncio.run(ensure_databases(infra.database_server_url, list(names.values())))
-    ports = {service: free_port() for service in SERVICES}
-    logs = tmp_path_factory.mktemp("fuzz-logs")
-    processes = [
-        ServiceProcess(
-            service,
-            f"dcert_{service}.main:app",
-            ports[service],
-            {
-                **os.environ,
-                "NATS_URL": infra.nats_url_for(service),
-                "DATABASE_URL": databases[names[service]],
-                "DCERT_SERVICE_NAME": service,
-                "DCERT_ENV": "test",
-                "DCERT_DEV_AUTH": "1",
-                "DCERT_NATS_PREFIX": f"fz{run}",
-                "DCERT_AUTH_JWKS_URL": f"http://127.0.0.1:{ports['certificate']}/v1/dev/jwks.json",
-                # A few tokens send every case: counted per subject, never refused for it.
-                "DCERT_SUBJECT_RATE_LIMIT_PER_MINUTE": "1000000",
-            },
-            log_path=logs / f"{service}.log",
-        )
-        for service in SERVICES
-    ]
-    try:
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.wait_healthy(timeout=60)
-        yield System(ports)
-    finally:
-        for process in processes:
-            process.stop()
-
-
 @dataclass
 class Callers:
     """Each service's callers (tokens). A case goes to them in turn, starting with the next one
@@ -125,12 +80,6 @@ class Callers:
         tokens = self.tokens[service]
         first = next(self.turns) % len(tokens)
         return tokens[first:] + tokens[:first]
-
-
-def created(system: System, service: str, path: str, body: dict[str, Any], token: str) -> str:
-    answer = system.call(service, "POST", path, body, token)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,19 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from .errors import Bilingual, FieldError, Forbidden, ServiceUnavailable, Unauthenticated, ValidationFailed
-from .ids import IdentityNumber, InvalidIdentityNumber, InvalidRegionCode, RegionCode, mask
+from .ids import (
+    IDENTITY_NUMBER_JSON_SCHEMA,
+    REGION_CODE_JSON_SCHEMA,
+    IdentityNumber,
+    InvalidIdentityNumber,
+    InvalidRegionCode,
+    RegionCode,
+    mask,
+)
 
 log = logging.getLogger(__name__)
 
@@ -386,12 +395,53 @@ def _as_request_field(error: FieldError) -> FieldError:
     return FieldError(field=f"claims.{error.field}", code=error.code, message=error.message)
 
 
+# A claim is text with something in it besides white space (`principal_from_claims`).
+_CLAIM_JSON_SCHEMA: Final[dict[str, Any]] = {
+    "type": "string",
+    "pattern": r"\S",
+    "maxLength": _MAX_CLAIM_LENGTH,
+}
+_CLAIMS_JSON_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {
+        "id_number": IDENTITY_NUMBER_JSON_SCHEMA,
+        "region": REGION_CODE_JSON_SCHEMA,
+        "doctor_id": _CLAIM_JSON_SCHEMA,
+        "partner_id": _CLAIM_JSON_SCHEMA,
+    },
+    "additionalProperties": False,
+}
+# Each role with the claim it needs (REQUIRED_CLAIM), as the OpenAPI document states it.
+_ROLE_CLAIMS_JSON_SCHEMA: Final[list[Any]] = [
+    {
+        "if": {"properties": {"role": {"const": role}}},
+        "then": {"required": ["claims"], "properties": {"claims": {"required": [claim]}}},
+    }
+    for role, claim in REQUIRED_CLAIM.items()
+]
+
+
+def _no_boolean(value: Any) -> Any:
+    """pydantic reads true as 1; the document says integer."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
 class DevTokenRequest(BaseModel):
-    role: str = Field(max_length=40, description="applicant, reviewer, doctor, partner, admin or card_centre")
-    subject: str = Field(min_length=1, max_length=_MAX_CLAIM_LENGTH)
-    claims: dict[str, str] = Field(default_factory=dict, max_length=10)
+    model_config = ConfigDict(json_schema_extra={"allOf": _ROLE_CLAIMS_JSON_SCHEMA})
+
+    role: str = Field(
+        max_length=40,
+        description="applicant, reviewer, doctor, partner, admin or card_centre",
+        json_schema_extra={"enum": list(ROLES)},
+    )
+    subject: str = Field(min_length=1, max_length=_MAX_CLAIM_LENGTH, json_schema_extra=_CLAIM_JSON_SCHEMA)
+    claims: dict[str, str] = Field(default_factory=dict, max_length=10, json_schema_extra=_CLAIMS_JSON_SCHEMA)
     # A negative lifetime gives an already expired token, for testing clients' handling of it.
-    expires_in: int = Field(default=3600, ge=-3600, le=MAX_DEV_TTL_SECONDS)
+    expires_in: Annotated[int, BeforeValidator(_no_boolean)] = Field(
+        default=3600, ge=-3600, le=MAX_DEV_TTL_SECONDS
+    )
 
 
 class DevToken(BaseModel):

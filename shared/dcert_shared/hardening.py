@@ -15,7 +15,7 @@ endpoints, security headers, and CORS closed unless origins are named.
 - CORS: no cross-origin browser access at all unless `cors_origins` lists origins.
 - Text PostgreSQL cannot store (a NUL character, or an unpaired surrogate that a JSON escape can
   write) is refused with 422 naming the field, before any route runs: it would otherwise fail in
-  the database as a 500.
+  the database as a 500. The OpenAPI documents say so (`document_storable_text`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
+from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -146,6 +147,64 @@ async def send_problem(
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# StorableText's rule in the OpenAPI documents: no NUL in any string or key. (An unpaired
+# surrogate only a JSON escape can write, and it is no character a schema can name.)
+STORABLE_TEXT_PATTERN: Final = r"^[^\u0000]*$"
+_STORABLE_JSON: Final = "StorableJson"
+_STORABLE_JSON_REF: Final = {"$ref": f"#/components/schemas/{_STORABLE_JSON}"}
+_STRING_RULES: Final = ("pattern", "enum", "const", "format")
+
+
+def document_storable_text(app: FastAPI) -> None:
+    """State StorableText's rule in `app`'s OpenAPI document: strings not otherwise bounded, object
+    keys and the free-form values of objects (any JSON: `StorableJson`) hold no NUL."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            _storable(document.get("paths", {}))
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            _storable(schemas)
+            schemas[_STORABLE_JSON] = {
+                "description": "any JSON value without a NUL character in its strings or keys",
+                "anyOf": [
+                    {"type": ["null", "boolean", "number"]},
+                    {"type": "string", "pattern": STORABLE_TEXT_PATTERN},
+                    {"type": "array", "items": _STORABLE_JSON_REF},
+                    _storable_object(True),
+                ],
+            }
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _storable_object(additional: Any) -> dict[str, Any]:
+    values = _STORABLE_JSON_REF if additional is True else additional
+    return {
+        "type": "object",
+        "propertyNames": {"pattern": STORABLE_TEXT_PATTERN},
+        "additionalProperties": values,
+    }
+
+
+def _storable(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _storable(item)
+    if not isinstance(node, dict):
+        return
+    for value in node.values():
+        _storable(value)
+    if node.get("type") == "string" and not any(rule in node for rule in _STRING_RULES):
+        node["pattern"] = STORABLE_TEXT_PATTERN
+    additional = node.get("additionalProperties", True)
+    if node.get("type") == "object" and additional is not False:
+        node.update(_storable_object(additional))
+
+
 _JSON_MEDIA_TYPE = re.compile(r"^\s*application/([\w.+-]+\+)?json\s*(;|$)", re.IGNORECASE)
 
 
@@ -264,6 +323,7 @@ def harden(
             max_age=600,
         )
     app.add_middleware(StorableText)  # added first, so it runs inside Hardening
+    document_storable_text(app)
     docs_paths = frozenset(
         path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url) if path
     )

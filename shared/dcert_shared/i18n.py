@@ -123,6 +123,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "应为日期（YYYY-MM-DD）",
         "en": "Should be a date (YYYY-MM-DD)",
     },
+    "field.datetime_parsing": {
+        "zh-CN": "应为日期时间（RFC 3339）",
+        "en": "Should be a date and time (RFC 3339)",
+    },
     "field.json_invalid": {"zh-CN": "请求体不是有效的JSON", "en": "The body is not valid JSON"},
     "field.character_not_allowed": {
         "zh-CN": "含有不允许的字符（空字符或不成对的代理项）",

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import Enum, IntEnum
-from typing import Final
+from typing import Any, Final
 
 from .errors import CodedValidationFailed
 
@@ -40,7 +40,7 @@ PROVINCE_CODES: Final = frozenset(
     ]
 )
 # 港澳台居民居住证 numbers have the same shape and begin with 81, 82 or 83 (Taiwan residents).
-_IDENTITY_PROVINCES: Final = PROVINCE_CODES | {83}
+IDENTITY_PROVINCE_CODES: Final = PROVINCE_CODES | {83}
 
 
 class InvalidIdentityNumber(CodedValidationFailed):
@@ -78,6 +78,30 @@ def make_identity_number(region: str, birth: date, sequence: int) -> str:
     """A valid identity number with the right check character (for fixtures and tests)."""
     body = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return body + check_character(body)
+
+
+def _any_of(codes: frozenset[int]) -> str:
+    return "|".join(str(code) for code in sorted(codes))
+
+
+# RegionCode and IdentityNumber as JSON Schema, for the OpenAPI documents (dcert_shared.api).
+REGION_CODE_JSON_SCHEMA: Final[dict[str, Any]] = {
+    "type": "string",
+    "pattern": f"^({_any_of(PROVINCE_CODES)})[0-9]{{4}}$",
+    "description": "行政区划代码 (GB/T 2260), six digits",
+    "examples": ["330502"],
+}
+# What a pattern cannot say: the check character (ISO 7064 MOD 11-2), a real birth date from
+# 1900 to today (China's date); `make_identity_number` makes such numbers.
+IDENTITY_NUMBER_FORMAT: Final = "gb11643-identity-number"
+IDENTITY_NUMBER_JSON_SCHEMA: Final[dict[str, Any]] = {
+    "type": "string",
+    "pattern": f"^({_any_of(IDENTITY_PROVINCE_CODES)})[0-9]{{15}}[0-9Xx]$",
+    "format": IDENTITY_NUMBER_FORMAT,
+    "description": "居民身份证号码 (GB 11643-1999): a valid check character and a birth date from"
+    " 1900 to today; a lower-case x is read as X",
+    "examples": [make_identity_number("330502", date(1960, 1, 1), 1)],
+}
 
 
 def mask(value: str) -> str:
@@ -120,7 +144,7 @@ def _structural_fault(value: str) -> str | None:
         return "id_check_digit"
     if _birth_date(value) is None:
         return "id_birth_date"
-    if int(value[:2]) not in _IDENTITY_PROVINCES:
+    if int(value[:2]) not in IDENTITY_PROVINCE_CODES:
         return "id_region"
     return None
 

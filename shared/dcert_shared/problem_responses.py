@@ -134,7 +134,22 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
         instance=_instance(request),
         language=language,
     )
-    return _respond(body, language, error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return _respond(body, language, headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path: Starlette names only those of the first
+    route whose path matches, though a path's methods are often declared by several."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(path):
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def _log_unexpected(error: BaseException) -> None:

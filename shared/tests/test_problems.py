@@ -82,6 +82,14 @@ def make_app() -> FastAPI:
     async def teapot() -> None:
         raise HTTPException(status_code=400, detail=f"bad {PERSON}")
 
+    @app.get("/v1/policies/{code}/versions")
+    async def versions(code: str) -> list[str]:
+        return []
+
+    @app.post("/v1/policies/{code}/versions")
+    async def record_version(code: str) -> dict[str, str]:
+        return {"code": code}
+
     return app
 
 
@@ -190,6 +198,14 @@ async def test_a_wrong_method_is_a_405_problem_that_says_what_is_allowed(client:
     answer = await client.delete("/v1/applications")
     assert problem(answer, 405)["code"] == "method_not_allowed"
     assert answer.headers["allow"] == "POST"
+
+
+async def test_a_405_allows_every_method_of_the_path_though_two_routes_declare_them(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.delete("/v1/policies/living_subsidy/versions")
+    assert problem(answer, 405)["code"] == "method_not_allowed"
+    assert answer.headers["allow"] == "GET, POST"
 
 
 async def test_an_http_exception_detail_is_not_shown(client: httpx.AsyncClient) -> None:

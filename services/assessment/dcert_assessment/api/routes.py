@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from dcert_shared.api import idempotency, mark_replayed, principal_context
+from dcert_shared.api import IsoDate, idempotency, mark_replayed, principal_context
 
 from ..adapters import medical_records, queries
 from ..adapters.read_models import AssessmentView, InstitutionView
@@ -162,8 +161,8 @@ async def list_assessments(
     assigned: Annotated[str | None, Query(pattern="^me$")] = None,
     status: Status | None = None,
     home_visit: bool | None = None,
-    assigned_from: date | None = None,
-    assigned_to: date | None = None,
+    assigned_from: IsoDate | None = None,
+    assigned_to: IsoDate | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AssessmentList:

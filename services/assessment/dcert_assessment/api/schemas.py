@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from dcert_shared.api import (
+    IdentityNumberSchema,
+    IsoAwareDateTime,
+    IsoDate,
+    RegionCodeSchema,
+    stripped_text_needs_content,
+)
 from dcert_shared.ids import IdentityNumber, RegionCode
 from dcert_shared.problems import DomainError
 
@@ -33,19 +40,25 @@ def _distinct(values: list[str]) -> list[str]:
     return values
 
 
-Region = Annotated[str, AfterValidator(_region)]
-Categories = Annotated[list[CategoryName], Field(min_length=1, max_length=7), AfterValidator(_distinct)]
+Region = Annotated[str, AfterValidator(_region), RegionCodeSchema]
+Categories = Annotated[
+    list[CategoryName],
+    Field(min_length=1, max_length=7, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_distinct),
+]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_text_needs_content
+    )
 
 
 class InstitutionCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     region: Region
     categories: Categories
-    accredited_until: date | None = Field(default=None, description="the accreditation's last day")
+    accredited_until: IsoDate | None = Field(default=None, description="the accreditation's last day")
 
 
 class InstitutionPublic(BaseModel):
@@ -58,7 +71,7 @@ class InstitutionPublic(BaseModel):
 
 
 class AccreditationRenewal(Strict):
-    accredited_until: date
+    accredited_until: IsoDate
 
 
 class AccreditationCheck(BaseModel):
@@ -77,7 +90,7 @@ class DoctorCreate(Strict):
     license_no: str = Field(min_length=4, max_length=40, pattern=r"^[0-9A-Za-z\-]+$")
     categories: Categories
     home_visits: bool = Field(default=False, description="does home visits (上门评定)")
-    id_number: str | None = Field(
+    id_number: Annotated[str, IdentityNumberSchema] | None = Field(
         default=None, description="the doctor's own identity number: never assigned their own assessment"
     )
 
@@ -258,7 +271,7 @@ class OverrideReport(BaseModel):
 
 class Slot(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    starts_at: AwareDatetime
+    starts_at: IsoAwareDateTime
 
 
 class Slots(BaseModel):

@@ -57,6 +57,19 @@ def _read(path: Path) -> Any:
         raise PolicyCatalogueInvalid(f"{path.name}: not readable JSON ({error})") from None
 
 
+def policy_document_json_schema() -> dict[str, Any]:
+    """The policy schema for an OpenAPI document: its rule definition inlined (a `$ref` there
+    would point into the OpenAPI document), and the rule `_check_rules` adds that JSON Schema can
+    say, a national frame. Rule ids used twice and overlapping rules it cannot say."""
+    schema = _read(default_policies_dir() / SCHEMA_FILE)
+    rule = schema.pop("$defs")["rule"]
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+    national = {"type": "object", "properties": {"region": {"const": NATIONAL}}, "required": ["region"]}
+    schema["properties"]["rules"] = {**schema["properties"]["rules"], "items": rule, "contains": national}
+    return schema  # type: ignore[no-any-return]
+
+
 def _validator(directory: Path | None = None) -> Draft202012Validator:
     schema_path = (directory or default_policies_dir()) / SCHEMA_FILE
     return Draft202012Validator(_read(schema_path), format_checker=Draft202012Validator.FORMAT_CHECKER)

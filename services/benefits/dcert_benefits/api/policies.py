@@ -7,20 +7,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from dcert_shared.api import Pool, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.problems import Bilingual
 
 from ..adapters import queries
+from ..adapters.policy_files import policy_document_json_schema
 from ..application.policy_versions import checked_document
-from ..domain.calendar import Month, is_region_code, significant_digits
+from ..domain.calendar import MONTH_PATTERN, Month, is_region_code, significant_digits
 from ..domain.errors import PolicyNotFound, SimulationInvalid
 from ..domain.simulation import simulate
 from .dependencies import Admin, Commands, Versions
 
 router = APIRouter(prefix="/v1", tags=["policies"])
+
+
+# Checked by `checked_document`: the schema of services/benefits/policies, and rules that agree.
+PolicyDocument = Annotated[dict[str, Any], WithJsonSchema(policy_document_json_schema())]
 
 
 class PolicySummary(BaseModel):
@@ -89,7 +94,7 @@ async def policy_versions(code: str, principal: CurrentPrincipal, db: Pool) -> l
 
 @router.post("/policies/{code}/versions", status_code=201, response_model=PolicyRecorded)
 async def record_policy_version(
-    code: str, principal: Admin, service: Versions, document: Annotated[dict[str, Any], Body()]
+    code: str, principal: Admin, service: Versions, document: Annotated[PolicyDocument, Body()]
 ) -> PolicyRecorded:
     """A new version of a benefit's policy, the whole document with `version` above the current
     one (409 policy_version_stale otherwise). Its added, changed or removed rules decide their
@@ -101,9 +106,15 @@ async def record_policy_version(
 
 
 class SimulationCreate(BaseModel):
-    policy: dict[str, Any] = Field(description="the draft version: a whole policy document")
-    month: str | None = Field(None, description="YYYY-MM; default this month")
-    region: str | None = Field(None, description="six digits; default every region")
+    policy: PolicyDocument = Field(description="the draft version: a whole policy document")
+    month: str | None = Field(
+        None,
+        description="YYYY-MM; default (also when empty) this month",
+        json_schema_extra={"pattern": f"^$|{MONTH_PATTERN}"},
+    )
+    region: str | None = Field(
+        None, description="six digits; default every region", json_schema_extra={"pattern": r"^[0-9]{6}$"}
+    )
 
 
 class SimulationResultPublic(BaseModel):

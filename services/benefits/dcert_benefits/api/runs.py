@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from dcert_shared.access_log import Reads
-from dcert_shared.api import principal_context
+from dcert_shared.api import BIGINT_MAX, principal_context
 
 from ..adapters.queries import EntitlementLine
 from ..application.runs import MonthlyRuns, csv_rows
@@ -84,7 +84,7 @@ async def run_lines(
     principal: Admin,
     runs: Runs,
     reads: Reads,
-    after: Annotated[int, Query(ge=0, description="the last line id of the page before")] = 0,
+    after: Annotated[int, Query(ge=0, le=BIGINT_MAX, description="the last line id of the page before")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> list[RunLinePublic]:
     await runs.summary(run_id)  # 404 for a run that does not exist

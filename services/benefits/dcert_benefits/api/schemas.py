@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dcert_shared.api import stripped_text_needs_content
+
 from ..application.facts import FactCreate as FactCreate
 from ..domain.calendar import MONTH_PATTERN
 
@@ -14,7 +16,9 @@ BenefitStatus = Literal["active", "not_eligible", "terminated", "suspended"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_text_needs_content
+    )
 
 
 class BenefitPublic(BaseModel):

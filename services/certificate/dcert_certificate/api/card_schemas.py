@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dcert_shared.api import stripped_text_needs_content
+
 ReportedStatus = Literal["produced", "dispatched", "delivered", "collected", "invalidated"]
 CardStatusName = Literal[
     "ordered", "in_production", "produced", "dispatched", "delivered", "collected", "lost", "invalidated"
@@ -16,7 +18,9 @@ CardStatusName = Literal[
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_text_needs_content
+    )
 
 
 class BatchRequest(Strict):

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from dcert_shared.access_log import Reads
-from dcert_shared.api import Pool, principal_context
+from dcert_shared.api import Pool, RegionCodeSchema, principal_context
 from dcert_shared.auth import CurrentPrincipal
 from dcert_shared.ids import RegionCode, mask_numbers
 
@@ -147,7 +147,7 @@ async def sla_report(
     service: Service,
     policy: Policy,
     db: Pool,
-    region: Annotated[str, Query(min_length=6, max_length=6)],
+    region: Annotated[str, Query(min_length=6, max_length=6), RegionCodeSchema],
 ) -> SlaReport:
     """Per step of a region: how many, how long (median, 90th percentile), how many overdue."""
     code = str(RegionCode.parse(region))

@@ -15,21 +15,7 @@ from pydantic import ValidationError
 
 from dcert_shared.problems import FieldError, validation_errors
 
-from .schemas import ApplicationCreate
-
-REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "new": ("applicant", "declared_category"),
-    "renewal": ("certificate_number",),
-    "replacement": ("certificate_number", "reason"),
-    "grade_change": ("certificate_number", "declared_category"),
-    "transfer": ("certificate_number", "to_region"),
-    "cancellation": ("certificate_number", "reason"),
-}
-
-REASONS: Mapping[str, tuple[str, ...]] = {
-    "replacement": ("lost", "damaged"),
-    "cancellation": ("voluntary", "death", "no_longer_eligible", "fraud", "settled_abroad"),
-}
+from .schemas import REASONS, REQUIRED_FIELDS, ApplicationCreate
 
 _TEXTS: Mapping[str, Mapping[str, str]] = {
     "missing": {"zh-CN": "此事项必须填写", "en": "required for this matter"},

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from dcert_shared.api import (
+    CONTENT_PATTERN,
+    IdentityNumberSchema,
+    IsoDate,
+    RegionCodeSchema,
+    stripped_text_needs_content,
+)
 from dcert_shared.ids import IdentityNumber, RegionCode
 from dcert_shared.problems import DomainError
 
@@ -42,16 +49,24 @@ def _optional_region(value: str | None) -> str | None:
     return None if value is None else _region(value)
 
 
+# Checked by `_identity_number` and `_region`; these say the same rules in the OpenAPI document.
+IdentityNumberText = Annotated[str, IdentityNumberSchema]
+RegionText = Annotated[str, RegionCodeSchema]
+PhoneText = Annotated[str, WithJsonSchema({"type": "string", "pattern": _PHONE.pattern})]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_text_needs_content
+    )
 
 
 class ApplicantIn(Strict):
-    id_number: str
+    id_number: IdentityNumberText
     name: str = Field(min_length=1, max_length=60)
-    phone: str
-    household_region: str
-    residence_region: str
+    phone: PhoneText
+    household_region: RegionText
+    residence_region: RegionText
     address: str = Field(min_length=1, max_length=200)
 
     _id = field_validator("id_number")(_identity_number)
@@ -63,7 +78,7 @@ class ApplicantIn(Strict):
 class AgentIn(Strict):
     """代办人: a guardian or entrusted person."""
 
-    id_number: str
+    id_number: IdentityNumberText
     name: str = Field(min_length=1, max_length=60)
     relationship: Relationship
 
@@ -89,7 +104,7 @@ class DocumentIn(Strict):
 
     type: DocumentType
     number: str | None = Field(default=None, min_length=1, max_length=60)
-    valid_until: date | None = None
+    valid_until: IsoDate | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -97,8 +112,48 @@ class DocumentIn(Strict):
         return {"type": data} if isinstance(data, str) else data
 
 
+# The fields each matter needs, and the reasons it allows (checked by completeness.py).
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "new": ("applicant", "declared_category"),
+    "renewal": ("certificate_number",),
+    "replacement": ("certificate_number", "reason"),
+    "grade_change": ("certificate_number", "declared_category"),
+    "transfer": ("certificate_number", "to_region"),
+    "cancellation": ("certificate_number", "reason"),
+}
+
+REASONS: dict[str, tuple[str, ...]] = {
+    "replacement": ("lost", "damaged"),
+    "cancellation": ("voluntary", "death", "no_longer_eligible", "fraud", "settled_abroad"),
+}
+
+
+def _matters_table(schema: dict[str, Any]) -> None:
+    """The OpenAPI form of the matters table: consent given, each matter's fields filled in
+    (none null or empty) and its reasons. Not said here: the residence permit (居住证) needed
+    when the household and residence regions lie in different provinces, and valid today."""
+    stripped_text_needs_content(schema)
+    schema["properties"]["consent"]["const"] = True
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"matter": {"const": matter}}},
+            "then": {
+                "required": list(fields),
+                "properties": {
+                    name: {"not": {"enum": [None, "", [], {}]}}
+                    | ({"enum": list(REASONS[matter])} if name == "reason" else {})
+                    for name in fields
+                },
+            },
+        }
+        for matter, fields in REQUIRED_FIELDS.items()
+    ]
+
+
 class ApplicationCreate(Strict):
     """One body for every matter; each matter needs its own fields (see the matters table)."""
+
+    model_config = ConfigDict(json_schema_extra=_matters_table)
 
     matter: Literal["new", "renewal", "replacement", "grade_change", "transfer", "cancellation"]
     applicant: ApplicantIn | None = None
@@ -109,8 +164,8 @@ class ApplicationCreate(Strict):
     consent: bool
     certificate_number: str | None = Field(default=None, pattern=r"^[0-9]{17}[0-9X][1-7][1-4](B[0-9]{1,3})?$")
     reason: str | None = Field(default=None, max_length=40)
-    to_region: str | None = None
-    residence_region: str | None = Field(
+    to_region: RegionText | None = None
+    residence_region: RegionText | None = Field(
         default=None, description="where a matter is applied for, if not the household region"
     )
     documents: list[DocumentIn] = Field(default=[], max_length=20)
@@ -145,14 +200,31 @@ class AgentDecision(Strict):
 
 class CorrectionsIn(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=60)
-    phone: str | None = None
+    phone: PhoneText | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)
 
     _phone = field_validator("phone")(_phone_number)
 
 
+def _not_null(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+
+def _something_corrected(schema: dict[str, Any]) -> None:
+    """`resubmit` refuses a body that names no correction (`missing`): the document says so."""
+    stripped_text_needs_content(schema)
+    corrected = {"type": "object", "anyOf": [_not_null(name) for name in ("name", "phone", "address")]}
+    schema["anyOf"] = [
+        {"required": ["applicant"], "properties": {"applicant": corrected}},
+        {"required": ["documents"], "properties": {"documents": {"minItems": 1}}},
+        {"required": ["note"], "properties": {"note": {"type": "string", "pattern": CONTENT_PATTERN}}},
+    ]
+
+
 class Resubmission(Strict):
     """补正: what was corrected; at least one item."""
+
+    model_config = ConfigDict(json_schema_extra=_something_corrected)
 
     applicant: CorrectionsIn | None = None
     documents: list[DocumentIn] = Field(default=[], max_length=20)
@@ -364,7 +436,7 @@ class ErasureRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id_number: str = Field(max_length=18)
+    id_number: IdentityNumberText = Field(max_length=18)
     legal_basis: LegalBasis
 
     @field_validator("id_number")

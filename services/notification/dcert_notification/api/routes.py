@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from dcert_shared.api import idempotency, mark_replayed, principal_context
+from dcert_shared.api import IsoDateTime, idempotency, mark_replayed, principal_context
 
 from ..adapters import deliveries, queries
 from ..adapters.deliveries import DeliveryFilter
@@ -196,7 +196,7 @@ async def list_deliveries(
     status: DeliveryStatusName | None = None,
     subscription_id: str | None = None,
     event_type: str | None = None,
-    since: datetime | None = None,
+    since: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
     """The delivery log, newest first: an admin sees all, a partner its own (dead ones included)."""
@@ -233,8 +233,8 @@ async def dead_letters(
     partner_id: str | None = None,
     subscription_id: str | None = None,
     event_type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
     """死信: deliveries given up after the last try, newest first, for an operator to look into."""

@@ -5,19 +5,53 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-EventTypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-FactType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+from dcert_shared.api import IsoDateTime, stripped_text_needs_content
+from dcert_shared.ids import REGION_CODE_JSON_SCHEMA
+
+from ..domain.catalogue import FACT_TYPES, KNOWN_EVENT_TYPES
+from ..domain.partner import FIELD_NAME_PATTERN
+
+# The names `DataSharingPolicy.checked` accepts, as the OpenAPI document states them.
+EventTypeName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    WithJsonSchema({"type": "string", "enum": sorted(KNOWN_EVENT_TYPES)}),
+]
+FieldName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    WithJsonSchema({"type": "string", "pattern": FIELD_NAME_PATTERN}),
+]
+FactType = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    WithJsonSchema({"type": "string", "enum": sorted(FACT_TYPES)}),
+]
 DeliveryStatusName = Literal["pending", "delivered", "dead", "withdrawn"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_text_needs_content
+    )
 
 
-RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+# 000000 (the whole country) or a real region code: `_jurisdiction` of domain/partner.py.
+JURISDICTION_PATTERN = f"^000000$|{REGION_CODE_JSON_SCHEMA['pattern']}"
+
+
+RegionCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{6}$"),
+    WithJsonSchema({"type": "string", "pattern": JURISDICTION_PATTERN}),
+]
+
+
+# What `WebhookTarget.parse` checks in the URL itself: the scheme, no white space, control
+# characters or backslashes, no credentials, a host.
+WEBHOOK_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\\@/?#\x00-\x1f]+([/?#][^\s\\\x00-\x1f]*)?$"
 
 
 class PolicyIn(Strict):
@@ -83,7 +117,13 @@ class PartnerList(BaseModel):
 
 
 class SubscriptionCreate(Strict):
-    url: str = Field(min_length=1, max_length=2000)
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="http or https, no user or password; an address it stands for may be refused"
+        " (webhook_url_refused: metadata, link-local, multicast, internal)",
+        json_schema_extra={"pattern": WEBHOOK_URL_PATTERN},
+    )
     event_types: list[EventTypeName] = Field(min_length=1, max_length=100)
     regions: list[RegionCode] | None = Field(
         None,
@@ -121,16 +161,26 @@ class SecretRotated(BaseModel):
 
 
 class ReplayRequest(Strict):
+    # At least one condition (replay_too_broad otherwise): no replay of every dead letter by mistake.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("ids", "partner_id", "subscription_id", "event_type", "since", "until")
+            ]
+        }
+    )
+
     ids: list[str] | None = Field(None, max_length=1000, description="these deliveries (webhook-ids)")
     partner_id: str | None = None
     subscription_id: str | None = None
     event_type: str | None = None
-    since: datetime | None = Field(None, description="queued at or after")
-    until: datetime | None = Field(None, description="queued before")
+    since: IsoDateTime | None = Field(None, description="queued at or after")
+    until: IsoDateTime | None = Field(None, description="queued before")
 
 
 class PartnerReplayRequest(Strict):
-    since: datetime = Field(description="every delivery queued at or after this time is sent again")
+    since: IsoDateTime = Field(description="every delivery queued at or after this time is sent again")
     subscription_id: str | None = None
 
 

@@ -17,7 +17,8 @@ from .catalogue import FACT_TYPES, KNOWN_EVENT_TYPES
 from .errors import PolicyInvalid
 from .events import PartnerPolicyChanged, PartnerRegistered
 
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+FIELD_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
+_FIELD_NAME = re.compile(FIELD_NAME_PATTERN)
 
 
 @dataclass(frozen=True)
