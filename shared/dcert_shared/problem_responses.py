@@ -142,14 +142,16 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 def _allowed_methods(request: Request) -> str:
     """Every method some route answers at this path: Starlette names only those of the first
-    route whose path matches, though a path's methods are often declared by several."""
-    path = request.scope["path"]
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        pattern = getattr(route, "path_regex", None)
-        if pattern is not None and pattern.match(path):
-            methods |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(methods))
+    route whose path matches, though a path's methods are often declared by several (and
+    routers may be nested). Each method is tried against every route, as a request would be."""
+    from starlette.routing import Match
+
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def _log_unexpected(error: BaseException) -> None:

@@ -8,7 +8,7 @@ from datetime import date
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException
 
@@ -82,14 +82,19 @@ def make_app() -> FastAPI:
     async def teapot() -> None:
         raise HTTPException(status_code=400, detail=f"bad {PERSON}")
 
-    @app.get("/v1/policies/{code}/versions")
+    # As in the services: one path's methods declared by two routers, included in the app.
+    reads, writes = APIRouter(), APIRouter()
+
+    @reads.get("/v1/policies/{code}/versions")
     async def versions(code: str) -> list[str]:
         return []
 
-    @app.post("/v1/policies/{code}/versions")
+    @writes.post("/v1/policies/{code}/versions")
     async def record_version(code: str) -> dict[str, str]:
         return {"code": code}
 
+    app.include_router(reads)
+    app.include_router(writes)
     return app
 
 
