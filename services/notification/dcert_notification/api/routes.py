@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated, Any
@@ -104,9 +105,10 @@ async def my_policy(principal: CurrentPrincipal, db: Pool) -> PolicyPublic:
     return _policy(view)
 
 
-@router.put("/partners/{partner_id}/policy", response_model=PartnerPublic, tags=["partners"])
+# A partner id is a UUID: `/partners/me/policy` is the partner's own GET, never this PUT.
+@router.put("/partners/{partner_id:uuid}/policy", response_model=PartnerPublic, tags=["partners"])
 async def change_policy(
-    partner_id: str, body: PolicyChange, principal: CurrentPrincipal, service: Commands, db: Pool
+    partner_id: uuid.UUID, body: PolicyChange, principal: CurrentPrincipal, service: Commands, db: Pool
 ) -> PartnerPublic:
     """A new version of a partner's data-sharing policy. It governs every delivery not made yet,
     those already queued included: a field taken away is never sent after the change."""
@@ -115,13 +117,13 @@ async def change_policy(
     policy = DataSharingPolicy.of(given.event_types, given.fields, given.facts, given.regions)
     await service.change_policy(
         principal_context(principal),
-        partner_id,
+        str(partner_id),
         policy,
         body.legal_basis,
         body.purpose,
         keep_regions=given.regions is None,
     )
-    view = await queries.partner(db, partner_id)
+    view = await queries.partner(db, str(partner_id))
     assert view is not None
     return _partner(view)
 
