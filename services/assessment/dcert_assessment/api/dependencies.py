@@ -26,14 +26,13 @@ __all__ = [
     "Policy",
     "Pool",
     "Reads",
-    "RecordVault",
+    "PersonalDataVault",
 ]
 
 DoctorPrincipal = Annotated[Principal, Depends(require_role("doctor"))]
 DoctorOrAdmin = Annotated[Principal, Depends(require_role("doctor", "admin"))]
 DoctorOrReviewer = Annotated[Principal, Depends(require_role("doctor", "reviewer"))]
 Commands = Annotated[AssessmentCommands, Depends(from_app_state("commands", AssessmentCommands))]
-RecordVault = PersonalDataVault  # opens findings and measurements sealed with the person's key
 
 
 def assessment_policy(request: Request) -> AssessmentPolicy:

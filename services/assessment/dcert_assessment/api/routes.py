@@ -22,10 +22,10 @@ from .dependencies import (
     DoctorOrReviewer,
     DoctorPrincipal,
     IdempotencyKey,
+    PersonalDataVault,
     Policy,
     Pool,
     Reads,
-    RecordVault,
 )
 from .grading_schemas import GradingCheck, GradingQuestion
 from .schemas import (
@@ -188,7 +188,7 @@ async def get_assessment(
     principal: CurrentPrincipal,
     policy: Policy,
     db: Pool,
-    vault: RecordVault,
+    vault: PersonalDataVault,
     reads: Reads,
 ) -> AssessmentDetail | AssessmentPublic:
     """Findings and measurements are sensitive: the assigned doctor, the reviewer of the case (its

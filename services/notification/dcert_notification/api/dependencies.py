@@ -18,7 +18,7 @@ from ..settings import NotificationSettings
 __all__ = [
     "Admin",
     "Applicant",
-    "AppVault",
+    "PersonalDataVault",
     "Commands",
     "CurrentPrincipal",
     "IdempotencyKey",
@@ -30,7 +30,6 @@ __all__ = [
 Applicant = Annotated[Principal, Depends(require_role("applicant"))]
 Commands = Annotated[NotificationCommands, Depends(from_app_state("commands", NotificationCommands))]
 Settings = Annotated[NotificationSettings, Depends(from_app_state("settings", NotificationSettings))]
-AppVault = PersonalDataVault
 
 
 def _my_person_ref(principal: Applicant, settings: Settings) -> str:

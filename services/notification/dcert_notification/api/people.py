@@ -14,7 +14,7 @@ from dcert_shared.i18n import negotiate
 from ..adapters import people, queries
 from ..domain.errors import NoticeNotFound
 from ..domain.notices import Language, NoticeKind, render
-from .dependencies import Admin, AppVault, MyPersonRef, Pool
+from .dependencies import Admin, MyPersonRef, PersonalDataVault, Pool
 
 router = APIRouter(prefix="/v1", tags=["people"])
 ChannelName = Literal["inbox", "sms", "email"]
@@ -80,7 +80,7 @@ def _masked_email(email: str | None) -> str | None:
 
 
 @router.put("/me/contact", response_model=ContactPublic)
-async def set_contact(body: ContactIn, me: MyPersonRef, vault: AppVault, db: Pool) -> ContactPublic:
+async def set_contact(body: ContactIn, me: MyPersonRef, vault: PersonalDataVault, db: Pool) -> ContactPublic:
     """How the signed-in person (or agent) wants to be told: language, phone, e-mail, channels.
     The phone and the e-mail are kept sealed with the person's own key."""
     channels: list[str] = list(dict.fromkeys(["inbox", *body.channels]))
@@ -94,7 +94,7 @@ async def set_contact(body: ContactIn, me: MyPersonRef, vault: AppVault, db: Poo
 
 
 @router.get("/me/contact", response_model=ContactPublic)
-async def get_contact(me: MyPersonRef, vault: AppVault, db: Pool) -> ContactPublic:
+async def get_contact(me: MyPersonRef, vault: PersonalDataVault, db: Pool) -> ContactPublic:
     contact = await queries.opened_contact(db, vault, me)
     if contact is None:
         return ContactPublic(language="zh-CN", channels=["inbox"], phone=None, email=None)
@@ -109,7 +109,7 @@ async def get_contact(me: MyPersonRef, vault: AppVault, db: Pool) -> ContactPubl
 @router.get("/inbox", response_model=Inbox)
 async def inbox(
     me: MyPersonRef,
-    vault: AppVault,
+    vault: PersonalDataVault,
     db: Pool,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
