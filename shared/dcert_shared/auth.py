@@ -9,6 +9,7 @@ is mounted only where `DCERT_DEV_AUTH=1`, which production settings refuse.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import time
@@ -344,6 +345,17 @@ class DevIssuer:
         self.issuer = issuer
         self._key = private_key or Ed25519PrivateKey.generate()
         self.key_id = key_id or secrets.token_hex(8)
+
+    @classmethod
+    def derived_from(cls, secret: bytes) -> DevIssuer:
+        """The same key pair in every process given the same `secret` (the run's master key):
+        behind a load balancer, a token one certificate process signed verifies in every
+        process, whichever of them answers the key set."""
+        seed = hashlib.sha256(b"dcert-development-token-issuer\x00" + secret).digest()
+        return cls(
+            private_key=Ed25519PrivateKey.from_private_bytes(seed),
+            key_id=hashlib.sha256(b"kid\x00" + seed).hexdigest()[:16],
+        )
 
     def issue(
         self, role: str, subject: str, claims: Mapping[str, Any] | None = None, ttl_seconds: int = 3600

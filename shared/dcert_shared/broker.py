@@ -186,7 +186,7 @@ async def connect(
     of a cluster it learns of later take them too; the connection's replies come below
     `_INBOX.<user>`, which the broker lets no other user read (dcert_shared.broker_permissions).
     `ca_file` is the certificate authority of a `tls://` server, when not the system's."""
-    server, user, password = _credentials(url)
+    servers, user, password = _servers_and_credentials(url)
 
     async def reconnected() -> None:
         log.warning("reconnected to NATS")
@@ -210,7 +210,7 @@ async def connect(
     ):
         with attempt:
             nc = await nats.connect(
-                server,
+                servers,
                 name=name,
                 user=user,
                 password=password,
@@ -235,6 +235,17 @@ def inbox_prefix(user: str | None) -> str:
     """Where a connection of `user` gets its replies: `_INBOX.<user>` (nats-py's `_INBOX` for a
     connection without a user, or a user name that cannot be a subject token)."""
     return f"_INBOX.{user}" if user and _USER_TOKEN.fullmatch(user) else "_INBOX"
+
+
+def _servers_and_credentials(url: str) -> tuple[list[str], str | None, str | None]:
+    """`url`, or the comma-separated URLs of a cluster's nodes, without user information, and
+    the user and password they carry (the same on every node)."""
+    servers, user, password = [], None, None
+    for part in (part.strip() for part in url.split(",") if part.strip()):
+        server, part_user, part_password = _credentials(part)
+        servers.append(server)
+        user, password = user or part_user, password or part_password
+    return servers, user, password
 
 
 def _credentials(url: str) -> tuple[str, str | None, str | None]:

@@ -57,6 +57,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
 
 
+_HEALTH_PROBES = frozenset({"/health", "/health/live", "/health/ready"})
+
+
 class RequestLog:
     """ASGI middleware: one line per HTTP request with method, route template, status and time."""
 
@@ -64,9 +67,11 @@ class RequestLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") == "/health":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # A load balancer probes every process each second: a line only when a probe fails.
+        probe = scope.get("path") in _HEALTH_PROBES
         started = time.perf_counter()
         status = 500
 
@@ -80,6 +85,7 @@ class RequestLog:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or "(no route)"
-            access_log.info(
-                "%s %s %d %.1f ms", scope["method"], route, status, (time.perf_counter() - started) * 1000
-            )
+            if not (probe and status < 400):
+                access_log.info(
+                    "%s %s %d %.1f ms", scope["method"], route, status, (time.perf_counter() - started) * 1000
+                )

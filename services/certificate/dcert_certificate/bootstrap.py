@@ -76,7 +76,7 @@ def create_app(
             agents.router,
             death_reports_api.router,
         ],
-        dev_issuer=DevIssuer() if settings.dev_auth else None,
+        dev_issuer=DevIssuer.derived_from(settings.master_key_bytes) if settings.dev_auth else None,
         on_started=on_started,
     )
     app.state.service = service
