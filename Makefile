@@ -27,7 +27,7 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv lock browser cluster-tools run run-cluster test test-fast bench faults schema-sql check lint typecheck imports clean-data
+.PHONY: venv lock browser kubectl cluster-tools run run-cluster test test-fast bench faults schema-sql check lint typecheck imports clean-data
 
 venv: $(STAMP)
 
@@ -68,7 +68,12 @@ browser:
 	@test -x $(CHROMIUM) && fc-list :lang=zh | grep -q . || \
 		(apt-get update -q && apt-get install -y -q chromium fonts-wqy-zenhei)
 
-test: venv browser
+# kubectl renders the Kubernetes overlays (tests/test_kubernetes.py); Debian's is kubernetes-client,
+# whose kustomize (kubectl 1.20) deploy/k8s keeps to.
+kubectl:
+	@command -v kubectl >/dev/null || (apt-get update -q && apt-get install -y -q kubernetes-client)
+
+test: venv browser kubectl
 	$(PY) -m pytest -q
 
 # The unit tier alone: no PostgreSQL, no NATS, no browser; under a minute. tests/ is all e2e,
