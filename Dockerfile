@@ -25,6 +25,10 @@ RUN pip install --no-cache-dir --no-deps ./shared ./services/${SERVICE} \
     && useradd --system --uid 10001 dcert
 USER dcert
 EXPOSE 8000
+# The process answers and reaches what it needs (the portal: answers). docker-compose.yml asks the
+# services for more, /health/ready, before it starts what depends on them.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=6 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
 # uvicorn's access log is off: URLs carry certificate numbers. Its proxy headers too: the client's
 # address is read behind DCERT_TRUSTED_PROXIES only (dcert_shared.rate_limits).
 CMD ["sh", "-c", "exec uvicorn dcert_${DCERT_SERVICE_NAME}.main:app --host 0.0.0.0 --port 8000 --no-access-log --no-proxy-headers"]
