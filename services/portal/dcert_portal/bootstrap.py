@@ -95,7 +95,12 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     async def unavailable(request: Request, error: Exception) -> Response:
         return render(request, "unavailable.html", 503)
 
+    # The routes every service has, for load balancers and orchestrators: the portal holds no
+    # connection that could fail apart from the process (a page says which service is down),
+    # so it is live and ready whenever it answers.
     @app.get("/health")
+    @app.get("/health/live")
+    @app.get("/health/ready")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
