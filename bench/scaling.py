@@ -504,7 +504,7 @@ def print_extrapolation(
         run_minutes = monthly.lines / monthly.holders * holders / monthly.rate / 60
         print(
             f"  {label} {holders / 1e6:.0f} M holders: {kept * holders / GIB:,.0f} GiB kept for their issuance"
-            f" (+{pruned * holders / GIB:,.0f} GiB of outbox and inbox while they last),"
+            f" (outbox and inbox, {pruned / 1024:.1f} KiB per holder, only for those of the last 30-60 days),"
             f" +{ledger_per_month * holders / GIB:,.1f} GiB a month of ledger,"
             f" monthly run {run_minutes:,.0f} min at the measured rate"
         )
