@@ -215,13 +215,52 @@ class EventConsumer:
                 await subscription.unsubscribe()
 
     async def _bind(self) -> Any:
+        """Bind to the durable consumer, made (or updated) first. When messages were delivered
+        to an earlier holder and never acknowledged (it died, or lost its lease, mid-batch), the
+        consumer is rewound to its acknowledgement floor: the broker would otherwise hand this
+        holder the later messages first and keep those until their ack wait ran out, and a
+        person's later event would be applied before an earlier one. What comes again that
+        was already handled, the inbox skips."""
+        info = await self._consumer_info()
+        config = self.config()
+        if info is not None:
+            # Kept from the consumer as it is: the broker cannot change where it starts.
+            config.deliver_policy = info.config.deliver_policy
+            config.opt_start_seq = info.config.opt_start_seq
+        if info is not None and info.num_ack_pending:
+            await self._rewind(info)
+        else:
+            await self._add(config)
+        return await self.js.pull_subscribe_bind(self.durable, self.stream)
+
+    async def _consumer_info(self) -> Any:
         try:
-            await self.js.add_consumer(self.stream, self.config())
+            return await self.js.consumer_info(self.stream, self.durable)
+        except NotFoundError:
+            return None
+
+    async def _add(self, config: ConsumerConfig) -> None:
+        try:
+            await self.js.add_consumer(self.stream, config)
         except NotFoundError:
             if self.topology is None or not await self.topology.ensure(self.stream):
                 raise StreamMissing(self.stream) from None
-            await self.js.add_consumer(self.stream, self.config())
-        return await self.js.pull_subscribe_bind(self.durable, self.stream)
+            await self.js.add_consumer(self.stream, config)
+
+    async def _rewind(self, info: Any) -> None:
+        start = info.ack_floor.stream_seq + 1 if info.ack_floor is not None else 1
+        log.warning(
+            "consumer %s: %s message(s) of an earlier holder never acknowledged; rewound to %s",
+            self.durable,
+            info.num_ack_pending,
+            start,
+        )
+        config = self.config()
+        config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+        config.opt_start_seq = start
+        with contextlib.suppress(NotFoundError):
+            await self.js.delete_consumer(self.stream, self.durable)
+        await self._add(config)
 
     async def _check_bound(self) -> None:
         try:

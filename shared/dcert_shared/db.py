@@ -23,7 +23,13 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateIndex, CreateTable
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 if TYPE_CHECKING:
     from .schema_history import SchemaHistory
@@ -55,6 +61,18 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 def is_outage(error: BaseException) -> bool:
     """The database (or the network to it) failed, not the work."""
     return isinstance(error, OUTAGE_ERRORS)
+
+
+def caused_by_outage(error: BaseException) -> bool:
+    """An outage, or an error raised because of one (SQLAlchemy wraps the driver's)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if is_outage(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -170,11 +188,30 @@ async def migrate_schema(
     schema: str,
     history: SchemaHistory,
     then: Callable[[asyncpg.Connection], Awaitable[object]] | None = None,
+    *,
+    connect_timeout_seconds: float = 120,
 ) -> None:
     """Upgrade `schema` to the head of every branch of `history` (docs/adr/0010), on a connection of
     its own whose only schema is `schema`, in one transaction under the migration lock: replicas
     starting together wait for the first, then find nothing left to do. `then` runs in the same
     transaction, under the same lock, after the upgrade."""
+    # A process that starts while the database fails over waits for it, rather than exit.
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(caused_by_outage),
+        wait=wait_exponential(multiplier=0.2, max=3),
+        stop=stop_after_delay(connect_timeout_seconds),
+        reraise=True,
+    ):
+        with attempt:
+            await _upgrade(dsn, schema, history, then)
+
+
+async def _upgrade(
+    dsn: str,
+    schema: str,
+    history: SchemaHistory,
+    then: Callable[[asyncpg.Connection], Awaitable[object]] | None,
+) -> None:
     if schema != "public":
         await create_schema(dsn, schema)
     async with alembic_connection(dsn, schema) as connection:

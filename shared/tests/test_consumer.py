@@ -275,6 +275,40 @@ async def test_a_persons_events_are_applied_in_stream_order_even_when_the_first_
         assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
 
 
+async def test_a_holder_that_died_mid_batch_does_not_let_a_later_event_pass_the_one_it_held(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    """The process holding the consumer took a person's issue and died (or lost its lease in a
+    database failover) before acknowledging it. The next holder must apply the issue before
+    the cancellation that followed it, at once, not after the broker's ack wait (5 s here)."""
+    naming = Naming(test_prefix)
+    first = start(es, nc, test_prefix, record_type, ("CertificateIssued", "CertificateCancelled"))
+    consumer = first.consumer
+    await eventually(lambda: _ready(consumer))  # the durable consumer exists
+    await first.stop()
+    await publish(nc, naming, an_event("CertificateIssued"))
+    await publish(nc, naming, an_event("CertificateCancelled"))
+    earlier_holder = await nc.jetstream().pull_subscribe_bind(consumer.durable, consumer.stream)
+    taken = await earlier_holder.fetch(1, timeout=5)
+    assert [message.subject.rsplit(".", 1)[-1] for message in taken] == ["CertificateIssued"]
+    await earlier_holder.unsubscribe()  # gone, never acknowledging what it took
+
+    running = start(es, nc, test_prefix, record_type, ("CertificateIssued", "CertificateCancelled"))
+    await eventually(lambda: _effects_at_least(es, 2), timeout=4)
+    await running.stop()
+    assert await effects_in_order(es) == ["CertificateIssued", "CertificateCancelled"]
+    async with es.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM parked_events") == 0
+
+
+async def record_type(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+    await uow.conn.execute("INSERT INTO effects VALUES ($1, $2)", envelope.event_id, envelope.event_type)
+
+
+async def _ready(consumer: EventConsumer) -> bool:
+    return consumer.ready.is_set()
+
+
 async def test_a_dead_letter_holds_its_persons_later_events_until_it_is_replayed(
     es: EventSourcing, nc: NATS, test_prefix: str
 ) -> None:
