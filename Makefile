@@ -4,6 +4,7 @@
 # make test-fast - the unit tests alone (no servers), in under a minute
 # make lock   - pin the dependencies anew in uv.lock after a pyproject changed
 # make faults - the fault suite: the system under load, one fault per round, then checks (docs/fault-suite.md)
+# make cluster-faults - the same on the cluster of make run-cluster: processes, a NATS node, the PostgreSQL primary, a network cut (docs/cluster.md)
 # make schema-sql SERVICE=certificate - the SQL that brings a service's database to head, for a DBA (docs/adr/0010)
 
 PYTHON ?= python3
@@ -27,7 +28,7 @@ SERVICES := \
 	--service notification=dcert_notification.main:app:8004 \
 	--service portal=dcert_portal.main:app:8005
 
-.PHONY: venv lock browser kubectl cluster-tools run run-cluster test test-fast bench faults schema-sql check lint typecheck imports clean-data
+.PHONY: venv lock browser kubectl cluster-tools run run-cluster test test-fast bench faults cluster-faults schema-sql check lint typecheck imports clean-data
 
 venv: $(STAMP)
 
@@ -73,7 +74,7 @@ browser:
 kubectl:
 	@command -v kubectl >/dev/null || (apt-get update -q && apt-get install -y -q kubernetes-client)
 
-test: venv browser kubectl
+test: venv browser kubectl cluster-tools
 	$(PY) -m pytest -q
 
 # The unit tier alone: no PostgreSQL, no NATS, no browser; under a minute. tests/ is all e2e,
@@ -92,6 +93,10 @@ bench: venv
 # One round per fault (about 25 minutes); e.g. FAULTS_ARGS="--rounds kill:nats,wipe:nats --seed 7".
 faults: venv
 	$(PY) -m tests.faults $(FAULTS_ARGS)
+
+# About 15 minutes; e.g. FAULTS_ARGS="--rounds kill:postgres-primary --seed 7". Not in make test.
+cluster-faults: venv cluster-tools
+	$(PY) -m tests.faults --cluster $(FAULTS_ARGS)
 
 # alembic's `upgrade heads --sql` for every branch of the service's schema history.
 schema-sql: venv

@@ -287,6 +287,9 @@ class Cluster:
         self.network_cut = network_cut
         self.nats_prefixed = nats_prefixed
         self.secrets = self._load_secrets()
+        if os.geteuid() == 0:
+            # PostgreSQL's user must reach its own folder inside (to pass through, not to list).
+            self.data_dir.chmod(self.data_dir.stat().st_mode | 0o711)
         self.etcd = self._etcd()
         self.patroni = [self._patroni(node) for node in range(len(ports.postgres))]
         self.nats = [self._nats(node) for node in range(len(ports.nats_client))]
@@ -305,7 +308,9 @@ class Cluster:
 
     def nats_host(self, node: int) -> str:
         cut = self.network_cut
-        return cut.node_address if cut is not None and node == len(self.nats) - 1 else "127.0.0.1"
+        return (
+            cut.node_address if cut is not None and node == len(self.ports.nats_client) - 1 else "127.0.0.1"
+        )
 
     def nats_url_for(self, user: str) -> str:
         """Every node's URL, comma-separated, with `user`'s credentials (clients fail over); a
@@ -542,10 +547,11 @@ class Cluster:
             "etcd3": {"hosts": [f"127.0.0.1:{ports.etcd_client}"]},
             "bootstrap": {
                 "dcs": {
-                    # The leader key lives 10 s: a lost primary is replaced within about that.
-                    "ttl": 10,
+                    # The leader key lives 20 s (Patroni's least): a lost primary is replaced
+                    # within about that.
+                    "ttl": 20,
                     "loop_wait": 1,
-                    "retry_timeout": 4,
+                    "retry_timeout": 5,
                     "maximum_lag_on_failover": 1024 * 1024,
                     # Only a synchronous standby is promoted: what a service was told is
                     # committed is on it. Without a standby the primary goes on alone.

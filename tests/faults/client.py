@@ -92,6 +92,26 @@ class Api:
             await asyncio.sleep(pause)
             pause = min(pause * 1.5, 2.0)
 
+    async def once(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        token: Token | None = None,
+        key: str | None = None,
+        timeout: float,
+    ) -> httpx.Response:
+        """One try, no retry: what a person at a counter sees (httpx.HTTPError when no answer)."""
+        headers = {"Idempotency-Key": key} if key else {}
+        if token is not None:
+            if token.value is None:
+                token.value = self.issuer.issue(token.role, token.subject, token.claims)
+            headers["Authorization"] = f"Bearer {token.value}"
+        url = self.services.url(service) + path
+        return await self.http.request(method, url, json=body, headers=headers, timeout=timeout)
+
     async def expect(
         self,
         service: str,

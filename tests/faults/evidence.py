@@ -85,7 +85,9 @@ class Evidence:
 
 async def connect_nats(url: str) -> NATS:
     logging.getLogger("nats").setLevel(logging.CRITICAL)
-    return await nats.connect(url, name="fault-suite", connect_timeout=5, max_reconnect_attempts=2)
+    # A cluster's URL names every node, comma-separated; each carries the credentials.
+    servers = [server.strip() for server in url.split(",") if server.strip()]
+    return await nats.connect(servers, name="fault-suite", connect_timeout=5, max_reconnect_attempts=2)
 
 
 async def consumer_specs(nats_url: str, naming: Naming) -> dict[str, ConsumerSpec]:

@@ -20,13 +20,14 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 @dataclass
 class FaultContext:
-    infra: Infrastructure
+    infra: Infrastructure  # or the cluster's (tests/faults/cluster.py), which its faults need
     services: ServiceSet
     rng: random.Random
     work_dir: Path  # the round's folder (copies of code go here)
     freeze_seconds: float
     overlap_seconds: float
     notes: list[str] = field(default_factory=list)  # what the faults did, for the details
+    first_fault_at: float | None = None  # monotonic: when the first fault of the round began
 
 
 class Fault:

@@ -6,7 +6,19 @@ from collections.abc import Sequence
 
 from .rounds import RoundResult
 
-COLUMNS = ("#", "fault", "events", "lost", "doubled", "out of order", "recover s", "read models", "verdict")
+COLUMNS = (
+    "#",
+    "fault",
+    "events",
+    "lost",
+    "doubled",
+    "out of order",
+    "recover s",
+    "writes refused s",
+    "events delayed s",
+    "read models",
+    "verdict",
+)
 
 
 def read_models_cell(result: RoundResult) -> str:
@@ -18,6 +30,15 @@ def read_models_cell(result: RoundResult) -> str:
         return "not available"
     differences = sum(len(check.differences) for check in result.read_models)
     return "equal" if not differences else f"{differences} diffs"
+
+
+def cost_cells(result: RoundResult) -> tuple[str, str]:
+    """Seconds of refused applications, and how much longer events took than before the fault."""
+    cost = result.cost
+    if cost is None:
+        return "-", "-"
+    delayed = "-" if cost.events_delayed_seconds is None else f"{cost.events_delayed_seconds:.1f}"
+    return f"{cost.writes_refused_seconds:.0f}", delayed
 
 
 def verdict(result: RoundResult) -> str:
@@ -37,6 +58,8 @@ def row(result: RoundResult) -> tuple[str, ...]:
             "-",
             "-",
             "-",
+            "-",
+            "-",
             read_models_cell(result),
             verdict(result),
         )
@@ -48,6 +71,7 @@ def row(result: RoundResult) -> tuple[str, ...]:
         str(result.doubled),
         str(result.out_of_order),
         recovery,
+        *cost_cells(result),
         read_models_cell(result),
         verdict(result),
     )
@@ -56,7 +80,7 @@ def row(result: RoundResult) -> tuple[str, ...]:
 def table(results: Sequence[RoundResult]) -> str:
     rows = [COLUMNS, *(row(result) for result in results)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    numeric = {0, 2, 3, 4, 5, 6}
+    numeric = {0, 2, 3, 4, 5, 6, 7, 8}
 
     def line(cells: tuple[str, ...]) -> str:
         return "  ".join(

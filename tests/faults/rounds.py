@@ -8,9 +8,10 @@ import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dcert_dev.embedded import ensure_databases
 from dcert_dev.testing import delete_streams
@@ -20,12 +21,16 @@ from . import checks, logs, readmodels
 from .actors import Doctor, People, Staff, register_staff
 from .auth import TokenIssuer
 from .client import Api
+from .cost import Cost, CostMeter
 from .evidence import ConsumerSpec, gather, pending_messages, query, settled_consumers
 from .faults import Fault, FaultContext, parse_round
 from .load import Load
 from .partner import WebhookReceiver
 from .probe import Prober
 from .system import SERVICES, Infrastructure, ServiceSet
+
+if TYPE_CHECKING:
+    from .cluster import ClusterInfrastructure
 
 
 @dataclass(frozen=True)
@@ -42,10 +47,11 @@ class Options:
     freeze_seconds: float  # PostgreSQL frozen (SIGSTOP)
     overlap_seconds: float  # old and new version side by side in a rollout
     stop_seconds: float  # a service still running this long after SIGTERM is killed (and named)
+    cost_interval: float  # one application every this many seconds measures the fault's cost
 
 
-FULL = Options(30, 45, 8, 150, 150, 120, 120, 25, 20, 25)
-QUICK = Options(6, 8, 6, 30, 30, 15, 30, 12, 6, 8)
+FULL = Options(30, 45, 8, 150, 150, 120, 120, 25, 20, 25, 1.0)
+QUICK = Options(6, 8, 6, 30, 30, 15, 30, 12, 6, 8, 2.0)
 
 # The services' settings for a round: the tests' fast clocks and retries, and the short retry
 # ladder of the consumers (0.5 + 1 + 2 s over 4 tries) that "longer than the ladder" refers to.
@@ -80,6 +86,7 @@ class RoundResult:
     log_dir: Path | None = None
     timeline: dict[str, float] = field(default_factory=dict)  # phase -> seconds it took
     log_digest: list[str] = field(default_factory=list)
+    cost: Cost | None = None  # what the fault cost the people using the system (cost.py)
 
     @property
     def lost(self) -> int:
@@ -113,9 +120,16 @@ class RoundResult:
 
 
 async def run_round(
-    number: int, spec: str, infra: Infrastructure, options: Options, seed: int, log_root: Path
+    number: int,
+    spec: str,
+    infra: Infrastructure | ClusterInfrastructure,
+    options: Options,
+    seed: int,
+    log_root: Path,
+    *,
+    parse: Callable[[str], list[Fault]] = parse_round,
 ) -> RoundResult:
-    faults = parse_round(spec)
+    faults = parse(spec)
     result = RoundResult(number, spec, " + ".join(fault.name for fault in faults))
     result.log_dir = log_root / f"round-{number}"
     run = f"r{number}"
@@ -128,13 +142,14 @@ async def run_round(
     issuer = TokenIssuer()
     environment = {
         **ENVIRONMENT,
+        **infra.environment,
         "NATS_URL": infra.nats_url,
         "DCERT_NATS_PREFIX": run,
         "DCERT_AUTH_JWKS_URL": issuer.jwks_url,
     }
     databases = {service: dsns[name] for service, name in names.items()}
     nats_urls = {service: infra.nats_url_for(service) for service in SERVICES}
-    services = ServiceSet.prepare(environment, databases, result.log_dir, nats_urls)
+    services = infra.service_set(environment, databases, result.log_dir, nats_urls)
     api = Api(services, issuer, patience=options.story_patience)
     context = FaultContext(
         infra,
@@ -222,6 +237,8 @@ class Round:
         deadline = started + options.spread_seconds + options.load_seconds
         load_task = asyncio.create_task(load.run_all(options.spread_seconds, options.concurrency, deadline))
         prober = Prober(self.api, people, self.run)
+        meter = CostMeter(Prober(self.api, people, f"{self.run}c"), interval=options.cost_interval)
+        meter_task = asyncio.create_task(meter.run(stopping))
         try:
             over = await _inject(self.faults, self.context, options, started)
             self.result.recovery_seconds = await _recovery(
@@ -232,7 +249,9 @@ class Round:
             self.result.notes += self.context.notes
             load_task.cancel()  # done already, unless the round is given up
             stopping.set()
-            await asyncio.gather(load_task, doctor_task, return_exceptions=True)
+            await asyncio.gather(load_task, doctor_task, meter_task, return_exceptions=True)
+        self.result.cost = meter.cost(self.context.first_fault_at)
+        prober.open += meter.prober.open
         self.result.notes += [f"a probe could not be withdrawn: {i}" for i in await prober.withdraw_all(60)]
         return load, doctor
 
@@ -304,6 +323,8 @@ async def _inject(faults: list[Fault], context: FaultContext, options: Options, 
     for fault in faults:
         await asyncio.sleep(max(0.0, moment - time.monotonic()))
         at = time.monotonic()
+        if context.first_fault_at is None:
+            context.first_fault_at = at
         await fault.inject(context)
         over = time.monotonic()
         context.notes.append(

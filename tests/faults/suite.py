@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cluster import ClusterInfrastructure, parse_cluster_round
 from .faults import parse_round
 from .rounds import Options, RoundResult, run_round
 from .system import Infrastructure
@@ -25,42 +26,39 @@ class Suite:
     seed: int
     work_dir: Path
     keep: bool = False
+    cluster: bool = False  # on the cluster of `make run-cluster` (tests/faults/cluster.py)
 
 
 def run_suite(suite: Suite, echo: bool = True) -> list[RoundResult]:
-    """Every round on one infrastructure of its own; results in order. Runs on the calling
-    (main) thread: the embedded servers are tied to it (PR_SET_PDEATHSIG)."""
+    """Every round on one infrastructure of its own (the cluster's with `suite.cluster`);
+    results in order. Runs on the calling (main) thread: the servers are tied to it
+    (PR_SET_PDEATHSIG)."""
+    parse = parse_cluster_round if suite.cluster else parse_round
     for spec in suite.rounds:
-        parse_round(spec)  # refuse a mistyped round before anything starts
+        parse(spec)  # refuse a mistyped round before anything starts
     suite.work_dir.mkdir(parents=True, exist_ok=True)
     # Short: PostgreSQL's socket lives here; not under the work dir, whose path may be long.
     data_dir = Path(tempfile.mkdtemp(prefix="dcert-faults-"))
-    infra = Infrastructure(data_dir)
+    infra: Infrastructure | ClusterInfrastructure
+    infra = ClusterInfrastructure(data_dir) if suite.cluster else Infrastructure(data_dir)
     results: list[RoundResult] = []
     try:
         for number, spec in enumerate(suite.rounds, start=1):
             started = time.monotonic()
             if echo:
                 print(f"round {number}/{len(suite.rounds)}: {spec} ...", flush=True)
-            result = asyncio.run(run_round(number, spec, infra, suite.options, suite.seed, suite.work_dir))
+            result = asyncio.run(
+                run_round(number, spec, infra, suite.options, suite.seed, suite.work_dir, parse=parse)
+            )
             results.append(result)
             if echo:
                 print(
                     f"round {number}: {'FAIL' if result.failed else 'ok'} in {time.monotonic() - started:.0f} s",
                     flush=True,
                 )
-            _restore(infra)
+            infra.restore()
     finally:
         infra.stop()
         if not suite.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
     return results
-
-
-def _restore(infra: Infrastructure) -> None:
-    """A round must leave the servers up for the next; a fault that could not bring one back
-    is retried here."""
-    if not infra.nats.is_running():
-        infra.start_nats()
-    if not infra.postgres.is_running():
-        infra.start_postgres()

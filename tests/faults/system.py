@@ -34,6 +34,8 @@ RESTART_AFTER_SECONDS = 1.0  # as the supervisor's first backoff step
 class Infrastructure:
     """Embedded PostgreSQL and NATS that can be killed, frozen, wiped and started again."""
 
+    environment: dict[str, str] = {}  # what the services of a round need besides the tests' settings
+
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.infra: Infra = start_infra(data_dir)
@@ -109,6 +111,19 @@ class Infrastructure:
         for process in processes:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.resume()
+
+    def service_set(
+        self, environment: dict[str, str], databases: dict[str, str], log_dir: Path, nats_urls: dict[str, str]
+    ) -> ServiceSet:
+        return ServiceSet.prepare(environment, databases, log_dir, nats_urls)
+
+    def restore(self) -> None:
+        """A round must leave the servers up for the next; a fault that could not bring one back
+        is retried here."""
+        if not self.nats.is_running():
+            self.start_nats()
+        if not self.postgres.is_running():
+            self.start_postgres()
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
