@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 # Service projects are added as they appear: every services/<name>/ with a pyproject.toml.
 SERVICE_PROJECTS := $(wildcard services/*/pyproject.toml)
 SERVICE_DIRS := $(patsubst %/pyproject.toml,%,$(SERVICE_PROJECTS))
-PACKAGES := shared/dcert_shared dev/dcert_dev $(foreach service,$(SERVICE_DIRS),$(service)/dcert_$(notdir $(service)))
+PACKAGES := shared/dcert_shared dev/dcert_dev console/dcert_console $(foreach service,$(SERVICE_DIRS),$(service)/dcert_$(notdir $(service)))
 # uv reads and writes the one lock file, uv.lock; pip installs from it, checking every hash.
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
@@ -40,10 +40,10 @@ $(UV): | $(PY)
 
 # Every pinned dependency from uv.lock (refused if a pyproject changed without `make lock`), then
 # the repository's own projects, editable, without dependencies of their own.
-$(STAMP): $(PY) $(UV) Makefile uv.lock pyproject.toml shared/pyproject.toml dev/pyproject.toml $(SERVICE_PROJECTS)
+$(STAMP): $(PY) $(UV) Makefile uv.lock pyproject.toml shared/pyproject.toml dev/pyproject.toml console/pyproject.toml $(SERVICE_PROJECTS)
 	$(UV) export --locked --all-packages --no-emit-workspace --quiet --output-file $(VENV)/requirements.txt
 	$(PY) -m pip install --require-hashes -r $(VENV)/requirements.txt
-	$(PY) -m pip install --no-deps -e shared -e dev $(addprefix -e ,$(SERVICE_DIRS))
+	$(PY) -m pip install --no-deps -e shared -e dev -e console $(addprefix -e ,$(SERVICE_DIRS))
 	touch $(STAMP)
 
 # After changing a pyproject's dependencies: pins what is new, keeps every other pin.
@@ -113,7 +113,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	MYPYPATH=shared:dev $(VENV)/bin/mypy --strict $(PACKAGES)
+	MYPYPATH=shared:dev:console $(VENV)/bin/mypy --strict $(PACKAGES)
 
 imports: venv
 	$(VENV)/bin/lint-imports
