@@ -218,6 +218,11 @@ async def connect(
                 tls=ssl.create_default_context(cafile=ca_file) if ca_file else None,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
+                # A node cut off answers nothing and resets nothing: two pings unanswered in 5 s
+                # each, and the client moves to another node of the cluster (nats-py's default
+                # waits 4 minutes).
+                ping_interval=5,
+                max_outstanding_pings=2,
                 reconnected_cb=reconnected,
                 disconnected_cb=disconnected,
                 error_cb=error,

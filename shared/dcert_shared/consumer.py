@@ -122,6 +122,13 @@ class Subscription:
         return cls(name, source_context, list(handlers), dispatch, lane, formerly)
 
 
+class EarlierEventNotHereYet(Exception):
+    """A reaction needs an event of another stream that has not arrived yet: streams are not
+    ordered with each other, and one may lag (a broker node lost, a consumer taken over). The
+    event waits for it in place, uncounted, for `dependency_wait_seconds`; only then is it tried
+    on the retry ladder like a failure, so a dependency that never comes still dead-letters."""
+
+
 @dataclass(frozen=True)
 class RedeliveryPolicy:
     """The retry ladder of an event whose handler fails: waits between tries; after
@@ -130,6 +137,8 @@ class RedeliveryPolicy:
     max_attempts: int = 6
     retry_delays_seconds: tuple[float, ...] = (1, 5, 30, 120, 600)
     ack_wait_seconds: float = 60
+    # How long an event waits, uncounted, for an earlier one of another stream (EarlierEventNotHereYet).
+    dependency_wait_seconds: float = 600
 
     def delay_after(self, attempts: int) -> float:
         return self.retry_delays_seconds[min(max(attempts, 1), len(self.retry_delays_seconds)) - 1]
@@ -318,15 +327,20 @@ class EventConsumer:
 
     async def _handle_live(self, lane: str, message: Msg, envelope: EventEnvelope) -> None:
         reason: str | None = None
+        started = time.monotonic()
         while reason is None:
             try:
                 await self._traced(envelope, message.headers, message.metadata.num_delivered)
                 return
             except Exception as error:
-                if not _waits_out(error):
-                    reason = type(error).__name__
-                else:
+                if _waits_out(error):
                     await self._wait_out(error)
+                elif isinstance(error, EarlierEventNotHereYet) and (
+                    time.monotonic() - started < self.policy.dependency_wait_seconds
+                ):
+                    await asyncio.sleep(0.5)
+                else:
+                    reason = type(error).__name__
         log.warning("consumer %s: %s failed (%s); parked", self.durable, envelope.event_type, reason)
         await self._outlasting(partial(self._park, lane, message.subject, envelope, reason, 1))
 

@@ -134,6 +134,7 @@ class ServiceRuntime:
             max_attempts=settings.consumer_max_attempts,
             retry_delays_seconds=tuple(settings.consumer_retry_delays_seconds),
             ack_wait_seconds=settings.consumer_ack_wait_seconds,
+            dependency_wait_seconds=settings.consumer_dependency_wait_seconds,
         )
         self.stream_limits = stream_limits or StreamLimits(
             max_bytes=settings.stream_bytes, replicas=settings.stream_replicas

@@ -60,6 +60,8 @@ class ServiceSettings(BaseSettings):
     )
     consumer_max_attempts: int = Field(default=6, ge=1)
     consumer_ack_wait_seconds: float = Field(default=60, ge=1)
+    # An event that needs an earlier one of another stream waits for it this long, uncounted.
+    consumer_dependency_wait_seconds: float = Field(default=600, ge=0)
     # /health/ready fails when a relay or consumer is further behind than this.
     ready_max_lag_seconds: float = Field(default=300, gt=0)
     # How often a standby process tries to take over a singleton loop (relay, consumer, clock).

@@ -20,7 +20,7 @@ from dcert_shared.broker import (
     ensure_stream,
     event_stream_config,
 )
-from dcert_shared.consumer import EventConsumer, RedeliveryPolicy, Subscription
+from dcert_shared.consumer import EarlierEventNotHereYet, EventConsumer, RedeliveryPolicy, Subscription
 from dcert_shared.envelope import Actor, CommandContext, EventEnvelope
 from dcert_shared.loops import Backoff, Loops
 from dcert_shared.uow import EventSourcing, UnitOfWork
@@ -299,6 +299,51 @@ async def test_a_holder_that_died_mid_batch_does_not_let_a_later_event_pass_the_
     assert await effects_in_order(es) == ["CertificateIssued", "CertificateCancelled"]
     async with es.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM parked_events") == 0
+
+
+async def test_an_event_waiting_for_one_of_another_stream_waits_uncounted_then_goes_on(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    """A grade whose application comes on another stream that lags (a broker node lost): it
+    waits in place, longer than the whole retry ladder, and is applied once the other comes."""
+    arrived = asyncio.Event()
+
+    async def handler(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        if not arrived.is_set():
+            raise EarlierEventNotHereYet()
+        await record_type(uow, envelope)
+
+    running = start(es, nc, test_prefix, handler)
+    await publish(nc, Naming(test_prefix), an_event())
+    await asyncio.sleep(1.0)  # the ladder (3 tries, 0.05 s apart) would be over 10 times
+    arrived.set()
+    await eventually(lambda: _effects_at_least(es, 1))
+    await running.stop()
+    async with es.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
+
+
+async def test_an_event_whose_dependency_never_comes_is_dead_lettered_after_the_wait(
+    es: EventSourcing, nc: NATS, test_prefix: str
+) -> None:
+    async def handler(uow: UnitOfWork, envelope: EventEnvelope) -> None:
+        raise EarlierEventNotHereYet()
+
+    subscription = Subscription("issued", "certificate", ["CertificateIssued"], handler)
+    policy = RedeliveryPolicy(
+        max_attempts=2, retry_delays_seconds=(0.05,), ack_wait_seconds=5, dependency_wait_seconds=0.5
+    )
+    running = Running(
+        EventConsumer(es, nc.jetstream(), Naming(test_prefix), "benefits", subscription, policy)
+    )
+    await publish(nc, Naming(test_prefix), an_event())
+
+    async def dead_letters() -> int:
+        async with es.pool.acquire() as conn:
+            return int(await conn.fetchval("SELECT count(*) FROM dead_letters"))
+
+    assert await eventually(dead_letters) == 1
+    await running.stop()
 
 
 async def record_type(uow: UnitOfWork, envelope: EventEnvelope) -> None:

@@ -44,6 +44,7 @@ PORTS = Ports(
 )
 SERVICE_PORTS = {"certificate": 8101, "assessment": 8102, "benefits": 8103, "notification": 8104}
 NODE_DOWN_SECONDS = 10.0
+NODE_CATCH_UP_SECONDS = 120.0  # a node back from the dead serves once its streams caught up
 CUT_SECONDS = 15.0
 
 
@@ -114,12 +115,19 @@ class ClusterInfrastructure:
 
 
 def node_ready(cluster: Cluster, node: int) -> bool:
+    return node_health(cluster, node) == "ok"
+
+
+def node_health(cluster: Cluster, node: int) -> str:
+    """`ok`, or what the node's /healthz says is not (e.g. a stream still catching up)."""
     url = f"http://{cluster.nats_host(node)}:{cluster.ports.nats_monitor[node]}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=1) as answer:
-            return int(answer.status) == 200
-    except (urllib.error.URLError, OSError):
-        return False
+            return "ok" if int(answer.status) == 200 else f"status {answer.status}"
+    except urllib.error.HTTPError as error:
+        return error.read().decode(errors="replace")[:300]
+    except (urllib.error.URLError, OSError) as error:
+        return type(error).__name__
 
 
 def wait_until(what: str, ready: object, timeout: float) -> float:
@@ -170,7 +178,17 @@ class KillNatsNode(Fault):
         cluster.nats[node].kill()
         await asyncio.sleep(NODE_DOWN_SECONDS)
         cluster.nats[node].start()
-        back = await wait_until_async(f"nats-{node}", lambda: node_ready(cluster, node), 60)
+        try:
+            back = await wait_until_async(
+                f"nats-{node}", lambda: node_ready(cluster, node), NODE_CATCH_UP_SECONDS
+            )
+        except TimeoutError:
+            # Not the round's end: the checks say whether anything was lost meanwhile.
+            context.notes.append(
+                f"nats-{node} not healthy {NODE_CATCH_UP_SECONDS:.0f} s after its start:"
+                f" {node_health(cluster, node)}"
+            )
+            return
         context.notes.append(
             f"nats-{node} down {NODE_DOWN_SECONDS:.0f} s, serving again {back:.1f} s after its start"
         )

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 
 from dcert_shared import agencies
-from dcert_shared.consumer import Handler, typed
+from dcert_shared.consumer import EarlierEventNotHereYet, Handler, typed
 from dcert_shared.consumer import Subscription as EventSubscription
 from dcert_shared.envelope import EventEnvelope
 from dcert_shared.regions import covers
@@ -63,8 +63,9 @@ def partner_deliveries_consumer(context: str) -> str:
     return f"partner-deliveries-{context}"
 
 
-class RecipientNotKnownYet(Exception):
-    """An event about a person this service cannot name yet; retried by the consumer."""
+class RecipientNotKnownYet(EarlierEventNotHereYet):
+    """An event about a person this service cannot name yet (the event naming them comes on
+    another stream): it waits for that one."""
 
 
 # Events whose notice names nothing but its kind, or only the certificate (masked).
@@ -285,7 +286,7 @@ class NotificationReactions:
         if who is None:
             if plan(None):
                 # About an application this service has not linked to a person yet (its
-                # ApplicationSubmitted comes on another stream): the consumer tries again shortly.
+                # ApplicationSubmitted comes on another stream): the consumer waits for it.
                 raise RecipientNotKnownYet()
             return
         subject = keys[0] if keys else hashed("person", who.person_ref)
