@@ -19,9 +19,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamSource
 from nats.js.errors import NotFoundError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from .broker import Naming, StreamLimits
 from .consumer import Subscription
@@ -101,7 +103,18 @@ async def reapply_erasures(
     restore from an older backup); `on_key_destroyed` lets the erasing service record it again.
     Returns how many keys were destroyed now."""
     destroyed = 0
-    for person_ref in dict.fromkeys(await erased_people(js, naming)):
+    # A stream just made on a cluster answers once its replicas have chosen a leader.
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(
+            (nats.errors.TimeoutError, nats.errors.NoRespondersError, TimeoutError)
+        ),
+        wait=wait_exponential(multiplier=0.2, max=2),
+        stop=stop_after_delay(60),
+        reraise=True,
+    ):
+        with attempt:
+            erased = await erased_people(js, naming)
+    for person_ref in dict.fromkeys(erased):
         async with pool.acquire() as conn:
             if await vault.is_erased(conn, person_ref):
                 continue
