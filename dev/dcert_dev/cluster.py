@@ -388,9 +388,13 @@ class Cluster:
             *self.services.values(),
             *(port for service in self.services for port in self.service_backends(service)),
         ]
-        busy = [port for port in wanted if not port_is_free(port)]
-        if busy:
-            raise RuntimeError(f"ports in use: {', '.join(map(str, busy))}; is another cluster running?")
+        # Engines of a run that was killed stop by themselves (they die with their supervisor)
+        # but PostgreSQL takes a few seconds to shut down: they are waited for.
+        deadline = time.monotonic() + 30
+        while busy := [port for port in wanted if not port_is_free(port)]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"ports in use: {', '.join(map(str, busy))}; is another cluster running?")
+            time.sleep(0.5)
 
     # -- state -------------------------------------------------------------------------------
 

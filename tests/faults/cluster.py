@@ -178,20 +178,24 @@ class KillNatsNode(Fault):
         cluster.nats[node].kill()
         await asyncio.sleep(NODE_DOWN_SECONDS)
         cluster.nats[node].start()
-        try:
-            back = await wait_until_async(
-                f"nats-{node}", lambda: node_ready(cluster, node), NODE_CATCH_UP_SECONDS
-            )
-        except TimeoutError:
-            # Not the round's end: the checks say whether anything was lost meanwhile.
-            context.notes.append(
-                f"nats-{node} not healthy {NODE_CATCH_UP_SECONDS:.0f} s after its start:"
-                f" {node_health(cluster, node)}"
-            )
-            return
-        context.notes.append(
-            f"nats-{node} down {NODE_DOWN_SECONDS:.0f} s, serving again {back:.1f} s after its start"
+        await _wait_for_node(
+            context, cluster, node, f"down {NODE_DOWN_SECONDS:.0f} s, serving again", "its start"
         )
+
+
+async def _wait_for_node(context: FaultContext, cluster: Cluster, node: int, done: str, since: str) -> None:
+    """Until the node serves again (its streams caught up); past NODE_CATCH_UP_SECONDS the
+    round goes on and notes why: the checks say whether anything was lost meanwhile."""
+    try:
+        back = await wait_until_async(
+            f"nats-{node}", lambda: node_ready(cluster, node), NODE_CATCH_UP_SECONDS
+        )
+    except TimeoutError:
+        context.notes.append(
+            f"nats-{node} not healthy {NODE_CATCH_UP_SECONDS:.0f} s after {since}: {node_health(cluster, node)}"
+        )
+        return
+    context.notes.append(f"nats-{node} {done} {back:.1f} s after {since}")
 
 
 class KillPostgresPrimary(Fault):
@@ -246,10 +250,7 @@ class CutNatsNode(Fault):
         await asyncio.sleep(CUT_SECONDS)
         cut.heal()
         node = len(cluster.nats) - 1
-        back = await wait_until_async(f"nats-{node}", lambda: node_ready(cluster, node), 60)
-        context.notes.append(
-            f"nats-{node} cut off for {CUT_SECONDS:.0f} s; healthy {back:.1f} s after the heal"
-        )
+        await _wait_for_node(context, cluster, node, f"cut off for {CUT_SECONDS:.0f} s; healthy", "the heal")
 
 
 CLUSTER_FAULTS = {
