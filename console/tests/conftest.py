@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest_asyncio
 
 from dcert_certificate.bootstrap import create_app
+from dcert_certificate.domain.legacy_import import COLUMNS
 from dcert_certificate.settings import CertificateSettings
 from dcert_dev.embedded import ensure_databases
 from dcert_dev.testing import ServiceUnderTest, new_prefix, running_service
-from dcert_certificate.domain.legacy_import import COLUMNS
 
 DCERT = Path(sys.executable).with_name("dcert")
 

@@ -137,7 +137,9 @@ async def test_a_run_killed_between_batches_finishes_on_the_next_run_with_each_h
     rows = [holder() for _ in range(7)]
     export = write_export(tmp_path / "export.csv", rows)
 
-    killed = imports.console.run("import", "holders", export, "--batch-size", "2", "--stop-after-batches", "2")
+    killed = imports.console.run(
+        "import", "holders", export, "--batch-size", "2", "--stop-after-batches", "2"
+    )
     assert killed.returncode == 137
     resumed = imports.console.run("import", "holders", export, "--batch-size", "2", "--lang", "en")
 
@@ -168,7 +170,9 @@ async def test_an_imported_holder_reads_like_an_issued_one_and_their_code_verifi
     assert (shown["status"], shown["category"], shown["level"]) == ("active", "visual", 1)
     assert (shown["issued_on"], shown["expires_on"]) == ("2019-05-06", "2029-05-06")
     assert shown["holder"] == "王*明"
-    code = await imports.service.call("GET", f"/v1/certificates/{row['certificate_number']}/e-certificate", token)
+    code = await imports.service.call(
+        "GET", f"/v1/certificates/{row['certificate_number']}/e-certificate", token
+    )
     assert code.status_code == 200, code.text
     verified = await imports.service.http.get("/v1/verify", params={"code": code.json()["code"]})
     assert verified.status_code == 200, verified.text
