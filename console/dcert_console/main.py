@@ -6,6 +6,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
+from .importing import import_app
+
 app = typer.Typer(
     name="dcert",
     help="The operator's console of the disability certificate platform (docs/operations.md).",
@@ -29,6 +31,9 @@ def show_version() -> None:
             typer.echo(f"{project} {version(project)}")
         except PackageNotFoundError:
             typer.echo(f"{project} not installed")
+
+
+app.add_typer(import_app, name="import")
 
 
 def main() -> None:

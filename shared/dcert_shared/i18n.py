@@ -184,6 +184,95 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "access.service.assessment": {"zh-CN": "残疾评定服务", "en": "Assessment service"},
     "access.service.benefits": {"zh-CN": "补贴服务", "en": "Benefits service"},
     "access.service.notification": {"zh-CN": "通知服务", "en": "Notification service"},
+    # 存量导入 (the operator's console, `dcert import holders`; docs/import.md).
+    "import.progress": {"zh-CN": "导入持证人", "en": "Importing holders"},
+    "import.progress_dry_run": {"zh-CN": "检查持证人（试运行）", "en": "Checking holders (dry run)"},
+    "import.rows_per_second": {"zh-CN": "{rate} 行/秒", "en": "{rate} rows/s"},
+    "import.summary": {
+        "zh-CN": "已导入 {imported}，跳过 {skipped}，已存在 {present}",
+        "en": "imported {imported}, skipped {skipped}, already present {present}",
+    },
+    "import.summary_dry_run": {
+        "zh-CN": "试运行，未写入任何数据；可导入 {imported}，跳过 {skipped}，已存在 {present}",
+        "en": "dry run, nothing written; would import {imported}, skipped {skipped}, already present {present}",
+    },
+    "import.report_written": {
+        "zh-CN": "未导入的行及原因见 {path}",
+        "en": "Rows not imported, and why: {path}",
+    },
+    "import.report_header_line": {"zh-CN": "行号", "en": "line"},
+    "import.report_header_field": {"zh-CN": "字段", "en": "field"},
+    "import.report_header_reason": {"zh-CN": "原因", "en": "reason"},
+    "import.file_unreadable": {"zh-CN": "无法读取文件：{path}", "en": "Cannot read the file: {path}"},
+    "import.columns_missing": {
+        "zh-CN": "表头缺少以下列：{columns}",
+        "en": "The header row lacks these columns: {columns}",
+    },
+    "import.arrears_from_invalid": {
+        "zh-CN": "补发起始月份应为 YYYY-MM，且不晚于导入当月",
+        "en": "--arrears-from is a month YYYY-MM no later than the month of the import",
+    },
+    "import.reason.missing": {"zh-CN": "必填项为空", "en": "Required, but empty"},
+    "import.reason.number_mismatch": {
+        "zh-CN": "残疾人证号与身份证号、类别、等级不一致",
+        "en": "The certificate number is not the identity number, category digit and grade digit of this row",
+    },
+    "import.reason.date_format": {"zh-CN": "日期应为 YYYY-MM-DD", "en": "A date is YYYY-MM-DD"},
+    "import.reason.issued_in_future": {"zh-CN": "发证日期晚于今天", "en": "The issue date is after today"},
+    "import.reason.issued_before_birth": {
+        "zh-CN": "发证日期早于出生日期",
+        "en": "The issue date is before the holder's birth",
+    },
+    "import.reason.expiry_before_issue": {
+        "zh-CN": "有效期截止日期不晚于发证日期",
+        "en": "The certificate expires on or before its issue date",
+    },
+    "import.reason.expired": {
+        "zh-CN": "残疾人证已过有效期，请持证人办理换领",
+        "en": "The certificate has expired; the holder applies for a renewal",
+    },
+    "import.reason.card_status_invalid": {
+        "zh-CN": "证卡状态应为以下之一：{expected}",
+        "en": "The card status is one of {expected}",
+    },
+    "import.reason.card_generation_invalid": {
+        "zh-CN": "证卡代别应为 2 或 3",
+        "en": "The card generation is 2 or 3",
+    },
+    "import.reason.too_long": {"zh-CN": "最多{max_length}个字符", "en": "At most {max_length} characters"},
+    "import.reason.phone_format": {"zh-CN": "电话号码格式不正确", "en": "Not a phone number"},
+    "import.reason.guardian_missing": {
+        "zh-CN": "未满18周岁的持证人须填写监护人",
+        "en": "A holder under 18 needs a guardian",
+    },
+    "import.reason.guardian_is_holder": {
+        "zh-CN": "监护人不能是持证人本人",
+        "en": "The guardian cannot be the holder",
+    },
+    "import.reason.guardian_relationship_invalid": {
+        "zh-CN": "监护关系应为以下之一：{expected}",
+        "en": "The guardian relationship is one of {expected}",
+    },
+    "import.reason.duplicate_row": {
+        "zh-CN": "与第 {line} 行是同一人，只导入第一行",
+        "en": "The same person as line {line}; only the first is imported",
+    },
+    "import.reason.live_certificate_exists": {
+        "zh-CN": "此人在本系统已持有有效的残疾人证",
+        "en": "This person already holds a live certificate here",
+    },
+    "import.reason.open_application_exists": {
+        "zh-CN": "此人在本系统有正在办理的新办申请",
+        "en": "This person has an open application for a new certificate here",
+    },
+    "import.reason.person_erased": {
+        "zh-CN": "此人的个人信息已依法删除",
+        "en": "This person's personal data has been erased by law",
+    },
+    "import.reason.reapplication_barred": {
+        "zh-CN": "此人自愿注销后一年内不能再持证",
+        "en": "This person cancelled their certificate less than a year ago",
+    },
 }
 
 
@@ -222,6 +311,12 @@ def _quality(parameters: str) -> float:
 
 def has_text(code: str) -> bool:
     return code in MESSAGES
+
+
+def import_reason(code: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
+    """Why a row of an import was not imported: the import's own reason, else the problem's title."""
+    own = f"import.reason.{code}"
+    return text(own if own in MESSAGES else f"problem.{code}", lang, **params)
 
 
 def text(code: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:

@@ -22,7 +22,7 @@ import asyncpg
 
 from .envelope import CommandContext, DomainEvent, EventEnvelope, EventRegistry
 from .errors import ConcurrencyConflict
-from .vault import Vault
+from .vault import PersonErased, Vault
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,25 @@ async def save_checkpoint(
     )
 
 
+@dataclass(frozen=True)
+class StreamAppend:
+    """New events of one stream, after the version its writer loaded."""
+
+    stream_id: str
+    expected_version: int
+    events: list[DomainEvent]
+    partition_key: str | None = None
+
+
+def _json_text(value: Any) -> str:
+    """As the pool's json codec writes it (dcert_shared.db)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else dict(json.loads(value))
+
+
 class EventStore:
     """Appends events (and their outbox messages) and reads them back, upcast to the current shape.
 
@@ -124,68 +143,112 @@ class EventStore:
         their predecessor in the global order. It runs again with a new id (docs/adr/0001).
         Must run inside the caller's transaction, which also holds the read-model changes.
         """
-        envelopes = [
-            EventEnvelope.record(
-                event, stream_id, expected_version + offset, self.source, context, partition_key
+        return await self.append_many(
+            conn, [StreamAppend(stream_id, expected_version, list(events), partition_key)], context
+        )
+
+    async def append_many(
+        self, conn: asyncpg.Connection, appends: Sequence[StreamAppend], context: CommandContext
+    ) -> list[EventEnvelope]:
+        """`append` for several streams at once, in their order: the same checks, but one
+        statement for every event and one for every outbox message, whatever their number, so
+        a unit of work of thousands of streams (an import) is not thousands of round trips."""
+        batch = [
+            (append, event, envelope)
+            for append in appends
+            for offset, event in enumerate(append.events, start=1)
+            for envelope in [
+                EventEnvelope.record(
+                    event,
+                    append.stream_id,
+                    append.expected_version + offset,
+                    self.source,
+                    context,
+                    append.partition_key,
+                )
+            ]
+        ]
+        if not batch:
+            return []
+        payloads = await self._sealed_payloads(
+            conn, [(event, envelope.payload) for _, event, envelope in batch]
+        )
+        try:
+            rows = await conn.fetch(
+                "INSERT INTO events (event_id, stream_id, version, event_type, schema_version, payload,"
+                " metadata, recorded_at)"
+                " SELECT e.event_id, e.stream_id, e.version, e.event_type, e.schema_version, e.payload::jsonb,"
+                " e.metadata::jsonb, e.recorded_at FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[],"
+                " $5::int[], $6::text[], $7::text[], $8::timestamptz[], $9::bool[]) WITH ORDINALITY AS"
+                " e(event_id, stream_id, version, event_type, schema_version, payload, metadata, recorded_at,"
+                " follows_stored, ordinal)"
+                # The first new event of a stream that exists must not be older than its predecessor.
+                " WHERE NOT e.follows_stored OR (SELECT p.transaction_id FROM events p"
+                " WHERE p.stream_id = e.stream_id AND p.version = e.version - 1) <= pg_current_xact_id()"
+                " ORDER BY e.ordinal RETURNING event_id, position",
+                [envelope.event_id for _, _, envelope in batch],
+                [envelope.stream_id for _, _, envelope in batch],
+                [envelope.stream_version for _, _, envelope in batch],
+                [envelope.event_type for _, _, envelope in batch],
+                [envelope.schema_version for _, _, envelope in batch],
+                [_json_text(payload) for payload in payloads],
+                [_json_text(envelope.metadata()) for _, _, envelope in batch],
+                [envelope.occurred_at for _, _, envelope in batch],
+                [
+                    envelope.stream_version == append.expected_version + 1 and append.expected_version > 0
+                    for append, _, envelope in batch
+                ],
             )
-            for offset, event in enumerate(events, start=1)
-        ]
-        stored: list[EventEnvelope] = []
-        for event, envelope in zip(events, envelopes, strict=True):
-            try:
-                position = await self._insert(conn, event, envelope)
-            except asyncpg.UniqueViolationError as error:
-                if error.constraint_name == "events_stream_version":
-                    raise ConcurrencyConflict() from None
-                raise
-            if position is None:  # an older transaction than its predecessor's
-                raise ConcurrencyConflict()
-            stored.append(replace(envelope, position=position))
-        return stored
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "events_stream_version":
+                raise ConcurrencyConflict() from None
+            raise
+        if len(rows) != len(batch):  # a transaction older than a predecessor's
+            raise ConcurrencyConflict()
+        positions = {row["event_id"]: int(row["position"]) for row in rows}
+        await self._write_outbox(conn, [(event, envelope) for _, event, envelope in batch if event.public])
+        return [replace(envelope, position=positions[envelope.event_id]) for _, _, envelope in batch]
 
-    async def _insert(
-        self, conn: asyncpg.Connection, event: DomainEvent, envelope: EventEnvelope
-    ) -> int | None:
-        # The first version has no predecessor; any later one must not be older than its own.
-        insert_event = (
-            "INSERT INTO events (event_id, stream_id, version, event_type, schema_version, payload, metadata,"
-            " recorded_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE $3 = 1 OR (SELECT transaction_id"
-            " FROM events WHERE stream_id = $2 AND version = $3 - 1) <= pg_current_xact_id() RETURNING position"
+    async def _write_outbox(
+        self, conn: asyncpg.Connection, published: list[tuple[DomainEvent, EventEnvelope]]
+    ) -> None:
+        if not published:
+            return
+        await conn.execute(
+            "INSERT INTO outbox (message_id, subject, headers, body)"
+            " SELECT m.message_id, m.subject, m.headers::jsonb, m.body"
+            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY"
+            " AS m(message_id, subject, headers, body, ordinal) ORDER BY m.ordinal",
+            [envelope.event_id for _, envelope in published],
+            [self.subject_prefix + envelope.event_type for _, envelope in published],
+            [_json_text(self.message_headers(envelope)) for _, envelope in published],
+            [
+                json.dumps(envelope.to_cloudevent(event.published_data()), ensure_ascii=False)
+                for event, envelope in published
+            ],
         )
-        args: list[Any] = [
-            envelope.event_id,
-            envelope.stream_id,
-            envelope.stream_version,
-            envelope.event_type,
-            envelope.schema_version,
-            await self._sealed(conn, event, envelope.payload),
-            envelope.metadata(),
-            # The envelope's time, not the transaction's: projections made now and rebuilt later,
-            # and the CloudEvent's `time`, all say the same.
-            envelope.occurred_at,
-        ]
-        if not event.public:
-            appended: int | None = await conn.fetchval(insert_event, *args)
-            return appended
-        # One round trip for the event and its outbox message.
-        position: int | None = await conn.fetchval(
-            f"WITH appended AS ({insert_event})"
-            " INSERT INTO outbox (message_id, subject, headers, body)"
-            " SELECT $1, $9, $10, $11 FROM appended RETURNING (SELECT position FROM appended)",
-            *args,
-            self.subject_prefix + envelope.event_type,
-            self.message_headers(envelope),
-            json.dumps(envelope.to_cloudevent(event.published_data()), ensure_ascii=False),
-        )
-        return position
 
-    async def _sealed(
-        self, conn: asyncpg.Connection, event: DomainEvent, payload: dict[str, Any]
+    async def _sealed_payloads(
+        self, conn: asyncpg.Connection, events: list[tuple[DomainEvent, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Each payload as stored: its sealed fields as tokens of their owner's data key, the
+        keys of every owner in the batch looked up (or made) together."""
+        owners = {
+            str(payload[owner])
+            for event, payload in events
+            for owner, fields in event.sealed_fields.items()
+            if payload.get(owner) is not None and any(payload.get(name) is not None for name in fields)
+        }
+        if owners and self.vault is None:
+            raise RuntimeError("personal data to seal: the event store needs a vault")
+        keys = await self.vault.data_keys(conn, owners) if owners and self.vault is not None else {}
+        return [self._sealed(event, payload, keys) for event, payload in events]
+
+    def _sealed(
+        self, event: DomainEvent, payload: dict[str, Any], keys: dict[str, bytes | None]
     ) -> dict[str, Any]:
         if not event.sealed_fields:
             return payload
-        if self.vault is None:
-            raise RuntimeError(f"{event.event_type} holds personal data: the event store needs a vault")
         stored = dict(payload)
         tokens: dict[str, str] = {}
         for owner, fields in event.sealed_fields.items():
@@ -195,7 +258,10 @@ class EventStore:
                 continue  # nothing to seal (no such person, or an erased one's data left out)
             if person_ref is None:
                 raise ValueError(f"{event.event_type}: personal data of no {owner}")
-            tokens[owner] = await self.vault.seal(conn, str(person_ref), values)
+            data_key = keys.get(str(person_ref))
+            if data_key is None:
+                raise PersonErased()
+            tokens[owner] = Vault.seal_with(data_key, str(person_ref), values)
         stored[SEALED_KEY] = tokens
         return stored
 
@@ -238,6 +304,31 @@ class EventStore:
         rows = await conn.fetch(f"{_SELECT_EVENTS} WHERE stream_id = $1 ORDER BY version", stream_id)
         keys: dict[str, bytes | None] = {}
         return [await self._opened(conn, EventEnvelope.from_row(row), keys) for row in rows]
+
+    async def load_many(
+        self, conn: asyncpg.Connection, stream_ids: Sequence[str]
+    ) -> dict[str, list[EventEnvelope]]:
+        """Several streams in one query, each in its order (streams without events are absent)."""
+        rows = await conn.fetch(
+            f"{_SELECT_EVENTS} WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version",
+            list(stream_ids),
+        )
+        owners = {
+            str(row_payload[owner])
+            for row in rows
+            for row_payload in [_json_object(row["payload"])]
+            for owner in row_payload.get(SEALED_KEY) or {}
+            if row_payload.get(owner) is not None
+        }
+        keys: dict[str, bytes | None] = dict.fromkeys(owners)
+        if owners and self.vault is not None:
+            keys.update(await self.vault.stored_keys(conn, sorted(owners)))
+        streams: dict[str, list[EventEnvelope]] = {}
+        for row in rows:
+            streams.setdefault(row["stream_id"], []).append(
+                await self._opened(conn, EventEnvelope.from_row(row), keys)
+            )
+        return streams
 
     async def read_all(
         self, conn: asyncpg.Connection, after: Checkpoint = START, limit: int = 500

@@ -25,7 +25,7 @@ from opentelemetry import metrics
 from .aggregate import Aggregate
 from .envelope import CommandContext, DomainEvent, EventEnvelope
 from .errors import ConcurrencyConflict, IdempotencyKeyReused
-from .store import EventStore
+from .store import EventStore, StreamAppend
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,28 @@ class UnitOfWork:
         )
         return self.track(aggregate)
 
+    async def load_many(self, aggregate_class: type[A], aggregate_ids: Iterable[str]) -> dict[str, A]:
+        """Several aggregates of one type in one query, by id (those without a stream are absent).
+
+        For commands over many streams at once (an import's batch); one already tracked is
+        the same object as always."""
+        wanted = {aggregate_class.stream_id_for(aggregate_id): aggregate_id for aggregate_id in aggregate_ids}
+        to_read = [stream_id for stream_id in wanted if stream_id not in self._tracked]
+        streams = await self.store.load_many(self.conn, to_read) if to_read else {}
+        for stream_id, envelopes in streams.items():
+            self.track(
+                aggregate_class.rehydrate(
+                    wanted[stream_id], (self.store.registry.decode(e) for e in envelopes)
+                )
+            )
+        found: dict[str, A] = {}
+        for stream_id, aggregate_id in wanted.items():
+            known = self._tracked.get(stream_id)
+            if known is not None:
+                assert isinstance(known, aggregate_class), "one stream tracked as two types"
+                found[aggregate_id] = known
+        return found
+
     def track(self, aggregate: A) -> A:
         """Save this (new or loaded) aggregate's pending events when the unit of work commits."""
         known = self._tracked.setdefault(aggregate.stream_id, aggregate)
@@ -99,22 +121,19 @@ class UnitOfWork:
         return aggregate
 
     async def save(self) -> list[EventEnvelope]:
-        saved: list[EventEnvelope] = []
-        for aggregate in self._tracked.values():
-            pending = aggregate.pending_events
-            if not pending:
-                continue
-            envelopes = await self.store.append(
-                self.conn,
-                aggregate.stream_id,
-                aggregate.version,
-                pending,
-                self.context,
-                aggregate.partition_key,
+        """Every tracked aggregate's new events in one append (one statement whatever their
+        number), then their projections in the same order."""
+        changed = [aggregate for aggregate in self._tracked.values() if aggregate.pending_events]
+        appends = [
+            StreamAppend(
+                aggregate.stream_id, aggregate.version, aggregate.pending_events, aggregate.partition_key
             )
-            await self.project(envelopes, pending)
+            for aggregate in changed
+        ]
+        saved = await self.store.append_many(self.conn, appends, self.context)
+        await self.project(saved, [event for append in appends for event in append.events])
+        for aggregate in changed:
             aggregate.mark_saved()
-            saved.extend(envelopes)
         self.recorded.extend(saved)
         return saved
 

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from typing import Any, Final, Protocol
 
 import asyncpg
@@ -77,10 +78,49 @@ class Vault:
         data_key = await self._data_key(conn, person_ref, create=True)
         if data_key is None:
             raise PersonErased()
+        return self.seal_with(data_key, person_ref, value)
+
+    @staticmethod
+    def seal_with(data_key: bytes, person_ref: str, value: Any) -> str:
+        """A token of `value` under a data key already looked up (`data_keys`)."""
         nonce = os.urandom(_NONCE_BYTES)
         plaintext = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
         sealed = nonce + AESGCM(data_key).encrypt(nonce, plaintext, person_ref.encode())
         return TOKEN_VERSION + base64.urlsafe_b64encode(sealed).decode()
+
+    async def data_keys(
+        self, conn: asyncpg.Connection, person_refs: Iterable[str]
+    ) -> dict[str, bytes | None]:
+        """The data keys of many people at once, made for those who have none yet (None: erased).
+
+        A batch of thousands of first seals (an import) costs three statements, not three per
+        person; as in `seal`, two first seals at once agree on one key."""
+        wanted = sorted(set(person_refs))
+        keys = await self.stored_keys(conn, wanted)
+        missing = [ref for ref in wanted if ref not in keys]
+        if missing:
+            await conn.execute(
+                "INSERT INTO person_keys (person_ref, master_key_id, wrapped_key)"
+                " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) ON CONFLICT (person_ref) DO NOTHING",
+                missing,
+                [self.keys.key_id] * len(missing),
+                [self.keys.wrap(AESGCM.generate_key(bit_length=KEY_BYTES * 8), ref) for ref in missing],
+            )
+            keys.update(await self.stored_keys(conn, missing))
+        return keys
+
+    async def stored_keys(self, conn: asyncpg.Connection, person_refs: list[str]) -> dict[str, bytes | None]:
+        """The data keys these people have (None: erased); someone without one is absent."""
+        rows = await conn.fetch(
+            "SELECT person_ref, master_key_id, wrapped_key FROM person_keys WHERE person_ref = ANY($1::text[])",
+            person_refs,
+        )
+        return {
+            row["person_ref"]: None
+            if row["wrapped_key"] is None
+            else self.keys.unwrap(bytes(row["wrapped_key"]), row["person_ref"], row["master_key_id"])
+            for row in rows
+        }
 
     async def open(
         self,

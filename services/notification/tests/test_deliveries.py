@@ -357,3 +357,21 @@ async def test_two_replicas_share_the_queue_and_send_each_event_once(
         delivered = await first.deliveries(status="delivered")
         assert len(delivered) == 5
         assert sum(delivery["attempts"] for delivery in delivered) == 7
+
+
+async def test_an_imported_holder_reaches_only_partners_subscribed_to_imports(
+    service: NotificationService,
+) -> None:
+    """存量导入 brings in a province's holders at once: no CertificateIssued flood."""
+    issued_receiver, imported_receiver = service.receiver(), service.receiver()
+    await subscribed(service, issued_receiver, ("CertificateIssued",))
+    await subscribed(service, imported_receiver, ("CertificateImported",), name="人社局")
+    data = issued(card_generation=2, card_status="valid", benefits_from="2026-12-01", replacement_count=0)
+
+    await service.publish("certificate", "CertificateImported", data)
+
+    [got] = await imported_receiver.got(1)
+    assert got.event["type"] == "CertificateImported"
+    assert got.event["data"] == {field: data[field] for field in FIELDS}
+    await quiet()
+    assert issued_receiver.received == []

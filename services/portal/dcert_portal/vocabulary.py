@@ -64,6 +64,7 @@ EVENT_TYPES: Final = {
     "ApplicationWithdrawn": N_("Application withdrawn"),
     "MigrationCertificateIssued": N_("Certificate issued on migration"),
     "CertificateIssued": N_("Certificate issued"),
+    "CertificateImported": N_("Certificate imported from the national system"),
     "CardOrdered": N_("Card ordered"),
     "CardProductionStarted": N_("Card production started"),
     "CardProduced": N_("Card produced"),

@@ -40,6 +40,14 @@ class CertificateIssued(InboundEvent):
             return None
 
 
+class CertificateImported(CertificateIssued):
+    """`certificate.CertificateImported`: a holder of the national system, under their original
+    issue date; benefits are paid from `benefits_from` (the import's month unless the operator
+    asked for arrears), never for the years before it."""
+
+    benefits_from: date
+
+
 class CertificateRenewed(InboundEvent):
     """`certificate.CertificateRenewed`: the same certificate, new dates."""
 

@@ -24,6 +24,7 @@ from .inbound import (
     CertificateChanged,
     CertificateClosed,
     CertificateHeld,
+    CertificateImported,
     CertificateIssued,
     CertificateRenewed,
     CertificateTransferred,
@@ -69,6 +70,7 @@ class BenefitsReactions:
                 "certificate",
                 {
                     "CertificateIssued": typed(CertificateIssued, self.on_certificate_issued),
+                    "CertificateImported": typed(CertificateImported, self.on_certificate_imported),
                     "CertificateRenewed": typed(CertificateRenewed, self.on_certificate_renewed),
                     "CertificateTransferred": typed(CertificateTransferred, self.on_certificate_transferred),
                     "CertificateCancelled": typed(CertificateClosed, self.on_certificate_closed),
@@ -104,6 +106,14 @@ class BenefitsReactions:
     async def on_certificate_issued(
         self, uow: UnitOfWork, issued: CertificateIssued, envelope: EventEnvelope
     ) -> None:
+        await self._record(uow, issued, None)
+
+    async def on_certificate_imported(
+        self, uow: UnitOfWork, imported: CertificateImported, envelope: EventEnvelope
+    ) -> None:
+        await self._record(uow, imported, imported.benefits_from)
+
+    async def _record(self, uow: UnitOfWork, issued: CertificateIssued, paid_from: date | None) -> None:
         holding = await holding_of(uow, issued.person_ref)
         certificate = CertificateOnFile(
             number=issued.certificate_number,
@@ -117,7 +127,9 @@ class BenefitsReactions:
             birth_date=issued.birth_date,
             applied_on=issued.applied_on,
         )
-        holding.record_certificate(certificate, self.catalogue, await jurisdictions_of(uow, holding))
+        holding.record_certificate(
+            certificate, self.catalogue, await jurisdictions_of(uow, holding), paid_from=paid_from
+        )
 
     async def on_certificate_renewed(
         self, uow: UnitOfWork, renewed: CertificateRenewed, envelope: EventEnvelope

@@ -167,10 +167,12 @@ class Holding(Aggregate):
         certificate: CertificateOnFile,
         catalogue: Catalogue,
         jurisdictions: Mapping[str, Jurisdiction] | None = None,
+        paid_from: date | None = None,
     ) -> None:
         """A certificate was issued: decide every benefit, with the facts already on file that
         lie in their partner's jurisdiction (`jurisdictions`, by partner; None: every partner's
-        is the whole country). A death among them is reported now."""
+        is the whole country). A death among them is reported now. `paid_from`: no month before
+        it is paid (an imported certificate issued years ago: from the import's month)."""
         if self.certificate is not None and self.certificate.number == certificate.number:
             return
         accepted = self._place_waiting_facts(certificate.household_region, jurisdictions)
@@ -190,9 +192,8 @@ class Holding(Aggregate):
             )
         )
         if self.held_from is None:
-            self._decide_all(
-                catalogue, month_start(certificate.issued_on), certificate.issued_on, "certificate_changed"
-            )
+            first_day = max(certificate.issued_on, paid_from or certificate.issued_on)
+            self._decide_all(catalogue, month_start(first_day), first_day, "certificate_changed")
         if self.deceased_on is not None:
             self._terminate_all("death", month_end(self.deceased_on))
         self._report_waiting_facts(accepted, jurisdictions)

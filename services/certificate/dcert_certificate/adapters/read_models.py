@@ -44,6 +44,7 @@ from ..domain.events import (
     CertificateCancelled,
     CertificateExpired,
     CertificateGradeChanged,
+    CertificateImported,
     CertificateIssued,
     CertificateRenewed,
     CertificateReplaced,
@@ -129,6 +130,8 @@ class CertificateView(ReadModel, table=True):
     closed_reason: str | None = None
     card_id: str | None = None
     card_status: str | None = None
+    # 2: the holder's card has no QR code (imported); their next card is third-generation.
+    card_generation: int = 3
 
 
 class AgencyView(ReadModel, table=True):
@@ -406,7 +409,7 @@ async def _project_decisions(conn: asyncpg.Connection, at: datetime, event: Doma
 
 async def _project_certificates(conn: asyncpg.Connection, event: DomainEvent) -> None:
     match event:
-        case CertificateIssued():
+        case CertificateIssued() | CertificateImported():
             await _certificate_issued(conn, event)
         case CertificateRenewed():
             await conn.execute(
@@ -459,20 +462,27 @@ async def _project_certificates(conn: asyncpg.Connection, event: DomainEvent) ->
             )
 
 
-async def _certificate_issued(conn: asyncpg.Connection, event: CertificateIssued) -> None:
+async def _certificate_issued(
+    conn: asyncpg.Connection, event: CertificateIssued | CertificateImported
+) -> None:
+    """Issued here or imported: the same row, which an imported one fills from the export."""
+    lost = isinstance(event, CertificateImported) and event.card_status == "lost"
     await conn.execute(
         "INSERT INTO certificate_view (number, application_id, status, category, level, issued_on,"
         " expires_on, household_region, residence_region, person_ref, agent_refs, holder_name_masked,"
-        " serial, previous_number) VALUES ($1, $2, 'active', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        " ON CONFLICT (number) DO UPDATE SET application_id = EXCLUDED.application_id, status = 'active',"
+        " serial, previous_number, card_generation) VALUES ($1, $2, $14, $3, $4, $5, $6, $7, $8, $9, $10,"
+        " $11, $12, $13, $15)"
+        " ON CONFLICT (number) DO UPDATE SET application_id = EXCLUDED.application_id,"
+        " status = EXCLUDED.status,"
         " category = EXCLUDED.category, level = EXCLUDED.level, issued_on = EXCLUDED.issued_on,"
         " expires_on = EXCLUDED.expires_on, household_region = EXCLUDED.household_region,"
         " residence_region = EXCLUDED.residence_region, person_ref = EXCLUDED.person_ref,"
         " agent_refs = EXCLUDED.agent_refs, holder_name_masked = EXCLUDED.holder_name_masked,"
         " serial = EXCLUDED.serial, previous_number = EXCLUDED.previous_number, replaced_by = NULL,"
-        " open_matter = NULL, reminded_for = NULL, closed_reason = NULL, card_id = NULL, card_status = NULL",
+        " open_matter = NULL, reminded_for = NULL, closed_reason = NULL, card_id = NULL, card_status = NULL,"
+        " card_generation = EXCLUDED.card_generation",
         event.certificate_number,
-        event.application_id,
+        "" if isinstance(event, CertificateImported) else event.application_id,
         event.category,
         event.level,
         event.issued_on,
@@ -483,12 +493,16 @@ async def _certificate_issued(conn: asyncpg.Connection, event: CertificateIssued
         event.agent_refs,
         event.holder_name_masked or "",
         event.serial,
-        event.previous_number,
+        None if isinstance(event, CertificateImported) else event.previous_number,
+        "lost" if lost else "active",
+        event.card_generation if isinstance(event, CertificateImported) else 3,
     )
     await conn.execute(
-        "INSERT INTO credential_view (serial, certificate_number) VALUES ($1, $2)",
+        "INSERT INTO credential_view (serial, certificate_number, superseded) VALUES ($1, $2, $3)",
         event.serial,
         event.certificate_number,
+        # A card reported lost in the national system: its codes never verify.
+        "lost" if lost else None,
     )
 
 

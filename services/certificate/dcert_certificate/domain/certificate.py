@@ -33,6 +33,7 @@ from .events import (
     CertificateCancelled,
     CertificateExpired,
     CertificateGradeChanged,
+    CertificateImported,
     CertificateIssued,
     CertificateRenewed,
     CertificateReplaced,
@@ -51,6 +52,7 @@ from .holds import (
     DeathHold,
     NoDeathReportPending,
 )
+from .legacy_import import LegacyCertificate
 
 VALIDITY_YEARS = 10
 
@@ -170,6 +172,10 @@ class Certificate(Aggregate):
         self.application_id = ""  # the application that made (or last remade) it
         self.hold: DeathHold | None = None
         self.closed_reason: str | None = None
+        # The card the holder has: a second-generation one (no QR code) is replaced by a third at
+        # the next renewal or replacement; every card this system orders is third-generation.
+        self.card_generation = 3
+        self.imported = False  # brought in from the national system (docs/import.md)
 
     @property
     def is_live(self) -> bool:
@@ -212,6 +218,38 @@ class Certificate(Aggregate):
                 mail_address=holder.mail_address,
                 previous_number=previous_number,
                 replacement_count=replacement_count,
+            )
+        )
+
+    def import_legacy(self, legacy: LegacyCertificate, holder: Holder, benefits_from: date) -> None:
+        """存量导入: the certificate as the national system has it, live here from now on."""
+        if self.is_live:
+            raise LiveCertificateExists()
+        self.trigger(
+            CertificateImported(
+                certificate_number=self.id,
+                person_ref=holder.person_ref,
+                agent_refs=holder.agent_refs,
+                category=legacy.category,
+                level=legacy.level,
+                issued_on=legacy.issued_on,
+                expires_on=legacy.expires_on,
+                household_region=legacy.household_region,
+                residence_region=legacy.residence_region,
+                age_years=holder.age_years,
+                replacement_count=legacy.replacement_count,
+                card_generation=legacy.card_generation,
+                card_status=legacy.card_status,
+                benefits_from=benefits_from,
+                serial=uuid.uuid4().hex,
+                holder_name_masked=mask_name(holder.name),
+                holder_name=holder.name,
+                mail_address=holder.mail_address,
+                holder_phone=legacy.phone,
+                guardian_ref=legacy.guardian.ref if legacy.guardian else None,
+                guardian_relationship=legacy.guardian.relationship if legacy.guardian else None,
+                guardian_id_number=legacy.guardian.id_number if legacy.guardian else None,
+                guardian_name=legacy.guardian.name if legacy.guardian else None,
             )
         )
 
@@ -482,28 +520,41 @@ class Certificate(Aggregate):
         )
         return True
 
+    def _became_live(self, event: CertificateIssued | CertificateImported) -> None:
+        """Issued here, or imported as the national system had it: a new life of the number."""
+        self.status = CertificateStatus.ACTIVE
+        self.person_ref = event.person_ref
+        self.agent_refs = list(event.agent_refs)
+        self.category = event.category
+        self.level = event.level
+        self.issued_on = event.issued_on
+        self.expires_on = event.expires_on
+        self.serial = event.serial
+        self.household_region = event.household_region
+        self.residence_region = event.residence_region
+        self.holder_name = event.holder_name or ""
+        self.mail_address = event.mail_address or ""
+        self.replacement_count = event.replacement_count
+        self.open_matter = None
+        self.reminded_for = None
+        self.hold = self.closed_reason = None
+        if isinstance(event, CertificateImported):
+            self.application_id = ""  # no application made it
+            self.card_generation = event.card_generation
+            self.imported = True
+            if event.card_status == "lost":
+                self.status = CertificateStatus.LOST
+        else:
+            self.application_id = event.application_id
+            self.card_generation = 3
+
     def apply(self, event: DomainEvent) -> None:
         match event:
-            case CertificateIssued():
-                self.status = CertificateStatus.ACTIVE
-                self.person_ref = event.person_ref
-                self.agent_refs = list(event.agent_refs)
-                self.category = event.category
-                self.level = event.level
-                self.issued_on = event.issued_on
-                self.expires_on = event.expires_on
-                self.serial = event.serial
-                self.household_region = event.household_region
-                self.residence_region = event.residence_region
-                self.holder_name = event.holder_name or ""
-                self.mail_address = event.mail_address or ""
-                self.replacement_count = event.replacement_count
-                self.open_matter = None
-                self.reminded_for = None
-                self.application_id = event.application_id
-                self.hold = self.closed_reason = None
+            case CertificateIssued() | CertificateImported():
+                self._became_live(event)
             case CertificateRenewed():
                 self.status = CertificateStatus.ACTIVE
+                self.card_generation = 3  # the renewal's card
                 self.issued_on = event.issued_on
                 self.expires_on = event.expires_on
                 self.serial = event.serial

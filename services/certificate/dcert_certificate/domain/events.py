@@ -231,6 +231,57 @@ class CertificateIssued(DomainEvent):
     applied_on: date | None = None  # the application's submission (ApplicationSubmitted.submitted_on)
 
 
+class CertificateImported(DomainEvent):
+    """存量导入: a holder of the national certificate system brought in as they are (docs/import.md).
+
+    A certificate like an issued one, under its original number and dates, without an
+    application; a type of its own so that partners and people are not told of a million
+    issues, and benefits are paid from `benefits_from` (the import's month) rather than the
+    original issue. `card_generation`: 2 (no QR code) gets a third-generation card at the
+    next renewal or replacement."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "holder_name_masked",
+            "serial",
+            "holder_name",
+            "mail_address",
+            "holder_phone",
+            "guardian_ref",
+            "guardian_relationship",
+            "guardian_id_number",
+            "guardian_name",
+        }
+    )
+    sealed_fields: ClassVar[Mapping[str, frozenset[str]]] = {
+        "person_ref": frozenset({"holder_name_masked", "holder_name", "mail_address", "holder_phone"}),
+        "guardian_ref": frozenset({"guardian_id_number", "guardian_name"}),
+    }
+    certificate_number: str
+    person_ref: str
+    agent_refs: list[str] = []
+    category: str
+    level: int
+    issued_on: date
+    expires_on: date
+    household_region: str
+    residence_region: str
+    age_years: int
+    replacement_count: int = 0
+    card_generation: int
+    card_status: str
+    benefits_from: date
+    serial: str
+    holder_name_masked: str | None
+    holder_name: str | None
+    mail_address: str | None
+    holder_phone: str | None
+    guardian_ref: str | None = None
+    guardian_relationship: str | None = None
+    guardian_id_number: str | None = None
+    guardian_name: str | None = None
+
+
 class CertificateCancelled(DomainEvent):
     """注销: the certificate is closed; its codes stop verifying at once."""
 
@@ -429,6 +480,7 @@ def registry() -> EventRegistry:
         OpenApplicationClosed,
         LiveCertificateRecorded,
         CertificateIssued,
+        CertificateImported,
         CertificateCancelled,
         LiveCertificateClosed,
         CertificateRenewed,

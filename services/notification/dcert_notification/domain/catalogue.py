@@ -23,6 +23,7 @@ PARTNER_EVENT_TYPES: Mapping[str, frozenset[str]] = {
             "ApplicationWithdrawn",
             "MigrationCertificateIssued",
             "CertificateIssued",
+            "CertificateImported",
             "CardOrdered",
             "CardProductionStarted",
             "CardProduced",
