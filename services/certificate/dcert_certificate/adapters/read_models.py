@@ -16,16 +16,17 @@ import hashlib
 from datetime import date, datetime
 
 import asyncpg
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, Integer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from dcert_shared.envelope import DomainEvent, EventEnvelope
+from dcert_shared.uow import Projector
 
 from ..domain.application import MatterKind
 from ..domain.card import CardDelivered, CardInvalidated, CardOrdered, CardReportedLost
-from ..domain.certificate import mask_name
+from ..domain.certificate import CURRENT_CARD_GENERATION, holder_name_hash, mask_name
 from ..domain.events import (
     AgentClaimed,
     AgentEnded,
@@ -121,6 +122,14 @@ class CertificateView(ReadModel, table=True):
     person_ref: str = Field(index=True)
     agent_refs: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     holder_name_masked: str
+    # The keyed hash of the holder's normalised name (domain.certificate.holder_name_hash): a
+    # second-generation card, without a code, is verified by number and name.
+    holder_name_hash: str | None = None
+    # The card generation (2: 二代, without a code; 3: today's). Certificates issued here are 3.
+    generation: int = Field(
+        default=CURRENT_CARD_GENERATION,
+        sa_column=Column(Integer, nullable=False, server_default=str(CURRENT_CARD_GENERATION)),
+    )
     serial: str
     previous_number: str | None = None
     replaced_by: str | None = None
@@ -457,6 +466,28 @@ async def _project_certificates(conn: asyncpg.Connection, event: DomainEvent) ->
                 event.certificate_number,
                 event.application_id,
             )
+
+
+def holder_names(key: bytes) -> Projector:
+    """The projector of `certificate_view.holder_name_hash`, keyed by the identity hash key (a
+    closure: the other projectors need no key). An erased person's names are forgotten."""
+
+    async def project_holder_names(
+        conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent
+    ) -> None:
+        match event:
+            case CertificateIssued(holder_name=str() as name):
+                await conn.execute(
+                    "UPDATE certificate_view SET holder_name_hash = $2 WHERE number = $1",
+                    event.certificate_number,
+                    holder_name_hash(key, name),
+                )
+            case PersonErased(person_ref=person_ref):
+                await conn.execute(
+                    "UPDATE certificate_view SET holder_name_hash = NULL WHERE person_ref = $1", person_ref
+                )
+
+    return project_holder_names
 
 
 async def _certificate_issued(conn: asyncpg.Connection, event: CertificateIssued) -> None:
