@@ -75,7 +75,7 @@ ServiceOption = Annotated[str | None, typer.Option("--service", help="one servic
 @app.command("list")
 def list_dead_letters(service: ServiceOption = None) -> None:
     """The open dead letters of every consumer, by service."""
-    run(_list(service))
+    run(lambda: _list(service))
 
 
 async def _list(service: str | None) -> None:
@@ -101,7 +101,7 @@ def replay(
 ) -> None:
     """Replay open dead letters, oldest first; the first that fails again stops the replay, so
     none is handled before one it may depend on."""
-    run(_replay(target(service), consumer, set(dead_letter_ids or ()), yes))
+    run(lambda: _replay(target(service), consumer, set(dead_letter_ids or ()), yes))
 
 
 async def _replay(service: Target, consumer: str | None, ids: set[int], yes: bool) -> None:
@@ -204,7 +204,7 @@ def list_webhooks(
     """Webhook deliveries given up after the last try, newest first (ids, type, tries, last
     status and error: never a body or URL)."""
     which = _webhook_filter(ids, partner, subscription, event_type, since, until)
-    run(_list_webhooks(which, limit))
+    run(lambda: _list_webhooks(which, limit))
 
 
 async def _list_webhooks(which: DeliveryFilter, limit: int) -> None:
@@ -243,7 +243,7 @@ def replay_webhooks(
     """Queue dead webhook deliveries again: the running notification service sends them in
     their original order with their original webhook-id."""
     which = _webhook_filter(ids, partner, subscription, event_type, since, until)
-    run(_replay_webhooks(which, yes))
+    run(lambda: _replay_webhooks(which, yes))
 
 
 async def _replay_webhooks(which: DeliveryFilter, yes: bool) -> None:

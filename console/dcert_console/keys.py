@@ -37,7 +37,7 @@ def rotate(
 ) -> None:
     """Re-wrap every data key by the current master key (DCERT_MASTER_KEY); the previous ones
     (DCERT_PREVIOUS_MASTER_KEYS) must still be configured until this reports none is needed."""
-    run(_rotate([target(service)] if service else list(TARGETS.values()), batch_size, yes))
+    run(lambda: _rotate([target(service)] if service else list(TARGETS.values()), batch_size, yes))
 
 
 async def _rotate(services: list[Target], batch_size: int, yes: bool) -> None:
@@ -84,7 +84,7 @@ def _show_use(service: str, wrapped_by: dict[str, int], current: str) -> None:
 def rotate_ecert(yes: Yes = False) -> None:
     """A new e-certificate signing key signs from now on; codes of the earlier keys keep
     verifying. Keys from configuration (production) are rotated there instead."""
-    run(_rotate_ecert(yes))
+    run(lambda: _rotate_ecert(yes))
 
 
 async def _rotate_ecert(yes: bool) -> None:

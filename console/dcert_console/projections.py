@@ -26,7 +26,7 @@ def rebuild(
     yes: Annotated[bool, typer.Option("--yes", help=YES_HELP)] = False,
 ) -> None:
     """Rebuild the service's read models (or the named tables) from its events."""
-    run(_rebuild(target(service), names or [], yes))
+    run(lambda: _rebuild(target(service), names or [], yes))
 
 
 async def _rebuild(service: Target, names: list[str], yes: bool) -> None:

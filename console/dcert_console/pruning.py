@@ -22,7 +22,7 @@ def prune(
     """Remove what each service keeps only for a while and no longer needs (outbox rows and
     stream messages every consumer acknowledged, old inbox ids, idempotency keys, dead letters
     replayed or discarded long ago), by the service's retention settings."""
-    run(_prune([target(service)] if service else list(TARGETS.values()), yes))
+    run(lambda: _prune([target(service)] if service else list(TARGETS.values()), yes))
 
 
 async def _prune(services: list[Target], yes: bool) -> None:

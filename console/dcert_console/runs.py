@@ -70,7 +70,7 @@ def make_run(
 ) -> None:
     """Make the month's run of a region, resume one a crash left half done, or answer the one
     made before; prints its summary as one JSON line."""
-    run(_make_run(month, region, yes))
+    run(lambda: _make_run(month, region, yes))
 
 
 async def _make_run(month: str, region: str, yes: bool) -> None:
@@ -95,7 +95,7 @@ def export(
     out: Annotated[Path | None, typer.Option(help="file to write (default: standard output)")] = None,
 ) -> None:
     """The run's lines as CSV."""
-    run(_export(run_id, out))
+    run(lambda: _export(run_id, out))
 
 
 async def _export(run_id: str, out: Path | None) -> None:
@@ -118,7 +118,7 @@ async def _export(run_id: str, out: Path | None) -> None:
 @app.command("close")
 def close(run_id: RunId, yes: Annotated[bool, typer.Option("--yes", help=YES_HELP)] = False) -> None:
     """Close the month of a completed run: nothing of that month changes afterwards."""
-    run(_close(run_id, yes))
+    run(lambda: _close(run_id, yes))
 
 
 async def _close(run_id: str, yes: bool) -> None:

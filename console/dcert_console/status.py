@@ -106,7 +106,7 @@ async def status_of(service: Target) -> ServiceStatus:
 
 def status() -> None:
     """Each service: version, health, relay and consumer lag, dead letters, oldest unhandled event."""
-    run(_status())
+    run(lambda: _status())
 
 
 async def _status() -> None:

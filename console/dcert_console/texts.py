@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Final, TypeVar
 
 import typer
@@ -27,6 +27,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "database_unreachable": {
         "zh-CN": "无法连接 {service} 服务的数据库（{error}）",
         "en": "The database of the {service} service does not answer ({error})",
+    },
+    "failed": {
+        "zh-CN": "操作失败（{error}），详见服务日志；已完成的部分保持不变",
+        "en": "It failed ({error}); see the services' logs; what was done before stays done",
     },
     "not_confirmed": {"zh-CN": "未执行：操作未获确认", "en": "Nothing done: not confirmed"},
     "confirm": {"zh-CN": "确认执行吗？", "en": "Go ahead?"},
@@ -194,12 +198,18 @@ def refuse(code: str, **params: object) -> Refused:
     return Refused(say(code, **params))
 
 
-def run(work: Coroutine[Any, Any, T]) -> T:
-    """Run a command's work; a refusal becomes one line on standard error and exit status 1."""
+def run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's work (made inside, so that a refusal while reading its arguments counts
+    too); a refusal becomes one line on standard error and exit status 1."""
     try:
-        return asyncio.run(work)
+        return asyncio.run(work())
     except Refused as refusal:
         typer.echo(str(refusal), err=True)
+        raise typer.Exit(1) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as error:  # by its type only: a database error's message may quote personal data
+        typer.echo(say("failed", error=type(error).__name__), err=True)
         raise typer.Exit(1) from None
 
 
