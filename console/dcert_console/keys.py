@@ -10,6 +10,7 @@ the old one, which the operator then removes from the settings.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
@@ -61,14 +62,18 @@ async def _rotate_one(service: Target, runtime: ServiceRuntime, batch_size: int,
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns) as progress:
             task = progress.add_task(f"{service.name}: {say('keys.progress')}", total=waiting)
-            # Until a batch finds nothing: data keys made meanwhile are wrapped by the new key.
-            while rewrapped := await rewrap_data_keys(runtime.pool, keys, batch_size):
+            while await _still_wrapped_by_others(runtime, keys.key_id) > 0:
+                rewrapped = await rewrap_data_keys(runtime.pool, keys, batch_size)
                 progress.advance(task, rewrapped)
-        async with runtime.pool.acquire() as conn:
-            left = (await master_key_use(conn)).needing_other_than(keys.key_id)
-        if left:  # rows held by another transaction the whole time: run the command again
-            raise refuse("keys.rotate_plan", service=service.name, count=left, key_id=keys.key_id)
+                if not rewrapped:  # every row left is held by a transaction: taken once it ends
+                    await asyncio.sleep(0.2)
     typer.echo(say("keys.rotated", service=service.name, key_id=keys.key_id))
+
+
+async def _still_wrapped_by_others(runtime: ServiceRuntime, key_id: str) -> int:
+    """Data keys a previous master key still wraps (data keys made meanwhile are the new key's)."""
+    async with runtime.pool.acquire() as conn:
+        return (await master_key_use(conn)).needing_other_than(key_id)
 
 
 def _show_use(service: str, wrapped_by: dict[str, int], current: str) -> None:
