@@ -80,7 +80,7 @@ test: venv browser kubectl cluster-tools
 # The unit tier alone: no PostgreSQL, no NATS, no browser; under a minute. tests/ is all e2e,
 # so it is not even collected.
 test-fast: venv
-	$(PY) -m pytest -q -m unit shared/tests dev/tests services
+	$(PY) -m pytest -q -m unit shared/tests dev/tests console/tests services
 
 bench: venv
 	$(PY) bench/append.py

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
 import typer
 
+from . import dead_letters, keys, projections, pruning, runs, status
 from .importing import import_app
+from .texts import Refused, choose_language
 
 app = typer.Typer(
     name="dcert",
@@ -19,8 +22,23 @@ PROJECTS = ("dcert-shared", "dcert-certificate", "dcert-assessment", "dcert-bene
 
 
 @app.callback()
-def console() -> None:
+def console(
+    lang: Annotated[str, typer.Option("--lang", help="zh-CN (default) | en")] = "zh-CN",
+) -> None:
     """Commands that change something say what they will do and ask, unless --yes."""
+    try:
+        choose_language(lang)
+    except Refused as refusal:
+        typer.echo(str(refusal), err=True)
+        raise typer.Exit(2) from None
+
+
+app.command("status")(status.status)
+app.add_typer(dead_letters.app, name="dead-letters")
+app.add_typer(projections.app, name="projections")
+app.add_typer(runs.app, name="runs")
+app.add_typer(keys.app, name="keys")
+app.command("prune")(pruning.prune)
 
 
 @app.command("version")

@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -621,3 +622,59 @@ class LocalOidcProvider:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# --- the operator's console ---
+
+
+@dataclass(frozen=True)
+class ConsoleAnswer:
+    """What `dcert` answered: its exit status, standard output and standard error."""
+
+    status: int
+    output: str
+    errors: str
+
+    def json_lines(self) -> list[Any]:
+        return [json.loads(line) for line in self.output.splitlines() if line.strip()]
+
+
+async def run_console(
+    services: dict[str, ServiceSettings], *args: str, typed: str | None = None, **environment: str
+) -> ConsoleAnswer:
+    """`dcert` run to its end; `typed` is what the operator types at its questions."""
+    process = await start_console(services, *args, **environment)
+    output, errors = await process.communicate((typed or "").encode())
+    assert process.returncode is not None
+    return ConsoleAnswer(process.returncode, output.decode(), errors.decode())
+
+
+async def start_console(
+    services: dict[str, ServiceSettings], *args: str, **environment: str
+) -> asyncio.subprocess.Process:
+    """`dcert` as an operator runs it, in a process of its own, given each service's database
+    as docs/operations.md says (`DCERT_<SERVICE>_DATABASE_URL`), the broker and the services'
+    keys and NATS prefix."""
+    some = next(iter(services.values()))
+    given = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "NATS_URL")}
+    given |= {
+        f"DCERT_{name.upper()}_DATABASE_URL": settings.database_url for name, settings in services.items()
+    }
+    given |= {
+        "NATS_URL": some.nats_url,
+        "DCERT_NATS_PREFIX": some.nats_prefix,
+        "DCERT_DATABASE_SCHEMA": some.database_schema,
+        "DCERT_ENV": "test",
+    }
+    if some.identity_hash_key is not None:
+        given["DCERT_IDENTITY_HASH_KEY"] = some.identity_hash_key.get_secret_value()
+    if some.master_key is not None:
+        given["DCERT_MASTER_KEY"] = some.master_key.get_secret_value()
+    return await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "dcert"),
+        *args,
+        env=given | environment,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )

@@ -32,7 +32,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -153,24 +153,32 @@ class ReadModelKeeper:
 
     # -- operator's tools --------------------------------------------------------------------
 
-    async def rebuild(self) -> int:
+    async def rebuild(
+        self, tables: Sequence[str] | None = None, progress: Callable[[int], None] | None = None
+    ) -> int:
         """Build this shape anew from the events while writers go on (into a scratch schema,
-        then catching up with the tail) and swap it in between two transactions. Returns the
-        number of events projected."""
+        then catching up with the tail) and swap it in between two transactions: every table,
+        or only `tables` (one event feeds several tables, so all are built and the others left
+        as they were). `progress` hears the events projected so far. Returns their number."""
+        unknown = set(tables or ()) - set(self.read_models.tables)
+        if unknown:
+            raise ValueError(f"not a read model of this service: {', '.join(sorted(unknown))}")
         scratch = f"{self.service_schema}_rm_new_{secrets.token_hex(4)}"
         async with self.pool.acquire() as conn:
             await self._make_tables(conn, scratch)
-        projected, at = await self._fill(scratch)
+        projected, at = await self._fill(scratch, progress=progress)
         async with self._writers_held() as held:
             more, at = await self._fill(scratch, below_horizon=False, after=at, conn=held)
             async with held.transaction():
-                await self._swap_in(held, scratch)
+                await self._swap_in(held, scratch, tables or self.read_models.tables)
                 await held.execute(
                     "UPDATE read_model_sets SET transaction_id = $2::text::xid8, position = $3 WHERE fingerprint = $1",
                     self.fingerprint,
                     str(at.transaction_id),
                     at.position,
                 )
+        if progress is not None:
+            progress(projected + more)
         log.info("read models rebuilt from %d events", projected + more)
         return projected + more
 
@@ -279,6 +287,7 @@ class ReadModelKeeper:
         below_horizon: bool = True,
         after: Checkpoint = START,
         conn: asyncpg.Connection | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[int, Checkpoint]:
         """Project events into `schema` until none is left (below the horizon, or all of them
         while no writer runs): with a `fingerprint`, from and to that set's checkpoint; without,
@@ -287,6 +296,8 @@ class ReadModelKeeper:
         while True:
             handled, _, after = await self._batch(schema, fingerprint, after, below_horizon, conn)
             total += handled
+            if progress is not None:
+                progress(total)
             # Below the horizon, a batch not full means caught up: writers may go on for ever.
             if handled == 0 or (below_horizon and handled < self.batch_size):
                 return total, after
@@ -356,10 +367,10 @@ class ReadModelKeeper:
         age = time.time() - rows[0]["recorded_at"].timestamp()
         return len(rows), age, last
 
-    async def _swap_in(self, conn: asyncpg.Connection, scratch: str) -> None:
+    async def _swap_in(self, conn: asyncpg.Connection, scratch: str, tables: Sequence[str]) -> None:
         retired = f"{self.service_schema}_rm_old_{secrets.token_hex(4)}"
         await conn.execute(f"CREATE SCHEMA {quote_ident(retired)}")
-        for table in self.read_models.tables:
+        for table in tables:
             await conn.execute(
                 f"ALTER TABLE {quote_ident(self.schema_name)}.{quote_ident(table)} SET SCHEMA {quote_ident(retired)}"
             )

@@ -140,7 +140,7 @@ class ServiceRuntime:
             max_bytes=settings.stream_bytes, replicas=settings.stream_replicas
         )
         self.naming = Naming(settings.nats_prefix)
-        self.vault = Vault(LocalKeyManager(settings.master_key_bytes))
+        self.vault = Vault(LocalKeyManager(settings.master_key_bytes, settings.previous_master_keys_bytes))
         # The erasing service records an erasure again when a restored database needed it.
         self.on_erasure_reapplied: Callable[[str], Awaitable[None]] | None = None
         self._pool: asyncpg.Pool | None = None
@@ -239,10 +239,13 @@ class ServiceRuntime:
         if keeper is not None:
             await keeper.prepare(self._pool)
 
-    async def rebuild_read_models(self) -> int:
-        """Build the read models anew from the events while the service runs (an operator's act)."""
+    async def rebuild_read_models(
+        self, tables: Sequence[str] | None = None, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Build the read models (all, or `tables`) anew from the events while the service runs
+        (an operator's act: `dcert projections rebuild`)."""
         assert self.read_model_keeper is not None, "this service has no read models"
-        return await self.read_model_keeper.rebuild()
+        return await self.read_model_keeper.rebuild(tables, progress)
 
     async def read_model_differences(self) -> list[str]:
         """How the read models differ from a build from the events now (empty: equal)."""

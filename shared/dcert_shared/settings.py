@@ -88,6 +88,9 @@ class ServiceSettings(BaseSettings):
     identity_hash_key: SecretStr | None = None
     # Master key (32 bytes, base64) wrapping each person's data key: `openssl rand -base64 32`.
     master_key: SecretStr | None = None
+    # While the master key is rotated: the keys it replaces (JSON list, base64 each), which still
+    # open the data keys they wrap until `dcert keys rotate` has re-wrapped them all (docs/operations.md).
+    previous_master_keys: list[SecretStr] = []
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
     # Hardening (dcert_shared.hardening): the largest request body, requests a minute per client
@@ -138,6 +141,10 @@ class ServiceSettings(BaseSettings):
             problems.append(f"DCERT_IDENTITY_HASH_KEY is shorter than {MIN_IDENTITY_HASH_KEY_BYTES} bytes")
         if self.master_key is not None and self._decoded_master_key() is None:
             problems.append("DCERT_MASTER_KEY must be 32 bytes in base64 (openssl rand -base64 32)")
+        if any(_decoded_key(key) is None for key in self.previous_master_keys):
+            problems.append("each of DCERT_PREVIOUS_MASTER_KEYS must be 32 bytes in base64")
+        if self.previous_master_keys and self.master_key is None:
+            problems.append("DCERT_PREVIOUS_MASTER_KEYS needs DCERT_MASTER_KEY, the key that replaces them")
         if self.environment == "production":
             if self.master_key is None:
                 problems.append("DCERT_MASTER_KEY must be set in production")
@@ -167,11 +174,7 @@ class ServiceSettings(BaseSettings):
 
     def _decoded_master_key(self) -> bytes | None:
         assert self.master_key is not None
-        try:
-            key = base64.b64decode(self.master_key.get_secret_value(), validate=True)
-        except (binascii.Error, ValueError):
-            return None
-        return key if len(key) == 32 else None
+        return _decoded_key(self.master_key)
 
     @property
     def master_key_bytes(self) -> bytes:
@@ -181,6 +184,13 @@ class ServiceSettings(BaseSettings):
         key = self._decoded_master_key()
         assert key is not None, "checked when the settings were read"
         return key
+
+    @property
+    def previous_master_keys_bytes(self) -> tuple[bytes, ...]:
+        """The master keys being rotated away from: they still open what they wrapped."""
+        keys = tuple(_decoded_key(key) for key in self.previous_master_keys)
+        assert all(key is not None for key in keys), "checked when the settings were read"
+        return tuple(key for key in keys if key is not None)
 
     @property
     def stream_bytes(self) -> int:
@@ -198,6 +208,14 @@ class ServiceSettings(BaseSettings):
         if any(network.prefixlen == 0 for network in networks):
             raise ValueError("DCERT_TRUSTED_PROXIES must name the proxies, not every address (/0)")
         return networks
+
+
+def _decoded_key(secret: SecretStr) -> bytes | None:
+    try:
+        key = base64.b64decode(secret.get_secret_value(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == 32 else None
 
 
 def _broker_problems(nats_url: str) -> list[str]:

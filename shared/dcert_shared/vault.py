@@ -3,7 +3,10 @@
 Sensitive values (health findings and measurements today) are stored only as tokens that the
 person's data key opens: in event payloads and in read models alike. Data keys live in
 `person_keys`, wrapped (AES-GCM) by a master key that a `KeyManager` holds; the local one takes
-it from settings (`DCERT_MASTER_KEY`), a KMS can take its place. Each token is bound to its
+it from settings (`DCERT_MASTER_KEY`), a KMS can take its place. While a master key is rotated
+the keyring also holds the previous ones (`DCERT_PREVIOUS_MASTER_KEYS`): data keys wrapped by
+any of them open, new ones are wrapped by the current key, and `rewrap_data_keys` moves the rest
+over in batches (`dcert keys rotate`) until no row needs a previous key. Each token is bound to its
 person (the associated data), so a token copied onto another person's record does not open.
 
 Erasing a person destroys the wrapped key: every token of theirs stays where it is (streams
@@ -19,6 +22,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import asyncpg
@@ -44,27 +48,39 @@ class UnknownMasterKey(RuntimeError):
     """A data key was wrapped by a master key this service is not configured with."""
 
 
-class LocalKeyManager:
-    """The master key from settings; its id is a fingerprint, so a wrong key is named, not guessed."""
+def local_key_id(master_key: bytes) -> str:
+    """The id a local master key is known by in `person_keys.master_key_id`: a fingerprint."""
+    return "local:" + hashlib.sha256(b"dcert-master-key" + master_key).hexdigest()[:16]
 
-    def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != KEY_BYTES:
-            raise ValueError(f"the master key must be {KEY_BYTES} bytes")
-        self._aead = AESGCM(master_key)
-        self._key_id = "local:" + hashlib.sha256(b"dcert-master-key" + master_key).hexdigest()[:16]
+
+class LocalKeyManager:
+    """The master key from settings, and the previous ones while a rotation runs; ids are
+    fingerprints, so a wrong key is named, not guessed."""
+
+    def __init__(self, master_key: bytes, previous_keys: tuple[bytes, ...] = ()) -> None:
+        if any(len(key) != KEY_BYTES for key in (master_key, *previous_keys)):
+            raise ValueError(f"a master key must be {KEY_BYTES} bytes")
+        self._key_id = local_key_id(master_key)
+        self._keyring = {local_key_id(key): AESGCM(key) for key in previous_keys}
+        self._keyring[self._key_id] = AESGCM(master_key)
 
     @property
     def key_id(self) -> str:
         return self._key_id
 
+    @property
+    def previous_key_ids(self) -> frozenset[str]:
+        return frozenset(self._keyring) - {self._key_id}
+
     def wrap(self, data_key: bytes, person_ref: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, data_key, person_ref.encode())
+        return nonce + self._keyring[self._key_id].encrypt(nonce, data_key, person_ref.encode())
 
     def unwrap(self, wrapped: bytes, person_ref: str, key_id: str) -> bytes:
-        if key_id != self._key_id:
+        aead = self._keyring.get(key_id)
+        if aead is None:
             raise UnknownMasterKey(key_id)
-        return self._aead.decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], person_ref.encode())
+        return aead.decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], person_ref.encode())
 
 
 class Vault:
@@ -187,6 +203,54 @@ class Vault:
         if row is None or row["wrapped_key"] is None:
             return None
         return self.keys.unwrap(bytes(row["wrapped_key"]), person_ref, row["master_key_id"])
+
+
+@dataclass(frozen=True)
+class MasterKeyUse:
+    """How many data keys each master key wraps (erased people's rows hold no key)."""
+
+    wrapped_by: dict[str, int]
+
+    def needing_other_than(self, key_id: str) -> int:
+        return sum(count for wrapping, count in self.wrapped_by.items() if wrapping != key_id)
+
+
+async def master_key_use(conn: asyncpg.Connection) -> MasterKeyUse:
+    rows = await conn.fetch(
+        "SELECT master_key_id, count(*) AS keys FROM person_keys WHERE wrapped_key IS NOT NULL"
+        " GROUP BY master_key_id"
+    )
+    return MasterKeyUse({row["master_key_id"]: row["keys"] for row in rows})
+
+
+async def rewrap_data_keys(pool: asyncpg.Pool, keys: KeyManager, batch_size: int = 500) -> int:
+    """Wrap one batch of data keys that a previous master key wraps by the current one; how
+    many were re-wrapped (0: none is left). Rows another transaction holds are skipped and
+    taken by a later batch, so the services go on sealing and opening meanwhile; the data keys
+    themselves never change, so every token stays readable."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT person_ref, master_key_id, wrapped_key FROM person_keys"
+            " WHERE master_key_id <> $1 AND wrapped_key IS NOT NULL"
+            " ORDER BY person_ref LIMIT $2 FOR UPDATE SKIP LOCKED",
+            keys.key_id,
+            batch_size,
+        )
+        rewrapped = [
+            (
+                row["person_ref"],
+                keys.wrap(
+                    keys.unwrap(bytes(row["wrapped_key"]), row["person_ref"], row["master_key_id"]),
+                    row["person_ref"],
+                ),
+            )
+            for row in rows
+        ]
+        await conn.executemany(
+            "UPDATE person_keys SET master_key_id = $2, wrapped_key = $3 WHERE person_ref = $1",
+            [(person_ref, keys.key_id, wrapped) for person_ref, wrapped in rewrapped],
+        )
+    return len(rewrapped)
 
 
 class PersonErased(RuntimeError):

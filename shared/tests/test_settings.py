@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 
 import pytest
@@ -116,6 +117,21 @@ def test_a_master_key_that_is_not_32_bytes_of_base64_is_refused(
 ) -> None:
     monkeypatch.setenv("DCERT_MASTER_KEY", master_key)
     with pytest.raises(ValidationError, match="DCERT_MASTER_KEY must be 32 bytes"):
+        from_environment()
+
+
+def test_previous_master_keys_are_read_for_a_rotation_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    previous = os.urandom(32)
+    monkeypatch.setenv("DCERT_ENV", "test")
+    monkeypatch.setenv("DCERT_PREVIOUS_MASTER_KEYS", json.dumps([base64.b64encode(previous).decode()]))
+    with pytest.raises(ValidationError, match="DCERT_PREVIOUS_MASTER_KEYS needs DCERT_MASTER_KEY"):
+        from_environment()
+    monkeypatch.setenv("DCERT_MASTER_KEY", base64.b64encode(MASTER_KEY).decode())
+    settings = from_environment()
+    assert settings.previous_master_keys_bytes == (previous,)
+    assert base64.b64encode(previous).decode() not in repr(settings)
+    monkeypatch.setenv("DCERT_PREVIOUS_MASTER_KEYS", '["not base64!"]')
+    with pytest.raises(ValidationError, match="each of DCERT_PREVIOUS_MASTER_KEYS must be 32 bytes"):
         from_environment()
 
 

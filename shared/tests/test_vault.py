@@ -12,7 +12,15 @@ from cryptography.exceptions import InvalidTag
 
 from dcert_shared.db import migrate_schema
 from dcert_shared.schema_history import SchemaHistory
-from dcert_shared.vault import LocalKeyManager, PersonErased, UnknownMasterKey, Vault
+from dcert_shared.vault import (
+    LocalKeyManager,
+    PersonErased,
+    UnknownMasterKey,
+    Vault,
+    local_key_id,
+    master_key_use,
+    rewrap_data_keys,
+)
 
 FINDINGS = {"findings": "双耳感音神经性聋", "measurements": {"hearing_loss_db": 85}}
 
@@ -74,3 +82,26 @@ async def test_first_seals_at_once_share_one_key(pool: asyncpg.Pool) -> None:
             {"value": v} for v in range(4)
         ]
         assert await conn.fetchval("SELECT count(*) FROM person_keys") == 1
+
+
+async def test_a_rotated_master_key_rewraps_every_data_key_and_skips_the_erased(pool: asyncpg.Pool) -> None:
+    old, new = os.urandom(32), os.urandom(32)
+    before = Vault(LocalKeyManager(old))
+    during = Vault(LocalKeyManager(new, (old,)))
+    after = Vault(LocalKeyManager(new))
+    async with pool.acquire() as conn:
+        tokens = {person: await before.seal(conn, person, FINDINGS) for person in ("p-1", "p-2", "p-3")}
+        await before.erase(conn, "p-3")
+        tokens["p-4"] = await during.seal(conn, "p-4", FINDINGS)  # new data keys: the new key wraps them
+        assert await during.open(conn, "p-1", tokens["p-1"]) == FINDINGS
+        with pytest.raises(UnknownMasterKey):
+            await after.open(conn, "p-1", tokens["p-1"])
+        assert (await master_key_use(conn)).wrapped_by == {local_key_id(old): 2, local_key_id(new): 1}
+    assert await rewrap_data_keys(pool, during.keys, batch_size=1) == 1
+    assert await rewrap_data_keys(pool, during.keys, batch_size=10) == 1
+    assert await rewrap_data_keys(pool, during.keys) == 0
+    async with pool.acquire() as conn:
+        assert (await master_key_use(conn)).needing_other_than(local_key_id(new)) == 0
+        for person in ("p-1", "p-2", "p-4"):
+            assert await after.open(conn, person, tokens[person]) == FINDINGS
+        assert await after.open(conn, "p-3", tokens["p-3"]) is None

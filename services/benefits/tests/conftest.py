@@ -170,3 +170,15 @@ async def service(service_settings: SettingsMaker) -> AsyncIterator[BenefitsServ
         create_app, settings, ("certificate", "notification"), service_type=BenefitsService
     ) as running:
         yield running
+
+
+@pytest.fixture
+async def impatient_service(service_settings: SettingsMaker) -> AsyncIterator[BenefitsService]:
+    """The service with a short retry ladder: an event that keeps failing is a dead letter at once."""
+    settings = service_settings(
+        BenefitsSettings, consumer_max_attempts=2, consumer_retry_delays_seconds=[0.05]
+    )
+    async with running_service(
+        create_app, settings, ("certificate", "notification"), service_type=BenefitsService
+    ) as running:
+        yield running

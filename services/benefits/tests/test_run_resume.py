@@ -4,13 +4,13 @@ person, benefit and month exactly once, and its total is the sum of its lines.""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dcert_dev.testing import run_console, start_console
 
 if TYPE_CHECKING:
     from conftest import BenefitsService
@@ -32,38 +32,23 @@ async def seed_holders(service: BenefitsService) -> None:
     )
 
 
-def cli_environment(service: BenefitsService) -> dict[str, str]:
-    settings = service.settings
-    environment = {
-        **os.environ,
-        "DCERT_DATABASE_URL": settings.database_url,
-        "DCERT_DATABASE_SCHEMA": settings.database_schema,
-        "DCERT_NATS_URL": settings.nats_url,
-        "DCERT_NATS_PREFIX": settings.nats_prefix,
-        "DCERT_ENVIRONMENT": "test",
-        "DCERT_RUN_BATCH_SIZE": "400",
-    }
-    environment.pop("DATABASE_URL", None)
-    environment.pop("NATS_URL", None)
-    if settings.identity_hash_key is not None:
-        environment["DCERT_IDENTITY_HASH_KEY"] = settings.identity_hash_key.get_secret_value()
-    return environment
+def console_environment(service: BenefitsService) -> dict[str, str]:
+    """What `dcert` needs beside the service's database: its batches as the service runs them."""
+    return {"DCERT_RUN_BATCH_SIZE": "400"}
 
 
 async def test_a_run_killed_mid_way_resumes_and_pays_each_line_exactly_once(service: BenefitsService) -> None:
     await seed_holders(service)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dcert_benefits.cli",
+    process = await start_console(
+        {"benefits": service.settings},
+        "runs",
         "run",
         "--month",
         "2025-03",
         "--region",
         REGION,
-        env=cli_environment(service),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        "--yes",
+        **console_environment(service),
     )
     try:
         for _ in range(3000):  # until the first batches are committed
@@ -100,35 +85,30 @@ async def test_a_run_killed_mid_way_resumes_and_pays_each_line_exactly_once(serv
     assert (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"] == HOLDERS
 
 
-async def cli(service: BenefitsService, *args: str) -> tuple[int, list[Any]]:
-    """The operator's command, run to its end: (exit status, the JSON lines it printed)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dcert_benefits.cli",
-        *args,
-        env=cli_environment(service),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    output, errors = await process.communicate()
-    assert process.returncode is not None
-    assert process.returncode in (0, 1), errors.decode()[-3000:]
-    return process.returncode, [json.loads(line) for line in output.decode().splitlines()]
+async def cli(service: BenefitsService, *args: str) -> tuple[int, list[Any], str]:
+    """`dcert runs ...`, run to its end: (exit status, the JSON lines it printed, its refusal)."""
+    answer = await run_console({"benefits": service.settings}, "runs", *args, **console_environment(service))
+    assert answer.status in (0, 1), answer.errors[-3000:]
+    return answer.status, answer.json_lines(), answer.errors.strip()
+
+
+async def run_console_en(service: BenefitsService, *args: str) -> tuple[int, list[Any], str]:
+    answer = await run_console({"benefits": service.settings}, "--lang", "en", "runs", *args)
+    return answer.status, answer.json_lines(), answer.errors.strip()
 
 
 async def test_the_operator_runs_exports_and_closes_a_month_from_the_command_line(
     service: BenefitsService, tmp_path: Path
 ) -> None:
     holder = await service.issue_certificate(level=1, issued_on=date(2025, 1, 10))
-    status, [made] = await cli(service, "run", "--month", "2025-03", "--region", REGION)
+    status, [made], _ = await cli(service, "run", "--month", "2025-03", "--region", REGION, "--yes")
     assert status == 0
     assert made["made_now"]
     assert made["status"] == "completed"
     assert (made["month"], made["line_count"], made["total_fen"]) == ("2025-03", 2, 27500 + 2500)
 
     exported = tmp_path / "run.csv"
-    status, [written] = await cli(service, "export", "--run-id", made["id"], "--out", str(exported))
+    status, [written], _ = await cli(service, "export", "--run-id", made["id"], "--out", str(exported))
     assert status == 0
     assert written["file"] == str(exported)
     over_http = await service.call("GET", f"/v1/runs/{made['id']}/lines.csv", service.admin)
@@ -136,13 +116,21 @@ async def test_the_operator_runs_exports_and_closes_a_month_from_the_command_lin
     assert holder.number in over_http.text
     assert "275.00" in over_http.text
 
-    status, [closed] = await cli(service, "close", "--run-id", made["id"])
+    status, unconfirmed, said = await cli(service, "close", "--run-id", made["id"])
+    assert (status, unconfirmed) == (1, [])
+    assert said.endswith("未执行：操作未获确认")
+    assert (await cli(service, "run", "--month", "2025-03", "--region", "33050", "--yes"))[1:] == (
+        [],
+        "地区代码应为6位数字",
+    )
+    status, [closed], _ = await cli(service, "close", "--run-id", made["id"], "--yes")
     assert status == 0
     assert closed["status"] == "closed"
-    status, [refused] = await cli(service, "run", "--month", "2025-03", "--region", REGION)
-    assert status == 1
-    assert refused["code"] == "month_closed"
-    status, [missing] = await cli(service, "export", "--run-id", "no-such-run")
-    assert status == 1
-    assert missing["code"] == "run_not_found"
+    status, refused, said = await cli(service, "run", "--month", "2025-03", "--region", REGION, "--yes")
+    assert (status, refused) == (1, [])
+    assert said.splitlines()[-1].startswith("month_closed: ")
+    status, missing, said = await run_console_en(service, "export", "--run-id", "no-such-run")
+    assert (status, missing) == (1, [])
+    assert said.startswith("run_not_found: ")
+    assert "\n" not in said
     assert (await service.fetch("SELECT count(*) AS n FROM entitlement_line"))[0]["n"] == 2

@@ -51,7 +51,12 @@ def create_app(
             cards.CardReadModel.metadata,
             death_reports.DeathReportReadModel.metadata,
         ),
-        projectors=[read_models.project, cards.project, death_reports.project],
+        projectors=[
+            read_models.project,
+            read_models.holder_names(settings.identity_hash_key_bytes),
+            cards.project,
+            death_reports.project,
+        ],
     )
     service = CertificateService(runtime, settings, today)
     person_commands = PersonCommands(service)

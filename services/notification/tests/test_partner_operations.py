@@ -7,8 +7,6 @@ import asyncio
 import http.server
 import itertools
 import json
-import os
-import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 from standardwebhooks import Webhook
+
+from dcert_dev.testing import run_console
 
 if TYPE_CHECKING:
     from conftest import NotificationService, Starter, WebhookReceiver
@@ -297,28 +297,10 @@ async def test_a_partner_asks_for_its_deliveries_since_a_time_again_and_gets_the
     assert set(body["data"]) <= set(FIELDS)
 
 
-async def cli(service: NotificationService, *args: str) -> list[dict[str, Any]]:
-    settings = service.settings
-    environment = {
-        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "NATS_URL")
-    } | {
-        "DCERT_DATABASE_URL": settings.database_url,
-        "DCERT_NATS_URL": settings.nats_url,
-        "DCERT_NATS_PREFIX": settings.nats_prefix,
-        "DCERT_ENVIRONMENT": "test",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dcert_notification.cli",
-        *args,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    output, errors = await process.communicate()
-    assert process.returncode == 0, errors.decode()[-2000:]
-    return [json.loads(line) for line in output.decode().splitlines() if line.strip()]
+async def console(service: NotificationService, *args: str) -> str:
+    answer = await run_console({"notification": service.settings}, "--lang", "en", "dead-letters", *args)
+    assert answer.status == 0, answer.errors[-2000:]
+    return answer.output
 
 
 async def test_an_operator_lists_and_replays_dead_letters_from_the_command_line(
@@ -329,13 +311,11 @@ async def test_an_operator_lists_and_replays_dead_letters_from_the_command_line(
         _, subscription = await subscribed(service, receiver)
         await service.publish("certificate", "CertificateIssued", issued())
         [dead] = await service.deliveries_once("dead")
-        listed = await cli(service, "dead-letters", "list", "--subscription", subscription["id"])
-        assert [(row["id"], row["status"], row["attempts"]) for row in listed] == [(dead["id"], "dead", 2)]
-        assert "body" not in listed[0]
-        assert "url" not in listed[0]
-        assert await cli(service, "dead-letters", "replay", "--subscription", subscription["id"]) == [
-            {"replayed": 1}
-        ]
+        listed = await console(service, "webhooks", "--subscription", subscription["id"])
+        assert dead["id"] in listed
+        assert receiver.url not in listed, "never a URL (nor a body)"
+        replayed = await console(service, "replay-webhooks", "--subscription", subscription["id"], "--yes")
+        assert replayed.startswith("1 webhook deliveries queued again")
         [third] = (await receiver.got(3))[2:]
         assert third.headers["webhook-id"] == dead["id"]
 

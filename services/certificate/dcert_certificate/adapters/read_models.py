@@ -22,10 +22,11 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from dcert_shared.envelope import DomainEvent, EventEnvelope
+from dcert_shared.uow import Projector
 
 from ..domain.application import MatterKind
 from ..domain.card import CardDelivered, CardInvalidated, CardOrdered, CardReportedLost
-from ..domain.certificate import mask_name
+from ..domain.certificate import CURRENT_CARD_GENERATION, holder_name_hash, mask_name
 from ..domain.events import (
     AgentClaimed,
     AgentEnded,
@@ -122,6 +123,9 @@ class CertificateView(ReadModel, table=True):
     person_ref: str = Field(index=True)
     agent_refs: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     holder_name_masked: str
+    # The keyed hash of the holder's normalised name (domain.certificate.holder_name_hash): a
+    # second-generation card, without a code, is verified by number and name.
+    holder_name_hash: str | None = None
     serial: str
     previous_number: str | None = None
     replaced_by: str | None = None
@@ -131,7 +135,8 @@ class CertificateView(ReadModel, table=True):
     card_id: str | None = None
     card_status: str | None = None
     # 2: the holder's card has no QR code (imported); their next card is third-generation.
-    card_generation: int = 3
+    # The card generation (2: 二代, without a code; 3: today's). Certificates issued here are 3.
+    card_generation: int = CURRENT_CARD_GENERATION
 
 
 class AgencyView(ReadModel, table=True):
@@ -462,6 +467,30 @@ async def _project_certificates(conn: asyncpg.Connection, event: DomainEvent) ->
             )
 
 
+def holder_names(key: bytes) -> Projector:
+    """The projector of `certificate_view.holder_name_hash`, keyed by the identity hash key (a
+    closure: the other projectors need no key). An erased person's names are forgotten."""
+
+    async def project_holder_names(
+        conn: asyncpg.Connection, envelope: EventEnvelope, event: DomainEvent
+    ) -> None:
+        match event:
+            case (
+                CertificateIssued(holder_name=str() as name) | CertificateImported(holder_name=str() as name)
+            ):
+                await conn.execute(
+                    "UPDATE certificate_view SET holder_name_hash = $2 WHERE number = $1",
+                    event.certificate_number,
+                    holder_name_hash(key, name),
+                )
+            case PersonErased(person_ref=person_ref):
+                await conn.execute(
+                    "UPDATE certificate_view SET holder_name_hash = NULL WHERE person_ref = $1", person_ref
+                )
+
+    return project_holder_names
+
+
 async def _certificate_issued(
     conn: asyncpg.Connection, event: CertificateIssued | CertificateImported
 ) -> None:
@@ -495,7 +524,7 @@ async def _certificate_issued(
         event.serial,
         None if isinstance(event, CertificateImported) else event.previous_number,
         "lost" if lost else "active",
-        event.card_generation if isinstance(event, CertificateImported) else 3,
+        event.card_generation if isinstance(event, CertificateImported) else CURRENT_CARD_GENERATION,
     )
     await conn.execute(
         "INSERT INTO credential_view (serial, certificate_number, superseded) VALUES ($1, $2, $3)",

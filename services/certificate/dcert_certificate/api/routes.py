@@ -3,7 +3,10 @@
 `GET /v1/verify?code=` is the contract; `POST /v1/verify` with `{"code"}` answers the same for
 scanners behind proxies that log URLs (a code is a credential and names the holder's number).
 Both take the offline code (DC1) as before and the online code (DC1T) while it is fresh; the
-answer says which it was (`code_type`), and a stale online code is `online_code_expired`."""
+answer says which it was (`code_type`), and a stale online code is `online_code_expired`.
+`POST /v1/verify` with `{"certificate_number", "name"}` verifies a card without a code (the
+second generation): the same masked answer and its `generation`; a wrong name answers exactly
+as a number that does not exist, so the endpoint tells nobody whose number it is."""
 
 from __future__ import annotations
 
@@ -17,9 +20,9 @@ from dcert_shared.api import Pool
 from ..adapters import queries
 from ..adapters.ecert import CodeContent, ECertificateSigner, InvalidCode, is_online_code, online_code_refusal
 from ..application.service import CertificateService
-from ..domain.certificate import CATEGORY_CODES
+from ..domain.certificate import CATEGORY_CODES, holder_name_hash
 from .dependencies import Service, Signer
-from .schemas import CodeToVerify, Verification
+from .schemas import CodeToVerify, NumberAndNameToVerify, Verification
 
 router = APIRouter(prefix="/v1")
 
@@ -38,9 +41,34 @@ async def verify(
 
 
 @router.post("/verify", response_model=Verification, tags=["verification"])
-async def verify_in_body(body: CodeToVerify, db: Pool, keys: Signer, service: Service) -> Verification:
-    """The same as `GET /v1/verify`, with the code in the body, out of any URL that gets logged."""
+async def verify_in_body(
+    body: CodeToVerify | NumberAndNameToVerify, db: Pool, keys: Signer, service: Service
+) -> Verification:
+    """The same as `GET /v1/verify`, with the code in the body, out of any URL that gets logged;
+    or a card's number and its holder's name, for a card without a code."""
+    if isinstance(body, NumberAndNameToVerify):
+        return await _verification_by_name(body, db, service)
     return await _verification(body.code, db, keys, service)
+
+
+async def _verification_by_name(
+    body: NumberAndNameToVerify, db: Pool, service: CertificateService
+) -> Verification:
+    name_hash = holder_name_hash(service.settings.identity_hash_key_bytes, body.name)
+    found = await queries.certificate_by_number_and_name(db, body.certificate_number.upper(), name_hash)
+    if found is None:
+        return Verification(valid=False, status="unknown", reason_code="certificate_unknown")
+    status = _certificate_status(found.status, found.expires_on, service.today())
+    return Verification(
+        valid=status == "active",
+        status=status,
+        category=found.category,
+        level=found.level,
+        expires_on=found.expires_on,
+        holder=found.holder_name_masked,
+        reason_code=None if status == "active" else f"certificate_{status}",
+        generation=2 if found.card_generation == 2 else 3,
+    )
 
 
 async def _verification(
@@ -99,6 +127,11 @@ def _status(credential: queries.CredentialState | None, today: date) -> str:
         return "unknown"
     if credential.superseded is not None:
         return credential.superseded
-    if credential.certificate_status == "active" and credential.expires_on < today:
+    return _certificate_status(credential.certificate_status, credential.expires_on, today)
+
+
+def _certificate_status(status: str, expires_on: date, today: date) -> str:
+    """Past its expiry date a certificate is expired at once, whether or not the job has run."""
+    if status == "active" and expires_on < today:
         return "expired"
-    return credential.certificate_status
+    return status

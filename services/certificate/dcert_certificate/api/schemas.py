@@ -418,6 +418,10 @@ class Verification(BaseModel):
     )
     online_code_issued_at: datetime | None = None
     online_code_valid_until: datetime | None = None
+    generation: Literal[2, 3] | None = Field(
+        default=None,
+        description="the card's generation, when verified by number and name: 2 (no code) or 3",
+    )
 
 
 LegalBasis = Literal[
@@ -429,6 +433,16 @@ class CodeToVerify(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=2000)
+
+
+class NumberAndNameToVerify(BaseModel):
+    """A card without a code (二代, the second generation): its number and its holder's name,
+    both as printed on the card."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx][1-7][1-4](B[0-9]{1,3})?$")
+    name: str = Field(min_length=1, max_length=100)
 
 
 class ErasureRequest(BaseModel):

@@ -8,14 +8,17 @@ A death a partner reports puts it on hold (暂停, domain/holds.py) until a revi
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Final
 
 from dcert_shared.aggregate import Aggregate
 from dcert_shared.envelope import DomainEvent
-from dcert_shared.ids import Category
+from dcert_shared.ids import Category, keyed_hash
 from dcert_shared.problems import Bilingual
 
 from .application import Grade, MatterKind
@@ -106,6 +109,27 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+# The card generations: the second (二代, 2008 on, no QR code) and the third (三代, today's, with
+# the e-certificate's codes). A holder of a second-generation card is verified by number and name.
+CURRENT_CARD_GENERATION: Final = 3
+
+# Middle dots of transliterated and minority names (阿依古丽·买买提) as people type them.
+_NAME_DOTS: Final = str.maketrans({dot: "·" for dot in "•・‧∙⋅･."})
+
+
+def normalised_name(name: str) -> str:
+    """A name as written on a card, whatever the typing: full-width forms folded (NFKC), no
+    spaces, one kind of middle dot, Latin letters in upper case."""
+    folded = unicodedata.normalize("NFKC", name).translate(_NAME_DOTS)
+    return "".join(folded.split()).upper()
+
+
+def holder_name_hash(key: bytes, name: str) -> str:
+    """The keyed hash a certificate's holder name is looked up by: the name itself is never
+    stored beside the certificate (it is sealed in the events)."""
+    return keyed_hash(hashlib.sha256(b"dcert-holder-name\x00" + key).digest(), normalised_name(name))
 
 
 def base_number(number: str) -> str:

@@ -17,6 +17,15 @@ async def certificate(db: Database, number: str) -> CertificateView | None:
     return None if record is None else as_row(CertificateView, record)
 
 
+async def certificate_by_number_and_name(db: Database, number: str, name_hash: str) -> CertificateView | None:
+    """The certificate with this number whose holder's name has this keyed hash: a wrong name
+    finds nothing, exactly as a number that does not exist."""
+    record = await db.fetchrow(
+        "SELECT * FROM certificate_view WHERE number = $1 AND holder_name_hash = $2", number, name_hash
+    )
+    return None if record is None else as_row(CertificateView, record)
+
+
 async def certificate_holders(db: Database, numbers: Iterable[str]) -> list[tuple[str, str]]:
     """(person, number) of each of these certificates that exists."""
     records = await db.fetch(
