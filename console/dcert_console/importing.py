@@ -34,6 +34,9 @@ from dcert_shared.i18n import import_reason, text
 from dcert_shared.runtime import ServiceRuntime
 from dcert_shared.telemetry import command_context
 
+from .targets import TARGETS
+from .texts import YES_HELP, Language, Refused, ask, choose_language, say
+
 import_app = typer.Typer(help="Bring in data of existing systems (docs/import.md).", no_args_is_help=True)
 
 DEFAULT_BATCH_SIZE = 1000
@@ -42,8 +45,8 @@ _ENCODING_SAMPLE_BYTES = 1 << 20
 
 
 def console_language(option: str | None) -> str:
-    """`--lang`, else English where LANG asks for it, else Simplified Chinese."""
-    chosen = option or ("en" if os.environ.get("LANG", "").lower().startswith("en") else "zh-CN")
+    """This command's `--lang`, else the console's (`dcert --lang`, or LANG)."""
+    chosen = option or Language.current
     return "en" if chosen.lower().startswith("en") else "zh-CN"
 
 
@@ -218,15 +221,25 @@ def holders(
         int, typer.Option(min=1, max=20_000, help="Rows per transaction")
     ] = DEFAULT_BATCH_SIZE,
     lang: Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en; LANG=en* also")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help=YES_HELP)] = False,
     stop_after_batches: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Import holders of the national certificate system (存量持证人导入)."""
     language = console_language(lang)
+    choose_language(language)
     err = Console(stderr=True)
     if not file.is_file():
         err.print(text("import.file_unreadable", language, path=str(file)))
         raise typer.Exit(2)
-    settings = CertificateSettings()  # type: ignore[call-arg]
+    try:
+        # The certificate service's database, found as every console command finds it.
+        settings = TARGETS["certificate"].settings()
+        if not dry_run:
+            ask(say("import_plan", path=str(file), rows=count_rows(file)), yes)
+    except Refused as refusal:
+        typer.echo(str(refusal), err=True)
+        raise typer.Exit(1) from None
+    assert isinstance(settings, CertificateSettings)
     target = report_path or file.with_name(file.name + ".report.csv")
     tally = asyncio.run(
         _run(file, target, settings, language, dry_run, arrears_from, batch_size, stop_after_batches, err)

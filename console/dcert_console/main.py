@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
@@ -23,11 +24,11 @@ PROJECTS = ("dcert-shared", "dcert-certificate", "dcert-assessment", "dcert-bene
 
 @app.callback()
 def console(
-    lang: Annotated[str, typer.Option("--lang", help="zh-CN (default) | en")] = "zh-CN",
+    lang: Annotated[str | None, typer.Option("--lang", help="zh-CN (default) | en; LANG=en* also")] = None,
 ) -> None:
     """Commands that change something say what they will do and ask, unless --yes."""
     try:
-        choose_language(lang)
+        choose_language(lang or ("en" if os.environ.get("LANG", "").lower().startswith("en") else "zh-CN"))
     except Refused as refusal:
         typer.echo(str(refusal), err=True)
         raise typer.Exit(2) from None

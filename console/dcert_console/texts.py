@@ -34,6 +34,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     },
     "not_confirmed": {"zh-CN": "未执行：操作未获确认", "en": "Nothing done: not confirmed"},
     "confirm": {"zh-CN": "确认执行吗？", "en": "Go ahead?"},
+    "import_plan": {
+        "zh-CN": "将把 {path} 中的持证人（{rows} 行）导入证件服务的数据库；未通过检查的行跳过并写入报告。",
+        "en": "Will import the holders of {path} ({rows} rows) into the certificate service's database;"
+        " rows that fail the checks are skipped and reported.",
+    },
     "unknown_service": {
         "zh-CN": "没有名为 {service} 的服务（可选：{choices}）",
         "en": "There is no service called {service} (one of: {choices})",

@@ -65,7 +65,7 @@ async def imports(database_server_url: str, nats_url: str) -> AsyncIterator[Impo
         database_url=dsn, nats_url=nats_url, nats_prefix=new_prefix(), environment="test"
     )
     environment = {
-        "DATABASE_URL": dsn,
+        "DCERT_CERTIFICATE_DATABASE_URL": dsn,
         "NATS_URL": nats_url,
         "DCERT_NATS_PREFIX": settings.nats_prefix,
         "DCERT_ENVIRONMENT": "test",

@@ -64,7 +64,7 @@ async def test_bad_rows_are_reported_by_line_and_field_and_the_rest_imported(
 ) -> None:
     active = holder()
     first = write_export(tmp_path / "first.csv", [active])
-    assert imports.console.run("import", "holders", first, "--lang", "en").returncode == 0
+    assert imports.console.run("import", "holders", first, "--yes", "--lang", "en").returncode == 0
     child = new_id(china_today() - timedelta(days=8 * 365))
     duplicated = new_id()
     good = [holder(), holder(category=1, level=1), holder(duplicated)]
@@ -81,7 +81,7 @@ async def test_bad_rows_are_reported_by_line_and_field_and_the_rest_imported(
     export = write_export(tmp_path / "export.csv", [*good, *bad])
     before = await imports.count("SELECT count(*) FROM events")
 
-    finished = imports.console.run("import", "holders", export, "--lang", "en")
+    finished = imports.console.run("import", "holders", export, "--yes", "--lang", "en")
 
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip().splitlines()[-1] == "imported 3, skipped 8, already present 0"
@@ -122,10 +122,10 @@ async def test_a_dry_run_reports_the_same_and_writes_nothing(imports: Imports, t
 
 async def test_a_second_run_of_the_same_file_imports_nothing(imports: Imports, tmp_path: Path) -> None:
     export = write_export(tmp_path / "export.csv", [holder() for _ in range(4)])
-    assert imports.console.run("import", "holders", export, "--lang", "en").returncode == 0
+    assert imports.console.run("import", "holders", export, "--yes", "--lang", "en").returncode == 0
     events = await imports.count("SELECT count(*) FROM events")
 
-    again = imports.console.run("import", "holders", export, "--lang", "en")
+    again = imports.console.run("import", "holders", export, "--yes", "--lang", "en")
 
     assert again.stdout.strip().splitlines()[-1] == "imported 0, skipped 0, already present 4"
     assert await imports.count("SELECT count(*) FROM events") == events
@@ -138,10 +138,10 @@ async def test_a_run_killed_between_batches_finishes_on_the_next_run_with_each_h
     export = write_export(tmp_path / "export.csv", rows)
 
     killed = imports.console.run(
-        "import", "holders", export, "--batch-size", "2", "--stop-after-batches", "2"
+        "import", "holders", export, "--yes", "--batch-size", "2", "--stop-after-batches", "2"
     )
     assert killed.returncode == 137
-    resumed = imports.console.run("import", "holders", export, "--batch-size", "2", "--lang", "en")
+    resumed = imports.console.run("import", "holders", export, "--yes", "--batch-size", "2", "--lang", "en")
 
     assert resumed.stdout.strip().splitlines()[-1] == "imported 3, skipped 0, already present 4"
     numbers = [row["certificate_number"] for row in rows]
@@ -160,7 +160,7 @@ async def test_an_imported_holder_reads_like_an_issued_one_and_their_code_verifi
     row = holder(category=1, level=1, issued_on="2019-05-06", expires_on="2029-05-06")
     export = write_export(tmp_path / "export.csv", [row], encoding="gb18030")
 
-    finished = imports.console.run("import", "holders", export)
+    finished = imports.console.run("import", "holders", export, "--yes")
 
     assert finished.stdout.strip().splitlines()[-1] == "已导入 1，跳过 0，已存在 0"
     token = imports.service.token("applicant", "citizen-import", id_number=row["id_number"])
@@ -184,7 +184,7 @@ async def test_imported_events_leave_through_the_outbox_without_personal_data(
 ) -> None:
     row = holder()
     write_export(tmp_path / "export.csv", [row])
-    assert imports.console.run("import", "holders", tmp_path / "export.csv").returncode == 0
+    assert imports.console.run("import", "holders", tmp_path / "export.csv", "--yes").returncode == 0
 
     async def published() -> dict[str, object] | None:
         found = [
@@ -201,3 +201,13 @@ async def test_imported_events_leave_through_the_outbox_without_personal_data(
     assert data["card_generation"] == 2
     assert not {"holder_name", "holder_phone", "mail_address", "guardian_id_number"} & set(data)
     assert "王小明" not in str(event)
+
+
+async def test_an_import_not_confirmed_writes_nothing(imports: Imports, tmp_path: Path) -> None:
+    """Without --yes the console says what it will do and asks; no answer is no."""
+    export = write_export(tmp_path / "export.csv", [holder()])
+    before = await imports.count("SELECT count(*) FROM events")
+    refused = imports.console.run("import", "holders", export, "--lang", "en")
+    assert refused.returncode == 1
+    assert "Will import the holders of" in refused.stderr
+    assert await imports.count("SELECT count(*) FROM events") == before
