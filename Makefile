@@ -89,6 +89,7 @@ bench: venv
 	$(PY) bench/webhooks.py
 	$(PY) bench/rate_limits.py
 	$(PY) bench/scaling.py
+	$(PY) bench/import.py
 
 # One round per fault (about 25 minutes); e.g. FAULTS_ARGS="--rounds kill:nats,wipe:nats --seed 7".
 faults: venv
