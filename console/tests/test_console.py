@@ -3,13 +3,10 @@ that say in one line what is wrong."""
 
 from __future__ import annotations
 
-import string
-
 import asyncpg
 import pytest
 
 from dcert_certificate.settings import CertificateSettings
-from dcert_console.texts import MESSAGES
 from dcert_dev.testing import SettingsMaker, run_console
 from dcert_notification.settings import NotificationSettings
 
@@ -95,12 +92,3 @@ async def test_a_prune_not_confirmed_does_nothing(service_settings: SettingsMake
     )
     assert done.status == 0, done.errors
     assert done.output.strip() == "notification: nothing to remove"
-
-
-def test_every_text_of_the_console_has_both_languages_with_the_same_parameters() -> None:
-    def parameters(text: str) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-    for code, texts in MESSAGES.items():
-        assert set(texts) == {"zh-CN", "en"}, code
-        assert parameters(texts["zh-CN"]) == parameters(texts["en"]), code

@@ -273,6 +273,167 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "此人自愿注销后一年内不能再持证",
         "en": "This person cancelled their certificate less than a year ago",
     },
+    # The operator's console, `dcert` (console/dcert_console/texts.py: `say`).
+    "console.no_database_url": {
+        "zh-CN": "未配置 {service} 服务的数据库：请设置 {variable} 或 DATABASE_URL（数据库服务器地址）",
+        "en": "No database for the {service} service: set {variable}, or DATABASE_URL (the database server)",
+    },
+    "console.settings_invalid": {
+        "zh-CN": "{service} 服务的配置不完整：{problem}",
+        "en": "The settings of the {service} service are incomplete: {problem}",
+    },
+    "console.database_unreachable": {
+        "zh-CN": "无法连接 {service} 服务的数据库（{error}）",
+        "en": "The database of the {service} service does not answer ({error})",
+    },
+    "console.failed": {
+        "zh-CN": "操作失败（{error}），详见服务日志；已完成的部分保持不变",
+        "en": "It failed ({error}); see the services' logs; what was done before stays done",
+    },
+    "console.not_confirmed": {"zh-CN": "未执行：操作未获确认", "en": "Nothing done: not confirmed"},
+    "console.confirm": {"zh-CN": "确认执行吗？", "en": "Go ahead?"},
+    "console.import_plan": {
+        "zh-CN": "将把 {path} 中的持证人（{rows} 行）导入证件服务的数据库；未通过检查的行跳过并写入报告。",
+        "en": "Will import the holders of {path} ({rows} rows) into the certificate service's database;"
+        " rows that fail the checks are skipped and reported.",
+    },
+    "console.unknown_service": {
+        "zh-CN": "没有名为 {service} 的服务（可选：{choices}）",
+        "en": "There is no service called {service} (one of: {choices})",
+    },
+    # status
+    "console.status.title": {"zh-CN": "各服务状态", "en": "The services"},
+    "console.status.service": {"zh-CN": "服务", "en": "service"},
+    "console.status.version": {"zh-CN": "版本", "en": "version"},
+    "console.status.health": {"zh-CN": "健康", "en": "health"},
+    "console.status.relay_lag": {"zh-CN": "待转发事件", "en": "relay lag"},
+    "console.status.consumer_lag": {"zh-CN": "待消费消息", "en": "consumer lag"},
+    "console.status.dead_letters": {"zh-CN": "死信", "en": "dead letters"},
+    "console.status.oldest_parked": {"zh-CN": "最早未处理事件", "en": "oldest unhandled"},
+    "console.status.unreachable": {"zh-CN": "无法访问", "en": "unreachable"},
+    "console.status.not_configured": {"zh-CN": "未配置", "en": "not configured"},
+    # dead letters
+    "console.dead.title": {"zh-CN": "未处理的死信", "en": "Open dead letters"},
+    "console.dead.id": {"zh-CN": "编号", "en": "id"},
+    "console.dead.consumer": {"zh-CN": "消费者", "en": "consumer"},
+    "console.dead.event_type": {"zh-CN": "事件类型", "en": "event type"},
+    "console.dead.error": {"zh-CN": "错误", "en": "error"},
+    "console.dead.tries": {"zh-CN": "尝试次数", "en": "tries"},
+    "console.dead.when": {"zh-CN": "时间", "en": "when"},
+    "console.dead.none": {"zh-CN": "{service}：没有未处理的死信", "en": "{service}: no open dead letters"},
+    "console.dead.plan": {
+        "zh-CN": "将按顺序重放 {service} 服务的 {count} 封死信（各消费者按通道顺序）",
+        "en": "{count} dead letters of the {service} service will be replayed, in order per lane",
+    },
+    "console.dead.nothing_matches": {
+        "zh-CN": "{service} 服务没有符合条件的未处理死信",
+        "en": "No open dead letter of the {service} service matches",
+    },
+    "console.dead.replayed": {
+        "zh-CN": "死信 {id}（{consumer}）：{outcome}",
+        "en": "dead letter {id} ({consumer}): {outcome}",
+    },
+    "console.dead.handled": {"zh-CN": "已处理", "en": "handled"},
+    "console.dead.had_been_handled": {"zh-CN": "此前已处理过", "en": "had been handled before"},
+    "console.dead.failed": {
+        "zh-CN": "死信 {id}（{consumer}）再次失败（{error}），其后的死信未重放",
+        "en": "dead letter {id} ({consumer}) failed again ({error}); the ones after it were not replayed",
+    },
+    "console.dead.webhooks_plan": {
+        "zh-CN": "将把 {count} 个失败的 Webhook 投递重新排队",
+        "en": "{count} dead webhook deliveries will be queued again",
+    },
+    "console.dead.webhooks_replayed": {
+        "zh-CN": "已重新排队 {count} 个 Webhook 投递，由运行中的通知服务按原顺序发送",
+        "en": "{count} webhook deliveries queued again; the running notification service sends them in order",
+    },
+    "console.dead.webhooks_need_criterion": {
+        "zh-CN": "重放 Webhook 死信至少需要一个条件（--id、--partner、--subscription 等）",
+        "en": "Replaying webhook dead letters needs at least one criterion (--id, --partner, --subscription, ...)",
+    },
+    # projections
+    "console.projections.plan": {
+        "zh-CN": "将根据事件重建 {service} 服务的读模型（{tables}），服务可继续运行",
+        "en": "The read models of the {service} service ({tables}) will be rebuilt from the events, "
+        "while the service runs",
+    },
+    "console.projections.all": {"zh-CN": "全部", "en": "all"},
+    "console.projections.progress": {"zh-CN": "已投影事件", "en": "events projected"},
+    "console.projections.done": {
+        "zh-CN": "{service} 服务的读模型已根据 {count} 个事件重建",
+        "en": "The read models of the {service} service were rebuilt from {count} events",
+    },
+    "console.projections.unknown_table": {
+        "zh-CN": "{service} 服务没有名为 {name} 的读模型（可选：{choices}）",
+        "en": "The {service} service has no read model called {name} (one of: {choices})",
+    },
+    "console.projections.none": {
+        "zh-CN": "{service} 服务没有读模型",
+        "en": "The {service} service has no read models",
+    },
+    # monthly runs
+    "console.runs.run_plan": {
+        "zh-CN": "将生成（或继续）{region} 地区 {month} 的月度发放",
+        "en": "The monthly run of {month} for region {region} will be made (or resumed)",
+    },
+    "console.runs.close_plan": {
+        "zh-CN": "将关闭发放批次 {run_id} 所在的月份，关闭后不能再改",
+        "en": "The month of run {run_id} will be closed; it cannot change afterwards",
+    },
+    "console.runs.bad_region": {"zh-CN": "地区代码应为6位数字", "en": "A region is six digits"},
+    "console.runs.bad_month": {"zh-CN": "月份格式应为 YYYY-MM", "en": "A month is YYYY-MM"},
+    "console.runs.written": {"zh-CN": "已写入 {file}", "en": "Written to {file}"},
+    # keys
+    "console.keys.use_title": {
+        "zh-CN": "数据密钥由哪个主密钥包装",
+        "en": "Data keys by the master key that wraps them",
+    },
+    "console.keys.master_key": {"zh-CN": "主密钥", "en": "master key"},
+    "console.keys.data_keys": {"zh-CN": "数据密钥数", "en": "data keys"},
+    "console.keys.current": {"zh-CN": "（当前）", "en": " (current)"},
+    "console.keys.unknown_wrapping": {
+        "zh-CN": "{service} 服务有 {count} 个数据密钥由未配置的主密钥 {key_id} 包装：请先在 DCERT_PREVIOUS_MASTER_KEYS 中加入该密钥",
+        "en": "{count} data keys of the {service} service are wrapped by {key_id}, a master key not "
+        "configured: add it to DCERT_PREVIOUS_MASTER_KEYS first",
+    },
+    "console.keys.rotate_plan": {
+        "zh-CN": "将用当前主密钥 {key_id} 重新包装 {service} 服务的 {count} 个数据密钥（服务可继续运行）",
+        "en": "{count} data keys of the {service} service will be re-wrapped by the current master key "
+        "{key_id}, while the service runs",
+    },
+    "console.keys.progress": {"zh-CN": "已重新包装", "en": "re-wrapped"},
+    "console.keys.rotated": {
+        "zh-CN": "{service}：所有数据密钥已由 {key_id} 包装，可从 DCERT_PREVIOUS_MASTER_KEYS 中删除旧主密钥并重启服务",
+        "en": "{service}: every data key is wrapped by {key_id}; remove the old master keys from "
+        "DCERT_PREVIOUS_MASTER_KEYS and restart the service",
+    },
+    "console.keys.ecert_plan": {
+        "zh-CN": "将生成新的电子证照签名密钥；旧密钥签发的二维码仍可验证",
+        "en": "A new e-certificate signing key will sign from now on; codes of the earlier keys keep verifying",
+    },
+    "console.keys.ecert_from_configuration": {
+        "zh-CN": "签名密钥由部署配置提供（DCERT_ECERT_SIGNING_SEED）：请修改配置并重启服务",
+        "en": "The signing keys come from configuration (DCERT_ECERT_SIGNING_SEED): change it and restart",
+    },
+    "console.keys.ecert_rotated": {
+        "zh-CN": "新签名密钥 {key_id} 已生效（各实例在 {seconds} 秒内加载）",
+        "en": "The new signing key {key_id} signs now (every process loads it within {seconds} s)",
+    },
+    # pruning
+    "console.prune.plan": {
+        "zh-CN": "将清理 {service} 服务中超过保留期且不再需要的数据（事件本身永不清理）",
+        "en": "What the {service} service keeps only for a while and no longer needs will be removed "
+        "(events never are)",
+    },
+    "console.prune.removed": {
+        "zh-CN": "{service}：已清理 {what} {count} 条",
+        "en": "{service}: {count} {what} removed",
+    },
+    "console.prune.nothing": {"zh-CN": "{service}：没有需要清理的数据", "en": "{service}: nothing to remove"},
+    "console.broker_unreachable": {
+        "zh-CN": "无法连接消息服务器（{error}）：请检查 NATS_URL",
+        "en": "The broker does not answer ({error}): check NATS_URL",
+    },
 }
 
 
