@@ -22,6 +22,7 @@ import contextlib
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -29,7 +30,7 @@ import psutil
 from dcert_dev.cluster import Cluster, NetworkCut, Ports
 
 from .faults import Fault, FaultContext, parse_round
-from .system import RESTART_AFTER_SECONDS, SERVICES, ServiceSet
+from .system import RESTART_AFTER_SECONDS, SERVICES, Instance, ServiceSet
 
 PORTS = Ports(
     etcd_client=2479,
@@ -53,7 +54,7 @@ class ClusterServiceSet(ServiceSet):
 
     cluster: Cluster
 
-    def launch(self, service: str, *, port: int | None = None, code: Path | None = None):  # type: ignore[no-untyped-def]
+    def launch(self, service: str, *, port: int | None = None, code: Path | None = None) -> Instance:
         backends = self.cluster.service_backends(service)
         taken = len(self.instances[service])
         if port is None and taken < len(backends):
@@ -130,9 +131,8 @@ def node_health(cluster: Cluster, node: int) -> str:
         return type(error).__name__
 
 
-def wait_until(what: str, ready: object, timeout: float) -> float:
+def wait_until(what: str, ready: Callable[[], bool], timeout: float) -> float:
     """Seconds until `ready()` held; TimeoutError past `timeout`."""
-    assert callable(ready)
     started = time.monotonic()
     while not ready():
         if time.monotonic() - started > timeout:
@@ -141,7 +141,7 @@ def wait_until(what: str, ready: object, timeout: float) -> float:
     return time.monotonic() - started
 
 
-async def wait_until_async(what: str, ready: object, timeout: float) -> float:
+async def wait_until_async(what: str, ready: Callable[[], bool], timeout: float) -> float:
     return await asyncio.to_thread(wait_until, what, ready, timeout)
 
 
